@@ -1,0 +1,61 @@
+"""The model manifest: the one source of truth for input size, normalisation, thresholds and
+zone order, written by training export and read by the inference core."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inference.findings import ZONE_ORDER
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    version: str
+    onnx_file: str
+    sha256: str
+    input_size: int = 224
+    mean: float = 0.5
+    std: float = 0.25
+    mask_threshold: float = 0.5
+    zone_threshold: float = 0.5
+    zone_order: tuple[str, ...] = ZONE_ORDER
+    input_name: str = "image"
+    mask_output: str = "mask_logits"
+    zone_output: str = "zone_logits"
+    parameters: int = 0
+    flops_per_image: int = 0
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Manifest:
+        data = json.loads(Path(path).read_text())
+        data["zone_order"] = tuple(data.get("zone_order", ZONE_ORDER))
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+def sha256_of(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def manifest_path_for(onnx_path: str | Path) -> Path:
+    """`models/x.onnx` is described by `models/x.manifest.json`."""
+    p = Path(onnx_path)
+    return p.with_name(p.stem + ".manifest.json")

@@ -1,0 +1,1 @@
+"""MedSegText command line."""

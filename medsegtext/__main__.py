@@ -1,0 +1,3 @@
+from medsegtext.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""SegFindNet: a compact UNet whose encoder starts at half resolution, with a findings head.
+
+Why this shape: on 2 CPU cores a full-resolution UNet of the same widths trains ~6x slower
+(shared/notes/cpu-training-calibration.md); starting at 112x112 keeps inference well inside the
+30 ms budget. The findings head reads the bottleneck and a coarse grid of the lesion map, so zone
+flags are predicted from where the lesions are, not from text.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+DEFAULT_WIDTHS = (24, 48, 96, 192, 384)
+GRID = (8, 4)  # rows x columns of the lesion-map summary fed to the findings head
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+    )
+
+
+class SegFindNet(nn.Module):
+    def __init__(self, widths: tuple[int, ...] = DEFAULT_WIDTHS, n_zones: int = 6):
+        super().__init__()
+        w = widths
+        self.stem = nn.Sequential(
+            nn.Conv2d(1, w[0], 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(w[0]),
+            nn.ReLU(inplace=True),
+        )
+        self.enc = nn.ModuleList([_block(w[0], w[0])] + [
+            _block(w[i - 1], w[i]) for i in range(1, len(w))
+        ])
+        self.up = nn.ModuleList([
+            nn.ConvTranspose2d(w[i], w[i - 1], 2, stride=2) for i in range(len(w) - 1, 0, -1)
+        ])
+        self.dec = nn.ModuleList([_block(2 * w[i - 1], w[i - 1]) for i in range(len(w) - 1, 0, -1)])
+        self.seg_head = nn.Conv2d(w[0], 1, 1)
+        cells = GRID[0] * GRID[1]
+        self.zone_head = nn.Sequential(
+            nn.Linear(w[-1] + 2 * cells, 128), nn.ReLU(inplace=True), nn.Dropout(0.2),
+            nn.Linear(128, n_zones),
+        )
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.stem(x)
+        skips = []
+        for i, block in enumerate(self.enc):
+            if i > 0:
+                h = F.max_pool2d(h, 2)
+            h = block(h)
+            skips.append(h)
+        bottleneck = h
+        for up, dec, skip in zip(self.up, self.dec, reversed(skips[:-1]), strict=True):
+            h = dec(torch.cat([up(h), skip], dim=1))
+        half = self.seg_head(h)
+        mask_logits = F.interpolate(half, scale_factor=2.0, mode="bilinear", align_corners=False)
+        summary = torch.cat([
+            bottleneck.mean(dim=(2, 3)),
+            F.adaptive_avg_pool2d(torch.sigmoid(half), GRID).flatten(1),
+            F.adaptive_max_pool2d(half, GRID).flatten(1),
+        ], dim=1)
+        return mask_logits, self.zone_head(summary)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_flops(model: nn.Module, size: int = 224) -> int:
+    """Forward FLOPs per image (2 x multiply-accumulates) of the convolutions and linears."""
+    macs = 0
+
+    def hook(mod: nn.Module, inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        nonlocal macs
+        if isinstance(mod, nn.Conv2d):
+            k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
+            macs += out.numel() * k
+        elif isinstance(mod, nn.ConvTranspose2d):
+            macs += inp[0].numel() * mod.out_channels * mod.kernel_size[0] * mod.kernel_size[1]
+        elif isinstance(mod, nn.Linear):
+            macs += mod.in_features * mod.out_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear)]
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, 1, size, size))
+    model.train(was_training)
+    for h in handles:
+        h.remove()
+    return 2 * macs
