@@ -23,9 +23,86 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from inference.errors import InputError
+    from inference.pipeline import Predictor
+    from inference.session import ModelError
+
+    try:
+        predictor = Predictor(args.model, device=args.device)
+    except ModelError as e:
+        print(json.dumps({"error": str(e)}), flush=True)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for name in args.paths:
+        path = Path(name)
+        try:
+            data = path.read_bytes()
+            result = predictor.predict(data)
+        except (OSError, InputError) as e:
+            failed += 1
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            print(json.dumps({"input": name, "error": f"{name}: {reason}"}), flush=True)
+            continue
+        (out / f"{path.stem}.mask.png").write_bytes(result.mask_png)
+        (out / f"{path.stem}.overlay.png").write_bytes(result.overlay_png)
+        print(json.dumps({"input": name, **result.summary()}), flush=True)
+    return 1 if failed else 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from training.evaluate import evaluate
+
+    print(json.dumps(evaluate(args.data, args.split, args.model, args.limit, args.csv), indent=2))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from training.export import export
+
+    m = export(args.checkpoint, args.out, args.data, args.name, args.version,
+               None if args.no_evaluate else "valid")
+    print(json.dumps(asdict(m), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="medsegtext", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+
+    pr = sub.add_parser("predict", help="segment chest X-rays and write findings")
+    pr.add_argument("paths", nargs="+", metavar="PATH", help="PNG, JPEG or DICOM files")
+    pr.add_argument("--out", required=True, help="folder for <stem>.mask.png and .overlay.png")
+    pr.add_argument("--model", default=None, help="ONNX file (its manifest lies beside it)")
+    pr.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    pr.set_defaults(func=_predict)
+
+    ev = sub.add_parser("evaluate", help="score the model on a QaTa-layout split")
+    ev.add_argument("--data", default="../shared/data/qata-cov19")
+    ev.add_argument("--split", default="valid")
+    ev.add_argument("--csv", default=None)
+    ev.add_argument("--model", default=None)
+    ev.add_argument("--limit", type=int, default=None)
+    ev.set_defaults(func=_evaluate)
+
+    ex = sub.add_parser("export", help="checkpoint -> ONNX + manifest (needs torch)")
+    ex.add_argument("checkpoint", help="a best.pt from `medsegtext train`")
+    ex.add_argument("--out", default="models/medsegtext-segfind.onnx")
+    ex.add_argument("--data", default="../shared/data/qata-cov19")
+    ex.add_argument("--name", default="medsegtext-segfind")
+    ex.add_argument("--version", default="1.0.0")
+    ex.add_argument("--no-evaluate", action="store_true", help="skip scoring on valid")
+    ex.set_defaults(func=_export)
 
     t = sub.add_parser("train", help="train the segmentation and findings model (needs torch)")
     t.add_argument("--data", default="../shared/data/qata-cov19",

@@ -1,0 +1,1 @@
+"""MedSegText backend: Litestar API, arq worker, AWS adapters."""

@@ -1,0 +1,1 @@
+"""AWS and queue adapters. Each is created from Settings at startup and closed at shutdown."""

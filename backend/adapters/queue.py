@@ -1,0 +1,73 @@
+"""The job queue (arq on Redis). Job ids are derived from the case and model version, so
+enqueueing the same work twice is a no-op while the first job is queued or kept as a result."""
+
+from __future__ import annotations
+
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+from redis.exceptions import RedisError
+
+from backend.adapters.errors import DependencyUnavailable
+from backend.settings import Settings
+
+INFERENCE_JOB = "run_inference"
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    rs = RedisSettings.from_dsn(settings.redis_url)
+    rs.conn_timeout = 2
+    rs.conn_retries = 1
+    return rs
+
+
+def inference_job_id(case_id: str, model_version: str, attempt: int = 0) -> str:
+    """attempt > 0 only when a user asks to re-run a finished case."""
+    base = f"infer:{case_id}:{model_version}"
+    return base if attempt == 0 else f"{base}:{attempt}"
+
+
+class JobQueue:
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self.pool: ArqRedis | None = None
+
+    async def start(self) -> None:
+        try:
+            self.pool = await create_pool(redis_settings(self._settings))
+        except (RedisError, OSError) as e:
+            # The API still starts: what needs the queue answers 503 until Redis is back.
+            self.pool = None
+            self._start_error = str(e)
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.aclose()
+
+    async def _pool(self) -> ArqRedis:
+        if self.pool is None:
+            await self.start()
+        if self.pool is None:
+            raise DependencyUnavailable("redis", getattr(self, "_start_error", "not connected"))
+        return self.pool
+
+    async def enqueue_inference(self, case_id: str, model_version: str, attempt: int = 0) -> None:
+        pool = await self._pool()
+        try:
+            await pool.enqueue_job(INFERENCE_JOB, case_id,
+                                   _job_id=inference_job_id(case_id, model_version, attempt))
+        except (RedisError, OSError) as e:
+            raise DependencyUnavailable("redis", str(e)) from e
+
+    async def depth(self) -> int:
+        pool = await self._pool()
+        try:
+            return int(await pool.zcard("arq:queue"))
+        except (RedisError, OSError) as e:
+            raise DependencyUnavailable("redis", str(e)) from e
+
+    async def ping(self) -> None:
+        pool = await self._pool()
+        try:
+            await pool.ping()
+        except (RedisError, OSError) as e:
+            raise DependencyUnavailable("redis", str(e)) from e

@@ -1,0 +1,55 @@
+"""A case: one uploaded image, its job state and the model's latest result."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from backend.platform.db import utcnow
+
+STATUSES = ("queued", "running", "done", "failed")
+PRIORITIES = ("routine", "urgent", "stat")
+
+
+def new_case_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+    id: str = Field(default_factory=new_case_id, primary_key=True, max_length=32)
+    owner_id: int = Field(foreign_key="users.id", index=True)
+    status: str = Field(default="queued", index=True, max_length=12)
+    priority: str = Field(default="routine", max_length=12)
+    patient_ref: str | None = Field(default=None, max_length=64, index=True)
+    age: int | None = None
+    sex: str | None = Field(default=None, max_length=1)
+    acquired_at: datetime | None = None
+    notes: str | None = Field(default=None, max_length=2000)
+    original_filename: str = Field(default="", max_length=255)
+    source_format: str = Field(default="", max_length=10)
+    content_sha256: str = Field(default="", max_length=64)
+    width: int | None = None
+    height: int | None = None
+    image_key: str = Field(default="", max_length=255)
+    mask_key: str | None = Field(default=None, max_length=255)
+    overlay_key: str | None = Field(default=None, max_length=255)
+    findings_text: str | None = Field(default=None, max_length=500)
+    zone_probabilities: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    zone_flags: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    laterality: str | None = Field(default=None, max_length=12)
+    lesion_burden_percent: float | None = None
+    model_name: str | None = Field(default=None, max_length=100)
+    model_version: str | None = Field(default=None, max_length=50)
+    timings_ms: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    error: str | None = Field(default=None, max_length=500)
+    attempts: int = 0
+    review_state: str = Field(default="unreviewed", max_length=12)  # unreviewed|accepted|edited|rejected
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None

@@ -1,0 +1,1 @@
+"""Cross-domain plumbing: database engine and sessions, time, ids."""

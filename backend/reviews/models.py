@@ -1,0 +1,22 @@
+"""Reviews are appended, never overwritten: the case keeps its history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from backend.platform.db import utcnow
+
+DECISIONS = ("accept", "edit", "reject")
+
+
+class Review(SQLModel, table=True):
+    __tablename__ = "reviews"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=32)
+    reviewer_id: int = Field(foreign_key="users.id", index=True)
+    decision: str = Field(max_length=10)
+    findings_text: str | None = Field(default=None, max_length=500)
+    comment: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,83 @@
+"""Typed settings, read once from the environment (prefix MEDSEGTEXT_, plus the conventional
+DATABASE_URL, REDIS_URL and AWS_* names). No client is created here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+
+DEV_SECRET = "dev-insecure-secret-change-me"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"  # development | test | production
+    secret_key: str = DEV_SECRET
+    database_url: str = f"sqlite+aiosqlite:///{ROOT / 'var' / 'medsegtext.db'}"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    s3_endpoint_url: str | None = None  # None = AWS
+    s3_bucket: str = "medsegtext"
+    s3_prefix: str = "cases/"
+    dynamodb_endpoint_url: str | None = None
+    dynamodb_table: str = "medsegtext-predictions"
+    aws_region: str = "eu-west-1"
+    inference_backend: str = "local"  # local | sagemaker
+    sagemaker_endpoint: str = "medsegtext"
+    sagemaker_endpoint_url: str | None = None  # None = AWS sagemaker-runtime
+    model_path: str | None = None  # None = the shipped model
+    max_upload_bytes: int = 64 * 2**20
+    session_ttl_hours: int = 12
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 300
+    job_max_tries: int = 4
+    job_timeout_seconds: int = 120
+    cookie_secure: bool = False
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+_ENV_NAMES = {
+    "database_url": "DATABASE_URL",
+    "redis_url": "REDIS_URL",
+    "aws_region": "AWS_REGION",
+}
+
+
+def load_settings() -> Settings:
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        raw = _env(_ENV_NAMES.get(f.name, ""), None) if f.name in _ENV_NAMES else None
+        raw = _env(f"MEDSEGTEXT_{f.name.upper()}", raw)
+        if raw is None:
+            continue
+        if f.type in ("int",):
+            values[f.name] = int(raw)
+        elif f.type in ("bool",):
+            values[f.name] = raw.lower() in ("1", "true", "yes", "on")
+        elif f.name == "cors_origins":
+            values[f.name] = tuple(o.strip() for o in raw.split(",") if o.strip())
+        else:
+            values[f.name] = raw
+    s = Settings(**values)  # type: ignore[arg-type]
+    if s.environment != "development" and s.environment != "test" and s.secret_key == DEV_SECRET:
+        raise SettingsError("MEDSEGTEXT_SECRET_KEY must be set outside development")
+    return s
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,8 @@
+"""Every table, imported once so SQLModel.metadata is complete for Alembic and tests."""
+
+from backend.accounts.models import ApiToken, User
+from backend.admin.models import AuditEvent
+from backend.cases.models import Case
+from backend.reviews.models import Review
+
+__all__ = ["ApiToken", "AuditEvent", "Case", "Review", "User"]
