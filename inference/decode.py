@@ -120,16 +120,16 @@ def check_dimensions(width: int, height: int, limits: Limits) -> None:
     """Refuse a declared size before any pixel buffer is allocated (decompression bombs)."""
     if width <= 0 or height <= 0:
         raise InputError("corrupt", f"The image header declares an empty size ({width}x{height}).")
+    if width * height > limits.max_pixels:
+        raise InputError(
+            "too_many_pixels",
+            f"The image is {width}x{height} pixels; the limit is {limits.max_pixels} pixels.",
+        )
     if max(width, height) > limits.max_side:
         raise InputError(
             "too_many_pixels",
             f"The image is {width}x{height} pixels; the longest side allowed is "
             f"{limits.max_side} pixels.",
-        )
-    if width * height > limits.max_pixels:
-        raise InputError(
-            "too_many_pixels",
-            f"The image is {width}x{height} pixels; the limit is {limits.max_pixels} pixels.",
         )
 
 

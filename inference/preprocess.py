@@ -1,4 +1,4 @@
-"""Grayscale [0, 1] pixels at any size -> the model's normalised square input (from the manifest)."""
+"""Grayscale [0, 1] pixels at any size -> the normalised square input the manifest describes."""
 
 from __future__ import annotations
 

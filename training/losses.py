@@ -16,10 +16,9 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def total_loss(mask_logits: torch.Tensor, zone_logits: torch.Tensor, masks: torch.Tensor,
-               zones: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+               zones: torch.Tensor) -> torch.Tensor:
     mask_logits, zone_logits = mask_logits.float(), zone_logits.float()
     bce = F.binary_cross_entropy_with_logits(mask_logits, masks)
     dice = soft_dice_loss(mask_logits, masks)
     zone = F.binary_cross_entropy_with_logits(zone_logits, zones)
-    loss = bce + dice + ZONE_WEIGHT * zone
-    return loss, {"bce": bce.item(), "dice_loss": dice.item(), "zone_bce": zone.item()}
+    return bce + dice + ZONE_WEIGHT * zone

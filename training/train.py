@@ -160,7 +160,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             with torch.autocast(device.type, dtype=torch.bfloat16,
                                 enabled=device.type == "cuda"):
                 mask_logits, zone_logits = model((images - MEAN) / STD)
-            loss, parts = total_loss(mask_logits, zone_logits, masks, train_t["zones"][idx])
+            loss = total_loss(mask_logits, zone_logits, masks, train_t["zones"][idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

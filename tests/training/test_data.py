@@ -31,7 +31,7 @@ def test_reads_the_lvit_prompt_csv(shared_data, tmp_path):
 
 
 def test_missing_csv_and_bad_zones_name_the_file(tmp_path):
-    with pytest.raises(DatasetError, match="annotations.csv: no such file"):
+    with pytest.raises(DatasetError, match=r"annotations\.csv: no such file"):
         read_records(tmp_path)
     (tmp_path / "annotations.csv").write_text(
         "split,image,mask,description,laterality,infected_zones,zones\n"

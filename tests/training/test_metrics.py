@@ -9,10 +9,14 @@ from training.metrics import MetricAccumulator, bleu4, rouge_l, zone_macro_f1
 def test_dice_accumulated_differs_from_mean_as_hand_computed():
     acc = MetricAccumulator()
     # image 1: pred 4 px, true 4 px, overlap 2 -> dice 0.5, iou 2/6
-    p1 = np.zeros((4, 4), bool); p1[0, :4] = True
-    t1 = np.zeros((4, 4), bool); t1[0, 2:] = True; t1[1, :2] = True
+    p1 = np.zeros((4, 4), bool)
+    p1[0, :4] = True
+    t1 = np.zeros((4, 4), bool)
+    t1[0, 2:] = True
+    t1[1, :2] = True
     # image 2: pred 1 px, true 1 px, same pixel -> dice 1, iou 1
-    p2 = np.zeros((4, 4), bool); p2[3, 3] = True
+    p2 = np.zeros((4, 4), bool)
+    p2[3, 3] = True
     acc.add_masks(np.stack([p1, p2]), np.stack([t1, p2.copy()]))
     r = acc.result()
     assert r["dice_mean"] == pytest.approx(0.75)

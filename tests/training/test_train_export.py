@@ -7,7 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch", reason="torch is in the training extra: pip install -e .[training]")
+torch = pytest.importorskip(
+    "torch", reason="torch is missing: it comes with the training extra (.[training])")
 
 from inference.manifest import Manifest, manifest_path_for, sha256_of  # noqa: E402
 from training.export import export  # noqa: E402
