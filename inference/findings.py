@@ -119,6 +119,6 @@ def parse(sentence: str) -> Findings:
             pending = []
     if not any(flags):
         if text.strip().startswith("no "):
-            return Findings(zones=(False,) * 6)  # type: ignore[arg-type]
+            return Findings(zones=(False, False, False, False, False, False))
         raise FindingsParseError(f"no lung zone found in {sentence!r}")
     return Findings(zones=tuple(flags))  # type: ignore[arg-type]

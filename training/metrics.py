@@ -87,8 +87,9 @@ def zone_macro_f1(pred: np.ndarray, true: np.ndarray) -> float:
     f1s = []
     for z in range(true.shape[1]):
         p, t = pred[:, z], true[:, z]
-        tp = np.count_nonzero(p & t)
-        f1s.append(_ratio(2 * tp, 2 * tp + np.count_nonzero(p & ~t) + np.count_nonzero(~p & t)))
+        tp = int(np.count_nonzero(p & t))
+        errors = int(np.count_nonzero(p & ~t) + np.count_nonzero(~p & t))
+        f1s.append(_ratio(2 * tp, 2 * tp + errors))
     return float(np.mean(f1s))
 
 

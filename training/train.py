@@ -125,7 +125,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, len(train_recs) // cfg.batch_size)
     total_steps = cfg.max_steps or cfg.epochs * steps_per_epoch
-    state = {"epoch": 0, "step": 0, "elapsed": 0.0, "best": -1.0}
+    state: dict[str, Any] = {"epoch": 0, "step": 0, "elapsed": 0.0, "best": -1.0}
     last = out / "last.pt"
     if last.exists():
         ckpt = torch.load(last, map_location=device, weights_only=False)
@@ -135,7 +135,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         torch.set_rng_state(ckpt["rng_cpu"])
         print(f"resumed from {last} at epoch {state['epoch']} step {state['step']}", flush=True)
     gen = torch.Generator(device=device)
-    gen.manual_seed(cfg.seed + state["epoch"])
+    gen.manual_seed(cfg.seed + int(state["epoch"]))
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     print(f"model: {count_parameters(model):,} parameters", flush=True)
 
