@@ -79,6 +79,8 @@ def _export(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="medsegtext", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("users", help="manage accounts: users create --email E --password P --role R",
+                   add_help=False)
 
     pr = sub.add_parser("predict", help="segment chest X-rays and write findings")
     pr.add_argument("paths", nargs="+", metavar="PATH", help="PNG, JPEG or DICOM files")
@@ -124,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["users"]:  # account administration lives with the backend
+        from backend.cli import main as backend_main
+
+        return backend_main(argv)
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

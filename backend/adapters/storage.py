@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from backend.adapters.aws import CLIENT_CONFIG, aws_session
-from backend.adapters.errors import DependencyUnavailable
+from backend.adapters.errors import DependencyUnavailable, ObjectMissing
 from backend.settings import Settings
 
 
@@ -51,7 +51,11 @@ class ObjectStore:
             resp = await self._client.get_object(Bucket=self.bucket, Key=key)
             async with resp["Body"] as body:
                 return bytes(await body.read())
-        except (BotoCoreError, ClientError, OSError) as e:
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise ObjectMissing(key) from e
+            raise DependencyUnavailable("s3", str(e)) from e
+        except (BotoCoreError, OSError) as e:
             raise DependencyUnavailable("s3", str(e)) from e
 
     async def delete(self, key: str) -> None:

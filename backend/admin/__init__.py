@@ -1,1 +1,14 @@
-"""admin domain."""
+"""admin domain. CONTROLLERS is loaded on first use, so importing the models (worker, Alembic)
+does not pull in the web layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CONTROLLERS":
+        from backend.admin.controller import CONTROLLERS
+
+        return CONTROLLERS
+    raise AttributeError(name)

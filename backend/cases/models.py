@@ -48,7 +48,8 @@ class Case(SQLModel, table=True):
     timings_ms: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     error: str | None = Field(default=None, max_length=500)
     attempts: int = 0
-    review_state: str = Field(default="unreviewed", max_length=12)  # unreviewed|accepted|edited|rejected
+    # unreviewed | accepted | edited | rejected
+    review_state: str = Field(default="unreviewed", max_length=12)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None

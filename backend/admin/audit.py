@@ -1,0 +1,69 @@
+"""Recording audit events. The event joins the caller's unit of work: it is committed with the
+change it describes, or not at all (a failed sign-in commits its own)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.admin.models import AuditEvent
+from backend.platform.db import utcnow
+
+
+class AuditContext(Protocol):
+    """What audit needs from a request (backend.http.deps.RequestCtx provides it)."""
+
+    @property
+    def user_id(self) -> int | None: ...
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def client_addr(self) -> str | None: ...
+    @property
+    def request_id(self) -> str: ...
+
+
+# Actions, named <object>.<verb>; the admin audit page filters on them.
+SIGN_IN = "auth.sign_in"
+SIGN_IN_FAILED = "auth.sign_in_failed"
+SIGN_OUT = "auth.sign_out"
+TOKEN_CREATE = "token.create"
+TOKEN_REVOKE = "token.revoke"
+CASE_UPLOAD = "case.upload"
+CASE_VIEW = "case.view"
+CASE_DOWNLOAD = "case.download"
+REVIEW_CREATE = "review.create"
+USER_CREATE = "user.create"
+USER_UPDATE = "user.update"
+
+
+def record(session: AsyncSession, ctx: AuditContext | None, action: str,
+           object_type: str | None = None, object_id: str | int | None = None,
+           detail: dict[str, Any] | None = None, *, user_id: int | None = None,
+           role: str | None = None) -> AuditEvent:
+    """Add an audit event to the session; user_id/role override the context's (sign-in)."""
+    event = AuditEvent(
+        user_id=user_id if user_id is not None else (ctx.user_id if ctx else None),
+        role=role if role is not None else (ctx.role if ctx else None),
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        client_addr=ctx.client_addr if ctx else None,
+        request_id=ctx.request_id if ctx else None,
+        detail=detail,
+    )
+    session.add(event)
+    return event
+
+
+async def record_view(session: AsyncSession, ctx: AuditContext, object_type: str,
+                      object_id: str, window: timedelta = timedelta(minutes=5)) -> None:
+    """Record a view unless the same user viewed the same object within `window`: the UI polls
+    a queued case every few seconds, and one event per look is what an auditor wants."""
+    from backend.admin.repository import recent_event_exists
+
+    if not await recent_event_exists(session, action=CASE_VIEW, user_id=ctx.user_id,
+                                     object_id=object_id, since=utcnow() - window):
+        record(session, ctx, CASE_VIEW, object_type, object_id)

@@ -1,0 +1,101 @@
+"""/api/admin/*: users, audit log and dashboard statistics (admin role only)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from litestar import Controller, get, patch, post
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from backend.accounts import repository as accounts_repo
+from backend.accounts import service as accounts
+from backend.accounts.passwords import PasswordPolicyError
+from backend.accounts.schemas import UserCreateIn, UserOut, UserPage, UserPatchIn
+from backend.admin import repository as repo
+from backend.admin import service
+from backend.admin.repository import AuditQuery
+from backend.admin.schemas import AuditOut, AuditPage, Stats
+from backend.http.deps import Ctx, CurrentUser, Db, Svc
+from backend.http.errors import Conflict
+from backend.http.guards import ADMINS
+
+Limit = Annotated[int, QueryParameter(ge=1, le=100)]
+Offset = Annotated[int, QueryParameter(ge=0)]
+
+
+def _refuse(e: accounts.AccountError | PasswordPolicyError) -> Exception:
+    if isinstance(e, accounts.DuplicateEmail):
+        return Conflict(str(e))
+    return ValidationException(str(e))
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+
+
+class AdminController(Controller):
+    path = "/api/admin"
+    tags = ("admin",)
+    guards = (ADMINS,)
+
+    @get("/users")
+    async def list_users(self, db: Db, q: FromQuery[str | None] = None,
+                         role: FromQuery[str | None] = None,
+                         is_active: FromQuery[bool | None] = None, limit: Limit = 50,
+                         offset: Offset = 0) -> UserPage:
+        """Users, filtered by text (email or name), role and activity."""
+        rows, total = await accounts_repo.list_users(db, q=q, role=role, is_active=is_active,
+                                                     limit=limit, offset=offset)
+        return UserPage([UserOut.of(u) for u in rows], total, limit, offset)
+
+    @post("/users")
+    async def create_user(self, data: JSONBody[UserCreateIn], db: Db,
+                          ctx: Ctx) -> UserOut:
+        """Create a user (201); 409 if the email is taken, 400 if the password is too short."""
+        try:
+            user = await accounts.create_user(db, ctx, email=data.email, password=data.password,
+                                              role=data.role, full_name=data.full_name)
+        except (accounts.AccountError, PasswordPolicyError) as e:
+            raise _refuse(e) from None
+        return UserOut.of(user)
+
+    @patch("/users/{user_id:int}")
+    async def update_user(self, user_id: FromPath[int], data: JSONBody[UserPatchIn], db: Db,
+                          ctx: Ctx, user: CurrentUser) -> UserOut:
+        """Change a user's role, activity, name or password."""
+        target = await accounts_repo.get_user(db, user_id)
+        if target is None:
+            raise NotFoundException(f"No user {user_id}.")
+        try:
+            await accounts.update_user(db, ctx, user, target, role=data.role,
+                                       is_active=data.is_active, full_name=data.full_name,
+                                       password=data.password)
+        except (accounts.AccountError, PasswordPolicyError) as e:
+            raise _refuse(e) from None
+        return UserOut.of(target)
+
+    @get("/audit")
+    async def audit(self, db: Db, action: FromQuery[str | None] = None,
+                    user_id: FromQuery[int | None] = None,
+                    object_type: FromQuery[str | None] = None,
+                    object_id: FromQuery[str | None] = None,
+                    since: FromQuery[datetime | None] = None,
+                    until: FromQuery[datetime | None] = None, limit: Limit = 50,
+                    offset: Offset = 0) -> AuditPage:
+        """Audit events, newest first."""
+        query = AuditQuery(action=action, user_id=user_id, object_type=object_type,
+                           object_id=object_id, since=_utc(since), until=_utc(until),
+                           limit=limit, offset=offset)
+        rows, total = await repo.search_audit(db, query)
+        return AuditPage([AuditOut.of(e) for e in rows], total, limit, offset)
+
+    @get("/stats")
+    async def stats(self, db: Db, services: Svc) -> Stats:
+        """Cases per status, queue depth (null if Redis is down), turnaround p50/p95, failure
+        rate and the share of reviewed cases accepted unedited."""
+        return await service.stats(db, services)
+
+
+CONTROLLERS = [AdminController]

@@ -1,0 +1,85 @@
+"""The Litestar application. Domains register their controllers in one place (DOMAINS); the
+lifespan starts the process's clients (Services) and closes them. The app never creates tables:
+Alembic does (backend.platform.migrate)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import ModuleType
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from backend import accounts, admin, cases, reviews
+from backend.http import health
+from backend.http.auth import auth_middleware
+from backend.http.deps import DEPENDENCIES
+from backend.http.errors import EXCEPTION_HANDLERS
+from backend.http.logs import configure_logging, get_logger
+from backend.http.requests import add_response_headers, request_context_middleware
+from backend.platform.services import Services
+from backend.settings import Settings, get_settings
+
+# The one registration point: a new domain package with a CONTROLLERS list is added here.
+DOMAINS: tuple[ModuleType, ...] = (health, accounts, cases, reviews, admin)
+MULTIPART_OVERHEAD_BYTES = 1 * 2**20  # form fields and boundaries around the uploaded file
+
+log = get_logger("app")
+
+
+def collect_controllers() -> list[Any]:
+    return [c for domain in DOMAINS for c in domain.CONTROLLERS]
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
+    """Build the API. Given services are used as they are and left open at shutdown."""
+    settings = settings or (services.settings if services else get_settings())
+    configure_logging()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services if services is not None else await Services.start(settings)
+        log.info("api started", extra={"environment": settings.environment})
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.services.close()
+
+    openapi = OpenAPIConfig(
+        title="MedSegText API",
+        version="0.1.0",
+        description="Chest X-ray lesion segmentation and findings. Authenticate with "
+                    "`Authorization: Bearer <token>` (POST /api/auth/login or a personal token) "
+                    "or the `medsegtext_session` cookie.",
+        path="/api/schema",
+        render_plugins=[SwaggerRenderPlugin()],
+        components=Components(security_schemes={
+            "bearer": SecurityScheme(type="http", scheme="bearer"),
+            "cookie": SecurityScheme(type="apiKey", name="medsegtext_session",
+                                     security_scheme_in="cookie"),
+        }),
+        security=[{"bearer": []}, {"cookie": []}],
+    )
+    cors = (CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=True,
+                       expose_headers=["X-Request-ID"])
+            if settings.cors_origins else None)
+    return Litestar(
+        route_handlers=collect_controllers(),
+        lifespan=[lifespan],
+        dependencies=DEPENDENCIES,
+        middleware=[request_context_middleware, auth_middleware()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[add_response_headers],
+        openapi_config=openapi,
+        cors_config=cors,
+        request_max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,123 @@
+"""/api/cases: upload, list, detail and the image/mask/overlay bytes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery, MultipartBody, QueryParameter
+from litestar.status_codes import HTTP_202_ACCEPTED
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.admin import audit
+from backend.cases import service
+from backend.cases.repository import CaseQuery
+from backend.cases.schemas import CaseCreated, CaseDetail, CasePage, CaseSummary, CaseUploadForm
+from backend.cases.upload import parse_fields
+from backend.http.auth import Principal
+from backend.http.deps import Ctx, CurrentUser, Db, RequestCtx, Svc
+from backend.http.guards import CLINICAL_UPLOAD
+from backend.platform.services import Services
+from backend.reviews import repository as reviews_repo
+from backend.reviews.schemas import ReviewOut
+
+Status = Literal["queued", "running", "done", "failed"]
+Priority = Literal["routine", "urgent", "stat"]
+ReviewState = Literal["unreviewed", "accepted", "edited", "rejected"]
+Sort = Literal["newest", "oldest", "priority"]
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+
+
+async def case_detail(db: AsyncSession, case_id: str, user: Principal) -> CaseDetail:
+    case = await service.visible_case(db, user, case_id)
+    reviews = [ReviewOut.of(r, u) for r, u in await reviews_repo.list_for_case(db, case.id)]
+    return CaseDetail.detail(case, reviews)
+
+
+class CaseController(Controller):
+    path = "/api/cases"
+    tags = ("cases",)
+
+    @post("/", status_code=HTTP_202_ACCEPTED, guards=[CLINICAL_UPLOAD])
+    async def upload(self, data: MultipartBody[CaseUploadForm],
+                     db: Db, services: Svc, ctx: Ctx,
+                     user: CurrentUser) -> CaseCreated:
+        """Upload a chest image (PNG, JPEG or DICOM, recognised by content). DICOM is
+        de-identified before it is stored. Answers 202 with the queued case."""
+        fields = parse_fields(data)
+        try:
+            content = await data.file.read()
+        finally:
+            await data.file.close()
+        case = await service.create_case(db, services, ctx, user, fields, content)
+        try:
+            await db.commit()
+        except Exception:
+            await service.discard_upload(services, case)
+            raise
+        enqueued = await service.enqueue(services, case)
+        return CaseCreated(**CaseDetail.detail(case, []).__dict__, enqueued=enqueued)
+
+    @get("/")
+    async def list_cases(
+        self, db: Db, user: CurrentUser,
+        status: FromQuery[Status | None] = None, priority: FromQuery[Priority | None] = None,
+        review_state: FromQuery[ReviewState | None] = None,
+        owner: Annotated[int | None, QueryParameter(
+            description="owner's user id (reviewers and admins)")] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, description=(
+            "search in patient_ref, findings and file name"))] = None,
+        created_from: FromQuery[datetime | None] = None,
+        created_to: FromQuery[datetime | None] = None,
+        sort: FromQuery[Sort] = "newest",
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> CasePage:
+        """Cases the caller may see (clinicians: their own), filtered, newest first."""
+        query = CaseQuery(owner_id=owner, status=status, priority=priority,
+                          review_state=review_state, q=(q or "").strip() or None,
+                          created_from=_utc(created_from), created_to=_utc(created_to),
+                          sort=sort, limit=limit, offset=offset)
+        rows, total = await service.search(db, user, query)
+        return CasePage([CaseSummary.of(c) for c in rows], total, limit, offset)
+
+    @get("/{case_id:str}")
+    async def detail(self, case_id: FromPath[str], db: Db, user: CurrentUser,
+                     ctx: Ctx) -> CaseDetail:
+        """A case with its results and review history."""
+        out = await case_detail(db, case_id, user)
+        await audit.record_view(db, ctx, "case", case_id)
+        return out
+
+    async def _artifact(self, kind: str, case_id: str, db: AsyncSession, services: Services,
+                        ctx: RequestCtx, user: Principal) -> Response[bytes]:
+        art = await service.read_artifact(db, services, ctx, user, case_id, kind)
+        return Response(art.data, media_type=art.content_type, headers={
+            "Content-Disposition": f'inline; filename="{art.filename}"',
+            "Cache-Control": "private, no-store",
+        })
+
+    @get("/{case_id:str}/image", media_type="application/octet-stream")
+    async def image(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
+                    user: CurrentUser) -> Response[bytes]:
+        """The stored (de-identified) upload, in its own format."""
+        return await self._artifact("image", case_id, db, services, ctx, user)
+
+    @get("/{case_id:str}/mask", media_type="image/png")
+    async def mask(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
+                   user: CurrentUser) -> Response[bytes]:
+        """The lesion mask PNG (404 until the case is done)."""
+        return await self._artifact("mask", case_id, db, services, ctx, user)
+
+    @get("/{case_id:str}/overlay", media_type="image/png")
+    async def overlay(self, case_id: FromPath[str], db: Db, services: Svc,
+                      ctx: Ctx, user: CurrentUser) -> Response[bytes]:
+        """The overlay PNG (404 until the case is done)."""
+        return await self._artifact("overlay", case_id, db, services, ctx, user)
+
+
+CONTROLLERS = [CaseController]

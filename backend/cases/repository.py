@@ -1,0 +1,90 @@
+"""All SQL for cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.cases.models import Case
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    owner_id: int | None = None
+    status: str | None = None
+    priority: str | None = None
+    review_state: str | None = None
+    q: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    sort: str = "newest"  # newest | oldest | priority
+    limit: int = 20
+    offset: int = 0
+
+
+_PRIORITY_RANK = sql_case({"stat": 0, "urgent": 1}, value=col(Case.priority), else_=2)
+
+
+def add(session: AsyncSession, case: Case) -> Case:
+    session.add(case)
+    return case
+
+
+async def get(session: AsyncSession, case_id: str) -> Case | None:
+    return await session.get(Case, case_id)
+
+
+async def search(session: AsyncSession, query: CaseQuery) -> tuple[list[Case], int]:
+    stmt = select(Case)
+    if query.owner_id is not None:
+        stmt = stmt.where(Case.owner_id == query.owner_id)
+    if query.status:
+        stmt = stmt.where(Case.status == query.status)
+    if query.priority:
+        stmt = stmt.where(Case.priority == query.priority)
+    if query.review_state:
+        stmt = stmt.where(Case.review_state == query.review_state)
+    if query.q:
+        stmt = stmt.where(or_(
+            col(Case.patient_ref).icontains(query.q, autoescape=True),
+            col(Case.findings_text).icontains(query.q, autoescape=True),
+            col(Case.original_filename).icontains(query.q, autoescape=True),
+        ))
+    if query.created_from:
+        stmt = stmt.where(col(Case.created_at) >= query.created_from)
+    if query.created_to:
+        stmt = stmt.where(col(Case.created_at) <= query.created_to)
+    total = (await session.exec(select(func.count()).select_from(stmt.subquery()))).one()
+    newest = (col(Case.created_at).desc(), col(Case.id).desc())
+    if query.sort == "oldest":
+        stmt = stmt.order_by(col(Case.created_at), col(Case.id))
+    elif query.sort == "priority":
+        stmt = stmt.order_by(_PRIORITY_RANK, *newest)
+    else:
+        stmt = stmt.order_by(*newest)
+    rows = (await session.exec(stmt.limit(query.limit).offset(query.offset))).all()
+    return list(rows), int(total)
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    stmt = select(Case.status, func.count()).group_by(Case.status)
+    return {status: int(n) for status, n in (await session.exec(stmt)).all()}
+
+
+async def count_by_review_state(session: AsyncSession) -> dict[str, int]:
+    stmt = select(Case.review_state, func.count()).group_by(Case.review_state)
+    return {state: int(n) for state, n in (await session.exec(stmt)).all()}
+
+
+async def recent_turnarounds(session: AsyncSession, limit: int = 1000
+                             ) -> list[tuple[datetime, datetime]]:
+    """(created_at, finished_at) of the most recently finished done cases."""
+    stmt = (select(Case.created_at, Case.finished_at)
+            .where(Case.status == "done", col(Case.finished_at).is_not(None))
+            .order_by(col(Case.finished_at).desc()).limit(limit))
+    return [(c, f) for c, f in (await session.exec(stmt)).all() if f is not None]

@@ -1,0 +1,94 @@
+"""Case bodies: the multipart upload form and the list/detail answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from litestar.datastructures import UploadFile
+
+from backend.cases.models import Case
+from backend.reviews.schemas import ReviewOut
+
+
+@dataclass
+class CaseUploadForm:
+    """multipart/form-data. Optional fields may be absent or empty. age: whole years 0-130;
+    sex: M, F or O; acquired_at: ISO 8601 (no offset = UTC); priority: routine, urgent or stat."""
+
+    file: UploadFile
+    patient_ref: str | None = None
+    age: str | None = None
+    sex: str | None = None
+    acquired_at: str | None = None
+    priority: str | None = None
+    notes: str | None = None
+
+
+@dataclass
+class CaseSummary:
+    id: str
+    status: str
+    priority: str
+    review_state: str
+    owner_id: int
+    patient_ref: str | None
+    age: int | None
+    sex: str | None
+    acquired_at: datetime | None
+    original_filename: str
+    source_format: str
+    width: int | None
+    height: int | None
+    findings_text: str | None
+    laterality: str | None
+    lesion_burden_percent: float | None
+    model_version: str | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def fields_of(cls, c: Case) -> dict[str, Any]:
+        return {name: getattr(c, name) for name in cls.__dataclass_fields__}
+
+    @classmethod
+    def of(cls, c: Case) -> CaseSummary:
+        return cls(**cls.fields_of(c))
+
+
+@dataclass
+class CaseDetail(CaseSummary):
+    notes: str | None = None
+    content_sha256: str = ""
+    zone_probabilities: dict[str, Any] | None = None
+    zone_flags: dict[str, Any] | None = None
+    model_name: str | None = None
+    timings_ms: dict[str, Any] | None = None
+    attempts: int = 0
+    started_at: datetime | None = None
+    has_mask: bool = False
+    has_overlay: bool = False
+    reviews: list[ReviewOut] = field(default_factory=list)
+
+    @classmethod
+    def detail(cls, c: Case, reviews: list[ReviewOut]) -> CaseDetail:
+        values = {name: getattr(c, name) for name in cls.__dataclass_fields__
+                  if hasattr(c, name)}
+        return cls(**values, has_mask=bool(c.mask_key), has_overlay=bool(c.overlay_key),
+                   reviews=reviews)
+
+
+@dataclass
+class CaseCreated(CaseDetail):
+    enqueued: bool = True  # False: saved and queued, but the job could not be handed to Redis
+
+
+@dataclass
+class CasePage:
+    items: list[CaseSummary]
+    total: int
+    limit: int
+    offset: int

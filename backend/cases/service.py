@@ -1,0 +1,139 @@
+"""Case rules: accept an upload, decide who may see a case, serve its images.
+
+Upload order matters: validate and decode (in a thread), de-identify, store the file in S3, add
+the row; the caller commits and only then enqueues the job, so a job never sees a missing row and
+a failed S3 write leaves no row behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import anyio.to_thread
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.adapters.errors import DependencyUnavailable
+from backend.admin import audit
+from backend.admin.audit import AuditContext
+from backend.cases import repository as repo
+from backend.cases.deidentify import deidentify_dicom
+from backend.cases.models import Case, new_case_id
+from backend.cases.repository import CaseQuery
+from backend.cases.upload import CaseFields
+from backend.http.auth import Principal
+from backend.http.logs import get_logger
+from backend.platform.services import Services
+from inference.decode import Limits, decode, sniff_format
+from inference.errors import InputError
+
+log = get_logger("cases")
+
+EXTENSIONS = {"png": "png", "jpeg": "jpg", "dicom": "dcm"}
+CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "dicom": "application/dicom"}
+ARTIFACTS = ("image", "mask", "overlay")
+SEES_ALL = frozenset({"reviewer", "admin"})
+
+
+@dataclass(frozen=True)
+class Artifact:
+    data: bytes
+    content_type: str
+    filename: str
+
+
+def _human(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
+
+
+def _prepare(data: bytes, max_bytes: int) -> tuple[bytes, str, int, int]:
+    """Blocking: check the bytes decode as one chest image, de-identify DICOM.
+    Returns (bytes to store, format, width, height)."""
+    fmt = sniff_format(data)
+    image = decode(data, Limits(max_bytes=max_bytes))
+    if fmt == "dicom":
+        data = deidentify_dicom(data)
+    return data, fmt, image.width, image.height
+
+
+async def create_case(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
+                      fields: CaseFields, data: bytes) -> Case:
+    """Store the upload and add its queued case row (not committed here)."""
+    max_bytes = services.settings.max_upload_bytes
+    if not data:
+        raise InputError("empty", "The file is empty (0 bytes).")
+    if len(data) > max_bytes:
+        raise InputError("too_large", f"The file is {_human(len(data))}; "
+                                      f"the limit is {_human(max_bytes)}.")
+    stored, fmt, width, height = await anyio.to_thread.run_sync(_prepare, data, max_bytes)
+    case_id = new_case_id()
+    key = services.store.key(case_id, f"original.{EXTENSIONS[fmt]}")
+    await services.store.put(key, stored, CONTENT_TYPES[fmt])
+    manifest = services.manifest
+    case = repo.add(db, Case(
+        id=case_id, owner_id=user.id, status="queued", priority=fields.priority,
+        patient_ref=fields.patient_ref, age=fields.age, sex=fields.sex,
+        acquired_at=fields.acquired_at, notes=fields.notes,
+        original_filename=fields.original_filename, source_format=fmt,
+        content_sha256=hashlib.sha256(stored).hexdigest(), width=width, height=height,
+        image_key=key, model_name=manifest.name, model_version=manifest.version,
+    ))
+    audit.record(db, ctx, audit.CASE_UPLOAD, "case", case_id,
+                 {"format": fmt, "bytes": len(stored), "width": width, "height": height})
+    await db.flush()
+    return case
+
+
+async def discard_upload(services: Services, case: Case) -> None:
+    """The row did not commit: remove its file so nothing is left half-made."""
+    try:
+        await services.store.delete(case.image_key)
+    except DependencyUnavailable:
+        log.warning("could not delete orphan upload", extra={"key": case.image_key})
+
+
+async def enqueue(services: Services, case: Case) -> bool:
+    """Hand the committed case to the queue. False if Redis is down: the case stays queued
+    and is listed; the worker's sweep (or a later retry) picks it up."""
+    try:
+        await services.queue.enqueue_inference(case.id, case.model_version or "")
+        return True
+    except DependencyUnavailable as e:
+        log.warning("case saved but not enqueued", extra={"case_id": case.id, "reason": str(e)})
+        return False
+
+
+async def visible_case(db: AsyncSession, user: Principal, case_id: str) -> Case:
+    """The case if this user may see it; another clinician's case is 'not found' (no leak)."""
+    case = await repo.get(db, case_id) if len(case_id) <= 64 else None
+    if case is None or (user.role not in SEES_ALL and case.owner_id != user.id):
+        raise NotFoundException(f"No case {case_id}.")
+    return case
+
+
+async def search(db: AsyncSession, user: Principal, query: CaseQuery) -> tuple[list[Case], int]:
+    if user.role not in SEES_ALL:
+        if query.owner_id is not None and query.owner_id != user.id:
+            raise PermissionDeniedException("Only reviewers and admins can filter by owner.")
+        query = CaseQuery(**{**query.__dict__, "owner_id": user.id})
+    return await repo.search(db, query)
+
+
+async def read_artifact(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
+                        case_id: str, kind: str) -> Artifact:
+    case = await visible_case(db, user, case_id)
+    key: str | None
+    if kind == "image":
+        key = case.image_key
+        content_type = CONTENT_TYPES.get(case.source_format, "application/octet-stream")
+        filename = f"{case.id}.{EXTENSIONS.get(case.source_format, 'bin')}"
+    else:
+        key = case.mask_key if kind == "mask" else case.overlay_key
+        content_type, filename = "image/png", f"{case.id}-{kind}.png"
+        if not key:
+            raise NotFoundException(f"The {kind} is not available yet (case status: "
+                                    f"{case.status}).")
+    data = await services.store.get(key)
+    audit.record(db, ctx, audit.CASE_DOWNLOAD, "case", case.id, {"artifact": kind})
+    return Artifact(data, content_type, filename)

@@ -1,0 +1,101 @@
+"""Validation of the upload form's text fields, with one clear message per bad field.
+
+Fields arrive as strings (browsers send "" for a blank input), so they are parsed here rather
+than by the framework, which would refuse "" for a number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import PurePosixPath, PureWindowsPath
+
+from litestar.exceptions import ValidationException
+
+from backend.cases.models import PRIORITIES
+from backend.cases.schemas import CaseUploadForm
+
+SEXES = ("M", "F", "O")
+MAX_AGE = 130
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class CaseFields:
+    patient_ref: str | None
+    age: int | None
+    sex: str | None
+    acquired_at: datetime | None
+    priority: str
+    notes: str | None
+    original_filename: str
+
+
+def _bad(field: str, message: str) -> ValidationException:
+    return ValidationException(message, extra=[{"key": field, "message": message,
+                                                "source": "body"}])
+
+
+def _text(value: str | None, field: str, max_length: int) -> str | None:
+    if value is None or value.strip() == "":
+        return None
+    value = value.strip()
+    if len(value) > max_length:
+        raise _bad(field, f"{field} must be at most {max_length} characters.")
+    return value
+
+
+def _age(value: str | None) -> int | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        age = int(value.strip())
+    except ValueError:
+        raise _bad("age", f"age must be a whole number of years, not {value!r}.") from None
+    if not 0 <= age <= MAX_AGE:
+        raise _bad("age", f"age must be between 0 and {MAX_AGE}.")
+    return age
+
+
+def _choice(value: str | None, field: str, choices: tuple[str, ...],
+            upper: bool = False) -> str | None:
+    if value is None or value.strip() == "":
+        return None
+    v = value.strip().upper() if upper else value.strip().lower()
+    if v not in choices:
+        raise _bad(field, f"{field} must be one of {', '.join(choices)}, not {value!r}.")
+    return v
+
+
+def _when(value: str | None) -> datetime | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise _bad("acquired_at", "acquired_at must be an ISO 8601 date-time, e.g. "
+                                  f"2024-03-01T10:30:00Z, not {value!r}.") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # documented: no offset means UTC
+    if when > datetime.now(UTC) + timedelta(days=1):
+        raise _bad("acquired_at", "acquired_at is in the future.")
+    return when.astimezone(UTC)
+
+
+def safe_filename(name: str | None) -> str:
+    """The file's base name only (no client path), without control characters, ≤ 255."""
+    base = PureWindowsPath(PurePosixPath(name or "").name).name
+    return _CONTROL.sub("", base)[:255]
+
+
+def parse_fields(form: CaseUploadForm) -> CaseFields:
+    return CaseFields(
+        patient_ref=_text(form.patient_ref, "patient_ref", 64),
+        age=_age(form.age),
+        sex=_choice(form.sex, "sex", SEXES, upper=True),
+        acquired_at=_when(form.acquired_at),
+        priority=_choice(form.priority, "priority", PRIORITIES) or "routine",
+        notes=_text(form.notes, "notes", 2000),
+        original_filename=safe_filename(form.file.filename),
+    )

@@ -1,0 +1,80 @@
+"""Per-request dependencies: the session (one unit of work per request) and the services.
+
+The session commits after the handler returned and its response was built, before it is sent;
+any exception rolls it back. Handlers that must act after a commit (enqueue a job) or keep a
+write despite refusing the request (a failed sign-in) commit explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.http.auth import Principal
+from backend.http.requests import request_id
+from backend.platform.services import Services
+
+
+@dataclass(frozen=True)
+class RequestCtx:
+    """Who did what from where, for audit records."""
+
+    user: Principal | None
+    client_addr: str | None
+    request_id: str
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user else None
+
+    @property
+    def role(self) -> str | None:
+        return self.user.role if self.user else None
+
+
+def provide_services(state: State) -> Services:
+    return state.services
+
+
+async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
+    services: Services = state.services
+    async with services.sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def provide_ctx(request: Request[Any, Any, Any]) -> RequestCtx:
+    user = request.scope.get("user")
+    return RequestCtx(
+        user=user if isinstance(user, Principal) else None,
+        client_addr=request.client.host if request.client else None,
+        request_id=request_id(request.scope),
+    )
+
+
+def provide_user(request: Request[Any, Any, Any]) -> Principal:
+    return request.user
+
+
+DEPENDENCIES = {
+    "services": Provide(provide_services, sync_to_thread=False),
+    "db": Provide(provide_db_session),
+    "ctx": Provide(provide_ctx, sync_to_thread=False),
+    "user": Provide(provide_user, sync_to_thread=False),
+}
+
+# Handler parameter types: explicit markers (inferred dependencies end with Litestar 3).
+Db = NamedDependency[AsyncSession]
+Svc = NamedDependency[Services]
+Ctx = NamedDependency[RequestCtx]
+CurrentUser = NamedDependency[Principal]

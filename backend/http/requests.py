@@ -1,0 +1,90 @@
+"""Request ids, access logs and security headers.
+
+The id is taken from a well-formed X-Request-ID header or generated, kept in the ASGI scope so
+audit records and logs use the same value, and echoed on every response (404s included, which is
+why headers are added by an app-level before_send hook rather than a per-route middleware).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.http.logs import get_logger, request_id_var
+
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_STATE_KEY = "medsegtext_request_id"
+_T0_KEY = "medsegtext_t0"
+log = get_logger("access")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+# API answers are data, never pages: nothing may load, run or frame them.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The interactive docs pages load their own scripts; only the JSON schema keeps the strict CSP.
+_DOCS_PREFIX = "/api/schema"
+
+
+def request_id(scope: Scope) -> str:
+    """The request's id, created on first use from a valid X-Request-ID header or a uuid."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    rid = state.get(_STATE_KEY)
+    if rid is None:
+        given = ""
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                given = value.decode("latin-1").strip()
+                break
+        rid = given if _VALID_ID.match(given) else uuid.uuid4().hex
+        state[_STATE_KEY] = rid
+    return str(rid)
+
+
+def request_context_middleware(app: ASGIApp) -> ASGIApp:
+    """Bind the request id to the logging context and note the start time."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        scope.setdefault("state", {})[_T0_KEY] = time.perf_counter()
+        token = request_id_var.set(request_id(scope))
+        try:
+            await app(scope, receive, send)
+        finally:
+            request_id_var.reset(token)
+
+    return middleware
+
+
+async def add_response_headers(message: Message, scope: Scope) -> None:
+    """before_send hook: request id, security headers, and one access log line per response."""
+    if scope.get("type") != "http" or message["type"] != "http.response.start":
+        return
+    rid = request_id(scope)
+    headers = MutableScopeHeaders.from_message(message)
+    headers["X-Request-ID"] = rid
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
+    path = str(scope.get("path", ""))
+    if not path.startswith(_DOCS_PREFIX) or path.endswith(".json"):
+        headers.setdefault("Content-Security-Policy", API_CSP)
+    t0 = scope.get("state", {}).get(_T0_KEY)
+    user = scope.get("user")
+    log.info("request", extra={
+        "request_id": rid,
+        "method": scope.get("method"),
+        "path": path,
+        "status": message["status"],
+        "duration_ms": round((time.perf_counter() - t0) * 1000, 1) if t0 else None,
+        "user_id": getattr(user, "id", None),
+    })

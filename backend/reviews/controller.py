@@ -1,0 +1,35 @@
+"""/api/cases/{id}/review and /reviews."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody
+
+from backend.accounts import repository as accounts_repo
+from backend.cases.service import visible_case
+from backend.http.deps import Ctx, CurrentUser, Db
+from backend.http.guards import REVIEWERS
+from backend.reviews import repository as repo
+from backend.reviews import service
+from backend.reviews.schemas import ReviewIn, ReviewOut
+
+
+class ReviewController(Controller):
+    path = "/api/cases/{case_id:str}"
+    tags = ("reviews",)
+
+    @post("/review", guards=[REVIEWERS])
+    async def review(self, case_id: FromPath[str], data: JSONBody[ReviewIn], db: Db,
+                     user: CurrentUser, ctx: Ctx) -> ReviewOut:
+        """Accept, edit (with findings_text) or reject a done case's findings (201)."""
+        review = await service.add_review(db, ctx, user, case_id, data)
+        return ReviewOut.of(review, await accounts_repo.get_user(db, user.id))
+
+    @get("/reviews")
+    async def reviews(self, case_id: FromPath[str], db: Db, user: CurrentUser) -> list[ReviewOut]:
+        """The case's review history, oldest first."""
+        case = await visible_case(db, user, case_id)
+        return [ReviewOut.of(r, u) for r, u in await repo.list_for_case(db, case.id)]
+
+
+CONTROLLERS = [ReviewController]

