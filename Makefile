@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-10)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test lint bench clean
+.PHONY: install up test test-services lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+up: install
+	$(BIN)/python -m backend.devstack
+
 test: install
 	$(BIN)/python -m pytest
+
+# The suites that use SQL, Redis and S3, again on whatever DATABASE_URL / REDIS_URL name (CI runs
+# them on its PostgreSQL and Redis after `make test` ran them on the embedded default).
+test-services: install
+	$(BIN)/python -m pytest tests/backend tests/worker
 
 lint: install
 	$(BIN)/ruff check .
@@ -25,6 +33,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/inference_speed.py
+	$(BIN)/python bench/upload_throughput.py -n 100
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ from typing import Any
 
 from arq import Retry
 
+from backend.adapters.errors import ObjectMissing
 from backend.inference_backends.base import InferenceBackend, InferenceResult
 from backend.platform.db import transaction, utcnow
 from backend.platform.services import Services
@@ -44,6 +45,11 @@ async def run_inference(ctx: dict[str, Any], case_id: str) -> str:
         log.info("case %s: input refused: %s", case_id, e.message)
         await mark_failed(services, case_id, e.message)
         return f"failed: {e.message}"
+    except ObjectMissing as e:  # retrying cannot bring a deleted upload back
+        reason = "the uploaded image is missing from storage"
+        log.error("case %s: %s (%s)", case_id, reason, e.key)
+        await mark_failed(services, case_id, reason)
+        return f"failed: {reason}"
     except DEPENDENCY_ERRORS as e:
         dependency, detail = describe_error(e)
         if job_try < max_tries:

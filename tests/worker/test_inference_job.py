@@ -87,3 +87,17 @@ async def test_bad_image_fails_with_reason_without_retry(kit, services: Services
     assert case.status == "failed" and case.attempts == 1
     assert case.error and "PDF" in case.error
     assert await services.predictions.for_case(case_id) == []
+
+
+async def test_missing_upload_fails_with_reason_without_retry(kit, services: Services, xray: bytes,
+                                                              new_case) -> None:
+    case_id = await new_case(xray)
+    await services.store.delete((await kit.load_case(case_id)).image_key)
+    await services.queue.enqueue_inference(case_id, services.manifest.version)
+
+    worker = await kit.run_burst_worker()
+
+    assert worker.jobs_retried == 0
+    case = await kit.load_case(case_id)
+    assert case.status == "failed"
+    assert case.error == "the uploaded image is missing from storage"
