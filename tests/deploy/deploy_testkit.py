@@ -1,0 +1,63 @@
+"""Shared checks for the deployment tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deploy.plan import Step
+
+
+def settings_env_names() -> set[str]:
+    """Every environment variable backend/settings.py reads."""
+    from dataclasses import fields
+
+    from backend import settings
+
+    names = {f"MEDSEGTEXT_{f.name.upper()}" for f in fields(settings.Settings)}
+    return names | set(settings._ENV_NAMES.values())
+
+
+#: What production must set for the API and workers to start and use the right resources.
+REQUIRED_BACKEND_ENV = {
+    "MEDSEGTEXT_ENVIRONMENT", "MEDSEGTEXT_SECRET_KEY", "DATABASE_URL", "REDIS_URL",
+    "AWS_REGION", "MEDSEGTEXT_S3_BUCKET", "MEDSEGTEXT_S3_PREFIX", "MEDSEGTEXT_DYNAMODB_TABLE",
+    "MEDSEGTEXT_INFERENCE_BACKEND", "MEDSEGTEXT_SAGEMAKER_ENDPOINT",
+    # The image's /app is read-only (ECS) or not the app user's (compose): fetched model
+    # versions go to a writable place.
+    "MEDSEGTEXT_MODEL_CACHE_DIR",
+}
+
+
+#: Read by other code than backend/settings.py, each named with where it is read.
+OTHER_ENV = {
+    "AWS_ACCESS_KEY_ID": "botocore (compose stand-ins only)",
+    "AWS_SECRET_ACCESS_KEY": "botocore (compose stand-ins only)",
+    "MEDSEGTEXT_ADMIN_EMAIL": "deploy/local_init.py",
+    "MEDSEGTEXT_ADMIN_PASSWORD": "deploy/local_init.py",
+    "MEDSEGTEXT_METRICS_NAMESPACE": "deploy/metrics.py",
+    "MEDSEGTEXT_METRICS_DEPLOYMENT": "deploy/metrics.py",
+}
+#: The portal's variables, each with the file that reads it.
+FRONTEND_ENV = {
+    "MEDSEGTEXT_API_URL": "frontend/portal/api.py",
+    "MEDSEGTEXT_PORTAL_HOST": "frontend/run.sh",
+    "MEDSEGTEXT_PORTAL_PORT": "frontend/run.sh",
+    "REFLEX_API_URL": "frontend/run.sh",
+    "REFLEX_DEPLOY_URL": "frontend/run.sh",
+}
+
+
+def steps_of(plan: list[Step], service: str, operation: str) -> list[Step]:
+    return [s for s in plan if s.service == service and s.operation == operation]
+
+
+def step(plan: list[Step], step_id: str) -> Step:
+    found = [s for s in plan if s.id == step_id]
+    assert len(found) == 1, f"expected one step {step_id!r}, found {len(found)}"
+    return found[0]
+
+
+def task_definitions(plan: list[Step]) -> dict[str, dict[str, Any]]:
+    """Component (its one container's name) -> registered task definition."""
+    return {s.params["containerDefinitions"][0]["name"]: s.params
+            for s in steps_of(plan, "ecs", "register_task_definition")}
