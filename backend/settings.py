@@ -44,6 +44,13 @@ class Settings:
     job_timeout_seconds: int = 120
     cookie_secure: bool = False
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # Triage (backend.triage.policy): unreviewed cases rise one priority level after waiting this
+    # long (routine -> urgent after the first, -> stat after both), so no case waits forever.
+    triage_routine_escalation_hours: int = 24
+    triage_urgent_escalation_hours: int = 4
+    triage_high_burden_percent: int = 20  # lesion burden (% of image) that adds urgency
+    triage_moderate_burden_percent: int = 10
+    model_cache_dir: str | None = None  # where registered models from S3 are kept; None = var/
 
     @property
     def is_production(self) -> bool:
@@ -73,8 +80,10 @@ def load_settings() -> Settings:
         else:
             values[f.name] = raw
     s = Settings(**values)  # type: ignore[arg-type]
-    if s.environment != "development" and s.environment != "test" and s.secret_key == DEV_SECRET:
-        raise SettingsError("MEDSEGTEXT_SECRET_KEY must be set outside development")
+    if s.environment not in ("development", "test") and (
+            s.secret_key == DEV_SECRET or len(s.secret_key) < 32):
+        raise SettingsError("MEDSEGTEXT_SECRET_KEY must be set to a random value of at least 32 "
+                            "characters outside development")
     return s
 
 
