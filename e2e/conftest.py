@@ -1,0 +1,202 @@
+"""Browser tests against the live stack (devstack + portal) in Debian's Chromium.
+
+The stack starts once per session (see e2e_stack.py). To reuse one that is already running,
+set MEDSEGTEXT_E2E_PORTAL_URL and MEDSEGTEXT_E2E_API_URL (its admin must be the one in
+e2e_stack.ACCOUNTS). Screenshots go to e2e/artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from e2e_stack import ACCOUNTS, BUN, CHROMIUM, DATA, Stack
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+QATA_IMAGES = DATA / "qata-cov19" / "images"
+
+
+class Api:
+    """A small API client for test setup (what a browser test checks happens in the browser)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+        self.http = httpx.Client(base_url=self.base, timeout=30)
+        self.tokens: dict[str, str] = {}
+
+    def token(self, email: str, password: str) -> str:
+        if email not in self.tokens:
+            r = self.http.post("/api/auth/login", json={"email": email, "password": password})
+            r.raise_for_status()
+            self.tokens[email] = r.json()["token"]
+        return self.tokens[email]
+
+    def as_role(self, role: str) -> dict[str, str]:
+        email, password = ACCOUNTS[role]
+        return {"Authorization": f"Bearer {self.token(email, password)}"}
+
+    def upload(self, role: str, path: Path, **fields: str) -> dict[str, Any]:
+        r = self.http.post("/api/cases", headers=self.as_role(role), data=fields,
+                           files={"file": (path.name, path.read_bytes(), "image/png")})
+        assert r.status_code == 202, r.text
+        return dict(r.json())
+
+    def wait_done(self, role: str, case_id: str, timeout: float = 120) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            case = self.http.get(f"/api/cases/{case_id}", headers=self.as_role(role)).json()
+            if case["status"] in ("done", "failed"):
+                assert case["status"] == "done", case
+                return dict(case)
+            time.sleep(0.5)
+        raise AssertionError(f"case {case_id} not done after {timeout} s")
+
+    def create_user(self, email: str, password: str, role: str, full_name: str = "") -> dict:
+        r = self.http.post("/api/admin/users", headers=self.as_role("admin"),
+                           json={"email": email, "password": password, "role": role,
+                                 "full_name": full_name})
+        assert r.status_code in (200, 201), r.text
+        return dict(r.json())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: drives the real portal in Chromium against the "
+                                       "live stack")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium "
+                    "(apt-get install -y chromium) to run the browser tests")
+    return str(CHROMIUM)
+
+
+@pytest.fixture(scope="session")
+def live_stack(chromium: str) -> Iterator[tuple[str, str]]:
+    """(portal_url, api_url) of a running stack."""
+    portal, api = (os.environ.get("MEDSEGTEXT_E2E_PORTAL_URL"),
+                   os.environ.get("MEDSEGTEXT_E2E_API_URL"))
+    if portal and api:
+        yield portal.rstrip("/"), api.rstrip("/")
+        return
+    if shutil.which("npm") is None and not BUN.exists():
+        pytest.skip("npm is missing: the portal needs bun, which frontend/run.sh installs "
+                    "from the npm registry")
+    with tempfile.TemporaryDirectory(prefix="medsegtext-e2e-") as tmp:
+        stack = Stack(Path(tmp))
+        try:
+            stack.start()
+        except RuntimeError as e:
+            pytest.fail(f"the live stack did not start: {e}", pytrace=False)
+        try:
+            yield stack.portal_url, stack.api_url
+        finally:
+            stack.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_stack: tuple[str, str]) -> str:
+    return live_stack[0]
+
+
+@pytest.fixture(scope="session")
+def api(live_stack: tuple[str, str]) -> Iterator[Api]:
+    client = Api(live_stack[1])
+    yield client
+    client.http.close()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict, chromium: str) -> dict:
+    return {**browser_type_launch_args, "executable_path": chromium, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 1000}}
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def xray() -> Path:
+    """A real chest X-ray from the QaTa-COV19 set."""
+    for name in ("covid_1.png", "covid_100.png"):
+        if (QATA_IMAGES / name).exists():
+            return QATA_IMAGES / name
+    found = sorted(QATA_IMAGES.glob("*.png"))[:1] if QATA_IMAGES.exists() else []
+    if not found:
+        pytest.skip(f"no QaTa-COV19 images under {QATA_IMAGES}")
+    return found[0]
+
+
+@pytest.fixture(scope="session")
+def xray2(xray: Path) -> Path:
+    """A second, different chest X-ray."""
+    others = [p for p in sorted(QATA_IMAGES.glob("*.png"))[:50] if p != xray]
+    if not others:
+        pytest.skip(f"needs two images under {QATA_IMAGES}")
+    return others[0]
+
+
+@pytest.fixture(scope="session")
+def dicom_xray(xray: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same X-ray as an uncompressed 16-bit DICOM DX file with patient data in it."""
+    import numpy as np
+    from PIL import Image
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import (
+        DigitalXRayImageStorageForPresentation,
+        ExplicitVRLittleEndian,
+        generate_uid,
+    )
+
+    pixels = (np.asarray(Image.open(xray).convert("L"), dtype=np.uint16) * 16)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = DigitalXRayImageStorageForPresentation
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.PatientName, ds.PatientID = "DX", "Doe^Jane", "SECRET-123"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = pixels.tobytes()
+    path = tmp_path_factory.mktemp("dicom") / "chest.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def done_case(api: Api, xray: Path) -> dict[str, Any]:
+    """A clinician's case whose analysis has finished (uploaded through the API)."""
+    created = api.upload("clinician", xray, patient_ref="E2E-REVIEW", age="61", sex="F",
+                         priority="urgent")
+    return api.wait_done("clinician", created["id"])

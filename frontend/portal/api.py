@@ -1,0 +1,98 @@
+"""The one way the portal talks to the backend: httpx from server-side event handlers.
+
+The bearer token is passed in by the caller (it lives in server-side state, never in the
+browser). Every refusal becomes an ApiError carrying the backend's `detail` message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import weakref
+from typing import Any
+
+import httpx
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+UPLOAD_TIMEOUT = httpx.Timeout(120.0, connect=5.0)
+UNREACHABLE = "The MedSegText server cannot be reached; please retry shortly."
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary())
+
+
+def api_url() -> str:
+    return os.environ.get("MEDSEGTEXT_API_URL", DEFAULT_API_URL).rstrip("/")
+
+
+class ApiError(Exception):
+    """A refusal or failure, with a message for a person."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+    @property
+    def unauthenticated(self) -> bool:
+        return self.status == 401
+
+
+def client() -> httpx.AsyncClient:
+    """One pooled client per event loop, created on first use (never at import)."""
+    loop = asyncio.get_running_loop()
+    c = _clients.get(loop)
+    if c is None or c.is_closed:
+        c = httpx.AsyncClient(base_url=api_url(), timeout=TIMEOUT,
+                              headers={"User-Agent": "medsegtext-portal"})
+        _clients[loop] = c
+    return c
+
+
+def detail_of(response: httpx.Response) -> str:
+    """The backend's message for a person, whatever shape the error body has."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        detail = body.get("detail")
+        if isinstance(detail, str) and detail:
+            return detail
+        if isinstance(detail, list) and detail:
+            return "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d)
+                             for d in detail)
+    text = response.text.strip()
+    if text and len(text) < 300 and not text.startswith("<"):
+        return text
+    return f"The server refused the request ({response.status_code} {response.reason_phrase})."
+
+
+async def send(method: str, path: str, token: str | None = None, *,
+               timeout: httpx.Timeout | None = None, **kwargs: Any) -> httpx.Response:
+    headers = dict(kwargs.pop("headers", {}) or {})
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        response = await client().request(method, path, headers=headers,
+                                          timeout=timeout or TIMEOUT, **kwargs)
+    except httpx.TimeoutException:
+        raise ApiError(0, "The MedSegText server did not answer in time; please retry.") from None
+    except httpx.HTTPError:
+        raise ApiError(0, UNREACHABLE) from None
+    if response.status_code >= 400:
+        raise ApiError(response.status_code, detail_of(response))
+    return response
+
+
+async def call(method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+    """A JSON call: the decoded body, or None for an empty answer."""
+    response = await send(method, path, token, **kwargs)
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise ApiError(response.status_code, "The server sent an answer the portal cannot "
+                                             "read.") from None

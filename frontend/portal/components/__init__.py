@@ -1,0 +1,1 @@
+"""Reusable UI pieces: the page shell, badges, state callouts, the image viewer, the lung map."""

@@ -1,0 +1,80 @@
+"""Display formatting for values that come from the API (pure functions, no Reflex)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+ZONE_KEYS = ("left_upper", "left_middle", "left_lower",
+             "right_upper", "right_middle", "right_lower")
+ACTIVE_STATUSES = ("queued", "running")
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def when(value: Any) -> str:
+    """'2026-11-27 10:31 UTC', or '' for none."""
+    t = parse_time(value)
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if t else ""
+
+
+def ago(value: Any, now: datetime | None = None) -> str:
+    """'just now', '5 min ago', '3 h ago', '2 d ago'."""
+    t = parse_time(value)
+    if t is None:
+        return ""
+    seconds = max(0.0, ((now or datetime.now(UTC)) - t).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"
+
+
+def percent(value: Any, digits: int = 1) -> str:
+    """A 0-100 number as '12.3 %', or '—'."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—"
+    return f"{value:.{digits}f} %"
+
+
+def fraction(value: Any) -> str:
+    """A 0-1 share as '12 %', or '—'."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—"
+    return f"{value * 100:.0f} %"
+
+
+def seconds(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—"
+    return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
+
+
+def text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def zone_label(key: str) -> str:
+    """The data set's 'left' is the image's left (the patient's right on a PA film)."""
+    side, _, level = key.partition("_")
+    patient = "patient's right" if side == "left" else "patient's left"
+    return f"Image-{side} {level} zone ({patient})"
+
+
+def summary(findings: Any, status: str, error: Any) -> str:
+    if status == "failed":
+        return f"Failed: {error}" if error else "Failed"
+    if status in ACTIVE_STATUSES:
+        return "Analysing…" if status == "running" else "Waiting for analysis"
+    return str(findings) if findings else "—"

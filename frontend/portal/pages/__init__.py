@@ -1,0 +1,1 @@
+"""One module per page; each exposes `page()` and is registered in portal/portal.py."""

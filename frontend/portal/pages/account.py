@@ -1,0 +1,98 @@
+"""Account: who you are, and your personal API tokens."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from portal.components.common import empty, error_callout, info_callout, labelled, loading
+from portal.components.layout import page as shell
+from portal.state.account import AccountState
+from portal.state.auth import AuthState
+from portal.state.models import TokenRow
+
+
+def token_row(t: TokenRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(t.name),
+        rx.table.cell(rx.code(t.prefix + "…")),
+        rx.table.cell(t.created),
+        rx.table.cell(t.last_used),
+        rx.table.cell(t.expires),
+        rx.table.cell(
+            rx.cond(t.revoked, rx.badge("revoked", color_scheme="gray"),
+                    rx.button("Revoke", size="1", variant="soft", color_scheme="red",
+                              on_click=AccountState.revoke(t.id),
+                              aria_label="Revoke token " + t.name)),
+        ),
+        class_name="token-row", data_name=t.name,
+    )
+
+
+def new_secret() -> rx.Component:
+    return rx.cond(
+        AccountState.new_secret != "",
+        rx.callout(
+            rx.vstack(
+                rx.text("Token “", AccountState.new_secret_name,
+                        "” created. Copy it now: it will not be shown again.", weight="bold"),
+                rx.code(AccountState.new_secret, id="new-token-secret", size="3",
+                        style={"wordBreak": "break-all"}),
+                rx.text("Send it as the header Authorization: Bearer <token>.", size="1"),
+                rx.hstack(
+                    rx.button("Copy", size="1", on_click=rx.set_clipboard(
+                        AccountState.new_secret), aria_label="Copy the new token"),
+                    rx.button("I have stored it", size="1", variant="soft",
+                              on_click=AccountState.dismiss_secret),
+                ),
+                spacing="2",
+            ),
+            icon="key_round", color_scheme="amber", role="status", width="100%",
+        ),
+    )
+
+
+def page() -> rx.Component:
+    return shell(
+        "Account",
+        rx.el.dl(
+            rx.el.dt("Email"), rx.el.dd(AuthState.email, id="account-email"),
+            rx.el.dt("Name"), rx.el.dd(rx.cond(AuthState.full_name != "", AuthState.full_name,
+                                               "—")),
+            rx.el.dt("Role"), rx.el.dd(AuthState.role, id="account-role"),
+            class_name="facts",
+        ),
+        rx.el.section(
+            rx.heading("Personal API tokens", as_="h2", size="4", id="tokens-heading"),
+            rx.text("For scripts and other systems that call the MedSegText API as you.",
+                    size="2", color_scheme="gray"),
+            rx.form(
+                rx.hstack(labelled("Token name", rx.input(id="token-name", name="name",
+                                                          max_length=100,
+                                                          placeholder="e.g. PACS bridge"),
+                                   "token-name", width="auto"),
+                          rx.button("Create token", type="submit", id="create-token"),
+                          align="end"),
+                on_submit=AccountState.create_token, reset_on_submit=False,
+            ),
+            error_callout(AccountState.create_error, width="100%"),
+            new_secret(),
+            info_callout(AccountState.message, width="100%"),
+            error_callout(AccountState.error, width="100%"),
+            rx.cond(
+                AccountState.loading & (AccountState.tokens.length() == 0),
+                loading("Loading tokens…"),
+                rx.cond(
+                    AccountState.tokens.length() > 0,
+                    rx.table.root(
+                        rx.table.header(rx.table.row(*[
+                            rx.table.column_header_cell(h, scope="col") for h in
+                            ("Name", "Prefix", "Created", "Last used", "Expires", "")])),
+                        rx.table.body(rx.foreach(AccountState.tokens, token_row)),
+                        width="100%", variant="surface", id="tokens-table",
+                    ),
+                    empty("No personal tokens.", "Create one above when a system needs it."),
+                ),
+            ),
+            aria_labelledby="tokens-heading", class_name="panel",
+        ),
+    )

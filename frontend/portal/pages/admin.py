@@ -1,0 +1,215 @@
+"""Admin pages: dashboard, users, audit log."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from portal.components.common import (
+    empty,
+    error_callout,
+    info_callout,
+    labelled,
+    loading,
+    native_select,
+    pager,
+    role_badge,
+)
+from portal.components.layout import page as shell
+from portal.state.admin import AdminUsersState, AuditState, DashboardState
+from portal.state.auth import AuthState
+from portal.state.models import AuditRow, Stat, UserRow
+
+ROLE_OPTIONS = [("clinician", "Clinician"), ("reviewer", "Reviewer"), ("admin", "Admin")]
+
+
+# -- dashboard ---------------------------------------------------------------------------------
+
+def stat_card(s: Stat) -> rx.Component:
+    return rx.card(
+        rx.text(s.label, size="2", color_scheme="gray"),
+        rx.text(s.value, size="6", weight="bold"),
+        rx.text(s.hint, size="1", color_scheme="gray"),
+        class_name="stat-card",
+    )
+
+
+def count_row(s: Stat) -> rx.Component:
+    return rx.table.row(rx.table.row_header_cell(s.label), rx.table.cell(s.value))
+
+
+def counts(title: str, items: object, id_: str) -> rx.Component:
+    return rx.vstack(
+        rx.heading(title, as_="h2", size="3"),
+        rx.table.root(
+            rx.table.header(rx.table.row(rx.table.column_header_cell("State", scope="col"),
+                                         rx.table.column_header_cell("Cases", scope="col"))),
+            rx.table.body(rx.foreach(items, count_row)),  # type: ignore[arg-type]
+            variant="surface", id=id_,
+        ),
+        spacing="2",
+    )
+
+
+def dashboard() -> rx.Component:
+    return shell(
+        "Dashboard",
+        error_callout(DashboardState.error, width="100%"),
+        rx.cond(
+            DashboardState.cards.length() > 0,
+            rx.vstack(
+                rx.grid(rx.foreach(DashboardState.cards, stat_card),
+                        columns=rx.breakpoints(initial="2", md="3", lg="6"), spacing="3",
+                        width="100%", id="stat-cards"),
+                rx.hstack(counts("Cases by status", DashboardState.by_status, "by-status"),
+                          counts("Cases by review state", DashboardState.by_review,
+                                 "by-review"),
+                          spacing="6", wrap="wrap", align="start"),
+                spacing="5", width="100%",
+            ),
+            rx.cond(DashboardState.error == "", loading("Loading statistics…")),
+        ),
+        actions=rx.button("Refresh", on_click=DashboardState.load, variant="soft",
+                          loading=DashboardState.loading),
+    )
+
+
+# -- users -------------------------------------------------------------------------------------
+
+def user_row(u: UserRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(rx.text(u.email, weight="medium"),
+                                 rx.text(u.full_name, size="1", color_scheme="gray")),
+        rx.table.cell(
+            rx.cond(
+                u.id == AuthState.user_id,
+                role_badge(u.role),
+                rx.el.select(
+                    *[rx.el.option(label, value=value) for value, label in ROLE_OPTIONS],
+                    value=u.role, class_name="native-select",
+                    on_change=lambda role: AdminUsersState.change_role(u.id, role),
+                    aria_label="Role of " + u.email,
+                ),
+            ),
+        ),
+        rx.table.cell(rx.cond(u.is_active, rx.badge("active", color_scheme="green"),
+                              rx.badge("deactivated", color_scheme="gray"))),
+        rx.table.cell(u.last_login),
+        rx.table.cell(
+            rx.cond(
+                u.id == AuthState.user_id,
+                rx.text("you", size="1", color_scheme="gray"),
+                rx.cond(
+                    u.is_active,
+                    rx.button("Deactivate", size="1", variant="soft", color_scheme="red",
+                              on_click=AdminUsersState.set_active(u.id, False),
+                              aria_label="Deactivate " + u.email),
+                    rx.button("Reactivate", size="1", variant="soft",
+                              on_click=AdminUsersState.set_active(u.id, True),
+                              aria_label="Reactivate " + u.email),
+                ),
+            ),
+        ),
+        class_name="user-row", data_email=u.email,
+    )
+
+
+def create_user_form() -> rx.Component:
+    return rx.el.section(
+        rx.heading("Create a user", as_="h2", size="4", id="create-user-heading"),
+        rx.form(
+            rx.grid(
+                labelled("Email", rx.input(id="new-user-email", name="email", type="email",
+                                           required=True), "new-user-email"),
+                labelled("Full name", rx.input(id="new-user-name", name="full_name"),
+                         "new-user-name"),
+                labelled("Role", native_select("new-user-role", ROLE_OPTIONS, name="role"),
+                         "new-user-role"),
+                labelled("Initial password", rx.input(id="new-user-password", name="password",
+                                                      type="password", required=True,
+                                                      auto_complete="new-password"),
+                         "new-user-password"),
+                rx.button("Create user", type="submit", loading=AdminUsersState.create_busy,
+                          id="create-user", align_self="end"),
+                columns=rx.breakpoints(initial="1", md="5"), spacing="3", width="100%",
+            ),
+            error_callout(AdminUsersState.create_error, margin_top="0.5em",
+                          id="create-user-error"),
+            on_submit=AdminUsersState.create_user, reset_on_submit=False,
+            id="create-user-form", aria_labelledby="create-user-heading",
+        ),
+        class_name="panel",
+    )
+
+
+def users() -> rx.Component:
+    return shell(
+        "Users",
+        create_user_form(),
+        info_callout(AdminUsersState.message, width="100%", id="users-message"),
+        error_callout(AdminUsersState.action_error, width="100%", id="users-action-error"),
+        rx.form(rx.hstack(labelled("Find users", rx.input(id="user-search", name="q",
+                                                          type="search",
+                                                          placeholder="Email or name"),
+                                   "user-search", width="auto"),
+                          rx.button("Search", type="submit", variant="soft"), align="end"),
+                on_submit=AdminUsersState.search, role="search"),
+        error_callout(AdminUsersState.error, width="100%"),
+        rx.cond(
+            AdminUsersState.loading & (AdminUsersState.users.length() == 0),
+            loading("Loading users…"),
+            rx.cond(
+                AdminUsersState.users.length() > 0,
+                rx.table.root(
+                    rx.table.header(rx.table.row(*[
+                        rx.table.column_header_cell(h, scope="col")
+                        for h in ("User", "Role", "Status", "Last sign-in", "Actions")])),
+                    rx.table.body(rx.foreach(AdminUsersState.users, user_row)),
+                    width="100%", variant="surface", id="users-table",
+                ),
+                empty("No users match."),
+            ),
+        ),
+    )
+
+
+# -- audit -------------------------------------------------------------------------------------
+
+def audit_row(e: AuditRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(e.at, size="1")),
+        rx.table.cell(e.user),
+        rx.table.row_header_cell(rx.code(e.action)),
+        rx.table.cell(rx.text(e.target, size="1")),
+        rx.table.cell(e.client),
+        rx.table.cell(rx.text(e.detail, size="1", class_name="audit-detail")),
+        class_name="audit-row",
+    )
+
+
+def audit() -> rx.Component:
+    return shell(
+        "Audit log",
+        rx.form(rx.hstack(labelled("Action", rx.input(id="audit-action", name="action",
+                                                      placeholder="e.g. auth.login"),
+                                   "audit-action", width="auto"),
+                          rx.button("Filter", type="submit", variant="soft"), align="end"),
+                on_submit=AuditState.filter, role="search"),
+        error_callout(AuditState.error, width="100%"),
+        rx.cond(
+            AuditState.events.length() > 0,
+            rx.vstack(
+                rx.table.root(
+                    rx.table.header(rx.table.row(*[
+                        rx.table.column_header_cell(h, scope="col")
+                        for h in ("When", "Who", "Action", "Object", "Client", "Detail")])),
+                    rx.table.body(rx.foreach(AuditState.events, audit_row)),
+                    width="100%", variant="surface", size="1", id="audit-table",
+                ),
+                pager(AuditState.range_text, AuditState.has_prev, AuditState.has_next,
+                      AuditState.prev_page, AuditState.next_page, "Audit log"),
+                width="100%",
+            ),
+            rx.cond(AuditState.loading, loading("Loading events…"),
+                    rx.cond(AuditState.error == "", empty("No events match."))),
+        ),
+    )

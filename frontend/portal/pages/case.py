@@ -1,0 +1,199 @@
+"""One case: image and lesion layer, findings, lung map, results, review panel and history."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from portal.components.common import (
+    error_callout,
+    info_callout,
+    labelled,
+    loading,
+    priority_badge,
+    review_badge,
+    status_badge,
+)
+from portal.components.layout import page as shell
+from portal.components.viewer import lung_map, viewer
+from portal.state.auth import AuthState
+from portal.state.case import CaseState
+from portal.state.models import ReviewRow, Timing
+
+
+def sr(text: str) -> rx.Component:
+    """Words for screen readers only."""
+    return rx.el.span(text, class_name="sr-only")
+
+
+def fact(label: str, value: object) -> rx.Component:
+    return rx.fragment(rx.el.dt(label), rx.el.dd(value))
+
+
+def details() -> rx.Component:
+    return rx.el.dl(
+        fact("Patient", rx.cond(CaseState.patient_ref != "", CaseState.patient_ref, "—")),
+        fact("Age, sex", rx.cond(CaseState.age_sex != "", CaseState.age_sex, "—")),
+        fact("Acquired", rx.cond(CaseState.acquired != "", CaseState.acquired, "—")),
+        fact("Uploaded", CaseState.uploaded),
+        fact("File", CaseState.filename + " (" + CaseState.source_format + ")"),
+        fact("Size", rx.cond(CaseState.dimensions != "", CaseState.dimensions, "—")),
+        rx.cond(CaseState.notes != "", fact("Notes", CaseState.notes)),
+        class_name="facts",
+    )
+
+
+def timing(t: Timing) -> rx.Component:
+    return fact(t.name, t.ms)
+
+
+def results() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Findings", as_="h2", size="4"),
+        rx.blockquote(CaseState.findings, id="findings-text", size="3"),
+        rx.cond(CaseState.reviewed_findings != "",
+                rx.box(rx.text("Reviewed findings", size="1", color_scheme="gray"),
+                       rx.blockquote(CaseState.reviewed_findings, id="reviewed-findings",
+                                     color_scheme="amber"))),
+        rx.heading("Lung zones", as_="h2", size="4"),
+        lung_map(),
+        rx.el.dl(
+            fact("Laterality", rx.cond(CaseState.laterality != "", CaseState.laterality, "—")),
+            fact("Lesion burden", CaseState.burden),
+            fact("Model", rx.cond(CaseState.model != "", CaseState.model, "—")),
+            fact("Finished", CaseState.finished),
+            class_name="facts", id="result-facts",
+        ),
+        rx.cond(CaseState.timings.length() > 0,
+                rx.el.details(rx.el.summary("Timings"),
+                              rx.el.dl(rx.foreach(CaseState.timings, timing),
+                                       class_name="facts", id="timings"))),
+        spacing="3", width="100%",
+    )
+
+
+def review_panel() -> rx.Component:
+    return rx.el.section(
+        rx.heading("Review", as_="h2", size="4", id="review-heading"),
+        rx.cond(
+            CaseState.is_done,
+            rx.vstack(
+                rx.el.fieldset(
+                    rx.el.legend("Decision"),
+                    rx.radio_group.root(
+                        rx.hstack(
+                            *[rx.el.label(rx.hstack(rx.radio_group.item(value=value),
+                                                    rx.text(label, size="2"), spacing="2",
+                                                    align="center"))
+                              for value, label in (("accept", "Accept"),
+                                                   ("edit", "Edit findings"),
+                                                   ("reject", "Reject"))],
+                            spacing="5",
+                        ),
+                        value=CaseState.decision, on_change=CaseState.set_decision,
+                        id="review-decision", aria_label="Decision",
+                    ),
+                    class_name="fieldset",
+                ),
+                rx.cond(
+                    CaseState.decision == "edit",
+                    labelled("Corrected findings",
+                             rx.text_area(id="review-findings", value=CaseState.review_findings,
+                                          on_change=CaseState.set_review_findings, rows="3",
+                                          max_length=500, width="100%"),
+                             "review-findings"),
+                ),
+                labelled("Comment (optional)",
+                         rx.text_area(id="review-comment", value=CaseState.review_comment,
+                                      on_change=CaseState.set_review_comment, rows="2",
+                                      max_length=2000, width="100%"),
+                         "review-comment"),
+                error_callout(CaseState.review_error, width="100%", id="review-error"),
+                info_callout(CaseState.review_done, width="100%", id="review-done"),
+                rx.button("Submit review", on_click=CaseState.submit_review,
+                          loading=CaseState.review_busy, id="submit-review"),
+                spacing="3", width="100%", align="start",
+            ),
+            rx.text("The case can be reviewed once its analysis has finished.", size="2",
+                    color_scheme="gray"),
+        ),
+        aria_labelledby="review-heading", class_name="panel",
+    )
+
+
+def review_item(r: ReviewRow) -> rx.Component:
+    return rx.el.li(
+        rx.hstack(review_badge(rx.match(r.decision, ("accept", "accepted"), ("edit", "edited"),
+                                        ("reject", "rejected"), r.decision)),
+                  rx.text(r.reviewer, weight="medium", size="2"),
+                  rx.text(r.at, size="1", color_scheme="gray"), align="center", spacing="2"),
+        rx.cond(r.findings_text != "", rx.text("Findings: ", r.findings_text, size="2")),
+        rx.cond(r.comment != "", rx.text("Comment: ", r.comment, size="2",
+                                         color_scheme="gray")),
+        class_name="history-item", data_decision=r.decision,
+    )
+
+
+def history() -> rx.Component:
+    return rx.el.section(
+        rx.heading("Review history", as_="h2", size="4", id="history-heading"),
+        rx.cond(CaseState.reviews.length() > 0,
+                rx.el.ol(rx.foreach(CaseState.reviews, review_item), id="review-history",
+                         class_name="plain-list"),
+                rx.text("Not reviewed yet.", size="2", color_scheme="gray",
+                        id="review-history-empty")),
+        aria_labelledby="history-heading", class_name="panel",
+    )
+
+
+def pending() -> rx.Component:
+    return rx.cond(
+        CaseState.status == "failed",
+        rx.callout(rx.text("The analysis failed: ", CaseState.case_error), icon="circle_x",
+                   color_scheme="red", role="alert", id="case-failed"),
+        rx.vstack(
+            loading(rx.cond(CaseState.status == "running", "Analysing the image…",
+                            "Waiting in the queue…")),
+            rx.text("This page updates by itself when the result is ready.", size="2",
+                    color_scheme="gray"),
+        ),
+    )
+
+
+def content() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(sr("Status:"), status_badge(CaseState.status),
+                  sr("Priority:"), priority_badge(CaseState.priority),
+                  sr("Review:"), review_badge(CaseState.review_state),
+                  rx.text("Case ", CaseState.case_id, size="1", color_scheme="gray"),
+                  spacing="2", align="center", wrap="wrap", id="case-badges"),
+        rx.grid(
+            rx.vstack(
+                rx.cond(~CaseState.is_done, pending()),
+                rx.cond(CaseState.base_src != "", viewer()),
+                details(),
+                spacing="3", width="100%",
+            ),
+            rx.vstack(
+                rx.cond(CaseState.is_done, results()),
+                rx.cond(AuthState.can_review, review_panel()),
+                history(),
+                spacing="5", width="100%",
+            ),
+            columns=rx.breakpoints(initial="1", md="2"), spacing="6", width="100%",
+        ),
+        spacing="4", width="100%",
+    )
+
+
+def body() -> rx.Component:
+    return rx.cond(
+        CaseState.error != "",
+        rx.vstack(error_callout(CaseState.error, id="case-error"),
+                  rx.link("Back to the worklist", href="/")),
+        rx.cond(CaseState.status == "", loading("Loading the case…"), content()),
+    )
+
+
+def page() -> rx.Component:
+    return shell("Case", body(),
+                 actions=rx.link("← Worklist", href="/", size="2"))

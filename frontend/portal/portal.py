@@ -1,0 +1,37 @@
+"""The MedSegText portal app: pages, their on_load events and the /media image route."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from portal import media
+from portal.pages import account, admin, case, login, upload, worklist
+from portal.state.account import AccountState
+from portal.state.admin import AdminUsersState, AuditState, DashboardState
+from portal.state.auth import AuthState
+from portal.state.case import CaseState
+from portal.state.upload import UploadState
+from portal.state.worklist import WorklistState
+
+app = rx.App(
+    stylesheets=["/styles.css"],
+    api_transformer=media.routes(),
+    head_components=[rx.el.meta(name="robots", content="noindex"),
+                     rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+)
+
+app.add_page(login.page, route="/login", title="Sign in · MedSegText",
+             on_load=AuthState.open_login)
+app.add_page(worklist.page, route="/", title="Worklist · MedSegText",
+             on_load=WorklistState.load)
+app.add_page(upload.page, route="/upload", title="New case · MedSegText",
+             on_load=UploadState.load)
+app.add_page(case.page, route="/cases/[cid]", title="Case · MedSegText", on_load=CaseState.load)
+app.add_page(admin.dashboard, route="/admin", title="Dashboard · MedSegText",
+             on_load=DashboardState.load)
+app.add_page(admin.users, route="/admin/users", title="Users · MedSegText",
+             on_load=AdminUsersState.load)
+app.add_page(admin.audit, route="/admin/audit", title="Audit log · MedSegText",
+             on_load=AuditState.load)
+app.add_page(account.page, route="/account", title="Account · MedSegText",
+             on_load=AccountState.load)

@@ -1,0 +1,1 @@
+"""Reflex states: AuthState (the session) and one substate per page."""

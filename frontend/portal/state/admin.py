@@ -1,0 +1,241 @@
+"""Admin: users (create, change role, deactivate), the dashboard and the audit log."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import reflex as rx
+
+from portal import api, fmt
+from portal.state.auth import ADMINS, ROLES, AuthState
+from portal.state.models import AuditRow, Stat, UserRow
+
+AUDIT_PAGE = 50
+USERS_PAGE = 100
+
+
+def user_row(u: dict[str, Any]) -> UserRow:
+    return UserRow(id=int(u.get("id") or 0), email=str(u.get("email", "")),
+                   full_name=fmt.text(u.get("full_name")), role=str(u.get("role", "")),
+                   is_active=bool(u.get("is_active", True)), created=fmt.when(u.get("created_at")),
+                   last_login=fmt.when(u.get("last_login_at")) or "never")
+
+
+class AdminUsersState(AuthState):
+    users: list[UserRow] = rx.field(default_factory=list)
+    total: int = 0
+    loading: bool = False
+    error: str = ""  # loading the list failed
+    action_error: str = ""  # a change was refused
+    message: str = ""
+    create_error: str = ""
+    create_busy: bool = False
+    user_query: str = ""
+
+    async def _refresh(self) -> Any:
+        params: dict[str, Any] = {"limit": USERS_PAGE}
+        if self.user_query.strip():
+            params["q"] = self.user_query.strip()
+        try:
+            page = await self._api("GET", "/api/admin/users", params=params)
+        except api.ApiError as e:
+            self.error = e.detail
+            self.loading = False
+            return self._after_error(e)
+        self.users = [user_row(u) for u in page.get("items", [])]
+        self.total = int(page.get("total", len(self.users)))
+        self.error = ""
+        self.loading = False
+        return None
+
+    @rx.event
+    async def load(self) -> Any:
+        if (r := self._guard("admin-users", ADMINS)) is not None:
+            yield r
+            return
+        self.loading, self.message, self.action_error, self.create_error = True, "", "", ""
+        yield
+        if (r := await self._refresh()) is not None:
+            yield r
+
+    @rx.event
+    async def search(self, form: dict[str, Any]) -> Any:
+        self.user_query = str(form.get("q", ""))
+        return await self._refresh()
+
+    @rx.event
+    async def create_user(self, form: dict[str, Any]) -> Any:
+        email = str(form.get("email", "")).strip()
+        password = str(form.get("password", ""))
+        role = str(form.get("role", ""))
+        full_name = str(form.get("full_name", "")).strip()
+        if not email or not password or role not in ROLES:
+            self.create_error = "Email, an initial password and a role are required."
+            return
+        self.create_busy, self.create_error, self.message = True, "", ""
+        yield
+        try:
+            user = await self._api("POST", "/api/admin/users", json={
+                "email": email, "password": password, "role": role, "full_name": full_name})
+        except api.ApiError as e:
+            self.create_busy = False
+            self.create_error = e.detail
+            if (r := self._after_error(e)) is not None:
+                yield r
+            return
+        self.create_busy = False
+        self.message = f"Created {user.get('email', email)} ({role})."
+        yield rx.call_script("document.getElementById('create-user-form')?.reset()")
+        if (r := await self._refresh()) is not None:
+            yield r
+
+    async def _patch(self, user_id: int, body: dict[str, Any], done: str) -> Any:
+        self.action_error, self.message = "", ""
+        try:
+            await self._api("PATCH", f"/api/admin/users/{user_id}", json=body)
+        except api.ApiError as e:
+            self.action_error = e.detail
+            return self._after_error(e)
+        self.message = done
+        return await self._refresh()
+
+    @rx.event
+    async def change_role(self, user_id: int, role: str) -> Any:
+        if role not in ROLES:
+            return None
+        email = next((u.email for u in self.users if u.id == user_id), str(user_id))
+        return await self._patch(user_id, {"role": role}, f"{email} is now {role}.")
+
+    @rx.event
+    async def set_active(self, user_id: int, active: bool) -> Any:
+        email = next((u.email for u in self.users if u.id == user_id), str(user_id))
+        verb = "reactivated" if active else "deactivated"
+        return await self._patch(user_id, {"is_active": bool(active)}, f"{email} {verb}.")
+
+
+class DashboardState(AuthState):
+    cards: list[Stat] = rx.field(default_factory=list)
+    by_status: list[Stat] = rx.field(default_factory=list)
+    by_review: list[Stat] = rx.field(default_factory=list)
+    loading: bool = False
+    error: str = ""
+
+    @rx.event
+    async def load(self) -> Any:
+        if (r := self._guard("admin-dashboard", ADMINS)) is not None:
+            yield r
+            return
+        self.loading = True
+        yield
+        try:
+            s = await self._api("GET", "/api/admin/stats")
+        except api.ApiError as e:
+            self.loading, self.error = False, e.detail
+            if (r := self._after_error(e)) is not None:
+                yield r
+            return
+        turnaround = s.get("turnaround") or {}
+        queue = s.get("queue_depth")
+        self.cards = [
+            Stat("Cases", str(s.get("cases_total", 0)), "all time"),
+            Stat("Queue depth", "unavailable" if queue is None else str(queue),
+                 "jobs waiting in Redis"),
+            Stat("Turnaround p50", fmt.seconds(turnaround.get("p50_seconds")),
+                 f"upload to done, last {turnaround.get('cases', 0)} cases"),
+            Stat("Turnaround p95", fmt.seconds(turnaround.get("p95_seconds")), ""),
+            Stat("Failure rate", fmt.fraction(s.get("failure_rate")), "failed / finished"),
+            Stat("Accepted unedited", fmt.fraction(s.get("accepted_unedited_share")),
+                 "share of reviewed cases"),
+        ]
+        self.by_status = [Stat(k, str(v)) for k, v in (s.get("cases_by_status") or {}).items()]
+        self.by_review = [Stat(k, str(v)) for k, v in (s.get("reviews_by_state") or {}).items()]
+        self.loading, self.error = False, ""
+
+
+def audit_row(e: dict[str, Any], emails: dict[int, str]) -> AuditRow:
+    user = e.get("user_id")
+    role = e.get("role")
+    name = e.get("user_email") or (emails.get(user, f"user {user}") if isinstance(user, int)
+                                   else f"user {user}")
+    target = " ".join(str(p) for p in (e.get("object_type"), e.get("object_id")) if p)
+    detail = e.get("detail")
+    return AuditRow(
+        id=int(e.get("id") or 0), at=fmt.when(e.get("at")),
+        user=(name + (f" ({role})" if role else "")) if user is not None else "—",
+        action=str(e.get("action", "")), target=target or "—",
+        client=fmt.text(e.get("client_addr")) or "—",
+        detail=json.dumps(detail, sort_keys=True) if detail else "")
+
+
+class AuditState(AuthState):
+    events: list[AuditRow] = rx.field(default_factory=list)
+    total: int = 0
+    offset: int = 0
+    action_filter: str = ""
+    loading: bool = False
+    error: str = ""
+    _emails: dict[int, str] = rx.field(default_factory=dict)  # user id -> email ("Who")
+
+    @rx.var
+    def range_text(self) -> str:
+        if self.total == 0:
+            return "No events"
+        last = min(self.offset + AUDIT_PAGE, self.total)
+        return f"Showing {self.offset + 1}–{last} of {self.total}"
+
+    @rx.var
+    def has_prev(self) -> bool:
+        return self.offset > 0
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.offset + AUDIT_PAGE < self.total
+
+    async def _refresh(self) -> Any:
+        params: dict[str, Any] = {"limit": AUDIT_PAGE, "offset": self.offset}
+        if self.action_filter.strip():
+            params["action"] = self.action_filter.strip()
+        self.loading = True
+        try:
+            page = await self._api("GET", "/api/admin/audit", params=params)
+        except api.ApiError as e:
+            self.loading, self.error = False, e.detail
+            return self._after_error(e)
+        if not self._emails:
+            try:
+                users = await self._api("GET", "/api/admin/users", params={"limit": 100})
+                self._emails = {int(u["id"]): str(u["email"]) for u in users.get("items", [])}
+            except (api.ApiError, KeyError, TypeError, ValueError):
+                pass  # ids are shown instead
+        self.events = [audit_row(e, self._emails) for e in page.get("items", [])]
+        self.total = int(page.get("total", 0))
+        self.loading, self.error = False, ""
+        return None
+
+    @rx.event
+    async def load(self) -> Any:
+        if (r := self._guard("admin-audit", ADMINS)) is not None:
+            yield r
+            return
+        self._emails = {}
+        self.loading = True
+        yield
+        if (r := await self._refresh()) is not None:
+            yield r
+
+    @rx.event
+    async def filter(self, form: dict[str, Any]) -> Any:
+        self.action_filter, self.offset = str(form.get("action", "")), 0
+        return await self._refresh()
+
+    @rx.event
+    async def next_page(self) -> Any:
+        if self.offset + AUDIT_PAGE < self.total:
+            self.offset += AUDIT_PAGE
+        return await self._refresh()
+
+    @rx.event
+    async def prev_page(self) -> Any:
+        self.offset = max(0, self.offset - AUDIT_PAGE)
+        return await self._refresh()

@@ -1,0 +1,319 @@
+"""One case: results, image layers (through portal/media.py tickets), review panel, history."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import reflex as rx
+
+from portal import api, fmt, media
+from portal.state.auth import REVIEWERS, AuthState
+from portal.state.models import ReviewRow, Timing, Zone
+
+POLL_SECONDS = 2.0
+POLL_MAX_SECONDS = 15 * 60
+BROWSER_FORMATS = ("png", "jpeg", "jpg")
+DECISION_STATES = {"accept": "accepted", "edit": "edited", "reject": "rejected"}
+TIMING_LABELS = {"decode": "Decode", "preprocess": "Preprocess", "inference": "Model",
+                 "model": "Model", "postprocess": "Post-process", "overlay": "Overlay",
+                 "render": "Render", "total": "Total", "queue": "Queue wait"}
+
+
+def zones_of(probabilities: Any, flags: Any) -> list[Zone]:
+    probs = probabilities if isinstance(probabilities, dict) else {}
+    flagged = flags if isinstance(flags, dict) else {}
+    out = []
+    for key in fmt.ZONE_KEYS:
+        p = probs.get(key)
+        p = float(p) if isinstance(p, int | float) and not isinstance(p, bool) else None
+        out.append(Zone(
+            key=key, label=fmt.zone_label(key), level=key.partition("_")[2].capitalize(),
+            probability="—" if p is None else f"{p * 100:.0f} %",
+            flagged=bool(flagged.get(key, False)),
+            shade="transparent" if p is None else f"rgba(220, 38, 38, {0.08 + 0.72 * p:.2f})",
+        ))
+    return out
+
+
+def case_id_from_path(path: str) -> str:
+    parts = [p for p in path.split("/") if p]
+    return parts[1] if len(parts) >= 2 and parts[0] == "cases" else ""
+
+
+class CaseState(AuthState):
+    case_id: str = ""
+    loading: bool = False
+    error: str = ""  # the case could not be loaded (e.g. not found)
+    status: str = ""
+    priority: str = ""
+    review_state: str = ""
+    patient_ref: str = ""
+    age_sex: str = ""
+    acquired: str = ""
+    notes: str = ""
+    filename: str = ""
+    source_format: str = ""
+    dimensions: str = ""
+    uploaded: str = ""
+    finished: str = ""
+    findings: str = ""
+    reviewed_findings: str = ""  # the latest edit, if any
+    laterality: str = ""
+    burden: str = ""
+    model: str = ""
+    case_error: str = ""
+    zones: list[Zone] = rx.field(default_factory=list)
+    timings: list[Timing] = rx.field(default_factory=list)
+    reviews: list[ReviewRow] = rx.field(default_factory=list)
+    # image layers (relative /media/<ticket> URLs)
+    base_src: str = ""
+    mask_src: str = ""
+    overlay_src: str = ""
+    base_is_overlay: bool = False
+    show_overlay: bool = True
+    overlay_opacity: int = 60
+    overlay_style: str = "fill"  # fill (mask) | outline (overlay PNG)
+    zoom: int = 100
+    live: bool = False
+    # review panel
+    decision: str = "accept"
+    review_findings: str = ""
+    review_comment: str = ""
+    review_busy: bool = False
+    review_error: str = ""
+    review_done: str = ""
+
+    @rx.var
+    def is_done(self) -> bool:
+        return self.status == "done"
+
+    @rx.var
+    def is_active(self) -> bool:
+        return self.status in fmt.ACTIVE_STATUSES
+
+    @rx.var
+    def opacity_css(self) -> str:
+        return f"{self.overlay_opacity / 100:.2f}"
+
+    @rx.var
+    def zoom_css(self) -> str:
+        return f"{self.zoom}%"
+
+    @rx.var
+    def show_fill(self) -> bool:
+        return (self.show_overlay and self.overlay_style == "fill" and self.mask_src != ""
+                and not self.base_is_overlay)
+
+    @rx.var
+    def show_outline(self) -> bool:
+        return (self.show_overlay and self.overlay_style == "outline" and self.overlay_src != ""
+                and not self.base_is_overlay)
+
+    @rx.var
+    def mask_css(self) -> str:
+        return f"url({self.mask_src})" if self.mask_src else "none"
+
+    def _apply(self, c: dict[str, Any]) -> None:
+        self.status = str(c.get("status", ""))
+        self.priority = str(c.get("priority", ""))
+        self.review_state = str(c.get("review_state", ""))
+        self.patient_ref = fmt.text(c.get("patient_ref"))
+        age, sex = c.get("age"), c.get("sex")
+        self.age_sex = " ".join(p for p in (f"{age} y" if age is not None else "",
+                                            sex or "") if p)
+        self.acquired = fmt.when(c.get("acquired_at"))
+        self.notes = fmt.text(c.get("notes"))
+        self.filename = fmt.text(c.get("original_filename"))
+        self.source_format = fmt.text(c.get("source_format")).lower()
+        w, h = c.get("width"), c.get("height")
+        self.dimensions = f"{w} × {h}" if w and h else ""
+        self.uploaded = fmt.when(c.get("created_at"))
+        self.finished = fmt.when(c.get("finished_at"))
+        self.findings = fmt.text(c.get("findings_text"))
+        self.laterality = fmt.text(c.get("laterality"))
+        self.burden = fmt.percent(c.get("lesion_burden_percent"), 2)
+        name, version = c.get("model_name"), c.get("model_version")
+        self.model = " ".join(str(p) for p in (name, version and f"v{version}") if p)
+        self.case_error = fmt.text(c.get("error"))
+        self.zones = zones_of(c.get("zone_probabilities"), c.get("zone_flags"))
+        timings = c.get("timings_ms") if isinstance(c.get("timings_ms"), dict) else {}
+        self.timings = [Timing(TIMING_LABELS.get(k, k.replace("_", " ").capitalize()),
+                               f"{v:.1f} ms" if isinstance(v, int | float) else str(v))
+                        for k, v in (timings or {}).items()]
+        reviews = [r for r in c.get("reviews", []) if isinstance(r, dict)]
+        self.reviews = [ReviewRow(
+            id=int(r.get("id") or 0), decision=str(r.get("decision", "")),
+            reviewer=str(r.get("reviewer_name") or f"user {r.get('reviewer_id')}"),
+            findings_text=fmt.text(r.get("findings_text")), comment=fmt.text(r.get("comment")),
+            at=fmt.when(r.get("created_at"))) for r in reviews]
+        edits = [r for r in reviews if r.get("decision") == "edit" and r.get("findings_text")]
+        reviewed = c.get("reviewed_findings_text") if "reviewed_findings_text" in c else (
+            edits[-1]["findings_text"] if edits else None)
+        self.reviewed_findings = str(reviewed) if reviewed and reviewed != c.get(
+            "findings_text") else ""
+
+    def _ticket(self, current: str, kind: str) -> str:
+        """Keep a still-valid ticket (the browser has the bytes cached; no new download)."""
+        if media.valid(current, self._token, self.case_id, kind):
+            return current
+        return media.issue(self._token, self.case_id, kind)
+
+    def _issue_media(self, c: dict[str, Any]) -> None:
+        done = self.status == "done"
+        self.mask_src = self._ticket(self.mask_src, "mask") if done and c.get(
+            "has_mask", True) else ""
+        self.overlay_src = self._ticket(self.overlay_src, "overlay") if done and c.get(
+            "has_overlay", True) else ""
+        if self.source_format in BROWSER_FORMATS:
+            self.base_src, self.base_is_overlay = self._ticket(self.base_src, "image"), False
+        elif c.get("has_preview"):
+            self.base_src, self.base_is_overlay = self._ticket(self.base_src, "preview"), False
+        else:  # DICOM: browsers cannot show it; the overlay PNG carries the image itself
+            self.base_src, self.base_is_overlay = self.overlay_src, True
+
+    def _reset_view(self) -> None:
+        self.error = ""
+        self.status = ""
+        self.base_src = self.mask_src = self.overlay_src = ""
+        self.zones, self.timings, self.reviews = [], [], []
+        self.decision, self.review_comment, self.review_error, self.review_done = (
+            "accept", "", "", "")
+        self.show_overlay, self.overlay_style, self.zoom = True, "fill", 100
+
+    async def _fetch(self) -> Any:
+        try:
+            c = await self._api("GET", f"/api/cases/{self.case_id}")
+        except api.ApiError as e:
+            self.loading = False
+            self.error = e.detail
+            return self._after_error(e)
+        self._apply(c)
+        self._issue_media(c)
+        self.review_findings = self.reviewed_findings or self.findings
+        self.loading = False
+        return None
+
+    @rx.event
+    async def load(self) -> Any:
+        if (r := self._guard("case")) is not None:
+            yield r
+            return
+        case_id = case_id_from_path(self.router.url.path)
+        if case_id != self.case_id:
+            self._reset_view()
+        self.case_id = case_id
+        if not case_id:
+            self.error = "No case was named in the address."
+            return
+        self.loading = True
+        yield
+        if (r := await self._fetch()) is not None:
+            yield r
+            return
+        if self.status in fmt.ACTIVE_STATUSES:
+            yield CaseState.poll
+
+    @rx.event
+    def set_show_overlay(self, value: bool) -> None:
+        self.show_overlay = bool(value)
+
+    @rx.event
+    def set_overlay_opacity(self, value: float) -> None:
+        with contextlib.suppress(TypeError, ValueError):
+            self.overlay_opacity = max(0, min(100, round(float(value))))
+
+    @rx.event
+    def set_overlay_style(self, value: str | list[str]) -> None:
+        value = value[0] if isinstance(value, list) and value else value
+        if value in ("fill", "outline"):
+            self.overlay_style = str(value)
+
+    @rx.event
+    def set_zoom(self, value: str) -> None:
+        with contextlib.suppress(ValueError):
+            self.zoom = max(50, min(400, int(value)))
+
+    @rx.event
+    def zoom_in(self) -> None:
+        self.zoom = min(400, self.zoom + 50)
+
+    @rx.event
+    def zoom_out(self) -> None:
+        self.zoom = max(50, self.zoom - 50)
+
+    @rx.event
+    def set_decision(self, value: str) -> None:
+        if value in DECISION_STATES:
+            self.decision = value
+            self.review_error = ""
+
+    @rx.event
+    def set_review_findings(self, value: str) -> None:
+        self.review_findings = value
+
+    @rx.event
+    def set_review_comment(self, value: str) -> None:
+        self.review_comment = value
+
+    @rx.event
+    async def submit_review(self) -> Any:
+        if self.role not in REVIEWERS or self.review_busy:
+            return
+        body: dict[str, Any] = {"decision": self.decision,
+                                "comment": self.review_comment.strip() or None}
+        if self.decision == "edit":
+            if not self.review_findings.strip():
+                self.review_error = "Write the corrected findings, or choose another decision."
+                yield rx.set_focus("review-findings")
+                return
+            body["findings_text"] = self.review_findings.strip()
+        self.review_busy, self.review_error, self.review_done = True, "", ""
+        yield
+        try:
+            await self._api("POST", f"/api/cases/{self.case_id}/review", json=body)
+        except api.ApiError as e:
+            self.review_busy = False
+            self.review_error = e.detail
+            if (r := self._after_error(e)) is not None:
+                yield r
+            return
+        self.review_done = f"Review saved: {DECISION_STATES[self.decision]}."
+        self.review_comment = ""
+        self.review_busy = False
+        if (r := await self._fetch()) is not None:
+            yield r
+
+    @rx.event(background=True)
+    async def poll(self) -> None:
+        async with self:
+            if self.live:
+                return
+            self.live = True
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < POLL_MAX_SECONDS:
+                await asyncio.sleep(POLL_SECONDS)
+                async with self:
+                    if self.current_page != "case" or not self._token:
+                        return
+                    token, case_id = self._token, self.case_id
+                try:
+                    c = await api.call("GET", f"/api/cases/{case_id}", token)
+                except api.ApiError as e:
+                    if e.unauthenticated:
+                        return
+                    continue
+                async with self:
+                    if self.case_id != case_id or self.current_page != "case":
+                        return
+                    self._apply(c)
+                    if self.status not in fmt.ACTIVE_STATUSES:
+                        self._issue_media(c)
+                        self.review_findings = self.reviewed_findings or self.findings
+                        return
+        finally:
+            async with self:
+                self.live = False

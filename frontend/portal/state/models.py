@@ -1,0 +1,100 @@
+"""Typed rows the pages render (plain dataclasses; Reflex serialises them to the browser)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class CaseRow:
+    id: str = ""
+    short_id: str = ""
+    status: str = ""
+    priority: str = ""
+    review_state: str = ""
+    reviewer: str = ""
+    patient: str = ""
+    age_sex: str = ""
+    filename: str = ""
+    summary: str = ""
+    uploaded: str = ""
+    uploaded_ago: str = ""
+    triage: str = ""  # why the server ranks it where it does, when it says
+
+
+@dataclass
+class Zone:
+    key: str = ""
+    label: str = ""
+    level: str = ""  # Upper | Middle | Lower
+    probability: str = ""
+    flagged: bool = False
+    shade: str = ""  # CSS colour for the probability
+
+
+@dataclass
+class ReviewRow:
+    id: int = 0
+    decision: str = ""
+    reviewer: str = ""
+    findings_text: str = ""
+    comment: str = ""
+    at: str = ""
+
+
+@dataclass
+class Timing:
+    name: str = ""
+    ms: str = ""
+
+
+@dataclass
+class FileRow:
+    index: int = 0
+    name: str = ""
+    size: int = 0
+    size_text: str = ""
+    phase: str = "waiting"  # waiting|transferring|sending|queued|running|done|failed|refused
+    progress: int = 0  # 0-100 across transfer, acceptance and analysis
+    message: str = ""
+    case_id: str = ""
+
+
+@dataclass
+class UserRow:
+    id: int = 0
+    email: str = ""
+    full_name: str = ""
+    role: str = ""
+    is_active: bool = True
+    created: str = ""
+    last_login: str = ""
+
+
+@dataclass
+class TokenRow:
+    id: int = 0
+    name: str = ""
+    prefix: str = ""
+    created: str = ""
+    expires: str = ""
+    last_used: str = ""
+    revoked: bool = False
+
+
+@dataclass
+class AuditRow:
+    id: int = 0
+    at: str = ""
+    user: str = ""
+    action: str = ""
+    target: str = ""
+    client: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Stat:
+    label: str = ""
+    value: str = ""
+    hint: str = ""
