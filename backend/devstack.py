@@ -37,7 +37,7 @@ DEMO_ACCOUNTS = (  # fixed so the printout stays true on every start; developmen
     ("reviewer@example.org", "reviewer", "reviewer-demo-pass"),
     ("admin@example.org", "admin", "admin-demo-pass"),
 )
-READY_TIMEOUT_S = 90.0
+READY_TIMEOUT_S = 420.0  # the portal's first start installs Reflex and bun and builds the bundle
 WORKER_HEALTH_KEY = "arq:queue:health-check"  # arq writes it on a worker's first poll
 
 
@@ -144,24 +144,30 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def children(host: str, port: int, workers: int) -> list[Child]:
-    """The product's processes. A frontend is added here (e.g. Child("frontend", [...]))."""
+def children(host: str, port: int, workers: int, frontend_port: int) -> list[Child]:
+    """The product's processes: API first, then workers, then the portal (port 0 = none)."""
     py = sys.executable
     api = Child("api", [py, "-m", "uvicorn", "backend.app:create_app", "--factory",
                         "--host", host, "--port", str(port), "--no-access-log"],
                 url=f"http://{host}:{port}")
-    return [api] + [Child(f"worker-{i + 1}", [py, "-m", "arq",
-                                             "backend.worker.settings.WorkerSettings"])
-                    for i in range(workers)]
+    procs = [api] + [Child(f"worker-{i + 1}", [py, "-m", "arq",
+                                              "backend.worker.settings.WorkerSettings"])
+                     for i in range(workers)]
+    if frontend_port:
+        procs.append(Child("portal", ["bash", str(ROOT / "frontend" / "run.sh")],
+                           url=f"http://{host}:{frontend_port}"))
+    return procs
 
 
-def wait_ready(api_url: str, redis_url: str, procs: list[Child], stop: list[int]) -> float:
-    """Until /api/ready is 200 and every worker has written its arq health key."""
+def wait_ready(api_url: str, redis_url: str, procs: list[Child], stop: list[int],
+               portal_url: str | None = None) -> float:
+    """Until /api/ready is 200, every worker has written its arq health key and the portal
+    (when there is one) answers /ping."""
     import redis
 
     t0 = time.monotonic()
     r = redis.Redis.from_url(redis_url)
-    api_ok = False
+    api_ok, portal_ok = False, portal_url is None
     try:
         while time.monotonic() - t0 < READY_TIMEOUT_S and not stop:
             for c in procs:
@@ -170,8 +176,11 @@ def wait_ready(api_url: str, redis_url: str, procs: list[Child], stop: list[int]
             if not api_ok:
                 with contextlib.suppress(httpx.HTTPError):
                     api_ok = httpx.get(f"{api_url}/api/ready", timeout=2).status_code == 200
+            if not portal_ok:
+                with contextlib.suppress(httpx.HTTPError):
+                    portal_ok = httpx.get(f"{portal_url}/ping", timeout=2).status_code == 200
             worker_ok = bool(r.exists(WORKER_HEALTH_KEY))
-            if api_ok and worker_ok:
+            if api_ok and worker_ok and portal_ok:
                 return time.monotonic() - t0
             time.sleep(0.2)
     finally:
@@ -209,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--frontend-port", type=int, default=3000,
+                   help="the portal's port (0: run no portal)")
     p.add_argument("--data-dir", type=Path, default=VAR,
                    help="where the embedded SQLite file and Redis data live (default var/)")
     args = p.parse_args(argv)
@@ -216,10 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     stop: list[int] = []
     signal.signal(signal.SIGINT, lambda s, f: stop.append(s))
     signal.signal(signal.SIGTERM, lambda s, f: stop.append(s))
-    if not port_free(args.host, args.port):
-        print(f"error: {args.host}:{args.port} is in use (another `make up`?); "
-              "pass --port", file=sys.stderr)
-        return 2
+    for flag, port in (("--port", args.port), ("--frontend-port", args.frontend_port)):
+        if port and not port_free(args.host, port):
+            print(f"error: {args.host}:{port} is in use (another `make up`?); pass {flag}",
+                  file=sys.stderr)
+            return 2
     print("MedSegText dev stack")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request log
     embedded = start_embedded(dict(os.environ), args.data_dir)
@@ -236,19 +248,21 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(settings.database_url)
         print(f"  database            {settings.database_url} (migrated)")
         accounts = asyncio.run(prepare(settings))
+        api_url = f"http://{args.host}:{args.port}"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-        procs = children(args.host, args.port, args.workers)
+            [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+            "MEDSEGTEXT_API_URL": api_url, "MEDSEGTEXT_PORTAL_HOST": args.host,
+            "MEDSEGTEXT_PORTAL_PORT": str(args.frontend_port)}
+        procs = children(args.host, args.port, args.workers, args.frontend_port)
         forget_worker_health(settings.redis_url)
         for c in procs:
             c.proc = subprocess.Popen(c.argv, cwd=ROOT, env=env, start_new_session=True)
-        api_url = procs[0].url or ""
-        wait_ready(api_url, settings.redis_url, procs, stop)
+        portal = next((c.url for c in procs if c.name == "portal"), None)
+        wait_ready(api_url, settings.redis_url, procs, stop, portal)
         print(f"\nready in {time.monotonic() - t_start:.1f} s")
+        if portal:
+            print(f"  portal   {portal}")
         print(f"  API      {api_url}/api   (OpenAPI: {api_url}/api/schema)")
-        for c in procs[1:]:
-            if c.url:
-                print(f"  {c.name:<8} {c.url}")
         print("  accounts:")
         for email, role, password in accounts:
             print(f"    {role:<9} {email:<24} {password}")

@@ -45,11 +45,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def devstack_runs_frontend() -> bool:
-    """Whether the devstack starts the portal itself (it then takes --frontend-port)."""
-    return "--frontend-port" in (ROOT / "backend" / "devstack.py").read_text()
-
-
 @dataclass
 class Stack:
     workdir: Path
@@ -94,14 +89,9 @@ class Stack:
                   "AWS_PROFILE"):  # the devstack then starts its own moto
             env.pop(k, None)
         argv = [sys.executable, "-m", "backend.devstack", "--port", str(self.api_port),
+                "--frontend-port", str(self.portal_port),
                 "--data-dir", str(self.workdir / "data")]
-        own_portal = not devstack_runs_frontend()
-        if not own_portal:
-            argv += ["--frontend-port", str(self.portal_port)]
         self._spawn("devstack", argv, env, ROOT)
-        if own_portal:
-            self._spawn("portal", ["bash", str(ROOT / "frontend" / "run.sh")], env,
-                        ROOT / "frontend")
         try:
             self._wait(f"{self.api_url}/api/ready", API_READY_S, "the API")
             self._wait(f"{self.portal_url}/ping", PORTAL_READY_S, "the portal")
