@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.http.auth import Principal
 from backend.http.requests import request_id
+from backend.platform.db import transaction
 from backend.platform.services import Services
 
 
@@ -43,14 +44,11 @@ def provide_services(state: State) -> Services:
 
 
 async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed after the handler returns, rolled back if it
+    raises (Litestar throws the handler's exception into this generator)."""
     services: Services = state.services
-    async with services.sessions() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with transaction(services.sessions) as session:
+        yield session
 
 
 def provide_ctx(request: Request[Any, Any, Any]) -> RequestCtx:
