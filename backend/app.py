@@ -15,7 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from backend import accounts, admin, cases, reviews
+from backend import accounts, admin, cases, datasets, models_registry, reports, reviews
 from backend.http import health
 from backend.http.auth import auth_middleware
 from backend.http.deps import DEPENDENCIES
@@ -26,10 +26,21 @@ from backend.platform.services import Services
 from backend.settings import Settings, get_settings
 
 # The one registration point: a new domain package with a CONTROLLERS list is added here.
-DOMAINS: tuple[ModuleType, ...] = (health, accounts, cases, reviews, admin)
+DOMAINS: tuple[ModuleType, ...] = (health, accounts, cases, reviews, reports, admin,
+                                   models_registry, datasets)
 MULTIPART_OVERHEAD_BYTES = 1 * 2**20  # form fields and boundaries around the uploaded file
 
 log = get_logger("app")
+
+
+async def _register_shipped_model(services: Services) -> None:
+    """Best effort: the API still starts when the database is down (it answers 503 then)."""
+    from backend.models_registry.service import register_shipped_model
+
+    try:
+        await register_shipped_model(services)
+    except Exception as e:  # a concurrent start registered it, or the database is down
+        log.warning("shipped model not registered", extra={"reason": str(e)[:300]})
 
 
 def collect_controllers() -> list[Any]:
@@ -45,6 +56,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services if services is not None else await Services.start(settings)
+        await _register_shipped_model(app.state.services)
         log.info("api started", extra={"environment": settings.environment})
         try:
             yield

@@ -93,13 +93,16 @@ def start_embedded(env: dict[str, str], data_dir: Path) -> Embedded:
 
 
 async def prepare(settings: Settings) -> list[tuple[str, str, str]]:
-    """Bucket, table and demo accounts; returns (email, role, password note) to print."""
+    """Bucket, table, the shipped model registered as active, and demo accounts; returns
+    (email, role, password note) to print."""
+    from backend.models_registry.service import register_shipped_model
     from backend.platform.services import Services
 
     services = await Services.start(settings)
     try:
         await services.store.ensure_bucket()
         await services.predictions.ensure_table()
+        await register_shipped_model(services)
         return await ensure_demo_accounts(services)
     finally:
         await services.close()

@@ -3,6 +3,7 @@
 from backend.accounts.models import ApiToken, User
 from backend.admin.models import AuditEvent
 from backend.cases.models import Case
+from backend.models_registry.models import ModelVersion
 from backend.reviews.models import Review
 
-__all__ = ["ApiToken", "AuditEvent", "Case", "Review", "User"]
+__all__ = ["ApiToken", "AuditEvent", "Case", "ModelVersion", "Review", "User"]

@@ -43,6 +43,7 @@ class AuthController(Controller):
             await db.commit()  # keep the failure count and the audit event
             raise NotAuthorizedException(BAD_CREDENTIALS) from None
         except service.LoginLocked as e:
+            await db.commit()  # keep the audit event of the refused attempt
             raise TooManyRequests(
                 f"Too many failed sign-in attempts; try again in {e.retry_after} seconds.",
                 headers={"Retry-After": str(e.retry_after)}) from None

@@ -80,6 +80,8 @@ async def login(session: AsyncSession, ctx: AuditContext, settings: Settings,
     user = await repo.get_user_by_email(session, email)
     if user is None:
         if retry := throttle.locked_for(email, now):
+            audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", None,
+                         {"email": email, "reason": "locked"})
             raise LoginLocked(retry)
         burn_verify_time(password)
         throttle.fail(email, now)
@@ -87,6 +89,8 @@ async def login(session: AsyncSession, ctx: AuditContext, settings: Settings,
                      {"email": email, "reason": "unknown_email"})
         raise LoginFailed()
     if user.locked_until is not None and user.locked_until > now:
+        audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", user.id,
+                     {"email": email, "reason": "locked"}, user_id=user.id, role=user.role)
         raise LoginLocked(max(1, int((user.locked_until - now).total_seconds() + 0.999)))
     if not verify_password(user.password_hash, password) or not user.is_active:
         reason = "inactive" if user.is_active is False else "bad_password"

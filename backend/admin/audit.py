@@ -35,8 +35,15 @@ CASE_UPLOAD = "case.upload"
 CASE_VIEW = "case.view"
 CASE_DOWNLOAD = "case.download"
 REVIEW_CREATE = "review.create"
+REPORT_DOWNLOAD = "report.download"  # detail: {"format": pdf | fhir | seg | sr}
 USER_CREATE = "user.create"
 USER_UPDATE = "user.update"
+AUDIT_EXPORT = "audit.export"
+DATASET_EXPORT = "dataset.export"
+MODEL_REGISTER = "model.register"
+MODEL_ACTIVATE = "model.activate"
+MODEL_SHADOW = "model.shadow"
+MODEL_RETIRE = "model.retire"
 
 
 def record(session: AsyncSession, ctx: AuditContext | None, action: str,

@@ -8,13 +8,16 @@ from typing import Annotated
 from litestar import Controller, get, patch, post
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
 
 from backend.accounts import repository as accounts_repo
 from backend.accounts import service as accounts
 from backend.accounts.passwords import PasswordPolicyError
 from backend.accounts.schemas import UserCreateIn, UserOut, UserPage, UserPatchIn
+from backend.admin import audit as audit_log
 from backend.admin import repository as repo
 from backend.admin import service
+from backend.admin.audit_csv import stream_csv
 from backend.admin.repository import AuditQuery
 from backend.admin.schemas import AuditOut, AuditPage, Stats
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
@@ -81,20 +84,46 @@ class AdminController(Controller):
                     user_id: FromQuery[int | None] = None,
                     object_type: FromQuery[str | None] = None,
                     object_id: FromQuery[str | None] = None,
+                    case_id: FromQuery[str | None] = None,
                     since: FromQuery[datetime | None] = None,
                     until: FromQuery[datetime | None] = None, limit: Limit = 50,
                     offset: Offset = 0) -> AuditPage:
-        """Audit events, newest first."""
+        """Audit events, newest first, filtered by action, user, object or case, and time.
+        Read only: no API changes or deletes an event."""
         query = AuditQuery(action=action, user_id=user_id, object_type=object_type,
-                           object_id=object_id, since=_utc(since), until=_utc(until),
-                           limit=limit, offset=offset)
+                           object_id=object_id, case_id=case_id, since=_utc(since),
+                           until=_utc(until), limit=limit, offset=offset)
         rows, total = await repo.search_audit(db, query)
-        return AuditPage([AuditOut.of(e) for e in rows], total, limit, offset)
+        return AuditPage([AuditOut.of(e, email) for e, email in rows], total, limit, offset)
+
+    @get("/audit.csv", media_type="text/csv")
+    async def audit_csv(self, db: Db, services: Svc, ctx: Ctx,
+                        action: FromQuery[str | None] = None,
+                        user_id: FromQuery[int | None] = None,
+                        object_type: FromQuery[str | None] = None,
+                        object_id: FromQuery[str | None] = None,
+                        case_id: FromQuery[str | None] = None,
+                        since: FromQuery[datetime | None] = None,
+                        until: FromQuery[datetime | None] = None) -> Stream:
+        """Every matching audit event as CSV (same filters as /audit, no paging), newest
+        first. The export is itself audited."""
+        query = AuditQuery(action=action, user_id=user_id, object_type=object_type,
+                           object_id=object_id, case_id=case_id, since=_utc(since),
+                           until=_utc(until))
+        filters = {k: (v.isoformat() if isinstance(v, datetime) else v)
+                   for k, v in query.__dict__.items()
+                   if v is not None and k not in ("limit", "offset")}
+        audit_log.record(db, ctx, audit_log.AUDIT_EXPORT, "audit", None, {"filters": filters})
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return Stream(stream_csv(services.sessions, query), media_type="text/csv",
+                      headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
+                               "Cache-Control": "private, no-store"})
 
     @get("/stats")
     async def stats(self, db: Db, services: Svc) -> Stats:
         """Cases per status, queue depth (null if Redis is down), turnaround p50/p95, failure
-        rate and the share of reviewed cases accepted unedited."""
+        rate, the share of reviewed cases accepted unedited, and per model version that
+        produced shown results: accepted-unedited share and zone F1 against the reviewers."""
         return await service.stats(db, services)
 
 

@@ -1,14 +1,18 @@
-"""All SQL for the audit log (read side) and the review statistics."""
+"""All SQL for the audit log (read side only: nothing here, or anywhere, updates or deletes an
+event; the database refuses it too, see the migration that guards audit_events)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts.models import User
 from backend.admin.models import AuditEvent
 
 
@@ -18,14 +22,17 @@ class AuditQuery:
     user_id: int | None = None
     object_type: str | None = None
     object_id: str | None = None
+    case_id: str | None = None  # shorthand for object_type=case, object_id=<id>
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 50
     offset: int = 0
 
 
-async def search_audit(session: AsyncSession, query: AuditQuery) -> tuple[list[AuditEvent], int]:
-    stmt = select(AuditEvent)
+AuditRow = tuple[AuditEvent, str | None]  # the event and its user's email
+
+
+def _where(stmt: Any, query: AuditQuery) -> Any:
     if query.action:
         stmt = stmt.where(AuditEvent.action == query.action)
     if query.user_id is not None:
@@ -34,14 +41,46 @@ async def search_audit(session: AsyncSession, query: AuditQuery) -> tuple[list[A
         stmt = stmt.where(AuditEvent.object_type == query.object_type)
     if query.object_id:
         stmt = stmt.where(AuditEvent.object_id == query.object_id)
+    if query.case_id:
+        stmt = stmt.where(AuditEvent.object_type == "case",
+                          AuditEvent.object_id == query.case_id)
     if query.since:
         stmt = stmt.where(col(AuditEvent.at) >= query.since)
     if query.until:
         stmt = stmt.where(col(AuditEvent.at) <= query.until)
-    total = (await session.exec(select(func.count()).select_from(stmt.subquery()))).one()
-    stmt = stmt.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+    return stmt
+
+
+def _with_email() -> Any:
+    return select(AuditEvent, User.email).join(
+        User, col(User.id) == col(AuditEvent.user_id), isouter=True)
+
+
+async def search_audit(session: AsyncSession, query: AuditQuery) -> tuple[list[AuditRow], int]:
+    """One page, newest first, and the number of matching events."""
+    total = (await session.exec(select(func.count()).select_from(
+        _where(select(AuditEvent.id), query).subquery()))).one()
+    stmt = _where(_with_email(), query).order_by(col(AuditEvent.at).desc(),
+                                                 col(AuditEvent.id).desc())
     rows = (await session.exec(stmt.limit(query.limit).offset(query.offset))).all()
-    return list(rows), int(total)
+    return [(e, email) for e, email in rows], int(total)
+
+
+async def iter_audit(session: AsyncSession, query: AuditQuery, batch: int = 1000
+                     ) -> AsyncIterator[AuditRow]:
+    """Every matching event, newest id first, read in batches (keyset, not offset: events
+    written meanwhile neither shift nor repeat rows)."""
+    before: int | None = None
+    while True:
+        stmt = _where(_with_email(), query)
+        if before is not None:
+            stmt = stmt.where(col(AuditEvent.id) < before)
+        rows = (await session.exec(stmt.order_by(col(AuditEvent.id).desc()).limit(batch))).all()
+        for event, email in rows:
+            yield event, email
+        if len(rows) < batch:
+            return
+        before = rows[-1][0].id
 
 
 async def recent_event_exists(session: AsyncSession, *, action: str, user_id: int | None,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from backend.admin.models import AuditEvent
+from backend.models_registry.agreement import Agreement
 
 
 @dataclass
@@ -21,12 +22,13 @@ class AuditOut:
     client_addr: str | None
     request_id: str | None
     detail: dict[str, Any] | None
+    user_email: str | None = None  # None for system events and users that no longer exist
 
     @classmethod
-    def of(cls, e: AuditEvent) -> AuditOut:
+    def of(cls, e: AuditEvent, user_email: str | None = None) -> AuditOut:
         assert e.id is not None
         return cls(e.id, e.at, e.user_id, e.role, e.action, e.object_type, e.object_id,
-                   e.client_addr, e.request_id, e.detail)
+                   e.client_addr, e.request_id, e.detail, user_email)
 
 
 @dataclass
@@ -55,3 +57,4 @@ class Stats:
     failure_rate: float | None  # failed / (done + failed)
     reviews_by_state: dict[str, int]
     accepted_unedited_share: float | None  # accepted / reviewed cases
+    model_agreement: list[Agreement] = field(default_factory=list)  # per shown version

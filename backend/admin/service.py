@@ -8,6 +8,7 @@ from backend.adapters.errors import DependencyUnavailable
 from backend.admin.schemas import Stats, Turnaround
 from backend.cases import repository as cases_repo
 from backend.cases.models import STATUSES
+from backend.models_registry.agreement import shown_agreement
 from backend.platform.services import Services
 
 
@@ -47,4 +48,5 @@ async def stats(db: AsyncSession, services: Services) -> Stats:
         reviews_by_state=by_review,
         accepted_unedited_share=(rounded(by_review.get("accepted", 0) / reviewed)
                                  if reviewed else None),
+        model_agreement=await shown_agreement(db),
     )

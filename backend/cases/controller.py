@@ -18,24 +18,34 @@ from backend.cases.upload import parse_fields
 from backend.http.auth import Principal
 from backend.http.deps import Ctx, CurrentUser, Db, RequestCtx, Svc
 from backend.http.guards import CLINICAL_UPLOAD
+from backend.platform.db import utcnow
 from backend.platform.services import Services
 from backend.reviews import repository as reviews_repo
+from backend.reviews.outcome import outcome_of
 from backend.reviews.schemas import ReviewOut
+from backend.triage.policy import TriagePolicy, assess_case
 
 Status = Literal["queued", "running", "done", "failed"]
 Priority = Literal["routine", "urgent", "stat"]
 ReviewState = Literal["unreviewed", "accepted", "edited", "rejected"]
-Sort = Literal["newest", "oldest", "priority"]
+Sort = Literal["triage", "newest", "oldest", "priority"]
 
 
 def _utc(when: datetime | None) -> datetime | None:
     return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
-async def case_detail(db: AsyncSession, case_id: str, user: Principal) -> CaseDetail:
+async def case_detail(db: AsyncSession, case_id: str, user: Principal,
+                      policy: TriagePolicy) -> CaseDetail:
     case = await service.visible_case(db, user, case_id)
-    reviews = [ReviewOut.of(r, u) for r, u in await reviews_repo.list_for_case(db, case.id)]
-    return CaseDetail.detail(case, reviews)
+    history = await reviews_repo.list_for_case(db, case.id)
+    out = CaseDetail.detail(case, [ReviewOut.of(r, u) for r, u in history],
+                            assess_case(policy, case, utcnow()))
+    if history:
+        outcome = outcome_of(case, *history[-1])
+        out.reviewed_findings_text, out.reviewed_zone_flags = (outcome.findings_text,
+                                                               outcome.zone_flags)
+    return out
 
 
 class CaseController(Controller):
@@ -60,11 +70,12 @@ class CaseController(Controller):
             await service.discard_upload(services, case)
             raise
         enqueued = await service.enqueue(services, case)
-        return CaseCreated(**CaseDetail.detail(case, []).__dict__, enqueued=enqueued)
+        triage = assess_case(TriagePolicy.from_settings(services.settings), case, utcnow())
+        return CaseCreated(**CaseDetail.detail(case, [], triage).__dict__, enqueued=enqueued)
 
     @get("/")
     async def list_cases(
-        self, db: Db, user: CurrentUser,
+        self, db: Db, user: CurrentUser, services: Svc,
         status: FromQuery[Status | None] = None, priority: FromQuery[Priority | None] = None,
         review_state: FromQuery[ReviewState | None] = None,
         owner: Annotated[int | None, QueryParameter(
@@ -73,23 +84,27 @@ class CaseController(Controller):
             "search in patient_ref, findings and file name"))] = None,
         created_from: FromQuery[datetime | None] = None,
         created_to: FromQuery[datetime | None] = None,
-        sort: FromQuery[Sort] = "newest",
+        sort: Annotated[Sort, QueryParameter(description=(
+            "triage (default): most urgent first, see triage_score and triage_reason"))
+        ] = "triage",
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> CasePage:
-        """Cases the caller may see (clinicians: their own), filtered, newest first."""
+        """Cases the caller may see (clinicians: their own), filtered; by default the worklist
+        order: triage score (priority, lesion burden, waiting time), then oldest first."""
         query = CaseQuery(owner_id=owner, status=status, priority=priority,
                           review_state=review_state, q=(q or "").strip() or None,
                           created_from=_utc(created_from), created_to=_utc(created_to),
                           sort=sort, limit=limit, offset=offset)
-        rows, total = await service.search(db, user, query)
-        return CasePage([CaseSummary.of(c) for c in rows], total, limit, offset)
+        policy = TriagePolicy.from_settings(services.settings)
+        rows, total = await service.search(db, user, query, policy)
+        return CasePage([CaseSummary.of(c, t) for c, t in rows], total, limit, offset)
 
     @get("/{case_id:str}")
     async def detail(self, case_id: FromPath[str], db: Db, user: CurrentUser,
-                     ctx: Ctx) -> CaseDetail:
-        """A case with its results and review history."""
-        out = await case_detail(db, case_id, user)
+                     ctx: Ctx, services: Svc) -> CaseDetail:
+        """A case with its results, triage and review history."""
+        out = await case_detail(db, case_id, user, TriagePolicy.from_settings(services.settings))
         await audit.record_view(db, ctx, "case", case_id)
         return out
 

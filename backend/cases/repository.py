@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, or_
@@ -22,7 +23,7 @@ class CaseQuery:
     q: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
-    sort: str = "newest"  # newest | oldest | priority
+    sort: str = "triage"  # triage | newest | oldest | priority
     limit: int = 20
     offset: int = 0
 
@@ -39,7 +40,9 @@ async def get(session: AsyncSession, case_id: str) -> Case | None:
     return await session.get(Case, case_id)
 
 
-async def search(session: AsyncSession, query: CaseQuery) -> tuple[list[Case], int]:
+async def search(session: AsyncSession, query: CaseQuery,
+                 triage_order: tuple[Any, ...] = ()) -> tuple[list[Case], int]:
+    """A page of cases; sort=triage orders by `triage_order` (backend.triage.policy)."""
     stmt = select(Case)
     if query.owner_id is not None:
         stmt = stmt.where(Case.owner_id == query.owner_id)
@@ -61,7 +64,9 @@ async def search(session: AsyncSession, query: CaseQuery) -> tuple[list[Case], i
         stmt = stmt.where(col(Case.created_at) <= query.created_to)
     total = (await session.exec(select(func.count()).select_from(stmt.subquery()))).one()
     newest = (col(Case.created_at).desc(), col(Case.id).desc())
-    if query.sort == "oldest":
+    if query.sort == "triage" and triage_order:
+        stmt = stmt.order_by(*triage_order)
+    elif query.sort == "oldest":
         stmt = stmt.order_by(col(Case.created_at), col(Case.id))
     elif query.sort == "priority":
         stmt = stmt.order_by(_PRIORITY_RANK, *newest)
@@ -88,3 +93,24 @@ async def recent_turnarounds(session: AsyncSession, limit: int = 1000
             .where(Case.status == "done", col(Case.finished_at).is_not(None))
             .order_by(col(Case.finished_at).desc()).limit(limit))
     return [(c, f) for c, f in (await session.exec(stmt)).all() if f is not None]
+
+
+async def recently_reviewed(session: AsyncSession, limit: int = 5000) -> list[Case]:
+    """Done cases with a review, most recently updated first."""
+    stmt = (select(Case).where(Case.status == "done", Case.review_state != "unreviewed")
+            .order_by(col(Case.updated_at).desc(), col(Case.id).desc()).limit(limit))
+    return list((await session.exec(stmt)).all())
+
+
+async def reviewed_for_export(session: AsyncSession, states: tuple[str, ...],
+                              created_from: datetime | None, created_to: datetime | None,
+                              limit: int) -> list[Case]:
+    """Done cases whose latest review is in `states`, oldest first (a stable export order)."""
+    stmt = select(Case).where(Case.status == "done", col(Case.review_state).in_(states),
+                              col(Case.mask_key).is_not(None))
+    if created_from:
+        stmt = stmt.where(col(Case.created_at) >= created_from)
+    if created_to:
+        stmt = stmt.where(col(Case.created_at) <= created_to)
+    stmt = stmt.order_by(col(Case.created_at), col(Case.id)).limit(limit)
+    return list((await session.exec(stmt)).all())

@@ -10,6 +10,9 @@ from litestar.datastructures import UploadFile
 
 from backend.cases.models import Case
 from backend.reviews.schemas import ReviewOut
+from backend.triage.policy import Triage
+
+_DERIVED = frozenset({"triage_score", "triage_reason"})
 
 
 @dataclass
@@ -49,14 +52,20 @@ class CaseSummary:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    triage_score: int = 0  # higher = sooner; the worklist's default order (sort=triage)
+    triage_reason: str = ""  # why, for a person: "requested STAT; lesion burden 23% (high)"
 
     @classmethod
     def fields_of(cls, c: Case) -> dict[str, Any]:
-        return {name: getattr(c, name) for name in cls.__dataclass_fields__}
+        return {name: getattr(c, name) for name in cls.__dataclass_fields__
+                if name not in _DERIVED}
 
     @classmethod
-    def of(cls, c: Case) -> CaseSummary:
-        return cls(**cls.fields_of(c))
+    def of(cls, c: Case, triage: Triage | None = None) -> CaseSummary:
+        out = cls(**cls.fields_of(c))
+        if triage is not None:
+            out.triage_score, out.triage_reason = triage.score, triage.reason
+        return out
 
 
 @dataclass
@@ -66,19 +75,28 @@ class CaseDetail(CaseSummary):
     zone_probabilities: dict[str, Any] | None = None
     zone_flags: dict[str, Any] | None = None
     model_name: str | None = None
+    model_version_id: int | None = None
     timings_ms: dict[str, Any] | None = None
     attempts: int = 0
     started_at: datetime | None = None
     has_mask: bool = False
     has_overlay: bool = False
     reviews: list[ReviewOut] = field(default_factory=list)
+    # the latest review's conclusion: the text a reader should see (the reviewer's edit, else
+    # the model's) and the reviewer-confirmed zone flags (None until known)
+    reviewed_findings_text: str | None = None
+    reviewed_zone_flags: dict[str, bool] | None = None
 
     @classmethod
-    def detail(cls, c: Case, reviews: list[ReviewOut]) -> CaseDetail:
+    def detail(cls, c: Case, reviews: list[ReviewOut], triage: Triage | None = None
+               ) -> CaseDetail:
         values = {name: getattr(c, name) for name in cls.__dataclass_fields__
-                  if hasattr(c, name)}
-        return cls(**values, has_mask=bool(c.mask_key), has_overlay=bool(c.overlay_key),
-                   reviews=reviews)
+                  if hasattr(c, name) and name not in _DERIVED}
+        out = cls(**values, has_mask=bool(c.mask_key), has_overlay=bool(c.overlay_key),
+                  reviews=reviews)
+        if triage is not None:
+            out.triage_score, out.triage_reason = triage.score, triage.reason
+        return out
 
 
 @dataclass

@@ -24,7 +24,10 @@ from backend.cases.repository import CaseQuery
 from backend.cases.upload import CaseFields
 from backend.http.auth import Principal
 from backend.http.logs import get_logger
+from backend.models_registry.service import active_version
+from backend.platform.db import utcnow
 from backend.platform.services import Services
+from backend.triage.policy import Triage, TriagePolicy, assess_case, order_by_sql
 from inference.decode import Limits, decode, sniff_format
 from inference.errors import InputError
 
@@ -70,14 +73,19 @@ async def create_case(db: AsyncSession, services: Services, ctx: AuditContext, u
     case_id = new_case_id()
     key = services.store.key(case_id, f"original.{EXTENSIONS[fmt]}")
     await services.store.put(key, stored, CONTENT_TYPES[fmt])
-    manifest = services.manifest
+    # The version meant to produce the result: the registry's active one (the worker records
+    # the one that did); before the registry has one, the configured model's manifest.
+    active = await active_version(db)
+    name, version = ((active.name, active.version) if active is not None
+                     else (services.manifest.name, services.manifest.version))
     case = repo.add(db, Case(
         id=case_id, owner_id=user.id, status="queued", priority=fields.priority,
         patient_ref=fields.patient_ref, age=fields.age, sex=fields.sex,
         acquired_at=fields.acquired_at, notes=fields.notes,
         original_filename=fields.original_filename, source_format=fmt,
         content_sha256=hashlib.sha256(stored).hexdigest(), width=width, height=height,
-        image_key=key, model_name=manifest.name, model_version=manifest.version,
+        image_key=key, model_name=name, model_version=version,
+        model_version_id=active.id if active is not None else None,
     ))
     audit.record(db, ctx, audit.CASE_UPLOAD, "case", case_id,
                  {"format": fmt, "bytes": len(stored), "width": width, "height": height})
@@ -112,12 +120,16 @@ async def visible_case(db: AsyncSession, user: Principal, case_id: str) -> Case:
     return case
 
 
-async def search(db: AsyncSession, user: Principal, query: CaseQuery) -> tuple[list[Case], int]:
+async def search(db: AsyncSession, user: Principal, query: CaseQuery, policy: TriagePolicy
+                 ) -> tuple[list[tuple[Case, Triage]], int]:
+    """A page of the cases this user may see, each with its triage (scored at one instant)."""
     if user.role not in SEES_ALL:
         if query.owner_id is not None and query.owner_id != user.id:
             raise PermissionDeniedException("Only reviewers and admins can filter by owner.")
         query = CaseQuery(**{**query.__dict__, "owner_id": user.id})
-    return await repo.search(db, query)
+    now = utcnow()
+    rows, total = await repo.search(db, query, order_by_sql(policy, now))
+    return [(c, assess_case(policy, c, now)) for c in rows], total
 
 
 async def read_artifact(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,

@@ -6,6 +6,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
 from backend.accounts import repository as accounts_repo
+from backend.admin import audit
 from backend.cases.service import visible_case
 from backend.http.deps import Ctx, CurrentUser, Db
 from backend.http.guards import REVIEWERS
@@ -26,9 +27,11 @@ class ReviewController(Controller):
         return ReviewOut.of(review, await accounts_repo.get_user(db, user.id))
 
     @get("/reviews")
-    async def reviews(self, case_id: FromPath[str], db: Db, user: CurrentUser) -> list[ReviewOut]:
-        """The case's review history, oldest first."""
+    async def reviews(self, case_id: FromPath[str], db: Db, user: CurrentUser,
+                      ctx: Ctx) -> list[ReviewOut]:
+        """The case's review history, oldest first (a case view for the audit trail)."""
         case = await visible_case(db, user, case_id)
+        await audit.record_view(db, ctx, "case", case.id)
         return [ReviewOut.of(r, u) for r, u in await repo.list_for_case(db, case.id)]
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from backend.platform.db import utcnow
@@ -19,4 +21,6 @@ class Review(SQLModel, table=True):
     decision: str = Field(max_length=10)
     findings_text: str | None = Field(default=None, max_length=500)
     comment: str | None = Field(default=None, max_length=2000)
+    # the reviewer's corrected zone flags, beside (never over) the model's Case.zone_flags
+    zone_flags: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)

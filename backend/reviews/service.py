@@ -1,5 +1,6 @@
 """Review rules: reviewers and admins review done cases; reviews are appended, never changed,
-and the case keeps the latest decision as its review_state."""
+and the case keeps the latest decision as its review_state. A reviewer may correct the zone
+flags too; the correction is stored on the review, beside the model's flags on the case."""
 
 from __future__ import annotations
 
@@ -14,9 +15,14 @@ from backend.http.errors import Conflict
 from backend.platform.db import utcnow
 from backend.reviews import repository as repo
 from backend.reviews.models import Review
+from backend.reviews.outcome import REVIEW_STATES, zone_dict
 from backend.reviews.schemas import ReviewIn
+from inference.findings import ZONE_ORDER, render
 
-REVIEW_STATES = {"accept": "accepted", "edit": "edited", "reject": "rejected"}
+
+def _refuse(field: str, message: str) -> ValidationException:
+    return ValidationException(message, extra=[{"key": field, "message": message,
+                                                "source": "body"}])
 
 
 async def add_review(db: AsyncSession, ctx: AuditContext, user: Principal, case_id: str,
@@ -25,17 +31,25 @@ async def add_review(db: AsyncSession, ctx: AuditContext, user: Principal, case_
     if case.status != "done":
         raise Conflict(f"Only finished cases can be reviewed; this case is {case.status}.")
     findings = (data.findings_text or "").strip() or None
+    flags = data.zone_flags.as_dict() if data.zone_flags is not None else None
+    if data.decision == "accept" and flags is not None and flags != zone_dict(case.zone_flags):
+        raise _refuse("zone_flags", "accept keeps the model's zone flags; use edit to "
+                                    "correct them.")
     if data.decision == "edit" and findings is None:
-        raise ValidationException(
-            "findings_text is required when the decision is edit.",
-            extra=[{"key": "findings_text", "message": "required for edit", "source": "body"}])
+        if flags is None:
+            raise _refuse("findings_text", "findings_text (or zone_flags) is required when the "
+                                           "decision is edit.")
+        findings = render([flags[z] for z in ZONE_ORDER])
     review = repo.add(db, Review(case_id=case.id, reviewer_id=user.id, decision=data.decision,
                                  findings_text=findings if data.decision == "edit" else None,
-                                 comment=(data.comment or "").strip() or None))
+                                 comment=(data.comment or "").strip() or None,
+                                 zone_flags=flags))
     case.review_state = REVIEW_STATES[data.decision]
     case.updated_at = utcnow()
     db.add(case)
     await db.flush()
     audit.record(db, ctx, audit.REVIEW_CREATE, "case", case.id,
-                 {"review_id": review.id, "decision": data.decision})
+                 {"review_id": review.id, "decision": data.decision,
+                  "zone_flags_corrected": flags is not None
+                  and flags != zone_dict(case.zone_flags)})
     return review

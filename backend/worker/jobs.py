@@ -1,6 +1,9 @@
 """The inference job: one case in, mask + overlay in S3, a prediction record in DynamoDB and the
 case row updated. arq runs a job at least once, so it is idempotent per (case id, model version):
-results go to deterministic keys and a re-run overwrites them, leaving exactly one result."""
+results go to deterministic keys and a re-run overwrites them, leaving exactly one result.
+
+The model is the registry's active version (backend.worker.models); shadow versions run after the
+shown result is saved, and their results go to S3 and DynamoDB under their own version only."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from backend.inference_backends.base import InferenceBackend, InferenceResult
 from backend.platform.db import transaction, utcnow
 from backend.platform.services import Services
 from backend.tables import Case  # every table, so foreign keys resolve in the worker
+from backend.worker.models import JobModels, job_models
 from backend.worker.retry import DEFAULT_BASE_S, DEFAULT_CAP_S, DEPENDENCY_ERRORS, backoff_seconds
 from backend.worker.retry import describe as describe_error
 from inference.errors import InputError
@@ -40,7 +44,8 @@ async def run_inference(ctx: dict[str, Any], case_id: str) -> str:
     job_try = int(ctx.get("job_try", 1))
     max_tries = services.settings.job_max_tries
     try:
-        return await _infer(ctx, services, ctx["backend"], case_id)
+        models = await job_models(ctx, services)
+        return await _infer(ctx, services, models, case_id)
     except InputError as e:
         log.info("case %s: input refused: %s", case_id, e.message)
         await mark_failed(services, case_id, e.message)
@@ -64,8 +69,9 @@ async def run_inference(ctx: dict[str, Any], case_id: str) -> str:
         return f"failed: {reason}"
 
 
-async def _infer(ctx: dict[str, Any], services: Services, backend: InferenceBackend,
+async def _infer(ctx: dict[str, Any], services: Services, models: JobModels,
                  case_id: str) -> str:
+    backend = models.main
     t_job = time.perf_counter()
     async with transaction(services.sessions) as session:
         case = await session.get(Case, case_id)
@@ -103,7 +109,28 @@ async def _infer(ctx: dict[str, Any], services: Services, backend: InferenceBack
         if case is None:
             return "missing"
         _apply_result(case, result, version, mask_key, overlay_key, timings)
+        case.model_version_id = models.main_version_id
+    for mv, shadow in models.shadows:
+        await _run_shadow(services, shadow, mv.version, case_id, image_key, image)
     return "done"
+
+
+async def _run_shadow(services: Services, backend: InferenceBackend, version: str,
+                      case_id: str, image_key: str, image: bytes) -> None:
+    """Run a shadow version and store its result under its version; never shown, never fails
+    the job (the shown result is already saved)."""
+    try:
+        t0 = time.perf_counter()
+        result = await backend.predict(image)
+        mask_key, overlay_key = result_keys(services, case_id, version)
+        await asyncio.gather(services.store.put(mask_key, result.mask_png, "image/png"),
+                             services.store.put(overlay_key, result.overlay_png, "image/png"))
+        timings = {**result.summary.get("timings_ms", {}), "job": _ms(t0)}
+        record = prediction_record(case_id, version, result, mask_key, overlay_key, image_key,
+                                   timings)
+        await services.predictions.put({**record, "shadow": True})
+    except Exception as e:
+        log.warning("case %s: shadow model %s failed: %s", case_id, version, e)
 
 
 def prediction_record(case_id: str, version: str, result: InferenceResult, mask_key: str,

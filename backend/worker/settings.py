@@ -23,6 +23,7 @@ from backend.inference_backends.factory import make_backend
 from backend.platform.services import Services
 from backend.settings import Settings, SettingsError, get_settings
 from backend.worker.jobs import run_inference
+from backend.worker.models import close_models
 from backend.worker.retry import DEFAULT_BASE_S, DEFAULT_CAP_S
 from backend.worker.sweep import sweep_stuck
 
@@ -52,6 +53,7 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await close_models(ctx)
     backend = ctx.pop("backend", None)
     if backend is not None:
         await backend.close()

@@ -24,15 +24,17 @@ async def test_filters_search_sort_and_paging(stack: Stack) -> None:
         assert r.status_code == 200, r.text
         return r.json()  # type: ignore[no-any-return]
 
-    newest = await listed("limit=3")
+    newest = await listed("sort=newest&limit=3")
     assert [c["id"] for c in newest["items"]] == [ids["urgent"], ids["stat"], ids["routine"]]
+    worklist = await listed("limit=3")  # default: triage order
+    assert [c["id"] for c in worklist["items"]] == [ids["stat"], ids["urgent"], ids["routine"]]
     by_priority = await listed("sort=priority&limit=3")
     assert [c["priority"] for c in by_priority["items"]] == ["stat", "urgent", "routine"]
     assert [c["id"] for c in (await listed(f"q=P{tag}STAT"))["items"]] == [ids["stat"]]
     assert (await listed(f"q={tag}-urgent.png"))["total"] == 1  # file name
     assert (await listed("q=%25"))["total"] == 0  # LIKE wildcards are literal
     assert (await listed("priority=stat&status=queued"))["total"] == 1
-    page = await listed("limit=1&offset=1")
+    page = await listed("sort=newest&limit=1&offset=1")
     assert page["items"][0]["id"] == ids["stat"] and page["total"] == 3
     assert (page["limit"], page["offset"]) == (1, 1)
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")

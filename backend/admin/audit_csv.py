@@ -1,0 +1,52 @@
+"""The audit log as CSV, streamed row by row from its own database session (the request's
+session has committed by the time the body is sent)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.admin.repository import AuditQuery, AuditRow, iter_audit
+
+COLUMNS = ("id", "at", "user_id", "user_email", "role", "action", "object_type", "object_id",
+           "client_addr", "request_id", "detail")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> str:
+    """Text for one cell; a leading formula character is quoted so a spreadsheet shows the
+    value instead of running it (CSV injection)."""
+    if value is None:
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_row(row: AuditRow) -> list[str]:
+    e, email = row
+    detail = json.dumps(e.detail, sort_keys=True) if e.detail is not None else None
+    return [csv_safe(v) for v in (e.id, e.at, e.user_id, email, e.role, e.action, e.object_type,
+                                  e.object_id, e.client_addr, e.request_id, detail)]
+
+
+async def stream_csv(sessions: async_sessionmaker[AsyncSession], query: AuditQuery,
+                     rows_per_chunk: int = 500) -> AsyncIterator[bytes]:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    n = 0
+    async with sessions() as session:
+        async for row in iter_audit(session, query):
+            writer.writerow(csv_row(row))
+            n += 1
+            if n % rows_per_chunk == 0:
+                yield buf.getvalue().encode("utf-8")
+                buf.seek(0)
+                buf.truncate()
+    yield buf.getvalue().encode("utf-8")

@@ -1,0 +1,116 @@
+"""/api/admin/models: register, list, activate, shadow, retire and score model versions
+(admin role only; every change is audited)."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, JSONBody, MultipartBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.http.deps import Ctx, Db, Svc
+from backend.http.errors import Conflict
+from backend.http.guards import ADMINS
+from backend.models_registry import repository as repo
+from backend.models_registry import service
+from backend.models_registry.agreement import Agreement, version_agreement
+from backend.models_registry.checks import ModelCheckError
+from backend.models_registry.models import ModelVersion
+from backend.models_registry.schemas import ModelUploadForm, ModelVersionOut, RegisterPathIn
+
+
+async def _get(db: AsyncSession, model_id: int) -> ModelVersion:
+    mv = await repo.get(db, model_id)
+    if mv is None:
+        raise NotFoundException(f"No model version {model_id}.")
+    return mv
+
+
+def _refuse(e: Exception) -> Exception:
+    if isinstance(e, service.RegistryConflict):
+        return Conflict(str(e))
+    return ValidationException(str(e))
+
+
+class ModelsController(Controller):
+    path = "/api/admin/models"
+    tags = ("admin", "models")
+    guards = (ADMINS,)
+
+    @get("/")
+    async def list_models(self, db: Db) -> list[ModelVersionOut]:
+        """Every registered version, newest first."""
+        return [ModelVersionOut.of(m) for m in await repo.list_all(db)]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def register_path(self, data: JSONBody[RegisterPathIn], db: Db,
+                            ctx: Ctx) -> ModelVersionOut:
+        """Register an ONNX file on the servers (sha256 checked against its manifest);
+        400 if the files are missing or do not match, 409 if the version exists."""
+        try:
+            mv = await service.register_path(db, ctx, data.path, data.manifest_path)
+        except (ModelCheckError, service.RegistryConflict) as e:
+            raise _refuse(e) from None
+        return ModelVersionOut.of(mv)
+
+    @post("/upload", status_code=HTTP_201_CREATED)
+    async def register_upload(self, data: MultipartBody[ModelUploadForm], db: Db,
+                              services: Svc, ctx: Ctx) -> ModelVersionOut:
+        """Register an uploaded ONNX file and manifest (multipart fields `onnx`, `manifest`);
+        stored in S3 so every worker can fetch it."""
+        try:
+            onnx, manifest = await data.onnx.read(), await data.manifest.read()
+        finally:
+            await data.onnx.close()
+            await data.manifest.close()
+        try:
+            mv = await service.register_upload(db, services, ctx, onnx, manifest,
+                                               data.onnx.filename or "onnx")
+        except (ModelCheckError, service.RegistryConflict) as e:
+            raise _refuse(e) from None
+        return ModelVersionOut.of(mv)
+
+    @get("/{model_id:int}")
+    async def get_model(self, model_id: FromPath[int], db: Db) -> ModelVersionOut:
+        return ModelVersionOut.of(await _get(db, model_id))
+
+    @post("/{model_id:int}/activate", status_code=HTTP_200_OK)
+    async def activate(self, model_id: FromPath[int], db: Db, ctx: Ctx) -> ModelVersionOut:
+        """Serve every new case with this version; the previous active one becomes
+        registered. 409 if another activation committed meanwhile (retry)."""
+        mv = await _get(db, model_id)
+        try:
+            return ModelVersionOut.of(await service.activate(db, ctx, mv))
+        except IntegrityError:  # the one-active index: a concurrent activation won
+            raise Conflict("Another model version was activated at the same time; reload "
+                           "and retry.") from None
+
+    @post("/{model_id:int}/shadow", status_code=HTTP_200_OK)
+    async def shadow(self, model_id: FromPath[int], db: Db, ctx: Ctx) -> ModelVersionOut:
+        """Run this version beside the active one; its results are stored, never shown
+        (409 for the active version)."""
+        try:
+            mv = await service.set_shadow(db, ctx, await _get(db, model_id))
+        except service.RegistryConflict as e:
+            raise _refuse(e) from None
+        return ModelVersionOut.of(mv)
+
+    @post("/{model_id:int}/retire", status_code=HTTP_200_OK)
+    async def retire(self, model_id: FromPath[int], db: Db, ctx: Ctx) -> ModelVersionOut:
+        """Stop running this version anywhere (409 for the active version)."""
+        try:
+            mv = await service.retire(db, ctx, await _get(db, model_id))
+        except service.RegistryConflict as e:
+            raise _refuse(e) from None
+        return ModelVersionOut.of(mv)
+
+    @get("/{model_id:int}/agreement")
+    async def agreement(self, model_id: FromPath[int], db: Db, services: Svc) -> Agreement:
+        """Agreement with the reviewers: share accepted unedited (shown results) and zone F1
+        of this version's flags against the reviewers' (shown and shadow results)."""
+        return await version_agreement(db, services, await _get(db, model_id))
+
+
+CONTROLLERS = [ModelsController]

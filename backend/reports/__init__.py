@@ -1,0 +1,15 @@
+"""Reports domain: PDF, FHIR DiagnosticReport, DICOM SEG and SR of a case.
+CONTROLLERS is loaded on first use, so importing the models (worker, Alembic) does not
+pull in the web layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CONTROLLERS":
+        from backend.reports.controller import CONTROLLERS
+
+        return CONTROLLERS
+    raise AttributeError(name)

@@ -1,0 +1,76 @@
+"""What every report of a case says, gathered once: the case, its latest review's outcome and
+the wording shared by the PDF, FHIR and DICOM renderings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.cases.models import Case
+from backend.cases.service import visible_case
+from backend.http.auth import Principal
+from backend.http.errors import Conflict
+from backend.platform.db import utcnow
+from backend.reviews import repository as reviews_repo
+from backend.reviews.outcome import ReviewOutcome, outcome_of, zone_dict
+from inference.findings import ZONE_ORDER
+
+DISCLAIMER = ("Decision support only, not a diagnosis: these findings were produced by a "
+              "machine-learning model and must be confirmed by a qualified clinician.")
+SIDE_NOTE = ("Zones follow the training data's convention: 'left' is the image's left (the "
+             "patient's right on a standard PA film).")
+
+
+def zone_label(zone: str) -> str:
+    """'left_upper' -> 'image-left upper'."""
+    side, level = zone.split("_")
+    return f"image-{side} {level}"
+
+
+@dataclass(frozen=True)
+class ReportData:
+    case: Case
+    outcome: ReviewOutcome
+    generated_at: datetime
+
+    @property
+    def model_label(self) -> str:
+        return f"{self.case.model_name or 'model'} {self.case.model_version or ''}".strip()
+
+    @property
+    def model_flags(self) -> dict[str, bool]:
+        return zone_dict(self.case.zone_flags) or dict.fromkeys(ZONE_ORDER, False)
+
+    @property
+    def final_flags(self) -> dict[str, bool]:
+        """The reviewer's flags when known, else the model's."""
+        return self.outcome.zone_flags or self.model_flags
+
+    @property
+    def findings_heading(self) -> str:
+        return {"edited": "Findings (edited by the reviewer)",
+                "accepted": "Findings (accepted by the reviewer)",
+                "rejected": "Findings (REJECTED by the reviewer: do not use)",
+                }.get(self.outcome.state, "Findings (model, not yet reviewed)")
+
+    @property
+    def review_line(self) -> str:
+        o = self.outcome
+        if o.review is None:
+            return "Not reviewed yet (preliminary)."
+        when = o.review.created_at.strftime("%Y-%m-%d %H:%M UTC")
+        line = f"{o.state.capitalize()} by {o.reviewer_name or 'a reviewer'} at {when}."
+        return f"{line} Comment: {o.review.comment}" if o.review.comment else line
+
+
+async def load_report(db: AsyncSession, user: Principal, case_id: str) -> ReportData:
+    """The case's report data; 404 for a case the user may not see, 409 until it is done."""
+    case = await visible_case(db, user, case_id)
+    if case.status != "done":
+        raise Conflict(f"The report is available once the model has finished; this case is "
+                       f"{case.status}.")
+    latest = (await reviews_repo.latest_for_cases(db, [case.id])).get(case.id)
+    outcome = outcome_of(case, *latest) if latest else outcome_of(case, None)
+    return ReportData(case, outcome, utcnow())

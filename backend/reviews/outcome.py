@@ -1,0 +1,73 @@
+"""What a case's latest review concluded, derived in one place for the case detail, reports,
+the training-data export and the agreement statistics.
+
+The reviewer's zone flags are, in order of preference: the flags the reviewer gave; the model's
+flags when the reviewer accepted them; the flags parsed from the reviewer's edited sentence. A
+rejection without flags says the model was wrong but not what is right: no flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from backend.accounts.models import User
+from backend.cases.models import Case
+from backend.reviews.models import Review
+from inference.findings import ZONE_ORDER, FindingsParseError, parse
+
+REVIEW_STATES = {"accept": "accepted", "edit": "edited", "reject": "rejected"}
+
+
+def zone_dict(flags: dict[str, Any] | None) -> dict[str, bool] | None:
+    """Six booleans in ZONE_ORDER, or None when the flags are missing or incomplete."""
+    if not flags or any(z not in flags for z in ZONE_ORDER):
+        return None
+    return {z: bool(flags[z]) for z in ZONE_ORDER}
+
+
+def reviewed_flags(model_flags: dict[str, Any] | None, review: Review | None
+                   ) -> dict[str, bool] | None:
+    if review is None:
+        return None
+    given = zone_dict(review.zone_flags)
+    if given is not None:
+        return given
+    if review.decision == "accept":
+        return zone_dict(model_flags)
+    if review.decision == "edit" and review.findings_text:
+        try:
+            zones = parse(review.findings_text).zones
+        except FindingsParseError:
+            return None
+        return dict(zip(ZONE_ORDER, zones, strict=True))
+    return None
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    state: str  # unreviewed | accepted | edited | rejected
+    findings_text: str | None  # what a reader should see: the reviewer's edit, else the model's
+    zone_flags: dict[str, bool] | None  # reviewer-confirmed flags; None if unknown
+    review: Review | None
+    reviewer_name: str | None
+
+    @property
+    def reviewed_at(self) -> datetime | None:
+        return self.review.created_at if self.review else None
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in ("accepted", "edited")
+
+
+def outcome_of(case: Case, latest: Review | None, reviewer: User | None = None
+               ) -> ReviewOutcome:
+    """The outcome of the case's latest review (None: not reviewed yet)."""
+    text = case.findings_text
+    if latest is not None and latest.decision == "edit" and latest.findings_text:
+        text = latest.findings_text
+    name = (reviewer.full_name or reviewer.email) if reviewer else None
+    state = REVIEW_STATES[latest.decision] if latest is not None else "unreviewed"
+    return ReviewOutcome(state, text, reviewed_flags(case.zone_flags, latest), latest, name)

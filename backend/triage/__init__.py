@@ -1,0 +1,1 @@
+"""Triage: how urgently a case needs a reviewer, computed by one policy (backend.triage.policy)."""
