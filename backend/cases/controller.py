@@ -98,7 +98,8 @@ class CaseController(Controller):
                           sort=sort, limit=limit, offset=offset)
         policy = TriagePolicy.from_settings(services.settings)
         rows, total = await service.search(db, user, query, policy)
-        return CasePage([CaseSummary.of(c, t) for c, t in rows], total, limit, offset)
+        return CasePage([CaseSummary.of(c, t, name) for c, t, name in rows], total, limit,
+                        offset)
 
     @get("/{case_id:str}")
     async def detail(self, case_id: FromPath[str], db: Db, user: CurrentUser,
@@ -121,6 +122,12 @@ class CaseController(Controller):
                     user: CurrentUser) -> Response[bytes]:
         """The stored (de-identified) upload, in its own format."""
         return await self._artifact("image", case_id, db, services, ctx, user)
+
+    @get("/{case_id:str}/preview", media_type="image/png")
+    async def preview(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
+                      user: CurrentUser) -> Response[bytes]:
+        """The upload rendered as a grayscale PNG a browser can show (DICOM included)."""
+        return await self._artifact("preview", case_id, db, services, ctx, user)
 
     @get("/{case_id:str}/mask", media_type="image/png")
     async def mask(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,

@@ -12,7 +12,7 @@ from backend.cases.models import Case
 from backend.reviews.schemas import ReviewOut
 from backend.triage.policy import Triage
 
-_DERIVED = frozenset({"triage_score", "triage_reason"})
+_DERIVED = frozenset({"triage_score", "triage_reason", "reviewer_name", "has_preview"})
 
 
 @dataclass
@@ -54,6 +54,7 @@ class CaseSummary:
     finished_at: datetime | None
     triage_score: int = 0  # higher = sooner; the worklist's default order (sort=triage)
     triage_reason: str = ""  # why, for a person: "requested STAT; lesion burden 23% (high)"
+    reviewer_name: str | None = None  # who made the latest review, for the worklist
 
     @classmethod
     def fields_of(cls, c: Case) -> dict[str, Any]:
@@ -61,8 +62,9 @@ class CaseSummary:
                 if name not in _DERIVED}
 
     @classmethod
-    def of(cls, c: Case, triage: Triage | None = None) -> CaseSummary:
-        out = cls(**cls.fields_of(c))
+    def of(cls, c: Case, triage: Triage | None = None, reviewer_name: str | None = None
+           ) -> CaseSummary:
+        out = cls(**cls.fields_of(c), reviewer_name=reviewer_name)
         if triage is not None:
             out.triage_score, out.triage_reason = triage.score, triage.reason
         return out
@@ -81,6 +83,7 @@ class CaseDetail(CaseSummary):
     started_at: datetime | None = None
     has_mask: bool = False
     has_overlay: bool = False
+    has_preview: bool = False  # GET .../preview: the upload as a PNG a browser can show
     reviews: list[ReviewOut] = field(default_factory=list)
     # the latest review's conclusion: the text a reader should see (the reviewer's edit, else
     # the model's) and the reviewer-confirmed zone flags (None until known)
@@ -93,7 +96,8 @@ class CaseDetail(CaseSummary):
         values = {name: getattr(c, name) for name in cls.__dataclass_fields__
                   if hasattr(c, name) and name not in _DERIVED}
         out = cls(**values, has_mask=bool(c.mask_key), has_overlay=bool(c.overlay_key),
-                  reviews=reviews)
+                  has_preview=bool(c.image_key), reviews=reviews,
+                  reviewer_name=reviews[-1].reviewer_name if reviews else None)
         if triage is not None:
             out.triage_score, out.triage_reason = triage.score, triage.reason
         return out

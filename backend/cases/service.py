@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 
 import anyio.to_thread
+import numpy as np
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,9 +28,11 @@ from backend.http.logs import get_logger
 from backend.models_registry.service import active_version
 from backend.platform.db import utcnow
 from backend.platform.services import Services
+from backend.reviews import repository as reviews_repo
 from backend.triage.policy import Triage, TriagePolicy, assess_case, order_by_sql
 from inference.decode import Limits, decode, sniff_format
 from inference.errors import InputError
+from inference.overlay import png_bytes
 
 log = get_logger("cases")
 
@@ -121,21 +124,35 @@ async def visible_case(db: AsyncSession, user: Principal, case_id: str) -> Case:
 
 
 async def search(db: AsyncSession, user: Principal, query: CaseQuery, policy: TriagePolicy
-                 ) -> tuple[list[tuple[Case, Triage]], int]:
-    """A page of the cases this user may see, each with its triage (scored at one instant)."""
+                 ) -> tuple[list[tuple[Case, Triage, str | None]], int]:
+    """A page of the cases this user may see, each with its triage (scored at one instant) and
+    the name of its latest reviewer."""
     if user.role not in SEES_ALL:
         if query.owner_id is not None and query.owner_id != user.id:
             raise PermissionDeniedException("Only reviewers and admins can filter by owner.")
         query = CaseQuery(**{**query.__dict__, "owner_id": user.id})
     now = utcnow()
     rows, total = await repo.search(db, query, order_by_sql(policy, now))
-    return [(c, assess_case(policy, c, now)) for c in rows], total
+    latest = await reviews_repo.latest_for_cases(db, [c.id for c in rows])
+    names = {cid: (u.full_name or u.email) if u else None for cid, (_, u) in latest.items()}
+    return [(c, assess_case(policy, c, now), names.get(c.id)) for c in rows], total
+
+
+def _preview_png(original: bytes) -> bytes:
+    """The upload as the model saw it (DICOM windowed, MONOCHROME1 inverted), 8-bit PNG."""
+    img = decode(original)
+    return png_bytes(np.round(img.pixels * 255).astype(np.uint8))
 
 
 async def read_artifact(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
                         case_id: str, kind: str) -> Artifact:
     case = await visible_case(db, user, case_id)
     key: str | None
+    if kind == "preview":
+        original = await services.store.get(case.image_key)
+        data = await anyio.to_thread.run_sync(_preview_png, original)
+        audit.record(db, ctx, audit.CASE_DOWNLOAD, "case", case.id, {"artifact": kind})
+        return Artifact(data, "image/png", f"{case.id}-preview.png")
     if kind == "image":
         key = case.image_key
         content_type = CONTENT_TYPES.get(case.source_format, "application/octet-stream")
