@@ -43,6 +43,8 @@ class Settings:
     job_max_tries: int = 4
     job_timeout_seconds: int = 120
     cookie_secure: bool = False
+    db_pool_size: int = 5  # PostgreSQL connections per process, plus db_max_overflow at peaks
+    db_max_overflow: int = 5
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     # Triage (backend.triage.policy): unreviewed cases rise one priority level after waiting this
     # long (routine -> urgent after the first, -> stat after both), so no case waits forever.

@@ -40,7 +40,8 @@ class Services:
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, settings.db_pool_size,
+                             settings.db_max_overflow)
         store, predictions, queue = (ObjectStore(settings), PredictionStore(settings),
                                      JobQueue(settings))
         await store.start()
