@@ -128,9 +128,9 @@ def test_dicom_upload_is_analysed_and_shown(page: Page, dicom_xray: Path,
     expect(page.locator("#findings-text")).to_contain_text("infection", timeout=TIMEOUT_MS)
     expect(page.locator("main")).to_contain_text("(dicom)")
     page.wait_for_function("() => document.querySelector('#case-image')?.naturalWidth > 0")
-    # browsers cannot show DICOM: the overlay rendering is the image, without layer controls
-    expect(page.get_by_text("The original is DICOM")).to_be_visible()
-    expect(page.get_by_label("Show lesions")).to_have_count(0)
+    # browsers cannot show DICOM: the API's PNG preview is the image, with the layer controls
+    expect(page.get_by_text("The original is DICOM")).to_have_count(0)
+    expect(page.get_by_label("Show lesions")).to_have_count(1)
     shot(page, artifacts, "case-dicom")
 
 
