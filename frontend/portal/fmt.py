@@ -72,6 +72,22 @@ def zone_label(key: str) -> str:
     return f"Image-{side} {level} zone ({patient})"
 
 
+def zone_flags(value: Any) -> dict[str, bool] | None:
+    """The six flags of an API zone_flags object, or None when it is not one."""
+    if not isinstance(value, dict):
+        return None
+    return {key: bool(value.get(key, False)) for key in ZONE_KEYS}
+
+
+def flagged_zones(flags: dict[str, bool] | None) -> str:
+    """'image-left lower, image-right middle', 'no zone flagged', or '' for none."""
+    if flags is None:
+        return ""
+    names = [f"image-{k.partition('_')[0]} {k.partition('_')[2]}" for k in ZONE_KEYS
+             if flags.get(k)]
+    return ", ".join(names) if names else "no zone flagged"
+
+
 def summary(findings: Any, status: str, error: Any) -> str:
     if status == "failed":
         return f"Failed: {error}" if error else "Failed"

@@ -7,7 +7,7 @@ import reflex as rx
 from portal import media
 from portal.pages import account, admin, case, login, upload, worklist
 from portal.state.account import AccountState
-from portal.state.admin import AdminUsersState, AuditState, DashboardState
+from portal.state.admin import AdminUsersState, AuditState, DashboardState, ModelsState
 from portal.state.auth import AuthState
 from portal.state.case import CaseState
 from portal.state.upload import UploadState
@@ -33,5 +33,7 @@ app.add_page(admin.users, route="/admin/users", title="Users · MedSegText",
              on_load=AdminUsersState.load)
 app.add_page(admin.audit, route="/admin/audit", title="Audit log · MedSegText",
              on_load=AuditState.load)
+app.add_page(admin.models, route="/admin/models", title="Models · MedSegText",
+             on_load=ModelsState.load)
 app.add_page(account.page, route="/account", title="Account · MedSegText",
              on_load=AccountState.load)

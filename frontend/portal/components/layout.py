@@ -28,6 +28,7 @@ def header() -> rx.Component:
                         nav_link("Dashboard", "/admin"),
                         nav_link("Users", "/admin/users"),
                         nav_link("Audit log", "/admin/audit"),
+                        nav_link("Models", "/admin/models"),
                     )),
                     nav_link("Account", "/account"),
                     spacing="4", align="center", wrap="wrap",

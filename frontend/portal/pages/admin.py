@@ -15,9 +15,10 @@ from portal.components.common import (
     role_badge,
 )
 from portal.components.layout import page as shell
-from portal.state.admin import AdminUsersState, AuditState, DashboardState
+from portal.components.viewer import media_url
+from portal.state.admin import AdminUsersState, AuditState, DashboardState, ModelsState
 from portal.state.auth import AuthState
-from portal.state.models import AuditRow, Stat, UserRow
+from portal.state.models import AgreementRow, AuditRow, ModelRow, Stat, UserRow
 
 ROLE_OPTIONS = [("clinician", "Clinician"), ("reviewer", "Reviewer"), ("admin", "Admin")]
 
@@ -50,6 +51,78 @@ def counts(title: str, items: object, id_: str) -> rx.Component:
     )
 
 
+AGREEMENT_HEADERS = ("Reviewed", "Shown", "Shadow", "Accepted unedited", "Rejected",
+                     "Zone cases", "Zone F1", "Exact zone match")
+
+
+def agreement_row(a: AgreementRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(a.model),
+        *[rx.table.cell(v) for v in (a.reviewed_cases, a.shown_cases, a.shadow_cases,
+                                     a.accepted_unedited, a.rejected, a.zone_cases, a.zone_f1,
+                                     a.exact_match)],
+        class_name="agreement-row",
+    )
+
+
+def agreement_table() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Model agreement with reviewers", as_="h2", size="3",
+                   id="agreement-heading"),
+        rx.cond(
+            DashboardState.agreement.length() > 0,
+            rx.table.root(
+                rx.table.header(rx.table.row(*[
+                    rx.table.column_header_cell(h, scope="col")
+                    for h in ("Model version", *AGREEMENT_HEADERS)])),
+                rx.table.body(rx.foreach(DashboardState.agreement, agreement_row)),
+                variant="surface", id="model-agreement", aria_labelledby="agreement-heading",
+            ),
+            rx.text("No reviewed cases yet.", size="2", color_scheme="gray"),
+        ),
+        rx.text("Zone F1 compares the model's six zone flags with the reviewers' (corrected "
+                "flags where given).", size="1", color_scheme="gray"),
+        spacing="2", width="100%",
+    )
+
+
+def export_form() -> rx.Component:
+    return rx.el.section(
+        rx.heading("Export reviewed cases as a data set", as_="h2", size="3",
+                   id="export-heading"),
+        rx.text("Accepted and edited cases (images, the model's masks, annotations.csv) as a "
+                "zip in the training layout. Leave the fields empty to export everything.",
+                size="2", color_scheme="gray"),
+        rx.form(
+            rx.hstack(
+                labelled("Uploaded from", rx.input(id="export-from", name="created_from",
+                                                   type="date"), "export-from", width="auto"),
+                labelled("Uploaded to", rx.input(id="export-to", name="created_to",
+                                                 type="date"), "export-to", width="auto"),
+                labelled("At most (cases)", rx.input(id="export-limit", name="limit",
+                                                     type="number", min=1, max=20000,
+                                                     placeholder="5000"),
+                         "export-limit", width="auto"),
+                rx.button(rx.icon("download", aria_hidden="true"),
+                          "Export reviewed cases as dataset", type="submit",
+                          loading=DashboardState.export_busy, id="export-dataset"),
+                spacing="3", align="end", wrap="wrap",
+            ),
+            on_submit=DashboardState.export_dataset, reset_on_submit=False,
+            aria_labelledby="export-heading",
+        ),
+        error_callout(DashboardState.export_error, width="100%", id="export-error"),
+        info_callout(DashboardState.export_message, width="100%", id="export-message"),
+        rx.cond(DashboardState.export_url != "",
+                rx.el.a(rx.hstack(rx.icon("download", size=14, aria_hidden="true"),
+                                  rx.text("Download ", DashboardState.export_name, size="2"),
+                                  align="center", spacing="1"),
+                        href=media_url(DashboardState.export_url), download="",
+                        id="export-link", class_name="download-link")),
+        class_name="panel", aria_labelledby="export-heading",
+    )
+
+
 def dashboard() -> rx.Component:
     return shell(
         "Dashboard",
@@ -64,10 +137,12 @@ def dashboard() -> rx.Component:
                           counts("Cases by review state", DashboardState.by_review,
                                  "by-review"),
                           spacing="6", wrap="wrap", align="start"),
+                agreement_table(),
                 spacing="5", width="100%",
             ),
             rx.cond(DashboardState.error == "", loading("Loading statistics…")),
         ),
+        export_form(),
         actions=rx.button("Refresh", on_click=DashboardState.load, variant="soft",
                           loading=DashboardState.loading),
     )
@@ -192,8 +267,27 @@ def audit() -> rx.Component:
         rx.form(rx.hstack(labelled("Action", rx.input(id="audit-action", name="action",
                                                       placeholder="e.g. auth.login"),
                                    "audit-action", width="auto"),
-                          rx.button("Filter", type="submit", variant="soft"), align="end"),
+                          labelled("User id", rx.input(id="audit-user", name="user_id",
+                                                       inputmode="numeric", width="6em"),
+                                   "audit-user", width="auto"),
+                          labelled("Case id", rx.input(id="audit-case", name="case_id",
+                                                       width="20em"),
+                                   "audit-case", width="auto"),
+                          labelled("Since", rx.input(id="audit-since", name="since",
+                                                     type="date"), "audit-since", width="auto"),
+                          labelled("Until", rx.input(id="audit-until", name="until",
+                                                     type="date"), "audit-until", width="auto"),
+                          rx.button("Filter", type="submit", variant="soft"),
+                          align="end", wrap="wrap"),
                 on_submit=AuditState.filter, role="search"),
+        rx.cond(AuditState.csv_url != "",
+                rx.el.a(rx.hstack(rx.icon("download", size=14, aria_hidden="true"),
+                                  rx.text("Download CSV", size="2"), align="center",
+                                  spacing="1"),
+                        href=media_url(AuditState.csv_url), download="", id="audit-csv",
+                        class_name="download-link",
+                        title="Every event that matches these filters, as CSV")),
+        error_callout(AuditState.filter_error, width="100%", id="audit-filter-error"),
         error_callout(AuditState.error, width="100%"),
         rx.cond(
             AuditState.events.length() > 0,
@@ -212,4 +306,103 @@ def audit() -> rx.Component:
             rx.cond(AuditState.loading, loading("Loading events…"),
                     rx.cond(AuditState.error == "", empty("No events match."))),
         ),
+    )
+
+
+# -- models ------------------------------------------------------------------------------------
+
+MODEL_STATUS_COLORS = {"active": "green", "shadow": "violet", "registered": "gray",
+                       "retired": "red"}
+
+
+def model_action(m: ModelRow, action: str, label: str, **props: object) -> rx.Component:
+    return rx.button(label, size="1", variant="soft",
+                     on_click=ModelsState.change(m.id, action),
+                     aria_label=label + " " + m.name + " " + m.version, **props)
+
+
+def model_row(m: ModelRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(rx.text(m.name, weight="medium"),
+                                 rx.text(m.version, size="1", color_scheme="gray")),
+        rx.table.cell(rx.match(m.status,
+                               *[(k, rx.badge(k, color_scheme=c))  # type: ignore[arg-type]
+                                 for k, c in MODEL_STATUS_COLORS.items()],
+                               rx.badge(m.status))),
+        rx.table.cell(rx.code(m.sha_short, title=m.sha256, size="1"),
+                      rx.text(m.source, size="1", color_scheme="gray",
+                              class_name="audit-detail")),
+        rx.table.cell(rx.text(m.created, size="1"), rx.text("active since " + m.activated,
+                                                            size="1", color_scheme="gray")),
+        rx.table.cell(m.reviewed_cases, rx.text("shown " + m.shown_cases + ", shadow "
+                                                + m.shadow_cases, size="1",
+                                                color_scheme="gray")),
+        rx.table.cell(m.accepted_unedited, class_name="accepted-share"),
+        rx.table.cell(m.rejected),
+        rx.table.cell(m.zone_f1, rx.text("of " + m.zone_cases + " cases", size="1",
+                                         color_scheme="gray"), class_name="zone-f1"),
+        rx.table.cell(m.exact_match),
+        rx.table.cell(rx.hstack(
+            rx.cond(m.status != "active", model_action(m, "activate", "Activate")),
+            rx.cond((m.status != "active") & (m.status != "shadow"),
+                    model_action(m, "shadow", "Shadow")),
+            rx.cond((m.status != "active") & (m.status != "retired"),
+                    model_action(m, "retire", "Retire", color_scheme="red")),
+            spacing="1", wrap="wrap")),
+        class_name="model-row", data_status=m.status, data_model=m.name + " " + m.version,
+    )
+
+
+def register_form() -> rx.Component:
+    return rx.el.section(
+        rx.heading("Register a model version", as_="h2", size="4", id="register-heading"),
+        rx.form(
+            rx.hstack(
+                labelled("ONNX file path on the server", rx.input(
+                    id="model-path", name="path", width="28em",
+                    placeholder="/srv/models/medsegtext-segfind-1.1.0.onnx"), "model-path",
+                    width="auto"),
+                labelled("Manifest path (optional)", rx.input(
+                    id="model-manifest", name="manifest_path", width="24em",
+                    placeholder="defaults to <name>.manifest.json beside it"),
+                    "model-manifest", width="auto"),
+                rx.button("Register", type="submit", loading=ModelsState.register_busy,
+                          id="register-model"),
+                spacing="3", align="end", wrap="wrap",
+            ),
+            error_callout(ModelsState.register_error, margin_top="0.5em",
+                          id="register-error"),
+            on_submit=ModelsState.register, reset_on_submit=False, id="register-model-form",
+            aria_labelledby="register-heading",
+        ),
+        class_name="panel",
+    )
+
+
+def models() -> rx.Component:
+    return shell(
+        "Models",
+        info_callout(ModelsState.message, width="100%", id="models-message"),
+        error_callout(ModelsState.action_error, width="100%", id="models-action-error"),
+        error_callout(ModelsState.error, width="100%"),
+        rx.cond(
+            ModelsState.models.length() > 0,
+            rx.box(rx.table.root(
+                rx.table.header(rx.table.row(*[
+                    rx.table.column_header_cell(h, scope="col")
+                    for h in ("Model", "Status", "SHA-256 / file", "Registered",
+                              "Reviewed cases", "Accepted unedited", "Rejected", "Zone F1",
+                              "Exact zone match", "Actions")])),
+                rx.table.body(rx.foreach(ModelsState.models, model_row)),
+                width="100%", variant="surface", size="1", id="models-table",
+            ), width="100%", overflow_x="auto"),
+            rx.cond(ModelsState.loading, loading("Loading model versions…"),
+                    rx.cond(ModelsState.error == "", empty("No model versions registered."))),
+        ),
+        rx.text("Active: serves every new case. Shadow: runs beside the active version; its "
+                "results are stored and scored, never shown. Agreement is measured against the "
+                "reviewers' decisions and zone flags.", size="1", color_scheme="gray"),
+        register_form(),
+        actions=rx.button("Refresh", on_click=ModelsState.load, variant="soft",
+                          loading=ModelsState.loading),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal import fmt
 from portal.components.common import (
     error_callout,
     info_callout,
@@ -14,7 +15,7 @@ from portal.components.common import (
     status_badge,
 )
 from portal.components.layout import page as shell
-from portal.components.viewer import lung_map, viewer
+from portal.components.viewer import lung_map, media_url, viewer
 from portal.state.auth import AuthState
 from portal.state.case import CaseState
 from portal.state.models import ReviewRow, Timing
@@ -31,6 +32,10 @@ def fact(label: str, value: object) -> rx.Component:
 
 def details() -> rx.Component:
     return rx.el.dl(
+        fact("Triage", rx.cond(CaseState.triage_reason != "", rx.el.span(
+            CaseState.triage_reason, id="triage-reason"), "—")),
+        fact("Triage score", rx.cond(CaseState.triage_score != "", rx.el.span(
+            CaseState.triage_score, id="triage-score"), "—")),
         fact("Patient", rx.cond(CaseState.patient_ref != "", CaseState.patient_ref, "—")),
         fact("Age, sex", rx.cond(CaseState.age_sex != "", CaseState.age_sex, "—")),
         fact("Acquired", rx.cond(CaseState.acquired != "", CaseState.acquired, "—")),
@@ -56,6 +61,9 @@ def results() -> rx.Component:
                                      color_scheme="amber"))),
         rx.heading("Lung zones", as_="h2", size="4"),
         lung_map(),
+        rx.cond(CaseState.reviewed_zones != "",
+                rx.text("Reviewer's zone flags: ", rx.el.strong(CaseState.reviewed_zones),
+                        size="2", id="reviewed-zones")),
         rx.el.dl(
             fact("Laterality", rx.cond(CaseState.laterality != "", CaseState.laterality, "—")),
             fact("Lesion burden", CaseState.burden),
@@ -68,6 +76,69 @@ def results() -> rx.Component:
                               rx.el.dl(rx.foreach(CaseState.timings, timing),
                                        class_name="facts", id="timings"))),
         spacing="3", width="100%",
+    )
+
+
+def download_link(label: str, url: object, id_: str, hint: str) -> rx.Component:
+    return rx.el.a(
+        rx.hstack(rx.icon("download", size=14, aria_hidden="true"), rx.text(label, size="2"),
+                  align="center", spacing="1"),
+        href=media_url(url), download="", id=id_, title=hint, class_name="download-link",
+    )
+
+
+def downloads() -> rx.Component:
+    return rx.el.section(
+        rx.heading("Reports", as_="h2", size="4", id="reports-heading"),
+        rx.hstack(
+            download_link("PDF report", CaseState.pdf_url, "download-pdf",
+                          "The report as a PDF"),
+            download_link("FHIR DiagnosticReport (JSON)", CaseState.fhir_url, "download-fhir",
+                          "HL7 FHIR R4 DiagnosticReport"),
+            rx.cond(CaseState.seg_url != "",
+                    download_link("DICOM SEG", CaseState.seg_url, "download-seg",
+                                  "DICOM Segmentation of the lesion mask")),
+            rx.cond(CaseState.sr_url != "",
+                    download_link("DICOM SR", CaseState.sr_url, "download-sr",
+                                  "DICOM Structured Report of the findings")),
+            spacing="4", wrap="wrap", role="list", aria_label="Report downloads",
+        ),
+        aria_labelledby="reports-heading", class_name="panel",
+    )
+
+
+def flag_box(key: str) -> rx.Component:
+    level = key.partition("_")[2]
+    id_ = f"flag-{key.replace('_', '-')}"
+    return rx.el.label(
+        rx.hstack(
+            rx.checkbox(checked=CaseState.review_flags[key].to(bool), id=id_,
+                        on_change=lambda v: CaseState.set_review_flag(key, v)),
+            rx.text(level.capitalize(), size="2"),
+            rx.el.span(f" ({fmt.zone_label(key)})", class_name="sr-only"),
+            align="center", spacing="2",
+        ),
+        html_for=id_, class_name="flag-cell", data_zone=key,
+    )
+
+
+def zone_flag_editor() -> rx.Component:
+    return rx.el.fieldset(
+        rx.el.legend("Zone flags (lesion present)"),
+        rx.grid(
+            rx.text("Image left", rx.el.br(), rx.el.small("(patient's right)"), size="1",
+                    color_scheme="gray", aria_hidden="true"),
+            rx.text("Image right", rx.el.br(), rx.el.small("(patient's left)"), size="1",
+                    color_scheme="gray", aria_hidden="true"),
+            *[flag_box(f"{side}_{level}") for level in ("upper", "middle", "lower")
+              for side in ("left", "right")],
+            columns="2", spacing="2", width="100%", id="zone-flag-editor",
+        ),
+        rx.button("Reset to the model's flags", on_click=CaseState.reset_review_flags,
+                  variant="ghost", size="1", type="button"),
+        rx.text("With flags corrected and the text unchanged, the findings sentence is written "
+                "from the flags.", size="1", color_scheme="gray"),
+        class_name="fieldset",
     )
 
 
@@ -94,6 +165,7 @@ def review_panel() -> rx.Component:
                     ),
                     class_name="fieldset",
                 ),
+                rx.cond(CaseState.decision != "accept", zone_flag_editor()),
                 rx.cond(
                     CaseState.decision == "edit",
                     labelled("Corrected findings",
@@ -127,6 +199,9 @@ def review_item(r: ReviewRow) -> rx.Component:
                   rx.text(r.reviewer, weight="medium", size="2"),
                   rx.text(r.at, size="1", color_scheme="gray"), align="center", spacing="2"),
         rx.cond(r.findings_text != "", rx.text("Findings: ", r.findings_text, size="2")),
+        rx.cond(r.zones != "",
+                rx.text(rx.cond(r.zones_corrected, "Corrected zone flags: ", "Zone flags: "),
+                        r.zones, size="2", class_name="history-zones")),
         rx.cond(r.comment != "", rx.text("Comment: ", r.comment, size="2",
                                          color_scheme="gray")),
         class_name="history-item", data_decision=r.decision,
@@ -175,6 +250,7 @@ def content() -> rx.Component:
             ),
             rx.vstack(
                 rx.cond(CaseState.is_done, results()),
+                rx.cond(CaseState.is_done, downloads()),
                 rx.cond(AuthState.can_review, review_panel()),
                 history(),
                 spacing="5", width="100%",

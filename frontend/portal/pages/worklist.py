@@ -26,8 +26,8 @@ PRIORITY = [(ALL, "All priorities"), ("stat", "Stat"), ("urgent", "Urgent"),
             ("routine", "Routine")]
 REVIEW = [(ALL, "All review states"), ("unreviewed", "Unreviewed"), ("accepted", "Accepted"),
           ("edited", "Edited"), ("rejected", "Rejected")]
-SORT = [("", "Default order"), ("newest", "Newest first"), ("oldest", "Oldest first"),
-        ("priority", "Priority")]
+SORT = [("triage", "Triage (most urgent first)"), ("newest", "Newest first"),
+        ("oldest", "Oldest first"), ("priority", "Priority")]
 
 
 def filters() -> rx.Component:
@@ -69,8 +69,10 @@ def row(c: CaseRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(status_badge(c.status)),
         rx.table.cell(priority_badge(c.priority),
-                      rx.cond(c.triage != "", rx.text(c.triage, size="1", color_scheme="gray",
-                                                      class_name="triage-reason"))),
+                      rx.cond(c.triage != "",
+                              rx.text(rx.el.span("Why: ", class_name="why"), c.triage,
+                                      size="1", color_scheme="gray",
+                                      class_name="triage-reason"))),
         rx.table.row_header_cell(
             rx.link(c.patient, href="/cases/" + c.id, weight="medium",
                     aria_label="Open case " + c.short_id + " (" + c.patient + ")"),
@@ -88,7 +90,7 @@ def row(c: CaseRow) -> rx.Component:
 
 def table() -> rx.Component:
     return rx.table.root(
-        rx.el.caption("Cases you can see; newest first unless sorted otherwise.",
+        rx.el.caption("Cases you can see; most urgent first unless sorted otherwise.",
                       class_name="sr-only"),
         rx.table.header(rx.table.row(
             *[rx.table.column_header_cell(h, scope="col") for h in

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from datetime import UTC, datetime
 from typing import Any
 
 import reflex as rx
 
-from portal import api, fmt
+from portal import api, fmt, media
 from portal.state.auth import ADMINS, ROLES, AuthState
-from portal.state.models import AuditRow, Stat, UserRow
+from portal.state.models import AgreementRow, AuditRow, ModelRow, Stat, UserRow
 
 AUDIT_PAGE = 50
 USERS_PAGE = 100
@@ -114,7 +117,45 @@ class AdminUsersState(AuthState):
         return await self._patch(user_id, {"is_active": bool(active)}, f"{email} {verb}.")
 
 
+def share(value: Any) -> str:
+    return fmt.fraction(value)
+
+
+def f1(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—"
+    return f"{value:.2f}"
+
+
+def agreement_row(a: dict[str, Any]) -> AgreementRow:
+    name = " ".join(str(p) for p in (a.get("name"), a.get("version")) if p)
+    return AgreementRow(
+        model=name or "unknown", reviewed_cases=str(a.get("reviewed_cases", 0)),
+        shown_cases=str(a.get("shown_cases", 0)), shadow_cases=str(a.get("shadow_cases", 0)),
+        accepted_unedited=share(a.get("accepted_unedited_share")),
+        rejected=share(a.get("rejected_share")), zone_cases=str(a.get("zone_cases", 0)),
+        zone_f1=f1(a.get("zone_f1")), exact_match=share(a.get("exact_zone_match_share")))
+
+
+def _iso_date(value: str, end: bool = False) -> str | None:
+    """A yyyy-mm-dd (or full ISO) date from a form as an ISO UTC time; None if empty.
+    Raises ValueError if it is not a date."""
+    value = value.strip()
+    if not value:
+        return None
+    when = datetime.fromisoformat(value)
+    if len(value) == 10 and end:  # a whole day: up to its end
+        when = when.replace(hour=23, minute=59, second=59)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
+
+
 class DashboardState(AuthState):
+    agreement: list[AgreementRow] = rx.field(default_factory=list)
+    export_busy: bool = False
+    export_error: str = ""
+    export_message: str = ""
+    export_url: str = ""  # /media/<ticket> of the last export's zip
+    export_name: str = ""
     cards: list[Stat] = rx.field(default_factory=list)
     by_status: list[Stat] = rx.field(default_factory=list)
     by_review: list[Stat] = rx.field(default_factory=list)
@@ -150,7 +191,57 @@ class DashboardState(AuthState):
         ]
         self.by_status = [Stat(k, str(v)) for k, v in (s.get("cases_by_status") or {}).items()]
         self.by_review = [Stat(k, str(v)) for k, v in (s.get("reviews_by_state") or {}).items()]
+        self.agreement = [agreement_row(a) for a in s.get("model_agreement") or []
+                          if isinstance(a, dict)]
         self.loading, self.error = False, ""
+
+    @rx.event
+    async def export_dataset(self, form: dict[str, Any]) -> Any:
+        """POST /api/admin/datasets/export; the zip goes to a temporary file that a one-off
+        ticket serves, so the browser never holds the token (409: nothing to export)."""
+        if self.role not in ADMINS or self.export_busy:
+            return
+        body: dict[str, Any] = {}
+        try:
+            if (start := _iso_date(str(form.get("created_from", "")))) is not None:
+                body["created_from"] = start
+            if (end := _iso_date(str(form.get("created_to", "")), end=True)) is not None:
+                body["created_to"] = end
+        except ValueError:
+            self.export_error = "Enter dates as YYYY-MM-DD."
+            return
+        limit = str(form.get("limit", "")).strip()
+        if limit:
+            if not limit.isdigit() or not 1 <= int(limit) <= 20000:
+                self.export_error = "The limit must be a whole number from 1 to 20000."
+                return
+            body["limit"] = int(limit)
+        self.export_busy, self.export_error, self.export_message = True, "", ""
+        self.export_url = self.export_name = ""
+        yield
+        try:
+            response = await api.send("POST", "/api/admin/datasets/export", self._token,
+                                      json=body or None, timeout=api.UPLOAD_TIMEOUT,
+                                      headers=self._forwarded())
+        except api.ApiError as e:
+            self.export_busy = False
+            self.export_error = e.detail
+            if e.unauthenticated:
+                self._end_session("Your session has ended; please sign in again.")
+                yield rx.redirect("/login")
+            return
+        fd, path = tempfile.mkstemp(prefix="medsegtext-export-", suffix=".zip")
+        with os.fdopen(fd, "wb") as f:
+            f.write(response.content)
+        disposition = response.headers.get("content-disposition", "")
+        name = (disposition.split("filename=", 1)[1].strip('"; ') if "filename=" in disposition
+                else "medsegtext-dataset.zip")
+        url = media.issue_file(self._token, path, "application/zip", name)
+        cases, skipped = (response.headers.get("x-export-cases", "?"),
+                          response.headers.get("x-export-skipped", "0"))
+        self.export_busy, self.export_url, self.export_name = False, url, name
+        self.export_message = (f"Exported {cases} reviewed cases ({skipped} skipped) as {name}.")
+        yield rx.download(url=url, filename=name)
 
 
 def audit_row(e: dict[str, Any], emails: dict[int, str]) -> AuditRow:
@@ -173,6 +264,12 @@ class AuditState(AuthState):
     total: int = 0
     offset: int = 0
     action_filter: str = ""
+    user_filter: str = ""
+    case_filter: str = ""
+    since_filter: str = ""
+    until_filter: str = ""
+    filter_error: str = ""
+    csv_url: str = ""  # /media/<ticket> for audit.csv with the current filters
     loading: bool = False
     error: str = ""
     _emails: dict[int, str] = rx.field(default_factory=dict)  # user id -> email ("Who")
@@ -192,10 +289,31 @@ class AuditState(AuthState):
     def has_next(self) -> bool:
         return self.offset + AUDIT_PAGE < self.total
 
-    async def _refresh(self) -> Any:
-        params: dict[str, Any] = {"limit": AUDIT_PAGE, "offset": self.offset}
+    def _filters(self) -> dict[str, Any]:
+        """The API's audit filters (raises ValueError for a bad user id or date)."""
+        filters: dict[str, Any] = {}
         if self.action_filter.strip():
-            params["action"] = self.action_filter.strip()
+            filters["action"] = self.action_filter.strip()
+        if self.user_filter.strip():
+            filters["user_id"] = int(self.user_filter.strip())
+        if self.case_filter.strip():
+            filters["case_id"] = self.case_filter.strip()
+        if (since := _iso_date(self.since_filter)) is not None:
+            filters["since"] = since
+        if (until := _iso_date(self.until_filter, end=True)) is not None:
+            filters["until"] = until
+        return filters
+
+    async def _refresh(self) -> Any:
+        try:
+            filters = self._filters()
+        except ValueError:
+            self.filter_error = "The user id must be a number and dates YYYY-MM-DD."
+            self.loading = False
+            return None
+        self.filter_error = ""
+        params: dict[str, Any] = {"limit": AUDIT_PAGE, "offset": self.offset, **filters}
+        self.csv_url = media.issue_audit_csv(self._token, filters)
         self.loading = True
         try:
             page = await self._api("GET", "/api/admin/audit", params=params)
@@ -227,6 +345,10 @@ class AuditState(AuthState):
     @rx.event
     async def filter(self, form: dict[str, Any]) -> Any:
         self.action_filter, self.offset = str(form.get("action", "")), 0
+        self.user_filter = str(form.get("user_id", ""))
+        self.case_filter = str(form.get("case_id", ""))
+        self.since_filter = str(form.get("since", ""))
+        self.until_filter = str(form.get("until", ""))
         return await self._refresh()
 
     @rx.event
@@ -239,3 +361,110 @@ class AuditState(AuthState):
     async def prev_page(self) -> Any:
         self.offset = max(0, self.offset - AUDIT_PAGE)
         return await self._refresh()
+
+
+def model_row(m: dict[str, Any]) -> ModelRow:
+    sha = str(m.get("sha256") or "")
+    return ModelRow(
+        id=int(m.get("id") or 0), name=str(m.get("name", "")), version=str(m.get("version", "")),
+        status=str(m.get("status", "")), sha256=sha, sha_short=sha[:12],
+        source=fmt.text(m.get("onnx_path") or m.get("onnx_key")),
+        created=fmt.when(m.get("created_at")), activated=fmt.when(m.get("activated_at")) or "—",
+        reviewed_cases="—", shown_cases="—", shadow_cases="—", accepted_unedited="—",
+        rejected="—", zone_cases="—", zone_f1="—", exact_match="—")
+
+
+def with_agreement(row: ModelRow, a: dict[str, Any]) -> ModelRow:
+    g = agreement_row(a)
+    row.reviewed_cases, row.shown_cases, row.shadow_cases = (g.reviewed_cases, g.shown_cases,
+                                                             g.shadow_cases)
+    row.accepted_unedited, row.rejected, row.zone_cases = (g.accepted_unedited, g.rejected,
+                                                           g.zone_cases)
+    row.zone_f1, row.exact_match = g.zone_f1, g.exact_match
+    return row
+
+
+MODEL_ACTIONS = {"activate": "activated", "shadow": "set to shadow", "retire": "retired"}
+
+
+class ModelsState(AuthState):
+    models: list[ModelRow] = rx.field(default_factory=list)
+    loading: bool = False
+    error: str = ""
+    action_error: str = ""
+    message: str = ""
+    register_busy: bool = False
+    register_error: str = ""
+
+    async def _refresh(self) -> Any:
+        self.loading = True
+        try:
+            items = await self._api("GET", "/api/admin/models")
+        except api.ApiError as e:
+            self.loading, self.error = False, e.detail
+            return self._after_error(e)
+        rows = [model_row(m) for m in items or [] if isinstance(m, dict)]
+        for row in rows:
+            try:
+                a = await self._api("GET", f"/api/admin/models/{row.id}/agreement")
+            except api.ApiError as e:
+                if e.unauthenticated:
+                    return self._after_error(e)
+                continue  # shown as "—"
+            if isinstance(a, dict):
+                with_agreement(row, a)
+        self.models = rows
+        self.loading, self.error = False, ""
+        return None
+
+    @rx.event
+    async def load(self) -> Any:
+        if (r := self._guard("admin-models", ADMINS)) is not None:
+            yield r
+            return
+        self.message = self.action_error = self.register_error = ""
+        self.loading = True
+        yield
+        if (r := await self._refresh()) is not None:
+            yield r
+
+    @rx.event
+    async def change(self, model_id: int, action: str) -> Any:
+        if action not in MODEL_ACTIONS:
+            return None
+        self.action_error, self.message = "", ""
+        try:
+            m = await self._api("POST", f"/api/admin/models/{model_id}/{action}")
+        except api.ApiError as e:
+            self.action_error = e.detail
+            return self._after_error(e)
+        label = f"{m.get('name', '')} {m.get('version', '')}".strip() if isinstance(
+            m, dict) else str(model_id)
+        self.message = f"{label} {MODEL_ACTIONS[action]}."
+        return await self._refresh()
+
+    @rx.event
+    async def register(self, form: dict[str, Any]) -> Any:
+        path = str(form.get("path", "")).strip()
+        manifest = str(form.get("manifest_path", "")).strip()
+        if not path:
+            self.register_error = "Enter the ONNX file's path on the server."
+            yield rx.set_focus("model-path")
+            return
+        self.register_busy, self.register_error, self.message = True, "", ""
+        yield
+        body: dict[str, Any] = {"path": path}
+        if manifest:
+            body["manifest_path"] = manifest
+        try:
+            m = await self._api("POST", "/api/admin/models", json=body)
+        except api.ApiError as e:
+            self.register_busy, self.register_error = False, e.detail
+            if (r := self._after_error(e)) is not None:
+                yield r
+            return
+        self.register_busy = False
+        self.message = f"Registered {m.get('name', '')} {m.get('version', '')}."
+        yield rx.call_script("document.getElementById('register-model-form')?.reset()")
+        if (r := await self._refresh()) is not None:
+            yield r

@@ -65,6 +65,16 @@ class CaseState(AuthState):
     burden: str = ""
     model: str = ""
     case_error: str = ""
+    triage_reason: str = ""
+    triage_score: str = ""
+    reviewed_zones: str = ""  # the reviewers' corrected zone flags, in words, if they differ
+    # downloads (relative /media/<ticket> URLs; DICOM exports only for DICOM uploads)
+    pdf_url: str = ""
+    fhir_url: str = ""
+    seg_url: str = ""
+    sr_url: str = ""
+    _model_flags: dict[str, bool] = rx.field(default_factory=dict)
+    _reviewed_flags: dict[str, bool] = rx.field(default_factory=dict)
     zones: list[Zone] = rx.field(default_factory=list)
     timings: list[Timing] = rx.field(default_factory=list)
     reviews: list[ReviewRow] = rx.field(default_factory=list)
@@ -81,6 +91,8 @@ class CaseState(AuthState):
     # review panel
     decision: str = "accept"
     review_findings: str = ""
+    # the zone flags the reviewer submits with edit or reject
+    review_flags: dict[str, bool] = rx.field(default_factory=dict)
     review_comment: str = ""
     review_busy: bool = False
     review_error: str = ""
@@ -139,6 +151,15 @@ class CaseState(AuthState):
         self.model = " ".join(str(p) for p in (name, version and f"v{version}") if p)
         self.case_error = fmt.text(c.get("error"))
         self.zones = zones_of(c.get("zone_probabilities"), c.get("zone_flags"))
+        self.triage_reason = fmt.text(c.get("triage_reason"))
+        score = c.get("triage_score")
+        self.triage_score = str(score) if isinstance(score, int | float) else ""
+        self._model_flags = fmt.zone_flags(c.get("zone_flags")) or dict.fromkeys(
+            fmt.ZONE_KEYS, False)
+        reviewed_flags = fmt.zone_flags(c.get("reviewed_zone_flags"))
+        self._reviewed_flags = reviewed_flags or dict(self._model_flags)
+        self.reviewed_zones = (fmt.flagged_zones(reviewed_flags)
+                               if reviewed_flags and reviewed_flags != self._model_flags else "")
         timings = c.get("timings_ms") if isinstance(c.get("timings_ms"), dict) else {}
         self.timings = [Timing(TIMING_LABELS.get(k, k.replace("_", " ").capitalize()),
                                f"{v:.1f} ms" if isinstance(v, int | float) else str(v))
@@ -148,7 +169,10 @@ class CaseState(AuthState):
             id=int(r.get("id") or 0), decision=str(r.get("decision", "")),
             reviewer=str(r.get("reviewer_name") or f"user {r.get('reviewer_id')}"),
             findings_text=fmt.text(r.get("findings_text")), comment=fmt.text(r.get("comment")),
-            at=fmt.when(r.get("created_at"))) for r in reviews]
+            at=fmt.when(r.get("created_at")),
+            zones=fmt.flagged_zones(fmt.zone_flags(r.get("zone_flags"))),
+            zones_corrected=fmt.zone_flags(r.get("zone_flags")) not in (None, self._model_flags),
+        ) for r in reviews]
         edits = [r for r in reviews if r.get("decision") == "edit" and r.get("findings_text")]
         reviewed = c.get("reviewed_findings_text") if "reviewed_findings_text" in c else (
             edits[-1]["findings_text"] if edits else None)
@@ -173,11 +197,18 @@ class CaseState(AuthState):
             self.base_src, self.base_is_overlay = self._ticket(self.base_src, "preview"), False
         else:  # DICOM: browsers cannot show it; the overlay PNG carries the image itself
             self.base_src, self.base_is_overlay = self.overlay_src, True
+        # reports exist once the case is done; DICOM SEG/SR only for DICOM uploads
+        dicom = done and self.source_format == "dicom"
+        self.pdf_url = self._ticket(self.pdf_url, "report.pdf") if done else ""
+        self.fhir_url = self._ticket(self.fhir_url, "report.fhir.json") if done else ""
+        self.seg_url = self._ticket(self.seg_url, "seg.dcm") if dicom else ""
+        self.sr_url = self._ticket(self.sr_url, "sr.dcm") if dicom else ""
 
     def _reset_view(self) -> None:
         self.error = ""
         self.status = ""
         self.base_src = self.mask_src = self.overlay_src = ""
+        self.pdf_url = self.fhir_url = self.seg_url = self.sr_url = ""
         self.zones, self.timings, self.reviews = [], [], []
         self.decision, self.review_comment, self.review_error, self.review_done = (
             "accept", "", "", "")
@@ -192,9 +223,13 @@ class CaseState(AuthState):
             return self._after_error(e)
         self._apply(c)
         self._issue_media(c)
-        self.review_findings = self.reviewed_findings or self.findings
+        self._reset_review_inputs()
         self.loading = False
         return None
+
+    def _reset_review_inputs(self) -> None:
+        self.review_findings = self.reviewed_findings or self.findings
+        self.review_flags = dict(self._reviewed_flags)
 
     @rx.event
     async def load(self) -> Any:
@@ -255,6 +290,16 @@ class CaseState(AuthState):
         self.review_findings = value
 
     @rx.event
+    def set_review_flag(self, key: str, value: bool) -> None:
+        if key in fmt.ZONE_KEYS:
+            self.review_flags = {**self.review_flags, key: bool(value)}
+            self.review_error = ""
+
+    @rx.event
+    def reset_review_flags(self) -> None:
+        self.review_flags = dict(self._model_flags)
+
+    @rx.event
     def set_review_comment(self, value: str) -> None:
         self.review_comment = value
 
@@ -264,12 +309,22 @@ class CaseState(AuthState):
             return
         body: dict[str, Any] = {"decision": self.decision,
                                 "comment": self.review_comment.strip() or None}
+        flags = {k: bool(self.review_flags.get(k, False)) for k in fmt.ZONE_KEYS}
+        flags_changed = flags != self._reviewed_flags  # touched in this form
+        if self.decision in ("edit", "reject") and flags != self._model_flags:
+            body["zone_flags"] = flags  # a correction of the model's flags
         if self.decision == "edit":
-            if not self.review_findings.strip():
-                self.review_error = "Write the corrected findings, or choose another decision."
+            text = self.review_findings.strip()
+            text_changed = text != (self.reviewed_findings or self.findings).strip()
+            if flags_changed and not text_changed:
+                body["zone_flags"] = flags  # the server writes the sentence from the flags
+            elif not text:
+                self.review_error = ("Write the corrected findings or correct the zone flags, "
+                                     "or choose another decision.")
                 yield rx.set_focus("review-findings")
                 return
-            body["findings_text"] = self.review_findings.strip()
+            else:
+                body["findings_text"] = text
         self.review_busy, self.review_error, self.review_done = True, "", ""
         yield
         try:
@@ -312,7 +367,7 @@ class CaseState(AuthState):
                     self._apply(c)
                     if self.status not in fmt.ACTIVE_STATUSES:
                         self._issue_media(c)
-                        self.review_findings = self.reviewed_findings or self.findings
+                        self._reset_review_inputs()
                         return
         finally:
             async with self:

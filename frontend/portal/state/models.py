@@ -20,6 +20,7 @@ class CaseRow:
     uploaded: str = ""
     uploaded_ago: str = ""
     triage: str = ""  # why the server ranks it where it does, when it says
+    triage_score: int = 0
 
 
 @dataclass
@@ -40,6 +41,8 @@ class ReviewRow:
     findings_text: str = ""
     comment: str = ""
     at: str = ""
+    zones: str = ""  # the reviewer's zone flags, in words, when the review gave them
+    zones_corrected: bool = False  # they differ from the model's
 
 
 @dataclass
@@ -98,3 +101,38 @@ class Stat:
     label: str = ""
     value: str = ""
     hint: str = ""
+
+
+@dataclass
+class ModelRow:
+    id: int = 0
+    name: str = ""
+    version: str = ""
+    status: str = ""
+    sha256: str = ""
+    sha_short: str = ""
+    source: str = ""
+    created: str = ""
+    activated: str = ""
+    # agreement with the reviewers
+    reviewed_cases: str = ""
+    shown_cases: str = ""
+    shadow_cases: str = ""
+    accepted_unedited: str = ""
+    rejected: str = ""
+    zone_cases: str = ""
+    zone_f1: str = ""
+    exact_match: str = ""
+
+
+@dataclass
+class AgreementRow:
+    model: str = ""
+    reviewed_cases: str = ""
+    shown_cases: str = ""
+    shadow_cases: str = ""
+    accepted_unedited: str = ""
+    rejected: str = ""
+    zone_cases: str = ""
+    zone_f1: str = ""
+    exact_match: str = ""

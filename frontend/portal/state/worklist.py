@@ -47,7 +47,7 @@ class WorklistState(AuthState):
     status_filter: str = ALL
     priority_filter: str = ALL
     review_filter: str = ALL
-    sort: str = ""  # "": the server's default order (the triage order where it has one)
+    sort: str = "triage"  # the API's default: triage score, then oldest first
     query: str = ""
     loading: bool = False
     loaded: bool = False
