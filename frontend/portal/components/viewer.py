@@ -32,9 +32,7 @@ def image_stack() -> rx.Component:
                    _var_data=mask_url._get_all_var_data())
     return rx.box(
         rx.image(src=media_url(CaseState.base_src), id="case-image",
-                 alt=rx.cond(CaseState.base_is_overlay,
-                             "Chest radiograph with the model's lesion overlay",
-                             "Chest radiograph"),
+                 alt="Chest radiograph",
                  width="100%", display="block", loading="eager"),
         rx.cond(
             CaseState.show_fill,
@@ -92,8 +90,7 @@ def layer_controls() -> rx.Component:
 
 def viewer_controls() -> rx.Component:
     return rx.hstack(
-        # a DICOM case has no browser-viewable original: its only layer is the overlay PNG
-        rx.cond(CaseState.base_is_overlay, rx.fragment(), layer_controls()),
+        layer_controls(),
         rx.hstack(
             rx.icon_button(rx.icon("zoom_out", aria_hidden="true"), on_click=CaseState.zoom_out,
                            variant="soft", size="1", aria_label="Zoom out"),
@@ -110,12 +107,6 @@ def viewer_controls() -> rx.Component:
 def viewer() -> rx.Component:
     return rx.vstack(
         viewer_controls(),
-        rx.cond(
-            CaseState.base_is_overlay,
-            rx.text("The original is DICOM, which browsers cannot display: the image shown is "
-                    "the model's rendering with the lesions marked.", size="1",
-                    color_scheme="gray"),
-        ),
         rx.box(
             image_stack(),
             overflow="auto", max_height="72vh", width="100%", border="1px solid var(--gray-6)",

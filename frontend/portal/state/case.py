@@ -82,7 +82,6 @@ class CaseState(AuthState):
     base_src: str = ""
     mask_src: str = ""
     overlay_src: str = ""
-    base_is_overlay: bool = False
     show_overlay: bool = True
     overlay_opacity: int = 60
     overlay_style: str = "fill"  # fill (mask) | outline (overlay PNG)
@@ -116,13 +115,12 @@ class CaseState(AuthState):
 
     @rx.var
     def show_fill(self) -> bool:
-        return (self.show_overlay and self.overlay_style == "fill" and self.mask_src != ""
-                and not self.base_is_overlay)
+        return self.show_overlay and self.overlay_style == "fill" and self.mask_src != ""
 
     @rx.var
     def show_outline(self) -> bool:
-        return (self.show_overlay and self.overlay_style == "outline" and self.overlay_src != ""
-                and not self.base_is_overlay)
+        return (self.show_overlay and self.overlay_style == "outline"
+                and self.overlay_src != "")
 
     @rx.var
     def mask_css(self) -> str:
@@ -191,12 +189,9 @@ class CaseState(AuthState):
             "has_mask", True) else ""
         self.overlay_src = self._ticket(self.overlay_src, "overlay") if done and c.get(
             "has_overlay", True) else ""
-        if self.source_format in BROWSER_FORMATS:
-            self.base_src, self.base_is_overlay = self._ticket(self.base_src, "image"), False
-        elif c.get("has_preview"):
-            self.base_src, self.base_is_overlay = self._ticket(self.base_src, "preview"), False
-        else:  # DICOM: browsers cannot show it; the overlay PNG carries the image itself
-            self.base_src, self.base_is_overlay = self.overlay_src, True
+        # browsers cannot show DICOM: the API renders the upload as a PNG preview
+        kind = "image" if self.source_format in BROWSER_FORMATS else "preview"
+        self.base_src = self._ticket(self.base_src, kind)
         # reports exist once the case is done; DICOM SEG/SR only for DICOM uploads
         dicom = done and self.source_format == "dicom"
         self.pdf_url = self._ticket(self.pdf_url, "report.pdf") if done else ""
