@@ -33,7 +33,9 @@ class Api:
 
     def __init__(self, base: str) -> None:
         self.base = base.rstrip("/")
-        self.http = httpx.Client(base_url=self.base, timeout=30)
+        # idle connections expire before uvicorn's 5 s keep-alive closes them (see portal/api.py)
+        self.http = httpx.Client(base_url=self.base, timeout=30,
+                                 limits=httpx.Limits(keepalive_expiry=2.0))
         self.tokens: dict[str, str] = {}
 
     def token(self, email: str, password: str) -> str:

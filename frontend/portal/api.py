@@ -39,12 +39,18 @@ class ApiError(Exception):
         return self.status == 401
 
 
+# Idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them: with equal
+# timeouts a request can go out on a connection the server is just closing ("Server
+# disconnected without sending a response").
+LIMITS = httpx.Limits(keepalive_expiry=2.0)
+
+
 def client() -> httpx.AsyncClient:
     """One pooled client per event loop, created on first use (never at import)."""
     loop = asyncio.get_running_loop()
     c = _clients.get(loop)
     if c is None or c.is_closed:
-        c = httpx.AsyncClient(base_url=api_url(), timeout=TIMEOUT,
+        c = httpx.AsyncClient(base_url=api_url(), timeout=TIMEOUT, limits=LIMITS,
                               headers={"User-Agent": "medsegtext-portal"})
         _clients[loop] = c
     return c
