@@ -5,9 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from portal import media
-from portal.pages import account, admin, case, login, upload, worklist
+from portal.pages import account, admin, admin_models, case, login, upload, worklist
 from portal.state.account import AccountState
-from portal.state.admin import AdminUsersState, AuditState, DashboardState, ModelsState
+from portal.state.admin import AdminUsersState, AuditState, DashboardState
+from portal.state.admin_models import ModelsState
 from portal.state.auth import AuthState
 from portal.state.case import CaseState
 from portal.state.upload import UploadState
@@ -33,7 +34,7 @@ app.add_page(admin.users, route="/admin/users", title="Users · MedSegText",
              on_load=AdminUsersState.load)
 app.add_page(admin.audit, route="/admin/audit", title="Audit log · MedSegText",
              on_load=AuditState.load)
-app.add_page(admin.models, route="/admin/models", title="Models · MedSegText",
+app.add_page(admin_models.page, route="/admin/models", title="Models · MedSegText",
              on_load=ModelsState.load)
 app.add_page(account.page, route="/account", title="Account · MedSegText",
              on_load=AccountState.load)
