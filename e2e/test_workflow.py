@@ -14,6 +14,11 @@ from e2e_pages import TIMEOUT_MS, shot, sign_in
 from e2e_stack import ACCOUNTS
 from playwright.sync_api import Page, expect
 
+from inference.manifest import Manifest, manifest_path_for
+from inference.session import DEFAULT_MODEL
+
+SHIPPED = Manifest.load(manifest_path_for(DEFAULT_MODEL)).version
+
 ZONES = ("left_upper", "left_middle", "left_lower", "right_upper", "right_middle", "right_lower")
 FLIPPED = "right_upper"
 
@@ -120,7 +125,7 @@ def test_admin_audit_csv_models_and_dataset_export(page: Page, api: Any,
     assert flag_case["id"] in body and "review.create" in body
 
     page.get_by_role("link", name="Models").click()
-    model = page.locator(".model-row[data-model='medsegtext-segfind 1.0.0']")
+    model = page.locator(f".model-row[data-model='medsegtext-segfind {SHIPPED}']")
     expect(model).to_have_attribute("data-status", "active", timeout=TIMEOUT_MS)
     expect(model.locator(".zone-f1")).to_contain_text(re.compile(r"\d\.\d\d"))
     expect(model.locator(".accepted-share")).to_contain_text("%")
@@ -128,7 +133,7 @@ def test_admin_audit_csv_models_and_dataset_export(page: Page, api: Any,
     shot(page, artifacts, "admin-models")
 
     page.get_by_role("link", name="Dashboard").click()
-    expect(page.locator("#model-agreement")).to_contain_text("medsegtext-segfind 1.0.0",
+    expect(page.locator("#model-agreement")).to_contain_text(f"medsegtext-segfind {SHIPPED}",
                                                              timeout=TIMEOUT_MS)
     page.get_by_role("button", name="Export reviewed cases as dataset").click()
     expect(page.locator("#export-message")).to_contain_text("Exported", timeout=120_000)

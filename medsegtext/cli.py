@@ -18,6 +18,7 @@ def _train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
         time_budget_s=args.time_budget, limit=args.limit, max_steps=args.max_steps,
         init_from=args.init_from, threads=args.threads,
+        **({"widths": tuple(int(w) for w in args.widths.split(","))} if args.widths else {}),
     )
     print(json.dumps(train(cfg)))
     return 0
@@ -102,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", default="models/medsegtext-segfind.onnx")
     ex.add_argument("--data", default="../shared/data/qata-cov19")
     ex.add_argument("--name", default="medsegtext-segfind")
-    ex.add_argument("--version", default="1.0.0")
+    ex.add_argument("--version", required=True, help="the model version, e.g. 1.2.0")
     ex.add_argument("--no-evaluate", action="store_true", help="skip scoring on valid")
     ex.set_defaults(func=_export)
 
@@ -121,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-steps", type=int, default=None)
     t.add_argument("--init-from", default=None, help="checkpoint to fine-tune from")
     t.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    t.add_argument("--widths", default=None,
+                   help="channels per UNet level (default 16,32,64,128,256)")
     t.set_defaults(func=_train)
     return p
 

@@ -13,7 +13,7 @@ import torch
 
 from inference.manifest import Manifest, manifest_path_for, sha256_of
 from training.data import load_arrays, read_records
-from training.model import SegFindNet, count_flops, count_parameters
+from training.model import DEFAULT_WIDTHS, SegFindNet, count_flops, count_parameters
 from training.train import MEAN, STD
 
 PARITY_IMAGES = 16
@@ -21,7 +21,7 @@ PARITY_IMAGES = 16
 
 def load_checkpoint(path: str | Path) -> tuple[SegFindNet, dict[str, Any]]:
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    model = SegFindNet(tuple(ckpt.get("widths", (24, 48, 96, 192, 384))))
+    model = SegFindNet(tuple(ckpt.get("widths", DEFAULT_WIDTHS)))
     model.load_state_dict(ckpt["model"])
     model.eval()
     return model, ckpt

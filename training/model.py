@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-DEFAULT_WIDTHS = (24, 48, 96, 192, 384)
+DEFAULT_WIDTHS = (16, 32, 64, 128, 256)
 GRID = (8, 4)  # rows x columns of the lesion-map summary fed to the findings head
 
 
