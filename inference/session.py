@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from inference.manifest import Manifest, manifest_path_for
+from inference.manifest import Manifest, manifest_path_for, sha256_of
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "medsegtext-segfind.onnx"
 
@@ -39,8 +39,6 @@ class ModelRunner:
         self.path = path
         self.manifest = Manifest.load(mpath)
         if verify_sha256:
-            from inference.manifest import sha256_of
-
             digest = sha256_of(path)
             if digest != self.manifest.sha256:
                 raise ModelError(f"{path}: sha256 {digest[:12]}… does not match its manifest")

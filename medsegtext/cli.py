@@ -18,8 +18,9 @@ def _train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
         time_budget_s=args.time_budget, limit=args.limit, max_steps=args.max_steps,
         init_from=args.init_from, threads=args.threads,
-        **({"widths": tuple(int(w) for w in args.widths.split(","))} if args.widths else {}),
     )
+    if args.widths:
+        cfg.widths = tuple(int(w) for w in args.widths.split(","))
     print(json.dumps(train(cfg)))
     return 0
 

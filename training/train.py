@@ -10,7 +10,7 @@ import json
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,6 @@ class TrainConfig:
     max_steps: int | None = None  # stop after this many optimiser steps (smoke runs)
     init_from: str | None = None  # fine-tune from these weights
     threads: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def pick_device(name: str) -> torch.device:

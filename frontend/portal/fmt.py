@@ -94,3 +94,10 @@ def summary(findings: Any, status: str, error: Any) -> str:
     if status in ACTIVE_STATUSES:
         return "Analysing…" if status == "running" else "Waiting for analysis"
     return str(findings) if findings else "—"
+
+
+def page_range(offset: int, total: int, page_size: int, none: str) -> str:
+    """'Showing 21–40 of 95' for a paged table; `none` when it is empty."""
+    if total == 0:
+        return none
+    return f"Showing {offset + 1}–{min(offset + page_size, total)} of {total}"

@@ -276,10 +276,7 @@ class AuditState(AuthState):
 
     @rx.var
     def range_text(self) -> str:
-        if self.total == 0:
-            return "No events"
-        last = min(self.offset + AUDIT_PAGE, self.total)
-        return f"Showing {self.offset + 1}–{last} of {self.total}"
+        return fmt.page_range(self.offset, self.total, AUDIT_PAGE, "No events")
 
     @rx.var
     def has_prev(self) -> bool:

@@ -57,10 +57,7 @@ class WorklistState(AuthState):
 
     @rx.var
     def range_text(self) -> str:
-        if self.total == 0:
-            return "No cases"
-        last = min(self.offset + PAGE_SIZE, self.total)
-        return f"Showing {self.offset + 1}–{last} of {self.total}"
+        return fmt.page_range(self.offset, self.total, PAGE_SIZE, "No cases")
 
     @rx.var
     def has_prev(self) -> bool:
