@@ -19,10 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,46 +29,16 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from backend.platform.embedded import free_port  # noqa: E402
-from inference.pipeline import Predictor  # noqa: E402
-
-IMAGES = ROOT.parent / "shared" / "data" / "qata-cov19" / "images"
-
-
-def start_stack(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("MEDSEGTEXT_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "backend.devstack", "--port", str(port), "--data-dir",
-         str(data_dir)], cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if m := re.match(r"ready in ([\d.]+) s", line):
-            print(f"stack ready in {m.group(1)} s (port {port})")
-            break
-    else:
-        raise SystemExit(f"the stack did not start (exit code {proc.wait()})")
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def stack_processes(pid: int) -> dict[str, int]:
-    """The dev stack's process (moto runs in it) and its children, by role."""
-    out = {"devstack+moto": pid}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            out["api" if "uvicorn" in cmd else "worker" if "arq" in cmd else cmd[:20]] = int(child)
-    return out
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.stack import (
+    IMAGES,
+    cpu_seconds,
+    login,
+    stack_processes,
+    start_stack,
+    stop_stack,
+)
+from inference.pipeline import Predictor
 
 
 def raw_sequential(predictor: Predictor, images: list[bytes]) -> float:
@@ -165,10 +132,7 @@ def main() -> None:
                 stack, api = start_stack(Path(tmp))
             else:
                 api = args.api.rstrip("/")
-            login = httpx.post(f"{api}/api/auth/login",
-                               json={"email": args.email, "password": args.password})
-            login.raise_for_status()
-            token = login.json()["token"]
+            token = login(api, args.email, args.password)
             seq_before, par_before = raw_rates(images)
             procs = stack_processes(stack.pid) if stack is not None else {}
             cpu0 = {name: cpu_seconds(pid) for name, pid in procs.items()}
@@ -179,8 +143,7 @@ def main() -> None:
             seq_after, par_after = raw_rates(images)
         finally:
             if stack is not None:
-                stack.send_signal(signal.SIGTERM)
-                stack.wait(30)
+                stop_stack(stack)
     seq, par = (seq_before + seq_after) / 2, (par_before + par_after) / 2
     raw = max(seq, par)
     print(f"images: {args.n} real X-rays, {args.concurrency} uploads in flight")
