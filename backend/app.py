@@ -21,6 +21,7 @@ from backend.http.auth import auth_middleware
 from backend.http.deps import DEPENDENCIES
 from backend.http.errors import EXCEPTION_HANDLERS
 from backend.http.logs import configure_logging, get_logger
+from backend.http.openapi import document_errors
 from backend.http.requests import add_response_headers, request_context_middleware
 from backend.platform.services import Services
 from backend.settings import Settings, get_settings
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     cors = (CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=True,
                        expose_headers=["X-Request-ID"])
             if settings.cors_origins else None)
-    return Litestar(
+    app = Litestar(
         route_handlers=collect_controllers(),
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
@@ -95,3 +96,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         logging_config=None,
         debug=False,
     )
+    document_errors(app)
+    return app

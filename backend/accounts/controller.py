@@ -15,6 +15,7 @@ from backend.accounts.throttle import LoginThrottle
 from backend.accounts.tokens import SESSION_COOKIE
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.errors import TooManyRequests
+from backend.http.openapi import refuses
 from backend.platform.services import Services
 
 BAD_CREDENTIALS = "Incorrect email or password."
@@ -31,7 +32,7 @@ class AuthController(Controller):
     path = "/api/auth"
     tags = ("auth",)
 
-    @post("/login", status_code=HTTP_200_OK, exclude_from_auth=True)
+    @post("/login", status_code=HTTP_200_OK, exclude_from_auth=True, responses=refuses(401, 429))
     async def login(self, data: JSONBody[LoginIn], db: Db, services: Svc, ctx: Ctx,
                     state: State) -> Response[LoginOut]:
         """Sign in: sets the HttpOnly session cookie and returns the same token for API use."""

@@ -23,6 +23,7 @@ from backend.admin.schemas import AuditOut, AuditPage, Stats
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.errors import Conflict
 from backend.http.guards import ADMINS
+from backend.http.openapi import refuses
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 Offset = Annotated[int, QueryParameter(ge=0)]
@@ -53,7 +54,7 @@ class AdminController(Controller):
                                                      limit=limit, offset=offset)
         return UserPage([UserOut.of(u) for u in rows], total, limit, offset)
 
-    @post("/users")
+    @post("/users", responses=refuses(409))
     async def create_user(self, data: JSONBody[UserCreateIn], db: Db,
                           ctx: Ctx) -> UserOut:
         """Create a user (201); 409 if the email is taken, 400 if the password is too short."""

@@ -18,6 +18,7 @@ from backend.cases.upload import parse_fields
 from backend.http.auth import Principal
 from backend.http.deps import Ctx, CurrentUser, Db, RequestCtx, Svc
 from backend.http.guards import CLINICAL_UPLOAD
+from backend.http.openapi import refuses
 from backend.platform.db import utcnow
 from backend.platform.services import Services
 from backend.reviews import repository as reviews_repo
@@ -52,7 +53,8 @@ class CaseController(Controller):
     path = "/api/cases"
     tags = ("cases",)
 
-    @post("/", status_code=HTTP_202_ACCEPTED, guards=[CLINICAL_UPLOAD])
+    @post("/", status_code=HTTP_202_ACCEPTED, guards=[CLINICAL_UPLOAD],
+          responses=refuses(413, 415, 422))
     async def upload(self, data: MultipartBody[CaseUploadForm],
                      db: Db, services: Svc, ctx: Ctx,
                      user: CurrentUser) -> CaseCreated:
@@ -73,7 +75,7 @@ class CaseController(Controller):
         triage = assess_case(TriagePolicy.from_settings(services.settings), case, utcnow())
         return CaseCreated(**CaseDetail.detail(case, [], triage).__dict__, enqueued=enqueued)
 
-    @get("/")
+    @get("/", responses=refuses(403))
     async def list_cases(
         self, db: Db, user: CurrentUser, services: Svc,
         status: FromQuery[Status | None] = None, priority: FromQuery[Priority | None] = None,

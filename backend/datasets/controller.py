@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_200_OK
 from backend.datasets.service import ExportQuery, export_dataset
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.guards import ADMINS
+from backend.http.openapi import refuses
 
 
 class ExportIn(msgspec.Struct):
@@ -34,7 +35,8 @@ class DatasetController(Controller):
     tags = ("admin", "datasets")
     guards = (ADMINS,)
 
-    @post("/export", status_code=HTTP_200_OK, media_type="application/zip")
+    @post("/export", status_code=HTTP_200_OK, media_type="application/zip",
+          responses=refuses(409))
     async def export(self, db: Db, services: Svc, ctx: Ctx, user: CurrentUser,
                      data: Annotated[ExportIn | None, Body(
                          description="optional filters; an empty body exports up to 5000 "

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.http.deps import Ctx, Db, Svc
 from backend.http.errors import Conflict
 from backend.http.guards import ADMINS
+from backend.http.openapi import refuses
 from backend.models_registry import repository as repo
 from backend.models_registry import service
 from backend.models_registry.agreement import Agreement, version_agreement
@@ -44,7 +45,7 @@ class ModelsController(Controller):
         """Every registered version, newest first."""
         return [ModelVersionOut.of(m) for m in await repo.list_all(db)]
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post("/", status_code=HTTP_201_CREATED, responses=refuses(409))
     async def register_path(self, data: JSONBody[RegisterPathIn], db: Db,
                             ctx: Ctx) -> ModelVersionOut:
         """Register an ONNX file on the servers (sha256 checked against its manifest);
@@ -55,7 +56,7 @@ class ModelsController(Controller):
             raise _refuse(e) from None
         return ModelVersionOut.of(mv)
 
-    @post("/upload", status_code=HTTP_201_CREATED)
+    @post("/upload", status_code=HTTP_201_CREATED, responses=refuses(409))
     async def register_upload(self, data: MultipartBody[ModelUploadForm], db: Db,
                               services: Svc, ctx: Ctx) -> ModelVersionOut:
         """Register an uploaded ONNX file and manifest (multipart fields `onnx`, `manifest`);
@@ -76,7 +77,7 @@ class ModelsController(Controller):
     async def get_model(self, model_id: FromPath[int], db: Db) -> ModelVersionOut:
         return ModelVersionOut.of(await _get(db, model_id))
 
-    @post("/{model_id:int}/activate", status_code=HTTP_200_OK)
+    @post("/{model_id:int}/activate", status_code=HTTP_200_OK, responses=refuses(409))
     async def activate(self, model_id: FromPath[int], db: Db, ctx: Ctx) -> ModelVersionOut:
         """Serve every new case with this version; the previous active one becomes
         registered. 409 if another activation committed meanwhile (retry)."""
@@ -87,7 +88,7 @@ class ModelsController(Controller):
             raise Conflict("Another model version was activated at the same time; reload "
                            "and retry.") from None
 
-    @post("/{model_id:int}/shadow", status_code=HTTP_200_OK)
+    @post("/{model_id:int}/shadow", status_code=HTTP_200_OK, responses=refuses(409))
     async def shadow(self, model_id: FromPath[int], db: Db, ctx: Ctx) -> ModelVersionOut:
         """Run this version beside the active one; its results are stored, never shown
         (409 for the active version)."""
@@ -97,7 +98,7 @@ class ModelsController(Controller):
             raise _refuse(e) from None
         return ModelVersionOut.of(mv)
 
-    @post("/{model_id:int}/retire", status_code=HTTP_200_OK)
+    @post("/{model_id:int}/retire", status_code=HTTP_200_OK, responses=refuses(409))
     async def retire(self, model_id: FromPath[int], db: Db, ctx: Ctx) -> ModelVersionOut:
         """Stop running this version anywhere (409 for the active version)."""
         try:

@@ -4,12 +4,21 @@ every download audited (action report.download)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
+from backend.http.openapi import refuses
 from backend.reports import service
 from backend.reports.service import Rendered
+
+# 409 until the case is done, and for DICOM exports of a PNG/JPEG upload
+UNTIL_DONE = refuses(409)
+FHIR_JSON = ResponseSpec(data_container=dict[str, Any], media_type="application/fhir+json",
+                         generate_examples=False, description="A FHIR R4 DiagnosticReport.")
 
 
 def _send(r: Rendered, disposition: str = "attachment") -> Response[bytes]:
@@ -23,14 +32,15 @@ class ReportController(Controller):
     path = "/api/cases/{case_id:str}"
     tags = ("reports",)
 
-    @get("/report.pdf", media_type="application/pdf")
+    @get("/report.pdf", media_type="application/pdf", responses=UNTIL_DONE)
     async def pdf(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
                   user: CurrentUser) -> Response[bytes]:
         """The PDF report: overlay, findings, zone map, burden, model, review state and the
         decision-support notice."""
         return _send(await service.pdf_report(db, services, ctx, user, case_id), "inline")
 
-    @get("/report.fhir.json", media_type="application/fhir+json")
+    @get("/report.fhir.json", media_type="application/fhir+json",
+         responses={**UNTIL_DONE, 200: FHIR_JSON})
     async def fhir(self, case_id: FromPath[str], db: Db, ctx: Ctx,
                    user: CurrentUser) -> Response[bytes]:
         """FHIR R4 DiagnosticReport with contained Observations (zone probabilities, lesion
@@ -38,14 +48,14 @@ class ReportController(Controller):
         edited, entered-in-error if rejected."""
         return _send(await service.fhir_report(db, ctx, user, case_id))
 
-    @get("/seg.dcm", media_type="application/dicom")
+    @get("/seg.dcm", media_type="application/dicom", responses=UNTIL_DONE)
     async def seg(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
                   user: CurrentUser) -> Response[bytes]:
         """DICOM Segmentation of the lesion mask, referencing the source image (DICOM
         uploads only; 409 otherwise)."""
         return _send(await service.dicom_report(db, services, ctx, user, case_id, "seg"))
 
-    @get("/sr.dcm", media_type="application/dicom")
+    @get("/sr.dcm", media_type="application/dicom", responses=UNTIL_DONE)
     async def sr(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
                  user: CurrentUser) -> Response[bytes]:
         """DICOM Enhanced SR of the findings (DICOM uploads only; 409 otherwise)."""

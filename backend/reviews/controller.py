@@ -10,6 +10,7 @@ from backend.admin import audit
 from backend.cases.service import visible_case
 from backend.http.deps import Ctx, CurrentUser, Db
 from backend.http.guards import REVIEWERS
+from backend.http.openapi import refuses
 from backend.reviews import repository as repo
 from backend.reviews import service
 from backend.reviews.schemas import ReviewIn, ReviewOut
@@ -19,7 +20,7 @@ class ReviewController(Controller):
     path = "/api/cases/{case_id:str}"
     tags = ("reviews",)
 
-    @post("/review", guards=[REVIEWERS])
+    @post("/review", guards=[REVIEWERS], responses=refuses(409))
     async def review(self, case_id: FromPath[str], data: JSONBody[ReviewIn], db: Db,
                      user: CurrentUser, ctx: Ctx) -> ReviewOut:
         """Accept, edit (with findings_text) or reject a done case's findings (201)."""
