@@ -53,6 +53,11 @@ class Settings:
     triage_high_burden_percent: int = 20  # lesion burden (% of image) that adds urgency
     triage_moderate_burden_percent: int = 10
     model_cache_dir: str | None = None  # where registered models from S3 are kept; None = var/
+    # Micro-batching in the local backend (backend.inference_backends.local): concurrent jobs'
+    # images go to the model together, up to this many per call, waiting at most this long for
+    # company while a thread is free. 1 = one model call per case.
+    inference_max_batch: int = 1
+    inference_batch_wait_ms: int = 5
 
     @property
     def is_production(self) -> bool:

@@ -31,7 +31,9 @@ async def make_backend(settings: Settings, pool_threads: int | None = None) -> I
 
         pool, ort_threads = local_threads(pool_threads)
         return await LocalBackend.load(settings.model_path, device="auto",
-                                       ort_threads=ort_threads, pool_threads=pool)
+                                       ort_threads=ort_threads, pool_threads=pool,
+                                       max_batch=settings.inference_max_batch,
+                                       wait_ms=settings.inference_batch_wait_ms)
     if settings.inference_backend == "sagemaker":
         from backend.inference_backends.sagemaker import SageMakerBackend
         from backend.platform.services import model_manifest

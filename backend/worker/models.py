@@ -38,7 +38,9 @@ async def _load(services: Services, mv: ModelVersion) -> InferenceBackend:
     path = await local_model_path(services, mv)
     pool, ort_threads = local_threads()
     return await LocalBackend.load(str(path), device="auto", ort_threads=ort_threads,
-                                   pool_threads=pool)
+                                   pool_threads=pool,
+                                   max_batch=services.settings.inference_max_batch,
+                                   wait_ms=services.settings.inference_batch_wait_ms)
 
 
 async def _backend_for(ctx: dict[str, Any], services: Services, mv: ModelVersion
