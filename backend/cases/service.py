@@ -144,13 +144,31 @@ def _preview_png(original: bytes) -> bytes:
     return png_bytes(np.round(img.pixels * 255).astype(np.uint8))
 
 
+async def _cached(services: Services, key: str) -> bytes:
+    """An artifact's bytes, from the process's cache or S3 (see backend.platform.artifact_cache)."""
+    data = services.artifacts.get(key)
+    if data is None:
+        data = await services.store.get(key)
+        services.artifacts.put(key, data)
+    return data
+
+
+async def _preview(services: Services, image_key: str) -> bytes:
+    key = f"{image_key}#preview.png"
+    data = services.artifacts.get(key)
+    if data is None:
+        original = await _cached(services, image_key)
+        data = await anyio.to_thread.run_sync(_preview_png, original)
+        services.artifacts.put(key, data)
+    return data
+
+
 async def read_artifact(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
                         case_id: str, kind: str) -> Artifact:
     case = await visible_case(db, user, case_id)
     key: str | None
     if kind == "preview":
-        original = await services.store.get(case.image_key)
-        data = await anyio.to_thread.run_sync(_preview_png, original)
+        data = await _preview(services, case.image_key)
         audit.record(db, ctx, audit.CASE_DOWNLOAD, "case", case.id, {"artifact": kind})
         return Artifact(data, "image/png", f"{case.id}-preview.png")
     if kind == "image":
@@ -163,6 +181,6 @@ async def read_artifact(db: AsyncSession, services: Services, ctx: AuditContext,
         if not key:
             raise NotFoundException(f"The {kind} is not available yet (case status: "
                                     f"{case.status}).")
-    data = await services.store.get(key)
+    data = await _cached(services, key)
     audit.record(db, ctx, audit.CASE_DOWNLOAD, "case", case.id, {"artifact": kind})
     return Artifact(data, content_type, filename)

@@ -3,7 +3,7 @@ on_startup) and closed on shutdown. Nothing here is created at import time."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.adapters.predictions import PredictionStore
 from backend.adapters.queue import JobQueue
 from backend.adapters.storage import ObjectStore
+from backend.platform.artifact_cache import ArtifactCache
 from backend.platform.db import make_engine, make_sessionmaker
 from backend.settings import Settings
 from inference.manifest import Manifest, manifest_path_for
@@ -33,6 +34,7 @@ class Services:
     store: ObjectStore
     predictions: PredictionStore
     queue: JobQueue
+    artifacts: ArtifactCache = field(default_factory=ArtifactCache)  # API: case images' bytes
 
     @property
     def manifest(self) -> Manifest:
