@@ -16,7 +16,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.http.auth import Principal
+from backend.http.auth import Principal, request_session
 from backend.http.requests import request_id
 from backend.platform.db import transaction
 from backend.platform.services import Services
@@ -43,12 +43,23 @@ def provide_services(state: State) -> Services:
     return state.services
 
 
-async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
+async def provide_db_session(state: State, request: Request[Any, Any, Any]
+                             ) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed after the handler returns, rolled back if it
-    raises (Litestar throws the handler's exception into this generator)."""
-    services: Services = state.services
-    async with transaction(services.sessions) as session:
+    raises (Litestar throws the handler's exception into this generator). It runs in the
+    session the authentication middleware opened (and closes) when there is one."""
+    session = request_session(request.scope)
+    if session is None:
+        services: Services = state.services
+        async with transaction(services.sessions) as own:
+            yield own
+        return
+    try:
         yield session
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
 
 
 def provide_ctx(request: Request[Any, Any, Any]) -> RequestCtx:
