@@ -61,6 +61,7 @@ PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/loadtest"
 REDIS_DEFAULT = "redis://127.0.0.1:6379/9"
 PASSWORD = "load-test-password-1"
 READ_P95_BUDGET_MS = 200.0
+KEEPALIVE_S = 4.0  # below uvicorn's 5 s keep-alive, so no request races a closing connection
 SEARCH_TERMS = ("bilateral", "lower left", "P-01", "covid_1", "right lung")
 WORKLIST_FILTERS: tuple[dict[str, Any], ...] = (
     {}, {"status": "done"}, {"status": "done", "review_state": "unreviewed"},
@@ -269,7 +270,8 @@ async def run_users(api: str, people: list[tuple[str, str]], tokens: list[str], 
     stats = Stats()
     users = [User(role, httpx.AsyncClient(
         base_url=api, timeout=args.timeout, headers={"Authorization": f"Bearer {token}"},
-        limits=httpx.Limits(max_connections=4)), stats, random.Random(1000 + i))
+        limits=httpx.Limits(max_connections=4, keepalive_expiry=KEEPALIVE_S)), stats,
+        random.Random(1000 + i))
         for i, ((role, _), token) in enumerate(zip(people, tokens, strict=True))]
     t0 = time.monotonic()
     try:
