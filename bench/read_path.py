@@ -109,7 +109,7 @@ async def seed(client: httpx.AsyncClient, services: Any, n: int) -> list[str]:
         for key in keys.values():
             await services.store.put(key, path.read_bytes(), "image/png")
         async with transaction(services.sessions) as session:
-            await session.exec(update(Case).where(Case.id == cid).values(  # type: ignore[call-overload]
+            await session.exec(update(Case).where(Case.id == cid).values(
                 status="done", mask_key=keys["mask"], overlay_key=keys["overlay"],
                 findings_text="bilateral pulmonary infection, two infected areas.",
                 lesion_burden_percent=12.5, finished_at=utcnow()))
