@@ -20,6 +20,7 @@ from typing import IO
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin
 
+from inference.containers import check_jpeg, check_png
 from inference.errors import InputError
 
 __all__ = [
@@ -171,6 +172,8 @@ def _decode_raster(data: bytes, fmt: str, limits: Limits) -> DecodedImage:
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         # Pillow would pad a cut-off upload with grey; for a radiograph that is a wrong image.
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is enabled; refusing to decode")
+    if fmt == "png":  # the walk comes first: Pillow would parse every text chunk on open
+        check_png(data, limits.max_pixels)
     try:
         im = _OPENERS[fmt](io.BytesIO(data))
     except MemoryError:
@@ -179,6 +182,8 @@ def _decode_raster(data: bytes, fmt: str, limits: Limits) -> DecodedImage:
         raise InputError("corrupt", f"The {label} header cannot be read: {exc}.") from exc
     width, height = im.size
     check_dimensions(width, height, limits)
+    if fmt == "jpeg":
+        check_jpeg(data)
     frames = int(getattr(im, "n_frames", 1))
     if fmt == "png" and frames > 1:
         raise InputError(

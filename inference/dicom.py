@@ -9,13 +9,19 @@ before the pixel data is touched. Only non-identifying header values reach ``met
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.encaps import generate_fragments
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import _read_file_meta_info, read_preamble
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, get_decoder
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
+from inference.containers import codestream_size, inflated_size
 from inference.decode import DecodedImage, Limits, check_dimensions, luminance
 from inference.errors import InputError
 
@@ -51,6 +57,7 @@ _COLOUR = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT", "YBR_PARTIAL
 
 def decode_dicom(data: bytes, limits: Limits) -> DecodedImage:
     """Decode one single-frame DICOM image; raise InputError with the reason otherwise."""
+    _check_container(data, limits)
     ds = _read(data)
     _refuse_non_image(ds)
     try:
@@ -67,6 +74,8 @@ def decode_dicom(data: bytes, limits: Limits) -> DecodedImage:
             f"The DICOM file holds {frames} frames (a cine, tomosynthesis or multi-image "
             "object); upload a single radiograph.",
         )
+    if ds.file_meta.TransferSyntaxUID.is_encapsulated:
+        _check_frame_size(ds, cols, rows)
     photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
     if photometric not in (*_MONOCHROME, *_COLOUR, "PALETTE COLOR") or samples not in (1, 3):
         raise InputError(
@@ -99,6 +108,56 @@ def decode_dicom(data: bytes, limits: Limits) -> DecodedImage:
             meta[key] = str(getattr(value, "name", value))
     h, w = pixels.shape
     return DecodedImage(pixels=pixels, format="dicom", width=w, height=h, bits=bits, meta=meta)
+
+
+def _check_container(data: bytes, limits: Limits) -> None:
+    """Before pydicom parses the data set: the preamble holds nothing but zeros or a TIFF
+    header (elsewhere it is where polyglot files hide HTML or scripts), and a deflated data set
+    inflates to a bounded size (pydicom would inflate all of it in memory)."""
+    preamble = data[:128]
+    if preamble.strip(b"\x00") and not preamble.startswith((b"II*\x00", b"MM\x00*")):
+        raise InputError(
+            "corrupt",
+            "The DICOM preamble (the first 128 bytes) holds data that is neither zeros nor a "
+            "TIFF header, as in a file disguised as DICOM (e.g. HTML or a script in front); "
+            "export the image again from the PACS.",
+        )
+    fp = io.BytesIO(data)
+    try:
+        read_preamble(fp, False)
+        meta = _read_file_meta_info(fp)
+    except Exception:
+        return  # _read names what is wrong
+    if meta.get("TransferSyntaxUID") != DeflatedExplicitVRLittleEndian:
+        return
+    limit = 2 * limits.max_bytes
+    try:
+        size = inflated_size(data[fp.tell():], limit, raw=True)
+    except zlib.error as exc:
+        raise InputError("corrupt", f"The deflated DICOM data set is damaged: {exc}.") from exc
+    if size > limit:
+        raise InputError(
+            "too_large",
+            f"The deflated DICOM data set inflates to more than {limit // 2**20} MiB "
+            "(a decompression bomb?); the limit is twice the upload limit.",
+        )
+
+
+def _check_frame_size(ds: Dataset, cols: int, rows: int) -> None:
+    """A compressed frame must declare the size the header does: the codec allocates what the
+    frame declares, so a 512x512 header over a 60000x60000 JPEG would cost gigabytes."""
+    try:
+        buffer = io.BytesIO(ds.PixelData)
+        buffer.seek(8 + struct.unpack("<I", ds.PixelData[4:8])[0])  # past the offset table
+        size = codestream_size(next(generate_fragments(buffer)))
+    except Exception:
+        return  # no readable fragment: decoding fails with its own message
+    if size is not None and size != (cols, rows):
+        raise InputError(
+            "corrupt",
+            f"The DICOM compressed frame declares {size[0]}x{size[1]} pixels but the header "
+            f"says {cols}x{rows}; the file is damaged or forged.",
+        )
 
 
 def _read(data: bytes) -> Dataset:

@@ -80,6 +80,7 @@ def deidentify_dicom(data: bytes) -> bytes:
         _code("113108", "Retain Patient Characteristics Option"),
     ])
     ds.LongitudinalTemporalInformationModified = "REMOVED"
+    ds.preamble = b"\x00" * 128  # a TIFF header there would point at offsets that moved
     out = io.BytesIO()
     ds.save_as(out, enforce_file_format=True)
     return out.getvalue()
