@@ -22,7 +22,7 @@ from backend.http.deps import DEPENDENCIES
 from backend.http.errors import EXCEPTION_HANDLERS
 from backend.http.logs import configure_logging, get_logger
 from backend.http.openapi import document_errors
-from backend.http.requests import add_response_headers, request_context_middleware
+from backend.http.requests import https_only, request_context_middleware, response_headers
 from backend.platform.services import Services
 from backend.settings import Settings, get_settings
 
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         dependencies=DEPENDENCIES,
         middleware=[request_context_middleware, auth_middleware()],
         exception_handlers=EXCEPTION_HANDLERS,
-        before_send=[add_response_headers],
+        before_send=[response_headers(https_only(settings))],
         openapi_config=openapi,
         cors_config=cors,
         request_max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,

@@ -1,9 +1,9 @@
 """Every table, imported once so SQLModel.metadata is complete for Alembic and tests."""
 
-from backend.accounts.models import ApiToken, User
+from backend.accounts.models import ApiToken, SignInThrottle, User
 from backend.admin.models import AuditEvent
 from backend.cases.models import Case
 from backend.models_registry.models import ModelVersion
 from backend.reviews.models import Review
 
-__all__ = ["ApiToken", "AuditEvent", "Case", "ModelVersion", "Review", "User"]
+__all__ = ["ApiToken", "AuditEvent", "Case", "ModelVersion", "Review", "SignInThrottle", "User"]

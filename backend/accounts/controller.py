@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, post
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
@@ -11,21 +11,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from backend.accounts import repository as repo
 from backend.accounts import service
 from backend.accounts.schemas import LoginIn, LoginOut, TokenCreated, TokenIn, TokenOut, UserOut
-from backend.accounts.throttle import LoginThrottle
 from backend.accounts.tokens import SESSION_COOKIE
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.errors import TooManyRequests
 from backend.http.openapi import refuses
-from backend.platform.services import Services
+from backend.http.requests import https_only
 
 BAD_CREDENTIALS = "Incorrect email or password."
-
-
-def _throttle(state: State, services: Services) -> LoginThrottle:
-    if "login_throttle" not in state:
-        s = services.settings
-        state.login_throttle = LoginThrottle(s.login_max_failures, s.login_lockout_seconds)
-    return state.login_throttle
 
 
 class AuthController(Controller):
@@ -33,13 +25,12 @@ class AuthController(Controller):
     tags = ("auth",)
 
     @post("/login", status_code=HTTP_200_OK, exclude_from_auth=True, responses=refuses(401, 429))
-    async def login(self, data: JSONBody[LoginIn], db: Db, services: Svc, ctx: Ctx,
-                    state: State) -> Response[LoginOut]:
+    async def login(self, data: JSONBody[LoginIn], db: Db, services: Svc,
+                    ctx: Ctx) -> Response[LoginOut]:
         """Sign in: sets the HttpOnly session cookie and returns the same token for API use."""
         settings = services.settings
         try:
-            issued, user = await service.login(db, ctx, settings, _throttle(state, services),
-                                               data.email, data.password)
+            issued, user = await service.login(db, ctx, settings, data.email, data.password)
         except service.LoginFailed:
             await db.commit()  # keep the failure count and the audit event
             raise NotAuthorizedException(BAD_CREDENTIALS) from None
@@ -49,7 +40,7 @@ class AuthController(Controller):
                 f"Too many failed sign-in attempts; try again in {e.retry_after} seconds.",
                 headers={"Retry-After": str(e.retry_after)}) from None
         cookie = Cookie(key=SESSION_COOKIE, value=issued.token, httponly=True, samesite="lax",
-                        secure=settings.cookie_secure, path="/",
+                        secure=https_only(settings), path="/",
                         max_age=settings.session_ttl_hours * 3600)
         body = LoginOut(issued.token, "bearer", issued.record.expires_at, UserOut.of(user))
         return Response(body, cookies=[cookie])

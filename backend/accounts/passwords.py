@@ -20,7 +20,8 @@ def hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
-def check_policy(password: str) -> None:
+def check_policy(password: str, email: str | None = None) -> None:
+    """At least 12 characters, not blank, and not the account's own email or its name part."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordPolicyError(
             f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
@@ -29,6 +30,9 @@ def check_policy(password: str) -> None:
             f"The password must be at most {MAX_PASSWORD_LENGTH} characters long.")
     if password.strip() == "":
         raise PasswordPolicyError("The password must not be blank.")
+    if email and password.strip().lower() in {email.strip().lower(),
+                                              email.strip().lower().partition("@")[0]}:
+        raise PasswordPolicyError("The password must not be the account's email address.")
 
 
 def hash_password(password: str) -> str:

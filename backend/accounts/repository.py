@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_
+from datetime import datetime
+
+from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +39,17 @@ async def list_tokens(session: AsyncSession, user_id: int, kind: str | None = No
         stmt = stmt.where(ApiToken.kind == kind)
     stmt = stmt.order_by(col(ApiToken.created_at).desc(), col(ApiToken.id).desc())
     return list((await session.exec(stmt)).all())
+
+
+async def revoke_sessions(session: AsyncSession, user_id: int, when: datetime,
+                          keep_token_id: int | None = None) -> int:
+    """Revoke every live sign-in session of a user (not personal API tokens), but one."""
+    stmt = (update(ApiToken)
+            .where(col(ApiToken.user_id) == user_id, col(ApiToken.kind) == "session",
+                   col(ApiToken.revoked_at).is_(None), col(ApiToken.id) != (keep_token_id or -1))
+            .values(revoked_at=when))
+    result = await session.exec(stmt)
+    return int(result.rowcount or 0)
 
 
 async def list_users(session: AsyncSession, *, q: str | None, role: str | None,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts import repository as repo
+from backend.accounts import throttle
 from backend.accounts.models import ROLES, ApiToken, User
 from backend.accounts.passwords import (
     burn_verify_time,
@@ -16,7 +17,6 @@ from backend.accounts.passwords import (
     hash_password,
     verify_password,
 )
-from backend.accounts.throttle import LoginThrottle
 from backend.accounts.tokens import hash_token, new_token, token_prefix
 from backend.admin import audit
 from backend.admin.audit import AuditContext
@@ -73,18 +73,19 @@ def _issue(session: AsyncSession, user: User, kind: str, name: str,
 
 
 async def login(session: AsyncSession, ctx: AuditContext, settings: Settings,
-                throttle: LoginThrottle, email: str, password: str) -> tuple[IssuedToken, User]:
+                email: str, password: str) -> tuple[IssuedToken, User]:
     """Check the credentials and open a session token; failures are counted and audited."""
     email = normalize_email(email)
     now = utcnow()
     user = await repo.get_user_by_email(session, email)
     if user is None:
-        if retry := throttle.locked_for(email, now):
+        if retry := await throttle.locked_for(session, email, now):
             audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", None,
                          {"email": email, "reason": "locked"})
             raise LoginLocked(retry)
         burn_verify_time(password)
-        throttle.fail(email, now)
+        await throttle.fail(session, email, now, settings.login_max_failures,
+                            settings.login_lockout_seconds)
         audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", None,
                      {"email": email, "reason": "unknown_email"})
         raise LoginFailed()
@@ -173,7 +174,7 @@ async def create_user(session: AsyncSession, ctx: AuditContext | None, *, email:
     if not _EMAIL.match(email) or len(email) > 254:
         raise AccountError(f"{email!r} is not a valid email address.")
     _check_role(role)
-    check_policy(password)
+    check_policy(password, email)
     if await repo.get_user_by_email(session, email) is not None:
         raise DuplicateEmail(f"A user with email {email} already exists.")
     user = User(email=email, full_name=full_name.strip()[:200], role=role,
@@ -188,7 +189,9 @@ async def create_user(session: AsyncSession, ctx: AuditContext | None, *, email:
 async def update_user(session: AsyncSession, ctx: AuditContext, actor: Principal, user: User, *,
                       role: str | None = None, is_active: bool | None = None,
                       full_name: str | None = None, password: str | None = None) -> User:
-    """Change role, activity, name or password; an admin cannot demote or disable themself."""
+    """Change role, activity, name or password; an admin cannot demote or disable themself.
+    A new password or a deactivation ends the user's sign-in sessions at once (the actor's own
+    current session excepted), so a leaked session dies with the password it came from."""
     changes: dict[str, object] = {}
     if role is not None and role != user.role:
         _check_role(role)
@@ -205,10 +208,15 @@ async def update_user(session: AsyncSession, ctx: AuditContext, actor: Principal
         user.full_name = full_name.strip()[:200]
         changes["full_name"] = True
     if password is not None:
-        check_policy(password)
+        check_policy(password, user.email)
         user.password_hash = hash_password(password)
         user.failed_logins, user.locked_until = 0, None
         changes["password"] = True
+    if "password" in changes or changes.get("is_active") is False:
+        assert user.id is not None
+        ended = await repo.revoke_sessions(session, user.id, utcnow(),
+                                           keep_token_id=actor.token_id)
+        changes["sessions_ended"] = ended
     if changes:
         session.add(user)
         audit.record(session, ctx, audit.USER_UPDATE, "user", user.id, changes)

@@ -1,45 +1,53 @@
-"""Sign-in throttling for emails that have no account.
+"""Sign-in throttling for emails that have no account, stored in the database.
 
 Known accounts are throttled with their own row (failed_logins, locked_until). Unknown emails get
-the same treatment from this in-process table, so the answers (401 then 429) never reveal whether
-an account exists.
+the same treatment here, in the same database, so every API process agrees and the answers
+(401 then 429, the same Retry-After) never reveal whether an account exists.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.accounts.models import SignInThrottle
 
 
-@dataclass
-class _Entry:
-    failures: int = 0
-    locked_until: datetime | None = None
+def _key(email: str) -> str:
+    return hashlib.sha256(email.encode("utf-8")).hexdigest()
 
 
-class LoginThrottle:
-    def __init__(self, max_failures: int, lockout_seconds: int, capacity: int = 10_000):
-        self.max_failures = max_failures
-        self.lockout = timedelta(seconds=lockout_seconds)
-        self.capacity = capacity
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
-    def locked_for(self, email: str, now: datetime) -> int:
-        """Seconds left on the lock, 0 when not locked."""
-        entry = self._entries.get(email)
-        if entry is None or entry.locked_until is None:
-            return 0
-        if entry.locked_until <= now:
-            del self._entries[email]
-            return 0
-        return max(1, int((entry.locked_until - now).total_seconds() + 0.999))
 
-    def fail(self, email: str, now: datetime) -> None:
-        entry = self._entries.pop(email, None) or _Entry()
-        entry.failures += 1
-        if entry.failures >= self.max_failures:
-            entry.failures, entry.locked_until = 0, now + self.lockout
-        self._entries[email] = entry
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
+async def locked_for(session: AsyncSession, email: str, now: datetime) -> int:
+    """Seconds left on the lock of an unknown email, 0 when not locked."""
+    row = await session.get(SignInThrottle, _key(email))
+    if row is None or row.locked_until is None or _aware(row.locked_until) <= now:
+        return 0
+    return max(1, int((_aware(row.locked_until) - now).total_seconds() + 0.999))
+
+
+async def fail(session: AsyncSession, email: str, now: datetime, max_failures: int,
+               lockout_seconds: int) -> None:
+    """Count one failure (an upsert, so concurrent first failures do not collide); the
+    max_failures-th locks the email for lockout_seconds. Rows idle past the lockout go."""
+    lockout = timedelta(seconds=lockout_seconds)
+    await session.exec(delete(SignInThrottle).where(
+        col(SignInThrottle.updated_at) < now - lockout))
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = SignInThrottle.__table__  # type: ignore[attr-defined]
+    upsert = dialect.insert(table).values(key=_key(email), failures=1, updated_at=now)
+    await session.exec(upsert.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={"failures": table.c.failures + 1, "updated_at": now}))
+    row = await session.get(SignInThrottle, _key(email), populate_existing=True)
+    if row is not None and row.failures >= max_failures:
+        row.failures, row.locked_until = 0, now + lockout
+        session.add(row)

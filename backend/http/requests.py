@@ -1,5 +1,8 @@
 """Request ids, access logs and security headers.
 
+Every API answer is marked not to be cached (they carry patient data or tokens); outside
+development and test, Strict-Transport-Security tells browsers to use HTTPS only.
+
 The id is taken from a well-formed X-Request-ID header or generated, kept in the ASGI scope so
 audit records and logs use the same value, and echoed on every response (404s included, which is
 why headers are added by an app-level before_send hook rather than a per-route middleware).
@@ -13,9 +16,10 @@ import uuid
 from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, BeforeMessageSendHookHandler, Message, Receive, Scope, Send
 
 from backend.http.logs import get_logger, request_id_var
+from backend.settings import Settings
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _STATE_KEY = "medsegtext_request_id"
@@ -32,6 +36,7 @@ SECURITY_HEADERS = {
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # The interactive docs pages load their own scripts; only the JSON schema keeps the strict CSP.
 _DOCS_PREFIX = "/api/schema"
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def request_id(scope: Scope) -> str:
@@ -66,8 +71,27 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+def https_only(settings: Settings) -> bool:
+    """Served over HTTPS only: outside development and test, or where cookie_secure says so.
+    Then the session cookie is Secure and HSTS is sent."""
+    return settings.cookie_secure or settings.environment not in ("development", "test")
+
+
+def response_headers(https_only: bool) -> BeforeMessageSendHookHandler:
+    """The before_send hook, with HSTS when the deployment is served over HTTPS only."""
+
+    async def hook(message: Message, scope: Scope) -> None:
+        if scope.get("type") == "http" and message["type"] == "http.response.start":
+            if https_only:
+                MutableScopeHeaders.from_message(message).setdefault(
+                    "Strict-Transport-Security", HSTS)
+            await add_response_headers(message, scope)
+
+    return hook
+
+
 async def add_response_headers(message: Message, scope: Scope) -> None:
-    """before_send hook: request id, security headers, and one access log line per response."""
+    """Request id, security headers, no caching, and one access log line per response."""
     if scope.get("type") != "http" or message["type"] != "http.response.start":
         return
     rid = request_id(scope)
@@ -78,6 +102,8 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
     path = str(scope.get("path", ""))
     if not path.startswith(_DOCS_PREFIX) or path.endswith(".json"):
         headers.setdefault("Content-Security-Policy", API_CSP)
+    if not path.startswith(_DOCS_PREFIX):
+        headers.setdefault("Cache-Control", "no-store")
     t0 = scope.get("state", {}).get(_T0_KEY)
     user = scope.get("user")
     log.info("request", extra={

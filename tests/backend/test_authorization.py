@@ -22,7 +22,7 @@ class Rule:
     method: str
     path: str
     expect: tuple[int, int, int, int, int]  # in ROLES order
-    body: str | None = None  # "review" | "token" | "user" | "patch" | "upload"
+    body: str | None = None  # "review" | "token" | "user" | "patch" | "upload" | "export"
 
 
 RULES = [
@@ -33,12 +33,20 @@ RULES = [
     Rule("GET", "/api/auth/tokens", (401, 200, 200, 200, 200)),
     Rule("POST", "/api/auth/tokens", (401, 201, 201, 201, 201), "token"),
     Rule("DELETE", "/api/auth/tokens/999999", (401, 404, 404, 404, 404)),
+    # another user's token is "not found"; the owner may revoke it (the last caller to try)
+    Rule("DELETE", "/api/auth/tokens/{owner_token}", (401, 204, 404, 404, 404)),
     Rule("POST", "/api/cases", (401, 202, 202, 403, 202), "upload"),
     Rule("GET", "/api/cases", (401, 200, 200, 200, 200)),
     Rule("GET", "/api/cases/{case}", (401, 200, 404, 200, 200)),
     Rule("GET", "/api/cases/{case}/image", (401, 200, 404, 200, 200)),
     Rule("GET", "/api/cases/{case}/mask", (401, 200, 404, 200, 200)),
     Rule("GET", "/api/cases/{case}/overlay", (401, 200, 404, 200, 200)),
+    Rule("GET", "/api/cases/{case}/preview", (401, 200, 404, 200, 200)),
+    Rule("GET", "/api/cases/{case}/report.pdf", (401, 200, 404, 200, 200)),
+    Rule("GET", "/api/cases/{case}/report.fhir.json", (401, 200, 404, 200, 200)),
+    # DICOM exports of a PNG case: 409 for those who may see it, 404 for the others
+    Rule("GET", "/api/cases/{case}/seg.dcm", (401, 409, 404, 409, 409)),
+    Rule("GET", "/api/cases/{case}/sr.dcm", (401, 409, 404, 409, 409)),
     Rule("GET", "/api/cases/{case}/reviews", (401, 200, 404, 200, 200)),
     Rule("POST", "/api/cases/{case}/review", (401, 403, 403, 201, 201), "review"),
     Rule("GET", "/api/cases/no-such-case", (401, 404, 404, 404, 404)),
@@ -47,6 +55,12 @@ RULES = [
     Rule("PATCH", "/api/admin/users/{owner_id}", (401, 403, 403, 403, 200), "patch"),
     Rule("GET", "/api/admin/audit", (401, 403, 403, 403, 200)),
     Rule("GET", "/api/admin/stats", (401, 403, 403, 403, 200)),
+    Rule("GET", "/api/admin/audit.csv", (401, 403, 403, 403, 200)),
+    Rule("GET", "/api/admin/models", (401, 403, 403, 403, 200)),
+    Rule("GET", "/api/admin/models/999999", (401, 403, 403, 403, 404)),
+    Rule("POST", "/api/admin/models/999999/activate", (401, 403, 403, 403, 404)),
+    Rule("GET", "/api/admin/models/999999/agreement", (401, 403, 403, 403, 404)),
+    Rule("POST", "/api/admin/datasets/export", (401, 403, 403, 403, 409), "export"),
 ]
 
 
@@ -59,7 +73,12 @@ async def world(stack: Stack) -> dict[str, Any]:
     r = await stack.client.post("/api/cases", headers=owner, files=upload_files(png_bytes()))
     assert r.status_code == 202, r.text
     await stack.finish_case(r.json()["id"])
-    return {"case": r.json()["id"], "owner_id": owner_id,
+    case = await stack.get_case(r.json()["id"])
+    assert case is not None and case.mask_key and case.overlay_key
+    for key in (case.mask_key, case.overlay_key):  # decodable, so the reports can be made
+        await stack.services.store.put(key, png_bytes(), "image/png")
+    token = await stack.client.post("/api/auth/tokens", headers=owner, json={"name": "matrix"})
+    return {"case": r.json()["id"], "owner_id": owner_id, "owner_token": token.json()["id"],
             "headers": {"anonymous": {}, "owner": owner, "other_clinician": other,
                         "reviewer": reviewer, "admin": admin}}
 
@@ -78,12 +97,15 @@ def _request_kwargs(body: str | None) -> dict[str, Any]:
                          "password": "a-long-enough-password", "role": "clinician"}}
     if body == "patch":
         return {"json": {"full_name": "Renamed Clinician"}}
+    if body == "export":  # no case was uploaded in 2100: the admin gets 409, nothing to export
+        return {"json": {"created_from": "2100-01-01T00:00:00Z"}}
     return {}
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: f"{r.method} {r.path}")
 async def test_matrix(stack: Stack, world: dict[str, Any], rule: Rule) -> None:
-    path = rule.path.format(case=world["case"], owner_id=world["owner_id"])
+    path = rule.path.format(case=world["case"], owner_id=world["owner_id"],
+                            owner_token=world["owner_token"])
     got = []
     for role in ROLES:
         r = await stack.client.request(rule.method, path, headers=world["headers"][role],
