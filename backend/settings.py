@@ -40,8 +40,23 @@ class Settings:
     session_ttl_hours: int = 12
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
-    job_max_tries: int = 4
+    # Dependency outages (S3, DynamoDB, SQL, Redis, SageMaker) end in a retry, never a hang: a job
+    # waits 2, 4, 8, 16, 30 s between its 6 tries (about a minute, so a 30 s outage is ridden
+    # out); the API answers 503 once the timeouts below have passed.
+    job_max_tries: int = 6
     job_timeout_seconds: int = 120
+    job_retry_base_seconds: float = 2.0
+    job_retry_cap_seconds: float = 30.0
+    sweep_queued_grace_seconds: int = 15  # a queued case with no job after this is re-enqueued
+    aws_connect_timeout_seconds: int = 3
+    aws_read_timeout_seconds: int = 10  # per attempt, S3 and DynamoDB
+    aws_max_attempts: int = 2
+    db_connect_timeout_seconds: int = 5  # PostgreSQL only
+    db_command_timeout_seconds: int = 30  # PostgreSQL only: a statement that runs longer fails
+    db_pool_timeout_seconds: int = 10  # waiting for a pooled connection
+    redis_connect_timeout_seconds: int = 2
+    worker_redis_outage_seconds: int = 60  # the worker rides out a Redis restart this long
+    sagemaker_timeout_seconds: int = 60  # invoke_endpoint read timeout; < job_timeout_seconds
     cookie_secure: bool = False
     db_pool_size: int = 5  # PostgreSQL connections per process, plus db_max_overflow at peaks
     db_max_overflow: int = 5
@@ -80,6 +95,8 @@ def load_settings() -> Settings:
             continue
         if f.type in ("int",):
             values[f.name] = int(raw)
+        elif f.type in ("float",):
+            values[f.name] = float(raw)
         elif f.type in ("bool",):
             values[f.name] = raw.lower() in ("1", "true", "yes", "on")
         elif f.name == "cors_origins":
@@ -91,6 +108,10 @@ def load_settings() -> Settings:
             s.secret_key == DEV_SECRET or len(s.secret_key) < 32):
         raise SettingsError("MEDSEGTEXT_SECRET_KEY must be set to a random value of at least 32 "
                             "characters outside development")
+    if s.inference_backend == "sagemaker" and s.sagemaker_timeout_seconds >= s.job_timeout_seconds:
+        raise SettingsError("MEDSEGTEXT_SAGEMAKER_TIMEOUT_SECONDS must be below "
+                            "MEDSEGTEXT_JOB_TIMEOUT_SECONDS, so a hung endpoint ends in a retry "
+                            "and not in the job being killed")
     return s
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from backend.adapters.aws import CLIENT_CONFIG, aws_session
+from backend.adapters.aws import aws_session, client_config
 from backend.adapters.errors import DependencyUnavailable
 from backend.settings import Settings
 
@@ -40,7 +40,8 @@ class PredictionStore:
     async def start(self) -> None:
         session = aws_session(self._settings)
         self._resource = await self._stack.enter_async_context(session.resource(
-            "dynamodb", endpoint_url=self._settings.dynamodb_endpoint_url, config=CLIENT_CONFIG))
+            "dynamodb", endpoint_url=self._settings.dynamodb_endpoint_url,
+            config=client_config(self._settings)))
         self._table = await self._resource.Table(self.table_name)
 
     async def close(self) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from backend.adapters.errors import DependencyUnavailable
 from backend.settings import Settings
@@ -13,10 +17,24 @@ from backend.settings import Settings
 INFERENCE_JOB = "run_inference"
 
 
-def redis_settings(settings: Settings) -> RedisSettings:
+#: The longest wait between the worker's reconnect attempts while Redis is away.
+RECONNECT_CAP_S = 2.0
+
+
+def redis_settings(settings: Settings, *, outage_s: float = 0) -> RedisSettings:
+    """Every command retries once at once, so the first one after a Redis restart finds a new
+    connection instead of failing on the dead one. ``outage_s`` > 0 (the worker) keeps retrying
+    with backoff for at least that long, so a restart does not end the worker's polling loop; the
+    API passes 0 and answers at once (503, or a case kept queued for the sweep)."""
     rs = RedisSettings.from_dsn(settings.redis_url)
-    rs.conn_timeout = 2
+    rs.conn_timeout = settings.redis_connect_timeout_seconds
     rs.conn_retries = 1
+    if outage_s > 0:
+        tries = int(outage_s / RECONNECT_CAP_S) + 4
+        rs.retry = Retry(ExponentialBackoff(cap=RECONNECT_CAP_S, base=0.1), tries)
+    else:
+        rs.retry = Retry(NoBackoff(), 1)
+    rs.retry_on_error = [RedisConnectionError, RedisTimeoutError]
     return rs
 
 

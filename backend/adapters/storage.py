@@ -6,8 +6,9 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.handlers import add_expect_header
 
-from backend.adapters.aws import CLIENT_CONFIG, aws_session
+from backend.adapters.aws import aws_session, client_config
 from backend.adapters.errors import DependencyUnavailable, ObjectMissing
 from backend.settings import Settings
 
@@ -23,7 +24,11 @@ class ObjectStore:
     async def start(self) -> None:
         session = aws_session(self._settings)
         self._client = await self._stack.enter_async_context(session.client(
-            "s3", endpoint_url=self._settings.s3_endpoint_url, config=CLIENT_CONFIG))
+            "s3", endpoint_url=self._settings.s3_endpoint_url,
+            config=client_config(self._settings)))
+        # aiohttp waits for "100 Continue" with no timeout at all, so an S3 endpoint that
+        # accepts and hangs would hang every upload; without the header read_timeout applies.
+        self._client.meta.events.unregister("before-call.s3", add_expect_header)
 
     async def close(self) -> None:
         await self._stack.aclose()

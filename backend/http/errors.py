@@ -113,6 +113,10 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     OperationalError: database_unavailable,
     InterfaceError: database_unavailable,
     PoolTimeout: database_unavailable,
+    # asyncpg raises a command timeout or a failed pre-ping as a bare TimeoutError, and a cut
+    # connection can surface as a bare ConnectionError; every other adapter wraps its own.
+    TimeoutError: database_unavailable,
+    ConnectionError: database_unavailable,
     InputError: input_error,
     ValidationException: validation_error,
     HTTPException: http_error,

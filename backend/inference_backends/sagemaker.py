@@ -22,9 +22,13 @@ from backend.settings import Settings
 
 DEPENDENCY = "inference service"
 
-#: Short timeouts, one attempt: the job's own retry (with backoff) is the retry policy.
-RUNTIME_CONFIG = Config(connect_timeout=3, read_timeout=60,
-                        retries={"max_attempts": 1, "mode": "standard"})
+
+def runtime_config(settings: Settings) -> Config:
+    """One attempt, bounded: an endpoint that accepts and never answers raises a read timeout
+    after sagemaker_timeout_seconds (a retry of the job), long before arq's job timeout."""
+    return Config(connect_timeout=settings.aws_connect_timeout_seconds,
+                  read_timeout=settings.sagemaker_timeout_seconds,
+                  retries={"max_attempts": 1, "mode": "standard"})
 
 
 def _client_error(e: ClientError) -> Exception:
@@ -51,7 +55,7 @@ class SageMakerBackend:
         session = aioboto3.Session(region_name=self._settings.aws_region)
         self._client = await self._stack.enter_async_context(session.client(
             "sagemaker-runtime", endpoint_url=self._settings.sagemaker_endpoint_url,
-            config=RUNTIME_CONFIG))
+            config=runtime_config(self._settings)))
 
     async def predict(self, image_bytes: bytes) -> InferenceResult:
         try:

@@ -16,9 +16,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> AsyncEngine:
+def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5, *,
+                connect_timeout_s: float = 5, command_timeout_s: float = 30,
+                pool_timeout_s: float = 10) -> AsyncEngine:
     """Pool bounds are per process: N API and worker processes hold up to N x (size + overflow)
-    PostgreSQL connections, which RDS's max_connections must cover."""
+    PostgreSQL connections, which RDS's max_connections must cover.
+
+    A database that is down or unreachable costs a request at most the connect, command or pool
+    timeout (then 503), never asyncpg's 60 s default connect wait or an indefinite hang."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
@@ -31,8 +36,22 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> AsyncEng
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=pool_size,
-                               max_overflow=max_overflow)
+    engine = create_async_engine(
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
+        pool_timeout=pool_timeout_s,
+        connect_args={"timeout": connect_timeout_s, "command_timeout": command_timeout_s})
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _refused_is_operational(dialect: Any, _rec: Any, cargs: Any, cparams: Any) -> Any:
+        """asyncpg raises a refused or timed-out connect as a bare OSError; make it the
+        driver's OperationalError, so it reads as "database unavailable" everywhere."""
+        try:
+            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+        except OSError as e:  # TimeoutError and ConnectionRefusedError included
+            raise dialect.loaded_dbapi.OperationalError(
+                f"cannot connect to the database: {e or type(e).__name__}") from e
+
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -24,7 +24,6 @@ from backend.platform.services import Services
 from backend.settings import Settings, SettingsError, get_settings
 from backend.worker.jobs import run_inference
 from backend.worker.models import close_models
-from backend.worker.retry import DEFAULT_BASE_S, DEFAULT_CAP_S
 from backend.worker.sweep import sweep_stuck
 
 log = logging.getLogger("medsegtext.worker")
@@ -62,15 +61,18 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await services.close()
 
 
-def worker_settings(settings: Settings | None = None, *, retry_base_s: float = DEFAULT_BASE_S,
-                    retry_cap_s: float = DEFAULT_CAP_S, pool_threads: int | None = None,
+def worker_settings(settings: Settings | None = None, *, retry_base_s: float | None = None,
+                    retry_cap_s: float | None = None, pool_threads: int | None = None,
                     **overrides: Any) -> type:
     """A fresh WorkerSettings class for ``settings`` (default: the environment's).
 
-    ``overrides`` are further arq Worker arguments (tests pass ``burst``, ``poll_delay``,
-    ``cron_jobs``...).
+    ``retry_base_s`` / ``retry_cap_s`` override the settings' job retry backoff (tests make it
+    short); ``overrides`` are further arq Worker arguments (tests pass ``burst``,
+    ``poll_delay``, ``cron_jobs``...).
     """
     s = settings or get_settings()
+    retry_base_s = s.job_retry_base_seconds if retry_base_s is None else retry_base_s
+    retry_cap_s = s.job_retry_cap_seconds if retry_cap_s is None else retry_cap_s
     attrs: dict[str, Any] = {
         "functions": [func(run_inference, name=INFERENCE_JOB)],
         # No own timeout: arq sizes its in-progress lock (what delays re-running a killed job)
@@ -78,7 +80,7 @@ def worker_settings(settings: Settings | None = None, *, retry_base_s: float = D
         "cron_jobs": [cron(sweep_stuck, second=SWEEP_SECONDS)],
         "on_startup": startup,
         "on_shutdown": shutdown,
-        "redis_settings": redis_settings(s),
+        "redis_settings": redis_settings(s, outage_s=s.worker_redis_outage_seconds),
         "max_tries": s.job_max_tries,
         "job_timeout": s.job_timeout_seconds,
         "keep_result": KEEP_RESULT_S,

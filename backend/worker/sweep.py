@@ -24,8 +24,6 @@ from backend.tables import Case  # every table, so foreign keys resolve in the w
 
 log = logging.getLogger("medsegtext.worker.sweep")
 
-#: Between the upload's commit and its enqueue; a queued case younger than this is not stuck.
-QUEUED_GRACE_S = 15
 #: Beyond the job timeout, before a running case counts as stuck.
 RUNNING_GRACE_S = 30
 BATCH = 200
@@ -37,7 +35,8 @@ async def sweep_stuck(ctx: dict[str, Any]) -> dict[str, int]:
     pool: ArqRedis = ctx["redis"]
     settings = services.settings
     now = utcnow()
-    queued_before = now - timedelta(seconds=QUEUED_GRACE_S)
+    # Between the upload's commit and its enqueue; a queued case younger than this is not stuck.
+    queued_before = now - timedelta(seconds=settings.sweep_queued_grace_seconds)
     running_before = now - timedelta(seconds=settings.job_timeout_seconds + RUNNING_GRACE_S)
     counts = {"requeued": 0, "failed": 0, "in_redis": 0}
     async with transaction(services.sessions) as session:

@@ -8,7 +8,7 @@ from backend.adapters.queue import inference_job_id
 from backend.platform.db import transaction, utcnow
 from backend.platform.services import Services
 from backend.tables import Case
-from backend.worker.sweep import QUEUED_GRACE_S, RUNNING_GRACE_S, sweep_stuck
+from backend.worker.sweep import RUNNING_GRACE_S, sweep_stuck
 
 
 async def _age(services: Services, case_id: str, *, status: str, seconds: float,
@@ -27,8 +27,9 @@ async def test_sweep_requeues_lost_jobs_and_fails_exhausted_ones(kit, services: 
     assert pool is not None
     version = services.manifest.version
     timeout = kit.settings.job_timeout_seconds
+    queued_grace = kit.settings.sweep_queued_grace_seconds
     lost_enqueue = await new_case(xray)       # committed, but the enqueue never happened
-    await _age(services, lost_enqueue, status="queued", seconds=QUEUED_GRACE_S + 5)
+    await _age(services, lost_enqueue, status="queued", seconds=queued_grace + 5)
     fresh = await new_case(xray)              # just uploaded: the API is about to enqueue it
     stale_running = await new_case(xray)      # its try timed out; arq kept a result, no job
     await _age(services, stale_running, status="running", attempts=1,
@@ -38,7 +39,7 @@ async def test_sweep_requeues_lost_jobs_and_fails_exhausted_ones(kit, services: 
     await _age(services, exhausted, status="running", attempts=kit.settings.job_max_tries,
                seconds=timeout + RUNNING_GRACE_S + 5)
     still_queued = await new_case(xray)       # old, but its job is in Redis: arq will run it
-    await _age(services, still_queued, status="queued", seconds=QUEUED_GRACE_S + 5)
+    await _age(services, still_queued, status="queued", seconds=queued_grace + 5)
     await services.queue.enqueue_inference(still_queued, version)
 
     counts = await sweep_stuck({"services": services, "redis": pool})
