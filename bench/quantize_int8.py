@@ -46,7 +46,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process  # noqa: 
 from inference.decode import decode  # noqa: E402
 from inference.manifest import Manifest, manifest_path_for, sha256_of  # noqa: E402
 from inference.preprocess import to_model_input  # noqa: E402
-from inference.session import DEFAULT_MODEL, ModelRunner  # noqa: E402
+from inference.session import DEFAULT_MODEL, FP32_MODEL, ModelRunner  # noqa: E402
 from training.data import read_records  # noqa: E402
 from training.evaluate import evaluate  # noqa: E402
 
@@ -137,12 +137,12 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="score on the first N valid images")
     ap.add_argument("--adopt", action="store_true", help="copy the winner into models/")
     args = ap.parse_args()
-    fp32 = Manifest.load(manifest_path_for(DEFAULT_MODEL))
+    fp32 = Manifest.load(manifest_path_for(FP32_MODEL))
     args.out.mkdir(parents=True, exist_ok=True)
     prepared = args.out / "fp32-prepared.onnx"
-    quant_pre_process(str(DEFAULT_MODEL), str(prepared))  # shape inference + graph fusions
+    quant_pre_process(str(FP32_MODEL), str(prepared))  # shape inference + graph fusions
 
-    paths = {"fp32": DEFAULT_MODEL}
+    paths = {"fp32": FP32_MODEL}
     for variant in args.variants.split(","):
         dst = args.out / f"{fp32.name}-int8-{variant}.onnx"
         quantise(variant, prepared, dst, args.data, args.calibration, fp32)
@@ -185,8 +185,8 @@ def main() -> None:
 
 
 def adopt(src: Path, valid: dict[str, Any]) -> None:
-    """Ship `src` as models/<name>-int8.onnx with its manifest, valid metrics included."""
-    dst = DEFAULT_MODEL.with_name(DEFAULT_MODEL.stem + "-int8.onnx")
+    """Ship `src` as the default CPU model with its manifest, valid metrics included."""
+    dst = DEFAULT_MODEL
     shutil.copyfile(src, dst)
     m = Manifest.load(manifest_path_for(src))
     replace(m, onnx_file=dst.name, metrics={"valid": valid}).save(manifest_path_for(dst))

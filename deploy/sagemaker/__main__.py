@@ -11,7 +11,8 @@ from pathlib import Path
 from deploy import config as config_mod
 from deploy.plan import execute, to_jsonl
 from deploy.sagemaker import build_plan
-from deploy.sagemaker.package import MODELS, PackageError, inspect_archive, package
+from deploy.sagemaker.package import PackageError, inspect_archive, package
+from inference.session import DEFAULT_MODEL
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,9 +20,11 @@ def main(argv: list[str] | None = None) -> int:
                                 description=sys.modules["deploy.sagemaker"].__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
-    pk = sub.add_parser("package", help="build model.tar.gz from the models folder")
+    pk = sub.add_parser("package", help="build model.tar.gz from a model and its manifest")
     pk.add_argument("--out", required=True, help="folder to write model.tar.gz into")
-    pk.add_argument("--models", default=str(MODELS), help="folder with one .onnx + manifest")
+    pk.add_argument("--model", default=str(DEFAULT_MODEL),
+                    help="ONNX file with its manifest beside it (default: the shipped CPU model; "
+                         "models/medsegtext-segfind.onnx, FP32, for a GPU endpoint)")
     dp = sub.add_parser("deploy", help="upload the archive and create or update the endpoint")
     dp.add_argument("--config", required=True)
     dp.add_argument("--archive", required=True, help="a model.tar.gz made by 'package'")
@@ -32,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         if args.command == "package":
-            done = package(args.out, args.models)
+            done = package(args.out, args.model)
             print(json.dumps({"archive": str(done.path), "model": done.name,
                               "version": done.version, "sha256": done.sha256,
                               "members": list(done.members)}))

@@ -17,8 +17,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-MODELS = ROOT / "models"
+from inference.session import DEFAULT_MODEL
+
 ARCHIVE_NAME = "model.tar.gz"
 
 
@@ -43,13 +43,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def find_model(models_dir: Path) -> tuple[Path, Path, dict[str, object]]:
-    """The one ``*.onnx`` in ``models_dir`` with its ``<stem>.manifest.json``, checked."""
-    onnx = sorted(models_dir.glob("*.onnx"))
-    if len(onnx) != 1:
-        found = ", ".join(p.name for p in onnx) or "none"
-        raise PackageError(f"{models_dir}: expected exactly one .onnx model, found {found}")
-    model = onnx[0]
+def find_model(model: Path) -> tuple[Path, Path, dict[str, object]]:
+    """``model`` with its ``<stem>.manifest.json``, checked."""
+    if model.suffix != ".onnx" or not model.is_file():
+        raise PackageError(f"{model}: no such .onnx model file")
     manifest_path = model.with_name(model.stem + ".manifest.json")
     try:
         manifest = json.loads(manifest_path.read_text())
@@ -81,9 +78,10 @@ def _add(tar: tarfile.TarFile, path: Path) -> None:
         tar.addfile(info, f)
 
 
-def package(out_dir: str | Path, models_dir: str | Path = MODELS) -> Packaged:
-    """Write ``out_dir/model.tar.gz``; returns what went in."""
-    model, manifest_path, manifest = find_model(Path(models_dir))
+def package(out_dir: str | Path, model_file: str | Path = DEFAULT_MODEL) -> Packaged:
+    """Write ``out_dir/model.tar.gz``; returns what went in. The default is the shipped CPU
+    (INT8) model; a GPU endpoint is better served by models/medsegtext-segfind.onnx (FP32)."""
+    model, manifest_path, manifest = find_model(Path(model_file))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     target = out / ARCHIVE_NAME

@@ -27,27 +27,29 @@ from deploy.sagemaker.package import (
 from tests.deploy.deploy_testkit import step
 
 
-def _fake_models(folder: Path, payload: bytes = b"onnx-bytes", sha: str | None = None) -> Path:
+def _fake_model(folder: Path, payload: bytes = b"onnx-bytes", sha: str | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "tiny.onnx").write_bytes(payload)
     (folder / "tiny.manifest.json").write_text(json.dumps({
         "name": "tiny", "version": "2.1.0", "onnx_file": "tiny.onnx",
         "sha256": sha or hashlib.sha256(payload).hexdigest()}))
-    return folder
+    return folder / "tiny.onnx"
 
 
-def test_package_the_shipped_model(tmp_path: Path, root: Path) -> None:
-    done = package(tmp_path / "out")
+@pytest.mark.parametrize("stem", ["medsegtext-segfind-int8", "medsegtext-segfind"])
+def test_package_a_shipped_model(tmp_path: Path, root: Path, stem: str) -> None:
+    default = stem == "medsegtext-segfind-int8"  # the CPU default; FP32 is for GPU endpoints
+    done = (package(tmp_path / "out") if default
+            else package(tmp_path / "out", root / f"models/{stem}.onnx"))
     assert done.path == tmp_path / "out" / "model.tar.gz"
-    manifest = json.loads((root / "models/medsegtext-segfind.manifest.json").read_text())
+    manifest = json.loads((root / f"models/{stem}.manifest.json").read_text())
     assert (done.name, done.version, done.sha256) == (manifest["name"], manifest["version"],
                                                       manifest["sha256"])
     # At the archive's root: SageMaker unpacks it into /opt/ml/model, where the server globs
     # *.onnx (backend/sagemaker_server.py) and the core finds the manifest beside it.
-    assert sorted(list_archive(done.path)) == ["medsegtext-segfind.manifest.json",
-                                               "medsegtext-segfind.onnx"]
+    assert sorted(list_archive(done.path)) == [f"{stem}.manifest.json", f"{stem}.onnx"]
     with tarfile.open(done.path, "r:gz") as tar:
-        member = tar.extractfile("medsegtext-segfind.onnx")
+        member = tar.extractfile(f"{stem}.onnx")
         assert member is not None
         assert hashlib.sha256(member.read()).hexdigest() == manifest["sha256"]
     assert inspect_archive(done.path) == done
@@ -55,29 +57,29 @@ def test_package_the_shipped_model(tmp_path: Path, root: Path) -> None:
 
 
 def test_archive_is_reproducible(tmp_path: Path) -> None:
-    models = _fake_models(tmp_path / "models")
-    a = package(tmp_path / "a", models).path.read_bytes()
-    (models / "tiny.onnx").touch()  # a newer mtime must not change the bytes
-    b = package(tmp_path / "b", models).path.read_bytes()
+    model = _fake_model(tmp_path / "models")
+    a = package(tmp_path / "a", model).path.read_bytes()
+    model.touch()  # a newer mtime must not change the bytes
+    b = package(tmp_path / "b", model).path.read_bytes()
     assert a == b
     with tarfile.open(tmp_path / "a" / "model.tar.gz", "r:gz") as tar:
         assert {(m.uid, m.gid, m.mtime, m.mode) for m in tar.getmembers()} == {(0, 0, 0, 0o644)}
 
 
 def test_a_model_that_does_not_match_its_manifest_is_refused(tmp_path: Path) -> None:
-    models = _fake_models(tmp_path / "models", sha="0" * 64)
+    model = _fake_model(tmp_path / "models", sha="0" * 64)
     with pytest.raises(PackageError, match=r"tiny.onnx: sha256 .* does not match"):
-        package(tmp_path / "out", models)
+        package(tmp_path / "out", model)
     assert not (tmp_path / "out" / "model.tar.gz").exists()
 
 
 def test_package_refusals_name_the_problem(tmp_path: Path) -> None:
-    with pytest.raises(PackageError, match=r"expected exactly one \.onnx model, found none"):
-        package(tmp_path / "out", tmp_path)
-    models = _fake_models(tmp_path / "m")
-    (models / "tiny.manifest.json").unlink()
+    with pytest.raises(PackageError, match=r"missing.onnx: no such \.onnx model file"):
+        package(tmp_path / "out", tmp_path / "missing.onnx")
+    model = _fake_model(tmp_path / "m")
+    model.with_name("tiny.manifest.json").unlink()
     with pytest.raises(PackageError, match="manifest is missing"):
-        package(tmp_path / "out", models)
+        package(tmp_path / "out", model)
     bogus = tmp_path / "bogus.tar.gz"
     bogus.write_bytes(b"not gzip")
     with pytest.raises(PackageError, match="not a readable model archive"):
@@ -85,10 +87,10 @@ def test_package_refusals_name_the_problem(tmp_path: Path) -> None:
 
 
 def test_cli_package_prints_what_it_built(tmp_path: Path) -> None:
-    models = _fake_models(tmp_path / "models")
+    model = _fake_model(tmp_path / "models")
     out = io.StringIO()
     with redirect_stdout(out):
-        assert main(["package", "--out", str(tmp_path / "o"), "--models", str(models)]) == 0
+        assert main(["package", "--out", str(tmp_path / "o"), "--model", str(model)]) == 0
     report = json.loads(out.getvalue())
     assert report["members"] == ["tiny.manifest.json", "tiny.onnx"]
     assert Path(report["archive"]).is_file()
@@ -96,7 +98,7 @@ def test_cli_package_prints_what_it_built(tmp_path: Path) -> None:
 
 @pytest.fixture()
 def pkg(tmp_path: Path) -> Packaged:
-    return package(tmp_path / "out", _fake_models(tmp_path / "models"))
+    return package(tmp_path / "out", _fake_model(tmp_path / "models"))
 
 
 @pytest.mark.parametrize("update", [False, True])
