@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from backend.accounts import repository as repo
@@ -15,6 +15,7 @@ from backend.accounts.tokens import SESSION_COOKIE
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.errors import TooManyRequests
 from backend.http.openapi import refuses
+from backend.http.params import PathId
 from backend.http.requests import https_only
 
 BAD_CREDENTIALS = "Incorrect email or password."
@@ -67,7 +68,7 @@ class AuthController(Controller):
         return TokenCreated(**out.__dict__, token=issued.token)
 
     @delete("/tokens/{token_id:int}", status_code=HTTP_204_NO_CONTENT)
-    async def revoke_token(self, token_id: FromPath[int], db: Db, user: CurrentUser,
+    async def revoke_token(self, token_id: PathId, db: Db, user: CurrentUser,
                            ctx: Ctx) -> None:
         """Revoke one of the caller's tokens; it stops working at once."""
         if await service.revoke_token(db, ctx, user, token_id) is None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from litestar import Controller, get, patch, post
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from backend.accounts import repository as accounts_repo
@@ -24,6 +24,7 @@ from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.errors import Conflict
 from backend.http.guards import ADMINS
 from backend.http.openapi import refuses
+from backend.http.params import PathId, QueryId, utc
 
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 Offset = Annotated[int, QueryParameter(ge=0)]
@@ -33,10 +34,6 @@ def _refuse(e: accounts.AccountError | PasswordPolicyError) -> Exception:
     if isinstance(e, accounts.DuplicateEmail):
         return Conflict(str(e))
     return ValidationException(str(e))
-
-
-def _utc(when: datetime | None) -> datetime | None:
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 class AdminController(Controller):
@@ -66,7 +63,7 @@ class AdminController(Controller):
         return UserOut.of(user)
 
     @patch("/users/{user_id:int}")
-    async def update_user(self, user_id: FromPath[int], data: JSONBody[UserPatchIn], db: Db,
+    async def update_user(self, user_id: PathId, data: JSONBody[UserPatchIn], db: Db,
                           ctx: Ctx, user: CurrentUser) -> UserOut:
         """Change a user's role, activity, name or password."""
         target = await accounts_repo.get_user(db, user_id)
@@ -82,7 +79,7 @@ class AdminController(Controller):
 
     @get("/audit")
     async def audit(self, db: Db, action: FromQuery[str | None] = None,
-                    user_id: FromQuery[int | None] = None,
+                    user_id: QueryId = None,
                     object_type: FromQuery[str | None] = None,
                     object_id: FromQuery[str | None] = None,
                     case_id: FromQuery[str | None] = None,
@@ -92,15 +89,15 @@ class AdminController(Controller):
         """Audit events, newest first, filtered by action, user, object or case, and time.
         Read only: no API changes or deletes an event."""
         query = AuditQuery(action=action, user_id=user_id, object_type=object_type,
-                           object_id=object_id, case_id=case_id, since=_utc(since),
-                           until=_utc(until), limit=limit, offset=offset)
+                           object_id=object_id, case_id=case_id, since=utc(since, "since"),
+                           until=utc(until, "until"), limit=limit, offset=offset)
         rows, total = await repo.search_audit(db, query)
         return AuditPage([AuditOut.of(e, email) for e, email in rows], total, limit, offset)
 
     @get("/audit.csv", media_type="text/csv")
     async def audit_csv(self, db: Db, services: Svc, ctx: Ctx,
                         action: FromQuery[str | None] = None,
-                        user_id: FromQuery[int | None] = None,
+                        user_id: QueryId = None,
                         object_type: FromQuery[str | None] = None,
                         object_id: FromQuery[str | None] = None,
                         case_id: FromQuery[str | None] = None,
@@ -109,8 +106,8 @@ class AdminController(Controller):
         """Every matching audit event as CSV (same filters as /audit, no paging), newest
         first. The export is itself audited."""
         query = AuditQuery(action=action, user_id=user_id, object_type=object_type,
-                           object_id=object_id, case_id=case_id, since=_utc(since),
-                           until=_utc(until))
+                           object_id=object_id, case_id=case_id, since=utc(since, "since"),
+                           until=utc(until, "until"))
         filters = {k: (v.isoformat() if isinstance(v, datetime) else v)
                    for k, v in query.__dict__.items()
                    if v is not None and k not in ("limit", "offset")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
@@ -19,6 +19,7 @@ from backend.http.auth import Principal
 from backend.http.deps import Ctx, CurrentUser, Db, RequestCtx, Svc
 from backend.http.guards import CLINICAL_UPLOAD
 from backend.http.openapi import refuses
+from backend.http.params import ID_MAX, ID_MIN, utc
 from backend.platform.db import utcnow
 from backend.platform.services import Services
 from backend.reviews import repository as reviews_repo
@@ -30,10 +31,6 @@ Status = Literal["queued", "running", "done", "failed"]
 Priority = Literal["routine", "urgent", "stat"]
 ReviewState = Literal["unreviewed", "accepted", "edited", "rejected"]
 Sort = Literal["triage", "newest", "oldest", "priority"]
-
-
-def _utc(when: datetime | None) -> datetime | None:
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 async def case_detail(db: AsyncSession, case_id: str, user: Principal,
@@ -81,7 +78,7 @@ class CaseController(Controller):
         status: FromQuery[Status | None] = None, priority: FromQuery[Priority | None] = None,
         review_state: FromQuery[ReviewState | None] = None,
         owner: Annotated[int | None, QueryParameter(
-            description="owner's user id (reviewers and admins)")] = None,
+            ge=ID_MIN, le=ID_MAX, description="owner's user id (reviewers and admins)")] = None,
         q: Annotated[str | None, QueryParameter(max_length=200, description=(
             "search in patient_ref, findings and file name"))] = None,
         created_from: FromQuery[datetime | None] = None,
@@ -96,7 +93,8 @@ class CaseController(Controller):
         order: triage score (priority, lesion burden, waiting time), then oldest first."""
         query = CaseQuery(owner_id=owner, status=status, priority=priority,
                           review_state=review_state, q=(q or "").strip() or None,
-                          created_from=_utc(created_from), created_to=_utc(created_to),
+                          created_from=utc(created_from, "created_from"),
+                          created_to=utc(created_to, "created_to"),
                           sort=sort, limit=limit, offset=offset)
         policy = TriagePolicy.from_settings(services.settings)
         rows, total = await service.search(db, user, query, policy)

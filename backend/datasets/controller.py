@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -16,6 +16,7 @@ from backend.datasets.service import ExportQuery, export_dataset
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.guards import ADMINS
 from backend.http.openapi import refuses
+from backend.http.params import utc
 
 
 class ExportIn(msgspec.Struct):
@@ -24,10 +25,6 @@ class ExportIn(msgspec.Struct):
     created_from: datetime | None = None
     created_to: datetime | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=20000)] = 5000
-
-
-def _utc(when: datetime | None) -> datetime | None:
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 class DatasetController(Controller):
@@ -45,7 +42,8 @@ class DatasetController(Controller):
         model's masks, not redrawn by reviewers), annotations.csv, README.txt. 409 if none."""
         body = data or ExportIn()
         export = await export_dataset(db, services, ctx, user, ExportQuery(
-            _utc(body.created_from), _utc(body.created_to), body.limit))
+            utc(body.created_from, "created_from", "body"),
+            utc(body.created_to, "created_to", "body"), body.limit))
         return File(path=export.path, filename=export.filename, media_type="application/zip",
                     headers={"X-Export-Cases": str(export.cases),
                              "X-Export-Skipped": str(export.skipped),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, JSONBody, MultipartBody
+from litestar.params import JSONBody, MultipartBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,6 +14,7 @@ from backend.http.deps import Ctx, Db, Svc
 from backend.http.errors import Conflict
 from backend.http.guards import ADMINS
 from backend.http.openapi import refuses
+from backend.http.params import PathId
 from backend.models_registry import repository as repo
 from backend.models_registry import service
 from backend.models_registry.agreement import Agreement, version_agreement
@@ -74,11 +75,11 @@ class ModelsController(Controller):
         return ModelVersionOut.of(mv)
 
     @get("/{model_id:int}")
-    async def get_model(self, model_id: FromPath[int], db: Db) -> ModelVersionOut:
+    async def get_model(self, model_id: PathId, db: Db) -> ModelVersionOut:
         return ModelVersionOut.of(await _get(db, model_id))
 
     @post("/{model_id:int}/activate", status_code=HTTP_200_OK, responses=refuses(409))
-    async def activate(self, model_id: FromPath[int], db: Db, ctx: Ctx) -> ModelVersionOut:
+    async def activate(self, model_id: PathId, db: Db, ctx: Ctx) -> ModelVersionOut:
         """Serve every new case with this version; the previous active one becomes
         registered. 409 if another activation committed meanwhile (retry)."""
         mv = await _get(db, model_id)
@@ -89,7 +90,7 @@ class ModelsController(Controller):
                            "and retry.") from None
 
     @post("/{model_id:int}/shadow", status_code=HTTP_200_OK, responses=refuses(409))
-    async def shadow(self, model_id: FromPath[int], db: Db, ctx: Ctx) -> ModelVersionOut:
+    async def shadow(self, model_id: PathId, db: Db, ctx: Ctx) -> ModelVersionOut:
         """Run this version beside the active one; its results are stored, never shown
         (409 for the active version)."""
         try:
@@ -99,7 +100,7 @@ class ModelsController(Controller):
         return ModelVersionOut.of(mv)
 
     @post("/{model_id:int}/retire", status_code=HTTP_200_OK, responses=refuses(409))
-    async def retire(self, model_id: FromPath[int], db: Db, ctx: Ctx) -> ModelVersionOut:
+    async def retire(self, model_id: PathId, db: Db, ctx: Ctx) -> ModelVersionOut:
         """Stop running this version anywhere (409 for the active version)."""
         try:
             mv = await service.retire(db, ctx, await _get(db, model_id))
@@ -108,7 +109,7 @@ class ModelsController(Controller):
         return ModelVersionOut.of(mv)
 
     @get("/{model_id:int}/agreement")
-    async def agreement(self, model_id: FromPath[int], db: Db, services: Svc) -> Agreement:
+    async def agreement(self, model_id: PathId, db: Db, services: Svc) -> Agreement:
         """Agreement with the reviewers: share accepted unedited (shown results) and zone F1
         of this version's flags against the reviewers' (shown and shadow results)."""
         return await version_agreement(db, services, await _get(db, model_id))
