@@ -27,9 +27,10 @@ test: install browser
 	$(BIN)/python -m pytest
 
 # The suites that use SQL, Redis and S3, again on whatever DATABASE_URL / REDIS_URL name (CI runs
-# them on its PostgreSQL and Redis after `make test` ran them on the embedded default).
+# them on its PostgreSQL and Redis after `make test` ran them on the embedded default; the fault
+# tests start their own redis-server, which they restart, and put PostgreSQL behind a proxy).
 test-services: install
-	$(BIN)/python -m pytest tests/backend tests/worker tests/security
+	$(BIN)/python -m pytest tests/backend tests/worker tests/security tests/faults
 
 lint: install
 	$(BIN)/ruff check .

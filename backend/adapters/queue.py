@@ -34,7 +34,10 @@ def redis_settings(settings: Settings, *, outage_s: float = 0) -> RedisSettings:
         rs.retry = Retry(ExponentialBackoff(cap=RECONNECT_CAP_S, base=0.1), tries)
     else:
         rs.retry = Retry(NoBackoff(), 1)
-    rs.retry_on_error = [RedisConnectionError, RedisTimeoutError]
+    # Each connection adds these to its retry's errors. OSError too: a refused connect reaches
+    # the retry as a bare ConnectionRefusedError, and arq takes connections where no command
+    # retry covers it (WATCH in enqueue_job, which its cron scheduling runs).
+    rs.retry_on_error = [RedisConnectionError, RedisTimeoutError, OSError]
     return rs
 
 

@@ -57,20 +57,32 @@ class ApiServer:
         self.thread.join(15)
 
 
+#: Workers started by running_worker and not yet stopped; wait_until fails as soon as one dies.
+_WORKERS: list[asyncio.Task[None]] = []
+
+
+def _check_workers() -> None:
+    for task in _WORKERS:
+        if task.done():
+            error = None if task.cancelled() else task.exception()
+            pytest.fail(f"the worker stopped on its own: {error!r}")
+
+
 @contextlib.asynccontextmanager
 async def running_worker(settings: Settings, **overrides: Any) -> AsyncIterator[Worker]:
     """A real arq worker on this event loop, sweeping every second (production: twice a
-    minute), until the block ends; fails the test if the worker stopped on its own."""
+    minute), until the block ends; the test fails if the worker stops on its own."""
     params: dict[str, Any] = {"handle_signals": False, "poll_delay": 0.05,
                               "cron_jobs": [cron(sweep_stuck, second=set(range(60)))]}
     params.update(overrides)
     worker = create_worker(worker_settings(settings, **params))
     task = asyncio.create_task(worker.main())
+    _WORKERS.append(task)
     try:
         yield worker
-        if task.done():
-            pytest.fail(f"the worker stopped: {task.exception()!r}")
+        _check_workers()
     finally:
+        _WORKERS.remove(task)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
@@ -80,6 +92,7 @@ async def running_worker(settings: Settings, **overrides: Any) -> AsyncIterator[
 async def wait_until(what: str, ok: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while not await ok():
+        _check_workers()
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
         await asyncio.sleep(0.2)
