@@ -16,6 +16,9 @@ loses every queued job). Faults, one after another on the same stack:
 - ``worker``: the worker SIGKILLed while a job runs, restarted --outage seconds later (what ECS
   would do); arq re-runs the killed job once its lock lapses (job timeout 30 s here + 10 s).
 
+Each job holds its case --job-delay seconds (the worker's test hook MEDSEGTEXT_TEST_JOB_DELAY,
+default 3 s) so that some jobs are in flight when a fault starts, as on a busy day.
+
 For each: uploads accepted (202), then whether every one ended done or failed (with reasons),
 lost (accepted, then missing or never finished), duplicates (more than one prediction record, or
 more S3 objects than upload + mask + overlay), and the API's answers to requests started while
@@ -60,6 +63,7 @@ from backend.platform.embedded import free_port, start_moto  # noqa: E402
 from backend.platform.migrate import upgrade  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 from backend.tables import Case  # noqa: E402
+from backend.worker.settings import TEST_DELAY_ENV  # noqa: E402
 from bench.stack import DEMO, IMAGES, login  # noqa: E402
 from tests.backend.backend_testkit import fresh_postgres  # noqa: E402
 from tests.faults.faultkit import RedisServer, TcpProxy  # noqa: E402
@@ -128,6 +132,7 @@ class Row:
     accepted: int
     statuses: collections.Counter[str]
     reasons: collections.Counter[str]
+    retried: int  # cases whose job needed more than one try
     lost: int
     duplicates: int
     during: collections.Counter[str]
@@ -156,7 +161,8 @@ class Bench:
                     "REDIS_URL": self.redis.url, "MEDSEGTEXT_S3_ENDPOINT_URL": aws,
                     "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": aws, "AWS_ACCESS_KEY_ID": "test",
                     "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "test",
-                    "MEDSEGTEXT_JOB_TIMEOUT_SECONDS": str(JOB_TIMEOUT_S)}
+                    "MEDSEGTEXT_JOB_TIMEOUT_SECONDS": str(JOB_TIMEOUT_S),
+                    TEST_DELAY_ENV: str(args.job_delay)}
         self.procs: list[Child] = []
 
     def start(self) -> str:
@@ -274,19 +280,21 @@ async def run_fault(bench: Bench, api: str, token: str, name: str,
         collections.Counter(c.status if c else "missing" for c in cases.values()),
         collections.Counter((c.error or "")[:90] for c in cases.values()
                             if c and c.status == "failed"),
+        retried=sum(1 for c in cases.values() if c and c.attempts > 1),
         lost=len(unfinished), duplicates=bench.duplicates(ids),
         during=collections.Counter(f"{s.kind} {s.status}" for s in during),
         max_s=max((s.seconds for s in during), default=0.0), waited_s=time.monotonic() - t0)
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| fault | accepted | done | failed | lost | duplicates | API during the outage "
-             "(requests by answer) | slowest answer | all finished after |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| fault | accepted | done | failed | retried | lost | duplicates | API during the "
+             "outage (requests by answer) | slowest answer | all finished after |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         during = ", ".join(f"{k}: {v}" for k, v in sorted(r.during.items()))
         lines.append(f"| {r.fault} | {r.accepted} | {r.statuses['done']} | "
-                     f"{r.statuses['failed']} | {r.lost} | {r.duplicates} | {during} | "
+                     f"{r.statuses['failed']} | {r.retried} | {r.lost} | {r.duplicates} | "
+                     f"{during} | "
                      f"{r.max_s:.2f} s | {r.waited_s:.0f} s |")
     reasons = [f"- {r.fault}: {n} x {reason}" for r in rows for reason, n in r.reasons.items()]
     return "\n".join(lines + (["", "Failure reasons:", *reasons] if reasons else []))
@@ -298,6 +306,8 @@ def main() -> None:
     p.add_argument("--outage", type=float, default=30.0, help="seconds each fault lasts")
     p.add_argument("--faults", default="s3,db,redis,worker")
     p.add_argument("--database-url", default=None, help="a PostgreSQL server (default SQLite)")
+    p.add_argument("--job-delay", type=float, default=3.0,
+                   help="seconds each job holds its case (jobs in flight when a fault starts)")
     p.add_argument("--settle", type=float, default=240.0,
                    help="seconds to wait for every case to finish after a fault")
     args = p.parse_args()
@@ -318,7 +328,8 @@ def main() -> None:
         finally:
             bench.stop()
     print(f"\n{'PostgreSQL' if args.database_url else 'SQLite'} + redis-server + moto; "
-          f"{args.outage:.0f} s outages; load average {os.getloadavg()[0]:.1f}\n")
+          f"{args.outage:.0f} s outages; jobs held {args.job_delay:g} s; "
+          f"load average {os.getloadavg()[0]:.1f}\n")
     print(table(rows))
 
 
