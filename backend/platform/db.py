@@ -49,7 +49,7 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5, *,
             return dialect.loaded_dbapi.connect(*cargs, **cparams)
         except OSError as e:  # TimeoutError and ConnectionRefusedError included
             raise dialect.loaded_dbapi.OperationalError(
-                f"cannot connect to the database: {e or type(e).__name__}") from e
+                f"cannot connect to the database: {str(e) or type(e).__name__}") from e
 
     return engine
 
