@@ -11,6 +11,8 @@ sequentially, alternating the variants in rounds (these machines are noisy) and 
 median over rounds of each variant's median per request:
 - ``old``: artifacts always fetched from S3 (and the preview rendered) on every request;
 - ``new``: the API's artifact cache (backend.platform.artifact_cache).
+On a commit without that cache it times the code as it is ("as is"). It also counts pool
+checkouts and SQL statements per request.
 CPU is this process's CPU (event loop and its threads) per request; moto runs in a process of
 its own, so its CPU is not counted. ``--profile`` prints cProfile's top functions over the new
 variant's requests instead.
@@ -117,6 +119,24 @@ async def seed(client: httpx.AsyncClient, services: Any, n: int) -> list[str]:
     return ids
 
 
+def count_sql(services: Any) -> dict[str, int]:
+    """Live counts of pool checkouts and SQL statements (COMMIT/ROLLBACK are not statements)."""
+    from sqlalchemy import event
+
+    counts = {"checkouts": 0, "statements": 0}
+    engine = services.engine.sync_engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(*_: Any) -> None:
+        counts["statements"] += 1
+
+    @event.listens_for(engine.pool, "checkout")
+    def _checkout(*_: Any) -> None:
+        counts["checkouts"] += 1
+
+    return counts
+
+
 async def time_endpoint(client: httpx.AsyncClient, url: str, n: int) -> tuple[float, float]:
     """Median wall ms and mean CPU ms per request over n sequential requests."""
     walls = []
@@ -149,7 +169,6 @@ async def run(args: argparse.Namespace) -> None:
 
     from backend.app import create_app
     from backend.devstack import prepare
-    from backend.platform.artifact_cache import ArtifactCache
     from backend.platform.migrate import upgrade
     from backend.platform.services import Services
     from backend.settings import load_settings
@@ -160,10 +179,15 @@ async def run(args: argparse.Namespace) -> None:
     services = await Services.start(settings)
     app = create_app(services=services)
     logging.getLogger("medsegtext").setLevel(logging.WARNING)  # no access line per request
-    variants: dict[str, Variant] = {
-        "old": lambda s: setattr(s, "artifacts", ArtifactCache(0)),
-        "new": lambda s: setattr(s, "artifacts", ArtifactCache()),
-    }
+    try:
+        from backend.platform.artifact_cache import ArtifactCache
+        variants: dict[str, Variant] = {
+            "old": lambda s: setattr(s, "artifacts", ArtifactCache(0)),
+            "new": lambda s: setattr(s, "artifacts", ArtifactCache()),
+        }
+    except ImportError:  # a commit before the cache: time it as it is
+        variants = {"as is": lambda s: None}
+    sql = count_sql(services)
     try:
         async with app.lifespan(), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
@@ -179,11 +203,16 @@ async def run(args: argparse.Namespace) -> None:
                     **{f"GET /api/cases/{{id}}/{k}": f"/api/cases/{cid}/{k}"
                        for k in ("image", "mask", "overlay", "preview")}}
             if args.profile:
-                variants["new"](services)
+                list(variants.values())[-1](services)
                 return await profile(client, urls, args.n)
             results: dict[tuple[str, str], list[tuple[float, float]]] = {}
+            per_request: dict[str, tuple[float, float]] = {}
             for route, url in urls.items():
                 await time_endpoint(client, url, 10)  # warm-up
+                before = dict(sql)
+                await time_endpoint(client, url, 10)
+                per_request[route] = ((sql["checkouts"] - before["checkouts"]) / 10,
+                                      (sql["statements"] - before["statements"]) / 10)
                 for _ in range(args.rounds):
                     for name, apply in variants.items():
                         apply(services)
@@ -193,13 +222,15 @@ async def run(args: argparse.Namespace) -> None:
         await services.close()
     print(f"\n{args.n} sequential requests per endpoint, variant and round; {args.rounds} rounds; "
           f"load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    print("| endpoint | old wall ms | new wall ms | old CPU ms | new CPU ms | CPU old/new |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    names = list(variants)
+    print("| endpoint | " + " | ".join(f"{v} wall ms | {v} CPU ms" for v in names)
+          + " | pool checkouts | SQL statements |")
+    print("| --- |" + " ---: | ---: |" * len(names) + " ---: | ---: |")
     for route in urls:
-        (ow, oc), (nw, nc) = ((statistics.median(x[0] for x in results[(route, v)]),
-                               statistics.median(x[1] for x in results[(route, v)]))
-                              for v in ("old", "new"))
-        print(f"| `{route}` | {ow:.2f} | {nw:.2f} | {oc:.2f} | {nc:.2f} | {oc / nc:.2f} |")
+        cells = [f"{statistics.median(x[i] for x in results[(route, v)]):.2f}"
+                 for v in names for i in (0, 1)]
+        print(f"| `{route}` | {' | '.join(cells)} | {per_request[route][0]:.1f} | "
+              f"{per_request[route][1]:.1f} |")
 
 
 def main() -> None:
