@@ -147,11 +147,13 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def children(host: str, port: int, workers: int, frontend_port: int) -> list[Child]:
+def children(host: str, port: int, workers: int, frontend_port: int,
+             api_processes: int = 1) -> list[Child]:
     """The product's processes: API first, then workers, then the portal (port 0 = none)."""
     py = sys.executable
     api = Child("api", [py, "-m", "uvicorn", "backend.app:create_app", "--factory",
-                        "--host", host, "--port", str(port), "--no-access-log"],
+                        "--host", host, "--port", str(port), "--no-access-log",
+                        "--workers", str(api_processes)],
                 url=f"http://{host}:{port}")
     procs = [api] + [Child(f"worker-{i + 1}", [py, "-m", "arq",
                                               "backend.worker.settings.WorkerSettings"])
@@ -221,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--api-processes", type=int, default=2,
+                   help="uvicorn processes serving the API; each uses one core at most, and one "
+                        "alone saturates near 100 requests/s (bench/README.md, Load test)")
     p.add_argument("--frontend-port", type=int, default=3000,
                    help="the portal's port (0: run no portal)")
     p.add_argument("--data-dir", type=Path, default=VAR,
@@ -256,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
             "MEDSEGTEXT_API_URL": api_url, "MEDSEGTEXT_PORTAL_HOST": args.host,
             "MEDSEGTEXT_PORTAL_PORT": str(args.frontend_port)}
-        procs = children(args.host, args.port, args.workers, args.frontend_port)
+        procs = children(args.host, args.port, args.workers, args.frontend_port,
+                         args.api_processes)
         forget_worker_health(settings.redis_url)
         for c in procs:
             c.proc = subprocess.Popen(c.argv, cwd=ROOT, env=env, start_new_session=True)

@@ -29,8 +29,8 @@ DEMO = {"clinician": ("clinician@example.org", "clinician-demo-pass"),
         "admin": ("admin@example.org", "admin-demo-pass")}
 
 
-def start_stack(data_dir: Path, *, services: dict[str, str] | None = None, workers: int = 1
-                ) -> tuple[subprocess.Popen[str], str]:
+def start_stack(data_dir: Path, *, services: dict[str, str] | None = None, workers: int = 1,
+                api_processes: int | None = None) -> tuple[subprocess.Popen[str], str]:
     """Start the stack and return (process, API base URL) once it printed "ready".
 
     ``services``: DATABASE_URL / REDIS_URL to use instead of the embedded SQLite and Redis.
@@ -41,7 +41,8 @@ def start_stack(data_dir: Path, *, services: dict[str, str] | None = None, worke
     env.update(services or {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "backend.devstack", "--port", str(port), "--data-dir",
-         str(data_dir), "--workers", str(workers), "--frontend-port", "0"],
+         str(data_dir), "--workers", str(workers), "--frontend-port", "0",
+         *(["--api-processes", str(api_processes)] if api_processes else [])],
         cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     assert proc.stdout is not None
@@ -67,14 +68,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children(pid: int) -> list[int]:
+    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+            for c in (task / "children").read_text().split()]
+
+
 def stack_processes(pid: int) -> dict[str, int]:
-    """The dev stack's process (moto runs in it) and its children, by role."""
+    """The dev stack's process (moto runs in it) and its children, by role; with several API
+    processes, uvicorn's supervisor and each of its workers."""
     out = {"devstack+moto": pid}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            name = "api" if "uvicorn" in cmd else "worker" if "arq" in cmd else cmd[:20]
-            out[name if name not in out else f"{name}-{child}"] = int(child)
+    for child in _children(pid):
+        cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        name = "api" if "uvicorn" in cmd else "worker" if "arq" in cmd else cmd[:20]
+        out[name if name not in out else f"{name}-{child}"] = child
+        if name == "api":
+            for i, grandchild in enumerate(_children(child), start=1):
+                out[f"api-{i}"] = grandchild
     return out
 
 
