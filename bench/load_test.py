@@ -56,6 +56,7 @@ from bench.stack import (
     stack_processes,
     start_stack,
     stop_stack,
+    wait_finished,
 )
 
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/loadtest"
@@ -238,18 +239,8 @@ async def seed(api: str, admin_token: str, clinician_tokens: list[str], images: 
         await asyncio.gather(*(one(i, p) for i, p in enumerate(images)))
         async with httpx.AsyncClient(base_url=api, timeout=30, headers={
                 "Authorization": f"Bearer {admin_token}"}) as admin:
-            while True:
-                await asyncio.sleep(0.5)
-                totals = {}
-                for status in ("done", "failed"):
-                    r = await admin.get("/api/cases", params={
-                        "status": status, "created_from": since, "limit": 1})
-                    r.raise_for_status()
-                    totals[status] = r.json()["total"]
-                if totals["failed"]:
-                    raise SystemExit(f"{totals['failed']} seeded cases failed")
-                if totals["done"] >= len(images):
-                    return time.monotonic() - t0
+            await wait_finished(admin, since, len(images))
+        return time.monotonic() - t0
     finally:
         for c in clients:
             await c.aclose()

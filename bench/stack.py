@@ -7,6 +7,7 @@ the environment); ``services`` keeps DATABASE_URL / REDIS_URL so the stack uses 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -93,3 +94,21 @@ def login(api: str, email: str, password: str) -> str:
                    timeout=30)
     r.raise_for_status()
     return str(r.json()["token"])
+
+
+async def wait_finished(client: httpx.AsyncClient, since: str, expected: int) -> None:
+    """Until `expected` cases created since `since` are done (the client may list them all);
+    one cheap count per half second, so polling adds no load of note. A failed case ends the
+    bench."""
+    while True:
+        await asyncio.sleep(0.5)
+        counts = {}
+        for status in ("done", "failed"):
+            r = await client.get("/api/cases", params={
+                "status": status, "created_from": since, "limit": 1})
+            r.raise_for_status()
+            counts[status] = r.json()["total"]
+        if counts["failed"]:
+            raise SystemExit(f"{counts['failed']} cases failed")
+        if counts["done"] >= expected:
+            return

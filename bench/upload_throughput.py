@@ -37,6 +37,7 @@ from bench.stack import (
     stack_processes,
     start_stack,
     stop_stack,
+    wait_finished,
 )
 from inference.pipeline import Predictor
 
@@ -88,18 +89,7 @@ async def system_run(api: str, token: str, files: list[Path], concurrency: int) 
 
         await asyncio.gather(*(upload(p) for p in files))
         since = datetime.fromtimestamp(min(started.values()) - 1, UTC).isoformat()
-        while True:  # one cheap count per half second, so polling adds no load of note
-            await asyncio.sleep(0.5)
-            counts = {}
-            for status in ("done", "failed"):
-                r = await client.get("/api/cases", params={
-                    "status": status, "created_from": since, "limit": 1})
-                r.raise_for_status()
-                counts[status] = r.json()["total"]
-            if counts["failed"]:
-                raise SystemExit(f"{counts['failed']} cases failed")
-            if counts["done"] >= len(started):
-                break
+        await wait_finished(client, since, len(started))
         finished = {}
         for case_id in started:  # after the run: costs nothing measured
             body = (await client.get(f"/api/cases/{case_id}")).json()
