@@ -157,6 +157,9 @@ class Cases:
     async def all_finished(self) -> bool:
         return all(s in ("done", "failed") for s in (await self.statuses()).values())
 
+    async def any_running(self) -> bool:
+        return "running" in (await self.statuses()).values()
+
     async def outcome(self) -> Outcome:
         settings = self.services.settings
         aws = {"endpoint_url": self.moto_url, "region_name": settings.aws_region}

@@ -24,10 +24,7 @@ async def test_refused_while_jobs_run(settings: Settings, cases: Cases, image: b
             assert (await cases.upload(image)).status_code == 202
         first = cases.ids[0]
 
-        async def running() -> bool:
-            return "running" in (await cases.statuses()).values()
-
-        await wait_until("a job to start", running, 30)
+        await wait_until("a job to start", cases.any_running, 30)
         aws_proxy.down("refuse")
         refused = await cases.upload(image)
         assert refused.status_code == 503, refused.text

@@ -36,10 +36,7 @@ async def test_refused_while_jobs_run(settings: Settings, cases: Cases, image: b
             assert (await cases.upload(image)).status_code == 202
         first = cases.ids[0]
 
-        async def running() -> bool:
-            return "running" in (await cases.statuses()).values()
-
-        await wait_until("a job to start", running, 30)
+        await wait_until("a job to start", cases.any_running, 30)
         db.down("refuse")
         for response in (await cases.upload(image),
                          await cases.request("GET", f"/api/cases/{first}"),
