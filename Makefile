@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-10)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install browser up test test-services lint audit bench clean
+.PHONY: install test-tools up test test-services lint audit bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,14 +16,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's Chromium for the browser tests (Playwright cannot download its own browsers here).
-browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+# Debian's Chromium for the browser tests (Playwright cannot download its own browsers here) and
+# docker-compose for the check of compose.yaml in tests/deploy.
+test-tools:
+	@command -v chromium >/dev/null && command -v docker-compose >/dev/null || { \
+	  apt-get update -qq && apt-get install -y -qq chromium docker-compose; }
 
 up: install
 	$(BIN)/python -m backend.devstack
 
-test: install browser
+test: install test-tools
 	$(BIN)/python -m pytest
 
 # The suites that use SQL, Redis and S3, again on whatever DATABASE_URL / REDIS_URL name (CI runs
