@@ -74,17 +74,27 @@ def _children(pid: int) -> list[int]:
             for c in (task / "children").read_text().split()]
 
 
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
 def stack_processes(pid: int) -> dict[str, int]:
     """The dev stack's process (moto runs in it) and its children, by role; with several API
-    processes, uvicorn's supervisor and each of its workers."""
+    processes, uvicorn's supervisor ("api"), each of its workers ("api-1", ...) and
+    multiprocessing's resource tracker."""
     out = {"devstack+moto": pid}
     for child in _children(pid):
-        cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        cmd = _cmdline(child)
         name = "api" if "uvicorn" in cmd else "worker" if "arq" in cmd else cmd[:20]
         out[name if name not in out else f"{name}-{child}"] = child
         if name == "api":
-            for i, grandchild in enumerate(_children(child), start=1):
-                out[f"api-{i}"] = grandchild
+            workers = 0
+            for grandchild in _children(child):
+                if "resource_tracker" in _cmdline(grandchild):
+                    out["api-resource-tracker"] = grandchild
+                else:
+                    workers += 1
+                    out[f"api-{workers}"] = grandchild
     return out
 
 

@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import anyio.to_thread
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts import repository as repo
@@ -16,6 +15,7 @@ from backend.accounts.passwords import (
     burn_verify_time,
     check_policy,
     hash_password,
+    run_argon2,
     verify_password,
 )
 from backend.accounts.tokens import hash_token, new_token, token_prefix
@@ -84,7 +84,7 @@ async def login(session: AsyncSession, ctx: AuditContext, settings: Settings,
             audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", None,
                          {"email": email, "reason": "locked"})
             raise LoginLocked(retry)
-        await anyio.to_thread.run_sync(burn_verify_time, password)
+        await run_argon2(burn_verify_time, password)
         await throttle.fail(session, email, now, settings.login_max_failures,
                             settings.login_lockout_seconds)
         audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", None,
@@ -96,7 +96,7 @@ async def login(session: AsyncSession, ctx: AuditContext, settings: Settings,
         raise LoginLocked(max(1, int((user.locked_until - now).total_seconds() + 0.999)))
     # argon2 takes ~0.1 s of CPU on purpose; in a thread (it releases the GIL) the event loop
     # keeps serving every other request meanwhile
-    if not await anyio.to_thread.run_sync(verify_password, user.password_hash, password) \
+    if not await run_argon2(verify_password, user.password_hash, password) \
             or not user.is_active:
         reason = "inactive" if user.is_active is False else "bad_password"
         user.failed_logins += 1
@@ -182,7 +182,7 @@ async def create_user(session: AsyncSession, ctx: AuditContext | None, *, email:
     if await repo.get_user_by_email(session, email) is not None:
         raise DuplicateEmail(f"A user with email {email} already exists.")
     user = User(email=email, full_name=full_name.strip()[:200], role=role,
-                password_hash=hash_password(password))
+                password_hash=await run_argon2(hash_password, password))
     session.add(user)
     await session.flush()
     audit.record(session, ctx, audit.USER_CREATE, "user", user.id,
@@ -213,7 +213,7 @@ async def update_user(session: AsyncSession, ctx: AuditContext, actor: Principal
         changes["full_name"] = True
     if password is not None:
         check_policy(password, user.email)
-        user.password_hash = hash_password(password)
+        user.password_hash = await run_argon2(hash_password, password)
         user.failed_logins, user.locked_until = 0, None
         changes["password"] = True
     if "password" in changes or changes.get("is_active") is False:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 
 from tests.backend.backend_testkit import PASSWORD, Stack
@@ -122,3 +124,29 @@ async def test_bad_tokens_and_inactive_users(stack: Stack, admin) -> None:
 async def test_login_validation(stack: Stack) -> None:
     r = await stack.client.post("/api/auth/login", json={"email": "a@b.c"})
     assert r.status_code == 400 and "password" in r.json()["detail"]
+
+
+
+async def test_argon2_runs_at_most_argon2_at_once_in_a_process() -> None:
+    """Each argon2 hash or verify holds 64 MiB: a shift signing in at once must not multiply
+    that. The same counter run through plain threads shows the overlap it would otherwise have."""
+    from backend.accounts.passwords import ARGON2_AT_ONCE, hash_password, run_argon2
+
+    running, peak, lock = 0, 0, threading.Lock()
+
+    def counted(password: str) -> str:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        try:
+            return hash_password(password)
+        finally:
+            with lock:
+                running -= 1
+
+    hashes = await asyncio.gather(*(run_argon2(counted, PASSWORD) for _ in range(4)))
+    assert len(set(hashes)) == 4 and peak == ARGON2_AT_ONCE
+    peak = 0
+    await asyncio.gather(*(asyncio.to_thread(counted, PASSWORD) for _ in range(4)))
+    assert peak > ARGON2_AT_ONCE
