@@ -24,7 +24,9 @@ stamp="$VENV/.installed-$(sha1sum "$HERE/requirements.txt" | cut -c1-10)"
 if [ ! -f "$stamp" ]; then
   log "installing the portal's Python packages into $VENV"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-  PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install -q -r "$HERE/requirements.txt"
+  # -P: not the working directory on sys.path, where pip would find the project's own
+  # medsegtext.egg-info and complain that the API's dependencies are missing from this venv
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -P -m pip install -q -r "$HERE/requirements.txt"
   rm -f "$VENV"/.installed-* && touch "$stamp"
 fi
 
