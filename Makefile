@@ -38,8 +38,8 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# Known vulnerabilities in the installed dependencies (pip-audit; see .ci/audit.py for what
-# happens when the vulnerability service cannot be reached; AUDIT_STRICT=1 fails then).
+# Known vulnerabilities in the installed dependencies: pip-audit, then PyPI's project pages for
+# what it could not look up (.ci/audit.py); AUDIT_STRICT=1 also fails on packages left unaudited.
 audit: install
 	$(BIN)/python .ci/audit.py
 
