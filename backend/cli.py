@@ -23,7 +23,7 @@ class CliError(RuntimeError):
 
 async def _create(settings: Settings, email: str, password: str, role: str,
                   full_name: str) -> int:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings)
     try:
         async with transaction(make_sessionmaker(engine)) as db:
             user = await accounts.create_user(db, None, email=email, password=password,

@@ -218,7 +218,7 @@ class Bench:
     async def _any_running(self) -> bool:
         from sqlmodel import select
 
-        engine = make_engine(self.db_url)
+        engine = make_engine(Settings(database_url=self.db_url))
         try:
             async with make_sessionmaker(engine)() as db:
                 found = (await db.exec(select(Case.id).where(Case.status == "running"))).first()
@@ -227,7 +227,7 @@ class Bench:
             await engine.dispose()
 
     async def statuses(self, ids: list[str]) -> dict[str, Case | None]:
-        engine = make_engine(self.db_url)
+        engine = make_engine(Settings(database_url=self.db_url))
         try:
             async with make_sessionmaker(engine)() as db:
                 return {i: await db.get(Case, i) for i in ids}

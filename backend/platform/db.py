@@ -11,19 +11,22 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.settings import Settings
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5, *,
-                connect_timeout_s: float = 5, command_timeout_s: float = 30,
-                pool_timeout_s: float = 10) -> AsyncEngine:
-    """Pool bounds are per process: N API and worker processes hold up to N x (size + overflow)
+def make_engine(settings: Settings) -> AsyncEngine:
+    """The engine for settings.database_url, with the settings' pool bounds and timeouts.
+
+    Pool bounds are per process: N API and worker processes hold up to N x (size + overflow)
     PostgreSQL connections, which RDS's max_connections must cover.
 
     A database that is down or unreachable costs a request at most the connect, command or pool
     timeout (then 503), never asyncpg's 60 s default connect wait or an indefinite hang."""
+    url = settings.database_url
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
@@ -37,9 +40,10 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5, *,
 
         return engine
     engine = create_async_engine(
-        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
-        pool_timeout=pool_timeout_s,
-        connect_args={"timeout": connect_timeout_s, "command_timeout": command_timeout_s})
+        url, pool_pre_ping=True, pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow, pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args={"timeout": settings.db_connect_timeout_seconds,
+                      "command_timeout": settings.db_command_timeout_seconds})
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def _refused_is_operational(dialect: Any, _rec: Any, cargs: Any, cparams: Any) -> Any:

@@ -42,11 +42,7 @@ class Services:
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
-        engine = make_engine(settings.database_url, settings.db_pool_size,
-                             settings.db_max_overflow,
-                             connect_timeout_s=settings.db_connect_timeout_seconds,
-                             command_timeout_s=settings.db_command_timeout_seconds,
-                             pool_timeout_s=settings.db_pool_timeout_seconds)
+        engine = make_engine(settings)
         store, predictions, queue = (ObjectStore(settings), PredictionStore(settings),
                                      JobQueue(settings))
         await store.start()
