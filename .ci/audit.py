@@ -84,16 +84,20 @@ def latest_release_vulns(dep: dict[str, Any], fetch: Callable[[str], dict[str, A
 def audit(deps: list[dict[str, Any]], accepted: dict[str, str],
           fetch: Callable[[str], dict[str, Any] | None]) -> dict[str, Any]:
     """Split the packages by who audited them and collect the vulnerabilities not accepted."""
+    by_pip_audit = [d for d in deps if not d.get("skip_reason")]
     skipped = [d for d in deps if d.get("skip_reason") and _key(d["name"]) != PROJECT]
     with ThreadPoolExecutor(16) as pool:
-        fallback = list(pool.map(lambda d: latest_release_vulns(d, fetch), skipped))
-    by_page = [dict(d, vulns=v) for d, v in zip(skipped, fallback, strict=True) if v is not None]
-    by_pip_audit = [d for d in deps if not d.get("skip_reason")]
+        fallback = pool.map(lambda d: latest_release_vulns(d, fetch), skipped)
+        by_page, unaudited = [], []
+        for dep, vulns in zip(skipped, fallback, strict=True):
+            if vulns is None:
+                unaudited.append(dep)
+            else:
+                by_page.append(dict(dep, vulns=vulns))
     found = [(d, v) for d in by_pip_audit + by_page for v in d.get("vulns", [])
              if v["id"] not in accepted]
     return {"pip_audit": len(by_pip_audit), "project_page": len(by_page),
-            "unaudited": [d for d, v in zip(skipped, fallback, strict=True) if v is None],
-            "found": found}
+            "unaudited": unaudited, "found": found}
 
 
 def main() -> int:

@@ -38,13 +38,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
 import httpx
 from boto3.dynamodb.conditions import Key
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -215,24 +217,27 @@ class Bench:
         return out
 
     # --- outcomes, read from the stores themselves --------------------------------------
+    @asynccontextmanager
+    async def _db(self) -> AsyncIterator[AsyncSession]:
+        """A session on the database itself, not through the proxy; each caller runs in its own
+        asyncio.run, so the engine lives only as long as the session."""
+        engine = make_engine(Settings(database_url=self.db_url))
+        try:
+            async with make_sessionmaker(engine)() as db:
+                yield db
+        finally:
+            await engine.dispose()
+
     async def _any_running(self) -> bool:
         from sqlmodel import select
 
-        engine = make_engine(Settings(database_url=self.db_url))
-        try:
-            async with make_sessionmaker(engine)() as db:
-                found = (await db.exec(select(Case.id).where(Case.status == "running"))).first()
-                return found is not None
-        finally:
-            await engine.dispose()
+        async with self._db() as db:
+            found = (await db.exec(select(Case.id).where(Case.status == "running"))).first()
+            return found is not None
 
     async def statuses(self, ids: list[str]) -> dict[str, Case | None]:
-        engine = make_engine(Settings(database_url=self.db_url))
-        try:
-            async with make_sessionmaker(engine)() as db:
-                return {i: await db.get(Case, i) for i in ids}
-        finally:
-            await engine.dispose()
+        async with self._db() as db:
+            return {i: await db.get(Case, i) for i in ids}
 
     def duplicates(self, ids: list[str]) -> int:
         aws = {"endpoint_url": self.moto_url, "region_name": self.settings.aws_region}

@@ -22,13 +22,13 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.stack import DEMO, IMAGES, stack_processes, start_stack, stop_stack, wait_finished
+from bench.stack import DEMO, IMAGES, stack_processes, start_stack, stop_stack
+from bench.upload_throughput import system_run
 
 POLL_S = 0.02
 BUDGET_MB = {"worker": 600, "api": 300}
@@ -62,20 +62,6 @@ async def one_at_a_time(client: httpx.AsyncClient, files: list[Path]) -> list[fl
     return latencies
 
 
-async def burst(client: httpx.AsyncClient, files: list[Path]) -> None:
-    since = datetime.now(UTC).isoformat()
-    gate = asyncio.Semaphore(8)
-
-    async def upload(path: Path) -> None:
-        async with gate:
-            r = await client.post("/api/cases", files={"file": (path.name, path.read_bytes(),
-                                                                "image/png")})
-            r.raise_for_status()
-
-    await asyncio.gather(*(upload(p) for p in files))
-    await wait_finished(client, since, len(files))
-
-
 async def sign_ins(api: str, count: int) -> str:
     """`count` simultaneous sign-ins; returns one of the tokens."""
     email, password = DEMO["clinician"]
@@ -97,7 +83,7 @@ async def run(api: str, sign_in_count: int, sequential: list[Path], queue: list[
                                  headers={"Authorization": f"Bearer {token}"}) as client:
         await one_at_a_time(client, sequential[:1])  # warm-up: first job loads the clients
         latencies = await one_at_a_time(client, sequential[1:])
-        await burst(client, queue)
+    await system_run(api, token, queue, concurrency=8)  # the burst, waited until all are done
     return latencies
 
 

@@ -126,7 +126,6 @@ async def test_login_validation(stack: Stack) -> None:
     assert r.status_code == 400 and "password" in r.json()["detail"]
 
 
-
 async def test_argon2_runs_at_most_argon2_at_once_in_a_process() -> None:
     """Each argon2 hash or verify holds 64 MiB: a shift signing in at once must not multiply
     that. The same counter run through plain threads shows the overlap it would otherwise have."""
