@@ -7,25 +7,16 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.admin.repository import AuditQuery, AuditRow, iter_audit
+from backend.platform.csv_cells import csv_safe
 
 COLUMNS = ("id", "at", "user_id", "user_email", "role", "action", "object_type", "object_id",
            "client_addr", "request_id", "detail")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> str:
-    """Text for one cell; a leading formula character is quoted so a spreadsheet shows the
-    value instead of running it (CSV injection)."""
-    if value is None:
-        return ""
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+__all__ = ["COLUMNS", "csv_row", "csv_safe", "stream_csv"]
 
 
 def csv_row(row: AuditRow) -> list[str]:

@@ -4,7 +4,8 @@ blocking helpers; backend.datasets.service drives them).
 images/<case>.png  8-bit grayscale 224x224, decoded by the inference core from the stored upload
 masks/mask_<case>.png  the model's mask (1-bit), resized with nearest neighbour
 annotations.csv  split,image,mask,description,laterality,infected_zones,zones (+ case_id,
-                 review_state, model_version)
+                 review_state, model_version); a cell a spreadsheet would run as a formula
+                 is written as text (backend.platform.csv_cells)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from backend.cases.models import Case
+from backend.platform.csv_cells import FORMULA_START, csv_safe
 from backend.reviews.outcome import ReviewOutcome
 from inference.decode import decode
 from inference.findings import ZONE_ORDER, Findings
@@ -94,7 +96,7 @@ def annotations_csv(rows: list[AnnotationRow]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
-    writer.writerows(astuple(r) for r in rows)
+    writer.writerows([csv_safe(v) for v in astuple(r)] for r in rows)
     return buf.getvalue().encode("utf-8")
 
 
@@ -124,6 +126,8 @@ them: they reviewed the findings and zone flags only. Treat the masks as pseudo-
 description / zones: what the reviewer confirmed. Accepted: the model's flags and sentence.
 Edited: the reviewer's sentence; zones from the reviewer's corrected flags, else parsed from
 that sentence. laterality: 0 none, 1 unilateral, 2 bilateral. Zone order: {', '.join(ZONE_ORDER)}.
+A cell that starts with one of {' '.join(repr(c) for c in FORMULA_START)} is written with a
+leading ' so that a spreadsheet shows it as text instead of running it as a formula.
 "Left" is the image's left, as in QaTa-COV19 (the patient's right on a PA film).
 
 Privacy: the images come from de-identified uploads and carry no DICOM header; patient

@@ -1,5 +1,7 @@
 """Export reviewed cases as a training set (QaTa layout, backend.datasets.layout) into a zip
-file on local disk, which the controller streams and then deletes.
+in an unnamed temporary file (O_TMPFILE, or unlinked at once where the OS lacks it), which the
+controller streams and closes: the zip has no name in the temp folder, so no download, failure
+or crash can leave one behind.
 
 Files are fetched from S3 a few at a time; decoding, resizing and zip writing run in a worker
 thread, one case at a time, so memory stays at a few images whatever the export's size."""
@@ -7,12 +9,11 @@ thread, one case at a time, so memory stays at a few images whatever the export'
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from typing import IO
 
 import anyio.to_thread
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -46,7 +47,8 @@ class ExportQuery:
 
 @dataclass(frozen=True)
 class Export:
-    path: Path
+    file: IO[bytes]  # the zip, positioned at its start; whoever sends it closes it
+    size: int
     filename: str
     cases: int
     skipped: int
@@ -92,12 +94,10 @@ async def export_dataset(db: AsyncSession, services: Services, ctx: AuditContext
     if not chosen:
         raise Conflict("No accepted or edited case with known zones matches; nothing to export.")
     now = utcnow()
-    fd, name = tempfile.mkstemp(prefix="medsegtext-export-", suffix=".zip")
-    os.close(fd)
-    path = Path(name)
+    file = tempfile.TemporaryFile(prefix="medsegtext-export-", suffix=".zip")  # noqa: SIM115
     rows: list[layout.AnnotationRow] = []
     try:
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as zf:
             for i in range(0, len(chosen), _FETCH_BATCH):
                 batch = chosen[i:i + _FETCH_BATCH]
                 files = await asyncio.gather(*(_fetch(services, c) for c, _ in batch))
@@ -115,8 +115,10 @@ async def export_dataset(db: AsyncSession, services: Services, ctx: AuditContext
             zf.writestr("README.txt", layout.readme(
                 created=now.isoformat(timespec="seconds"), by=user.email, rows=rows,
                 skipped=skipped))
+        size = file.seek(0, 2)  # the zip's length: its end
+        file.seek(0)
     except BaseException:
-        path.unlink(missing_ok=True)
+        file.close()
         raise
     valid = sum(r.split == "valid" for r in rows)
     audit.record(db, ctx, audit.DATASET_EXPORT, "dataset", None, {
@@ -125,5 +127,5 @@ async def export_dataset(db: AsyncSession, services: Services, ctx: AuditContext
         "case_ids": [r.case_id for r in rows][:1000],
         "created_from": query.created_from.isoformat() if query.created_from else None,
         "created_to": query.created_to.isoformat() if query.created_to else None})
-    return Export(path, f"medsegtext-dataset-{now.strftime('%Y%m%dT%H%M%SZ')}.zip",
+    return Export(file, size, f"medsegtext-dataset-{now.strftime('%Y%m%dT%H%M%SZ')}.zip",
                   len(rows), len(skipped))
