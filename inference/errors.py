@@ -20,6 +20,7 @@ INPUT_ERROR_CODES: Final[frozenset[str]] = frozenset(
         "multi_frame",  # more than one frame (cine, tomosynthesis, animated PNG)
         "no_pixel_data",  # a DICOM image header without its pixels
         "not_an_image",  # a DICOM object that is not an image (SR, SEG, PDF, PR, KO...)
+        "burned_in_annotation",  # DICOM says its pixels carry burned-in text (names, dates)
     }
 )
 

@@ -22,7 +22,7 @@ from backend.cases import repository as repo
 from backend.cases.deidentify import deidentify_dicom
 from backend.cases.models import Case, new_case_id
 from backend.cases.repository import CaseQuery
-from backend.cases.upload import CaseFields
+from backend.cases.upload import CaseFields, stored_filename
 from backend.http.auth import Principal
 from backend.http.logs import get_logger
 from backend.models_registry.service import active_version
@@ -85,7 +85,7 @@ async def create_case(db: AsyncSession, services: Services, ctx: AuditContext, u
         id=case_id, owner_id=user.id, status="queued", priority=fields.priority,
         patient_ref=fields.patient_ref, age=fields.age, sex=fields.sex,
         acquired_at=fields.acquired_at, notes=fields.notes,
-        original_filename=fields.original_filename, source_format=fmt,
+        original_filename=stored_filename(fmt), source_format=fmt,
         content_sha256=hashlib.sha256(stored).hexdigest(), width=width, height=height,
         image_key=key, model_name=name, model_version=version,
         model_version_id=active.id if active is not None else None,

@@ -2,14 +2,15 @@
 
 Fields arrive as strings (browsers send "" for a blank input), so they are parsed here rather
 than by the framework, which would refuse "" for a number.
+
+The client's file name is not kept: names like DOE_JOHN_MRN123.dcm carry PHI, so the stored and
+shown name is a neutral one made from the detected format (stored_filename).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import PurePosixPath, PureWindowsPath
 
 from litestar.exceptions import ValidationException
 
@@ -18,7 +19,6 @@ from backend.cases.schemas import CaseUploadForm
 
 SEXES = ("M", "F", "O")
 MAX_AGE = 130
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,6 @@ class CaseFields:
     acquired_at: datetime | None
     priority: str
     notes: str | None
-    original_filename: str
 
 
 def _bad(field: str, message: str) -> ValidationException:
@@ -83,10 +82,13 @@ def _when(value: str | None) -> datetime | None:
     return when.astimezone(UTC)
 
 
-def safe_filename(name: str | None) -> str:
-    """The file's base name only (no client path), without control characters, ≤ 255."""
-    base = PureWindowsPath(PurePosixPath(name or "").name).name
-    return _CONTROL.sub("", base)[:255]
+STORED_NAMES = {"png": "image.png", "jpeg": "image.jpg", "dicom": "image.dcm"}
+
+
+def stored_filename(fmt: str) -> str:
+    """The name a case's upload is stored and shown under: the same for every upload of a
+    format, so it says nothing about the patient (the upload's own name is dropped unread)."""
+    return STORED_NAMES.get(fmt, "image")
 
 
 def parse_fields(form: CaseUploadForm) -> CaseFields:
@@ -97,5 +99,4 @@ def parse_fields(form: CaseUploadForm) -> CaseFields:
         acquired_at=_when(form.acquired_at),
         priority=_choice(form.priority, "priority", PRIORITIES) or "routine",
         notes=_text(form.notes, "notes", 2000),
-        original_filename=safe_filename(form.file.filename),
     )

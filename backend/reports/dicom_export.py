@@ -7,11 +7,22 @@
 
 UIDs are derived from the case, model version (and, for the SR, the latest review), so a second
 download of the same content is the same instance, not a new one.
+
+Neither object copies anything free-text or identifying from the source: highdicom is handed a
+reference data set made here (reference_dataset) with only the UIDs it must reference, the pixel
+geometry, the patient characteristics the stored file retains (sex, age, size, weight) and the
+Type 2 patient and study attributes, empty. So study and series descriptions, names, dates,
+institutions and devices never reach an export, even from a file stored before de-identification
+was an allow-list. The SEG repeats the stored file's de-identification declaration; the SR does
+not, because it carries a reviewer's name and free-text comment, which are not de-identified.
+Text we write into a PN or LO value is made safe first (person_name, _lo): a backslash there
+would split the value in two, and in a PN "=" and "^" would start a new group or component.
 """
 
 from __future__ import annotations
 
 import io
+import re
 
 import highdicom as hd
 import numpy as np
@@ -29,18 +40,37 @@ MANUFACTURER = "MedSegText"
 UTF8 = "ISO_IR 192"
 LOCAL = "99MEDSEG"  # private coding scheme for concepts with no standard code
 SEG_SERIES, SR_SERIES = 9901, 9902
-# Type 2 attributes the derived objects copy; de-identification may have left them absent.
-_TYPE2 = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
-          "StudyTime", "StudyID", "AccessionNumber", "ReferringPhysicianName")
+# Type 2 attributes the derived objects copy: always empty in an export.
+_EMPTY = ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "StudyTime", "StudyID",
+          "AccessionNumber", "ReferringPhysicianName")
+# What highdicom reads from the source image: references, pixel geometry, retained patient
+# characteristics (backend.cases.deid_profile.RETAINED_CHARACTERISTICS).
+_REFERENCE = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID",
+              "FrameOfReferenceUID", "Modality", "Rows", "Columns", "SamplesPerPixel",
+              "PhotometricInterpretation", "BitsAllocated", "BitsStored", "HighBit",
+              "PixelRepresentation", "NumberOfFrames", "PixelSpacing", "ImagerPixelSpacing",
+              "ImageOrientationPatient", "ImagePositionPatient", "SliceThickness",
+              "PatientOrientation", "ImageLaterality", "PatientSex", "PatientAge",
+              "PatientSize", "PatientWeight")
+_DECLARATION = ("PatientIdentityRemoved", "DeidentificationMethod",
+                "DeidentificationMethodCodeSequence", "LongitudinalTemporalInformationModified")
+_PN_SEPARATORS = re.compile(r"[\\=^\x00-\x1f\x7f]+")
+_SPACES = re.compile(r"\s+")
 
 
 class NotExportable(ValueError):
     """The stored files cannot give this DICOM object; the message says why."""
 
 
-def source_dataset(data: bytes) -> Dataset:
-    ds = pydicom.dcmread(io.BytesIO(data))
-    for keyword in _TYPE2:
+def reference_dataset(data: bytes, declare: bool) -> Dataset:
+    """What an export may take from the stored image (see the module docstring); ``declare``
+    carries over its de-identification declaration."""
+    stored = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+    ds = Dataset()
+    for keyword in _REFERENCE + (_DECLARATION if declare else ()):
+        if keyword in stored:
+            ds[keyword] = stored[keyword]
+    for keyword in (*_EMPTY, "PatientSex"):
         if keyword not in ds:
             setattr(ds, keyword, None)
     return ds
@@ -51,14 +81,14 @@ def _uid(*parts: str) -> str:
 
 
 def build_seg(source: bytes, mask_png: bytes, data: ReportData) -> bytes:
-    ds = source_dataset(source)
+    ds = reference_dataset(source, declare=True)
     mask = np.asarray(Image.open(io.BytesIO(mask_png)).convert("L")) > 127
     if mask.shape != (int(ds.Rows), int(ds.Columns)):
         raise NotExportable(f"The mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
                             f"{ds.Columns}x{ds.Rows}.")
     c = data.case
     algorithm = hd.AlgorithmIdentificationSequence(
-        name=c.model_name or "medsegtext", version=c.model_version or "unknown",
+        name=_lo(c.model_name or "medsegtext"), version=_lo(c.model_version or "unknown"),
         family=codes.cid7162.ArtificialIntelligence)
     segment = hd.seg.SegmentDescription(
         segment_number=1, segment_label="Lesion",
@@ -73,10 +103,12 @@ def build_seg(source: bytes, mask_png: bytes, data: ReportData) -> bytes:
         series_instance_uid=_uid(c.id, "seg-series", c.model_version or ""),
         series_number=SEG_SERIES,
         sop_instance_uid=_uid(c.id, "seg", c.model_version or ""), instance_number=1,
-        manufacturer=MANUFACTURER, manufacturer_model_name=c.model_name or "medsegtext",
-        software_versions=c.model_version or "unknown", device_serial_number="n/a",
+        manufacturer=MANUFACTURER, manufacturer_model_name=_lo(c.model_name or "medsegtext"),
+        software_versions=_lo(c.model_version or "unknown"), device_serial_number="n/a",
         series_description="MedSegText lesion segmentation (decision support)",
         specific_character_set=UTF8, omit_empty_frames=False)
+    if "ImageOrientationPatient" not in ds:  # a projection film: orientation by its letters
+        seg.PatientOrientation = ds.get("PatientOrientation")
     return _bytes(seg)
 
 
@@ -122,7 +154,7 @@ def _content(ds: Dataset, data: ReportData) -> hd.sr.ContainerContentItem:
 
 
 def build_sr(source: bytes, data: ReportData) -> bytes:
-    ds = source_dataset(source)
+    ds = reference_dataset(source, declare=False)
     c, o = data.case, data.outcome
     review = str(o.review.id) if o.review is not None else "unreviewed"
     verified = o.is_final and o.review is not None
@@ -141,8 +173,16 @@ def build_sr(source: bytes, data: ReportData) -> bytes:
 
 def person_name(name: str) -> str:
     """A display name as one PN component (the trailing caret says so): splitting it into
-    family and given names would guess wrong for many names."""
-    return name.replace("^", " ").strip()[:64] + "^"
+    family and given names would guess wrong for many names. PN has no escape: a backslash
+    would make a second value (VM 2), "=" a second component group, "^" another component, so
+    they (and control characters) become spaces."""
+    cleaned = _SPACES.sub(" ", _PN_SEPARATORS.sub(" ", name)).strip()[:63].strip()
+    return (cleaned or "reviewer") + "^"
+
+
+def _lo(value: str) -> str:
+    """A text as one LO value: a backslash would split it in two; at most 64 characters."""
+    return _SPACES.sub(" ", value.replace("\\", "/")).strip()[:64]
 
 
 def _bytes(ds: Dataset) -> bytes:

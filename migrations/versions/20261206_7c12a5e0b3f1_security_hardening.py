@@ -31,11 +31,17 @@ def _downgrade_accounts() -> None:
 
 
 def _upgrade_cases() -> None:
-    pass
+    # Upload file names can carry PHI (DOE_JOHN_MRN.dcm): replace every stored one with the
+    # neutral name new uploads get (backend.cases.upload.stored_filename).
+    op.execute(
+        "UPDATE cases SET original_filename = CASE source_format"
+        " WHEN 'dicom' THEN 'image.dcm' WHEN 'png' THEN 'image.png'"
+        " WHEN 'jpeg' THEN 'image.jpg' ELSE 'image' END"
+    )
 
 
 def _downgrade_cases() -> None:
-    pass
+    pass  # the original file names are gone on purpose; nothing to restore
 
 
 def upgrade() -> None:
