@@ -1,12 +1,22 @@
-"""SegFindNet: a compact UNet whose encoder starts at half resolution, with a findings head.
+"""SegFindNet: a compact UNet whose encoder starts at half resolution, with a findings head and
+an image-level presence head.
 
 Why this shape: on 2 CPU cores a full-resolution UNet of the same widths trains ~6x slower
 (shared/notes/cpu-training-calibration.md); starting at 112x112 keeps inference well inside the
 30 ms budget. The findings head reads the bottleneck and a coarse grid of the lesion map, so zone
 flags are predicted from where the lesions are, not from text.
+
+The presence head (issue 13) gives one logit per image, "is there a lesion on this film", from
+the pooled bottleneck (what the film looks like) and a summary of the lesion map (how much and how
+strongly the segmentation fires). Reading the lesion map ties the decision to the outline, so a
+normal film is pushed towards an empty map and no presence at once. It adds ~37 k parameters and
+a few k FLOPs. The pooled bottleneck is also returned as `features`: the export measures a film's
+distance from the training distribution on it (the scope gate, training/scope.py).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -14,6 +24,18 @@ from torch.nn import functional as F
 
 DEFAULT_WIDTHS = (16, 32, 64, 128, 256)
 GRID = (8, 4)  # rows x columns of the lesion-map summary fed to the findings head
+PRESENCE_STATS = 2  # mean lesion probability and peak lesion logit over the whole map
+PRESENCE_HIDDEN = 64
+OUTPUT_NAMES = ("mask_logits", "zone_logits", "presence_logit", "features")
+
+
+class SegFindOutput(NamedTuple):
+    """mask (B,1,H,W) and zone (B,6) logits, presence logit (B,), pooled bottleneck (B,C)."""
+
+    mask_logits: torch.Tensor
+    zone_logits: torch.Tensor
+    presence_logit: torch.Tensor
+    features: torch.Tensor
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -48,8 +70,12 @@ class SegFindNet(nn.Module):
             nn.Linear(w[-1] + 2 * cells, 128), nn.ReLU(inplace=True), nn.Dropout(0.2),
             nn.Linear(128, n_zones),
         )
+        self.presence_head = nn.Sequential(
+            nn.Linear(2 * w[-1] + 2 * cells + PRESENCE_STATS, PRESENCE_HIDDEN),
+            nn.ReLU(inplace=True), nn.Dropout(0.2), nn.Linear(PRESENCE_HIDDEN, 1),
+        )
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> SegFindOutput:
         h = self.stem(x)
         skips = []
         for i, block in enumerate(self.enc):
@@ -62,12 +88,19 @@ class SegFindNet(nn.Module):
             h = dec(torch.cat([up(h), skip], dim=1))
         half = self.seg_head(h)
         mask_logits = F.interpolate(half, scale_factor=2.0, mode="bilinear", align_corners=False)
-        summary = torch.cat([
-            bottleneck.mean(dim=(2, 3)),
+        features = bottleneck.mean(dim=(2, 3))
+        grid = torch.cat([
             F.adaptive_avg_pool2d(torch.sigmoid(half), GRID).flatten(1),
             F.adaptive_max_pool2d(half, GRID).flatten(1),
         ], dim=1)
-        return mask_logits, self.zone_head(summary)
+        zone_logits = self.zone_head(torch.cat([features, grid], dim=1))
+        lesion_stats = torch.cat([
+            torch.sigmoid(half).mean(dim=(1, 2, 3)).unsqueeze(1),
+            half.amax(dim=(1, 2, 3)).unsqueeze(1),
+        ], dim=1)
+        presence_logit = self.presence_head(torch.cat([
+            features, bottleneck.amax(dim=(2, 3)), grid, lesion_stats], dim=1)).squeeze(1)
+        return SegFindOutput(mask_logits, zone_logits, presence_logit, features)
 
 
 def count_parameters(model: nn.Module) -> int:
