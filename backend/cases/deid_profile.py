@@ -47,6 +47,9 @@ EMPTIED: Final = frozenset({
 TYPE2_ALWAYS: Final = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex",
                        "StudyDate", "StudyTime", "AccessionNumber", "ReferringPhysicianName",
                        "StudyID", "SeriesNumber", "InstanceNumber", "Manufacturer")
+# Type 2 attributes required once another attribute of their module is kept.
+TYPE2_WITH: Final = {"PositionReferenceIndicator": "FrameOfReferenceUID",  # Frame of Reference
+                     "PositionerType": "ViewCodeSequence"}  # DX Positioning
 
 # U: instance UIDs, replaced consistently within one upload.
 REPLACED_UIDS: Final = frozenset({
@@ -63,7 +66,7 @@ KEEP: Final = frozenset({
     "AcquisitionNumber", "ImageType", "Modality", "PresentationIntentType", "ConversionType",
     # what the film shows and how the patient lay
     "BodyPartExamined", "ViewPosition", "Laterality", "ImageLaterality", "PatientPosition",
-    "PatientOrientation", "AnatomicalOrientationType",
+    "PatientOrientation", "AnatomicalOrientationType", "PositionerType",
     "AnatomicRegionSequence", "ViewCodeSequence", "PatientOrientationCodeSequence",
     "BurnedInAnnotation",
     # image pixel module, palettes and colour

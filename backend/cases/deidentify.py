@@ -137,6 +137,9 @@ def _declare(ds: Dataset) -> None:
     for keyword in profile.TYPE2_ALWAYS:
         if keyword not in ds:
             setattr(ds, keyword, None)
+    for keyword, module_member in profile.TYPE2_WITH.items():
+        if module_member in ds and keyword not in ds:
+            setattr(ds, keyword, None)
     is_dx = str(ds.get("SOPClassUID", "")).startswith("1.2.840.10008.5.1.4.1.1.1.1")
     if is_dx and "AcquisitionContextSequence" not in ds:
         ds.AcquisitionContextSequence = Sequence()
