@@ -37,9 +37,26 @@ class Settings:
     sagemaker_endpoint_url: str | None = None  # None = AWS sagemaker-runtime
     model_path: str | None = None  # None = the shipped model
     max_upload_bytes: int = 64 * 2**20
+    # Sign-in sessions and personal API tokens (backend.accounts.lifecycle): a token never
+    # outlives its kind's maximum (tokens stored without an expiry count from their creation);
+    # past the session cap a new sign-in ends the user's oldest session; past the token cap a
+    # new personal token is refused until one is revoked.
     session_ttl_hours: int = 12
+    personal_token_max_days: int = 90
+    personal_tokens_per_user: int = 20
+    sessions_per_user: int = 10
+    # Sign-in throttling (backend.accounts.throttle), counted in the database per window of
+    # login_lockout_seconds: login_max_failures wrong answers for one account from one client
+    # address lock that pair; login_client_max_failures from one address lock the address;
+    # login_account_max_failures for one account from all addresses back the account off for
+    # login_account_lockout_seconds. The last two spare an address the account has signed in
+    # from within login_known_client_days, so nobody can lock an owner out from elsewhere.
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
+    login_client_max_failures: int = 100
+    login_account_max_failures: int = 50
+    login_account_lockout_seconds: int = 60
+    login_known_client_days: int = 30
     # Dependency outages (S3, DynamoDB, SQL, Redis, SageMaker) end in a retry, never a hang: a job
     # waits 2, 4, 8, 16, 30 s between its 6 tries (about a minute, so a 30 s outage is ridden
     # out); the API answers 503 once the timeouts below have passed.

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, delete, get, post
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
+from backend.accounts import lifecycle, service
 from backend.accounts import repository as repo
-from backend.accounts import service
-from backend.accounts.schemas import LoginIn, LoginOut, TokenCreated, TokenIn, TokenOut, UserOut
+from backend.accounts.admin_controller import AdminTokensController
+from backend.accounts.schemas import (
+    LoginIn,
+    LoginOut,
+    Revoked,
+    SessionOut,
+    TokenCreated,
+    TokenIn,
+    TokenOut,
+    UserOut,
+)
 from backend.accounts.tokens import SESSION_COOKIE
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
-from backend.http.errors import TooManyRequests
+from backend.http.errors import Conflict, TooManyRequests
 from backend.http.openapi import refuses
 from backend.http.params import PathId
 from backend.http.requests import https_only
+from backend.platform.db import utcnow
 
 BAD_CREDENTIALS = "Incorrect email or password."
 
@@ -26,12 +39,15 @@ class AuthController(Controller):
     tags = ("auth",)
 
     @post("/login", status_code=HTTP_200_OK, exclude_from_auth=True, responses=refuses(401, 429))
-    async def login(self, data: JSONBody[LoginIn], db: Db, services: Svc,
-                    ctx: Ctx) -> Response[LoginOut]:
-        """Sign in: sets the HttpOnly session cookie and returns the same token for API use."""
+    async def login(self, data: JSONBody[LoginIn], db: Db, services: Svc, ctx: Ctx,
+                    request: Request[Any, Any, Any]) -> Response[LoginOut]:
+        """Sign in: sets the HttpOnly session cookie and returns the same token for API use.
+        Past the per-user session limit the oldest session ends. Wrong passwords are throttled
+        per account and client address: 429 with Retry-After for that client only."""
         settings = services.settings
         try:
-            issued, user = await service.login(db, ctx, settings, data.email, data.password)
+            issued, user = await service.login(db, ctx, settings, data.email, data.password,
+                                               request.headers.get("user-agent"))
         except service.LoginFailed:
             await db.commit()  # keep the failure count and the audit event
             raise NotAuthorizedException(BAD_CREDENTIALS) from None
@@ -55,15 +71,28 @@ class AuthController(Controller):
         return response
 
     @get("/tokens")
-    async def list_tokens(self, db: Db, user: CurrentUser) -> list[TokenOut]:
-        """The caller's personal API tokens (secrets are never shown again)."""
-        return [TokenOut.of(t) for t in await repo.list_tokens(db, user.id, "personal")]
+    async def list_tokens(self, db: Db, user: CurrentUser, services: Svc) -> list[TokenOut]:
+        """The caller's personal API tokens, ended ones included (secrets are never shown
+        again); expires_at is when each ends at the latest."""
+        return [TokenOut.of(t, lifecycle.expiry(t, services.settings))
+                for t in await repo.list_tokens(db, user.id, lifecycle.PERSONAL)]
 
-    @post("/tokens")
+    @post("/tokens", responses=refuses(409))
     async def create_token(self, data: JSONBody[TokenIn], db: Db, user: CurrentUser,
-                           ctx: Ctx) -> TokenCreated:
-        """Create a personal API token; the secret is in this response only."""
-        issued = await service.create_personal_token(db, ctx, user, data.name)
+                           ctx: Ctx, services: Svc,
+                           request: Request[Any, Any, Any]) -> TokenCreated:
+        """Create a personal API token; the secret is in this response only. It lives
+        expires_in_days, at most and by default the server's maximum (400 beyond it); 409 when
+        the caller already has the most live personal tokens allowed."""
+        try:
+            issued = await lifecycle.create_personal_token(
+                db, ctx, services.settings, user, data.name, data.expires_in_days, utcnow(),
+                request.headers.get("user-agent"))
+        except lifecycle.TokenRefused as e:
+            raise ValidationException(str(e), extra=[
+                {"key": e.field, "message": str(e), "source": "body"}]) from None
+        except lifecycle.TooManyTokens as e:
+            raise Conflict(str(e)) from None
         out = TokenOut.of(issued.record)
         return TokenCreated(**out.__dict__, token=issued.token)
 
@@ -73,6 +102,37 @@ class AuthController(Controller):
         """Revoke one of the caller's tokens; it stops working at once."""
         if await service.revoke_token(db, ctx, user, token_id) is None:
             raise NotFoundException("No such token.")
+
+    @get("/sessions")
+    async def list_sessions(self, db: Db, user: CurrentUser, services: Svc) -> list[SessionOut]:
+        """The caller's live sign-in sessions, newest first: when each began and was last
+        used, the address and browser it began from, and which one this request used."""
+        settings = services.settings
+        return [SessionOut(t.id, t.created_at, t.last_used_at, lifecycle.expiry(t, settings),
+                           t.client_addr, t.user_agent, t.id == user.token_id)
+                for t in await lifecycle.live_sessions(db, settings, user.id, utcnow())
+                if t.id is not None]
+
+    @delete("/sessions/{session_id:int}", status_code=HTTP_204_NO_CONTENT,
+            responses=refuses(409))
+    async def end_session(self, session_id: PathId, db: Db, user: CurrentUser,
+                          ctx: Ctx) -> None:
+        """End one of the caller's other sessions at once (audited). 409 for the session this
+        request uses: sign out for that."""
+        try:
+            ended = await lifecycle.end_session(db, ctx, user, session_id, utcnow())
+        except lifecycle.CurrentSession as e:
+            raise Conflict(str(e)) from None
+        if ended is None:
+            raise NotFoundException("No such session.")
+
+    @post("/sessions/end-others", status_code=HTTP_200_OK)
+    async def end_other_sessions(self, db: Db, user: CurrentUser, ctx: Ctx) -> Revoked:
+        """End every sign-in session of the caller but the one this request uses (each
+        audited); personal API tokens are left alone."""
+        return Revoked(await lifecycle.revoke_all(
+            db, ctx, user.id, "end_others", utcnow(), kind=lifecycle.SESSION,
+            keep_token_id=user.token_id))
 
 
 class MeController(Controller):
@@ -88,4 +148,4 @@ class MeController(Controller):
         return UserOut.of(record)
 
 
-CONTROLLERS = [AuthController, MeController]
+CONTROLLERS = [AuthController, MeController, AdminTokensController]

@@ -22,6 +22,8 @@ class LoginIn(msgspec.Struct):
 
 class TokenIn(msgspec.Struct):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    # days the token lives; at most (and by default) the server's personal_token_max_days
+    expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=36500)] | None = None
 
 
 class UserCreateIn(msgspec.Struct):
@@ -73,17 +75,47 @@ class TokenOut:
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    client_addr: str | None  # of the request that made it
+    user_agent: str | None
 
     @classmethod
-    def of(cls, t: ApiToken) -> TokenOut:
+    def of(cls, t: ApiToken, expires_at: datetime | None = None) -> TokenOut:
+        """`expires_at`: when the token ends at the latest, where it differs from the stored
+        one (backend.accounts.lifecycle.expiry)."""
         assert t.id is not None
-        return cls(t.id, t.name, t.kind, t.prefix, t.created_at, t.expires_at, t.last_used_at,
-                   t.revoked_at)
+        return cls(t.id, t.name, t.kind, t.prefix, t.created_at, expires_at or t.expires_at,
+                   t.last_used_at, t.revoked_at, t.client_addr, t.user_agent)
 
 
 @dataclass
 class TokenCreated(TokenOut):
     token: str = ""  # the secret: shown in this response only
+
+
+@dataclass
+class TokenPage:
+    items: list[TokenOut]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass
+class SessionOut:
+    """One of the caller's live sign-in sessions; `current` marks the one this request used."""
+
+    id: int
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime
+    client_addr: str | None
+    user_agent: str | None
+    current: bool
+
+
+@dataclass
+class Revoked:
+    revoked: int  # how many live tokens or sessions ended
 
 
 @dataclass

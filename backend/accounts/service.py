@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts import lifecycle, throttle
 from backend.accounts import repository as repo
-from backend.accounts import throttle
+from backend.accounts.lifecycle import IssuedToken
 from backend.accounts.models import ROLES, ApiToken, User
 from backend.accounts.passwords import (
     burn_verify_time,
@@ -18,7 +18,7 @@ from backend.accounts.passwords import (
     run_argon2,
     verify_password,
 )
-from backend.accounts.tokens import hash_token, new_token, token_prefix
+from backend.accounts.tokens import hash_token
 from backend.admin import audit
 from backend.admin.audit import AuditContext
 from backend.http.auth import Principal
@@ -57,70 +57,55 @@ def principal_for(user: User, token: ApiToken) -> Principal:
                      token_id=token.id, token_kind=token.kind)
 
 
-@dataclass
-class IssuedToken:
-    token: str  # the secret, shown once
-    record: ApiToken
-
-
-def _issue(session: AsyncSession, user: User, kind: str, name: str,
-           expires_at: datetime | None) -> IssuedToken:
-    assert user.id is not None
-    secret = new_token()
-    record = ApiToken(user_id=user.id, kind=kind, name=name, token_hash=hash_token(secret),
-                      prefix=token_prefix(secret), expires_at=expires_at)
-    session.add(record)
-    return IssuedToken(secret, record)
-
-
 async def login(session: AsyncSession, ctx: AuditContext, settings: Settings,
-                email: str, password: str) -> tuple[IssuedToken, User]:
-    """Check the credentials and open a session token; failures are counted and audited."""
+                email: str, password: str, user_agent: str | None = None
+                ) -> tuple[IssuedToken, User]:
+    """Check the credentials and open a session token; failures are counted per account and
+    client address (backend.accounts.throttle) and audited. Unknown emails take the same path
+    and the same time as wrong passwords."""
     email = normalize_email(email)
     now = utcnow()
     user = await repo.get_user_by_email(session, email)
-    if user is None:
-        if retry := await throttle.locked_for(session, email, now):
-            audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", None,
-                         {"email": email, "reason": "locked"})
-            raise LoginLocked(retry)
-        await run_argon2(burn_verify_time, password)
-        await throttle.fail(session, email, now, settings.login_max_failures,
-                            settings.login_lockout_seconds)
-        audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", None,
-                     {"email": email, "reason": "unknown_email"})
-        raise LoginFailed()
-    if user.locked_until is not None and user.locked_until > now:
-        audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", user.id,
-                     {"email": email, "reason": "locked"}, user_id=user.id, role=user.role)
-        raise LoginLocked(max(1, int((user.locked_until - now).total_seconds() + 0.999)))
+    uid, role = (user.id, user.role) if user is not None else (None, None)
+    known = user is not None and user.id is not None and await repo.signed_in_from(
+        session, user.id, ctx.client_addr, now - timedelta(days=settings.login_known_client_days))
+    scopes = throttle.scopes(settings, email, ctx.client_addr, known_client=known)
+    if retry := await throttle.retry_after(session, scopes, now):
+        audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", uid,
+                     {"email": email, "reason": "locked"}, user_id=uid, role=role)
+        raise LoginLocked(retry)
     # argon2 takes ~0.1 s of CPU on purpose; in a thread (it releases the GIL) the event loop
     # keeps serving every other request meanwhile
-    if not await run_argon2(verify_password, user.password_hash, password) \
+    if user is None:
+        await run_argon2(burn_verify_time, password)
+        reason = "unknown_email"
+    elif not await run_argon2(verify_password, user.password_hash, password) \
             or not user.is_active:
         reason = "inactive" if user.is_active is False else "bad_password"
-        user.failed_logins += 1
-        if user.failed_logins >= settings.login_max_failures:
-            user.failed_logins = 0
-            user.locked_until = now + timedelta(seconds=settings.login_lockout_seconds)
+    else:
+        reason = ""
+    if reason:
+        if await throttle.fail(session, scopes, now, settings):
             reason += "+locked"
-        session.add(user)
-        audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", user.id,
-                     {"email": email, "reason": reason}, user_id=user.id, role=user.role)
+        audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", uid,
+                     {"email": email, "reason": reason}, user_id=uid, role=role)
         raise LoginFailed()
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    assert user is not None
+    await throttle.succeed(session, scopes[0])
+    user.last_login_at = now
     session.add(user)
-    issued = _issue(session, user, "session", "sign-in",
-                    now + timedelta(hours=settings.session_ttl_hours))
+    issued = await lifecycle.open_session(session, ctx, settings, user, now, user_agent)
     await session.flush()
     audit.record(session, ctx, audit.SIGN_IN, "user", user.id, None,
                  user_id=user.id, role=user.role)
     return issued, user
 
 
-async def resolve_token(session: AsyncSession, token: str) -> Principal | None:
+async def resolve_token(session: AsyncSession, token: str,
+                        settings: Settings | None = None) -> Principal | None:
     """The principal a bearer/cookie token stands for, or None (unknown, revoked, expired,
-    inactive user). Notes when the token was last used, at most once a minute."""
+    inactive user). With the settings, no token outlives its kind's maximum lifetime, whatever
+    its stored expiry. Notes when the token was last used, at most once a minute."""
     row = await repo.find_token(session, hash_token(token))
     if row is None:
         return None
@@ -128,7 +113,8 @@ async def resolve_token(session: AsyncSession, token: str) -> Principal | None:
     now = utcnow()
     if record.revoked_at is not None or not user.is_active:
         return None
-    if record.expires_at is not None and record.expires_at <= now:
+    ends = lifecycle.expiry(record, settings) if settings is not None else record.expires_at
+    if ends is not None and ends <= now:
         return None
     if record.last_used_at is None or now - record.last_used_at > _TOUCH_EVERY:
         record.last_used_at = now
@@ -144,27 +130,10 @@ async def logout(session: AsyncSession, ctx: AuditContext, principal: Principal)
     audit.record(session, ctx, audit.SIGN_OUT, "token", principal.token_id)
 
 
-async def create_personal_token(session: AsyncSession, ctx: AuditContext, principal: Principal,
-                                name: str) -> IssuedToken:
-    user = await repo.get_user(session, principal.id)
-    if user is None:
-        raise AccountError("The user no longer exists.")
-    issued = _issue(session, user, "personal", name.strip(), None)
-    await session.flush()
-    audit.record(session, ctx, audit.TOKEN_CREATE, "token", issued.record.id, {"name": name})
-    return issued
-
-
 async def revoke_token(session: AsyncSession, ctx: AuditContext, principal: Principal,
                        token_id: int) -> ApiToken | None:
-    record = await repo.get_token(session, token_id, principal.id)
-    if record is None:
-        return None
-    if record.revoked_at is None:
-        record.revoked_at = utcnow()
-        session.add(record)
-        audit.record(session, ctx, audit.TOKEN_REVOKE, "token", token_id)
-    return record
+    """Revoke one of the caller's own tokens (personal or session)."""
+    return await lifecycle.revoke_one(session, ctx, principal.id, token_id, "user", utcnow())
 
 
 def _check_role(role: str) -> None:
@@ -194,8 +163,9 @@ async def update_user(session: AsyncSession, ctx: AuditContext, actor: Principal
                       role: str | None = None, is_active: bool | None = None,
                       full_name: str | None = None, password: str | None = None) -> User:
     """Change role, activity, name or password; an admin cannot demote or disable themself.
-    A new password or a deactivation ends the user's sign-in sessions at once (the actor's own
-    current session excepted), so a leaked session dies with the password it came from."""
+    A new password, a deactivation or a reactivation revokes every session and personal token of
+    the user at once, for good (the actor's own current session excepted), so a leaked token
+    dies with the password it came from and nothing revives with the account."""
     changes: dict[str, object] = {}
     if role is not None and role != user.role:
         _check_role(role)
@@ -214,13 +184,14 @@ async def update_user(session: AsyncSession, ctx: AuditContext, actor: Principal
     if password is not None:
         check_policy(password, user.email)
         user.password_hash = await run_argon2(hash_password, password)
-        user.failed_logins, user.locked_until = 0, None
         changes["password"] = True
-    if "password" in changes or changes.get("is_active") is False:
+    reason = ("password_change" if "password" in changes
+              else "deactivation" if changes.get("is_active") is False
+              else "reactivation" if changes.get("is_active") is True else None)
+    if reason is not None:
         assert user.id is not None
-        ended = await repo.revoke_sessions(session, user.id, utcnow(),
-                                           keep_token_id=actor.token_id)
-        changes["sessions_ended"] = ended
+        changes["tokens_revoked"] = await lifecycle.revoke_all(
+            session, ctx, user.id, reason, utcnow(), keep_token_id=actor.token_id)
     if changes:
         session.add(user)
         audit.record(session, ctx, audit.USER_UPDATE, "user", user.id, changes)

@@ -1,53 +1,99 @@
-"""Sign-in throttling for emails that have no account, stored in the database.
+"""Sign-in throttling per account and client address, counted in the database (so every API
+process agrees and a lock survives a restart).
 
-Known accounts are throttled with their own row (failed_logins, locked_until). Unknown emails get
-the same treatment here, in the same database, so every API process agrees and the answers
-(401 then 429, the same Retry-After) never reveal whether an account exists.
+Three scopes, each counted in windows of login_lockout_seconds:
+- one account from one client address: login_max_failures lock that pair for
+  login_lockout_seconds. The owner signing in from another address is not affected;
+- one client address over every account: login_client_max_failures lock the address (one
+  client spraying passwords over many accounts);
+- one account from every address: login_account_max_failures back the account off for
+  login_account_lockout_seconds (many clients guessing one account).
+An address the account signed in from within login_known_client_days is spared the last two, so
+nobody guessing from elsewhere can lock an owner out. Unknown emails are counted exactly as
+accounts are (they have no known addresses), so the answers never reveal whether an account
+exists.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import case, delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import SignInThrottle
+from backend.settings import Settings
 
 
-def _key(email: str) -> str:
-    return hashlib.sha256(email.encode("utf-8")).hexdigest()
+@dataclass(frozen=True)
+class Scope:
+    key: str  # sha256 of what is counted: the table holds no email or address
+    max_failures: int
+    lockout: timedelta
 
 
-def _aware(when: datetime) -> datetime:
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-async def locked_for(session: AsyncSession, email: str, now: datetime) -> int:
-    """Seconds left on the lock of an unknown email, 0 when not locked."""
-    row = await session.get(SignInThrottle, _key(email))
-    if row is None or row.locked_until is None or _aware(row.locked_until) <= now:
-        return 0
-    return max(1, int((_aware(row.locked_until) - now).total_seconds() + 0.999))
+def scopes(settings: Settings, email: str, client_addr: str | None,
+           known_client: bool) -> list[Scope]:
+    """The scopes one sign-in attempt is checked and counted in (the pair first)."""
+    client = client_addr or ""
+    lockout = timedelta(seconds=settings.login_lockout_seconds)
+    pair = Scope(_key("account+client", email, client), settings.login_max_failures, lockout)
+    if known_client:
+        return [pair]
+    return [pair,
+            Scope(_key("client", client), settings.login_client_max_failures, lockout),
+            Scope(_key("account", email), settings.login_account_max_failures,
+                  timedelta(seconds=settings.login_account_lockout_seconds))]
 
 
-async def fail(session: AsyncSession, email: str, now: datetime, max_failures: int,
-               lockout_seconds: int) -> None:
-    """Count one failure (an upsert, so concurrent first failures do not collide); the
-    max_failures-th locks the email for lockout_seconds. Rows idle past the lockout go."""
-    lockout = timedelta(seconds=lockout_seconds)
+async def retry_after(session: AsyncSession, checked: list[Scope], now: datetime) -> int:
+    """Seconds until every lock on these scopes has passed; 0 when none is locked."""
+    rows = await session.exec(select(SignInThrottle).where(
+        col(SignInThrottle.key).in_([s.key for s in checked])))
+    left = [(r.locked_until - now).total_seconds() for r in rows
+            if r.locked_until is not None and r.locked_until > now]
+    return max(1, int(max(left) + 0.999)) if left else 0
+
+
+async def fail(session: AsyncSession, counted: list[Scope], now: datetime,
+               settings: Settings) -> bool:
+    """Count one failure in each scope (upserts, so concurrent failures in other processes are
+    all counted); a scope reaching its maximum is locked. True when this failure locked one.
+    Rows idle for longer than any window or lock go."""
+    window = timedelta(seconds=settings.login_lockout_seconds)
+    idle = max([window] + [s.lockout for s in counted])
     await session.exec(delete(SignInThrottle).where(
-        col(SignInThrottle.updated_at) < now - lockout))
+        col(SignInThrottle.updated_at) < now - idle))
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = SignInThrottle.__table__  # type: ignore[attr-defined]
-    upsert = dialect.insert(table).values(key=_key(email), failures=1, updated_at=now)
-    await session.exec(upsert.on_conflict_do_update(
-        index_elements=[table.c.key],
-        set_={"failures": table.c.failures + 1, "updated_at": now}))
-    row = await session.get(SignInThrottle, _key(email), populate_existing=True)
-    if row is not None and row.failures >= max_failures:
-        row.failures, row.locked_until = 0, now + lockout
-        session.add(row)
+    expired = table.c.window_start <= now - window
+    for scope in counted:
+        upsert = dialect.insert(table).values(key=scope.key, failures=1, window_start=now,
+                                              updated_at=now)
+        await session.exec(upsert.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={"failures": case((expired, 1), else_=table.c.failures + 1),
+                  "window_start": case((expired, now), else_=table.c.window_start),
+                  "updated_at": now}))
+    locked = False
+    for scope in counted:
+        row = await session.get(SignInThrottle, scope.key, populate_existing=True)
+        if row is not None and row.failures >= scope.max_failures:
+            row.failures, row.window_start, row.locked_until = 0, now, now + scope.lockout
+            session.add(row)
+            locked = True
+    return locked
+
+
+async def succeed(session: AsyncSession, pair: Scope) -> None:
+    """A right password clears the pair's count (the owner's own typos); the address's and the
+    account's counts stay, as others' failures."""
+    await session.exec(delete(SignInThrottle).where(col(SignInThrottle.key) == pair.key))

@@ -72,7 +72,7 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
             raise NotAuthorizedException("Authentication required: sign in or send a bearer token.")
         session = request_session(connection.scope)
         assert session is not None, "TokenAuthMiddleware.__call__ opens it"
-        principal = await resolve_token(session, token)
+        principal = await resolve_token(session, token, connection.app.state.services.settings)
         if session.dirty:  # the once-a-minute last-used note: kept even if the request fails
             await session.commit()
         if principal is None:
