@@ -104,9 +104,11 @@ async def test_reports_are_authorised_like_the_case(stack: Stack, clinician, adm
 
 async def test_dicom_seg_and_sr(stack: Stack, clinician, reviewer, admin,
                                 dicom_sample: bytes) -> None:
-    source = pydicom.dcmread(io.BytesIO(dicom_sample))
     case_id = await upload(stack, clinician[1], dicom_sample, "chest.dcm")
     case = await run_model(stack, case_id)
+    # the exports reference the stored (de-identified, new UIDs) image, not the upload
+    source = pydicom.dcmread(io.BytesIO(stack.get_object(case.image_key)))
+    assert source.StudyInstanceUID != pydicom.dcmread(io.BytesIO(dicom_sample)).StudyInstanceUID
 
     r = await stack.client.get(f"/api/cases/{case_id}/seg.dcm", headers=clinician[1])
     assert r.status_code == 200 and r.headers["content-type"] == "application/dicom"
