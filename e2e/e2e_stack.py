@@ -37,6 +37,7 @@ ACCOUNTS: dict[str, tuple[str, str]] = {  # the devstack's demo accounts (fixed)
 }
 API_READY_S = 180.0
 PORTAL_READY_S = 420.0  # a fresh machine installs reflex and bun and builds the bundle first
+E2E_TICKET_TTL = "5"  # the portal's one-time media tickets expire this fast here (60 s in use)
 
 
 def free_port() -> int:
@@ -83,6 +84,7 @@ class Stack:
             "MEDSEGTEXT_PORTAL_PORT": str(self.portal_port),
             # its own build folder: a `make up` portal serving frontend/.web is left alone
             "REFLEX_WEB_WORKDIR": ".web-e2e",
+            "MEDSEGTEXT_PORTAL_TICKET_TTL": E2E_TICKET_TTL,
             "PYTHONUNBUFFERED": "1",
         })
         for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",

@@ -1,10 +1,11 @@
-"""The MedSegText portal app: pages, their on_load events and the /media image route."""
+"""The MedSegText portal app: pages, their on_load events, the /media routes, and the guard
+(security headers, the browser cookie, the /_upload gate) around the whole backend."""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from portal import media
+from portal import guard, media
 from portal.pages import account, admin, admin_models, case, login, upload, worklist
 from portal.state.account import AccountState
 from portal.state.admin import AdminUsersState, AuditState, DashboardState
@@ -16,10 +17,13 @@ from portal.state.worklist import WorklistState
 
 app = rx.App(
     stylesheets=["/styles.css"],
-    api_transformer=media.routes(),
+    # media.routes() mounts the Reflex backend under the /media routes; PortalGuard wraps both
+    api_transformer=[media.routes(), guard.PortalGuard],
     head_components=[rx.el.meta(name="robots", content="noindex"),
                      rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
 )
+# leftover export files of an earlier run, then expired links and their files
+app.register_lifespan_task(media.housekeeping)
 
 app.add_page(login.page, route="/login", title="Sign in · MedSegText",
              on_load=AuthState.open_login)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import UTC, datetime
 from typing import Any
 
@@ -230,7 +229,7 @@ class DashboardState(AuthState):
                 self._end_session("Your session has ended; please sign in again.")
                 yield rx.redirect("/login")
             return
-        fd, path = tempfile.mkstemp(prefix="medsegtext-export-", suffix=".zip")
+        fd, path = media.export_file()  # removed on expiry, sign-out and next start
         with os.fdopen(fd, "wb") as f:
             f.write(response.content)
         disposition = response.headers.get("content-disposition", "")

@@ -12,7 +12,7 @@ from typing import Any
 
 import reflex as rx
 
-from portal import api, media
+from portal import api, browser_session, media
 
 ROLES = ("clinician", "reviewer", "admin")
 UPLOADERS = ("clinician", "admin")
@@ -123,6 +123,9 @@ class AuthState(rx.State):
             return
         user = body.get("user") or {}
         self._token = str(body.get("token", ""))
+        # this browser's HttpOnly cookie (portal/guard.py) and tab now open its media and uploads
+        browser_session.bind(self._token, self.router.session.client_token,
+                             self.router.headers.cookie)
         self.user_id = int(user.get("id") or 0)
         self.email = str(user.get("email", email))
         self.full_name = str(user.get("full_name") or "")
