@@ -16,11 +16,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's Chromium for the browser tests (Playwright cannot download its own browsers here) and
-# docker-compose for the check of compose.yaml in tests/deploy.
+# Debian's Chromium for the browser tests (Playwright cannot download its own browsers here),
+# docker-compose for the check of compose.yaml in tests/deploy, and dicom3tools (dciodvfy) to
+# validate the stored films and the DICOM SEG/SR exports against their IODs.
 test-tools:
-	@command -v chromium >/dev/null && command -v docker-compose >/dev/null || { \
-	  apt-get update -qq && apt-get install -y -qq chromium docker-compose; }
+	@command -v chromium >/dev/null && command -v docker-compose >/dev/null \
+	  && command -v dciodvfy >/dev/null || { \
+	  apt-get update -qq && apt-get install -y -qq chromium docker-compose dicom3tools; }
 
 up: install
 	$(BIN)/python -m backend.devstack
