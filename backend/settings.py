@@ -37,6 +37,10 @@ class Settings:
     sagemaker_endpoint_url: str | None = None  # None = AWS sagemaker-runtime
     model_path: str | None = None  # None = the shipped model
     max_upload_bytes: int = 64 * 2**20
+    # Per-user upload limits (backend.cases.limits), counted from the cases table so that every
+    # API process sees the same numbers; 0 turns a limit off. STAT uploads also need a reason.
+    uploads_per_minute: int = 30
+    stat_uploads_per_hour: int = 10
     # Sign-in sessions and personal API tokens (backend.accounts.lifecycle): a token never
     # outlives its kind's maximum (tokens stored without an expiry count from their creation);
     # past the session cap a new sign-in ends the user's oldest session; past the token cap a

@@ -65,10 +65,12 @@ async def seed(api: str, admin_token: str, clinician_tokens: list[str], images: 
 
     async def one(i: int, path: Path) -> None:
         async with gate:
+            priority = rng.choice(("routine", "routine", "urgent", "stat"))
             r = await clients[i % len(clients)].post("/api/cases", files={
                 "file": (path.name, path.read_bytes(), "image/png")}, data={
-                "patient_ref": f"P-{i:04d}",
-                "priority": rng.choice(("routine", "routine", "urgent", "stat"))})
+                "patient_ref": f"P-{i:04d}", "priority": priority,
+                **({"priority_reason": "load test: simulated emergency"}
+                   if priority == "stat" else {})})
             r.raise_for_status()
 
     try:

@@ -139,7 +139,10 @@ class User:
         form = aiohttp.FormData()
         form.add_field("file", path.read_bytes(), filename=path.name, content_type="image/png")
         form.add_field("patient_ref", f"P-{self.rng.randrange(10000):04d}")
-        form.add_field("priority", self.rng.choice(("routine", "routine", "urgent", "stat")))
+        priority = self.rng.choice(("routine", "routine", "urgent", "stat"))
+        form.add_field("priority", priority)
+        if priority == "stat":  # STAT needs a reason
+            form.add_field("priority_reason", "load test: simulated emergency")
         await self.call("POST /api/cases", "POST", "/api/cases", data=form)
 
     async def review(self) -> None:

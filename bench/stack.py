@@ -40,6 +40,8 @@ def start_stack(data_dir: Path, *, services: dict[str, str] | None = None, worke
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("MEDSEGTEXT_")}
     env.update(services or {})
+    # the benches measure throughput, not the per-user upload limits (backend.cases.limits)
+    env.update({"MEDSEGTEXT_UPLOADS_PER_MINUTE": "0", "MEDSEGTEXT_STAT_UPLOADS_PER_HOUR": "0"})
     proc = subprocess.Popen(
         [sys.executable, "-m", "backend.devstack", "--port", str(port), "--data-dir",
          str(data_dir), "--workers", str(workers), "--frontend-port", "0",

@@ -62,6 +62,7 @@ def test_upload_shows_overlay_and_findings(page: Page, xray: Path, xray2: Path,
     page.get_by_label("Age (years)").fill("54")
     page.get_by_label("Sex").select_option("M")
     page.get_by_label("Priority").select_option("stat")
+    page.get_by_label("Stat reason").fill("E2E: suspected tension pneumothorax")
     shot(page, artifacts, "upload-chosen")
     page.get_by_role("button", name="Upload and analyse").click()
     row = page.locator(".file-row").filter(has_text=xray.name)

@@ -6,20 +6,21 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.admin import audit
-from backend.cases import service
+from backend.cases import limits, service
 from backend.cases.repository import CaseQuery
 from backend.cases.schemas import CaseCreated, CaseDetail, CasePage, CaseSummary, CaseUploadForm
 from backend.cases.upload import parse_fields
 from backend.http.auth import Principal
 from backend.http.deps import Ctx, CurrentUser, Db, RequestCtx, Svc
 from backend.http.guards import CLINICAL_UPLOAD
-from backend.http.openapi import refuses
-from backend.http.params import ID_MAX, ID_MIN, utc
+from backend.http.openapi import ErrorBody, refuses
+from backend.http.params import ID_MAX, ID_MIN, Limit, Offset, utc
 from backend.platform.db import utcnow
 from backend.platform.services import Services
 from backend.reviews import repository as reviews_repo
@@ -51,21 +52,27 @@ class CaseController(Controller):
     tags = ("cases",)
 
     @post("/", status_code=HTTP_202_ACCEPTED, guards=[CLINICAL_UPLOAD],
-          responses=refuses(413, 415, 422))
+          responses={**refuses(413, 415, 422), 429: ResponseSpec(
+              data_container=ErrorBody, generate_examples=False, description=(
+                  "Over a per-user upload limit (`rule`: uploads_per_minute or "
+                  "stat_uploads_per_hour); see Retry-After."))})
     async def upload(self, data: MultipartBody[CaseUploadForm],
                      db: Db, services: Svc, ctx: Ctx,
                      user: CurrentUser) -> CaseCreated:
         """Upload a chest image (PNG, JPEG or DICOM, recognised by content). DICOM is
-        de-identified before it is stored. Answers 202 with the queued case."""
+        de-identified before it is stored. Answers 202 with the queued case. STAT priority
+        needs a `priority_reason`; uploads per user are limited per minute, STAT ones per hour
+        (429 naming the rule, with Retry-After)."""
         fields = parse_fields(data)
+        reason = limits.priority_reason(data.priority_reason, fields.priority)
         try:
             content = await data.file.read()
         finally:
             await data.file.close()
-        case = await service.create_case(db, services, ctx, user, fields, content)
+        case = await service.create_case(db, services, ctx, user, fields, content, reason)
         try:
             await db.commit()
-        except Exception:
+        except BaseException:
             await service.discard_upload(services, case)
             raise
         enqueued = await service.enqueue(services, case)
@@ -86,8 +93,8 @@ class CaseController(Controller):
         sort: Annotated[Sort, QueryParameter(description=(
             "triage (default): most urgent first, see triage_score and triage_reason"))
         ] = "triage",
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 20,
+        offset: Offset = 0,
     ) -> CasePage:
         """Cases the caller may see (clinicians: their own), filtered; by default the worklist
         order: triage score (priority, lesion burden, waiting time), then oldest first."""

@@ -25,6 +25,7 @@ class Case(SQLModel, table=True):
     owner_id: int = Field(foreign_key="users.id", index=True)
     status: str = Field(default="queued", index=True, max_length=12)
     priority: str = Field(default="routine", max_length=12)
+    priority_reason: str | None = Field(default=None, max_length=500)  # required for stat
     patient_ref: str | None = Field(default=None, max_length=64, index=True)
     age: int | None = None
     sex: str | None = Field(default=None, max_length=1)

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts.models import User
 from backend.cases.models import Case
 
 
@@ -38,6 +39,29 @@ def add(session: AsyncSession, case: Case) -> Case:
 
 async def get(session: AsyncSession, case_id: str) -> Case | None:
     return await session.get(Case, case_id)
+
+
+async def lock_owner_uploads(session: AsyncSession, owner_id: int) -> None:
+    """Serialise one user's uploads until this transaction ends, so the upload limits count
+    every other upload of theirs (PostgreSQL: FOR NO KEY UPDATE on the user row, which a
+    concurrent case insert's foreign-key lock does not conflict with). SQLite runs one writer
+    at a time already, and ignores FOR UPDATE."""
+    await session.exec(select(User.id).where(User.id == owner_id).with_for_update(key_share=True))
+
+
+async def recent_uploads(session: AsyncSession, owner_id: int, since: datetime,
+                         priority: str | None, limit: int, exclude_id: str | None = None
+                         ) -> list[datetime]:
+    """created_at of the owner's newest `limit` cases since `since` (of that priority if
+    given), newest first; `exclude_id` (the upload being checked) not counted."""
+    stmt = select(Case.created_at).where(Case.owner_id == owner_id,
+                                         col(Case.created_at) >= since)
+    if priority is not None:
+        stmt = stmt.where(Case.priority == priority)
+    if exclude_id is not None:
+        stmt = stmt.where(Case.id != exclude_id)
+    stmt = stmt.order_by(col(Case.created_at).desc()).limit(limit)
+    return list((await session.exec(stmt)).all())
 
 
 async def search(session: AsyncSession, query: CaseQuery,

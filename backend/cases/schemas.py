@@ -18,7 +18,8 @@ _DERIVED = frozenset({"triage_score", "triage_reason", "reviewer_name", "has_pre
 @dataclass
 class CaseUploadForm:
     """multipart/form-data. Optional fields may be absent or empty. age: whole years 0-130;
-    sex: M, F or O; acquired_at: ISO 8601 (no offset = UTC); priority: routine, urgent or stat."""
+    sex: M, F or O; acquired_at: ISO 8601 (no offset = UTC); priority: routine, urgent or stat;
+    priority_reason: why the priority (at most 500 characters), required for stat."""
 
     file: UploadFile
     patient_ref: str | None = None
@@ -27,6 +28,7 @@ class CaseUploadForm:
     acquired_at: str | None = None
     priority: str | None = None
     notes: str | None = None
+    priority_reason: str | None = None
 
 
 @dataclass
@@ -55,6 +57,7 @@ class CaseSummary:
     triage_score: int = 0  # higher = sooner; the worklist's default order (sort=triage)
     triage_reason: str = ""  # why, for a person: "requested STAT; lesion burden 23% (high)"
     reviewer_name: str | None = None  # who made the latest review, for the worklist
+    priority_reason: str | None = None  # why the uploader asked for this priority (stat: always)
 
     @classmethod
     def fields_of(cls, c: Case) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """Case rules: accept an upload, decide who may see a case, serve its images.
 
-Upload order matters: validate and decode (in a thread), de-identify, store the file in S3, add
-the row; the caller commits and only then enqueues the job, so a job never sees a missing row and
-a failed S3 write leaves no row behind.
+Upload order matters: check the user's upload limits, validate and decode (in a thread),
+de-identify, store the file in S3, add the row, check the limits again under the user's lock; the
+caller commits and only then enqueues the job, so a job never sees a missing row and a failed S3
+write leaves no row behind. Whatever fails once the file may be in S3 (the insert, the audit row,
+a limit, the commit, a cancelled request) deletes the file again: no object without a row.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import anyio
 import anyio.to_thread
 import numpy as np
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -18,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.adapters.errors import DependencyUnavailable
 from backend.admin import audit
 from backend.admin.audit import AuditContext
+from backend.cases import limits
 from backend.cases import repository as repo
 from backend.cases.deidentify import deidentify_dicom
 from backend.cases.models import Case, new_case_id
@@ -64,9 +68,13 @@ def _prepare(data: bytes, max_bytes: int) -> tuple[bytes, str, int, int]:
 
 
 async def create_case(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
-                      fields: CaseFields, data: bytes) -> Case:
-    """Store the upload and add its queued case row (not committed here)."""
-    max_bytes = services.settings.max_upload_bytes
+                      fields: CaseFields, data: bytes, priority_reason: str | None = None
+                      ) -> Case:
+    """Store the upload and add its queued case row (not committed here; if the commit fails
+    the caller calls discard_upload)."""
+    settings = services.settings
+    max_bytes = settings.max_upload_bytes
+    await limits.enforce(db, settings, user.id, fields.priority)
     if not data:
         raise InputError("empty", "The file is empty (0 bytes).")
     if len(data) > max_bytes:
@@ -75,33 +83,47 @@ async def create_case(db: AsyncSession, services: Services, ctx: AuditContext, u
     stored, fmt, width, height = await anyio.to_thread.run_sync(_prepare, data, max_bytes)
     case_id = new_case_id()
     key = services.store.key(case_id, f"original.{EXTENSIONS[fmt]}")
-    await services.store.put(key, stored, CONTENT_TYPES[fmt])
-    # The version meant to produce the result: the registry's active one (the worker records
-    # the one that did); before the registry has one, the configured model's manifest.
-    active = await active_version(db)
-    name, version = ((active.name, active.version) if active is not None
-                     else (services.manifest.name, services.manifest.version))
-    case = repo.add(db, Case(
-        id=case_id, owner_id=user.id, status="queued", priority=fields.priority,
-        patient_ref=fields.patient_ref, age=fields.age, sex=fields.sex,
-        acquired_at=fields.acquired_at, notes=fields.notes,
-        original_filename=stored_filename(fmt), source_format=fmt,
-        content_sha256=hashlib.sha256(stored).hexdigest(), width=width, height=height,
-        image_key=key, model_name=name, model_version=version,
-        model_version_id=active.id if active is not None else None,
-    ))
-    audit.record(db, ctx, audit.CASE_UPLOAD, "case", case_id,
-                 {"format": fmt, "bytes": len(stored), "width": width, "height": height})
-    await db.flush()
+    try:
+        await services.store.put(key, stored, CONTENT_TYPES[fmt])
+        # The version meant to produce the result: the registry's active one (the worker
+        # records the one that did); before the registry has one, the configured model's.
+        active = await active_version(db)
+        name, version = ((active.name, active.version) if active is not None
+                         else (services.manifest.name, services.manifest.version))
+        case = repo.add(db, Case(
+            id=case_id, owner_id=user.id, status="queued", priority=fields.priority,
+            priority_reason=priority_reason,
+            patient_ref=fields.patient_ref, age=fields.age, sex=fields.sex,
+            acquired_at=fields.acquired_at, notes=fields.notes,
+            original_filename=stored_filename(fmt), source_format=fmt,
+            content_sha256=hashlib.sha256(stored).hexdigest(), width=width, height=height,
+            image_key=key, model_name=name, model_version=version,
+            model_version_id=active.id if active is not None else None,
+        ))
+        audit.record(db, ctx, audit.CASE_UPLOAD, "case", case_id, {
+            "format": fmt, "bytes": len(stored), "width": width, "height": height,
+            "priority": fields.priority, "priority_reason": priority_reason})
+        await db.flush()
+        await limits.enforce_after_insert(db, settings, user.id, fields.priority, case_id)
+    except BaseException:
+        await discard_stored(services, key)
+        raise
     return case
+
+
+async def discard_stored(services: Services, key: str) -> None:
+    """Delete an upload's file whose row will not exist; runs to the end even when the request
+    is being cancelled (client gone), and a store that is down only leaves a logged orphan."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await services.store.delete(key)
+        except DependencyUnavailable:
+            log.warning("could not delete orphan upload", extra={"key": key})
 
 
 async def discard_upload(services: Services, case: Case) -> None:
     """The row did not commit: remove its file so nothing is left half-made."""
-    try:
-        await services.store.delete(case.image_key)
-    except DependencyUnavailable:
-        log.warning("could not delete orphan upload", extra={"key": case.image_key})
+    await discard_stored(services, case.image_key)
 
 
 async def enqueue(services: Services, case: Case) -> bool:

@@ -110,10 +110,17 @@ def _upgrade_cases() -> None:
         " WHEN 'dicom' THEN 'image.dcm' WHEN 'png' THEN 'image.png'"
         " WHEN 'jpeg' THEN 'image.jpg' ELSE 'image' END"
     )
+    # STAT needs a reason (backend.cases.limits); earlier cases have none
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('priority_reason',
+                                      sqlmodel.sql.sqltypes.AutoString(length=500),
+                                      nullable=True))
 
 
 def _downgrade_cases() -> None:
-    pass  # the original file names are gone on purpose; nothing to restore
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_column('priority_reason')
+    # the original file names are gone on purpose; nothing to restore
 
 
 def upgrade() -> None:

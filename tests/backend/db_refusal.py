@@ -12,18 +12,28 @@ from sqlalchemy import text
 from tests.backend.backend_testkit import Stack
 
 
+def is_postgres(stack: Stack) -> bool:
+    return stack.settings.database_url.startswith("postgresql")
+
+
 @asynccontextmanager
-async def refused_inserts(stack: Stack, table: str, when: str) -> AsyncIterator[None]:
-    """While inside, INSERT INTO `table` fails when the SQL condition `when` (on NEW) holds."""
+async def refused_inserts(stack: Stack, table: str, when: str, *, at_commit: bool = False
+                          ) -> AsyncIterator[None]:
+    """While inside, INSERT INTO `table` fails when the SQL condition `when` (on NEW) holds:
+    at the insert, or (PostgreSQL only, a deferred constraint trigger) at COMMIT."""
     name = f"test_refuse_{table}"
-    postgres = stack.settings.database_url.startswith("postgresql")
+    postgres = is_postgres(stack)
+    if at_commit and not postgres:
+        raise ValueError("a refusal at commit needs PostgreSQL's deferred constraint triggers")
     if postgres:
+        trigger = (f"CREATE CONSTRAINT TRIGGER {name} AFTER INSERT ON {table} "
+                   "DEFERRABLE INITIALLY DEFERRED" if at_commit
+                   else f"CREATE TRIGGER {name} BEFORE INSERT ON {table}")
         create = [
             f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$ BEGIN "
             f"IF {when} THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END; "
             "$$ LANGUAGE plpgsql",
-            f"CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW "
-            f"EXECUTE FUNCTION {name}()",
+            f"{trigger} FOR EACH ROW EXECUTE FUNCTION {name}()",
         ]
         drop = [f"DROP TRIGGER IF EXISTS {name} ON {table}", f"DROP FUNCTION IF EXISTS {name}()"]
     else:
