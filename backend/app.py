@@ -12,16 +12,19 @@ from typing import Any
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from backend import accounts, admin, cases, datasets, models_registry, reports, reviews
 from backend.http import health
 from backend.http.auth import auth_middleware
+from backend.http.csrf import csrf_middleware
 from backend.http.deps import DEPENDENCIES
+from backend.http.docs import SelfHostedSwagger
 from backend.http.errors import EXCEPTION_HANDLERS
+from backend.http.input_guard import input_guard_middleware
 from backend.http.logs import configure_logging, get_logger
 from backend.http.openapi import document_errors
+from backend.http.proxies import forwarded_headers_middleware, parse_networks
 from backend.http.requests import https_only, request_context_middleware, response_headers
 from backend.platform.services import Services
 from backend.settings import Settings, get_settings
@@ -70,9 +73,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version="0.1.0",
         description="Chest X-ray lesion segmentation and findings. Authenticate with "
                     "`Authorization: Bearer <token>` (POST /api/auth/login or a personal token) "
-                    "or the `medsegtext_session` cookie.",
+                    "or the `medsegtext_session` cookie (writes with the cookie only from this "
+                    "origin). JSON bodies need `Content-Type: application/json`. No text input "
+                    "may hold control characters (other than tab and line breaks) or "
+                    "bidirectional formatting characters (400 naming the field).",
         path="/api/schema",
-        render_plugins=[SwaggerRenderPlugin()],
+        render_plugins=[SelfHostedSwagger()],
         components=Components(security_schemes={
             "bearer": SecurityScheme(type="http", scheme="bearer"),
             "cookie": SecurityScheme(type="apiKey", name="medsegtext_session",
@@ -87,7 +93,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         route_handlers=collect_controllers(),
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
-        middleware=[request_context_middleware, auth_middleware()],
+        # outermost first: the request id; the client address (trusted proxies only); where a
+        # cookie write may come from and that JSON is JSON; who is calling; the text rule
+        middleware=[request_context_middleware,
+                    forwarded_headers_middleware(parse_networks(settings.trusted_proxies)),
+                    csrf_middleware(settings), auth_middleware(), input_guard_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[response_headers(https_only(settings))],
         openapi_config=openapi,

@@ -54,6 +54,7 @@ class Child:
     argv: list[str]
     url: str | None = None
     proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # on top of the stack's environment
 
 
 @dataclass
@@ -154,12 +155,18 @@ def port_free(host: str, port: int) -> bool:
 
 def children(host: str, port: int, workers: int, frontend_port: int,
              api_processes: int = 1) -> list[Child]:
-    """The product's processes: API first, then workers, then the portal (port 0 = none)."""
+    """The product's processes: API first, then workers, then the portal (port 0 = none).
+
+    uvicorn rewrites no client address (--no-proxy-headers): the API trusts X-Forwarded-For
+    only from MEDSEGTEXT_TRUSTED_PROXIES (backend.http.proxies). With the portal, which calls
+    from this host and forwards the browser's address, that is 127.0.0.1 unless set."""
     py = sys.executable
     api = Child("api", [py, "-m", "uvicorn", "backend.app:create_app", "--factory",
                         "--host", host, "--port", str(port), "--no-access-log",
-                        "--workers", str(api_processes)],
+                        "--no-proxy-headers", "--workers", str(api_processes)],
                 url=f"http://{host}:{port}")
+    if frontend_port and "MEDSEGTEXT_TRUSTED_PROXIES" not in os.environ:
+        api.env["MEDSEGTEXT_TRUSTED_PROXIES"] = "127.0.0.1"
     procs = [api] + [Child(f"worker-{i + 1}", [py, "-m", "arq",
                                               "backend.worker.settings.WorkerSettings"])
                      for i in range(workers)]
@@ -271,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
                          args.api_processes)
         forget_worker_health(settings.redis_url)
         for c in procs:
-            c.proc = subprocess.Popen(c.argv, cwd=ROOT, env=env, start_new_session=True)
+            c.proc = subprocess.Popen(c.argv, cwd=ROOT, env={**env, **c.env},
+                                      start_new_session=True)
         portal = next((c.url for c in procs if c.name == "portal"), None)
         wait_ready(api_url, settings.redis_url, procs, stop, portal)
         print(f"\nready in {time.monotonic() - t_start:.1f} s")

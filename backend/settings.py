@@ -3,6 +3,7 @@ DATABASE_URL, REDIS_URL and AWS_* names). No client is created here."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
@@ -82,6 +83,11 @@ class Settings:
     db_pool_size: int = 5  # PostgreSQL connections per process, plus db_max_overflow at peaks
     db_max_overflow: int = 5
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # HTTP edge (backend.http.proxies, backend.http.csrf): the proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto count (comma-separated addresses or CIDR networks; empty = trust none,
+    # the client is the TCP peer). cors_origins above are also the origins, besides the API's
+    # own, whose pages may write with the session cookie.
+    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     # Triage (backend.triage.policy): unreviewed cases rise one priority level after waiting this
     # long (routine -> urgent after the first, -> stat after both), so no case waits forever.
     triage_routine_escalation_hours: int = 24
@@ -120,7 +126,7 @@ def load_settings() -> Settings:
             values[f.name] = float(raw)
         elif f.type in ("bool",):
             values[f.name] = raw.lower() in ("1", "true", "yes", "on")
-        elif f.name == "cors_origins":
+        elif f.name in ("cors_origins", "trusted_proxies"):
             values[f.name] = tuple(o.strip() for o in raw.split(",") if o.strip())
         else:
             values[f.name] = raw
@@ -129,6 +135,12 @@ def load_settings() -> Settings:
             s.secret_key == DEV_SECRET or len(s.secret_key) < 32):
         raise SettingsError("MEDSEGTEXT_SECRET_KEY must be set to a random value of at least 32 "
                             "characters outside development")
+    for proxy in s.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise SettingsError(f"MEDSEGTEXT_TRUSTED_PROXIES: {proxy!r} is not an IP address or "
+                                "network (e.g. 127.0.0.1 or 10.0.0.0/16)") from None
     if s.inference_backend == "sagemaker" and s.sagemaker_timeout_seconds >= s.job_timeout_seconds:
         raise SettingsError("MEDSEGTEXT_SAGEMAKER_TIMEOUT_SECONDS must be below "
                             "MEDSEGTEXT_JOB_TIMEOUT_SECONDS, so a hung endpoint ends in a retry "

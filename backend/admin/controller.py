@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
 from litestar import Controller, get, patch, post
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody
 from litestar.response import Stream
 
 from backend.accounts import repository as accounts_repo
@@ -24,10 +23,7 @@ from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.errors import Conflict
 from backend.http.guards import ADMINS
 from backend.http.openapi import refuses
-from backend.http.params import PathId, QueryId, utc
-
-Limit = Annotated[int, QueryParameter(ge=1, le=100)]
-Offset = Annotated[int, QueryParameter(ge=0)]
+from backend.http.params import Limit, Offset, PathId, QueryId, utc
 
 
 def _refuse(e: accounts.AccountError | PasswordPolicyError) -> Exception:

@@ -1,14 +1,18 @@
-"""Liveness and readiness. /api/health says the process answers; /api/ready says each
-dependency (database, Redis, S3) answers, and which one does not."""
+"""Liveness and readiness. /api/health says the process answers; /api/ready says whether each
+dependency (database, Redis, S3) answers: 200 or 503 with the status for anyone (a load
+balancer needs no more), and which dependency failed, and how, for admins only (an anonymous
+caller learning which store is down learns where to push). An admin's token is checked in the
+database, so while the database itself is down nobody gets the details: the logs have them."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from sqlalchemy import text
 
+from backend.http.auth import request_session, token_from
 from backend.http.deps import Svc
 from backend.http.logs import get_logger
 from backend.platform.services import Services
@@ -31,6 +35,22 @@ async def _check(name: str, probe: Any) -> tuple[str, str | None]:
         return name, "timeout" if isinstance(e, TimeoutError) else type(e).__name__
 
 
+async def _is_admin(request: Request[Any, Any, Any], services: Services) -> bool:
+    """Whether the caller's token (if any) is a valid admin's; False when it cannot be told."""
+    from backend.accounts.service import resolve_token
+
+    token, session = token_from(request), request_session(request.scope)
+    if not token or session is None:
+        return False
+    try:
+        principal = await asyncio.wait_for(resolve_token(session, token, services.settings),
+                                           CHECK_TIMEOUT_S)
+    except Exception as e:  # the database is down: no details, the status still answers
+        log.warning("readiness caller not resolved", extra={"reason": type(e).__name__})
+        return False
+    return principal is not None and principal.role == "admin"
+
+
 class HealthController(Controller):
     path = "/api"
     tags = ("health",)
@@ -41,8 +61,10 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready", exclude_from_auth=True)
-    async def ready(self, services: Svc) -> Response[dict[str, Any]]:
-        """Ready: database SELECT 1, Redis PING and S3 HeadBucket all answer (503 otherwise)."""
+    async def ready(self, request: Request[Any, Any, Any],
+                    services: Svc) -> Response[dict[str, Any]]:
+        """Ready: database SELECT 1, Redis PING and S3 HeadBucket all answer (503 otherwise).
+        `checks` and `detail` (which dependency failed) are for admins only."""
         results = await asyncio.gather(
             _check("database", _check_database(services)),
             _check("redis", services.queue.ping()),
@@ -51,10 +73,11 @@ class HealthController(Controller):
         checks = {name: ("ok" if err is None else f"unavailable ({err})")
                   for name, err in results}
         failed = [name for name, err in results if err is not None]
-        body: dict[str, Any] = {"status": "ready" if not failed else "unavailable",
-                                "checks": checks}
-        if failed:
-            body["detail"] = f"Unavailable: {', '.join(failed)}."
+        body: dict[str, Any] = {"status": "ready" if not failed else "unavailable"}
+        if await _is_admin(request, services):
+            body["checks"] = checks
+            if failed:
+                body["detail"] = f"Unavailable: {', '.join(failed)}."
         return Response(body, status_code=503 if failed else 200)
 
 

@@ -18,6 +18,9 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.routes import HTTPRoute
 
+from backend.http.csrf import UNSAFE
+from backend.http.input_guard import body_encoding
+
 
 class ErrorBody(msgspec.Struct):
     """Every 4xx/5xx answer. ``code`` names an upload refusal (InputError), ``errors`` the
@@ -32,11 +35,13 @@ class ErrorBody(msgspec.Struct):
 _WHY = {
     400: "Invalid input; `detail` names the field.",
     401: "Not signed in, or the token is invalid, expired or revoked.",
-    403: "The caller's role may not do this.",
+    403: "The caller's role may not do this, or a write authenticated by the session cookie "
+         "came from another origin.",
     404: "No such object, or not one the caller may see.",
     409: "The object is not in a state that allows this.",
     413: "The request or the uploaded file is too large.",
-    415: "The uploaded file is not a PNG, JPEG or DICOM image.",
+    415: "The uploaded file is not a PNG, JPEG or DICOM image, or a JSON body was not sent as "
+         "application/json.",
     422: "The uploaded file is damaged or not a usable image.",
     429: "Too many failed sign-ins; see Retry-After.",
     503: "A store (database, Redis or S3) is unavailable; retry after Retry-After.",
@@ -62,14 +67,16 @@ def _error_codes(handler: HTTPRouteHandler, path_params: bool) -> set[int]:
     codes = {exc.status_code for exc in handler.raises or ()}
     if authenticated:
         codes.add(401)
-    if handler.resolve_guards():
-        codes.add(403)
+    if handler.resolve_guards() or (authenticated and handler.http_methods & UNSAFE):
+        codes.add(403)  # a role, or a cookie-authenticated write from another origin
     if path_params:
         codes.add(404)
     if authenticated or deps & _STORES:
         codes.add(503)
     if "data" in names:
         codes |= {400, 413}  # a body is validated and its size limited
+    if body_encoding(handler) == "application/json":
+        codes.add(415)  # a JSON body declared as anything else
     if names - deps - _NOT_INPUT:
         codes.add(400)  # query or path parameters are validated
     return codes

@@ -3,9 +3,11 @@
 Every API answer is marked not to be cached (they carry patient data or tokens); outside
 development and test, Strict-Transport-Security tells browsers to use HTTPS only.
 
-The id is taken from a well-formed X-Request-ID header or generated, kept in the ASGI scope so
-audit records and logs use the same value, and echoed on every response (404s included, which is
-why headers are added by an app-level before_send hook rather than a per-route middleware).
+The id is always made here (a client could otherwise choose the id its audit rows carry), kept
+in the ASGI scope so audit records and logs use the same value, and echoed on every response
+(404s included, which is why headers are added by an app-level before_send hook rather than a
+per-route middleware). A well-formed X-Request-ID from the client is only logged, as
+``client_request_id``, so a caller can still find its request in the logs.
 """
 
 from __future__ import annotations
@@ -34,24 +36,32 @@ SECURITY_HEADERS = {
 }
 # API answers are data, never pages: nothing may load, run or frame them.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# The interactive docs pages load their own scripts; only the JSON schema keeps the strict CSP.
+# The interactive docs pages load Swagger UI, served by the API itself (backend.http.docs): they
+# may load scripts, styles, images and the schema from this origin only, and nothing inline.
+# (Images may also be data: URIs, which Swagger UI's stylesheet uses for its icons.)
+DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+            "form-action 'none'")
 _DOCS_PREFIX = "/api/schema"
 HSTS = "max-age=31536000; includeSubDomains"
 
 
 def request_id(scope: Scope) -> str:
-    """The request's id, created on first use from a valid X-Request-ID header or a uuid."""
+    """The request's id: a uuid made by the server on first use."""
     state: dict[str, Any] = scope.setdefault("state", {})
     rid = state.get(_STATE_KEY)
     if rid is None:
-        given = ""
-        for name, value in scope.get("headers", []):
-            if name == b"x-request-id":
-                given = value.decode("latin-1").strip()
-                break
-        rid = given if _VALID_ID.match(given) else uuid.uuid4().hex
-        state[_STATE_KEY] = rid
+        rid = state[_STATE_KEY] = uuid.uuid4().hex
     return str(rid)
+
+
+def client_request_id(scope: Scope) -> str | None:
+    """The client's own X-Request-ID when well-formed: for the logs only, never an audit id."""
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            given = value.decode("latin-1").strip()
+            return given if _VALID_ID.match(given) else None
+    return None
 
 
 def request_context_middleware(app: ASGIApp) -> ASGIApp:
@@ -100,8 +110,8 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
     for name, value in SECURITY_HEADERS.items():
         headers.setdefault(name, value)
     path = str(scope.get("path", ""))
-    if not path.startswith(_DOCS_PREFIX) or path.endswith(".json"):
-        headers.setdefault("Content-Security-Policy", API_CSP)
+    docs_page = path.startswith(_DOCS_PREFIX) and not path.endswith(".json")
+    headers.setdefault("Content-Security-Policy", DOCS_CSP if docs_page else API_CSP)
     if not path.startswith(_DOCS_PREFIX):
         headers.setdefault("Cache-Control", "no-store")
     t0 = scope.get("state", {}).get(_T0_KEY)
@@ -113,4 +123,5 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
         "status": message["status"],
         "duration_ms": round((time.perf_counter() - t0) * 1000, 1) if t0 else None,
         "user_id": getattr(user, "id", None),
+        "client_request_id": client_request_id(scope),
     })
