@@ -1,5 +1,13 @@
 """Export a checkpoint to one ONNX file with a dynamic batch axis, check it against PyTorch, and
-write its manifest (metrics measured through the inference core on the original PNGs)."""
+write its manifest (metrics measured through the inference core on the original PNGs).
+
+Outputs: `mask_logits`, `zone_logits` (as in v1, so the v1 inference core still runs the file),
+`presence_logit` (B,), `features` (B, 256: the pooled bottleneck) and, when the export is given
+the training films, `scope_distance` (B,: training.scope). With cxr-negatives the manifest gains
+a `presence` block (temperature, threshold chosen on valid, ECE, reliability bins, per-source
+rates) and a `scope` block (threshold and measured refusal rates). `Manifest` (inference core)
+does not know these keys yet; they are merged into the JSON after it is written.
+"""
 
 from __future__ import annotations
 
@@ -10,64 +18,105 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 import torch
+from torch import nn
 
 from inference.manifest import Manifest, manifest_path_for, sha256_of
 from training.data import load_arrays, read_records
-from training.model import DEFAULT_WIDTHS, SegFindNet, count_flops, count_parameters
-from training.train import MEAN, STD
+from training.model import DEFAULT_WIDTHS, OUTPUT_NAMES, SegFindNet, count_flops, count_parameters
+from training.scope import ScopeDistance
+from training.validate import MEAN, STD
 
 PARITY_IMAGES = 16
+SCOPE_FIT_EVERY = 4  # fit the scope Gaussian on every 4th training film (~2,200 films)
+
+
+class ExportNet(nn.Module):
+    """SegFindNet's outputs as a flat tuple, plus the scope distance when one is fitted."""
+
+    def __init__(self, net: SegFindNet, scope: ScopeDistance | None = None):
+        super().__init__()
+        self.net, self.scope = net, scope
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        o = self.net(x)
+        outs = (o.mask_logits, o.zone_logits, o.presence_logit, o.features)
+        return (*outs, self.scope(o.features)) if self.scope is not None else outs
+
+    @property
+    def output_names(self) -> list[str]:
+        return [*OUTPUT_NAMES, "scope_distance"] if self.scope is not None else list(OUTPUT_NAMES)
 
 
 def load_checkpoint(path: str | Path) -> tuple[SegFindNet, dict[str, Any]]:
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     model = SegFindNet(tuple(ckpt.get("widths", DEFAULT_WIDTHS)))
-    model.load_state_dict(ckpt["model"])
+    missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
+    if unexpected or missing:
+        raise ValueError(f"{path}: not a SegFindNet v2 checkpoint (missing {missing[:3]}, "
+                         f"unexpected {unexpected[:3]}); v1 weights need training first")
     model.eval()
     return model, ckpt
 
 
-def to_onnx(model: SegFindNet, path: Path, size: int = 224) -> None:
+def to_onnx(model: SegFindNet | ExportNet, path: Path, size: int = 224) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    net = model if isinstance(model, ExportNet) else ExportNet(model)
+    net.eval()
+    names = net.output_names
     torch.onnx.export(
-        model, (torch.zeros(1, 1, size, size),), str(path), dynamo=False, opset_version=17,
-        input_names=["image"], output_names=["mask_logits", "zone_logits"],
-        dynamic_axes={"image": {0: "batch"}, "mask_logits": {0: "batch"},
-                      "zone_logits": {0: "batch"}},
+        net, (torch.zeros(1, 1, size, size),), str(path), dynamo=False, opset_version=17,
+        input_names=["image"], output_names=names,
+        dynamic_axes={"image": {0: "batch"}, **{n: {0: "batch"} for n in names}},
     )
 
 
-def parity(model: SegFindNet, onnx_path: Path, images_u8: np.ndarray) -> dict[str, float]:
-    """Max |torch - onnxruntime| over both outputs on the given images, run as one batch."""
+def parity(model: SegFindNet | ExportNet, onnx_path: Path, images_u8: np.ndarray,
+           ) -> dict[str, float]:
+    """Max |torch - onnxruntime| over every output on the given images, run as one batch.
+    Distances are compared relative to their size (they are sums of ~256 squares)."""
+    net = model if isinstance(model, ExportNet) else ExportNet(model)
+    net.eval()
     x = ((images_u8[:, None].astype(np.float32) / 255.0) - MEAN) / STD
     with torch.no_grad():
-        t_mask, t_zone = (t.numpy() for t in model(torch.from_numpy(x)))
+        ours = [t.numpy() for t in net(torch.from_numpy(x))]
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    o_mask, o_zone = sess.run(["mask_logits", "zone_logits"], {"image": x})
-    return {
-        "images": len(images_u8),
-        "max_abs_diff_mask_logits": float(np.abs(t_mask - o_mask).max()),
-        "max_abs_diff_zone_logits": float(np.abs(t_zone - o_zone).max()),
-    }
+    theirs = sess.run(net.output_names, {"image": x})
+    out: dict[str, float] = {"images": len(images_u8)}
+    for name, a, b in zip(net.output_names, ours, theirs, strict=True):
+        diff = np.abs(a - b).max()
+        if name == "scope_distance":
+            diff = diff / max(float(np.abs(a).max()), 1.0)
+        out[f"max_abs_diff_{name}"] = float(diff)
+    return out
 
 
 def export(checkpoint: str | Path, out: str | Path, data: str | Path, name: str, version: str,
-           evaluate_split: str | None = "valid") -> Manifest:
+           evaluate_split: str | None = "valid", negatives: str | Path | None = None,
+           ood_per_kind: int = 40) -> Manifest:
     model, ckpt = load_checkpoint(checkpoint)
     onnx_path = Path(out)
-    to_onnx(model, onnx_path)
+    scope = None
+    if negatives is not None:
+        from training.presence_eval import fit_scope
+
+        scope = fit_scope(model, data, negatives, every=SCOPE_FIT_EVERY)
+    net = ExportNet(model, scope)
+    to_onnx(net, onnx_path)
     valid = read_records(data, split="valid")
     train_n = len(read_records(data, split="train"))
-    check = parity(model, onnx_path, load_arrays(valid[:PARITY_IMAGES]).images)
+    check = parity(net, onnx_path, load_arrays(valid[:PARITY_IMAGES]).images)
     print(json.dumps({"parity": check}), flush=True)
     manifest = Manifest(
         name=name, version=version, onnx_file=onnx_path.name, sha256=sha256_of(onnx_path),
         mean=MEAN, std=STD, parameters=count_parameters(model),
         flops_per_image=count_flops(model),
         training={
-            "data": "QaTa-COV19 (LViT text, SGSeg templates)", "train_images": train_n,
+            "data": "QaTa-COV19 (LViT text, SGSeg templates)"
+                    + (" + cxr-negatives (normal, pneumonia, tuberculosis)" if negatives else ""),
+            "train_images": train_n,
             "valid_images": len(valid), "selected_epoch": ckpt.get("metrics", {}).get("epoch"),
-            "selection": "best mean of accumulated Dice and zone macro-F1 on valid",
+            "selection": "best mean of QaTa accumulated Dice, AUROC normal vs abnormal and "
+                         "adult and pediatric normal specificity on valid",
             "training_valid_metrics": ckpt.get("metrics", {}), "parity": check,
         },
     )
@@ -80,4 +129,17 @@ def export(checkpoint: str | Path, out: str | Path, data: str | Path, name: str,
         manifest = Manifest.load(mpath)
         manifest = Manifest(**{**manifest.__dict__, "metrics": {evaluate_split: metrics}})
         manifest.save(mpath)
+    extra: dict[str, Any] = {"outputs": net.output_names}
+    if negatives is not None:
+        from training.presence_eval import evaluate_onnx
+
+        extra.update(evaluate_onnx(onnx_path, data, negatives, ood_per_kind=ood_per_kind))
+    merge_manifest(mpath, extra)
     return manifest
+
+
+def merge_manifest(path: Path, extra: dict[str, Any]) -> None:
+    """Add top-level keys that `Manifest` does not model yet, keeping every existing field."""
+    data = json.loads(path.read_text())
+    data.update(extra)
+    path.write_text(json.dumps(data, indent=2) + "\n")
