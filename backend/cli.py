@@ -1,11 +1,14 @@
-"""Backend administration from the shell: `users create`. The database must already be
-migrated (the CLI never creates tables). `medsegtext users ...` delegates to main()."""
+"""Backend administration from the shell: `users create`, and `deidentify-stored`, the one-off
+backfill that de-identifies DICOM films stored before PS3.15 de-identification existed
+(backend.cases.backfill). The database must already be migrated (the CLI never creates tables).
+`medsegtext users ...` and `medsegtext deidentify-stored` delegate to main()."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -54,11 +57,47 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--password", help="default: $MEDSEGTEXT_PASSWORD, else prompt")
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--full-name", default="")
+    deid = groups.add_parser(
+        "deidentify-stored", help="de-identify DICOM films stored before this release (once)",
+        description="Re-run today's de-identification on every stored DICOM film and rewrite "
+                    "it in place; quarantine films with burned-in annotation. Idempotent. "
+                    "Progress on stderr, a JSON summary on stdout; exit 1 if any failed.")
+    deid.add_argument("--dry-run", action="store_true", help="report only, change nothing")
     return parser
+
+
+def deidentify_stored(dry_run: bool, settings: Settings | None = None) -> int:
+    """Run the backfill, print its summary; 0 if nothing failed."""
+    from backend.cases import backfill
+
+    def progress(line: str) -> None:
+        print(f"deidentify-stored: {line}", file=sys.stderr, flush=True)
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from backend.adapters.errors import DependencyUnavailable
+
+    try:
+        summary = asyncio.run(backfill.run(settings or load_settings(), dry_run, progress))
+    except (DependencyUnavailable, SQLAlchemyError, OSError) as e:
+        print(f"error: deidentify-stored stopped: {e} (run it again: finished films are "
+              "skipped)", file=sys.stderr)
+        return 2
+    print(json.dumps(summary.as_json(), indent=2))
+    if summary.burned_in:
+        print(f"deidentify-stored: {len(summary.burned_in)} film(s) with burned-in annotation "
+              f"{'would be ' if dry_run else ''}quarantined: {', '.join(summary.burned_in)}",
+              file=sys.stderr)
+    if not dry_run and (summary.rewritten or summary.quarantined):
+        print("deidentify-stored: restart the API processes now: they keep recently served "
+              "images in memory, which may still hold the old files", file=sys.stderr)
+    return 1 if summary.failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.group == "deidentify-stored":
+        return deidentify_stored(args.dry_run)
     if args.group == "users" and args.command == "create":
         password = args.password or os.environ.get("MEDSEGTEXT_PASSWORD")
         if not password:

@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("users", help="manage accounts: users create --email E --password P --role R",
                    add_help=False)
+    sub.add_parser("deidentify-stored", add_help=False,
+                   help="once after upgrading: de-identify DICOM films stored before [--dry-run]")
 
     pr = sub.add_parser("predict", help="segment chest X-rays and write findings")
     pr.add_argument("paths", nargs="+", metavar="PATH", help="PNG, JPEG or DICOM files")
@@ -131,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["users"]:  # account administration lives with the backend
+    if argv[:1] in (["users"], ["deidentify-stored"]):  # backend administration
         from backend.cli import main as backend_main
 
         return backend_main(argv)
