@@ -63,7 +63,8 @@ async def test_sign_ins_role_changes_and_filters(stack: Stack, admin) -> None:
                                    headers=admin[1])).json()["items"]
     assert [e["action"] for e in mine] == ["auth.sign_in", "auth.sign_in_failed"]
     failed = mine[1]
-    assert failed["request_id"] == "audit-fail-1" and failed["client_addr"]
+    assert failed["request_id"] == bad.headers["x-request-id"] != "audit-fail-1"
+    assert failed["client_addr"]
     assert failed["role"] == "clinician" and failed["user_email"] == email
     assert failed["detail"]["reason"] == "bad_password"
     change = (await stack.client.get(

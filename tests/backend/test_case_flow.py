@@ -6,9 +6,9 @@ from backend.adapters.queue import inference_job_id
 from tests.backend.backend_testkit import Stack, upload_files
 
 
-async def test_health_and_ready(stack: Stack) -> None:
+async def test_health_and_ready(stack: Stack, admin) -> None:
     assert (await stack.client.get("/api/health")).json() == {"status": "ok"}
-    r = await stack.client.get("/api/ready")
+    r = await stack.client.get("/api/ready", headers=admin[1])  # the checks: admins only
     assert r.status_code == 200, r.text
     assert r.json()["checks"] == {"database": "ok", "redis": "ok", "s3": "ok"}
 
@@ -51,7 +51,8 @@ async def test_upload_is_stored_queued_and_enqueued(stack: Stack, clinician, sam
 
 async def test_request_id_and_security_headers(stack: Stack) -> None:
     r = await stack.client.get("/api/health", headers={"X-Request-ID": "abc-123"})
-    assert r.headers["x-request-id"] == "abc-123"
+    assert r.headers["x-request-id"] != "abc-123"  # always the server's own (issue 12)
+    assert len(r.headers["x-request-id"]) == 32
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["x-frame-options"] == "DENY"
     assert "default-src 'none'" in r.headers["content-security-policy"]
