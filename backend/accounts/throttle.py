@@ -20,7 +20,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete
+from sqlalchemy import case, delete, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -75,13 +75,14 @@ async def fail(session: AsyncSession, counted: list[Scope], now: datetime,
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = SignInThrottle.__table__  # type: ignore[attr-defined]
     expired = table.c.window_start <= now - window
+    at_now = literal(now, table.c.window_start.type)  # typed, so PostgreSQL gets a timestamptz
     for scope in counted:
         upsert = dialect.insert(table).values(key=scope.key, failures=1, window_start=now,
                                               updated_at=now)
         await session.exec(upsert.on_conflict_do_update(
             index_elements=[table.c.key],
             set_={"failures": case((expired, 1), else_=table.c.failures + 1),
-                  "window_start": case((expired, now), else_=table.c.window_start),
+                  "window_start": case((expired, at_now), else_=table.c.window_start),
                   "updated_at": now}))
     locked = False
     for scope in counted:
