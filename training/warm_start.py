@@ -42,7 +42,12 @@ def load_onnx_weights(model: SegFindNet, onnx_path: str | Path,
     from onnx import numpy_helper
 
     graph = onnx.load(str(onnx_path)).graph
-    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    # v2 files are exported through training.export.ExportNet, whose names start with "net."
+    inits = {i.name.removeprefix("net."): numpy_helper.to_array(i) for i in graph.initializer}
+    for node in graph.node:  # equal tensors are stored once and aliased by Identity nodes
+        src = node.input[0].removeprefix("net.") if node.input else ""
+        if node.op_type == "Identity" and src in inits:
+            inits[node.output[0].removeprefix("net.")] = inits[src]
     named = dict(model.named_parameters())
     state = model.state_dict()
     copied = 0
@@ -53,17 +58,18 @@ def load_onnx_weights(model: SegFindNet, onnx_path: str | Path,
                                  f"model wants {tuple(state[name].shape)}")
             state[name].copy_(torch.from_numpy(np.array(value)))
             copied += 1
-    folded = [n for n in graph.node if n.op_type == "Conv" and n.input[1] not in named]
+    folded = [n for n in graph.node
+              if n.op_type == "Conv" and n.input[1].removeprefix("net.") not in named]
     pairs = _conv_bn_pairs(model)
     if len(folded) != len(pairs):
         raise ValueError(f"{onnx_path}: {len(folded)} folded convs, model has {len(pairs)}")
     biases: list[torch.Tensor] = []
     for node, (conv, bn) in zip(folded, pairs, strict=True):
-        w = torch.from_numpy(np.array(inits[node.input[1]]))
+        w = torch.from_numpy(np.array(inits[node.input[1].removeprefix("net.")]))
         if tuple(w.shape) != tuple(conv.weight.shape):
             raise ValueError(f"{onnx_path}: conv {node.input[1]} shape {tuple(w.shape)} "
                              f"vs {tuple(conv.weight.shape)}")
-        b = torch.from_numpy(np.array(inits[node.input[2]]))
+        b = torch.from_numpy(np.array(inits[node.input[2].removeprefix("net.")]))
         with torch.no_grad():
             conv.weight.copy_(w)
             bn.weight.fill_(1.0)

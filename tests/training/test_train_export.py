@@ -76,5 +76,9 @@ def test_dynamic_batch_axis(tiny_qata, tmp_path):
     path = tmp_path / "b.onnx"
     to_onnx(SegFindNet((8, 8, 8, 8, 8)).eval(), path)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    mask, zones = sess.run(None, {"image": np.zeros((3, 1, 224, 224), np.float32)})
+    assert [o.name for o in sess.get_outputs()] == [
+        "mask_logits", "zone_logits", "presence_logit", "features"]
+    mask, zones, presence, features = sess.run(
+        None, {"image": np.zeros((3, 1, 224, 224), np.float32)})
     assert mask.shape == (3, 1, 224, 224) and zones.shape == (3, 6)
+    assert presence.shape == (3,) and features.shape == (3, 8)
