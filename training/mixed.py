@@ -80,6 +80,15 @@ class MixedArrays:
     def __len__(self) -> int:
         return len(self.names)
 
+    def subset(self, idx: np.ndarray) -> MixedArrays:
+        pick = [int(i) for i in idx]
+        return MixedArrays(
+            images=self.images[idx], masks=self.masks[idx], has_mask=self.has_mask[idx],
+            presence=self.presence[idx], zones=self.zones[idx], has_zones=self.has_zones[idx],
+            groups=[self.groups[i] for i in pick], labels=[self.labels[i] for i in pick],
+            populations=[self.populations[i] for i in pick], names=[self.names[i] for i in pick],
+            descriptions=[self.descriptions[i] for i in pick])
+
     def kind(self, i: int) -> str:
         """The evaluation population: qata, normal-adult, pneumonia-pediatric, ..."""
         if self.groups[i] == QATA_GROUP:
@@ -140,3 +149,15 @@ def _round_robin(recs: list[NegativeRecord], limit: int) -> list[NegativeRecord]
             if i < len(by_group[g]) and len(out) < limit:
                 out.append(by_group[g][i])
     return out
+
+
+def split_holdout(train: MixedArrays, share: float) -> tuple[MixedArrays, MixedArrays]:
+    """The last `share` of QaTa's train rows, kept out of training to score zone flags on
+    (valid labels zones differently: training.zone_ceiling). Negatives all stay in training."""
+    qata = np.flatnonzero(np.asarray(train.groups) == QATA_GROUP)
+    n_out = round(len(qata) * share)
+    held = qata[len(qata) - n_out:] if n_out else qata[:0]
+    if not n_out:
+        return train, train.subset(held)
+    keep = np.setdiff1d(np.arange(len(train)), held)
+    return train.subset(keep), train.subset(held)

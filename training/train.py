@@ -26,7 +26,7 @@ from tqdm import tqdm
 from training.augment import augment
 from training.film_artifacts import artifacts_batch
 from training.losses import masked_loss
-from training.mixed import MixedArrays, load_mixed
+from training.mixed import MixedArrays, load_mixed, split_holdout
 from training.model import DEFAULT_WIDTHS, SegFindNet, count_parameters
 from training.sampling import BalancedSampler
 from training.validate import MEAN, STD, evaluate_mixed, normalise, selection_score
@@ -57,6 +57,7 @@ class TrainConfig:
     steps_per_epoch: int | None = None  # default: one pass over the train films' count
     warm_start_onnx: str | None = None  # start from an exported model's weights (new runs only)
     artifacts: bool = True  # training.film_artifacts on every film
+    holdout_share: float = 0.0  # QaTa train rows kept out to score zone flags (e.g. 0.15)
 
 
 def pick_device(name: str) -> torch.device:
@@ -133,6 +134,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     t_load = time.perf_counter()
     train_arr = load_mixed(cfg.data, cfg.negatives, "train", cfg.csv, cfg.limit)
     valid_arr = load_mixed(cfg.data, cfg.negatives, "valid", cfg.csv, cfg.limit)
+    train_arr, holdout_arr = split_holdout(train_arr, cfg.holdout_share)
     print(f"loaded {len(train_arr)} train / {len(valid_arr)} valid images "
           f"in {time.perf_counter() - t_load:.1f}s on {device}", flush=True)
     sampler = BalancedSampler(train_arr.groups, train_arr.presence.tolist(), cfg.batch_size,
@@ -201,6 +203,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         metrics = evaluate_mixed(model, valid_arr, device)
         score = selection_score(metrics)
         row = _log_row(state, parts, metrics)
+        if len(holdout_arr):
+            held = evaluate_mixed(model, holdout_arr, device)
+            row["train_holdout"] = {k: round(held[k], 4) for k in (
+                "images", "dice_accumulated", "zone_macro_f1")}
         with open(out / "metrics.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)

@@ -96,3 +96,16 @@ def test_a_batch_depends_only_on_seed_and_step():
 def test_qata_alone_fills_the_whole_batch():
     s = BalancedSampler(["qata"] * 5, [1.0] * 5, batch_size=4)
     assert s.quota == [4] and len(s.batch(0)) == 4
+
+
+def test_the_zone_holdout_is_the_last_qata_train_rows_only(shared_data):
+    from training.mixed import split_holdout
+
+    train = load_mixed(shared_data / "qata-cov19", shared_data / "cxr-negatives", "train",
+                       limit=20)
+    keep, held = split_holdout(train, 0.25)
+    assert len(held) == 5 and set(held.groups) == {"qata"}
+    assert held.names == train.names[15:20]
+    assert len(keep) == len(train) - 5 and not set(keep.names) & set(held.names)
+    assert keep.kind(len(keep) - 1) != "qata"  # every negative stays in training
+    assert len(split_holdout(train, 0.0)[1]) == 0
