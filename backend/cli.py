@@ -67,15 +67,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def deidentify_stored(dry_run: bool, settings: Settings | None = None) -> int:
-    """Run the backfill, print its summary; 0 if nothing failed."""
+    """Run the backfill (imported here: `users create` need not load pydicom), print its
+    summary; 0 if nothing failed, 1 if some film failed, 2 if the run stopped."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from backend.adapters.errors import DependencyUnavailable
     from backend.cases import backfill
 
     def progress(line: str) -> None:
         print(f"deidentify-stored: {line}", file=sys.stderr, flush=True)
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from backend.adapters.errors import DependencyUnavailable
 
     try:
         summary = asyncio.run(backfill.run(settings or load_settings(), dry_run, progress))

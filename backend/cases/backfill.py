@@ -48,10 +48,10 @@ from backend.adapters.storage import ObjectStore
 from backend.admin import audit
 from backend.cases.backfill_plan import Unfit, plan
 from backend.cases.deidentify import IMPLEMENTATION_VERSION
-from backend.cases.models import Case
 from backend.http.logs import get_logger
 from backend.platform.db import make_engine, make_sessionmaker, transaction
 from backend.settings import Settings
+from backend.tables import Case  # every table, so foreign keys resolve outside the API
 
 log = get_logger("cases.backfill")
 
