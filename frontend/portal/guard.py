@@ -49,6 +49,8 @@ STATIC_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 _FETCH_SITES = (None, "same-origin", "none")
+# Behind a TLS proxy the request reaches the portal as http: the public URL says https.
+_PUBLIC_HTTPS = os.environ.get("REFLEX_DEPLOY_URL", "").startswith("https://")
 
 
 def _text(message: str, status: int) -> Response:
@@ -136,7 +138,8 @@ class PortalGuard:
                         out[name] = value
                 out["Content-Security-Policy"] = csp.policy(request.get("host"))
                 if needs_cookie and out.get("content-type", "").startswith("text/html"):
-                    secure = "; Secure" if scope.get("scheme") == "https" else ""
+                    https = _PUBLIC_HTTPS or scope.get("scheme") == "https"
+                    secure = "; Secure" if https else ""
                     out.append("Set-Cookie", f"{browser_session.COOKIE}="
                                f"{browser_session.new_secret()}; Path=/; HttpOnly; "
                                f"SameSite=Strict{secure}")
