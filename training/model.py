@@ -89,13 +89,14 @@ class SegFindNet(nn.Module):
         half = self.seg_head(h)
         mask_logits = F.interpolate(half, scale_factor=2.0, mode="bilinear", align_corners=False)
         features = bottleneck.mean(dim=(2, 3))
+        prob = torch.sigmoid(half)
         grid = torch.cat([
-            F.adaptive_avg_pool2d(torch.sigmoid(half), GRID).flatten(1),
+            F.adaptive_avg_pool2d(prob, GRID).flatten(1),
             F.adaptive_max_pool2d(half, GRID).flatten(1),
         ], dim=1)
         zone_logits = self.zone_head(torch.cat([features, grid], dim=1))
         lesion_stats = torch.cat([
-            torch.sigmoid(half).mean(dim=(1, 2, 3)).unsqueeze(1),
+            prob.mean(dim=(1, 2, 3)).unsqueeze(1),
             half.amax(dim=(1, 2, 3)).unsqueeze(1),
         ], dim=1)
         presence_logit = self.presence_head(torch.cat([
