@@ -143,3 +143,26 @@ def merge_manifest(path: Path, extra: dict[str, Any]) -> None:
     data = json.loads(path.read_text())
     data.update(extra)
     path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m training.export CKPT OUT.onnx --negatives ...` (issue 13's export)."""
+    import argparse
+
+    p = argparse.ArgumentParser(description="checkpoint -> ONNX + manifest with presence/scope")
+    p.add_argument("checkpoint")
+    p.add_argument("out")
+    p.add_argument("--data", default="../shared/data/qata-cov19")
+    p.add_argument("--negatives", default="../shared/data/cxr-negatives")
+    p.add_argument("--name", default="medsegtext-segfind")
+    p.add_argument("--version", default="2.0.0-dev")
+    p.add_argument("--evaluate", action="store_true",
+                   help="also score QaTa valid through the v1 inference core")
+    a = p.parse_args(argv)
+    m = export(a.checkpoint, a.out, a.data, a.name, a.version,
+               "valid" if a.evaluate else None, a.negatives)
+    print(manifest_path_for(a.out).read_text() if m else "", flush=True)
+
+
+if __name__ == "__main__":
+    main()
