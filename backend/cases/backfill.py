@@ -51,7 +51,7 @@ from backend.cases.deidentify import IMPLEMENTATION_VERSION
 from backend.http.logs import get_logger
 from backend.platform.db import make_engine, make_sessionmaker, transaction
 from backend.settings import Settings
-from backend.tables import Case  # every table, so foreign keys resolve outside the API
+from backend.tables import AuditEvent, Case  # every table, so foreign keys resolve outside the API
 
 log = get_logger("cases.backfill")
 
@@ -121,6 +121,12 @@ async def _page(sessions: async_sessionmaker[AsyncSession], after: str) -> list[
                 for c in (await db.exec(stmt)).all()]
 
 
+async def _quarantine_recorded(db: AsyncSession, case_id: str) -> bool:
+    stmt = select(AuditEvent.id).where(AuditEvent.action == QUARANTINE,
+                                       AuditEvent.object_id == case_id).limit(1)
+    return (await db.exec(stmt)).first() is not None
+
+
 class Backfill:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], store: CaseObjects,
                  summary: Summary) -> None:
@@ -139,7 +145,7 @@ class Backfill:
                 await self.store.get(original)
             except ObjectMissing:
                 raise Unfit("the stored file is missing") from None
-            return await self._burned_in(row)  # quarantined earlier, maybe not finished
+            return await self._burned_in(row, earlier=True)  # maybe not finished then
         step = await anyio.to_thread.run_sync(plan, data, row.width, row.height)
         if step.action == "burned_in":
             return await self._burned_in(row)
@@ -170,21 +176,23 @@ class Backfill:
             if detail is not None:
                 audit.record(db, None, DEIDENTIFY_STORED, "case", row.id, detail)
 
-    async def _burned_in(self, row: _Row) -> str:
+    async def _burned_in(self, row: _Row, earlier: bool = False) -> str:
         self.summary.burned_in.append(row.id)
-        log.warning("case %s: stored DICOM film has burned-in annotation%s", row.id,
-                    "" if self.summary.dry_run else "; moving it to quarantine")
         if self.summary.dry_run:
-            return "burned-in annotation: would be quarantined"
+            return ("burned-in annotation: " + ("quarantined by an earlier run" if earlier
+                                                else "would be quarantined"))
+        if not earlier:
+            log.warning("case %s: stored DICOM film has burned-in annotation; moving every "
+                        "object of the case to quarantine", row.id)
         moved = await self._move_to_quarantine(row.id)
         async with transaction(self.sessions) as db:
             case = await db.get(Case, row.id)
             if case is None:
                 raise Unfit("the case row is gone")
-            if case.error == QUARANTINE_ERROR and not moved:
-                return "burned-in annotation: already quarantined"
-            case.error = QUARANTINE_ERROR
+            case.error = QUARANTINE_ERROR  # again, if a job has written over it since
             db.add(case)
+            if not moved and await _quarantine_recorded(db, row.id):
+                return "burned-in annotation: already quarantined"
             audit.record(db, None, QUARANTINE, "case", row.id, {
                 "reason": "burned_in_annotation", "objects_moved": len(moved),
                 "quarantine_prefix": self.quarantine_prefix(row.id)})

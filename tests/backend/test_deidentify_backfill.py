@@ -233,6 +233,35 @@ async def test_a_run_stopped_after_the_write_is_finished_by_the_next(own: Stack,
     assert (again.rewritten, again.rows_repaired, again.quarantined) == (0, 0, 0)
 
 
+async def test_quarantine_stopped_midway_is_finished_and_recorded_once(
+        own: Stack, owner, burned: PhiFilm) -> None:
+    """A run died after copying the film to quarantine, before deleting it: the next run moves
+    the rest, and later runs record nothing more (even if a job overwrote the row's error)."""
+    case_id = await store_the_old_way(own, owner[0], burned.data)
+    objects = await case_objects(own, case_id)
+    key = (await row(own, case_id)).image_key
+    target = own.services.store.key(backfill.QUARANTINE_FOLDER, f"{case_id}/original.dcm")
+    await own.services.store.put(target, burned.data, "application/dicom")
+
+    summary = await backfill.run(own.settings)
+    assert summary.quarantined == 1 and case_id in summary.burned_in and summary.failed == []
+    assert await case_objects(own, case_id) == {}
+    assert {k.replace(f"quarantine/{case_id}/", f"{case_id}/"): own.get_object(k)
+            for k in _keys(own, f"cases/quarantine/{case_id}/")} == objects
+    async with transaction(own.services.sessions) as db:
+        case = await db.get(Case, case_id)
+        assert case is not None
+        case.status, case.error = "failed", "the uploaded image is missing from storage"
+        db.add(case)
+
+    again = await backfill.run(own.settings)
+    assert again.quarantined == 0 and case_id in again.burned_in and again.failed == []
+    assert (await row(own, case_id)).error == backfill.QUARANTINE_ERROR
+    assert await audit_actions(own, case_id) == [backfill.QUARANTINE]
+    got = await own.client.get(f"/api/cases/{case_id}/image", headers=owner[1])
+    assert got.status_code == 404 and key not in _keys(own, "cases/")
+
+
 def test_markers_alone_do_not_make_a_file_done(film: PhiFilm) -> None:
     """A file that says PatientIdentityRemoved YES with our method (as films stored by the
     previous, partial de-identification said YES) but still holds PHI is rewritten."""
