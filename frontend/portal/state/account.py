@@ -40,9 +40,7 @@ class AccountState(AuthState):
 
     @rx.event
     async def load(self) -> Any:
-        if (r := self._guard("account")) is not None:
-            yield r
-            return
+        self.current_page = "account"
         self.new_secret = self.new_secret_name = self.message = self.create_error = ""
         self.loading = True
         yield

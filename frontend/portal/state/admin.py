@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
@@ -25,6 +25,7 @@ def user_row(u: dict[str, Any]) -> UserRow:
 
 
 class AdminUsersState(AuthState):
+    page_roles: ClassVar[tuple[str, ...]] = ADMINS
     users: list[UserRow] = rx.field(default_factory=list)
     total: int = 0
     loading: bool = False
@@ -53,9 +54,7 @@ class AdminUsersState(AuthState):
 
     @rx.event
     async def load(self) -> Any:
-        if (r := self._guard("admin-users", ADMINS)) is not None:
-            yield r
-            return
+        self.current_page = "admin-users"
         self.loading, self.message, self.action_error, self.create_error = True, "", "", ""
         yield
         if (r := await self._refresh()) is not None:
@@ -149,6 +148,7 @@ def _iso_date(value: str, end: bool = False) -> str | None:
 
 
 class DashboardState(AuthState):
+    page_roles: ClassVar[tuple[str, ...]] = ADMINS
     agreement: list[AgreementRow] = rx.field(default_factory=list)
     export_busy: bool = False
     export_error: str = ""
@@ -163,9 +163,7 @@ class DashboardState(AuthState):
 
     @rx.event
     async def load(self) -> Any:
-        if (r := self._guard("admin-dashboard", ADMINS)) is not None:
-            yield r
-            return
+        self.current_page = "admin-dashboard"
         self.loading = True
         yield
         try:
@@ -198,7 +196,7 @@ class DashboardState(AuthState):
     async def export_dataset(self, form: dict[str, Any]) -> Any:
         """POST /api/admin/datasets/export; the zip goes to a temporary file that a one-off
         ticket serves, so the browser never holds the token (409: nothing to export)."""
-        if self.role not in ADMINS or self.export_busy:
+        if self.export_busy:
             return
         body: dict[str, Any] = {}
         try:
@@ -259,6 +257,7 @@ def audit_row(e: dict[str, Any], emails: dict[int, str]) -> AuditRow:
 
 
 class AuditState(AuthState):
+    page_roles: ClassVar[tuple[str, ...]] = ADMINS
     events: list[AuditRow] = rx.field(default_factory=list)
     total: int = 0
     offset: int = 0
@@ -329,9 +328,7 @@ class AuditState(AuthState):
 
     @rx.event
     async def load(self) -> Any:
-        if (r := self._guard("admin-audit", ADMINS)) is not None:
-            yield r
-            return
+        self.current_page = "admin-audit"
         self._emails = {}
         self.loading = True
         yield

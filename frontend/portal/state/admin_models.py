@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
@@ -37,6 +37,7 @@ MODEL_ACTIONS = {"activate": "activated", "shadow": "set to shadow", "retire": "
 
 
 class ModelsState(AuthState):
+    page_roles: ClassVar[tuple[str, ...]] = ADMINS
     models: list[ModelRow] = rx.field(default_factory=list)
     loading: bool = False
     error: str = ""
@@ -68,9 +69,7 @@ class ModelsState(AuthState):
 
     @rx.event
     async def load(self) -> Any:
-        if (r := self._guard("admin-models", ADMINS)) is not None:
-            yield r
-            return
+        self.current_page = "admin-models"
         self.message = self.action_error = self.register_error = ""
         self.loading = True
         yield

@@ -3,14 +3,26 @@
 `_token` is a backend-only var (leading underscore): Reflex never sends it to the browser. Every
 page state is a substate of AuthState and calls the API through `_api`, which signs the session
 out when the backend answers 401.
+
+Every event handler of AuthState and its substates runs only for a signed-in tab with one of
+the state's `page_roles` (all roles unless a state names fewer; `@requires` narrows one
+handler). This is fail-closed: AuthState wraps each handler when Reflex registers
+it, so a new handler is guarded without anyone remembering to. A tab that is not signed in gets
+no API call and no data, only a redirect to /login; a signed-in tab without the role is sent
+to the worklist. Only handlers marked `@public` (the sign-in page's) run for anyone.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 import reflex as rx
+from reflex.event import EventHandler
+from reflex.state import _override_base_method
 
 from portal import api, browser_session, media
 
@@ -19,9 +31,94 @@ UPLOADERS = ("clinician", "admin")
 REVIEWERS = ("reviewer", "admin")
 ADMINS = ("admin",)
 SESSION_ENDED = "Your session has ended; please sign in again."
+PLEASE_SIGN_IN = "Please sign in."
+PUBLIC_MARK = "_portal_public"
+ROLES_MARK = "_portal_roles"
+GUARDED_MARK = "_portal_guarded"  # the roles a wrapped handler admits (read by tests)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def public(fn: F) -> F:
+    """Let a tab that is not signed in run this handler (only the sign-in page's own)."""
+    setattr(fn, PUBLIC_MARK, True)
+    return fn
+
+
+def requires(*roles: str) -> Callable[[F], F]:
+    """Admit only these roles to one handler (narrower than its state's)."""
+
+    def mark(fn: F) -> F:
+        setattr(fn, ROLES_MARK, tuple(roles))
+        return fn
+
+    return mark
+
+
+def _refusal(state: Any, roles: tuple[str, ...]) -> Any:
+    """None if this tab may run the handler, else where to send it (nothing else happens)."""
+    if not state._token or not state.role:
+        state.notice = state.notice or PLEASE_SIGN_IN
+        return rx.redirect("/login")
+    if state.role not in roles:
+        return rx.redirect("/")
+    return None
+
+
+async def _refusal_async(state: Any, roles: tuple[str, ...], background: bool) -> Any:
+    if background:  # a background task reads and writes its state only under the lock
+        async with state:
+            return _refusal(state, roles)
+    return _refusal(state, roles)
+
+
+def _guarded(fn: Callable[..., Any], roles: tuple[str, ...]) -> Callable[..., Any]:
+    """`fn` behind the sign-in and role check, of the same kind (plain, coroutine, generator,
+    async generator) and with the same signature, so Reflex treats it as it treated `fn`."""
+    background = bool(getattr(fn, rx.event.BACKGROUND_TASK_MARKER, False))
+    wrapper: Callable[..., Any]
+    if inspect.isasyncgenfunction(fn):
+
+        async def agen(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if (refused := await _refusal_async(self, roles, background)) is not None:
+                yield refused
+                return
+            async for update in fn(self, *args, **kwargs):
+                yield update
+
+        wrapper = agen
+    elif inspect.iscoroutinefunction(fn):
+
+        async def coro(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if (refused := await _refusal_async(self, roles, background)) is not None:
+                return refused
+            return await fn(self, *args, **kwargs)
+
+        wrapper = coro
+    elif inspect.isgeneratorfunction(fn):
+
+        def gen(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if (refused := _refusal(self, roles)) is not None:
+                yield refused
+                return None
+            return (yield from fn(self, *args, **kwargs))
+
+        wrapper = gen
+    else:
+
+        def plain(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if (refused := _refusal(self, roles)) is not None:
+                return refused
+            return fn(self, *args, **kwargs)
+
+        wrapper = plain
+    wrapped = functools.wraps(fn)(wrapper)
+    setattr(wrapped, GUARDED_MARK, roles)
+    return wrapped
 
 
 class AuthState(rx.State):
+    page_roles: ClassVar[tuple[str, ...]] = ROLES  # who may run this state's handlers
     _token: str = ""
     user_id: int = 0
     email: str = ""
@@ -64,15 +161,18 @@ class AuthState(rx.State):
         self.role = ""
         self.notice = notice
 
-    def _guard(self, page: str, roles: tuple[str, ...] = ROLES) -> Any:
-        """None if this session may see the page, else where to send it."""
-        self.current_page = page
-        if not self._token or not self.role:
-            self.notice = self.notice or "Please sign in."
-            return rx.redirect("/login")
-        if self.role not in roles:
-            return rx.redirect("/")
-        return None
+    # -- the guard (see the module docstring) ------------------------------------------
+
+    @classmethod
+    @_override_base_method
+    def _create_event_handler(cls, fn: Any, event_handler_cls: type[EventHandler] = EventHandler
+                              ) -> Any:
+        """Reflex makes every handler of a state here (its class body, mixins, handlers
+        added later), so this is where each one gets the sign-in and role check."""
+        if (callable(fn) and not getattr(fn, PUBLIC_MARK, False)
+                and getattr(fn, GUARDED_MARK, None) is None):
+            fn = _guarded(fn, getattr(fn, ROLES_MARK, None) or cls.page_roles)
+        return super()._create_event_handler(fn, event_handler_cls)
 
     def _forwarded(self) -> dict[str, str]:
         """The browser's address for the backend's audit log (uvicorn honours it from trusted
@@ -96,6 +196,7 @@ class AuthState(rx.State):
     # -- events ---------------------------------------------------------------------------
 
     @rx.event
+    @public
     def open_login(self) -> Any:
         self.current_page = "login"
         self.login_busy = False
@@ -104,6 +205,7 @@ class AuthState(rx.State):
         return None
 
     @rx.event
+    @public
     async def login(self, form: dict[str, Any]) -> Any:
         email = str(form.get("email", "")).strip()
         password = str(form.get("password", ""))

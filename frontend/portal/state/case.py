@@ -10,7 +10,7 @@ from typing import Any
 import reflex as rx
 
 from portal import api, fmt, media
-from portal.state.auth import REVIEWERS, AuthState
+from portal.state.auth import REVIEWERS, AuthState, requires
 from portal.state.models import ReviewRow, Timing, Zone
 
 POLL_SECONDS = 2.0
@@ -228,9 +228,7 @@ class CaseState(AuthState):
 
     @rx.event
     async def load(self) -> Any:
-        if (r := self._guard("case")) is not None:
-            yield r
-            return
+        self.current_page = "case"
         case_id = case_id_from_path(self.router.url.path)
         if case_id != self.case_id:
             self._reset_view()
@@ -299,8 +297,9 @@ class CaseState(AuthState):
         self.review_comment = value
 
     @rx.event
+    @requires(*REVIEWERS)
     async def submit_review(self) -> Any:
-        if self.role not in REVIEWERS or self.review_busy:
+        if self.review_busy:
             return
         body: dict[str, Any] = {"decision": self.decision,
                                 "comment": self.review_comment.strip() or None}

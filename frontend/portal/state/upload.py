@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
@@ -39,6 +39,7 @@ PHASE_PROGRESS = {"queued": ACCEPTED, "running": RUNNING, "done": 100, "failed":
 
 
 class UploadState(AuthState):
+    page_roles: ClassVar[tuple[str, ...]] = UPLOADERS
     files: list[FileRow] = rx.field(default_factory=list)
     busy: bool = False
     error: str = ""
@@ -60,8 +61,7 @@ class UploadState(AuthState):
 
     @rx.event
     def load(self) -> Any:
-        if (r := self._guard("upload", UPLOADERS)) is not None:
-            return r
+        self.current_page = "upload"
         if not self.busy and not self.live:
             self.files = []
             self.error = ""

@@ -110,9 +110,7 @@ class WorklistState(AuthState):
 
     @rx.event
     async def load(self) -> Any:
-        if (r := self._guard("worklist")) is not None:
-            yield r
-            return
+        self.current_page = "worklist"
         async for update in self._fetch():
             yield update
 
