@@ -75,6 +75,19 @@ def test_every_handler_but_the_sign_in_pages_is_guarded(portal: dict[str, Any]) 
     assert unguarded == []
     public = {h["name"] for h in portal["handlers"] if h["guarded"] is None} - {"setvar"}
     assert public == PUBLIC
+    admin_states = ("admin_users_state", "dashboard_state", "audit_state", "models_state")
+    wrong = {}
+    for h in portal["handlers"]:
+        if h["guarded"] is None:
+            continue
+        name = f"{h['state'].rsplit('.', 1)[-1]}.{h['name']}"
+        expected = (["admin"] if h["state"].endswith(admin_states)
+                    else ["admin", "clinician"] if h["state"].endswith("upload_state")
+                    else ["admin", "reviewer"] if name.endswith("case_state.submit_review")
+                    else sorted(ACCOUNTS))
+        if sorted(h["guarded"]) != expected:
+            wrong[name] = h["guarded"]
+    assert wrong == {}, "these handlers admit other roles than their page"
 
 
 def _sign_in(portal: dict[str, Any], tab: ReflexSocket, role: str) -> None:
