@@ -18,6 +18,7 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.params import FromPath
 from litestar.router import Router
 from swagger_ui_bundle import swagger_ui_path
 
@@ -59,7 +60,7 @@ def asset_bytes(name: str) -> bytes:
 
 @get(f"{ASSETS_PATH}/{{asset:str}}", name="docs_asset", include_in_schema=False,
      sync_to_thread=False)
-def docs_asset(asset: str) -> Response[bytes]:
+def docs_asset(asset: FromPath[str]) -> Response[bytes]:
     """One file of the docs page (a fixed list; anything else is 404)."""
     if asset not in ASSETS:
         raise NotFoundException("No such docs asset.")
