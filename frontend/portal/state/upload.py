@@ -20,7 +20,7 @@ from portal.state.models import FileRow
 UPLOAD_ID = "case_upload"
 POLL_SECONDS = 2.0
 POLL_MAX_SECONDS = 15 * 60
-META_FIELDS = ("patient_ref", "age", "sex", "acquired_at", "priority", "notes")
+META_FIELDS = ("patient_ref", "age", "sex", "acquired_at", "priority", "priority_reason", "notes")
 # progress milestones (percent) along the way; transfer fills 0..TRANSFERRED
 TRANSFERRED = 40
 ACCEPTED = 60
