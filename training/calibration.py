@@ -8,7 +8,7 @@ score it per source and population. numpy only, so `medsegtext evaluate` can run
 - Threshold: the highest probability threshold at which every sensitivity floor holds (QaTa
   flagged >= 0.98, pneumonia and tuberculosis flagged >= 0.92). Specificity only falls as the
   threshold falls, so the highest feasible one maximises normals read as no lesion.
-- Probabilities are calibrated to valid's mix (about 70% abnormal): a site with fewer abnormal
+- Probabilities are calibrated to valid's mix (80% abnormal): a site with fewer abnormal
   films should read them as relative, which is why the decision uses the chosen threshold.
 """
 
