@@ -9,10 +9,14 @@ package (swagger-ui-bundle-v2) and are served by the API, and the docs pages' CS
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from backend.settings import Settings
 from tests.backend.backend_testkit import Stack
+from tests.faults.helpers import ApiServer
 
 DOCS_PAGES = ["/api/schema", "/api/schema/swagger"]
 
@@ -103,3 +107,43 @@ async def test_unknown_asset_is_404(stack: Stack) -> None:
     for name in ("nope.js", "..%2F..%2Fsettings.py", "swagger-ui-bundle.js.map"):
         r = await stack.client.get(f"/api/schema/assets/{name}")
         assert r.status_code == 404, name
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.slow
+def test_docs_page_runs_offline_in_a_browser(settings: Settings) -> None:
+    """Debian's Chromium opens the docs with every request off this origin aborted (offline):
+    Swagger UI renders the operations, and the CSP reports no violation."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (make test-tools)")
+    from playwright.sync_api import sync_playwright
+
+    server = ApiServer(settings).start()
+    outside: list[str] = []
+    problems: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                        args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+
+            def only_this_origin(route: Any) -> None:
+                if route.request.url.startswith(server.url):
+                    route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", only_this_origin)
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(f"{server.url}/api/schema")
+            page.wait_for_selector(".opblock", timeout=30_000)
+            operations = page.locator(".opblock").count()
+            browser.close()
+    finally:
+        server.stop()
+    assert operations > 30
+    assert outside == [] and problems == []
