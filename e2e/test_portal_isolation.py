@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Api
 from e2e_stack import ACCOUNTS, ROOT
 from reflex_socket import ReflexSocket, merged, redirects
 
@@ -47,7 +46,7 @@ def portal() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def world(api: Api, xray: Path) -> dict[str, Any]:
+def world(api: Any, xray: Path) -> dict[str, Any]:
     """What a stolen identity could reach: a clinician's case, an admin's personal token."""
     marker = f"ISO-{secrets.token_hex(4)}"
     case = api.upload("clinician", xray, patient_ref=marker)
@@ -136,13 +135,13 @@ def _calls(portal: dict[str, Any], world: dict[str, Any],
         yield h["state"], "setvar", {"var_name": "role", "value": "admin"}, path
 
 
-def _get(api: Api, role: str, path: str, **params: Any) -> Any:
+def _get(api: Any, role: str, path: str, **params: Any) -> Any:
     r = api.http.get(path, headers=api.as_role(role), params=params)
     assert r.status_code == 200, f"{path}: {r.status_code} {r.text}"
     return r.json()
 
 
-def _snapshot(api: Api) -> dict[str, Any]:
+def _snapshot(api: Any) -> dict[str, Any]:
     """What the intruder could have changed, as the API shows it."""
     return {
         "users": sorted((u["id"], u["email"], u["role"], u["is_active"])
@@ -157,13 +156,13 @@ def _snapshot(api: Api) -> dict[str, Any]:
     }
 
 
-def _audit_since(api: Api, top: int) -> list[dict[str, Any]]:
+def _audit_since(api: Any, top: int) -> list[dict[str, Any]]:
     return [e for e in _get(api, "admin", "/api/admin/audit", limit=100)["items"]
             if e["id"] > top]
 
 
 @pytest.mark.parametrize("last", ["clinician", "admin"])
-def test_a_tab_that_never_signed_in_gets_nothing(base_url: str, api: Api, sockets: list,
+def test_a_tab_that_never_signed_in_gets_nothing(base_url: str, api: Any, sockets: list,
                                                  portal: dict[str, Any],
                                                  world: dict[str, Any], last: str) -> None:
     first = "admin" if last == "clinician" else "clinician"
