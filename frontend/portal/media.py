@@ -246,6 +246,8 @@ async def _stream(ticket: Ticket, path: str, params: dict[str, str], default_typ
         "Authorization": f"Bearer {ticket.token}"}, timeout=api.UPLOAD_TIMEOUT)
     try:
         upstream = await client.send(request, stream=True, follow_redirects=True)
+    except api.ApiError as e:  # the client's own refusal (a call without a token)
+        return _refused(e)
     except httpx.HTTPError:
         return _text(api.UNREACHABLE, 502)
     if upstream.status_code >= 400:
