@@ -13,16 +13,21 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from inference.errors import InputError
 
 __all__ = [
     "MAX_METADATA_BYTES",
     "MAX_SEGMENTS",
+    "Segment",
     "check_jpeg",
     "check_png",
     "codestream_size",
     "inflated_size",
+    "jpeg_segments",
+    "png_chunks",
 ]
 
 MAX_METADATA_BYTES = 8 * 2**20  # text, ICC profile, EXIF...: a radiograph needs far less
@@ -68,15 +73,21 @@ def _png_raw_size(width: int, height: int, depth: int, color: int, interlaced: b
     return total
 
 
-def check_png(data: bytes, max_pixels: int) -> None:
-    """Walk the chunks: bounded count and metadata, nothing after IEND, and image data that
-    inflates to no more than the header declares (not inflated at all past ``max_pixels``:
-    the caller refuses that size from the header)."""
-    pos, count, metadata, idat = len(_PNG_SIGNATURE), 0, 0, []
-    header: tuple[int, int, int, int, int] | None = None
-    while True:
-        if pos + 8 > len(data):
-            return  # truncated: the decoder names it
+@dataclass(frozen=True)
+class Segment:
+    """One PNG chunk or JPEG marker segment: ``data[start:end]`` is all of it (for a JPEG scan,
+    its header and the entropy-coded data that follows, up to the next marker)."""
+
+    kind: bytes | int  # the PNG chunk type, or the JPEG marker's second byte
+    start: int
+    end: int
+
+
+def png_chunks(data: bytes) -> Iterator[Segment]:
+    """The chunks of a PNG in order, IEND last. Stops early, silently, when the file ends in
+    its image data or between chunks (the decoder names that); refuses any other cut."""
+    pos = len(_PNG_SIGNATURE)
+    while pos + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[pos:pos + 8])
         if pos + 12 + length > len(data):
             if kind == b"IDAT":
@@ -86,9 +97,21 @@ def check_png(data: bytes, max_pixels: int) -> None:
                 f"The PNG is truncated or damaged: its {kind.decode('latin-1')!r} chunk "
                 f"declares {length} bytes but the file ends before them.",
             )
-        body = data[pos + 8:pos + 8 + length]
+        yield Segment(kind, pos, pos + 12 + length)
+        if kind == b"IEND":
+            return
         pos += 12 + length
-        count += 1
+
+
+def check_png(data: bytes, max_pixels: int) -> None:
+    """Walk the chunks: bounded count and metadata, nothing after IEND, and image data that
+    inflates to no more than the header declares (not inflated at all past ``max_pixels``:
+    the caller refuses that size from the header)."""
+    metadata, idat, end = 0, [], 0
+    header: tuple[int, int, int, int, int] | None = None
+    for count, chunk in enumerate(png_chunks(data), 1):
+        kind, length = chunk.kind, chunk.end - chunk.start - 12
+        body = data[chunk.start + 8:chunk.end - 4]
         if kind == b"IHDR" and len(body) == 13:
             w, h, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
             header = (w, h, depth, color, interlace)
@@ -103,8 +126,10 @@ def check_png(data: bytes, max_pixels: int) -> None:
                 f"are {MAX_SEGMENTS} chunks and {MAX_METADATA_BYTES // 2**20} MiB.",
             )
         if kind == b"IEND":
-            break
-    _trailing(data, pos, "PNG")
+            end = chunk.end
+    if not end:
+        return  # truncated: the decoder names it
+    _trailing(data, end, "PNG")
     if header is None or not idat:
         return  # the decoder refuses it with its own words
     w, h, depth, color, interlace = header
@@ -128,38 +153,50 @@ _STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01}  # RSTn, TEM: no length fiel
 _NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")  # skips stuffed bytes and restarts
 
 
-def _jpeg_end(data: bytes, pos: int, budget: list[int]) -> int:
-    """Offset just past the EOI of the JPEG starting at ``pos`` (its SOI)."""
+def jpeg_segments(data: bytes, pos: int = 0) -> Iterator[Segment]:
+    """The marker segments of the JPEG whose SOI is at ``pos``, after the SOI, in order, EOI
+    last (fill bytes before a marker are skipped). Refuses a file that ends before its EOI."""
     pos += 2
     while True:
         while data[pos:pos + 1] == b"\xff" and data[pos + 1:pos + 2] == b"\xff":
             pos += 1  # fill bytes before a marker
         if pos + 2 > len(data) or data[pos] != 0xFF:
             raise InputError("corrupt", "The JPEG is truncated or damaged: a marker is missing.")
-        marker = data[pos + 1]
+        marker, start = data[pos + 1], pos
+        if marker == 0xD9 or marker in _STANDALONE:
+            pos += 2
+        else:
+            if pos + 4 > len(data):
+                raise InputError("corrupt", "The JPEG is truncated: it ends inside a marker.")
+            pos += 2 + struct.unpack(">H", data[pos + 2:pos + 4])[0]
+            if marker == 0xDA:  # entropy-coded data runs to the next real marker
+                found = _NEXT_MARKER.search(data, pos)
+                if found is None:
+                    raise InputError("corrupt", "The JPEG is truncated: image data ends early.")
+                pos = found.start()
+        yield Segment(marker, start, pos)
         if marker == 0xD9:
-            return pos + 2
+            return
+
+
+def _jpeg_end(data: bytes, pos: int, budget: list[int]) -> int:
+    """Offset just past the EOI of the JPEG starting at ``pos`` (its SOI)."""
+    for segment in jpeg_segments(data, pos):
+        marker = segment.kind
+        if marker == 0xD9:
+            return segment.end
         budget[0] += 1
         if marker in _STANDALONE:
-            pos += 2
             continue
-        if pos + 4 > len(data):
-            raise InputError("corrupt", "The JPEG is truncated: it ends inside a marker.")
-        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
         if marker != 0xDA:
-            budget[1] += length
-        pos += 2 + length
-        if marker == 0xDA:  # entropy-coded data runs to the next real marker
-            found = _NEXT_MARKER.search(data, pos)
-            if found is None:
-                raise InputError("corrupt", "The JPEG is truncated: image data ends early.")
-            pos = found.start()
+            budget[1] += struct.unpack(">H", data[segment.start + 2:segment.start + 4])[0]
         if budget[0] > MAX_SEGMENTS or budget[1] > MAX_METADATA_BYTES:
             raise InputError(
                 "corrupt",
                 f"The JPEG carries more than {MAX_SEGMENTS} segments or "
                 f"{MAX_METADATA_BYTES // 2**20} MiB of metadata.",
             )
+    raise AssertionError("jpeg_segments ends at EOI or raises")
 
 
 def check_jpeg(data: bytes) -> None:

@@ -26,6 +26,7 @@ from backend.cases import repository as repo
 from backend.cases.deidentify import deidentify_dicom
 from backend.cases.models import Case, new_case_id
 from backend.cases.repository import CaseQuery
+from backend.cases.strip_metadata import without_metadata
 from backend.cases.upload import CaseFields, stored_filename
 from backend.http.auth import Principal
 from backend.http.logs import get_logger
@@ -58,12 +59,14 @@ def _human(n: int) -> str:
 
 
 def _prepare(data: bytes, max_bytes: int) -> tuple[bytes, str, int, int]:
-    """Blocking: check the bytes decode as one chest image, de-identify DICOM.
-    Returns (bytes to store, format, width, height)."""
+    """Blocking: check the bytes decode as one chest image, de-identify DICOM, strip PNG and
+    JPEG metadata. Returns (bytes to store, format, width, height)."""
     fmt = sniff_format(data)
     image = decode(data, Limits(max_bytes=max_bytes))
     if fmt == "dicom":
         data = deidentify_dicom(data)
+    else:
+        data = without_metadata(data, image, Limits(max_bytes=max_bytes))
     return data, fmt, image.width, image.height
 
 
@@ -166,20 +169,23 @@ def _preview_png(original: bytes) -> bytes:
     return png_bytes(np.round(img.pixels * 255).astype(np.uint8))
 
 
-async def _cached(services: Services, key: str) -> bytes:
-    """An artifact's bytes, from the process's cache or S3 (see backend.platform.artifact_cache)."""
-    data = services.artifacts.get(key)
+async def _cached(services: Services, key: str, version: str = "") -> bytes:
+    """An artifact's bytes, from the process's cache or S3 (see backend.platform.artifact_cache).
+    ``version`` (the upload's content_sha256) is part of the cache key of an object that
+    `medsegtext deidentify-stored` may rewrite in place."""
+    entry = f"{key}@{version}"
+    data = services.artifacts.get(entry)
     if data is None:
         data = await services.store.get(key)
-        services.artifacts.put(key, data)
+        services.artifacts.put(entry, data)
     return data
 
 
-async def _preview(services: Services, image_key: str) -> bytes:
-    key = f"{image_key}#preview.png"
+async def _preview(services: Services, case: Case) -> bytes:
+    key = f"{case.image_key}@{case.content_sha256}#preview.png"
     data = services.artifacts.get(key)
     if data is None:
-        original = await _cached(services, image_key)
+        original = await _cached(services, case.image_key, case.content_sha256)
         data = await anyio.to_thread.run_sync(_preview_png, original)
         services.artifacts.put(key, data)
     return data
@@ -189,12 +195,13 @@ async def read_artifact(db: AsyncSession, services: Services, ctx: AuditContext,
                         case_id: str, kind: str) -> Artifact:
     case = await visible_case(db, user, case_id)
     key: str | None
+    version = ""
     if kind == "preview":
-        data = await _preview(services, case.image_key)
+        data = await _preview(services, case)
         audit.record(db, ctx, audit.CASE_DOWNLOAD, "case", case.id, {"artifact": kind})
         return Artifact(data, "image/png", f"{case.id}-preview.png")
     if kind == "image":
-        key = case.image_key
+        key, version = case.image_key, case.content_sha256
         content_type = CONTENT_TYPES.get(case.source_format, "application/octet-stream")
         filename = f"{case.id}.{EXTENSIONS.get(case.source_format, 'bin')}"
     else:
@@ -203,6 +210,6 @@ async def read_artifact(db: AsyncSession, services: Services, ctx: AuditContext,
         if not key:
             raise NotFoundException(f"The {kind} is not available yet (case status: "
                                     f"{case.status}).")
-    data = await _cached(services, key)
+    data = await _cached(services, key, version)
     audit.record(db, ctx, audit.CASE_DOWNLOAD, "case", case.id, {"artifact": kind})
     return Artifact(data, content_type, filename)

@@ -3,10 +3,12 @@ process (backend.cases.service.read_artifact).
 
 Why: every case view fetches three images and each came from S3 (a signed request, a round
 trip, and for the preview a decode and PNG encode in a thread): over half of the API's CPU under
-the load test. Caching is safe because artifact keys are never rewritten with other bytes: an
-upload lives under its new case id, results under ``<case>/<model version>/`` and a re-run of
-the same job writes the same output. Authorisation and audit still run on every request; only
-the bytes are reused. Large objects (a 60 MB DICOM) are not kept.
+the load test. Caching is safe because a cache key names one content: results live under
+``<case>/<model version>/`` and a re-run of the same job writes the same output; an upload is
+cached under its object key plus the case row's content_sha256 (and so is its preview), because
+`medsegtext deidentify-stored` rewrites stored films in place and then updates that checksum, so
+every API process serves the new file at once, without a restart. Authorisation and audit still
+run on every request; only the bytes are reused. Large objects (a 60 MB DICOM) are not kept.
 """
 
 from __future__ import annotations
