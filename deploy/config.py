@@ -6,6 +6,7 @@ field and the reason. See deploy/ecs/config.example.yaml for the annotated examp
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ class TaskSize:
 @dataclass(frozen=True)
 class Network:
     vpc_id: str
+    vpc_cidr: str  # the VPC's (primary) IPv4 CIDR: the ALB and the portal's tasks are in it
     public_subnets: tuple[str, ...]
     private_subnets: tuple[str, ...]
     alb_security_groups: tuple[str, ...]
@@ -172,6 +174,24 @@ class _Reader:
         return tuple(values)
 
 
+def _vpc_cidr(r: _Reader) -> str:
+    """The VPC's private IPv4 CIDR: the API believes X-Forwarded-For from inside it."""
+    value = r.text("vpc_cidr")
+    try:
+        net = ipaddress.IPv4Network(value)
+    except ValueError as e:
+        if "host bits set" not in str(e):
+            r.fail(f"{value!r} is not an IPv4 network (e.g. 10.0.0.0/16)", "vpc_cidr")
+        r.fail(f"{value!r} has host bits set (the network is "
+               f"{ipaddress.IPv4Network(value, strict=False)})", "vpc_cidr")
+    if not net.is_private:
+        r.fail(f"{value!r} is not a private range: the API would believe forwarded client "
+               "addresses from outside the VPC", "vpc_cidr")
+    if not 16 <= net.prefixlen <= 28:
+        r.fail(f"{value!r}: a VPC's CIDR is /16 to /28", "vpc_cidr")
+    return str(net)
+
+
 def _task_size(r: _Reader, name: str, fargate: bool, scaled: bool) -> TaskSize:
     s = r.sub(name)
     cpu, memory = s.get("cpu", int), s.get("memory", int)
@@ -197,6 +217,7 @@ def parse(data: Any, source: str = "<config>") -> Config:
     net = r.sub("network")
     network = Network(
         vpc_id=net.text("vpc_id", re.compile(r"^vpc-[0-9a-f]+$")),
+        vpc_cidr=_vpc_cidr(net),
         public_subnets=net.strings("public_subnets", "subnet-", 2),
         private_subnets=net.strings("private_subnets", "subnet-", 2),
         alb_security_groups=net.strings("alb_security_groups", "sg-"),

@@ -1,7 +1,8 @@
 # MedSegText API: the Litestar app under uvicorn on port 8000.
 #   docker build -f docker/api.Dockerfile -t medsegtext/api .      (from the repository root)
 # The same image runs the queue-depth publisher (python -m deploy.metrics) and, in compose, the
-# moto stand-in for S3 and DynamoDB (moto_server) and the one-off python -m deploy.local_init.
+# S3 + DynamoDB stand-in (python -m deploy.local_aws: moto behind a signature check) and the
+# one-off python -m deploy.local_init.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build

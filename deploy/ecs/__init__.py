@@ -5,11 +5,11 @@ deploy/README.md. Stages:
 
 - ``repositories``: the ECR repositories the images are pushed to (run once, before the first
   push);
-- ``create``: the first deployment: secrets check, log group, IAM roles, GPU capacity, cluster,
-  load balancer, task definitions, the migrate task (the plan stops unless it exits 0),
-  services, autoscaling and alarms;
-- ``update``: every later release: new task definitions for the config's image tag, the
-  migrate task, then each service rolled onto its new task definition.
+- ``create``: the first deployment: secrets and VPC CIDR checks, log group, IAM roles, GPU
+  capacity, cluster, load balancer, task definitions, the migrate task (the plan stops unless
+  it exits 0), services, autoscaling and alarms;
+- ``update``: every later release: the same checks, new task definitions for the config's
+  image tag, the migrate task, then each service rolled onto its new task definition.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def build_plan(cfg: Config, stage: str = "create") -> list[Step]:
     if stage == "create":
         return [
             *infra.check_secrets(cfg),
+            *infra.check_network(cfg),
             *infra.log_group(cfg),
             *infra.roles(cfg),
             *infra.gpu_capacity(cfg),
@@ -41,6 +42,7 @@ def build_plan(cfg: Config, stage: str = "create") -> list[Step]:
     if stage == "update":
         return [
             *infra.check_secrets(cfg),
+            *infra.check_network(cfg),
             *services.register(cfg),
             *services.run_migrations(cfg),
             *services.update(cfg),

@@ -38,6 +38,14 @@ def check_secrets(cfg: Config) -> list[Step]:
             for name, arn in cfg.secrets.items() if ":secretsmanager:" in arn]
 
 
+def check_network(cfg: Config) -> list[Step]:
+    """Fail before defining any task if ``network.vpc_cidr`` is not the VPC's CIDR: the API
+    believes forwarded client addresses from inside it (read-only)."""
+    return [Step("vpc-cidr", "ec2", "describe_vpcs", {"VpcIds": [cfg.network.vpc_id]},
+                 expect={"Vpcs.0.CidrBlock": cfg.network.vpc_cidr},
+                 note="preflight: network.vpc_cidr is the VPC's primary CIDR")]
+
+
 def log_group(cfg: Config) -> list[Step]:
     name = iam.log_group(cfg)
     return [

@@ -17,6 +17,13 @@ API_DNS_NAME = "api"  # what the frontend calls, through ECS Service Connect
 WORKER_STOP_TIMEOUT_S = 120  # a running job (job_timeout_seconds=120) gets to finish
 TMP_VOLUME = "tmp"  # the only writable path of read-only containers (upload spooling)
 MODEL_CACHE_DIR = "/tmp/models"  # registered model versions fetched from S3 by the workers
+#: The API task's own network namespace: requests reach the API through the ECS-managed
+#: Service Connect proxy in its task, which may connect from loopback. No other container runs
+#: in that task.
+TASK_LOOPBACK = "127.0.0.1"
+#: Proxies between a browser and the portal: the ALB. Reflex then takes the browser's address
+#: from the last X-Forwarded-For entry (the one the ALB appended) and forwards it to the API.
+PORTAL_PROXY_HOPS = 1
 
 
 def http_probe(port: int, path: str) -> list[str]:
@@ -103,12 +110,20 @@ def _task(cfg: Config, component: str, containers: list[dict[str, Any]], size_ke
     return td
 
 
+def trusted_proxies(cfg: Config) -> str:
+    """MEDSEGTEXT_TRUSTED_PROXIES of the API (backend/http/proxies.py): the addresses whose
+    X-Forwarded-For (and -Proto) it believes. The ALB's nodes and the portal's tasks have
+    addresses in the VPC; a client can reach the API only through them."""
+    return f"{cfg.network.vpc_cidr},{TASK_LOOPBACK}"
+
+
 def api(cfg: Config) -> dict[str, Any]:
     c = _container(
         cfg, "api", "api",
         portMappings=[{"name": "api", "containerPort": API_PORT, "protocol": "tcp",
                        "appProtocol": "http"}],
-        environment=_env(backend_environment(cfg)),
+        environment=_env({**backend_environment(cfg),
+                          "MEDSEGTEXT_TRUSTED_PROXIES": trusted_proxies(cfg)}),
         secrets=_secrets(cfg, "database_url", "redis_url", "secret_key"),
         healthCheck={"command": http_probe(API_PORT, "/api/health"), "interval": 15,
                      "timeout": 5, "retries": 3, "startPeriod": 30},
@@ -125,9 +140,11 @@ def frontend(cfg: Config) -> dict[str, Any]:
             "MEDSEGTEXT_API_URL": f"http://{API_DNS_NAME}:{API_PORT}",
             "MEDSEGTEXT_PORTAL_HOST": "0.0.0.0",
             "MEDSEGTEXT_PORTAL_PORT": str(FRONTEND_PORT),
-            # The browser reaches the portal's websocket and uploads on the public URL.
+            # The browser reaches the portal's websocket and uploads on the public URL; the
+            # websocket and CORS accept pages from its origin (frontend/rxconfig.py).
             "REFLEX_API_URL": cfg.public_url,
             "REFLEX_DEPLOY_URL": cfg.public_url,
+            "REFLEX_TRUSTED_PROXY_HOPS": str(PORTAL_PROXY_HOPS),
         }),
         healthCheck={"command": http_probe(FRONTEND_PORT, "/ping"), "interval": 15,
                      "timeout": 5, "retries": 3, "startPeriod": 120},

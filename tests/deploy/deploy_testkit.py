@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from deploy.plan import Step
@@ -45,6 +46,11 @@ FRONTEND_ENV = {
     "REFLEX_API_URL": "frontend/run.sh",
     "REFLEX_DEPLOY_URL": "frontend/run.sh",
 }
+#: The portal's variables that Reflex itself reads (rx.Config takes REFLEX_<field>), each with
+#: its rx.Config field; tests read the field back from the portal's config.
+REFLEX_ENV = {
+    "REFLEX_TRUSTED_PROXY_HOPS": "trusted_proxy_hops",
+}
 
 
 def steps_of(plan: list[Step], service: str, operation: str) -> list[Step]:
@@ -61,3 +67,27 @@ def task_definitions(plan: list[Step]) -> dict[str, dict[str, Any]]:
     """Component (its one container's name) -> registered task definition."""
     return {s.params["containerDefinitions"][0]["name"]: s.params
             for s in steps_of(plan, "ecs", "register_task_definition")}
+
+
+def portal_config(root: Path, env: dict[str, str]) -> dict[str, Any]:
+    """What the portal makes of ``env`` at start, computed by its own code in its own venv:
+    ``origins`` (frontend/rxconfig.py: CORS and the websocket's Origin check) and
+    ``trusted_proxy_hops`` (Reflex: how many X-Forwarded-For entries from the right the portal
+    believes for the browser's address, the one it forwards to the API)."""
+    import json
+    import os
+    import subprocess
+
+    import pytest
+
+    python = root / "frontend" / ".venv" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("the portal's venv frontend/.venv is missing (frontend/run.sh --setup-only "
+                    "makes it)")
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    code = ("import json, rxconfig; print(json.dumps({'origins': rxconfig.portal_origins(), "
+            "'trusted_proxy_hops': rxconfig.config.trusted_proxy_hops}))")
+    result = subprocess.run([str(python), "-c", code], cwd=root / "frontend",
+                            env={**base, **env}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))

@@ -4,6 +4,7 @@ the ECS task definitions set."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -13,12 +14,15 @@ from typing import Any
 import pytest
 import yaml
 
+from backend.http.proxies import client_address, parse_networks
 from deploy import config as config_mod
 from deploy.ecs import taskdefs
 from tests.deploy.deploy_testkit import (
     FRONTEND_ENV,
     OTHER_ENV,
+    REFLEX_ENV,
     REQUIRED_BACKEND_ENV,
+    portal_config,
     settings_env_names,
 )
 
@@ -35,7 +39,8 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE.read_text())
 
 
-def _compose_cli(*args: str, secret: bool = True) -> subprocess.CompletedProcess[str]:
+def _compose_cli(*args: str, secret: bool = True, aws_secret: bool = True,
+                 extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.skip("docker-compose not installed (Debian: apt-get install docker-compose)")
@@ -43,6 +48,9 @@ def _compose_cli(*args: str, secret: bool = True) -> subprocess.CompletedProcess
            if not k.startswith(("MEDSEGTEXT_", "COMPOSE_", "POSTGRES_"))}
     if secret:
         env["MEDSEGTEXT_SECRET_KEY"] = "test-secret-not-for-production"
+    if aws_secret:
+        env["MEDSEGTEXT_AWS_SECRET"] = "test-aws-secret-not-for-production"
+    env.update(extra_env or {})
     return subprocess.run([binary, "-f", str(COMPOSE), *args], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=60)
 
@@ -82,7 +90,7 @@ def test_services_start_in_order(compose: dict[str, Any]) -> None:
         assert s[one_off]["restart"] == "no"
     for name in ("postgres", "redis", "aws"):
         assert "healthcheck" in s[name], name
-    assert s["aws"]["command"][0] == "moto_server"
+    assert s["aws"]["command"] == ["python", "-m", "deploy.local_aws"]
     assert s["aws-init"]["command"] == ["python", "-m", "deploy.local_init"]
     assert s["worker-gpu"]["profiles"] == ["gpu"]
 
@@ -112,7 +120,7 @@ def test_same_variables_as_the_ecs_task_definitions(compose: dict[str, Any],
         assert local == ecs | STAND_IN_ENV, (component, local ^ (ecs | STAND_IN_ENV))
     c = taskdefs.frontend(cfg)["containerDefinitions"][0]
     assert set(compose["services"]["frontend"]["environment"]) == \
-        {e["name"] for e in c["environment"]} == set(FRONTEND_ENV)
+        {e["name"] for e in c["environment"]} == set(FRONTEND_ENV) | set(REFLEX_ENV)
 
 
 def test_only_portal_and_api_are_published_on_loopback(compose: dict[str, Any]) -> None:
@@ -120,3 +128,96 @@ def test_only_portal_and_api_are_published_on_loopback(compose: dict[str, Any]) 
                  if "ports" in svc}
     assert published == {"api": ["${MEDSEGTEXT_BIND:-127.0.0.1}:8000:8000"],
                          "frontend": ["${MEDSEGTEXT_BIND:-127.0.0.1}:3000:3000"]}
+
+
+# --- the client address the API records (issue 12: forwarded headers only from trusted proxies) --
+
+def _network(compose: dict[str, Any]) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network,
+                                               ipaddress.IPv4Address]:
+    """The compose network's subnet, the range Docker hands out dynamic addresses from, and its
+    gateway (stated: left out, Docker would take it from the range)."""
+    (pool,) = compose["networks"]["default"]["ipam"]["config"]
+    return (ipaddress.IPv4Network(pool["subnet"]), ipaddress.IPv4Network(pool["ip_range"]),
+            ipaddress.IPv4Address(pool["gateway"]))
+
+
+def test_api_trusts_forwarded_headers_from_the_portals_fixed_address_only(
+        compose: dict[str, Any]) -> None:
+    """The portal forwards the browser's address (X-Forwarded-For); the API believes it only
+    from the portal's own address, so the audit log and the per-client sign-in throttle see
+    the browser, and a browser calling the published API port directly (from the bridge
+    gateway, or its own address) cannot claim another one."""
+    services = compose["services"]
+    subnet, dynamic, gateway = _network(compose)
+    portal = ipaddress.IPv4Address(services["frontend"]["networks"]["default"]["ipv4_address"])
+    assert portal in subnet and dynamic.subnet_of(subnet) and gateway in subnet
+    assert portal != gateway
+    assert portal not in dynamic, "another container could be handed the portal's address"
+    for name, svc in services.items():
+        if name != "frontend":
+            assert "ipv4_address" not in str(svc.get("networks", "")), name
+    trusted = services["api"]["environment"]["MEDSEGTEXT_TRUSTED_PROXIES"]
+    assert trusted == str(portal)
+    networks = parse_networks(trusted.split(","))
+    assert client_address(str(portal), ["203.0.113.7"], networks) == "203.0.113.7"
+    for direct in (str(gateway), str(next(dynamic.hosts())), "198.51.100.9"):
+        assert client_address(direct, ["203.0.113.7"], networks) == direct
+
+
+def test_docker_compose_resolves_the_portal_address_the_api_trusts() -> None:
+    result = _compose_cli("config")
+    assert result.returncode == 0, result.stderr
+    resolved = yaml.safe_load(result.stdout)
+    portal = resolved["services"]["frontend"]["networks"]["default"]["ipv4_address"]
+    assert resolved["services"]["api"]["environment"]["MEDSEGTEXT_TRUSTED_PROXIES"] == portal
+    (pool,) = resolved["networks"]["default"]["ipam"]["config"]
+    assert ipaddress.IPv4Address(portal) in ipaddress.IPv4Network(pool["subnet"])
+
+
+@pytest.mark.parametrize(("public_url", "hops"), [
+    (None, None), ("https://portal.example-hospital.org", "1"),
+    ("http://medsegtext-host:3000", None)])
+def test_portal_accepts_its_public_origin(root: Path, public_url: str | None,
+                                          hops: str | None) -> None:
+    """The portal's websocket and CORS accept the page's origin: MEDSEGTEXT_PUBLIC_URL (the
+    address browsers open), else http://localhost:3000 and http://127.0.0.1:3000. It believes
+    no X-Forwarded-For from the browser (published directly) unless a TLS proxy in front is
+    declared with MEDSEGTEXT_PORTAL_PROXY_HOPS."""
+    extra = {"MEDSEGTEXT_PUBLIC_URL": public_url} if public_url else {}
+    if hops:
+        extra["MEDSEGTEXT_PORTAL_PROXY_HOPS"] = hops
+    result = _compose_cli("config", extra_env=extra)
+    assert result.returncode == 0, result.stderr
+    env = yaml.safe_load(result.stdout)["services"]["frontend"]["environment"]
+    portal = portal_config(root, {k: str(v) for k, v in env.items()})
+    expected = public_url or "http://localhost:3000"
+    assert expected in portal["origins"]
+    assert env["REFLEX_DEPLOY_URL"] == env["REFLEX_API_URL"] == expected
+    if public_url is None:
+        assert "http://127.0.0.1:3000" in portal["origins"]
+    assert portal["trusted_proxy_hops"] == int(hops or 0)
+
+
+# --- the S3 + DynamoDB stand-in: signed requests with the stack's key only (issue 12) ----------
+
+def test_stand_in_checks_credentials_with_the_stacks_own_key(compose: dict[str, Any]) -> None:
+    """The ``aws`` service runs moto behind the credential gate (deploy/local_aws.py, tested in
+    test_local_aws.py), with the same key as the backend services; its health check makes a
+    signed call (moto's /moto-api/ answers 403 there)."""
+    services = compose["services"]
+    aws = services["aws"]
+    assert aws["command"] == ["python", "-m", "deploy.local_aws"]
+    assert aws["healthcheck"]["test"] == ["CMD", "python", "-m", "deploy.local_aws", "--check"]
+    key = {k: aws["environment"][k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    assert key["AWS_SECRET_ACCESS_KEY"].startswith("${MEDSEGTEXT_AWS_SECRET:?")
+    assert "moto" not in key.values()
+    for name in BACKEND_SERVICES:
+        env = services[name]["environment"]
+        assert {k: env[k] for k in key} == key, name
+    assert "AWS_SECRET_ACCESS_KEY" not in services["frontend"]["environment"]
+
+
+def test_docker_compose_refuses_to_run_without_the_stand_in_key() -> None:
+    result = _compose_cli("config", aws_secret=False)
+    assert result.returncode != 0
+    assert "set MEDSEGTEXT_AWS_SECRET" in result.stderr

@@ -3,12 +3,14 @@ for a hospital deployment (secrets, least privilege, routing, GPU placement, sca
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from backend.http.proxies import client_address, parse_networks
 from deploy import config as config_mod
 from deploy import iam
 from deploy.ecs import STAGES, build_plan
@@ -17,7 +19,9 @@ from deploy.metrics import queue_depth_params
 from deploy.plan import Step, placeholders, validate
 from tests.deploy.deploy_testkit import (
     FRONTEND_ENV,
+    REFLEX_ENV,
     REQUIRED_BACKEND_ENV,
+    portal_config,
     settings_env_names,
     step,
     steps_of,
@@ -76,7 +80,9 @@ def test_migration_runs_after_registration_and_before_any_service(create_plan: l
 
 def test_update_plan_registers_migrates_and_rolls_every_service(cfg: config_mod.Config) -> None:
     plan = build_plan(cfg, "update")
-    assert {s.service for s in plan} == {"ecs", "secretsmanager"}  # no IAM, ELB or scaling churn
+    # no IAM, ELB or scaling churn; ec2 only reads the VPC's CIDR
+    assert {s.service for s in plan} == {"ecs", "secretsmanager", "ec2"}
+    assert [s.operation for s in plan if s.service == "ec2"] == ["describe_vpcs"]
     updates = steps_of(plan, "ecs", "update_service")
     assert {u.params["service"]: u.params["taskDefinition"] for u in updates} == {
         "api": "{{td-api.arn}}", "frontend": "{{td-frontend.arn}}",
@@ -153,7 +159,7 @@ def test_backend_environment_is_what_settings_read(create_plan: list[Step], root
         if name != "migrate":
             assert names >= REQUIRED_BACKEND_ENV, f"{name}: missing {REQUIRED_BACKEND_ENV - names}"
     frontend = {e["name"] for e in tds["frontend"]["containerDefinitions"][0]["environment"]}
-    assert frontend == set(FRONTEND_ENV)
+    assert frontend == set(FRONTEND_ENV) | set(REFLEX_ENV)
     for var, reader in FRONTEND_ENV.items():
         assert var in (root / reader).read_text(), f"{reader} does not read {var}"
 
@@ -165,6 +171,56 @@ def test_containers_run_read_only_with_only_tmp_writable(create_plan: list[Step]
             continue
         assert c["readonlyRootFilesystem"] is True, name
         assert [m["containerPath"] for m in c["mountPoints"]] == ["/tmp"], name
+
+
+def _env(td: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in td["containerDefinitions"][0]["environment"]}
+
+
+def test_api_trusts_forwarded_headers_from_inside_the_vpc_only(create_plan: list[Step],
+                                                               cfg: config_mod.Config) -> None:
+    """The ALB (public subnets) and the portal's tasks (private subnets) are in the VPC; the
+    API believes their X-Forwarded-For, and nobody else's (issue 12). 127.0.0.1 is the API
+    task's own network namespace, where the ECS-managed Service Connect proxy runs."""
+    tds = task_definitions(create_plan)
+    trusted = _env(tds["api"])["MEDSEGTEXT_TRUSTED_PROXIES"]
+    assert trusted == f"{cfg.network.vpc_cidr},127.0.0.1"
+    for name in ("worker", "worker-gpu", "migrate", "queue-metrics", "frontend"):
+        assert "MEDSEGTEXT_TRUSTED_PROXIES" not in _env(tds[name]), name  # they serve no API
+    networks = parse_networks(trusted.split(","))
+    vpc = ipaddress.ip_network(cfg.network.vpc_cidr)
+    alb_node, portal_task = str(vpc[10]), str(vpc[200])
+    # browser -> ALB -> API: the ALB appends the address it saw, whatever the browser claimed
+    assert client_address(alb_node, ["198.51.100.23"], networks) == "198.51.100.23"
+    assert client_address(alb_node, [f"{portal_task}, 198.51.100.23"], networks) == \
+        "198.51.100.23"
+    # browser -> ALB -> portal -> (Service Connect proxy) -> API
+    assert client_address("127.0.0.1", [f"198.51.100.23, {portal_task}"], networks) == \
+        "198.51.100.23"
+    assert client_address("203.0.113.5", ["198.51.100.23"], networks) == "203.0.113.5"
+
+
+def test_portal_accepts_the_public_origin_and_the_browser_address_the_alb_saw(
+        create_plan: list[Step], cfg: config_mod.Config, root: Path) -> None:
+    """The portal's websocket refuses pages from origins it does not know; the ALB in front of
+    it is one proxy hop, whose last X-Forwarded-For entry is the browser the portal forwards to
+    the API (with no hop trusted, it would forward the ALB's own address)."""
+    env = _env(task_definitions(create_plan)["frontend"])
+    portal = portal_config(root, env)
+    assert cfg.public_url in portal["origins"]
+    assert portal["trusted_proxy_hops"] == 1
+
+
+@pytest.mark.parametrize("stage", ["create", "update"])
+def test_the_configured_vpc_cidr_is_checked_before_any_task_is_defined(
+        cfg: config_mod.Config, stage: str) -> None:
+    plan = build_plan(cfg, stage)
+    check = step(plan, "vpc-cidr")
+    assert (check.service, check.operation) == ("ec2", "describe_vpcs")
+    assert check.params == {"VpcIds": [cfg.network.vpc_id]}
+    assert check.expect == {"Vpcs.0.CidrBlock": cfg.network.vpc_cidr}
+    ids = [s.id for s in plan]
+    assert ids.index("vpc-cidr") < ids.index("td-api")
 
 
 # --- load balancer --------------------------------------------------------------------------------
