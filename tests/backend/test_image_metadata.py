@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from typing import Any
 
 import numpy as np
 import pytest
@@ -42,7 +43,7 @@ def assert_same_picture(stored: bytes, original: bytes) -> None:
 
 
 async def upload(stack: Stack, headers: dict[str, str], image: PhiImage, name: str
-                 ) -> tuple[dict, bytes]:  # type: ignore[type-arg]
+                 ) -> tuple[dict[str, Any], bytes]:
     r = await stack.client.post("/api/cases", headers=headers, files=upload_files(image.data, name))
     assert r.status_code == 202, r.text
     created = dict(r.json())
