@@ -14,8 +14,9 @@ from portal.components.common import (
     review_badge,
     status_badge,
 )
+from portal.components.downloads import download_link
 from portal.components.layout import page as shell
-from portal.components.viewer import lung_map, media_url, viewer
+from portal.components.viewer import lung_map, viewer
 from portal.state.auth import AuthState
 from portal.state.case import CaseState
 from portal.state.models import ReviewRow, Timing
@@ -76,14 +77,6 @@ def results() -> rx.Component:
                               rx.el.dl(rx.foreach(CaseState.timings, timing),
                                        class_name="facts", id="timings"))),
         spacing="3", width="100%",
-    )
-
-
-def download_link(label: str, url: object, id_: str, hint: str) -> rx.Component:
-    return rx.el.a(
-        rx.hstack(rx.icon("download", size=14, aria_hidden="true"), rx.text(label, size="2"),
-                  align="center", spacing="1"),
-        href=media_url(url), download="", id=id_, title=hint, class_name="download-link",
     )
 
 
