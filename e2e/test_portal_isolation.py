@@ -74,7 +74,8 @@ def test_every_handler_but_the_sign_in_pages_is_guarded(portal: dict[str, Any]) 
     assert unguarded == []
     public = {h["name"] for h in portal["handlers"] if h["guarded"] is None} - {"setvar"}
     assert public == PUBLIC
-    admin_states = ("admin_users_state", "dashboard_state", "audit_state", "models_state")
+    admin_states = ("admin_users_state", "dashboard_state", "audit_state", "models_state",
+                    "admin_tokens_state")
     wrong = {}
     for h in portal["handlers"]:
         if h["guarded"] is None:

@@ -1,14 +1,22 @@
-"""Account: who you are, and your personal API tokens."""
+"""Account: who you are, where you are signed in, and your personal API tokens."""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from portal.components.common import empty, error_callout, info_callout, labelled, loading
+from portal.components.common import (
+    empty,
+    error_callout,
+    info_callout,
+    labelled,
+    loading,
+    native_select,
+)
 from portal.components.layout import page as shell
 from portal.state.account import AccountState
 from portal.state.auth import AuthState
-from portal.state.models import TokenRow
+from portal.state.models import SessionRow, TokenRow
+from portal.state.token_rows import LIFETIMES
 
 
 def token_row(t: TokenRow) -> rx.Component:
@@ -20,9 +28,10 @@ def token_row(t: TokenRow) -> rx.Component:
         rx.table.cell(t.expires),
         rx.table.cell(
             rx.cond(t.revoked, rx.badge("revoked", color_scheme="gray"),
-                    rx.button("Revoke", size="1", variant="soft", color_scheme="red",
-                              on_click=AccountState.revoke(t.id),
-                              aria_label="Revoke token " + t.name)),
+                    rx.cond(t.expired, rx.badge("expired", color_scheme="gray"),
+                            rx.button("Revoke", size="1", variant="soft", color_scheme="red",
+                                      on_click=AccountState.revoke(t.id),
+                                      aria_label="Revoke token " + t.name))),
         ),
         class_name="token-row", data_name=t.name,
     )
@@ -51,6 +60,55 @@ def new_secret() -> rx.Component:
     )
 
 
+def session_row(s: SessionRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(s.created),
+        rx.table.cell(s.last_used),
+        rx.table.cell(s.client),
+        rx.table.cell(rx.text(s.user_agent, size="1", class_name="user-agent")),
+        rx.table.cell(s.expires),
+        rx.table.cell(
+            rx.cond(s.current, rx.badge("this session", color_scheme="green"),
+                    rx.button("End", size="1", variant="soft", color_scheme="red",
+                              on_click=AccountState.end_session(s.id),
+                              aria_label="End the session started " + s.created + " from "
+                              + s.client)),
+        ),
+        class_name="session-row", data_current=rx.cond(s.current, "true", "false"),
+        data_id=s.id,
+    )
+
+
+def sessions_section() -> rx.Component:
+    return rx.el.section(
+        rx.hstack(
+            rx.heading("Where you are signed in", as_="h2", size="4", id="sessions-heading"),
+            rx.spacer(),
+            rx.button("End all other sessions", size="2", variant="soft", color_scheme="red",
+                      on_click=AccountState.end_other_sessions, id="end-other-sessions",
+                      disabled=AccountState.other_sessions == 0),
+            align="center", width="100%",
+        ),
+        rx.text("Each sign-in is a session. End the ones you do not recognise, or that were "
+                "left open on a shared workstation: they are signed out at their next step.",
+                size="2", color_scheme="gray"),
+        info_callout(AccountState.sessions_message, width="100%", id="sessions-message"),
+        error_callout(AccountState.sessions_error, width="100%", id="sessions-error"),
+        rx.cond(
+            AccountState.sessions.length() > 0,
+            rx.table.root(
+                rx.table.header(rx.table.row(*[
+                    rx.table.column_header_cell(h, scope="col") for h in
+                    ("Signed in", "Last used", "Client address", "Browser", "Expires", "")])),
+                rx.table.body(rx.foreach(AccountState.sessions, session_row)),
+                width="100%", variant="surface", id="sessions-table",
+            ),
+            rx.cond(AccountState.loading, loading("Loading sessions…")),
+        ),
+        aria_labelledby="sessions-heading", class_name="panel",
+    )
+
+
 def page() -> rx.Component:
     return shell(
         "Account",
@@ -61,17 +119,22 @@ def page() -> rx.Component:
             rx.el.dt("Role"), rx.el.dd(AuthState.role, id="account-role"),
             class_name="facts",
         ),
+        sessions_section(),
         rx.el.section(
             rx.heading("Personal API tokens", as_="h2", size="4", id="tokens-heading"),
-            rx.text("For scripts and other systems that call the MedSegText API as you.",
-                    size="2", color_scheme="gray"),
+            rx.text("For scripts and other systems that call the MedSegText API as you. Each "
+                    "token stops working when it expires or is revoked; a password change "
+                    "revokes them all.", size="2", color_scheme="gray"),
             rx.form(
                 rx.hstack(labelled("Token name", rx.input(id="token-name", name="name",
                                                           max_length=100,
                                                           placeholder="e.g. PACS bridge"),
                                    "token-name", width="auto"),
+                          labelled("Lifetime", native_select("token-lifetime", LIFETIMES,
+                                                             name="expires_in_days"),
+                                   "token-lifetime", width="auto"),
                           rx.button("Create token", type="submit", id="create-token"),
-                          align="end"),
+                          align="end", wrap="wrap"),
                 on_submit=AccountState.create_token, reset_on_submit=False,
             ),
             error_callout(AccountState.create_error, width="100%"),

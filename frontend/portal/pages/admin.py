@@ -14,8 +14,9 @@ from portal.components.common import (
     pager,
     role_badge,
 )
+from portal.components.downloads import download_link
 from portal.components.layout import page as shell
-from portal.components.viewer import media_url
+from portal.pages import admin_tokens
 from portal.state.admin import AdminUsersState, AuditState, DashboardState
 from portal.state.auth import AuthState
 from portal.state.models import AgreementRow, AuditRow, Stat, UserRow
@@ -114,11 +115,8 @@ def export_form() -> rx.Component:
         error_callout(DashboardState.export_error, width="100%", id="export-error"),
         info_callout(DashboardState.export_message, width="100%", id="export-message"),
         rx.cond(DashboardState.export_url != "",
-                rx.el.a(rx.hstack(rx.icon("download", size=14, aria_hidden="true"),
-                                  rx.text("Download ", DashboardState.export_name, size="2"),
-                                  align="center", spacing="1"),
-                        href=media_url(DashboardState.export_url), download="",
-                        id="export-link", class_name="download-link")),
+                download_link(("Download ", DashboardState.export_name),
+                              DashboardState.export_url, "export-link")),
         class_name="panel", aria_labelledby="export-heading",
     )
 
@@ -169,7 +167,7 @@ def user_row(u: UserRow) -> rx.Component:
         rx.table.cell(rx.cond(u.is_active, rx.badge("active", color_scheme="green"),
                               rx.badge("deactivated", color_scheme="gray"))),
         rx.table.cell(u.last_login),
-        rx.table.cell(
+        rx.table.cell(rx.hstack(
             rx.cond(
                 u.id == AuthState.user_id,
                 rx.text("you", size="1", color_scheme="gray"),
@@ -183,7 +181,9 @@ def user_row(u: UserRow) -> rx.Component:
                               aria_label="Reactivate " + u.email),
                 ),
             ),
-        ),
+            admin_tokens.open_button(u),
+            spacing="2", align="center", wrap="wrap",
+        )),
         class_name="user-row", data_email=u.email,
     )
 
@@ -244,6 +244,7 @@ def users() -> rx.Component:
                 empty("No users match."),
             ),
         ),
+        admin_tokens.dialog(),
     )
 
 
@@ -281,12 +282,8 @@ def audit() -> rx.Component:
                           align="end", wrap="wrap"),
                 on_submit=AuditState.filter, role="search"),
         rx.cond(AuditState.csv_url != "",
-                rx.el.a(rx.hstack(rx.icon("download", size=14, aria_hidden="true"),
-                                  rx.text("Download CSV", size="2"), align="center",
-                                  spacing="1"),
-                        href=media_url(AuditState.csv_url), download="", id="audit-csv",
-                        class_name="download-link",
-                        title="Every event that matches these filters, as CSV")),
+                download_link("Download CSV", AuditState.csv_url, "audit-csv",
+                              "Every event that matches these filters, as CSV")),
         error_callout(AuditState.filter_error, width="100%", id="audit-filter-error"),
         error_callout(AuditState.error, width="100%"),
         rx.cond(

@@ -1,4 +1,9 @@
-"""Account: the signed-in user and their personal API tokens (the secret is shown once)."""
+"""Account: the signed-in user's sign-in sessions and personal API tokens.
+
+Sessions: where this user is signed in (this tab's is marked); the others can be ended one by
+one or all at once, e.g. after signing in on a shared workstation. Tokens: the secret is shown
+once; each has a lifetime (at most the server's maximum) and can be revoked.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +11,29 @@ from typing import Any
 
 import reflex as rx
 
-from portal import api, fmt
+from portal import api
 from portal.state.auth import AuthState
-from portal.state.models import TokenRow
+from portal.state.models import SessionRow, TokenRow
+from portal.state.token_rows import lifetime_days, session_row, token_row
 
-
-def token_row(t: dict[str, Any]) -> TokenRow:
-    return TokenRow(id=int(t.get("id") or 0), name=str(t.get("name", "")),
-                    prefix=str(t.get("prefix", "")), created=fmt.when(t.get("created_at")),
-                    expires=fmt.when(t.get("expires_at")) or "never",
-                    last_used=fmt.when(t.get("last_used_at")) or "never",
-                    revoked=t.get("revoked_at") is not None)
+__all__ = ["AccountState", "token_row"]
 
 
 class AccountState(AuthState):
     tokens: list[TokenRow] = rx.field(default_factory=list)
+    sessions: list[SessionRow] = rx.field(default_factory=list)
     loading: bool = False
     error: str = ""
     create_error: str = ""
     new_secret: str = ""  # shown once, cleared when dismissed or on leaving the page
     new_secret_name: str = ""
     message: str = ""
+    sessions_error: str = ""
+    sessions_message: str = ""
+
+    @rx.var
+    def other_sessions(self) -> int:
+        return sum(1 for s in self.sessions if not s.current)
 
     async def _refresh(self) -> Any:
         try:
@@ -38,14 +45,56 @@ class AccountState(AuthState):
         self.loading, self.error = False, ""
         return None
 
+    async def _refresh_sessions(self) -> Any:
+        try:
+            items = await self._api("GET", "/api/auth/sessions")
+        except api.ApiError as e:
+            self.sessions_error = e.detail
+            return self._after_error(e)
+        self.sessions = [session_row(s) for s in items or [] if isinstance(s, dict)]
+        self.sessions_error = ""
+        return None
+
     @rx.event
     async def load(self) -> Any:
         self.current_page = "account"
         self.new_secret = self.new_secret_name = self.message = self.create_error = ""
+        self.sessions_message = ""
         self.loading = True
         yield
+        if (r := await self._refresh_sessions()) is not None:
+            yield r
+            return
         if (r := await self._refresh()) is not None:
             yield r
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    @rx.event
+    async def end_session(self, session_id: int) -> Any:
+        self.sessions_message = ""
+        try:
+            await self._api("DELETE", f"/api/auth/sessions/{session_id}")
+        except api.ApiError as e:
+            self.sessions_error = e.detail
+            return self._after_error(e)
+        self.sessions_message = "That session has ended; it is signed out at its next step."
+        return await self._refresh_sessions()
+
+    @rx.event
+    async def end_other_sessions(self) -> Any:
+        self.sessions_message = ""
+        try:
+            ended = await self._api("POST", "/api/auth/sessions/end-others")
+        except api.ApiError as e:
+            self.sessions_error = e.detail
+            return self._after_error(e)
+        count = int((ended or {}).get("revoked", 0))
+        self.sessions_message = (f"Ended {count} other session{'' if count == 1 else 's'}; "
+                                 "only this one is still signed in.")
+        return await self._refresh_sessions()
+
+    # -- personal tokens ----------------------------------------------------------------------
 
     @rx.event
     async def create_token(self, form: dict[str, Any]) -> Any:
@@ -54,9 +103,19 @@ class AccountState(AuthState):
             self.create_error = "Give the token a name, e.g. the system that will use it."
             yield rx.set_focus("token-name")
             return
-        self.create_error, self.message = "", ""
         try:
-            created = await self._api("POST", "/api/auth/tokens", json={"name": name})
+            days = lifetime_days(form.get("expires_in_days"))
+        except ValueError:
+            self.create_error = "Choose how long the token lives."
+            yield rx.set_focus("token-lifetime")
+            return
+        self.create_error, self.message = "", ""
+        body: dict[str, Any] = {"name": name}
+        if days is not None:
+            body["expires_in_days"] = days
+        try:
+            created = await self._api("POST", "/api/auth/tokens", json=body,
+                                      headers=self._browser_agent())
         except api.ApiError as e:
             self.create_error = e.detail
             if (r := self._after_error(e)) is not None:

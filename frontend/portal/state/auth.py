@@ -180,6 +180,12 @@ class AuthState(rx.State):
         ip = self.router.session.client_ip
         return {"X-Forwarded-For": ip} if ip else {}
 
+    def _browser_agent(self) -> dict[str, str]:
+        """The browser's User-Agent, which the API records with a new session or token (else
+        every sign-in through the portal would read "medsegtext-portal")."""
+        agent = self.router.headers.user_agent
+        return {"User-Agent": agent} if agent else {}
+
     async def _api(self, method: str, path: str, **kwargs: Any) -> Any:
         kwargs["headers"] = {**self._forwarded(), **(kwargs.get("headers") or {})}
         try:
@@ -217,8 +223,9 @@ class AuthState(rx.State):
         self.login_error = ""
         yield
         try:
-            body = await api.call("POST", "/api/auth/login", headers=self._forwarded(),
-                                  json={"email": email, "password": password})
+            body = await api.call("POST", "/api/auth/login", headers={
+                **self._forwarded(), **self._browser_agent()},  # the session list shows it
+                json={"email": email, "password": password})
         except api.ApiError as e:
             self.login_busy = False
             self.login_error = e.detail

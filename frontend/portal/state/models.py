@@ -76,6 +76,7 @@ class UserRow:
 
 @dataclass
 class TokenRow:
+    """A personal API token or (on the admin's view of a user) a sign-in session."""
     id: int = 0
     name: str = ""
     prefix: str = ""
@@ -83,6 +84,22 @@ class TokenRow:
     expires: str = ""
     last_used: str = ""
     revoked: bool = False
+    expired: bool = False
+    kind: str = ""  # personal | session
+    client: str = ""
+    user_agent: str = ""
+
+
+@dataclass
+class SessionRow:
+    """One of the signed-in user's live sign-in sessions (`current`: this portal tab's)."""
+    id: int = 0
+    created: str = ""
+    last_used: str = ""
+    expires: str = ""
+    client: str = ""
+    user_agent: str = ""
+    current: bool = False
 
 
 @dataclass
