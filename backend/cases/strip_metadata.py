@@ -31,14 +31,15 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Chunks kept, with the payload sizes the PNG spec allows them (None: any). Each is numbers
 # about how to draw the pixels, with no room for text: a chunk of another size is dropped.
 _PNG_KEEP: dict[bytes, tuple[int, ...] | None] = {
-    b"IHDR": None, b"PLTE": None, b"IDAT": None, b"IEND": None,  # critical
-    b"tRNS": None,  # bounded below by the colour type
+    b"IHDR": None, b"IDAT": None, b"IEND": None,  # critical
+    b"PLTE": None, b"tRNS": None,  # bounded below by the colour type
     b"gAMA": (4,), b"cHRM": (32,), b"sRGB": (1,), b"pHYs": (9,),
     b"sBIT": (1, 2, 3, 4), b"bKGD": (1, 2, 6),
 }
 _TRNS_SIZES = {0: 2, 2: 6}  # grey, RGB; palette: at most one byte per PLTE entry
+_PALETTE = 3  # the colour type whose pixels are PLTE entries (elsewhere PLTE is a mere hint)
 
-_SOI, _EOI, _APP0, _APP14 = 0xD8, 0xD9, 0xE0, 0xEE
+_EOI, _APP0, _APP14 = 0xD9, 0xE0, 0xEE
 # Markers kept besides APP0 JFIF and APP14 Adobe: frames, tables, scans, restarts.
 _JPEG_KEEP = (frozenset(range(0xC0, 0xD0)) - {0xC8}  # SOFn, DHT, DAC (0xC8 is reserved)
               | frozenset(range(0xD0, 0xD8))  # RSTn
@@ -61,9 +62,10 @@ def strip_png(data: bytes) -> bytes:
         if kind == b"IHDR" and size == 13:
             color = data[chunk.start + 17]
         elif kind == b"PLTE":
+            allowed = tuple(range(3, 769, 3)) if color == _PALETTE else ()
             palette = size // 3
         elif kind == b"tRNS":
-            allowed = (tuple(range(1, palette + 1)) if color == 3
+            allowed = (tuple(range(1, palette + 1)) if color == _PALETTE
                        else (_TRNS_SIZES[color],) if color in _TRNS_SIZES else ())
         if allowed is not None and size not in allowed:
             continue
@@ -132,6 +134,8 @@ def without_metadata(data: bytes, image: DecodedImage, limits: Limits) -> bytes:
         stripped = strip_jpeg(data, _orientation(image))
     else:
         raise ValueError(f"not a PNG or JPEG: {image.format}")
+    if stripped == data:
+        return data  # nothing to remove: the upload is its own proof
     try:
         again = decode(stripped, limits)
         same = (again.pixels.shape == image.pixels.shape

@@ -24,6 +24,7 @@ from tests.backend.phi_images import (
     jpeg_markers,
     phi_jpeg,
     phi_png,
+    png_chunk,
     surviving,
 )
 
@@ -134,6 +135,20 @@ def test_kept_png_chunks_have_their_spec_sizes() -> None:
     png = phi_png()
     stripped = strip_png(png.data)
     assert b"gAMA" not in chunk_kinds(stripped)  # 4 bytes of gamma plus text: dropped
+    # a palette image keeps its PLTE and tRNS (they are its pixels' colours)...
+    buf = io.BytesIO()
+    rng = np.random.default_rng(4)
+    Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).convert(
+        "P", palette=Image.Palette.ADAPTIVE, colors=16).save(buf, "PNG", transparency=3)
+    palette = buf.getvalue()
+    assert chunk_kinds(strip_png(palette)) == [b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"]
+    # ...an RGB image's PLTE is only a suggestion, able to carry 768 bytes of anything
+    rgb = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(rgb, "PNG")
+    at = rgb.getvalue().index(b"IDAT") - 4
+    hinted = rgb.getvalue()[:at] + png_chunk(b"PLTE", b"PLANTED-PLTE") + rgb.getvalue()[at:]
+    assert chunk_kinds(strip_png(hinted)) == [b"IHDR", b"IDAT", b"IEND"]
+    assert_same_picture(without_metadata(hinted, decode(hinted), DEFAULT_LIMITS), hinted)
     assert strip_png(stripped) == stripped and strip_jpeg(strip_jpeg(phi_jpeg().data)) == \
         strip_jpeg(phi_jpeg().data)  # stripping twice changes nothing more
 
