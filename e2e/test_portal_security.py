@@ -108,8 +108,7 @@ def test_tickets_are_one_time_and_short_lived_and_images_not_stored(
     assert expired.status == 404
 
     # the page's links outlive the tickets: a download opened after a while still works
-    # (fetched in this browser context: a click is routed client-side by React Router's Link,
-    # which the download links of pages/ do not opt out of; see the report)
+    # (fetched in this browser context; test_portal_downloads.py clicks each link as a person)
     pdf = page.request.get(page.locator("#download-pdf").get_attribute("href") or "")
     assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
     assert "no-store" in pdf.headers.get("cache-control", "")
