@@ -175,8 +175,8 @@ class AuthState(rx.State):
         return super()._create_event_handler(fn, event_handler_cls)
 
     def _forwarded(self) -> dict[str, str]:
-        """The browser's address for the backend's audit log and sign-in throttle (the API
-        honours it only from the addresses in MEDSEGTEXT_TRUSTED_PROXIES, backend/http/proxies.py)."""
+        """The browser's address for the audit log and sign-in throttle (the API honours it
+        only from the addresses in MEDSEGTEXT_TRUSTED_PROXIES: backend/http/proxies.py)."""
         ip = self.router.session.client_ip
         return {"X-Forwarded-For": ip} if ip else {}
 
