@@ -73,11 +73,17 @@ class Api:
         return dict(r.json())
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the browser tests and run them last: pytest-playwright's sync API keeps an event
+    loop running in the main thread for the rest of the session, and pytest's grouping by
+    shared session fixtures would otherwise interleave them with the asyncio suites."""
     here = Path(__file__).resolve().parent
-    for item in items:
-        if here in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.e2e)
+    browser = [item for item in items if here in Path(str(item.fspath)).resolve().parents]
+    for item in browser:
+        item.add_marker(pytest.mark.e2e)
+    chosen = set(map(id, browser))
+    items[:] = [item for item in items if id(item) not in chosen] + browser
 
 
 def pytest_configure(config: pytest.Config) -> None:
