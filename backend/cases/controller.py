@@ -87,7 +87,7 @@ class CaseController(Controller):
         owner: Annotated[int | None, QueryParameter(
             ge=ID_MIN, le=ID_MAX, description="owner's user id (reviewers and admins)")] = None,
         q: Annotated[str | None, QueryParameter(max_length=200, description=(
-            "search in patient_ref, findings and file name"))] = None,
+            "search in patient_ref and findings (upload file names are not kept)"))] = None,
         created_from: FromQuery[datetime | None] = None,
         created_to: FromQuery[datetime | None] = None,
         sort: Annotated[Sort, QueryParameter(description=(

@@ -80,7 +80,6 @@ async def search(session: AsyncSession, query: CaseQuery,
         stmt = stmt.where(or_(
             col(Case.patient_ref).icontains(query.q, autoescape=True),
             col(Case.findings_text).icontains(query.q, autoescape=True),
-            col(Case.original_filename).icontains(query.q, autoescape=True),
         ))
     if query.created_from:
         stmt = stmt.where(col(Case.created_at) >= query.created_from)
