@@ -1,9 +1,11 @@
 """The image-level decision: calibrate the presence logit, choose the operating threshold, and
 score it per source and population. numpy only, so `medsegtext evaluate` can run without torch.
 
-- Temperature scaling (Guo et al. 2017): one T > 0 with p = sigmoid(logit / T), fitted by
-  minimising the negative log-likelihood on valid. It changes no ranking (AUROC is unchanged),
-  only how far the probabilities are from 0 and 1.
+- Scaling: p = sigmoid(logit / T + bias), both fitted by minimising the negative log-likelihood
+  on valid (Platt scaling; temperature scaling, Guo et al. 2017, is the case bias = 0). The bias
+  is needed: training batches are 56% abnormal, valid is 80%, and a temperature alone cannot
+  move the probabilities to a new prevalence (measured: ECE 0.16 with T alone). Neither changes
+  any ranking (AUROC is unchanged).
 - Reliability: expected calibration error over equal-width bins, and the bins themselves.
 - Threshold: the highest probability threshold at which every sensitivity floor holds (QaTa
   flagged >= 0.98, pneumonia and tuberculosis flagged >= 0.92). Specificity only falls as the
@@ -55,6 +57,27 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
             b = lo + g * (hi - lo)
             fb = nll(logits, labels, math.exp(b))
     return math.exp((lo + hi) / 2)
+
+
+def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 50) -> tuple[float, float]:
+    """(temperature, bias) minimising the NLL of sigmoid(logit / T + bias): Newton's method on
+    the two-parameter logistic regression, with a tiny ridge so separable data stays finite."""
+    x, y = np.asarray(logits, np.float64), np.asarray(labels, np.float64)
+    a, b = 1.0 / fit_temperature(x, y), 0.0
+    ridge = 1e-6 * len(x)
+    for _ in range(iters):
+        p = sigmoid(a * x + b)
+        w = p * (1 - p)
+        grad = np.array([np.sum((p - y) * x) + ridge * (a - 1), np.sum(p - y) + ridge * b])
+        hess = np.array([[np.sum(w * x * x) + ridge, np.sum(w * x)],
+                         [np.sum(w * x), np.sum(w) + ridge]])
+        step = np.linalg.solve(hess, grad)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-10:
+            break
+    if a <= 0:  # a logit that ranks backwards: keep the temperature-only fit
+        return fit_temperature(x, y), 0.0
+    return 1.0 / a, b
 
 
 def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 10,
@@ -152,36 +175,40 @@ def rates(probs: np.ndarray, kinds: Sequence[str], presence: np.ndarray, thresho
 
 def calibrate(logits: np.ndarray, kinds: Sequence[str], presence: np.ndarray,
               floors: Mapping[str, float] = SENSITIVITY_FLOORS) -> dict[str, Any]:
-    """Everything the manifest's `presence` block needs, from valid's presence logits.
+    """Everything the manifest's `presence` block needs, from valid's presence logits:
+    lesion_probability = sigmoid(presence_logit / temperature + bias).
 
     `cross_fitted` is the honest estimate: temperature and threshold fitted on one half of
     valid (alternate films) and scored on the other, both ways, pooled. The shipped values are
     fitted on all of valid, so their own scores on valid are a little optimistic.
     """
     logits, presence = np.asarray(logits, np.float64), np.asarray(presence, np.float64)
-    temperature = fit_temperature(logits, presence)
-    probs = sigmoid(logits / temperature)
+    temperature, bias = fit_platt(logits, presence)
+    probs = sigmoid(logits / temperature + bias)
     threshold = choose_threshold(probs, kinds, floors)
     ece, bins = reliability(probs, presence)
     raw_ece, _ = reliability(sigmoid(logits), presence)
+    t_only_ece, _ = reliability(sigmoid(logits / fit_temperature(logits, presence)), presence)
     held = np.zeros(len(logits))
     held_flag_threshold = np.zeros(len(logits))
     kinds_arr = np.asarray(kinds)
     for fold in (0, 1):
         fit = np.arange(len(logits)) % 2 != fold
-        t = fit_temperature(logits[fit], presence[fit])
-        p_fit = sigmoid(logits[fit] / t)
+        t, b = fit_platt(logits[fit], presence[fit])
+        p_fit = sigmoid(logits[fit] / t + b)
         thr = choose_threshold(p_fit, list(kinds_arr[fit]), floors)
-        held[~fit] = sigmoid(logits[~fit] / t)
+        held[~fit] = sigmoid(logits[~fit] / t + b)
         held_flag_threshold[~fit] = thr
     held_rates = rates(held - held_flag_threshold + 0.5, kinds, presence, 0.5)
     held_rates.pop("threshold")
     return {
         "temperature": round(temperature, 6),
+        "bias": round(bias, 6),
         "threshold": round(threshold, 6),
         "threshold_rule": "highest threshold with " + ", ".join(
             f"{k} flagged >= {v}" for k, v in floors.items()),
         "ece": round(ece, 4), "ece_before_scaling": round(raw_ece, 4),
+        "ece_temperature_only": round(t_only_ece, 4),
         "reliability_bins": bins,
         "valid": rates(probs, kinds, presence, threshold),
         "cross_fitted": held_rates,

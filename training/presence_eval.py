@@ -67,10 +67,10 @@ def evaluate_onnx(onnx_path: str | Path, qata: str | Path, negatives: str | Path
     out = run_onnx(onnx_path, valid.images)
     kinds = [valid.kind(i) for i in range(len(valid))]
     presence = calibrate(out["presence_logit"], kinds, valid.presence)
-    flagged = 1 / (1 + np.exp(-out["presence_logit"] / presence["temperature"])) >= presence[
-        "threshold"]
+    flagged = 1 / (1 + np.exp(-(out["presence_logit"] / presence["temperature"]
+                                 + presence["bias"]))) >= presence["threshold"]
     result: dict[str, Any] = {"presence": {
-        "output": "presence_logit", "probability": "sigmoid(presence_logit / temperature)",
+        "output": "presence_logit", "probability": "sigmoid(presence_logit / temperature + bias)",
         "decision": "lesion_present = probability >= threshold", "split": split, **presence,
         "segmentation": segmentation_summary(valid, out["mask_logits"], flagged)}}
     if "scope_distance" in out:

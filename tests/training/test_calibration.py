@@ -59,3 +59,17 @@ def test_calibrate_reports_what_the_manifest_needs():
     assert c["valid"]["targets"]["auroc normal vs abnormal"] > 0.97
     assert set(c["cross_fitted"]["targets"]) == set(c["valid"]["targets"])
     assert c["ece"] <= c["ece_before_scaling"] + 1e-9
+
+
+def test_platt_scaling_also_moves_the_prevalence():
+    from training.calibration import fit_platt
+
+    rng = np.random.default_rng(2)
+    true_logit = rng.normal(1.5, 2, 20000)  # the deployment mix is mostly abnormal
+    labels = (rng.random(20000) < sigmoid(true_logit)).astype(float)
+    seen = (true_logit - 1.5) * 2  # the model: 2x too confident and centred on a balanced mix
+    t, b = fit_platt(seen, labels)
+    assert t == pytest.approx(2, rel=0.05) and b == pytest.approx(1.5, abs=0.1)
+    ece_platt, _ = reliability(sigmoid(seen / t + b), labels)
+    ece_temp, _ = reliability(sigmoid(seen / fit_temperature(seen, labels)), labels)
+    assert ece_platt < 0.02 < ece_temp
