@@ -10,33 +10,32 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import anyio.to_thread
 import pydicom
 import pytest
-from sqlmodel import col, select
 
-from backend.admin.models import AuditEvent
 from backend.cases import backfill
 from backend.cases.backfill_plan import is_done, plan
 from backend.cases.deidentify import METHOD, deidentify_dicom
-from backend.cases.models import Case, new_case_id
+from backend.cases.models import Case
 from backend.cli import deidentify_stored
 from backend.platform.db import transaction
-from backend.platform.services import Services
 from backend.settings import Settings
-from tests.backend.backend_testkit import Stack, running_stack, suite_database_url, upload_files
+from tests.backend.backend_testkit import Stack, upload_files
+from tests.backend.backfill_testkit import (
+    audit_actions,
+    case_objects,
+    keys_under,
+    own_stack,
+    row,
+    run_command,
+    store_the_old_way,
+)
 from tests.backend.phi_dicom import PhiFilm, phi_laden_dx, surviving
 
-ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "medsegtext-backfill-test"
 
 
@@ -56,84 +55,16 @@ def burned(base_dicom: bytes) -> PhiFilm:
 
 
 @pytest.fixture(scope="module")
-def own_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    url = suite_database_url(tmp_path_factory.mktemp("backfill-db"), "backfill")
-    return replace(settings, database_url=url, s3_bucket=BUCKET)
-
-
-@pytest.fixture(scope="module")
-async def own(own_settings: Settings) -> AsyncIterator[Stack]:
-    services = await Services.start(own_settings)
-    try:
-        await services.store.ensure_bucket()
-    finally:
-        await services.close()
-    async with running_stack(own_settings) as s:
+async def own(settings: Settings, tmp_path_factory: pytest.TempPathFactory
+              ) -> AsyncIterator[Stack]:
+    async with own_stack(settings, tmp_path_factory.mktemp("backfill-db"), "backfill",
+                         BUCKET) as s:
         yield s
 
 
 @pytest.fixture(scope="module")
 async def owner(own: Stack) -> tuple[int, dict[str, str]]:
     return await own.user_headers("clinician")
-
-
-async def store_the_old_way(stack: Stack, owner_id: int, data: bytes, *,
-                            with_results: bool = True) -> str:
-    """What the code before de-identification did: the bytes as sent, under
-    <case>/original.dcm, and a done row whose checksum is theirs."""
-    case_id = new_case_id()
-    key = stack.services.store.key(case_id, "original.dcm")
-    await stack.services.store.put(key, data, "application/dicom")
-    ds = pydicom.dcmread(io.BytesIO(data))
-    async with transaction(stack.services.sessions) as db:
-        db.add(Case(id=case_id, owner_id=owner_id, status="queued", original_filename="image.dcm",
-                    source_format="dicom", content_sha256=hashlib.sha256(data).hexdigest(),
-                    width=int(ds.Columns), height=int(ds.Rows), image_key=key))
-    if with_results:
-        await stack.finish_case(case_id)  # the worker's mask and overlay, made from the pixels
-    return case_id
-
-
-@dataclass
-class Run:
-    rc: int
-    summary: dict[str, Any]
-    stderr: str
-
-
-async def run_command(settings: Settings, *args: str) -> Run:
-    """`medsegtext deidentify-stored` in its own process, configured the way operators do."""
-    env = {**os.environ, "DATABASE_URL": settings.database_url,
-           "MEDSEGTEXT_S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
-           "MEDSEGTEXT_S3_BUCKET": settings.s3_bucket, "AWS_REGION": settings.aws_region,
-           "MEDSEGTEXT_ENVIRONMENT": "test",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    out = await anyio.to_thread.run_sync(lambda: subprocess.run(
-        [sys.executable, "-m", "medsegtext.cli", "deidentify-stored", *args], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=300))
-    assert out.stdout.strip(), out.stderr
-    return Run(out.returncode, json.loads(out.stdout), out.stderr)
-
-
-async def case_objects(stack: Stack, case_id: str) -> dict[str, bytes]:
-    store = stack.services.store
-    listing = stack.s3().list_objects_v2(Bucket=store.bucket, Prefix=store.key(case_id, ""))
-    return {o["Key"]: stack.get_object(o["Key"]) for o in listing.get("Contents", [])}
-
-
-async def audit_actions(stack: Stack, case_id: str) -> list[str]:
-    """The backfill's audit events about one case, oldest first."""
-    async with stack.services.sessions() as db:
-        stmt = select(AuditEvent.action).where(
-            AuditEvent.object_id == case_id,
-            col(AuditEvent.action).in_([backfill.DEIDENTIFY_STORED, backfill.QUARANTINE]))
-        return list((await db.exec(stmt.order_by(col(AuditEvent.id)))).all())
-
-
-async def row(stack: Stack, case_id: str) -> Case:
-    case = await stack.get_case(case_id)
-    assert case is not None
-    return case
 
 
 async def test_stored_phi_films_are_deidentified_once(own: Stack, owner, film: PhiFilm,
@@ -194,7 +125,7 @@ async def test_stored_phi_films_are_deidentified_once(own: Stack, owner, film: P
         got = await own.client.get(f"/api/cases/{burned_id}/{kind}", headers=owner[1])
         assert got.status_code == 404, (kind, got.status_code)
     quarantined = {k.replace(f"quarantine/{burned_id}/", f"{burned_id}/"): own.get_object(k)
-                   for k in _keys(own, f"cases/quarantine/{burned_id}/")}
+                   for k in keys_under(own, f"cases/quarantine/{burned_id}/")}
     assert quarantined == before[burned_id]
     burned_row = await row(own, burned_id)
     assert burned_row.error == backfill.QUARANTINE_ERROR
@@ -209,11 +140,6 @@ async def test_stored_phi_films_are_deidentified_once(own: Stack, owner, film: P
     assert own.get_object(legacy_key) == stored
     assert await audit_actions(own, legacy) == [backfill.DEIDENTIFY_STORED]
     assert await audit_actions(own, burned_id) == [backfill.QUARANTINE]
-
-
-def _keys(stack: Stack, prefix: str) -> list[str]:
-    listing = stack.s3().list_objects_v2(Bucket=BUCKET, Prefix=prefix)
-    return [o["Key"] for o in listing.get("Contents", [])]
 
 
 async def test_a_run_stopped_after_the_write_is_finished_by_the_next(own: Stack, owner,
@@ -247,7 +173,7 @@ async def test_quarantine_stopped_midway_is_finished_and_recorded_once(
     assert summary.quarantined == 1 and case_id in summary.burned_in and summary.failed == []
     assert await case_objects(own, case_id) == {}
     assert {k.replace(f"quarantine/{case_id}/", f"{case_id}/"): own.get_object(k)
-            for k in _keys(own, f"cases/quarantine/{case_id}/")} == objects
+            for k in keys_under(own, f"cases/quarantine/{case_id}/")} == objects
     async with transaction(own.services.sessions) as db:
         case = await db.get(Case, case_id)
         assert case is not None
@@ -259,7 +185,7 @@ async def test_quarantine_stopped_midway_is_finished_and_recorded_once(
     assert (await row(own, case_id)).error == backfill.QUARANTINE_ERROR
     assert await audit_actions(own, case_id) == [backfill.QUARANTINE]
     got = await own.client.get(f"/api/cases/{case_id}/image", headers=owner[1])
-    assert got.status_code == 404 and key not in _keys(own, "cases/")
+    assert got.status_code == 404 and key not in keys_under(own, "cases/")
 
 
 def test_markers_alone_do_not_make_a_file_done(film: PhiFilm) -> None:
