@@ -13,9 +13,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from backend.accounts import lifecycle, service
 from backend.accounts import repository as repo
 from backend.accounts.admin_controller import AdminTokensController
+from backend.accounts.passwords import PasswordPolicyError
 from backend.accounts.schemas import (
     LoginIn,
     LoginOut,
+    PasswordChangeIn,
     Revoked,
     SessionOut,
     TokenCreated,
@@ -32,6 +34,12 @@ from backend.http.requests import https_only
 from backend.platform.db import utcnow
 
 BAD_CREDENTIALS = "Incorrect email or password."
+WRONG_CURRENT = "The current password is not correct."
+
+
+def _field(key: str, message: str) -> ValidationException:
+    return ValidationException(message, extra=[{"key": key, "message": message,
+                                                "source": "body"}])
 
 
 class AuthController(Controller):
@@ -69,6 +77,36 @@ class AuthController(Controller):
         response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
+
+    @post("/password", status_code=HTTP_200_OK, responses=refuses(429))
+    async def change_password(self, data: JSONBody[PasswordChangeIn], db: Db, user: CurrentUser,
+                              ctx: Ctx, services: Svc) -> Revoked:
+        """Change your own password; the current one is required. The new one must meet the
+        policy (at least 12 characters, not blank, not your email or its name part) and
+        differ from the current: otherwise a 400 naming new_password and the rule. A wrong
+        current password is a 400 naming current_password (audited as
+        auth.password_change_failed); after as many wrong ones as sign-in allows, 429 with
+        Retry-After (sign-in itself is not locked). On success every other sign-in session
+        and every personal API token of yours ends at once, for good; the session this
+        request used stays signed in (a personal token used for the change ends too).
+        `revoked` counts what ended."""
+        try:
+            revoked = await service.change_own_password(
+                db, ctx, services.settings, user, data.current_password, data.new_password)
+        except service.WrongPassword:
+            await db.commit()  # keep the failure count and the audit event
+            raise _field("current_password", WRONG_CURRENT) from None
+        except service.LoginLocked as e:
+            await db.commit()
+            raise TooManyRequests(
+                "Too many wrong current passwords; try changing your password again in "
+                f"{e.retry_after} seconds.", headers={"Retry-After": str(e.retry_after)}
+            ) from None
+        except PasswordPolicyError as e:
+            raise _field("new_password", str(e)) from None
+        except service.AccountError as e:
+            raise NotAuthorizedException(str(e)) from None
+        return Revoked(revoked)
 
     @get("/tokens")
     async def list_tokens(self, db: Db, user: CurrentUser, services: Svc) -> list[TokenOut]:

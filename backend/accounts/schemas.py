@@ -20,6 +20,11 @@ class LoginIn(msgspec.Struct):
     password: Password
 
 
+class PasswordChangeIn(msgspec.Struct):
+    current_password: Password
+    new_password: Password  # the policy: backend.accounts.passwords.check_policy
+
+
 class TokenIn(msgspec.Struct):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     # days the token lives; at most (and by default) the server's personal_token_max_days

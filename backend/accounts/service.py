@@ -12,6 +12,7 @@ from backend.accounts import repository as repo
 from backend.accounts.lifecycle import IssuedToken
 from backend.accounts.models import ROLES, ApiToken, User
 from backend.accounts.passwords import (
+    PasswordPolicyError,
     burn_verify_time,
     check_policy,
     hash_password,
@@ -37,6 +38,10 @@ class LoginLocked(Exception):
     def __init__(self, retry_after: int):
         super().__init__(f"locked for {retry_after} s")
         self.retry_after = retry_after
+
+
+class WrongPassword(Exception):
+    """The current password given to a password change is not the account's (400)."""
 
 
 class AccountError(ValueError):
@@ -196,3 +201,41 @@ async def update_user(session: AsyncSession, ctx: AuditContext, actor: Principal
         session.add(user)
         audit.record(session, ctx, audit.USER_UPDATE, "user", user.id, changes)
     return user
+
+
+async def change_own_password(session: AsyncSession, ctx: AuditContext, settings: Settings,
+                              principal: Principal, current: str, new: str) -> int:
+    """A user changes their own password: the current one is checked first (wrong ones are
+    counted per account, locked like sign-ins, and audited), then the policy, and a new
+    password must differ from the current. Every other session and every personal token
+    ends, for good; the sign-in session that asked stays, a personal token that asked ends
+    too. Returns how many live sessions and tokens ended.
+
+    Raises LoginLocked, WrongPassword (the caller commits, to keep the count and the audit
+    event), PasswordPolicyError or AccountError."""
+    now = utcnow()
+    user = await repo.get_user(session, principal.id)
+    if user is None or user.id is None:
+        raise AccountError("The user no longer exists.")
+    scope = throttle.password_change_scope(settings, user.id)
+    if retry := await throttle.retry_after(session, [scope], now):
+        audit.record(session, ctx, audit.PASSWORD_CHANGE_FAILED, "user", user.id,
+                     {"reason": "locked"})
+        raise LoginLocked(retry)
+    if not await run_argon2(verify_password, user.password_hash, current):
+        locked = await throttle.fail(session, [scope], now, settings)
+        audit.record(session, ctx, audit.PASSWORD_CHANGE_FAILED, "user", user.id,
+                     {"reason": "bad_password+locked" if locked else "bad_password"})
+        raise WrongPassword()
+    await throttle.succeed(session, scope)
+    check_policy(new, user.email)
+    if new == current:
+        raise PasswordPolicyError("The new password must differ from the current one.")
+    user.password_hash = await run_argon2(hash_password, new)
+    session.add(user)
+    keep = principal.token_id if principal.token_kind == lifecycle.SESSION else None
+    revoked = await lifecycle.revoke_all(session, ctx, user.id, "password_change", now,
+                                         keep_token_id=keep)
+    audit.record(session, ctx, audit.PASSWORD_CHANGE, "user", user.id,
+                 {"tokens_revoked": revoked})
+    return revoked

@@ -1,7 +1,7 @@
 """Sign-in throttling per account and client address, counted in the database (so every API
 process agrees and a lock survives a restart).
 
-Three scopes, each counted in windows of login_lockout_seconds:
+Three scopes for sign-in, each counted in windows of login_lockout_seconds:
 - one account from one client address: login_max_failures lock that pair for
   login_lockout_seconds. The owner signing in from another address is not affected;
 - one client address over every account: login_client_max_failures lock the address (one
@@ -11,7 +11,7 @@ Three scopes, each counted in windows of login_lockout_seconds:
 An address the account signed in from within login_known_client_days is spared the last two, so
 nobody guessing from elsewhere can lock an owner out. Unknown emails are counted exactly as
 accounts are (they have no known addresses), so the answers never reveal whether an account
-exists.
+exists. A fourth scope counts wrong current passwords given to a password change, per account.
 """
 
 from __future__ import annotations
@@ -52,6 +52,14 @@ def scopes(settings: Settings, email: str, client_addr: str | None,
             Scope(_key("client", client), settings.login_client_max_failures, lockout),
             Scope(_key("account", email), settings.login_account_max_failures,
                   timedelta(seconds=settings.login_account_lockout_seconds))]
+
+
+def password_change_scope(settings: Settings, user_id: int) -> Scope:
+    """Wrong current passwords given to POST /api/auth/password, per account: counted apart
+    from sign-ins, so someone holding a borrowed session who guesses cannot lock the owner
+    out of signing in, only out of changing the password for a while."""
+    return Scope(_key("password-change", str(user_id)), settings.login_max_failures,
+                 timedelta(seconds=settings.login_lockout_seconds))
 
 
 async def retry_after(session: AsyncSession, checked: list[Scope], now: datetime) -> int:

@@ -25,10 +25,12 @@ class AuditContext(Protocol):
     def request_id(self) -> str: ...
 
 
-# Actions, named <object>.<verb>; the admin audit page filters on them.
+# Actions, named <object>.<verb>; the admin audit page filters on them (ACTIONS lists them).
 SIGN_IN = "auth.sign_in"
 SIGN_IN_FAILED = "auth.sign_in_failed"
 SIGN_OUT = "auth.sign_out"
+PASSWORD_CHANGE = "auth.password_change"  # a user changed their own password
+PASSWORD_CHANGE_FAILED = "auth.password_change_failed"  # wrong current password, or locked
 TOKEN_CREATE = "token.create"
 TOKEN_REVOKE = "token.revoke"
 CASE_UPLOAD = "case.upload"
@@ -44,6 +46,36 @@ MODEL_REGISTER = "model.register"
 MODEL_ACTIVATE = "model.activate"
 MODEL_SHADOW = "model.shadow"
 MODEL_RETIRE = "model.retire"
+# recorded by `medsegtext deidentify-stored` (backend.cases.backfill)
+CASE_DEIDENTIFY_STORED = "case.deidentify_stored"
+CASE_QUARANTINE = "case.quarantine"
+
+# Every action any code records, with what it means (GET /api/admin/audit/actions).
+ACTIONS: dict[str, str] = {
+    SIGN_IN: "Signed in",
+    SIGN_IN_FAILED: "Sign-in refused (wrong password, unknown email, inactive or locked)",
+    SIGN_OUT: "Signed out",
+    PASSWORD_CHANGE: "Changed their own password (their other sessions and tokens ended)",
+    PASSWORD_CHANGE_FAILED: "Password change refused: wrong current password or locked",
+    TOKEN_CREATE: "Created a personal API token",
+    TOKEN_REVOKE: "A session or token ended (sign-out elsewhere, admin, password change, "
+                  "deactivation, session limit)",
+    CASE_UPLOAD: "Uploaded a case",
+    CASE_VIEW: "Viewed a case",
+    CASE_DOWNLOAD: "Downloaded a case's image, mask or overlay",
+    REVIEW_CREATE: "Reviewed a case (accept, edit or reject)",
+    REPORT_DOWNLOAD: "Downloaded a report (PDF, FHIR, DICOM SEG or SR)",
+    USER_CREATE: "Created a user",
+    USER_UPDATE: "Changed a user (role, activity, name, or an admin's password reset)",
+    AUDIT_EXPORT: "Exported the audit log as CSV",
+    DATASET_EXPORT: "Exported reviewed cases as a data set",
+    MODEL_REGISTER: "Registered a model version",
+    MODEL_ACTIVATE: "Activated a model version",
+    MODEL_SHADOW: "Set a model version to shadow",
+    MODEL_RETIRE: "Retired a model version",
+    CASE_DEIDENTIFY_STORED: "Re-de-identified a stored film (maintenance command)",
+    CASE_QUARANTINE: "Quarantined a film with burned-in annotation (maintenance command)",
+}
 
 
 def record(session: AsyncSession, ctx: AuditContext | None, action: str,

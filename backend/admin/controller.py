@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 from litestar import Controller, get, patch, post
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from backend.accounts import repository as accounts_repo
@@ -17,19 +18,34 @@ from backend.admin import audit as audit_log
 from backend.admin import repository as repo
 from backend.admin import service
 from backend.admin.audit_csv import stream_csv
-from backend.admin.repository import AuditQuery
-from backend.admin.schemas import AuditOut, AuditPage, Stats
+from backend.admin.audit_filters import ACTIONS_PATH, AuditFilters, known_actions, resolve
+from backend.admin.schemas import AuditActionOut, AuditOut, AuditPage, Stats
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.errors import Conflict
 from backend.http.guards import ADMINS
 from backend.http.openapi import refuses
-from backend.http.params import Limit, Offset, PathId, QueryId, utc
+from backend.http.params import Limit, Offset, PathId, QueryId
 
 
 def _refuse(e: accounts.AccountError | PasswordPolicyError) -> Exception:
     if isinstance(e, accounts.DuplicateEmail):
         return Conflict(str(e))
     return ValidationException(str(e))
+
+
+OWN_PASSWORD = ("To change your own password use POST /api/auth/password, which asks for the "
+                "current one; an admin's reset is for other users.")
+
+# The audit filters, shared by /audit and /audit.csv.
+Action = Annotated[str | None, QueryParameter(max_length=50, description=(
+    f"One action name, as listed by GET {ACTIONS_PATH}; an unknown name is a 400."))]
+UserEmail = Annotated[str | None, QueryParameter(max_length=254, description=(
+    "The acting user's email (any case); a 400 when no user has it, or when user_id names "
+    "someone else."))]
+Since = Annotated[datetime | None, QueryParameter(description=(
+    "Events at or after this instant (no offset means UTC)."))]
+Until = Annotated[datetime | None, QueryParameter(description=(
+    "Events at or before this instant; before `since` is a 400."))]
 
 
 class AdminController(Controller):
@@ -61,10 +77,17 @@ class AdminController(Controller):
     @patch("/users/{user_id:int}")
     async def update_user(self, user_id: PathId, data: JSONBody[UserPatchIn], db: Db,
                           ctx: Ctx, user: CurrentUser) -> UserOut:
-        """Change a user's role, activity, name or password."""
+        """Change a user's role, activity, name or password. A new password (an admin's
+        reset), a deactivation or a reactivation ends every sign-in session and personal API
+        token of that user at once. An admin cannot change their own role, deactivate
+        themself, or reset their own password here (POST /api/auth/password asks for the
+        current one): each is a 400."""
         target = await accounts_repo.get_user(db, user_id)
         if target is None:
             raise NotFoundException(f"No user {user_id}.")
+        if data.password is not None and target.id == user.id:
+            raise ValidationException(OWN_PASSWORD, extra=[
+                {"key": "password", "message": OWN_PASSWORD, "source": "body"}])
         try:
             await accounts.update_user(db, ctx, user, target, role=data.role,
                                        is_active=data.is_active, full_name=data.full_name,
@@ -74,36 +97,41 @@ class AdminController(Controller):
         return UserOut.of(target)
 
     @get("/audit")
-    async def audit(self, db: Db, action: FromQuery[str | None] = None,
-                    user_id: QueryId = None,
+    async def audit(self, db: Db, action: Action = None, user_id: QueryId = None,
+                    user_email: UserEmail = None,
                     object_type: FromQuery[str | None] = None,
                     object_id: FromQuery[str | None] = None,
                     case_id: FromQuery[str | None] = None,
-                    since: FromQuery[datetime | None] = None,
-                    until: FromQuery[datetime | None] = None, limit: Limit = 50,
+                    since: Since = None, until: Until = None, limit: Limit = 50,
                     offset: Offset = 0) -> AuditPage:
-        """Audit events, newest first, filtered by action, user, object or case, and time.
-        Read only: no API changes or deletes an event."""
-        query = AuditQuery(action=action, user_id=user_id, object_type=object_type,
-                           object_id=object_id, case_id=case_id, since=utc(since, "since"),
-                           until=utc(until, "until"), limit=limit, offset=offset)
+        """Audit events, newest first, filtered by action, user (id or email), object or case,
+        and time. An unknown action or email, or a range that ends before it starts, is a 400
+        naming the parameter. Read only: no API changes or deletes an event."""
+        query = await resolve(db, AuditFilters(action, user_id, user_email, object_type,
+                                               object_id, case_id, since, until),
+                              limit=limit, offset=offset)
         rows, total = await repo.search_audit(db, query)
         return AuditPage([AuditOut.of(e, email) for e, email in rows], total, limit, offset)
 
+    @get("/audit/actions")
+    async def audit_actions(self, db: Db) -> list[AuditActionOut]:
+        """The action names the audit log can be filtered on, sorted, each with what it
+        records: every action this version records, and any other the log holds."""
+        return [AuditActionOut(name, description)
+                for name, description in (await known_actions(db)).items()]
+
     @get("/audit.csv", media_type="text/csv")
     async def audit_csv(self, db: Db, services: Svc, ctx: Ctx,
-                        action: FromQuery[str | None] = None,
-                        user_id: QueryId = None,
+                        action: Action = None, user_id: QueryId = None,
+                        user_email: UserEmail = None,
                         object_type: FromQuery[str | None] = None,
                         object_id: FromQuery[str | None] = None,
                         case_id: FromQuery[str | None] = None,
-                        since: FromQuery[datetime | None] = None,
-                        until: FromQuery[datetime | None] = None) -> Stream:
-        """Every matching audit event as CSV (same filters as /audit, no paging), newest
-        first. The export is itself audited."""
-        query = AuditQuery(action=action, user_id=user_id, object_type=object_type,
-                           object_id=object_id, case_id=case_id, since=utc(since, "since"),
-                           until=utc(until, "until"))
+                        since: Since = None, until: Until = None) -> Stream:
+        """Every matching audit event as CSV (same filters and refusals as /audit, no
+        paging), newest first. The export is itself audited."""
+        query = await resolve(db, AuditFilters(action, user_id, user_email, object_type,
+                                               object_id, case_id, since, until))
         filters = {k: (v.isoformat() if isinstance(v, datetime) else v)
                    for k, v in query.__dict__.items()
                    if v is not None and k not in ("limit", "offset")}

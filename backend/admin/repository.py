@@ -83,6 +83,12 @@ async def iter_audit(session: AsyncSession, query: AuditQuery, batch: int = 1000
         before = rows[-1][0].id
 
 
+async def recorded_actions(session: AsyncSession) -> list[str]:
+    """Every action name the log holds (from its index), including any no longer recorded."""
+    rows = await session.exec(select(AuditEvent.action).distinct())
+    return [str(a) for a in rows.all()]
+
+
 async def recent_event_exists(session: AsyncSession, *, action: str, user_id: int | None,
                               object_id: str, since: datetime) -> bool:
     stmt = (select(AuditEvent.id).where(AuditEvent.action == action,

@@ -32,6 +32,14 @@ class AuditOut:
 
 
 @dataclass
+class AuditActionOut:
+    """One action the audit log can be filtered on (GET /api/admin/audit?action=<name>)."""
+
+    name: str
+    description: str  # empty for an action the log holds that this version no longer records
+
+
+@dataclass
 class AuditPage:
     items: list[AuditOut]
     total: int

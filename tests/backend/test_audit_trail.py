@@ -20,7 +20,8 @@ async def test_no_api_changes_or_deletes_an_event(stack: Stack, admin) -> None:
     schema = (await stack.client.get("/api/schema/openapi.json")).json()
     audit_paths = {p: set(ops) for p, ops in schema["paths"].items()
                    if p.startswith("/api/admin/audit")}
-    assert set(audit_paths) == {"/api/admin/audit", "/api/admin/audit.csv"}
+    assert set(audit_paths) == {"/api/admin/audit", "/api/admin/audit.csv",
+                                "/api/admin/audit/actions"}
     assert all(ops == {"get"} for ops in audit_paths.values()), audit_paths
     for method in ("PUT", "PATCH", "DELETE", "POST"):
         for path in ("/api/admin/audit", "/api/admin/audit.csv"):

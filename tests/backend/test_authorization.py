@@ -56,6 +56,9 @@ RULES = [
     Rule("GET", "/api/admin/audit", (401, 403, 403, 403, 200)),
     Rule("GET", "/api/admin/stats", (401, 403, 403, 403, 200)),
     Rule("GET", "/api/admin/audit.csv", (401, 403, 403, 403, 200)),
+    Rule("GET", "/api/admin/audit/actions", (401, 403, 403, 403, 200)),
+    # a wrong current password: every signed-in user may try, none changes anything here
+    Rule("POST", "/api/auth/password", (401, 400, 400, 400, 400), "password"),
     Rule("GET", "/api/admin/models", (401, 403, 403, 403, 200)),
     Rule("GET", "/api/admin/models/999999", (401, 403, 403, 403, 404)),
     Rule("POST", "/api/admin/models/999999/activate", (401, 403, 403, 403, 404)),
@@ -95,6 +98,8 @@ def _request_kwargs(body: str | None) -> dict[str, Any]:
 
         return {"json": {"email": f"new-{uuid.uuid4().hex[:8]}@example.org",
                          "password": "a-long-enough-password", "role": "clinician"}}
+    if body == "password":
+        return {"json": {"current_password": "not-the-password", "new_password": "x" * 12}}
     if body == "patch":
         return {"json": {"full_name": "Renamed Clinician"}}
     if body == "export":  # no case was uploaded in 2100: the admin gets 409, nothing to export

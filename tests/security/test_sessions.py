@@ -77,8 +77,9 @@ async def test_password_change_ends_every_session_and_token_at_once(stack: Stack
 async def test_own_password_change_keeps_only_the_current_session(stack: Stack) -> None:
     admin_id, email = await stack.create_user("admin")
     current, other = await stack.login(email), await stack.login(email)
-    r = await stack.client.patch(f"/api/admin/users/{admin_id}", headers=_bearer(current),
-                                 json={"password": "another-long-passphrase"})
+    r = await stack.client.post("/api/auth/password", headers=_bearer(current),
+                                json={"current_password": PASSWORD,
+                                      "new_password": "another-long-passphrase"})
     assert r.status_code == 200, r.text
     assert (await _status(stack, current), await _status(stack, other)) == (200, 401)
 

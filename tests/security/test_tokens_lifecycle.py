@@ -117,8 +117,9 @@ async def test_own_password_change_revokes_own_personal_tokens(stack: Stack) -> 
     admin_id, email = await stack.create_user("admin")
     current = await stack.login(email)
     personal = (await _personal(stack, current)).json()["token"]
-    r = await stack.client.patch(f"/api/admin/users/{admin_id}", headers=_bearer(current),
-                                 json={"password": "another-long-passphrase"})
+    r = await stack.client.post("/api/auth/password", headers=_bearer(current),
+                                json={"current_password": PASSWORD,
+                                      "new_password": "another-long-passphrase"})
     assert r.status_code == 200, r.text
     assert (await _status(stack, current), await _status(stack, personal)) == (200, 401)
 
