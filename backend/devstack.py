@@ -6,7 +6,8 @@ Each dependency is embedded unless the environment names a real one:
 - S3 + DynamoDB: ``MEDSEGTEXT_S3_ENDPOINT_URL`` or AWS credentials (``AWS_ACCESS_KEY_ID`` /
   ``AWS_PROFILE``) else a moto server in this process that serves only requests signed with
   this install's random key (<data-dir>/embedded-aws.json, 0600; backend.platform.aws_gate),
-  which the API and worker get in their environment.
+  which the API and worker get in their environment, and keeps objects and items on disk
+  under <data-dir>/embedded-aws (backend.platform.aws_persist).
 It creates the bucket, the table and one demo account per role, then runs the API (uvicorn,
 127.0.0.1:8000) and the arq worker as child processes, waits until /api/ready answers 200 and
 the worker has reported in, and prints the URLs and accounts. Ctrl-C or SIGTERM stops the
@@ -90,11 +91,13 @@ def start_embedded(env: dict[str, str], data_dir: Path) -> Embedded:
                                          "AWS_PROFILE"))
     if not aws_named:
         creds = load_or_create_credentials(data_dir)
-        server = GatedMotoServer(creds, free_port()).start()
+        server = GatedMotoServer(creds, free_port(), data_dir=data_dir).start()
         out.stoppers.append(("moto", server.stop))
         out.env.update({"MEDSEGTEXT_S3_ENDPOINT_URL": server.url,
                         "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": server.url, **creds.env()})
-        print(f"  S3 + DynamoDB (moto) {server.url} (signed requests only)")
+        kept = server.restored
+        print(f"  S3 + DynamoDB (moto) {server.url} (signed requests only; kept in "
+              f"{data_dir / 'embedded-aws'}: {kept.objects} objects, {kept.items} records)")
     return out
 
 

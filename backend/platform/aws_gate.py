@@ -6,7 +6,8 @@ its unauthenticated ``/moto-api/`` endpoints, so the check sits in front of it, 
 WSGI server: every request must carry an AWS Signature Version 4 (header or presigned query)
 made with this install's key, or it is refused with 403 before moto sees it. ``/moto-api/``
 is never reachable. The key is random per install, kept 0600 in the data directory (var/),
-and handed to the API and worker by the dev stack.
+and handed to the API and worker by the dev stack. With a data directory, what moto holds is
+also kept on disk under it (backend.platform.aws_persist), so a restart loses nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
+
+from backend.platform.aws_persist import SCOPE_KEY, PersistentStore
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=15)  # AWS's own limit on a signed request's age
@@ -142,8 +145,10 @@ def _when(amz_date: str | None) -> datetime:
         raise Refused("missing or malformed X-Amz-Date") from None
 
 
-def verify(environ: Environ, creds: Credentials, now: datetime | None = None) -> None:
-    """Raise Refused unless the request is signed (SigV4) with `creds`, recently enough."""
+def verify(environ: Environ, creds: Credentials,
+           now: datetime | None = None) -> tuple[str, str]:
+    """Raise Refused unless the request is signed (SigV4) with `creds`, recently enough;
+    returns the (service, region) it was signed for."""
     now = now or datetime.now(UTC)
     raw_uri = str(environ.get("RAW_URI") or environ.get("PATH_INFO") or "/")
     raw_path, _, raw_query = raw_uri.partition("?")
@@ -208,6 +213,7 @@ def verify(environ: Environ, creds: Credentials, now: datetime | None = None) ->
                         to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, signature):
         raise Refused("the signature does not match (wrong secret key?)")
+    return service, region
 
 
 class CredentialGate:
@@ -220,7 +226,7 @@ class CredentialGate:
         try:
             if str(environ.get("PATH_INFO", "")).startswith("/moto-api"):
                 raise Refused("the emulator's control API is not served")
-            verify(environ, self.creds)
+            environ[SCOPE_KEY] = verify(environ, self.creds)
         except Refused as e:
             return self._refuse(environ, start_response, str(e))
         return self.app(environ, start_response)
@@ -243,12 +249,16 @@ class CredentialGate:
 
 class GatedMotoServer:
     """moto's server app behind CredentialGate, served by werkzeug in a daemon thread (as
-    moto's ThreadedMotoServer does). ``stop()`` shuts it down."""
+    moto's ThreadedMotoServer does). With `data_dir`, S3 objects and DynamoDB items are kept
+    under <data_dir>/embedded-aws and played back at start. ``stop()`` shuts it down."""
 
-    def __init__(self, creds: Credentials, port: int, host: str = "127.0.0.1"):
-        self.creds, self.host, self.port = creds, host, port
+    def __init__(self, creds: Credentials, port: int, host: str = "127.0.0.1",
+                 data_dir: Path | None = None):
+        self.creds, self.host, self.port, self.data_dir = creds, host, port, data_dir
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._store: PersistentStore | None = None
+        self.restored: Any = None  # aws_persist.Restored when there is a data directory
 
     @property
     def url(self) -> str:
@@ -262,7 +272,13 @@ class GatedMotoServer:
         )
         from werkzeug.serving import make_server
 
-        app = CredentialGate(DomainDispatcherApplication(create_backend_app), self.creds)
+        moto: WsgiApp = DomainDispatcherApplication(create_backend_app)
+        if self.data_dir is not None:
+            self._store = PersistentStore(moto, self.data_dir, self.creds.access_key_id,
+                                          f"{self.host}:{self.port}")
+            self.restored = self._store.restore()
+            moto = self._store
+        app = CredentialGate(moto, self.creds)
         self._server = make_server(self.host, self.port, app, threaded=True,
                                    request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto",
@@ -276,3 +292,5 @@ class GatedMotoServer:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join()
+        if self._store is not None:
+            self._store.close()
