@@ -1,4 +1,5 @@
-"""Account: who you are, where you are signed in, and your personal API tokens."""
+"""Account: who you are, your password, where you are signed in, and your personal API
+tokens."""
 
 from __future__ import annotations
 
@@ -109,6 +110,41 @@ def sessions_section() -> rx.Component:
     )
 
 
+def password_input(id_: str, name: str, autocomplete: str) -> rx.Component:
+    return rx.input(id=id_, name=name, type="password", auto_complete=autocomplete,
+                    max_length=1024, width="16em")
+
+
+def password_section() -> rx.Component:
+    return rx.el.section(
+        rx.heading("Change your password", as_="h2", size="4", id="password-heading"),
+        rx.text("At least 12 characters, not your email address. Every other session and "
+                "personal API token of yours ends; this session stays signed in.", size="2",
+                color_scheme="gray"),
+        rx.form(
+            rx.hstack(
+                labelled("Current password", password_input(
+                    "current-password", "current_password", "current-password"),
+                    "current-password", width="auto"),
+                labelled("New password", password_input(
+                    "new-password", "new_password", "new-password"),
+                    "new-password", width="auto"),
+                labelled("Repeat the new password", password_input(
+                    "repeat-password", "repeat_password", "new-password"),
+                    "repeat-password", width="auto"),
+                rx.button("Change password", type="submit", id="change-password",
+                          loading=AccountState.password_busy),
+                align="end", wrap="wrap",
+            ),
+            on_submit=AccountState.change_password, reset_on_submit=False,
+            aria_labelledby="password-heading", id="password-form",
+        ),
+        error_callout(AccountState.password_error, width="100%", id="password-error"),
+        info_callout(AccountState.password_message, width="100%", id="password-message"),
+        aria_labelledby="password-heading", class_name="panel",
+    )
+
+
 def page() -> rx.Component:
     return shell(
         "Account",
@@ -119,6 +155,7 @@ def page() -> rx.Component:
             rx.el.dt("Role"), rx.el.dd(AuthState.role, id="account-role"),
             class_name="facts",
         ),
+        password_section(),
         sessions_section(),
         rx.el.section(
             rx.heading("Personal API tokens", as_="h2", size="4", id="tokens-heading"),

@@ -14,6 +14,7 @@ from portal.components.common import (
     pager,
     role_badge,
 )
+from portal.components.confirm import confirm_dialog
 from portal.components.downloads import download_link
 from portal.components.layout import page as shell
 from portal.pages import admin_tokens
@@ -159,7 +160,7 @@ def user_row(u: UserRow) -> rx.Component:
                 rx.el.select(
                     *[rx.el.option(label, value=value) for value, label in ROLE_OPTIONS],
                     value=u.role, class_name="native-select",
-                    on_change=lambda role: AdminUsersState.change_role(u.id, role),
+                    on_change=lambda role: AdminUsersState.ask_role(u.id, role),
                     aria_label="Role of " + u.email,
                 ),
             ),
@@ -173,14 +174,18 @@ def user_row(u: UserRow) -> rx.Component:
                 rx.text("you", size="1", color_scheme="gray"),
                 rx.cond(
                     u.is_active,
-                    rx.button("Deactivate", size="1", variant="soft", color_scheme="red",
-                              on_click=AdminUsersState.set_active(u.id, False),
+                    rx.button("Deactivate…", size="1", variant="soft", color_scheme="red",
+                              on_click=AdminUsersState.ask_active(u.id, False),
                               aria_label="Deactivate " + u.email),
-                    rx.button("Reactivate", size="1", variant="soft",
-                              on_click=AdminUsersState.set_active(u.id, True),
+                    rx.button("Reactivate…", size="1", variant="soft",
+                              on_click=AdminUsersState.ask_active(u.id, True),
                               aria_label="Reactivate " + u.email),
                 ),
             ),
+            rx.cond(u.id != AuthState.user_id,
+                    rx.button("Reset password…", size="1", variant="soft",
+                              on_click=AdminUsersState.ask_reset(u.id, u.email),
+                              aria_label="Reset the password of " + u.email)),
             admin_tokens.open_button(u),
             spacing="2", align="center", wrap="wrap",
         )),
@@ -216,6 +221,72 @@ def create_user_form() -> rx.Component:
     )
 
 
+def reset_form() -> rx.Component:
+    """The new password (or none, to generate one) and the confirming button."""
+    return rx.form(
+        rx.vstack(
+            rx.alert_dialog.description(
+                "Every sign-in session and personal API token of ", AdminUsersState.reset_email,
+                " ends at once; they sign in with the new password. Leave the fields empty to "
+                "generate one, shown once for you to hand over in person or by phone.",
+                size="2"),
+            labelled("New password (optional)", rx.input(
+                id="reset-password", name="password", type="password",
+                auto_complete="new-password", placeholder="Generate one"), "reset-password",
+                "At least 12 characters, not their email."),
+            labelled("Repeat the new password", rx.input(
+                id="reset-password-repeat", name="repeat", type="password",
+                auto_complete="new-password"), "reset-password-repeat"),
+            error_callout(AdminUsersState.reset_error, width="100%", id="reset-error"),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
+                                                 type="button", id="reset-cancel")),
+                rx.button("Reset password", type="submit", color_scheme="red",
+                          loading=AdminUsersState.reset_busy, id="reset-confirm"),
+                spacing="3", justify="end", width="100%",
+            ),
+            spacing="3", width="100%",
+        ),
+        on_submit=AdminUsersState.reset_password, reset_on_submit=True, id="reset-form",
+    )
+
+
+def reset_result() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            AdminUsersState.reset_secret != "",
+            rx.callout(
+                rx.vstack(
+                    rx.text("New password of ", AdminUsersState.reset_email, ". Copy it now: "
+                            "it will not be shown again.", weight="bold"),
+                    rx.code(AdminUsersState.reset_secret, id="reset-secret", size="4"),
+                    rx.button("Copy", size="1", variant="soft", on_click=rx.set_clipboard(
+                        AdminUsersState.reset_secret), aria_label="Copy the new password"),
+                    spacing="2",
+                ),
+                icon="key_round", color_scheme="amber", role="status", width="100%",
+            ),
+            rx.text("The password of ", AdminUsersState.reset_email, " is reset.", size="2"),
+        ),
+        rx.text("Their sessions and personal API tokens have ended.", size="2",
+                color_scheme="gray"),
+        rx.hstack(rx.alert_dialog.cancel(rx.button("Done", id="reset-done")), justify="end",
+                  width="100%"),
+        spacing="3", width="100%", id="reset-result",
+    )
+
+
+def reset_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Reset the password of ", AdminUsersState.reset_email, "?"),
+            rx.cond(AdminUsersState.reset_done, reset_result(), reset_form()),
+            id="reset-dialog", max_width="34em",
+        ),
+        open=AdminUsersState.reset_open, on_open_change=AdminUsersState.set_reset_open,
+    )
+
+
 def users() -> rx.Component:
     return shell(
         "Users",
@@ -245,6 +316,13 @@ def users() -> rx.Component:
             ),
         ),
         admin_tokens.dialog(),
+        confirm_dialog(is_open=AdminUsersState.confirm_open,
+                       title=AdminUsersState.confirm_title, text=AdminUsersState.confirm_text,
+                       confirm_label=AdminUsersState.confirm_label,
+                       on_confirm=AdminUsersState.confirm,
+                       on_open_change=AdminUsersState.set_confirm_open,
+                       busy=AdminUsersState.confirm_busy, id_="user-confirm"),
+        reset_dialog(),
     )
 
 
@@ -262,29 +340,55 @@ def audit_row(e: AuditRow) -> rx.Component:
     )
 
 
+def action_select() -> rx.Component:
+    """The known actions, from the API (GET /api/admin/audit/actions), each with its meaning."""
+    return rx.el.select(
+        rx.el.option("Any action", value=""),
+        rx.foreach(AuditState.actions, lambda a: rx.el.option(a.label, value=a.name)),
+        id="audit-action", name="action", class_name="native-select",
+        default_value=AuditState.action_filter,
+    )
+
+
+def audit_filters() -> rx.Component:
+    return rx.form(
+        rx.hstack(
+            labelled("Action", action_select(), "audit-action", width="auto"),
+            labelled("User email", rx.input(id="audit-user", name="user_email", type="email",
+                                            list="audit-user-emails", width="18em",
+                                            placeholder="someone@hospital.org"),
+                     "audit-user", width="auto"),
+            rx.el.datalist(rx.foreach(AuditState.user_emails,
+                                      lambda e: rx.el.option(value=e)),
+                           id="audit-user-emails"),
+            labelled("Case id", rx.input(id="audit-case", name="case_id", width="20em"),
+                     "audit-case", width="auto"),
+            labelled("Since", rx.input(id="audit-since", name="since", type="date"),
+                     "audit-since", width="auto"),
+            labelled("Until", rx.input(id="audit-until", name="until", type="date"),
+                     "audit-until", width="auto"),
+            rx.button("Filter", type="submit", variant="soft"),
+            align="end", wrap="wrap",
+        ),
+        on_submit=AuditState.filter, reset_on_submit=False, role="search",
+    )
+
+
 def audit() -> rx.Component:
     return shell(
         "Audit log",
-        rx.form(rx.hstack(labelled("Action", rx.input(id="audit-action", name="action",
-                                                      placeholder="e.g. auth.login"),
-                                   "audit-action", width="auto"),
-                          labelled("User id", rx.input(id="audit-user", name="user_id",
-                                                       inputmode="numeric", width="6em"),
-                                   "audit-user", width="auto"),
-                          labelled("Case id", rx.input(id="audit-case", name="case_id",
-                                                       width="20em"),
-                                   "audit-case", width="auto"),
-                          labelled("Since", rx.input(id="audit-since", name="since",
-                                                     type="date"), "audit-since", width="auto"),
-                          labelled("Until", rx.input(id="audit-until", name="until",
-                                                     type="date"), "audit-until", width="auto"),
-                          rx.button("Filter", type="submit", variant="soft"),
-                          align="end", wrap="wrap"),
-                on_submit=AuditState.filter, role="search"),
+        audit_filters(),
+        error_callout(AuditState.filter_error, width="100%", id="audit-filter-error"),
+        rx.cond(AuditState.filter_error == "", audit_results()),
+    )
+
+
+def audit_results() -> rx.Component:
+    """The events of the filters last applied (hidden while the filters are refused)."""
+    return rx.fragment(
         rx.cond(AuditState.csv_url != "",
                 download_link("Download CSV", AuditState.csv_url, "audit-csv",
                               "Every event that matches these filters, as CSV")),
-        error_callout(AuditState.filter_error, width="100%", id="audit-filter-error"),
         error_callout(AuditState.error, width="100%"),
         rx.cond(
             AuditState.events.length() > 0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.common import empty, error_callout, info_callout, labelled, loading
+from portal.components.confirm import confirm_dialog
 from portal.components.layout import page as shell
 from portal.state.admin_models import ModelsState
 from portal.state.models import ModelRow
@@ -16,8 +17,8 @@ MODEL_STATUS_COLORS = {"active": "green", "shadow": "violet", "registered": "gra
 
 
 def model_action(m: ModelRow, action: str, label: str, **props: object) -> rx.Component:
-    return rx.button(label, size="1", variant="soft",
-                     on_click=ModelsState.change(m.id, action),
+    return rx.button(label + "…", size="1", variant="soft",
+                     on_click=ModelsState.ask(m.id, action),
                      aria_label=label + " " + m.name + " " + m.version, **props)
 
 
@@ -103,6 +104,11 @@ def page() -> rx.Component:
                 "results are stored and scored, never shown. Agreement is measured against the "
                 "reviewers' decisions and zone flags.", size="1", color_scheme="gray"),
         register_form(),
+        confirm_dialog(is_open=ModelsState.confirm_open, title=ModelsState.confirm_title,
+                       text=ModelsState.confirm_text, confirm_label=ModelsState.confirm_label,
+                       on_confirm=ModelsState.confirm,
+                       on_open_change=ModelsState.set_confirm_open,
+                       busy=ModelsState.confirm_busy, id_="model-confirm"),
         actions=rx.button("Refresh", on_click=ModelsState.load, variant="soft",
                           loading=ModelsState.loading),
     )

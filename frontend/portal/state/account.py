@@ -1,4 +1,7 @@
-"""Account: the signed-in user's sign-in sessions and personal API tokens.
+"""Account: the signed-in user's password, sign-in sessions and personal API tokens.
+
+Password: the current one, the new one twice; the API checks the current one and the policy,
+then ends every other session and personal token, and this session stays signed in.
 
 Sessions: where this user is signed in (this tab's is marked); the others can be ended one by
 one or all at once, e.g. after signing in on a shared workstation. Tokens: the secret is shown
@@ -7,6 +10,7 @@ once; each has a lifetime (at most the server's maximum) and can be revoked.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import reflex as rx
@@ -17,6 +21,25 @@ from portal.state.models import SessionRow, TokenRow
 from portal.state.token_rows import lifetime_days, session_row, token_row
 
 __all__ = ["AccountState", "token_row"]
+
+
+def password_form_problem(current: str, new: str, repeat: str) -> tuple[str, str]:
+    """What is missing or mismatched in the form, and the field to focus; ("", "") if
+    nothing (the policy itself is checked by the API, whose message names the rule)."""
+    if not current:
+        return "Enter your current password.", "current-password"
+    if not new:
+        return "Enter a new password.", "new-password"
+    if new != repeat:
+        return "The new password and its repetition differ; type the same one twice.", \
+            "repeat-password"
+    return "", ""
+
+
+def without_field(detail: str) -> str:
+    """The API's "Invalid <field>: <message>" as the message alone (the form names the
+    field)."""
+    return re.sub(r"^Invalid [a-z_]+: ", "", detail)
 
 
 class AccountState(AuthState):
@@ -30,6 +53,9 @@ class AccountState(AuthState):
     message: str = ""
     sessions_error: str = ""
     sessions_message: str = ""
+    password_error: str = ""
+    password_message: str = ""
+    password_busy: bool = False
 
     @rx.var
     def other_sessions(self) -> int:
@@ -59,7 +85,8 @@ class AccountState(AuthState):
     async def load(self) -> Any:
         self.current_page = "account"
         self.new_secret = self.new_secret_name = self.message = self.create_error = ""
-        self.sessions_message = ""
+        self.sessions_message = self.password_error = self.password_message = ""
+        self.password_busy = False
         self.loading = True
         yield
         if (r := await self._refresh_sessions()) is not None:
@@ -67,6 +94,48 @@ class AccountState(AuthState):
             return
         if (r := await self._refresh()) is not None:
             yield r
+
+    # -- password -----------------------------------------------------------------------------
+
+    @rx.event
+    async def change_password(self, form: dict[str, Any]) -> Any:
+        """POST /api/auth/password: the API checks the current password and the policy, ends
+        every other session and personal token, and keeps this one signed in."""
+        if self.password_busy:
+            return
+        current = str(form.get("current_password", ""))
+        new = str(form.get("new_password", ""))
+        repeat = str(form.get("repeat_password", ""))
+        self.password_message = ""
+        problem, focus = password_form_problem(current, new, repeat)
+        if problem:
+            self.password_error = problem
+            yield rx.set_focus(focus)
+            return
+        self.password_busy, self.password_error = True, ""
+        yield
+        try:
+            done = await self._api("POST", "/api/auth/password", json={
+                "current_password": current, "new_password": new})
+        except api.ApiError as e:
+            self.password_busy, self.password_error = False, without_field(e.detail)
+            if (r := self._after_error(e)) is not None:
+                yield r
+                return
+            yield rx.set_focus("new-password" if "new_password" in e.detail
+                               else "current-password")
+            return
+        count = int((done or {}).get("revoked", 0))
+        self.password_busy = False
+        self.password_message = (
+            "Your password has been changed. This session stays signed in; every other "
+            f"session and personal API token of yours has ended ({count}).")
+        for field in ("current-password", "new-password", "repeat-password"):
+            yield rx.set_value(field, "")
+        for r in (await self._refresh_sessions(), await self._refresh()):
+            if r is not None:
+                yield r
+                return
 
     # -- sessions -----------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Admin: registered model versions (activate, shadow, retire) and their agreement."""
+"""Admin: registered model versions (activate, shadow, retire: each after a confirmation step)
+and their agreement."""
 
 from __future__ import annotations
 
@@ -36,6 +37,28 @@ def with_agreement(row: ModelRow, a: dict[str, Any]) -> ModelRow:
 MODEL_ACTIONS = {"activate": "activated", "shadow": "set to shadow", "retire": "retired"}
 
 
+def model_change_words(row: ModelRow, action: str, active: ModelRow | None
+                       ) -> tuple[str, str, str]:
+    """Title, text and button of the confirmation for a model action."""
+    name = f"{row.name} {row.version}"
+    if action == "activate":
+        now = (f" {active.name} {active.version}, active now, becomes registered (ready to "
+               "roll back to)." if active is not None else "")
+        return (f"Activate {name}?",
+                f"{name} analyses every new case from now on, and its findings are what "
+                f"clinicians and reviewers see.{now} Cases already analysed keep their "
+                "results.", "Activate")
+    if action == "retire":
+        return (f"Retire {name}?",
+                f"{name} stops running, in shadow too, and is kept only for the record: its "
+                "stored results and agreement stay. Activate it again to bring it back.",
+                "Retire")
+    return (f"Run {name} in shadow?",
+            f"{name} runs beside the active version on every new case: its results are stored "
+            "and scored against the reviewers, never shown. It costs a second analysis per "
+            "case.", "Run in shadow")
+
+
 class ModelsState(AuthState):
     page_roles: ClassVar[tuple[str, ...]] = ADMINS
     models: list[ModelRow] = rx.field(default_factory=list)
@@ -45,6 +68,13 @@ class ModelsState(AuthState):
     message: str = ""
     register_busy: bool = False
     register_error: str = ""
+    # the confirmation step before activate, shadow or retire (components/confirm.py)
+    confirm_open: bool = False
+    confirm_title: str = ""
+    confirm_text: str = ""
+    confirm_label: str = ""
+    confirm_busy: bool = False
+    _pending: dict[str, Any] = rx.field(default_factory=dict)  # model_id, action
 
     async def _refresh(self) -> Any:
         self.loading = True
@@ -71,15 +101,13 @@ class ModelsState(AuthState):
     async def load(self) -> Any:
         self.current_page = "admin-models"
         self.message = self.action_error = self.register_error = ""
+        self.confirm_open, self.confirm_busy, self._pending = False, False, {}
         self.loading = True
         yield
         if (r := await self._refresh()) is not None:
             yield r
 
-    @rx.event
-    async def change(self, model_id: int, action: str) -> Any:
-        if action not in MODEL_ACTIONS:
-            return None
+    async def _change(self, model_id: int, action: str) -> Any:
         self.action_error, self.message = "", ""
         try:
             m = await self._api("POST", f"/api/admin/models/{model_id}/{action}")
@@ -90,6 +118,38 @@ class ModelsState(AuthState):
             m, dict) else str(model_id)
         self.message = f"{label} {MODEL_ACTIONS[action]}."
         return await self._refresh()
+
+    @rx.event
+    def ask(self, model_id: int, action: str) -> None:
+        """A model action's button: show what it will do; nothing changes until confirm()."""
+        row = next((m for m in self.models if m.id == int(model_id)), None)
+        if row is None or action not in MODEL_ACTIONS:
+            return
+        active = next((m for m in self.models if m.status == "active"), None)
+        self.confirm_title, self.confirm_text, self.confirm_label = model_change_words(
+            row, action, active)
+        self._pending = {"model_id": row.id, "action": action}
+        self.confirm_open, self.confirm_busy = True, False
+        self.message = self.action_error = ""
+
+    @rx.event
+    def set_confirm_open(self, value: bool) -> None:
+        """Radix's on_open_change: Cancel or Escape drop what was pending."""
+        if not value:
+            self.confirm_open, self.confirm_busy, self._pending = False, False, {}
+
+    @rx.event
+    async def confirm(self) -> Any:
+        """Run the pending model action; only from the confirmation step."""
+        pending = self._pending
+        if not self.confirm_open or not pending or self.confirm_busy:
+            return
+        self.confirm_busy = True
+        yield
+        r = await self._change(int(pending["model_id"]), str(pending["action"]))
+        self.confirm_open, self.confirm_busy, self._pending = False, False, {}
+        if r is not None:
+            yield r
 
     @rx.event
     async def register(self, form: dict[str, Any]) -> Any:
