@@ -1,9 +1,12 @@
-"""`medsegtext deidentify-stored`: re-run today's DICOM de-identification on every DICOM film
-stored before it existed (issue 12), rewriting each object in place (same S3 key).
+"""`medsegtext deidentify-stored`: bring every stored film up to today's de-identification
+(issue 12), rewriting each object in place (same S3 key).
 
-Films uploaded before the PS3.15 allow-list (backend.cases.deidentify) still hold PHI in S3:
-descriptions, overlays, private tags, the sender's file meta and original UIDs, served as is by
-GET /api/cases/{id}/image. Run this once after upgrading; it is idempotent and resumable.
+Films uploaded before it still hold PHI in S3, served as is by GET /api/cases/{id}/image:
+DICOM stored before the PS3.15 allow-list (backend.cases.deidentify) keeps descriptions,
+overlays, private tags, the sender's file meta and original UIDs; PNG and JPEG stored before
+metadata stripping (backend.cases.strip_metadata) keep text chunks, EXIF, XMP, IPTC, ICC
+profiles, comments and appended images. Run this once after upgrading; it is idempotent and
+resumable.
 
 Per case, in id order, each in its own unit of work (backend.cases.backfill_plan decides):
 - done (the file is what the current code stores): nothing is written; if the row's
@@ -12,23 +15,27 @@ Per case, in id order, each in its own unit of work (backend.cases.backfill_plan
 - rewrite: the new file is written to the same key first, then the row's content_sha256 is
   updated with an audit event ``case.deidentify_stored``. S3 replaces an object atomically, so
   a stop anywhere leaves the old file with its row, or the new file, which the next run sees as
-  done and whose checksum it then writes to the row. The pixel data is copied byte for byte, so
-  width, height, masks and overlays stay valid; updated_at is left alone (the film's content
-  did not change for the worklist's purposes);
-- burned_in (BurnedInAnnotation YES): the header could be cleaned, but the pixels carry the
-  patient's name or dates and so do the worker's overlays made from them. Such a film is never
-  re-marked as de-identified: every object of the case is moved under
-  ``<prefix>quarantine/<case id>/`` (copied, read back and compared, then deleted), so no
-  endpoint serves it (they answer 404), the row's ``error`` says why, and an audit event
-  ``case.quarantine`` names the case. A person decides what happens to the quarantined copy.
-- anything else (unreadable, missing object, a store outage) is listed under "failed" with the
-  reason and left as it is; re-running retries it.
+  done and whose checksum it then writes to the row. The pixels are kept (DICOM pixel data byte
+  for byte; PNG/JPEG image data copied, every decoded pixel checked), so width, height, masks
+  and overlays stay valid; updated_at is left alone (the film's content did not change for the
+  worklist's purposes). Running API processes serve the new file as soon as the row changes:
+  their artifact cache is keyed by content_sha256;
+- burned_in (DICOM BurnedInAnnotation YES): the header could be cleaned, but the pixels carry
+  the patient's name or dates and so do the worker's overlays made from them. Such a film is
+  never re-marked as de-identified. The row is withdrawn first (``quarantined_at``, and
+  ``error`` says why): from that commit on every API process answers 410 for the case, its
+  images, reports and reviews, whatever its cache holds. Then every object of the case is moved
+  under ``<prefix>quarantine/<case id>/`` (copied, read back and compared, then deleted) and an
+  audit event ``case.quarantine`` names the case. A privacy officer decides what happens to the
+  quarantined copy.
+- anything else (unreadable, missing object, a store outage, a PNG/JPEG whose picture would
+  change without its metadata) is listed under "failed" with the reason and left as it is;
+  re-running retries it.
 
-Operators: with --dry-run nothing is written. After a real run, restart the API processes: each
-keeps recently served images in memory (backend.platform.artifact_cache), which may still hold
-an old file or a burned-in preview. If the bucket keeps object versions, the old versions still
-hold the PHI: delete the noncurrent versions of ``<prefix>*/original.dcm`` (and of the
-quarantined cases' objects) once the run reports no failures.
+Operators: with --dry-run nothing is written. No API restart is needed after a run. If the
+bucket keeps object versions, the old versions still hold the PHI: delete the noncurrent
+versions of ``<prefix>*/original.*`` (and of the quarantined cases' objects) once the run
+reports no failures.
 """
 
 from __future__ import annotations
@@ -48,8 +55,9 @@ from backend.adapters.storage import ObjectStore
 from backend.admin import audit
 from backend.cases.backfill_plan import Unfit, plan
 from backend.cases.deidentify import IMPLEMENTATION_VERSION
+from backend.cases.service import CONTENT_TYPES
 from backend.http.logs import get_logger
-from backend.platform.db import make_engine, make_sessionmaker, transaction
+from backend.platform.db import make_engine, make_sessionmaker, transaction, utcnow
 from backend.settings import Settings
 from backend.tables import AuditEvent, Case  # every table, so foreign keys resolve outside the API
 
@@ -104,20 +112,20 @@ class _Row:
     content_sha256: str
     width: int | None
     height: int | None
+    source_format: str
 
 
 async def _count(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions() as db:
-        stmt = select(func.count()).select_from(Case).where(Case.source_format == "dicom")
+        stmt = select(func.count()).select_from(Case)
         return int((await db.exec(stmt)).one())
 
 
 async def _page(sessions: async_sessionmaker[AsyncSession], after: str) -> list[_Row]:
-    """The next DICOM cases by id (keyset paging: rows added meanwhile do not shift it)."""
-    stmt = (select(Case).where(Case.source_format == "dicom", col(Case.id) > after)
-            .order_by(col(Case.id)).limit(PAGE))
+    """The next cases by id (keyset paging: rows added meanwhile do not shift it)."""
+    stmt = select(Case).where(col(Case.id) > after).order_by(col(Case.id)).limit(PAGE)
     async with sessions() as db:
-        return [_Row(c.id, c.image_key, c.content_sha256, c.width, c.height)
+        return [_Row(c.id, c.image_key, c.content_sha256, c.width, c.height, c.source_format)
                 for c in (await db.exec(stmt)).all()]
 
 
@@ -146,7 +154,8 @@ class Backfill:
             except ObjectMissing:
                 raise Unfit("the stored file is missing") from None
             return await self._burned_in(row, earlier=True)  # maybe not finished then
-        step = await anyio.to_thread.run_sync(plan, data, row.width, row.height)
+        step = await anyio.to_thread.run_sync(plan, data, row.width, row.height,
+                                              row.source_format)
         if step.action == "burned_in":
             return await self._burned_in(row)
         if step.action == "done":
@@ -159,10 +168,13 @@ class Backfill:
             self.summary.already_done += 1
             return outcome
         if not self.summary.dry_run:
-            await self.store.put(row.image_key, step.data, "application/dicom")
+            await self.store.put(row.image_key, step.data,
+                                 CONTENT_TYPES.get(row.source_format, "application/octet-stream"))
             await self._record(row, step.sha256, {
-                "previous_sha256": row.content_sha256, "sha256": step.sha256,
-                "bytes": len(step.data), "implementation": IMPLEMENTATION_VERSION})
+                "format": row.source_format, "previous_sha256": row.content_sha256,
+                "sha256": step.sha256, "bytes": len(step.data),
+                "implementation": (IMPLEMENTATION_VERSION if row.source_format == "dicom"
+                                   else "strip_metadata")})
         self.summary.rewritten += 1
         return "would be rewritten" if self.summary.dry_run else "rewritten"
 
@@ -184,6 +196,7 @@ class Backfill:
         if not earlier:
             log.warning("case %s: stored DICOM film has burned-in annotation; moving every "
                         "object of the case to quarantine", row.id)
+        await self._withdraw(row.id)
         moved = await self._move_to_quarantine(row.id)
         async with transaction(self.sessions) as db:
             case = await db.get(Case, row.id)
@@ -198,6 +211,18 @@ class Backfill:
                 "quarantine_prefix": self.quarantine_prefix(row.id)})
         self.summary.quarantined += 1
         return f"burned-in annotation: quarantined ({len(moved)} objects moved)"
+
+    async def _withdraw(self, case_id: str) -> None:
+        """Mark the case quarantined before anything moves: from this commit on every API
+        process refuses it (backend.cases.service.visible_case), whatever its cache holds."""
+        async with transaction(self.sessions) as db:
+            case = await db.get(Case, case_id)
+            if case is None:
+                raise Unfit("the case row is gone")
+            if case.quarantined_at is None:  # a re-run keeps the first date
+                case.quarantined_at = utcnow()
+            case.error = QUARANTINE_ERROR
+            db.add(case)
 
     async def _move_to_quarantine(self, case_id: str) -> list[str]:
         """Copy each object of the case under the quarantine prefix, read the copy back and
@@ -228,7 +253,7 @@ def _reason(e: Exception) -> str:
 
 async def run(settings: Settings, dry_run: bool = False,
               progress: Callable[[str], None] = lambda _: None) -> Summary:
-    """Backfill every stored DICOM film (see the module doc); returns the summary."""
+    """Backfill every stored film (see the module doc); returns the summary."""
     engine = make_engine(settings)
     store = CaseObjects(settings)
     summary = Summary(dry_run=dry_run)

@@ -1,15 +1,21 @@
-"""What the de-identification backfill (backend.cases.backfill) does with one stored DICOM file:
+"""What the de-identification backfill (backend.cases.backfill) does with one stored film:
 decided from the file alone, blocking (run it in a thread), no I/O.
 
-A file is already done when de-identifying it again, keeping its UIDs, gives back the very same
-bytes: then it carries our markers (PatientIdentityRemoved YES, our DeidentificationMethod, our
-ImplementationClassUID and ImplementationVersionName in the file meta) and nothing outside the
-current allow-list. A file stored by an older profile, or before there was one, fails this, and
-so does one stored by a future profile version once IMPLEMENTATION_VERSION changes: the check
-follows the code, so no marker column is needed in the case row.
+DICOM: a file is already done when de-identifying it again, keeping its UIDs, gives back the
+very same bytes: then it carries our markers (PatientIdentityRemoved YES, our
+DeidentificationMethod, our ImplementationClassUID and ImplementationVersionName in the file
+meta) and nothing outside the current allow-list. A file stored by an older profile, or before
+there was one, fails this, and so does one stored by a future profile version once
+IMPLEMENTATION_VERSION changes: the check follows the code, so no marker column is needed in the
+case row.
+
+PNG and JPEG: a file is already done when stripping its metadata (backend.cases.strip_metadata,
+as uploads are stripped) gives back the very same bytes. Otherwise the stripped file is the new
+one, which must decode to exactly the stored file's pixels (the upload's own check).
 
 A new file is written only if it is itself done by that test (so a second run rewrites nothing),
-keeps the pixel data byte for byte, and still decodes to the size the case row records.
+keeps the pixels (DICOM: the pixel data byte for byte; PNG/JPEG: every decoded pixel), and still
+decodes to the size the case row records.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from backend.cases.deidentify import (
     deidentify_dataset,
     deidentify_dicom,
 )
-from inference.decode import Limits, decode
+from backend.cases.strip_metadata import without_metadata
+from inference.decode import DecodedImage, Limits, decode, sniff_format
 from inference.errors import InputError
 
 Action = Literal["done", "rewrite", "burned_in"]
@@ -96,8 +103,19 @@ def _pixel_data(ds: Dataset) -> bytes:
     return bytes(value) if value is not None else b""
 
 
-def plan(data: bytes, width: int | None, height: int | None) -> Plan:
-    """What to do with one stored DICOM file (raises Unfit with the reason)."""
+def _limits(data: bytes) -> Limits:
+    """Upload's limits, except the byte limit: a stored film already passed it (or an older
+    one), and refusing it now would leave its PHI in place."""
+    return Limits(max_bytes=max(len(data), Limits.max_bytes))
+
+
+def _check_size(image: DecodedImage, width: int | None, height: int | None) -> None:
+    if (width, height) != (None, None) and (image.width, image.height) != (width, height):
+        raise Unfit(f"the new film is {image.width}x{image.height}, the case row says "
+                    f"{width}x{height}")
+
+
+def _plan_dicom(data: bytes, width: int | None, height: int | None) -> Plan:
     ds = _read(data)
     if burned_in(ds):
         return Plan("burned_in", data, hashlib.sha256(data).hexdigest())
@@ -113,10 +131,46 @@ def plan(data: bytes, width: int | None, height: int | None) -> Plan:
     if _pixel_data(new_ds) != _pixel_data(ds):
         raise Unfit("the de-identified file's pixel data differs from the stored one")
     try:
-        image = decode(new, Limits(max_bytes=max(len(new), Limits.max_bytes)))
+        image = decode(new, _limits(new))
     except InputError as e:
         raise Unfit(f"the de-identified file does not decode: {e.message}") from None
-    if (width, height) != (None, None) and (image.width, image.height) != (width, height):
-        raise Unfit(f"the de-identified film is {image.width}x{image.height}, the case row "
-                    f"says {width}x{height}")
+    _check_size(image, width, height)
     return Plan("rewrite", new, hashlib.sha256(new).hexdigest())
+
+
+def _plan_image(data: bytes, fmt: str, width: int | None, height: int | None) -> Plan:
+    """PNG or JPEG: strip as an upload is stripped; refused if the picture would change."""
+    label, limits = fmt.upper(), _limits(data)
+    try:
+        if sniff_format(data) != fmt:
+            raise Unfit(f"the stored file is not a readable {label}")
+        image = decode(data, limits)
+    except InputError as e:
+        raise Unfit(f"the stored file is not a readable {label} ({e.code})") from None
+    try:
+        new = without_metadata(data, image, limits)
+    except InputError:
+        raise Unfit(f"the {label} cannot be stored without its metadata: its picture would "
+                    "change; not written (a person must re-save it as a plain file)") from None
+    if new == data:
+        return Plan("done", data, hashlib.sha256(data).hexdigest())
+    try:
+        again = decode(new, limits)
+        stable = without_metadata(new, again, limits) == new
+    except InputError:
+        stable = False
+    if not stable:
+        raise Unfit(f"stripping the {label} again would change it (not stable); not written")
+    _check_size(again, width, height)
+    return Plan("rewrite", new, hashlib.sha256(new).hexdigest())
+
+
+def plan(data: bytes, width: int | None, height: int | None,
+         source_format: str = "dicom") -> Plan:
+    """What to do with one stored film of the case row's ``source_format`` (raises Unfit with
+    the reason)."""
+    if source_format == "dicom":
+        return _plan_dicom(data, width, height)
+    if source_format in ("png", "jpeg"):
+        return _plan_image(data, source_format, width, height)
+    raise Unfit(f"the case's stored format {source_format!r} is not one this command handles")

@@ -19,7 +19,6 @@ from typing import Any
 
 import anyio.to_thread
 import pydicom
-from PIL import Image
 from sqlmodel import col, select
 
 from backend.admin.models import AuditEvent
@@ -29,6 +28,7 @@ from backend.cases.service import CONTENT_TYPES
 from backend.platform.db import transaction
 from backend.platform.services import Services
 from backend.settings import Settings
+from inference.decode import decode
 from tests.backend.backend_testkit import Stack, running_stack, suite_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,8 +53,8 @@ def _size(data: bytes, fmt: str) -> tuple[int, int]:
     if fmt == "dicom":
         ds = pydicom.dcmread(io.BytesIO(data))
         return int(ds.Columns), int(ds.Rows)
-    with Image.open(io.BytesIO(data)) as im:
-        return im.size
+    image = decode(data)  # as upload recorded it: turned as EXIF says
+    return image.width, image.height
 
 
 async def store_the_old_way(stack: Stack, owner_id: int, data: bytes, fmt: str = "dicom", *,
