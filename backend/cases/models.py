@@ -51,6 +51,9 @@ class Case(SQLModel, table=True):
                                          index=True)
     timings_ms: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     error: str | None = Field(default=None, max_length=500)
+    # when `medsegtext deidentify-stored` moved the case's film (burned-in annotation) and every
+    # object made from it to quarantine; the API then refuses the case (410), cache or not
+    quarantined_at: datetime | None = None
     attempts: int = 0
     # unreviewed | accepted | edited | rejected
     review_state: str = Field(default="unreviewed", max_length=12)

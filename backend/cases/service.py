@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import anyio
 import anyio.to_thread
 import numpy as np
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.adapters.errors import DependencyUnavailable
@@ -45,6 +45,16 @@ EXTENSIONS = {"png": "png", "jpeg": "jpg", "dicom": "dcm"}
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "dicom": "application/dicom"}
 ARTIFACTS = ("image", "mask", "overlay")
 SEES_ALL = frozenset({"reviewer", "admin"})
+QUARANTINED = ("This case was withdrawn on {date}: its stored film has burned-in annotation "
+               "(patient details in the pixels), so the film and everything made from it were "
+               "moved to quarantine for a privacy officer to review. It cannot be viewed, "
+               "reviewed or downloaded.")
+
+
+class Quarantined(HTTPException):
+    """410 Gone: `medsegtext deidentify-stored` moved the case's film to quarantine."""
+
+    status_code = 410
 
 
 @dataclass(frozen=True)
@@ -141,10 +151,15 @@ async def enqueue(services: Services, case: Case) -> bool:
 
 
 async def visible_case(db: AsyncSession, user: Principal, case_id: str) -> Case:
-    """The case if this user may see it; another clinician's case is 'not found' (no leak)."""
+    """The case if this user may see it; another clinician's case is 'not found' (no leak).
+    A quarantined case is gone for everyone who could see it (410, saying why): checked here,
+    on the row every request reads, so no API process serves it from its artifact cache and
+    none needs a restart after a quarantine."""
     case = await repo.get(db, case_id) if len(case_id) <= 64 else None
     if case is None or (user.role not in SEES_ALL and case.owner_id != user.id):
         raise NotFoundException(f"No case {case_id}.")
+    if case.quarantined_at is not None:
+        raise Quarantined(QUARANTINED.format(date=f"{case.quarantined_at:%Y-%m-%d}"))
     return case
 
 

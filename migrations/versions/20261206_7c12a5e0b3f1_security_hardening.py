@@ -1,7 +1,7 @@
 """security hardening (issue 12)
 
 Accounts: token lifetimes and what a user or admin needs to list and end sessions and tokens.
-Cases: what the upload limits need.
+Cases: what the upload limits need, and when deidentify-stored quarantined a case's film.
 
 Revision ID: 7c12a5e0b3f1
 Revises: 5e1f0c2a9d41
@@ -115,10 +115,15 @@ def _upgrade_cases() -> None:
         batch_op.add_column(sa.Column('priority_reason',
                                       sqlmodel.sql.sqltypes.AutoString(length=500),
                                       nullable=True))
+        # set by `medsegtext deidentify-stored` when it moves a burned-in film to quarantine:
+        # every API process refuses the case's reads from then on (backend.cases.service)
+        batch_op.add_column(sa.Column('quarantined_at', sqlmodel.sql.sqltypes.UTCDateTime(),
+                                      nullable=True))
 
 
 def _downgrade_cases() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_column('quarantined_at')
         batch_op.drop_column('priority_reason')
     # the original file names are gone on purpose; nothing to restore
 
