@@ -132,6 +132,25 @@ async def test_stored_png_and_jpeg_films_lose_their_metadata_once(own: Stack) ->
         assert await audit_actions(own, cid) == [backfill.DEIDENTIFY_STORED]
 
 
+async def test_a_run_stopped_after_writing_a_stripped_png_is_finished_by_the_next(
+        own: Stack) -> None:
+    """The stripped file was written but the row not updated (the process died between the
+    two): the next run sees the file is done and only repairs the row's checksum."""
+    owner_id, _ = await own.user_headers("clinician")
+    image = phi_png()
+    case_id = await store_the_old_way(own, owner_id, image.data, "png", with_results=False)
+    key = (await row(own, case_id)).image_key
+    new = plan(image.data, 96, 72, "png").data
+    await own.services.store.put(key, new, "image/png")
+
+    summary = await backfill.run(own.settings)
+    assert (summary.rewritten, summary.rows_repaired, summary.failed) == (0, 1, [])
+    assert own.get_object(key) == new and surviving(image.planted, new) == []
+    assert (await row(own, case_id)).content_sha256 == hashlib.sha256(new).hexdigest()
+    again = await backfill.run(own.settings)
+    assert (again.rewritten, again.rows_repaired, again.failed) == (0, 0, [])
+
+
 def test_plan_for_png_and_jpeg() -> None:
     """Done when stripping changes nothing (a palette PNG keeps its PLTE); a rewrite is itself
     done; a file that does not decode, or decodes to another size than the row's, is refused."""
