@@ -24,8 +24,11 @@ test-tools:
 	  && command -v dciodvfy >/dev/null || { \
 	  apt-get update -qq && apt-get install -y -qq chromium docker-compose dicom3tools; }
 
+# exec: the stack's process replaces the recipe's shell, so it is make's only child. A SIGTERM
+# to make is passed on to it by make; SIGINT or SIGTERM to it stops everything. (GNU make
+# passes on no SIGINT: Ctrl-C reaches both through the terminal.) UP_ARGS: e.g. --port 8001.
 up: install
-	$(BIN)/python -m backend.devstack
+	exec $(BIN)/python -m backend.devstack $(UP_ARGS)
 
 test: install test-tools
 	$(BIN)/python -m pytest

@@ -10,10 +10,13 @@ Each dependency is embedded unless the environment names a real one:
   under <data-dir>/embedded-aws (backend.platform.aws_persist).
 It creates the bucket, the table and one demo account per role, then runs the API (uvicorn,
 127.0.0.1:8000) and the arq worker as child processes, waits until /api/ready answers 200 and
-the worker has reported in, and prints the URLs and accounts. Ctrl-C or SIGTERM stops the
-children first, then the embedded services. <data-dir> (``--data-dir``) defaults to var/; it
-is private to this user: umask 077 for everything the stack creates, and group/other
-permissions taken off what an earlier start left there (backend.platform.data_dir).
+the worker has reported in, and prints the URLs and accounts (a demo account whose password was
+changed since is printed with the command that sets a new one). SIGINT (Ctrl-C) or SIGTERM to
+this process alone stops everything: each child's whole process group first, then the
+embedded services (``make up`` execs into this process, so a signal to it is one to this).
+<data-dir> (``--data-dir``) defaults to var/; it is private to this user: umask 077 for
+everything the stack creates, and group/other permissions taken off what an earlier start
+left there (backend.platform.data_dir).
 """
 
 from __future__ import annotations
@@ -119,9 +122,11 @@ async def prepare(settings: Settings) -> list[tuple[str, str, str]]:
 
 async def ensure_demo_accounts(services: Any) -> list[tuple[str, str, str]]:
     """One account per role through the accounts service; an existing one is left as it is,
-    except the admin's password when MEDSEGTEXT_ADMIN_PASSWORD fixes it."""
+    except the admin's password when MEDSEGTEXT_ADMIN_PASSWORD fixes it. Returns what to print
+    for each: the password, or, where the stored one is no longer the demo one, how to set a
+    new one (checked against the stored hash, so the printout never shows a stale password)."""
     from backend.accounts import repository
-    from backend.accounts.passwords import check_policy, hash_password
+    from backend.accounts.passwords import check_policy, hash_password, verify_password
     from backend.accounts.service import create_user
     from backend.platform.db import transaction
 
@@ -139,11 +144,19 @@ async def ensure_demo_accounts(services: Any) -> list[tuple[str, str, str]]:
                 printed.append((email, role, password))
             elif role == "admin" and admin_password:
                 check_policy(admin_password)
-                user.password_hash = hash_password(admin_password)
+                if not verify_password(user.password_hash, admin_password):
+                    user.password_hash = hash_password(admin_password)
+                printed.append((email, role, password))
+            elif verify_password(user.password_hash, password):
                 printed.append((email, role, password))
             else:
-                printed.append((email, role, f"{password} (unless changed since)"))
+                printed.append((email, role, password_changed_note(email)))
     return printed
+
+
+def password_changed_note(email: str) -> str:
+    return ("password changed since setup; reset with "
+            f"`.venv/bin/medsegtext users set-password --email {email}`")
 
 
 def port_free(host: str, port: int) -> bool:
@@ -216,20 +229,40 @@ def forget_worker_health(redis_url: str) -> None:
         r.delete(WORKER_HEALTH_KEY)
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member we cannot signal still exists
+        return True
+    return True
+
+
 def stop_children(procs: list[Child], grace_s: float = 10.0) -> None:
-    for c in procs:
-        if c.proc is not None and c.proc.poll() is None:
-            c.proc.send_signal(signal.SIGTERM)
+    """SIGTERM to each child's whole process group (each runs in its own session, so the
+    group holds what it started too: uvicorn's workers, the portal's Reflex servers), then
+    wait until every group is empty; SIGKILL to what is left after `grace_s`."""
+    started = [c for c in procs if c.proc is not None]
+    for c in started:
+        assert c.proc is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(c.proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    for c in procs:
-        if c.proc is None:
-            continue
-        try:
+    for c in started:
+        assert c.proc is not None
+        with contextlib.suppress(subprocess.TimeoutExpired):
             c.proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+        while _group_alive(c.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if c.proc.poll() is None or _group_alive(c.proc.pid):
             print(f"  {c.name} did not stop in {grace_s:.0f} s; killing it", file=sys.stderr)
-            c.proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(c.proc.pid, signal.SIGKILL)
             c.proc.wait()
+            gone_by = time.monotonic() + 5
+            while _group_alive(c.proc.pid) and time.monotonic() < gone_by:
+                time.sleep(0.05)
 
 
 def main(argv: list[str] | None = None) -> int:

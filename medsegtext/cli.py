@@ -81,7 +81,8 @@ def _export(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="medsegtext", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("users", help="manage accounts: users create --email E --password P --role R",
+    sub.add_parser("users", help="manage accounts: users create --email E --role R; users "
+                   "set-password --email E",
                    add_help=False)
     sub.add_parser("deidentify-stored", add_help=False,
                    help="once after upgrading: de-identify DICOM films stored before [--dry-run]")

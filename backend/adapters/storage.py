@@ -63,6 +63,18 @@ class ObjectStore:
         except (BotoCoreError, OSError) as e:
             raise DependencyUnavailable("s3", str(e)) from e
 
+    async def exists(self, key: str) -> bool:
+        """Whether the object is stored (a HEAD: no bytes move)."""
+        try:
+            await self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise DependencyUnavailable("s3", str(e)) from e
+        except (BotoCoreError, OSError) as e:
+            raise DependencyUnavailable("s3", str(e)) from e
+        return True
+
     async def delete(self, key: str) -> None:
         try:
             await self._client.delete_object(Bucket=self.bucket, Key=key)

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.adapters.errors import ObjectMissing
 from backend.admin import audit
 from backend.cases import limits, service
 from backend.cases.repository import CaseQuery
@@ -34,12 +35,13 @@ ReviewState = Literal["unreviewed", "accepted", "edited", "rejected"]
 Sort = Literal["triage", "newest", "oldest", "priority"]
 
 
-async def case_detail(db: AsyncSession, case_id: str, user: Principal,
+async def case_detail(db: AsyncSession, services: Services, case_id: str, user: Principal,
                       policy: TriagePolicy) -> CaseDetail:
     case = await service.visible_case(db, user, case_id)
     history = await reviews_repo.list_for_case(db, case.id)
     out = CaseDetail.detail(case, [ReviewOut.of(r, u) for r, u in history],
                             assess_case(policy, case, utcnow()))
+    out.image_missing = await service.image_missing(services, case)
     if history:
         outcome = outcome_of(case, *history[-1])
         out.reviewed_findings_text, out.reviewed_zone_flags = (outcome.findings_text,
@@ -111,14 +113,19 @@ class CaseController(Controller):
     @get("/{case_id:str}")
     async def detail(self, case_id: FromPath[str], db: Db, user: CurrentUser,
                      ctx: Ctx, services: Svc) -> CaseDetail:
-        """A case with its results, triage and review history."""
-        out = await case_detail(db, case_id, user, TriagePolicy.from_settings(services.settings))
+        """A case with its results, triage and review history. `image_missing`: the uploaded
+        film is no longer in the object store (the case cannot be shown or reviewed)."""
+        out = await case_detail(db, services, case_id, user,
+                                TriagePolicy.from_settings(services.settings))
         await audit.record_view(db, ctx, "case", case_id)
         return out
 
     async def _artifact(self, kind: str, case_id: str, db: AsyncSession, services: Services,
                         ctx: RequestCtx, user: Principal) -> Response[bytes]:
-        art = await service.read_artifact(db, services, ctx, user, case_id, kind)
+        try:
+            art = await service.read_artifact(db, services, ctx, user, case_id, kind)
+        except ObjectMissing:
+            raise service.missing_artifact(kind) from None
         return Response(art.data, media_type=art.content_type, headers={
             "Content-Disposition": f'inline; filename="{art.filename}"',
             "Cache-Control": "private, no-store",

@@ -228,3 +228,29 @@ async def read_artifact(db: AsyncSession, services: Services, ctx: AuditContext,
     data = await _cached(services, key, version)
     audit.record(db, ctx, audit.CASE_DOWNLOAD, "case", case.id, {"artifact": kind})
     return Artifact(data, content_type, filename)
+
+
+IMAGE_MISSING = ("The stored image of this case is missing from the object store, so it "
+                 "cannot be shown or reviewed. Restore the object from a backup, or upload the "
+                 "film again as a new case.")
+
+
+class StoredImageMissing(HTTPException):
+    """410 Gone: the case row is here but its uploaded film is not in the object store (e.g.
+    lost by an embedded store that kept objects in memory before issue 14)."""
+
+    status_code = 410
+
+
+async def image_missing(services: Services, case: Case) -> bool:
+    """Whether the case's uploaded film is gone from the object store (one HEAD request, asked
+    every time: this process's artifact cache may still hold a film the store has lost)."""
+    return bool(case.image_key) and not await services.store.exists(case.image_key)
+
+
+def missing_artifact(kind: str) -> StoredImageMissing:
+    """What to answer when a case's stored object is not there: the film, or a result."""
+    if kind in ("image", "preview"):
+        return StoredImageMissing(IMAGE_MISSING)
+    return StoredImageMissing(f"The stored {kind} of this case is missing from the object "
+                              "store; the film is checked separately (image_missing).")

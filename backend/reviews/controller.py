@@ -8,7 +8,7 @@ from litestar.params import FromPath, JSONBody
 from backend.accounts import repository as accounts_repo
 from backend.admin import audit
 from backend.cases.service import visible_case
-from backend.http.deps import Ctx, CurrentUser, Db
+from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.guards import REVIEWERS
 from backend.http.openapi import refuses
 from backend.reviews import repository as repo
@@ -22,9 +22,10 @@ class ReviewController(Controller):
 
     @post("/review", guards=[REVIEWERS], responses=refuses(409))
     async def review(self, case_id: FromPath[str], data: JSONBody[ReviewIn], db: Db,
-                     user: CurrentUser, ctx: Ctx) -> ReviewOut:
-        """Accept, edit (with findings_text) or reject a done case's findings (201)."""
-        review = await service.add_review(db, ctx, user, case_id, data)
+                     user: CurrentUser, ctx: Ctx, services: Svc) -> ReviewOut:
+        """Accept, edit (with findings_text) or reject a done case's findings (201). 409 when
+        the case is not done or its stored image is missing."""
+        review = await service.add_review(db, services, ctx, user, case_id, data)
         return ReviewOut.of(review, await accounts_repo.get_user(db, user.id))
 
     @get("/reviews")

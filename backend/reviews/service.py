@@ -9,10 +9,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.admin import audit
 from backend.admin.audit import AuditContext
-from backend.cases.service import visible_case
+from backend.cases.service import IMAGE_MISSING, image_missing, visible_case
 from backend.http.auth import Principal
 from backend.http.errors import Conflict
 from backend.platform.db import utcnow
+from backend.platform.services import Services
 from backend.reviews import repository as repo
 from backend.reviews.models import Review
 from backend.reviews.outcome import REVIEW_STATES, zone_dict
@@ -25,11 +26,15 @@ def _refuse(field: str, message: str) -> ValidationException:
                                                 "source": "body"}])
 
 
-async def add_review(db: AsyncSession, ctx: AuditContext, user: Principal, case_id: str,
-                     data: ReviewIn) -> Review:
+async def add_review(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
+                     case_id: str, data: ReviewIn) -> Review:
+    """Refused (409) unless the case is done and its film is still stored: nobody signs off
+    findings on an image they cannot see."""
     case = await visible_case(db, user, case_id)
     if case.status != "done":
         raise Conflict(f"Only finished cases can be reviewed; this case is {case.status}.")
+    if await image_missing(services, case):
+        raise Conflict(f"This case cannot be reviewed: {IMAGE_MISSING}")
     findings = (data.findings_text or "").strip() or None
     flags = data.zone_flags.as_dict() if data.zone_flags is not None else None
     if data.decision == "accept" and flags is not None and flags != zone_dict(case.zone_flags):

@@ -227,6 +227,15 @@ def pending() -> rx.Component:
     )
 
 
+def image_missing() -> rx.Component:
+    """Instead of a broken image, and instead of the review panel: the film is gone."""
+    return rx.callout(
+        "The stored image of this case is missing from the object store, so it cannot be "
+        "shown or reviewed. Ask an administrator to restore it from a backup, or upload the "
+        "film again as a new case.", icon="triangle_alert", color_scheme="red", role="alert",
+        id="image-missing")
+
+
 def content() -> rx.Component:
     return rx.vstack(
         rx.hstack(sr("Status:"), status_badge(CaseState.status),
@@ -237,6 +246,7 @@ def content() -> rx.Component:
         rx.grid(
             rx.vstack(
                 rx.cond(~CaseState.is_done, pending()),
+                rx.cond(CaseState.image_missing, image_missing()),
                 rx.cond(CaseState.base_src != "", viewer()),
                 details(),
                 spacing="3", width="100%",
@@ -244,7 +254,7 @@ def content() -> rx.Component:
             rx.vstack(
                 rx.cond(CaseState.is_done, results()),
                 rx.cond(CaseState.is_done, downloads()),
-                rx.cond(AuthState.can_review, review_panel()),
+                rx.cond(AuthState.can_review & ~CaseState.image_missing, review_panel()),
                 history(),
                 spacing="5", width="100%",
             ),

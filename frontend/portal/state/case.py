@@ -87,6 +87,8 @@ class CaseState(AuthState):
     overlay_style: str = "fill"  # fill (mask) | outline (overlay PNG)
     zoom: int = 100
     live: bool = False
+    # the API says the uploaded film is gone from the object store: no image, no review
+    image_missing: bool = False
     # review panel
     decision: str = "accept"
     review_findings: str = ""
@@ -128,6 +130,7 @@ class CaseState(AuthState):
 
     def _apply(self, c: dict[str, Any]) -> None:
         self.status = str(c.get("status", ""))
+        self.image_missing = bool(c.get("image_missing"))
         self.priority = str(c.get("priority", ""))
         self.review_state = str(c.get("review_state", ""))
         self.patient_ref = fmt.text(c.get("patient_ref"))
@@ -191,7 +194,7 @@ class CaseState(AuthState):
             "has_overlay", True) else ""
         # browsers cannot show DICOM: the API renders the upload as a PNG preview
         kind = "image" if self.source_format in BROWSER_FORMATS else "preview"
-        self.base_src = self._ticket(self.base_src, kind)
+        self.base_src = "" if self.image_missing else self._ticket(self.base_src, kind)
         # reports exist once the case is done; DICOM SEG/SR only for DICOM uploads
         dicom = done and self.source_format == "dicom"
         self.pdf_url = self._ticket(self.pdf_url, "report.pdf") if done else ""
