@@ -37,12 +37,15 @@ def browser_cookies(portal_url: str) -> str:
 
 class ReflexSocket:
     """One browser tab: its own client token (made up, as state.js makes one) and the cookies
-    of a page load of its own."""
+    of a page load of its own, or the Cookie header given (another tab of the same browser;
+    "" for none)."""
 
-    def __init__(self, portal_url: str, token: str | None = None) -> None:
+    def __init__(self, portal_url: str, token: str | None = None,
+                 cookies: str | None = None) -> None:
         self.token = token or str(uuid.uuid4())
         ws_url = "ws" + portal_url.removeprefix("http").rstrip("/")
-        cookies = browser_cookies(portal_url)
+        cookies = browser_cookies(portal_url) if cookies is None else cookies
+        self.cookies = cookies
         self._exit = contextlib.ExitStack()
         self.ws = self._exit.enter_context(connect(
             f"{ws_url}/_event/?EIO=4&transport=websocket&token={self.token}",
@@ -111,6 +114,12 @@ def redirects(updates: list[dict[str, Any]]) -> list[str]:
     """The paths of the redirects among these updates' frontend events."""
     return [str((e.get("payload") or {}).get("path", "")) for u in updates
             for e in u.get("events") or [] if e.get("name") == "_redirect"]
+
+
+def scripts(updates: list[dict[str, Any]]) -> list[str]:
+    """The JavaScript of the rx.call_script events among these updates."""
+    return [str((e.get("payload") or {}).get("javascript_code", "")) for u in updates
+            for e in u.get("events") or [] if e.get("name") == "_call_script"]
 
 
 def merged(updates: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -7,11 +7,18 @@ classes by portal_handlers.py, so a new handler is covered without editing this 
 admin and a clinician are signed in on other tabs, each of them the last to sign in in turn.
 It must receive no data, be sent to /login by every handler that is not the sign-in itself,
 and change nothing the API can show afterwards.
+
+Issue 14 lets a new tab of a signed-in browser adopt that browser's session, found by the
+browser's HttpOnly cookie on the websocket handshake. So the cases below also hold the session
+to its own browser: a tab with another browser's cookie (its own page load), with no cookie, or
+with the cookie the browser had before it signed in (sign-in replaces it) gets nothing, while a
+tab with the browser's current cookie is signed in (the control).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import subprocess
 import uuid
@@ -19,9 +26,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from e2e_stack import ACCOUNTS, ROOT
-from reflex_socket import ReflexSocket, merged, redirects
+from reflex_socket import ReflexSocket, merged, redirects, scripts
 
 PORTAL_PYTHON = ROOT / "frontend" / ".venv" / "bin" / "python"
 SUFFIX = "_rx_state_"
@@ -30,6 +38,9 @@ SUFFIX = "_rx_state_"
 PUBLIC = {"login", "open_login"}
 # What a tab that is not signed in may see change: why it is on the sign-in page.
 MAY_CHANGE = {"notice", "login_error", "login_busy", "current_page"}
+COOKIE = "medsegtext_browser"
+# sign-in sends the tab through this portal route, which gives the browser a new cookie value
+SIGNED_IN = re.compile(r"/_portal/signed-in\?code=[A-Za-z0-9_-]+")
 
 
 @pytest.fixture(scope="module")
@@ -90,12 +101,30 @@ def test_every_handler_but_the_sign_in_pages_is_guarded(portal: dict[str, Any]) 
     assert wrong == {}, "these handlers admit other roles than their page"
 
 
-def _sign_in(portal: dict[str, Any], tab: ReflexSocket, role: str) -> None:
+def _sign_in(portal: dict[str, Any], tab: ReflexSocket, role: str) -> str:
+    """Sign the tab in through the portal; the URL of the sign-in's last step (the navigation
+    that gives the browser its new cookie), which a browser would open at once."""
     auth = next(h["state"] for h in portal["handlers"] if h["name"] == "login")
     email, password = ACCOUNTS[role]
     updates = tab.call(f"{auth}.login", {"form": {"email": email, "password": password}},
-                       path="/login", limit=30, until=lambda got: bool(redirects(got)))
-    assert "/" in redirects(updates), f"{role} did not sign in through the portal: {updates}"
+                       path="/login", limit=30,
+                       until=lambda got: any(SIGNED_IN.search(js) for js in scripts(got)))
+    found = [m.group(0) for js in scripts(updates) if (m := SIGNED_IN.search(js))]
+    assert found, f"{role} did not sign in through the portal: {updates}"
+    return found[0]
+
+
+def _is_login(path: str) -> bool:
+    return path.split("?", 1)[0] == "/login"
+
+
+def _new_cookie(base_url: str, step: str, cookies: str) -> str | None:
+    """Open the sign-in's last step as the browser would; the new cookie value it sets."""
+    r = httpx.get(f"{base_url}{step}", headers={"Cookie": cookies,
+                                                "Sec-Fetch-Site": "same-origin"},
+                  follow_redirects=False, timeout=30)
+    assert r.status_code == 303, (r.status_code, r.text)
+    return r.cookies.get(COOKIE)
 
 
 def _value(param: dict[str, str], world: dict[str, Any], form: dict[str, str]) -> Any:
@@ -194,7 +223,7 @@ def test_a_tab_that_never_signed_in_gets_nothing(base_url: str, api: Any, socket
         received.extend(updates)
         # setvar runs the guarded set_<var> handler but drops what it returns (the redirect):
         # for it, that nothing changes is checked below with everything else
-        if handler not in PUBLIC | {"setvar"} and "/login" not in redirects(updates):
+        if handler not in PUBLIC | {"setvar"} and not any(map(_is_login, redirects(updates))):
             not_sent_to_login.append(f"{state.rsplit('.', 1)[-1]}.{handler}")
     received.extend(intruder.collect(quiet=2.5, limit=5))  # anything late (background tasks)
 
@@ -221,3 +250,41 @@ def test_a_tab_that_never_signed_in_gets_nothing(base_url: str, api: Any, socket
     made = [e for e in _audit_since(api, before["audit_top"])
             if not (e["action"] == "auth.sign_in_failed" and e.get("user_id") is None)]
     assert made == [], f"the intruder acted as someone: {made}"
+
+
+def test_a_browsers_session_reaches_only_its_own_tabs(base_url: str, sockets: list,
+                                                      portal: dict[str, Any],
+                                                      world: dict[str, Any]) -> None:
+    """The signed-in browser's cookie is the only thing that lets a new tab in."""
+    first = ReflexSocket(base_url)
+    sockets.append(first)
+    step = _sign_in(portal, first, "clinician")
+    before = first.cookies
+    stranger = ReflexSocket(base_url)  # another browser's page load: its own cookie
+    sockets.append(stranger)
+    assert _new_cookie(base_url, step, stranger.cookies) is None  # not its sign-in to finish
+    fresh = _new_cookie(base_url, step, before)
+    assert fresh and f"{COOKIE}={fresh}" != before, "sign-in gave the browser no new cookie"
+    assert _new_cookie(base_url, step, before) is None  # the step works once
+    worklist = next(h["state"] for h in portal["handlers"] if h["state"].endswith(
+        "worklist_state"))
+
+    def load(tab: ReflexSocket) -> list[dict[str, Any]]:
+        return tab.call(f"{worklist}.load", limit=20,
+                        until=lambda got: world["marker"] in json.dumps(got)
+                        or any(map(_is_login, redirects(got))))
+
+    same_browser = ReflexSocket(base_url, cookies=f"{COOKIE}={fresh}")
+    sockets.append(same_browser)
+    assert world["marker"] in json.dumps(merged(load(same_browser))), \
+        "control: a new tab of the signed-in browser is signed in"
+
+    for name, cookies in (("another browser", stranger.cookies), ("no cookie", ""),
+                          ("the cookie from before sign-in", before)):
+        tab = ReflexSocket(base_url, cookies=cookies)
+        sockets.append(tab)
+        updates = load(tab)
+        assert any(map(_is_login, redirects(updates))), f"{name}: not sent to sign in"
+        text = json.dumps(updates)
+        assert world["marker"] not in text, f"{name}: saw the clinician's case"
+        assert ACCOUNTS["clinician"][0] not in text, f"{name}: saw who is signed in"

@@ -1,37 +1,80 @@
-"""Which browser each sign-in belongs to: an HttpOnly, SameSite=Strict cookie bound at sign-in.
+"""One signed-in session per browser, found by the browser's HttpOnly, SameSite=Strict cookie.
 
 Reflex keeps a tab's identity in sessionStorage (its client token), which page scripts can read,
 and cannot set HttpOnly cookies (rx.Cookie is written by JavaScript). So the portal's own HTTP
 layer (portal/guard.py) gives every browser that loads a page a random secret in an HttpOnly,
-SameSite=Strict cookie. The browser sends it on the Reflex websocket's handshake too, so the
-sign-in event handler sees it (router headers) and binds the new API token to it here.
+SameSite=Strict cookie. The browser sends it on the Reflex websocket's handshake too, so event
+handlers see it (router headers).
 
-Every /media link and every POST /_upload is then refused unless the request carries the cookie
-of the browser that signed in (and, for /_upload, the client token of that signed-in tab): a URL
-copied to another browser, another user's browser, or a script without the cookie gets nothing.
-Bindings live in this process's memory only, like the sessions themselves (see rxconfig.py).
+- Sign-in (`start`) registers the new API token for the signing-in tab and returns a one-time
+  code. The tab then opens ROTATE_PATH with it (a navigation: only an HTTP answer can set an
+  HttpOnly cookie), where `rotate` gives the browser a new cookie value and binds the session to
+  it. A value planted before sign-in (a page on another port of the same host can set cookies
+  for this host name) therefore opens nothing afterwards.
+- Any tab of that browser (a case link opened in a new tab, a pasted URL) finds the session by
+  its cookie (`adopt`) and is signed in as well; the API token never leaves this process.
+- Sign-out, a 401 from the API (`forget`), a later sign-in in the same browser, or
+  IDLE_SECONDS without any use end it for every tab of the browser: each tab checks it
+  (`check`) before every event handler.
+- Every /media link and every POST /_upload is refused unless the request carries the cookie
+  of the browser the session is bound to (and, for /_upload, the client token of one of its
+  tabs): a URL copied to another browser, or a script without the cookie, gets nothing.
+
+Everything lives in this process's memory only, like the sessions themselves (see rxconfig.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
+from typing import Any
 
 COOKIE = "medsegtext_browser"
+ROTATE_PATH = "/_portal/signed-in"  # guard.py answers it; sign-in navigates the tab there
+ROTATE_TTL = 60.0  # seconds from sign-in to opening ROTATE_PATH
+RETIRED_TTL = 24 * 3600.0  # how long a replaced cookie value is remembered (see `retired`)
+MAX_SESSIONS = 10_000
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 
 
+def _idle_seconds() -> float:
+    """Reflex forgets a tab's state after this long unused (REFLEX_REDIS_TOKEN_EXPIRATION, one
+    hour by default); a browser's session is forgotten then too, so a new tab after a long
+    pause asks for the password again."""
+    raw = os.environ.get("REFLEX_REDIS_TOKEN_EXPIRATION", "").strip()
+    return float(raw) if raw.isdigit() and int(raw) > 0 else 3600.0
+
+
+IDLE_SECONDS = _idle_seconds()
+
+
+@dataclass
+class Session:
+    token: str  # the API token (never sent to a browser)
+    user: dict[str, Any]  # id, email, full_name, role as the API answered at sign-in
+    browser: str | None = None  # sha256 of the bound cookie secret; None until rotated
+    tabs: set[str] = field(default_factory=set)  # Reflex client tokens of its tabs
+    used: float = field(default_factory=time.monotonic)
+
+
 @dataclass(frozen=True)
-class Binding:
-    browser: str  # sha256 of the browser's cookie secret (the secret itself is never kept)
-    client_token: str  # the signed-in tab's Reflex client token
+class Rotation:
+    token: str
+    browser: str  # digest of the cookie the browser signed in with
+    next_path: str
+    expires: float
 
 
-_bindings: dict[str, Binding] = {}  # API token -> the browser it was signed in from
+_sessions: dict[str, Session] = {}  # API token -> session
+_by_browser: dict[str, str] = {}  # cookie digest -> API token
+_rotations: dict[str, Rotation] = {}  # one-time code -> pending rotation
+_retired: dict[str, float] = {}  # cookie digests replaced at a sign-in -> when
 
 
 def new_secret() -> str:
@@ -60,36 +103,125 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def bind(token: str, client_token: str, cookie_header: str | None) -> bool:
-    """Tie a new sign-in to the browser (cookie) and tab (client token) it came from.
-    False when the browser sent no portal cookie: media and uploads then stay refused."""
+def _browser(cookie_header: str | None) -> str | None:
     secret = secret_from(cookie_header)
-    if not token or not client_token or secret is None:
-        return False
-    _bindings[token] = Binding(_digest(secret), client_token)
-    return True
+    return _digest(secret) if secret is not None else None
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and hmac.compare_digest(a, b)
+
+
+def prune(now: float | None = None) -> None:
+    """Forget idle sessions, stale rotation codes and old retired cookie values."""
+    now = time.monotonic() if now is None else now
+    for token in [t for t, s in _sessions.items() if now - s.used > IDLE_SECONDS]:
+        forget(token)
+    for code in [c for c, r in _rotations.items() if r.expires <= now]:
+        _rotations.pop(code, None)
+    for browser in [b for b, at in _retired.items() if now - at > RETIRED_TTL]:
+        _retired.pop(browser, None)
+    while len(_sessions) > MAX_SESSIONS:  # least recently used first
+        forget(min(_sessions.values(), key=lambda s: s.used).token)
+    while len(_retired) > MAX_SESSIONS:
+        _retired.pop(next(iter(_retired)))
+
+
+def start(token: str, client_token: str, cookie_header: str | None, user: dict[str, Any],
+          next_path: str) -> str | None:
+    """Register a new sign-in for the tab it came from. Returns the one-time code for
+    ROTATE_PATH, or None when the browser sent no portal cookie (the session then belongs to
+    this tab alone, and media and uploads stay refused)."""
+    prune()
+    _sessions[token] = Session(token, dict(user), tabs={client_token} if client_token else set())
+    browser = _browser(cookie_header)
+    if browser is None:
+        return None
+    code = secrets.token_urlsafe(24)
+    _rotations[code] = Rotation(token, browser, next_path, time.monotonic() + ROTATE_TTL)
+    return code
+
+
+def rotate(code: str, cookie_header: str | None) -> tuple[str, str, str | None] | None:
+    """Finish a sign-in in the browser that started it: (the browser's new cookie secret, the
+    page to go to, the API token of a session this browser had before, now ended here), or None
+    when the code is unknown, used, expired, or another browser's (then it stays usable)."""
+    rotation = _rotations.get(code)
+    browser = _browser(cookie_header)
+    if rotation is None or not _same(rotation.browser, browser):
+        return None
+    del _rotations[code]
+    session = _sessions.get(rotation.token)
+    if rotation.expires <= time.monotonic() or session is None:
+        return None
+    replaced = _by_browser.pop(rotation.browser, None)
+    if replaced == rotation.token:
+        replaced = None
+    elif replaced is not None:
+        forget(replaced)
+    secret = new_secret()
+    session.browser = _digest(secret)
+    session.used = time.monotonic()
+    _by_browser[session.browser] = session.token
+    _retired[rotation.browser] = time.monotonic()
+    return secret, rotation.next_path, replaced
+
+
+def adopt(cookie_header: str | None, client_token: str) -> Session | None:
+    """The signed-in session of this request's browser, now also this tab's, if it has one."""
+    session = _sessions.get(_by_browser.get(_browser(cookie_header) or "", ""))
+    if session is None or time.monotonic() - session.used > IDLE_SECONDS:
+        return None
+    session.used = time.monotonic()
+    if client_token:
+        session.tabs.add(client_token)
+    return session
+
+
+LIVE = "live"
+ENDED = "ended"
+OTHER_BROWSER = "other browser"
+
+
+def check(token: str, cookie_header: str | None) -> str:
+    """What a tab holding this API token finds before each event: LIVE; ENDED (signed out or
+    ended in some tab, by the API, or idle: the tab ends it too); or OTHER_BROWSER, when the
+    session is bound to a browser and the request does not carry its cookie (a stolen client
+    token: the tab's copy is dropped, the session goes on)."""
+    session = _sessions.get(token)
+    if session is None or time.monotonic() - session.used > IDLE_SECONDS:
+        return ENDED
+    if session.browser is not None and not _same(session.browser, _browser(cookie_header)):
+        return OTHER_BROWSER
+    session.used = time.monotonic()
+    return LIVE
+
+
+def retired(cookie_header: str | None) -> bool:
+    """Whether this cookie value was replaced at a sign-in: a tab whose websocket opened before
+    that still sends it, and reloading gives it the browser's current one."""
+    browser = _browser(cookie_header)
+    return browser is not None and browser in _retired
 
 
 def forget(token: str) -> None:
-    """Sign-out or an ended session: the browser's cookie no longer opens anything of it."""
-    _bindings.pop(token, None)
+    """Sign-out or an ended session: no tab and no cookie opens anything of it any more."""
+    session = _sessions.pop(token, None)
+    if session is not None and session.browser and _by_browser.get(session.browser) == token:
+        del _by_browser[session.browser]
+    for code in [c for c, r in _rotations.items() if r.token == token]:
+        _rotations.pop(code, None)
 
 
 def bound(token: str, cookie_header: str | None) -> bool:
-    """Whether this request's browser is the one this API token was signed in from."""
-    secret = secret_from(cookie_header)
-    binding = _bindings.get(token)
-    return (secret is not None and binding is not None
-            and hmac.compare_digest(binding.browser, _digest(secret)))
+    """Whether this request's browser is the one this API token's session is bound to."""
+    session = _sessions.get(token)
+    return session is not None and _same(session.browser, _browser(cookie_header))
 
 
 def signed_in(cookie_header: str | None, client_token: str | None) -> bool:
     """Whether a request comes from a signed-in tab: its browser cookie and its Reflex client
-    token both match one live sign-in."""
-    secret = secret_from(cookie_header)
-    if secret is None or not client_token:
-        return False
-    browser = _digest(secret)
-    return any(hmac.compare_digest(b.browser, browser)
-               and hmac.compare_digest(b.client_token, client_token)
-               for b in list(_bindings.values()))
+    token both belong to one live session."""
+    session = _sessions.get(_by_browser.get(_browser(cookie_header) or "", ""))
+    return (session is not None and bool(client_token)
+            and any(hmac.compare_digest(t, client_token or "") for t in list(session.tabs)))

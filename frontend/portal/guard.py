@@ -4,7 +4,11 @@
   X-Frame-Options, Referrer-Policy no-referrer, nosniff, and Cross-Origin-Resource-Policy
   same-origin (another site, or another port of this host, cannot embed a case image).
 - A page load by a browser without one gets the portal's HttpOnly, SameSite=Strict browser
-  cookie (portal/browser_session.py), which sign-in binds to the new session.
+  cookie (portal/browser_session.py).
+- Sign-in ends with a navigation to browser_session.ROTATE_PATH: for the browser that signed in
+  (its one-time code and its cookie) the answer sets a new cookie value bound to the new session
+  and redirects (303) to the page the tab asked for. Reflex cannot set HttpOnly cookies from an
+  event, and a value planted before sign-in must not open the session.
 - Reflex's /_upload reads the whole multipart body before any event handler runs. Here it is
   refused before one byte of the body is read unless the request carries the browser cookie and
   the Reflex client token of one live signed-in tab, and it is capped at MAX_UPLOAD_BYTES: by
@@ -14,15 +18,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import MutableMapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portal import browser_session, csp
+from portal import api, browser_session, csp, media, return_path
 
 MIB = 2**20
 UPLOAD_PATH = "/_upload"
@@ -49,13 +55,40 @@ STATIC_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 _FETCH_SITES = (None, "same-origin", "none")
+_NO_STORE = {"Cache-Control": "no-store"}
 # Behind a TLS proxy the request reaches the portal as http: the public URL says https.
 _PUBLIC_HTTPS = os.environ.get("REFLEX_DEPLOY_URL", "").startswith("https://")
 
 
 def _text(message: str, status: int) -> Response:
-    return Response(message, status_code=status, media_type="text/plain",
-                    headers={"Cache-Control": "no-store"})
+    return Response(message, status_code=status, media_type="text/plain", headers=_NO_STORE)
+
+
+def _cookie(secret: str, scope: Scope) -> str:
+    """The Set-Cookie value of the browser cookie (Secure when the public URL is https)."""
+    secure = "; Secure" if _PUBLIC_HTTPS or scope.get("scheme") == "https" else ""
+    return (f"{browser_session.COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict{secure}")
+
+
+async def finish_sign_in(scope: Scope, headers: Headers) -> Response:
+    """GET ROTATE_PATH?code=...: the browser that signed in gets a new cookie value bound to its
+    session and goes on to the page it asked for; anything else goes to the sign-in page."""
+    if scope["method"] != "GET":
+        return _text("Not found.", 404)
+    if headers.get("sec-fetch-site") not in (None, "same-origin"):
+        return _text("Sign-in finishes only from the portal's own pages.", 403)
+    codes = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("code") or [""]
+    done = browser_session.rotate(codes[0], headers.get("cookie"))
+    if done is None:
+        return RedirectResponse(return_path.LOGIN, status_code=303, headers=_NO_STORE)
+    secret, target, replaced = done
+    if replaced is not None:  # the browser's earlier session: one session per browser
+        media.revoke_token(replaced)
+        with contextlib.suppress(api.ApiError):
+            await api.call("POST", "/api/auth/logout", replaced)
+    answer = RedirectResponse(return_path.safe(target), status_code=303, headers=_NO_STORE)
+    answer.headers.append("Set-Cookie", _cookie(secret, scope))
+    return answer
 
 
 def upload_refusal(scope: Scope, headers: Headers) -> Response | None:
@@ -93,6 +126,10 @@ class PortalGuard:
                 await refusal(scope, receive, send)
                 return
             await self._capped(scope, receive, send)
+            return
+        if path == browser_session.ROTATE_PATH:
+            answer = await finish_sign_in(scope, headers)
+            await answer(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -138,11 +175,7 @@ class PortalGuard:
                         out[name] = value
                 out["Content-Security-Policy"] = csp.policy(request.get("host"))
                 if needs_cookie and out.get("content-type", "").startswith("text/html"):
-                    https = _PUBLIC_HTTPS or scope.get("scheme") == "https"
-                    secure = "; Secure" if https else ""
-                    out.append("Set-Cookie", f"{browser_session.COOKIE}="
-                               f"{browser_session.new_secret()}; Path=/; HttpOnly; "
-                               f"SameSite=Strict{secure}")
+                    out.append("Set-Cookie", _cookie(browser_session.new_secret(), scope))
             await send(message)
 
         return send_with_headers

@@ -10,6 +10,12 @@ handler). This is fail-closed: AuthState wraps each handler when Reflex register
 it, so a new handler is guarded without anyone remembering to. A tab that is not signed in gets
 no API call and no data, only a redirect to /login; a signed-in tab without the role is sent
 to the worklist. Only handlers marked `@public` (the sign-in page's) run for anyone.
+
+A session belongs to the browser, not the tab (portal/browser_session.py): before each handler
+a tab drops a session that was ended in another tab of its browser (sign-out, a 401 from the
+API), and a tab that is not signed in takes its browser's signed-in session, found by the
+browser's HttpOnly cookie, so a case link opened in a new tab needs no second sign-in. Sign-in
+returns to the page the tab was sent away from (`/login?next=`, portal/return_path.py).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import json
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -24,7 +31,7 @@ import reflex as rx
 from reflex.event import EventHandler
 from reflex.state import _override_base_method
 
-from portal import api, browser_session, media
+from portal import api, browser_session, media, return_path
 
 ROLES = ("clinician", "reviewer", "admin")
 UPLOADERS = ("clinician", "admin")
@@ -57,9 +64,11 @@ def requires(*roles: str) -> Callable[[F], F]:
 
 def _refusal(state: Any, roles: tuple[str, ...]) -> Any:
     """None if this tab may run the handler, else where to send it (nothing else happens)."""
+    state._follow_browser()
     if not state._token or not state.role:
         state.notice = state.notice or PLEASE_SIGN_IN
-        return rx.redirect("/login")
+        url = state.router.url
+        return rx.redirect(return_path.login_path(url.path, url.query))
     if state.role not in roles:
         return rx.redirect("/")
     return None
@@ -128,6 +137,7 @@ class AuthState(rx.State):
     login_error: str = ""
     login_busy: bool = False
     current_page: str = ""
+    _reloaded: bool = False  # the sign-in page reloaded once for the browser's new cookie
 
     @rx.var
     def signed_in(self) -> bool:
@@ -152,14 +162,47 @@ class AuthState(rx.State):
     # -- helpers (underscore: not event handlers) -----------------------------------------
 
     def _end_session(self, notice: str = "") -> None:
+        """End the session for every tab of the browser (its links and binding go too)."""
         if self._token:
             media.revoke_token(self._token)
+        self._drop_copy(notice)
+
+    def _drop_copy(self, notice: str = "") -> None:
+        """This tab is no longer signed in; the session itself is left as it is."""
         self._token = ""
         self.user_id = 0
         self.email = ""
         self.full_name = ""
         self.role = ""
         self.notice = notice
+
+    def _take(self, token: str, user: dict[str, Any]) -> None:
+        self._token = token
+        self.user_id = int(user.get("id") or 0)
+        self.email = str(user.get("email", ""))
+        self.full_name = str(user.get("full_name") or "")
+        self.role = str(user.get("role", ""))
+        self.notice = ""
+        self._reloaded = False
+
+    def _follow_browser(self) -> None:
+        """Bring this tab in line with its browser's session (see the module docstring)."""
+        cookie = self.router.headers.cookie
+        if self._token:
+            found = browser_session.check(self._token, cookie)
+            if found == browser_session.LIVE:
+                return
+            if found == browser_session.ENDED:
+                self._end_session(SESSION_ENDED)
+            else:  # another browser's request with this tab's client token
+                self._drop_copy()
+        session = browser_session.adopt(cookie, self.router.session.client_token)
+        if session is not None:
+            self._take(session.token, session.user)
+
+    def _next_page(self) -> str:
+        """Where sign-in goes: the sign-in page's `next`, if it names a portal page."""
+        return return_path.safe(self.router.url.query_parameters.get("next"))
 
     # -- the guard (see the module docstring) ------------------------------------------
 
@@ -206,8 +249,15 @@ class AuthState(rx.State):
     def open_login(self) -> Any:
         self.current_page = "login"
         self.login_busy = False
+        self._follow_browser()
         if self._token and self.role:
-            return rx.redirect("/")
+            return rx.redirect(self._next_page())
+        if not self._reloaded and browser_session.retired(self.router.headers.cookie):
+            # this tab's websocket opened before another tab signed in and gave the browser a
+            # new cookie; a reload reconnects with it (once: a browser that kept refusing the
+            # cookie would loop)
+            self._reloaded = True
+            return rx.call_script("window.location.reload()")
         return None
 
     @rx.event
@@ -221,6 +271,7 @@ class AuthState(rx.State):
             return
         self.login_busy = True
         self.login_error = ""
+        target = self._next_page()
         yield
         try:
             body = await api.call("POST", "/api/auth/login", headers={
@@ -231,17 +282,19 @@ class AuthState(rx.State):
             self.login_error = e.detail
             return
         user = body.get("user") or {}
-        self._token = str(body.get("token", ""))
-        # this browser's HttpOnly cookie (portal/guard.py) and tab now open its media and uploads
-        browser_session.bind(self._token, self.router.session.client_token,
-                             self.router.headers.cookie)
-        self.user_id = int(user.get("id") or 0)
-        self.email = str(user.get("email", email))
-        self.full_name = str(user.get("full_name") or "")
-        self.role = str(user.get("role", ""))
-        self.notice = ""
+        profile = {"id": user.get("id"), "email": user.get("email", email),
+                   "full_name": user.get("full_name"), "role": user.get("role", "")}
+        self._take(str(body.get("token", "")), profile)
+        code = browser_session.start(self._token, self.router.session.client_token,
+                                     self.router.headers.cookie, profile, target)
         self.login_busy = False
-        yield rx.redirect("/")
+        if code is None:  # no portal cookie: this tab alone is signed in
+            yield rx.redirect(target)
+            return
+        # a navigation through the portal's route gives the browser a new HttpOnly cookie bound
+        # to this session (portal/guard.py), then goes on to `target`
+        step = f"{browser_session.ROTATE_PATH}?code={code}"
+        yield rx.call_script(f"window.location.replace({json.dumps(step)})")
 
     @rx.event
     async def logout(self) -> Any:
