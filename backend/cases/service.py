@@ -96,8 +96,18 @@ async def create_case(db: AsyncSession, services: Services, ctx: AuditContext, u
     stored, fmt, width, height = await anyio.to_thread.run_sync(_prepare, data, max_bytes)
     case_id = new_case_id()
     key = services.store.key(case_id, f"original.{EXTENSIONS[fmt]}")
+    # A PUT the store refused or never answered is not retried as a DELETE: that would wait
+    # out the same timeouts again while the client waits for its 503 (a PUT that landed after
+    # all is an orphan, logged).
     try:
         await services.store.put(key, stored, CONTENT_TYPES[fmt])
+    except DependencyUnavailable:
+        log.warning("upload may be left stored", extra={"key": key})
+        raise
+    except BaseException:  # cancelled mid-PUT: the object may exist
+        await discard_stored(services, key)
+        raise
+    try:
         # The version meant to produce the result: the registry's active one (the worker
         # records the one that did); before the registry has one, the configured model's.
         active = await active_version(db)
