@@ -224,3 +224,39 @@ def test_a_cookie_planted_before_sign_in_does_not_ride_the_session(
     finally:
         same_browser.close()
     assert marker in str(merged(updates)), "a new tab of the signed-in browser is signed in"
+
+
+def test_a_tab_open_before_another_signed_in_signs_in_with_its_browser(
+        page: Page, done_case: dict[str, Any], artifacts: Path) -> None:
+    """Tab B's websocket opened with the cookie the browser had before tab A signed in (sign-in
+    replaces it). B signing in still binds its session to this browser (its case image loads),
+    and A, whose session B's sign-in replaced, goes on in B's session."""
+    tab_b = page.context.new_page()
+    tab_b.goto("/login")
+    expect_sign_in_page(tab_b)
+    sign_in(page, *ACCOUNTS["clinician"])  # tab A
+    fill_sign_in(tab_b, *ACCOUNTS["clinician"])
+    expect(tab_b.locator("#signed-in-user")).to_be_visible(timeout=TIMEOUT_MS)
+    tab_b.goto(f"/cases/{done_case['id']}")
+    expect_case(tab_b, done_case["id"])
+    page.get_by_role("link", name="Account").click()
+    expect(page.locator("#signed-in-user")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page).to_have_url(re.compile(r"/account/?$"))
+    shot(page, artifacts, "tab-a-after-tab-b-signed-in")
+
+
+def test_a_signed_out_tab_takes_the_browsers_new_session(page: Page,
+                                                          artifacts: Path) -> None:
+    """Tab B, signed in with A, is left behind when A signs out and in again (the browser's
+    cookie changed under B's websocket). B's next step reloads the sign-in page once with the
+    browser's current cookie and goes on signed in."""
+    sign_in(page, *ACCOUNTS["reviewer"])
+    tab_b = page.context.new_page()
+    tab_b.goto("/account")
+    expect(tab_b.locator("#signed-in-user")).to_be_visible(timeout=TIMEOUT_MS)
+    sign_out(page)
+    sign_in(page, *ACCOUNTS["reviewer"])
+    tab_b.get_by_role("link", name="Worklist", exact=True).click()
+    expect(tab_b.locator("#signed-in-user")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(tab_b).to_have_url(re.compile(r"/$"))
+    shot(tab_b, artifacts, "tab-b-took-the-new-session")

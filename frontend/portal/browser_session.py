@@ -74,7 +74,7 @@ class Rotation:
 _sessions: dict[str, Session] = {}  # API token -> session
 _by_browser: dict[str, str] = {}  # cookie digest -> API token
 _rotations: dict[str, Rotation] = {}  # one-time code -> pending rotation
-_retired: dict[str, float] = {}  # cookie digests replaced at a sign-in -> when
+_retired: dict[str, tuple[float, str]] = {}  # cookie digest replaced at a sign-in -> (when, by)
 
 
 def new_secret() -> str:
@@ -119,7 +119,7 @@ def prune(now: float | None = None) -> None:
         forget(token)
     for code in [c for c, r in _rotations.items() if r.expires <= now]:
         _rotations.pop(code, None)
-    for browser in [b for b, at in _retired.items() if now - at > RETIRED_TTL]:
+    for browser in [b for b, (at, _) in _retired.items() if now - at > RETIRED_TTL]:
         _retired.pop(browser, None)
     while len(_sessions) > MAX_SESSIONS:  # least recently used first
         forget(min(_sessions.values(), key=lambda s: s.used).token)
@@ -142,19 +142,33 @@ def start(token: str, client_token: str, cookie_header: str | None, user: dict[s
     return code
 
 
+def _successors(browser: str) -> list[str]:
+    """This cookie digest and the ones that replaced it, in order (the current one last)."""
+    chain = [browser]
+    while (after := _retired.get(chain[-1])) is not None and len(chain) <= 64:
+        chain.append(after[1])
+    return chain
+
+
 def rotate(code: str, cookie_header: str | None) -> tuple[str, str, str | None] | None:
     """Finish a sign-in in the browser that started it: (the browser's new cookie secret, the
     page to go to, the API token of a session this browser had before, now ended here), or None
-    when the code is unknown, used, expired, or another browser's (then it stays usable)."""
+    when the code is unknown, used, expired, or another browser's (then it stays usable).
+
+    The browser is the one that signed in if it sends the cookie the sign-in came with or, when
+    another sign-in has replaced that value since, the value that replaced it: a tab whose
+    websocket opened before another tab signed in still signs in with the old value, while the
+    browser already holds the new one. The old value alone (planted) is then not enough."""
     rotation = _rotations.get(code)
     browser = _browser(cookie_header)
-    if rotation is None or not _same(rotation.browser, browser):
+    if rotation is None or browser is None or not _same(_successors(rotation.browser)[-1],
+                                                        browser):
         return None
     del _rotations[code]
     session = _sessions.get(rotation.token)
     if rotation.expires <= time.monotonic() or session is None:
         return None
-    replaced = _by_browser.pop(rotation.browser, None)
+    replaced = _by_browser.pop(browser, None)
     if replaced == rotation.token:
         replaced = None
     elif replaced is not None:
@@ -163,7 +177,9 @@ def rotate(code: str, cookie_header: str | None) -> tuple[str, str, str | None] 
     session.browser = _digest(secret)
     session.used = time.monotonic()
     _by_browser[session.browser] = session.token
-    _retired[rotation.browser] = time.monotonic()
+    # the first value that replaced it stays its successor: a later sign-in that also comes
+    # with the old value is not from the browser that holds the new one
+    _retired.setdefault(browser, (time.monotonic(), session.browser))
     return secret, rotation.next_path, replaced
 
 
