@@ -223,6 +223,7 @@ def test_admin_creates_a_user_who_can_sign_in(page: Page, artifacts: Path) -> No
     sign_in(page, *ACCOUNTS["admin"])
     page.get_by_role("link", name="Users").click()
     page.get_by_role("button", name=f"Deactivate {email}").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Deactivate").click()  # asks
     expect(page.locator("#users-message")).to_contain_text("deactivated", timeout=TIMEOUT_MS)
     expect(page.locator(f".user-row[data-email='{email}']")).to_contain_text("deactivated")
     sign_out(page)

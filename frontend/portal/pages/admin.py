@@ -279,7 +279,9 @@ def reset_result() -> rx.Component:
 def reset_dialog() -> rx.Component:
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
-            rx.alert_dialog.title("Reset the password of ", AdminUsersState.reset_email, "?"),
+            rx.alert_dialog.title(rx.cond(
+                AdminUsersState.reset_done, "Password reset",
+                "Reset the password of " + AdminUsersState.reset_email + "?")),
             rx.cond(AdminUsersState.reset_done, reset_result(), reset_form()),
             id="reset-dialog", max_width="34em",
         ),
@@ -346,7 +348,7 @@ def action_select() -> rx.Component:
         rx.el.option("Any action", value=""),
         rx.foreach(AuditState.actions, lambda a: rx.el.option(a.label, value=a.name)),
         id="audit-action", name="action", class_name="native-select",
-        default_value=AuditState.action_filter,
+        default_value=AuditState.action_filter, max_width="26em",
     )
 
 
