@@ -50,6 +50,13 @@ READY_TIMEOUT_S = 420.0  # the portal's first start installs Reflex and bun and 
 WORKER_HEALTH_KEY = "arq:queue:health-check"  # arq writes it on a worker's first poll
 
 
+def say(line: str, error: bool = False) -> None:
+    """Print while stopping: whoever read our output may be gone (a closed pipe), and the
+    stack must be stopped all the same."""
+    with contextlib.suppress(OSError):
+        print(line, file=sys.stderr if error else sys.stdout, flush=True)
+
+
 @dataclass
 class Child:
     """One process of the product; the frontend (a later issue) adds its own entry."""
@@ -73,7 +80,7 @@ class Embedded:
             try:
                 stop()
             except Exception as e:  # stopping must go on for the others
-                print(f"  could not stop {name}: {e}", file=sys.stderr)
+                say(f"  could not stop {name}: {e}", error=True)
         self.stoppers.clear()
 
 
@@ -268,7 +275,7 @@ def stop_children(procs: list[Child], grace_s: float = 10.0) -> None:
         while _group_alive(c.proc.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         if c.proc.poll() is None or _group_alive(c.proc.pid):
-            print(f"  {c.name} did not stop in {grace_s:.0f} s; killing it", file=sys.stderr)
+            say(f"  {c.name} did not stop in {grace_s:.0f} s; killing it", error=True)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(c.proc.pid, signal.SIGKILL)
             c.proc.wait()
@@ -350,10 +357,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     finally:
-        print("\nstopping…", flush=True)
+        say("\nstopping…")
         stop_children(procs)
         embedded.stop()
-        print("stopped.")
+        say("stopped.")
 
 
 if __name__ == "__main__":

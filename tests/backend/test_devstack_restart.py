@@ -11,6 +11,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -231,3 +232,47 @@ def test_restart_keeps_case_files_and_signals_stop_everything(tmp_path: Path,
         second.stop_with(second.stack_pid(), signal.SIGINT)  # the process make started
     finally:
         second.kill()
+
+
+@pytest.mark.slow
+def test_stack_stops_everything_when_its_output_reader_is_gone(tmp_path: Path) -> None:
+    """Started through a pipe whose reader has died (a closed terminal, a killed `| tee`):
+    SIGTERM still stops every child and the embedded services (a print while stopping raised
+    BrokenPipeError, and the API, worker and embedded Redis kept running)."""
+    log, api_port = tmp_path / "out.log", free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ENV_DROPPED and not k.startswith("MEDSEGTEXT_")}
+    with open(log, "wb") as out:
+        reader = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=out)
+    assert reader.stdin is not None
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backend.devstack", "--port", str(api_port), "--frontend-port",
+         "0", "--api-processes", "1", "--data-dir", str(tmp_path / "var")],
+        cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, stdout=reader.stdin,
+        stderr=subprocess.STDOUT, start_new_session=True)
+    reader.stdin.close()
+    tree: set[int] = set()
+    try:
+        deadline = time.monotonic() + 180
+        while "ready in" not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.5)
+        text = log.read_text()
+        ports = [api_port] + [int(m) for m in re.findall(r"127\.0\.0\.1:(\d+)", text)]
+        tree = _tree(proc.pid)
+        assert len(tree) >= 2, tree
+        reader.kill()
+        reader.wait()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(STOP_S)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (
+                any(_alive(p) for p in tree) or any(_port_in_use(p) for p in ports)):
+            time.sleep(0.2)
+        assert [p for p in tree if _alive(p)] == []
+        assert [p for p in ports if _port_in_use(p)] == [], text
+    finally:
+        for p in tree | {proc.pid}:
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)
+        proc.wait()
