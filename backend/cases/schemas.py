@@ -88,7 +88,7 @@ class CaseDetail(CaseSummary):
     has_overlay: bool = False
     has_preview: bool = False  # GET .../preview: the upload as a PNG a browser can show
     # the uploaded film is no longer in the object store: nothing to show, no review possible
-    image_missing: bool = False
+    image_missing: bool | None = False  # None: the object store could not be asked
     reviews: list[ReviewOut] = field(default_factory=list)
     # the latest review's conclusion: the text a reader should see (the reviewer's edit, else
     # the model's) and the reviewer-confirmed zone flags (None until known)

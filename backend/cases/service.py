@@ -252,10 +252,16 @@ class StoredImageMissing(HTTPException):
     status_code = 410
 
 
-async def image_missing(services: Services, case: Case) -> bool:
+async def image_missing(services: Services, case: Case) -> bool | None:
     """Whether the case's uploaded film is gone from the object store (one HEAD request, asked
-    every time: this process's artifact cache may still hold a film the store has lost)."""
-    return bool(case.image_key) and not await services.store.exists(case.image_key)
+    every time: this process's artifact cache may still hold a film the store has lost). None
+    while the store is unreachable: the case detail needs only SQL and still answers."""
+    if not case.image_key:
+        return False
+    try:
+        return not await services.store.exists(case.image_key)
+    except DependencyUnavailable:
+        return None
 
 
 def missing_artifact(kind: str) -> StoredImageMissing:
