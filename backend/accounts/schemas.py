@@ -21,8 +21,14 @@ class LoginIn(msgspec.Struct):
 
 
 class PasswordChangeIn(msgspec.Struct):
-    current_password: Password
-    new_password: Password  # the policy: backend.accounts.passwords.check_policy
+    """Your current password and the new one (policy: backend.accounts.passwords)."""
+
+    current_password: Annotated[str, msgspec.Meta(
+        min_length=1, max_length=1024, description="The password you signed in with.")]
+    new_password: Annotated[str, msgspec.Meta(
+        min_length=1, max_length=1024, description=(
+            "At least 12 characters, not blank, not your email or its name part, and not "
+            "the current password."))]
 
 
 class TokenIn(msgspec.Struct):
