@@ -75,7 +75,7 @@ async def test_password_change_ends_every_session_and_token_at_once(stack: Stack
 
 
 async def test_own_password_change_keeps_only_the_current_session(stack: Stack) -> None:
-    admin_id, email = await stack.create_user("admin")
+    _, email = await stack.create_user("admin")
     current, other = await stack.login(email), await stack.login(email)
     r = await stack.client.post("/api/auth/password", headers=_bearer(current),
                                 json={"current_password": PASSWORD,

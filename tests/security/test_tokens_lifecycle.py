@@ -114,7 +114,7 @@ async def test_admin_password_reset_revokes_personal_tokens(stack: Stack, admin:
 
 
 async def test_own_password_change_revokes_own_personal_tokens(stack: Stack) -> None:
-    admin_id, email = await stack.create_user("admin")
+    _, email = await stack.create_user("admin")
     current = await stack.login(email)
     personal = (await _personal(stack, current)).json()["token"]
     r = await stack.client.post("/api/auth/password", headers=_bearer(current),
