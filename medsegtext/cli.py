@@ -51,8 +51,9 @@ def _predict(args: argparse.Namespace) -> int:
             reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
             print(json.dumps({"input": name, "error": f"{name}: {reason}"}), flush=True)
             continue
-        (out / f"{path.stem}.mask.png").write_bytes(result.mask_png)
-        (out / f"{path.stem}.overlay.png").write_bytes(result.overlay_png)
+        if result.in_scope:  # out of scope: the reason is printed, and there is no mask
+            (out / f"{path.stem}.mask.png").write_bytes(result.mask_png)
+            (out / f"{path.stem}.overlay.png").write_bytes(result.overlay_png)
         print(json.dumps({"input": name, **result.summary()}), flush=True)
     return 1 if failed else 0
 
