@@ -11,10 +11,15 @@ from typing import Any
 
 from inference.findings import ZONE_ORDER
 
-# The image's left half holds the data set's "left" zones; row bands hold upper, middle, lower.
-# Bands chosen on 1,500 QaTa train films: 95.3% of the annotated zones hold lesion pixels of the
-# true mask inside them (image thirds: 88.8%).
-DEFAULT_ZONE_LAYOUT: dict[str, Any] = {"column_split": 0.5, "row_bounds": [0.0, 0.35, 0.6, 1.0]}
+# The image's left half holds the data set's "left" zones; row bands (fractions of the height,
+# overlapping: lung zones have no sharp border) hold upper, middle, lower. Chosen on QaTa train
+# films: bands 0-0.35-0.6-1 hold lesion pixels of the true mask in 95.3% of the annotated zones
+# (image thirds: 88.8%); widening each by 0.1 keeps the shipped model's zone macro-F1 within
+# 0.003 of its zone head alone (no margin: 0.022 lower) on 1,200 train films.
+DEFAULT_ZONE_LAYOUT: dict[str, Any] = {
+    "column_split": 0.5,
+    "rows": {"upper": [0.0, 0.45], "middle": [0.25, 0.70], "lower": [0.50, 1.0]},
+}
 
 
 @dataclass(frozen=True)

@@ -60,14 +60,16 @@ class Predictor:
         m = self.manifest
         return {"name": m.name, "version": m.version, "sha256": m.sha256}
 
-    def predict(self, data: bytes) -> Prediction:
-        """Raises InputError for input that cannot be used, naming the reason."""
-        result = self.predict_batch([data])[0]
+    def predict(self, data: bytes, check_scope: bool = True) -> Prediction:
+        """Raises InputError for input that cannot be used, naming the reason. check_scope=False
+        (a reviewer's override) analyses a film the scope gate would refuse."""
+        result = self.predict_batch([data], check_scope)[0]
         if isinstance(result, InputError):
             raise result
         return result
 
-    def predict_batch(self, items: list[bytes]) -> list[Prediction | InputError]:
+    def predict_batch(self, items: list[bytes], check_scope: bool = True
+                      ) -> list[Prediction | InputError]:
         """Decode each item, run the model once over all decodable ones, post-process each.
 
         A bad item yields its InputError in its slot; the others still run.
@@ -95,7 +97,7 @@ class Predictor:
                 timings["model"] = round(model_ms, 2)
                 reason = scope_gate.header_reason(img.meta) or scope_gate.distance_reason(
                     None if scope is None else float(np.ravel(scope[k])[0]), m)
-                if reason is not None:
+                if reason is not None and check_scope:
                     results[i] = self._refused(img, reason, timings)
                     continue
                 results[i] = self._finish(

@@ -43,13 +43,12 @@ def zone_pixels(mask: np.ndarray, manifest: Manifest) -> dict[str, int]:
     h, w = mask.shape
     layout = manifest.zone_layout
     split = round(float(layout["column_split"]) * w)
-    bounds = [round(float(b) * h) for b in layout["row_bounds"]]
     out: dict[str, int] = {}
     for key in manifest.zone_order:
         side, _, level = key.partition("_")
-        i = sides.LEVELS.index(level)
+        top, bottom = (round(float(f) * h) for f in layout["rows"][level])
         cols = slice(0, split) if side == "left" else slice(split, w)
-        out[key] = int(mask[bounds[i]:bounds[i + 1], cols].sum())
+        out[key] = int(mask[top:bottom, cols].sum())
     return out
 
 

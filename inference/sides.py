@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-from inference.findings import ZONE_ORDER, FindingsParseError, parse
+from inference.findings import NO_LESION_SENTENCE as OLD_NO_LESION_SENTENCE
+from inference.findings import ZONE_ORDER, FindingsParseError, parse, render
 
 T = TypeVar("T")
 
@@ -74,6 +75,28 @@ def stored_to_patient(values: Mapping[str, T] | None) -> dict[str, T] | None:
     return {z: values[z] for z in PATIENT_ZONES if z in values}
 
 
+def is_image_side(values: Mapping[str, object] | None) -> bool:
+    """True for a record written before the patient's side (keys like "left_upper")."""
+    return bool(values) and any(k in ZONE_ORDER for k in values or {})
+
+
+def old_text_to_patient(text: str | None) -> str | None:
+    """A sentence written before the patient's side ("lower left lung" meant the image's left)
+    re-rendered naming the patient's side on a standard film; free text that is not the
+    template is returned unchanged."""
+    if text is None:
+        return None
+    if text.strip().lower() == OLD_NO_LESION_SENTENCE:
+        return NO_LESION_SENTENCE
+    try:
+        zones = parse(text).zones
+    except FindingsParseError:
+        return text
+    if render(zones).lower() != text.strip().lower():
+        return text
+    return sentence(to_patient(dict(zip(ZONE_ORDER, zones, strict=True))))
+
+
 def laterality(flags: Mapping[str, bool]) -> str:
     """'bilateral', 'right', 'left' (the patient's) or 'none'."""
     right = any(flags.get(f"patient_right_{lv}", False) for lv in LEVELS)
@@ -119,8 +142,10 @@ __all__ = [
     "PATIENT_ZONES",
     "FindingsParseError",
     "image_key",
+    "is_image_side",
     "is_mirrored",
     "laterality",
+    "old_text_to_patient",
     "parse_patient",
     "patient_key",
     "sentence",
