@@ -34,7 +34,7 @@ from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
 from backend.reports.context import DISCLAIMER, ReportData, zone_label
-from inference.findings import ZONE_ORDER
+from inference.sides import PATIENT_ZONES
 
 MANUFACTURER = "MedSegText"
 UTF8 = "ISO_IR 192"
@@ -134,7 +134,7 @@ def _content(ds: Dataset, data: ReportData) -> hd.sr.ContainerContentItem:
     if c.laterality:
         items.append(_text(Code("272741003", "SCT", "Laterality"), c.laterality))
     probs = c.zone_probabilities or {}
-    for zone in ZONE_ORDER:
+    for zone in PATIENT_ZONES:
         if zone in probs:
             items.append(_num(Code(f"zone-{zone}", LOCAL,
                                    f"Lesion probability, {zone_label(zone)} zone"),
