@@ -137,6 +137,10 @@ async def test_dicom_seg_and_sr(stack: Stack, clinician, reviewer, admin,
             .ReferencedSOPInstanceUID == source.SOPInstanceUID)
     texts = [i.TextValue for i in sr.ContentSequence if i.ValueType == "TEXT"]
     assert case.findings_text in texts
+    zones = {i.ConceptNameCodeSequence[0].CodeValue: i.ConceptNameCodeSequence[0].CodeMeaning
+             for i in sr.ContentSequence if i.ValueType == "NUM"}
+    assert zones["zone-pt-r-middle"] == "Lesion probability, patient's right middle zone"
+    assert all(len(code) <= 16 for code in zones)
     assert any("Decision support only" in t for t in texts)
 
     await review(stack, reviewer[1], case_id, decision="accept")
