@@ -27,7 +27,9 @@ from litestar import Litestar, Request, Response, get, post
 
 from backend.inference_backends.local import LocalBackend
 from backend.inference_backends.wire import (
+    CUSTOM_ATTRIBUTES_HEADER,
     RESULT_CONTENT_TYPE,
+    SCOPE_OVERRIDE_ATTRIBUTE,
     encode_input_error,
     encode_result,
 )
@@ -54,7 +56,8 @@ async def _invoke(request: Request) -> tuple[int, bytes]:
         return 503, json.dumps({"message": "model is not loaded yet"}).encode()
     data = await request.body()
     try:
-        result = await backend.predict(data)
+        override = request.headers.get(CUSTOM_ATTRIBUTES_HEADER, "") == SCOPE_OVERRIDE_ATTRIBUTE
+        result = await backend.predict(data, check_scope=not override)
     except InputError as e:
         return (415 if e.code == "unsupported_format" else 400), encode_input_error(e)
     except Exception as e:  # any engine failure is the model's 5xx, not a crash

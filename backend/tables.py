@@ -2,6 +2,7 @@
 
 from backend.accounts.models import ApiToken, SignInThrottle, User
 from backend.admin.models import AuditEvent
+from backend.cases import sides_on_read  # noqa: F401  (old image-side rows read as patient-side)
 from backend.cases.models import Case
 from backend.models_registry.models import ModelVersion
 from backend.reviews.models import Review

@@ -16,11 +16,12 @@ from playwright.sync_api import Page, expect
 
 from inference.manifest import Manifest, manifest_path_for
 from inference.session import DEFAULT_MODEL
+from inference.sides import PATIENT_ZONES
 
 SHIPPED = Manifest.load(manifest_path_for(DEFAULT_MODEL)).version
 
-ZONES = ("left_upper", "left_middle", "left_lower", "right_upper", "right_middle", "right_lower")
-FLIPPED = "right_upper"
+ZONES = PATIENT_ZONES
+FLIPPED = "patient_left_upper"  # the image's right upper zone on a standard film
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ def test_reviewer_corrects_zone_flags_and_downloads_reports(page: Page, api: Any
             assert r.json()["resourceType"] == "DiagnosticReport"
     # correct one zone flag with the keyboard; the sentence is written from the flags
     page.get_by_role("radio", name="Edit findings").click()
-    box = page.get_by_role("checkbox", name=re.compile(r"Image-right upper zone"))
+    box = page.get_by_role("checkbox", name=re.compile(r"Patient's left upper zone"))
     expect(box).to_be_visible()
     expected = corrected_flags(flag_case)
     expect(box).to_have_attribute("aria-checked", str(not expected[FLIPPED]).lower())

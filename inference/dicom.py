@@ -102,9 +102,12 @@ def decode_dicom(data: bytes, limits: Limits) -> DecodedImage:
         ("sop_class", "SOPClassUID"),
         ("body_part", "BodyPartExamined"),
         ("view_position", "ViewPosition"),
+        ("patient_orientation", "PatientOrientation"),
     ):
         value = ds.get(keyword)
         if value:
+            if keyword == "PatientOrientation" and not isinstance(value, str):
+                value = "\\".join(str(v) for v in value)  # multi-valued: "R\\F"
             meta[key] = str(getattr(value, "name", value))
     h, w = pixels.shape
     return DecodedImage(pixels=pixels, format="dicom", width=w, height=h, bits=bits, meta=meta)

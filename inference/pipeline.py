@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from inference import scope as scope_gate
+from inference import sides
 from inference.decode import DEFAULT_LIMITS, DecodedImage, Limits, decode
 from inference.errors import InputError
 from inference.overlay import png_bytes, render_overlay
@@ -23,15 +25,19 @@ class Prediction:
     width: int
     height: int
     source_format: str
-    findings_text: str
-    zone_flags: dict[str, bool]
+    findings_text: str | None  # None (like every finding) when the image is out of scope
+    zone_flags: dict[str, bool]  # keyed by the patient's side (inference.sides)
     zone_probabilities: dict[str, float]
-    laterality: str
-    lesion_burden_percent: float
-    mask_png: bytes
+    laterality: str | None
+    lesion_burden_percent: float | None
+    mask_png: bytes  # empty when out of scope
     overlay_png: bytes
     model: dict[str, str]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    lesion_present: bool | None = None
+    lesion_probability: float | None = None  # calibrated; v2 models only
+    in_scope: bool = True
+    scope_reason: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """Everything but the PNG bytes: what the CLI prints and the prediction record stores."""
@@ -54,14 +60,16 @@ class Predictor:
         m = self.manifest
         return {"name": m.name, "version": m.version, "sha256": m.sha256}
 
-    def predict(self, data: bytes) -> Prediction:
-        """Raises InputError for input that cannot be used, naming the reason."""
-        result = self.predict_batch([data])[0]
+    def predict(self, data: bytes, check_scope: bool = True) -> Prediction:
+        """Raises InputError for input that cannot be used, naming the reason. check_scope=False
+        (a reviewer's override) analyses a film the scope gate would refuse."""
+        result = self.predict_batch([data], check_scope)[0]
         if isinstance(result, InputError):
             raise result
         return result
 
-    def predict_batch(self, items: list[bytes]) -> list[Prediction | InputError]:
+    def predict_batch(self, items: list[bytes], check_scope: bool = True
+                      ) -> list[Prediction | InputError]:
         """Decode each item, run the model once over all decodable ones, post-process each.
 
         A bad item yields its InputError in its slot; the others still run.
@@ -80,27 +88,47 @@ class Predictor:
             decoded.append((i, img, x, {"decode": _ms(t0), "preprocess": _ms(t1)}))
         if decoded:
             t0 = time.perf_counter()
-            masks, zones = self.runner.run(np.stack([d[2] for d in decoded]))
+            masks, zones, extra = self.runner.run(np.stack([d[2] for d in decoded]))
             model_ms = _ms(t0) / len(decoded)
+            m = self.manifest
+            presence = extra.get(m.presence_output) if m.presence_output else None
+            scope = extra.get(m.scope_output) if m.scope_output else None
             for k, (i, img, _, timings) in enumerate(decoded):
                 timings["model"] = round(model_ms, 2)
-                results[i] = self._finish(img, masks[k, 0], zones[k], timings)
+                reason = scope_gate.header_reason(img.meta) or scope_gate.distance_reason(
+                    None if scope is None else float(np.ravel(scope[k])[0]), m)
+                if reason is not None and check_scope:
+                    results[i] = self._refused(img, reason, timings)
+                    continue
+                results[i] = self._finish(
+                    img, masks[k, 0], zones[k], timings,
+                    None if presence is None else float(np.ravel(presence[k])[0]))
         return [r for r in results if r is not None]
 
+    def _refused(self, img: DecodedImage, reason: str, timings: dict[str, float]) -> Prediction:
+        """Out of scope: the reason, and no mask, overlay or finding."""
+        timings["total"] = round(sum(timings.values()), 2)
+        return Prediction(
+            width=img.width, height=img.height, source_format=img.format, findings_text=None,
+            zone_flags={}, zone_probabilities={}, laterality=None, lesion_burden_percent=None,
+            mask_png=b"", overlay_png=b"", model=self.model_info, timings_ms=timings,
+            in_scope=False, scope_reason=reason)
+
     def _finish(self, img: DecodedImage, mask_logits: np.ndarray, zone_logits: np.ndarray,
-                timings: dict[str, float]) -> Prediction:
+                timings: dict[str, float], presence_logit: float | None = None) -> Prediction:
         t0 = time.perf_counter()
-        out = postprocess(mask_logits, zone_logits, img.height, img.width, self.manifest)
+        out = postprocess(mask_logits, zone_logits, img.height, img.width, self.manifest,
+                          presence_logit=presence_logit,
+                          mirrored=sides.is_mirrored(img.meta.get("patient_orientation")))
         mask_png = png_bytes((out.mask * 255).astype(np.uint8))
         overlay_png = png_bytes(render_overlay(img.pixels, out.mask))
         timings["postprocess"] = _ms(t0)
         timings["total"] = round(sum(timings.values()), 2)
-        f = out.findings
         return Prediction(
             width=img.width, height=img.height, source_format=img.format,
-            findings_text=f.sentence(),
-            zone_flags=dict(zip(self.manifest.zone_order, f.zones, strict=True)),
-            zone_probabilities=out.zone_probabilities, laterality=f.laterality,
+            findings_text=out.findings_text, zone_flags=out.zone_flags,
+            zone_probabilities=out.zone_probabilities, laterality=out.laterality,
             lesion_burden_percent=out.lesion_burden_percent, mask_png=mask_png,
             overlay_png=overlay_png, model=self.model_info, timings_ms=timings,
+            lesion_present=out.lesion_present, lesion_probability=out.lesion_probability,
         )

@@ -60,8 +60,11 @@ class ModelRunner:
         except Exception as e:  # onnxruntime raises its own untyped errors
             raise ModelError(f"{path}: cannot load ONNX model ({e})") from e
 
-    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """batch: (N, 1, S, S) float32, normalised. Returns mask and zone logits."""
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """batch: (N, 1, S, S) float32, normalised. Returns mask and zone logits, and the extra
+        outputs a v2 manifest names (presence logit, scope distance) by output name."""
         m = self.manifest
-        mask, zones = self.session.run([m.mask_output, m.zone_output], {m.input_name: batch})
-        return mask, zones
+        extra = [o for o in (m.presence_output, m.scope_output) if o]
+        mask, zones, *rest = self.session.run([m.mask_output, m.zone_output, *extra],
+                                              {m.input_name: batch})
+        return mask, zones, dict(zip(extra, rest, strict=True))

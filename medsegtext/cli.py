@@ -51,8 +51,9 @@ def _predict(args: argparse.Namespace) -> int:
             reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
             print(json.dumps({"input": name, "error": f"{name}: {reason}"}), flush=True)
             continue
-        (out / f"{path.stem}.mask.png").write_bytes(result.mask_png)
-        (out / f"{path.stem}.overlay.png").write_bytes(result.overlay_png)
+        if result.in_scope:  # out of scope: the reason is printed, and there is no mask
+            (out / f"{path.stem}.mask.png").write_bytes(result.mask_png)
+            (out / f"{path.stem}.overlay.png").write_bytes(result.overlay_png)
         print(json.dumps({"input": name, **result.summary()}), flush=True)
     return 1 if failed else 0
 
@@ -62,7 +63,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from training.evaluate import evaluate
 
-    print(json.dumps(evaluate(args.data, args.split, args.model, args.limit, args.csv), indent=2))
+    out = evaluate(args.data, args.split, args.model, args.limit, args.csv)
+    if args.negatives:
+        from training.population_eval import evaluate_populations
+
+        out["populations"] = evaluate_populations(args.data, args.negatives, args.model,
+                                                   args.split, args.limit)
+    print(json.dumps(out, indent=2))
     return 0
 
 
@@ -100,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--csv", default=None)
     ev.add_argument("--model", default=None)
     ev.add_argument("--limit", type=int, default=None)
+    ev.add_argument("--negatives", default=None,
+                    help="cxr-negatives folder: also score issue 13's targets per source and "
+                         "population (normal, pneumonia, tuberculosis; adult, pediatric)")
     ev.set_defaults(func=_evaluate)
 
     ex = sub.add_parser("export", help="checkpoint -> ONNX + manifest (needs torch)")

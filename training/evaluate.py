@@ -14,7 +14,9 @@ from PIL import Image
 from tqdm import tqdm
 
 from inference.errors import InputError
+from inference.findings import ZONE_ORDER, render
 from inference.pipeline import Predictor
+from inference.sides import to_image
 from training.data import read_records
 from training.metrics import MetricAccumulator
 
@@ -35,10 +37,15 @@ def evaluate(data: str | Path, split: str = "valid", model_path: str | Path | No
         for rec, res in zip(batch, results, strict=True):
             if isinstance(res, InputError):
                 raise ValueError(f"{rec.image}: {res}")
-            pred = np.asarray(Image.open(io.BytesIO(res.mask_png))) > 0
             true = np.asarray(Image.open(rec.mask).convert("L")) > 0
+            # a refused film (out of scope) counts as nothing outlined
+            pred = (np.asarray(Image.open(io.BytesIO(res.mask_png))) > 0 if res.in_scope
+                    else np.zeros_like(true))
             acc.add_masks(pred, true)
-            acc.add_findings(list(res.zone_flags.values()), rec.zones, res.findings_text,
-                             rec.description)
+            # The data set names image sides: read the patient-side flags back on its terms
+            # (its films are standard display) and render its sentence template.
+            image_flags = to_image(res.zone_flags)
+            zones = [image_flags.get(z, False) for z in ZONE_ORDER]
+            acc.add_findings(zones, rec.zones, render(zones), rec.description)
     return {"split": split, "model": predictor.model_info,
             **{k: round(v, 4) for k, v in acc.result().items()}}

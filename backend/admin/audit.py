@@ -49,6 +49,7 @@ MODEL_RETIRE = "model.retire"
 # recorded by `medsegtext deidentify-stored` (backend.cases.backfill)
 CASE_DEIDENTIFY_STORED = "case.deidentify_stored"
 CASE_QUARANTINE = "case.quarantine"
+CASE_SCOPE_OVERRIDE = "case.scope_override"  # a reviewer: analyse an out-of-scope film anyway
 
 # Every action any code records, with what it means (GET /api/admin/audit/actions).
 ACTIONS: dict[str, str] = {
@@ -75,6 +76,7 @@ ACTIONS: dict[str, str] = {
     MODEL_RETIRE: "Retired a model version",
     CASE_DEIDENTIFY_STORED: "Re-de-identified a stored film (maintenance command)",
     CASE_QUARANTINE: "Quarantined a film with burned-in annotation (maintenance command)",
+    CASE_SCOPE_OVERRIDE: "Overrode the scope gate: an out-of-scope film is analysed anyway",
 }
 
 

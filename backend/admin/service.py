@@ -31,7 +31,8 @@ async def stats(db: AsyncSession, services: Services) -> Stats:
     except DependencyUnavailable:
         depth = None
     durations = [(f - c).total_seconds() for c, f in await cases_repo.recent_turnarounds(db)]
-    finished = by_status.get("done", 0) + by_status.get("failed", 0)
+    finished = (by_status.get("done", 0) + by_status.get("failed", 0)
+                + by_status.get("out_of_scope", 0))
     by_review = await cases_repo.count_by_review_state(db)
     reviewed = sum(n for state, n in by_review.items() if state != "unreviewed")
 

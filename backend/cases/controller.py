@@ -29,7 +29,7 @@ from backend.reviews.outcome import outcome_of
 from backend.reviews.schemas import ReviewOut
 from backend.triage.policy import TriagePolicy, assess_case
 
-Status = Literal["queued", "running", "done", "failed"]
+Status = Literal["queued", "running", "done", "failed", "out_of_scope"]
 Priority = Literal["routine", "urgent", "stat"]
 ReviewState = Literal["unreviewed", "accepted", "edited", "rejected"]
 Sort = Literal["triage", "newest", "oldest", "priority"]

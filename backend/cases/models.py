@@ -11,7 +11,8 @@ from sqlmodel import Field, SQLModel
 
 from backend.platform.db import utcnow
 
-STATUSES = ("queued", "running", "done", "failed")
+# out_of_scope: the scope gate refused the film (not a frontal chest radiograph): no findings
+STATUSES = ("queued", "running", "done", "failed", "out_of_scope")
 PRIORITIES = ("routine", "urgent", "stat")
 
 
@@ -44,6 +45,13 @@ class Case(SQLModel, table=True):
     zone_flags: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     laterality: str | None = Field(default=None, max_length=12)
     lesion_burden_percent: float | None = None
+    # the model's image-level decision; lesion_probability only from models with a presence head
+    lesion_present: bool | None = None
+    lesion_probability: float | None = None
+    # why the scope gate refused the film (status out_of_scope), and a reviewer's reason for
+    # analysing it anyway (set: the next analysis skips the gate)
+    scope_reason: str | None = Field(default=None, max_length=500)
+    scope_override_reason: str | None = Field(default=None, max_length=500)
     model_name: str | None = Field(default=None, max_length=100)
     model_version: str | None = Field(default=None, max_length=50)
     # the registered version meant to produce (at upload) / that produced (worker) the result

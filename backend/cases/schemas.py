@@ -58,6 +58,10 @@ class CaseSummary:
     triage_reason: str = ""  # why, for a person: "requested STAT; lesion burden 23% (high)"
     reviewer_name: str | None = None  # who made the latest review, for the worklist
     priority_reason: str | None = None  # why the uploader asked for this priority (stat: always)
+    # the image-level decision (lesion_probability: models with a presence head only)
+    lesion_present: bool | None = None
+    lesion_probability: float | None = None
+    scope_reason: str | None = None  # status out_of_scope: why the film was refused
 
     @classmethod
     def fields_of(cls, c: Case) -> dict[str, Any]:
@@ -94,6 +98,7 @@ class CaseDetail(CaseSummary):
     # the model's) and the reviewer-confirmed zone flags (None until known)
     reviewed_findings_text: str | None = None
     reviewed_zone_flags: dict[str, bool] | None = None
+    scope_override_reason: str | None = None  # a reviewer had an out-of-scope film analysed
 
     @classmethod
     def detail(cls, c: Case, reviews: list[ReviewOut], triage: Triage | None = None

@@ -149,11 +149,12 @@ async def discard_upload(services: Services, case: Case) -> None:
     await discard_stored(services, case.image_key)
 
 
-async def enqueue(services: Services, case: Case) -> bool:
+async def enqueue(services: Services, case: Case, attempt: int = 0) -> bool:
     """Hand the committed case to the queue. False if Redis is down: the case stays queued
-    and is listed; the worker's sweep (or a later retry) picks it up."""
+    and is listed; the worker's sweep (or a later retry) picks it up. attempt > 0 re-runs a
+    finished case (a new job id: arq keeps a finished job's id for a while)."""
     try:
-        await services.queue.enqueue_inference(case.id, case.model_version or "")
+        await services.queue.enqueue_inference(case.id, case.model_version or "", attempt)
         return True
     except DependencyUnavailable as e:
         log.warning("case saved but not enqueued", extra={"case_id": case.id, "reason": str(e)})

@@ -23,6 +23,7 @@ from backend.platform.csv_cells import FORMULA_START, csv_safe
 from backend.reviews.outcome import ReviewOutcome
 from inference.decode import decode
 from inference.findings import ZONE_ORDER, Findings
+from inference.sides import FindingsParseError, parse_patient, to_image
 
 SIZE = 224
 VALID_PERCENT = 20
@@ -52,18 +53,32 @@ class AnnotationRow:
 COLUMNS = tuple(f.name for f in fields(AnnotationRow))
 
 
+def _description(outcome: ReviewOutcome, findings: Findings) -> str:
+    """The data set's sentence (image sides) for the confirmed zones; a reviewer's edited text
+    only when it names no lung side that would need turning (free text is kept as written)."""
+    text = (outcome.findings_text or "").strip() if outcome.state == "edited" else ""
+    if text:
+        try:
+            parse_patient(text)
+        except FindingsParseError:
+            return text
+    return findings.sentence()
+
+
 def annotation_row(case: Case, outcome: ReviewOutcome) -> AnnotationRow | None:
     """The reviewed annotation of a case, or None when its zones are unknown (an edited
     sentence naming no zone, with no corrected flags)."""
     flags = outcome.zone_flags
     if flags is None or not outcome.is_final:
         return None
-    zones = tuple(flags[z] for z in ZONE_ORDER)
+    # Training keeps the data set's image-side convention: the patient-side flags a person
+    # confirmed are turned back into image sides (standard display) and the data set's sentence.
+    image_flags = to_image(flags)
+    zones = tuple(image_flags[z] for z in ZONE_ORDER)
     findings = Findings(zones=zones)  # type: ignore[arg-type]
-    description = outcome.findings_text if outcome.state == "edited" else None
     return AnnotationRow(
         split=split_for(case.id), image=f"{case.id}.png", mask=f"mask_{case.id}.png",
-        description=(description or findings.sentence()).strip(),
+        description=_description(outcome, findings),
         laterality={"bilateral": 2, "unilateral": 1}.get(findings.laterality, 0),
         infected_zones=findings.count, zones=" ".join("1" if z else "0" for z in zones),
         case_id=case.id, review_state=outcome.state, model_version=case.model_version or "")
@@ -123,12 +138,18 @@ inverted), 8-bit grayscale, resized to {SIZE}x{SIZE} (bilinear).
 masks/: the MODEL's lesion masks, resized to {SIZE}x{SIZE} (nearest). Reviewers did NOT redraw
 them: they reviewed the findings and zone flags only. Treat the masks as pseudo-labels.
 
-description / zones: what the reviewer confirmed. Accepted: the model's flags and sentence.
-Edited: the reviewer's sentence; zones from the reviewer's corrected flags, else parsed from
-that sentence. laterality: 0 none, 1 unilateral, 2 bilateral. Zone order: {', '.join(ZONE_ORDER)}.
+SIDES: this export keeps the DATA SET's IMAGE-SIDE convention, for training, unlike the
+portal, reports and API (which name the patient's side). "left" in zones and description is
+the IMAGE's left, as in QaTa-COV19: the patient's RIGHT on a standard PA/AP film. The
+reviewer-confirmed patient-side flags were converted assuming standard display.
+
+description / zones: what the reviewer confirmed (accepted: the model's flags; edited: the
+reviewer's corrected flags, else the flags parsed from the reviewer's sentence), with the
+description rendered from those zones in the data set's sentence template (image sides); a
+reviewer's edited text is kept as written only when it names no lung zone.
+laterality: 0 none, 1 unilateral, 2 bilateral. Zone order: {', '.join(ZONE_ORDER)}.
 A cell that starts with one of {' '.join(repr(c) for c in FORMULA_START)} is written with a
 leading ' so that a spreadsheet shows it as text instead of running it as a formula.
-"Left" is the image's left, as in QaTa-COV19 (the patient's right on a PA film).
 
 Privacy: the images come from de-identified uploads and carry no DICOM header; patient
 references are not exported. Text burned into the pixels is not removed.

@@ -12,7 +12,8 @@ class InferenceResult:
 
     ``summary`` has the keys of ``inference.pipeline.Prediction.summary()``: width, height,
     source_format, findings_text, zone_flags, zone_probabilities, laterality,
-    lesion_burden_percent, model {name, version, sha256} and timings_ms.
+    lesion_burden_percent, lesion_present, lesion_probability, in_scope, scope_reason,
+    model {name, version, sha256} and timings_ms. Out of scope: no findings and empty PNGs.
     """
 
     summary: dict[str, Any]
@@ -22,6 +23,10 @@ class InferenceResult:
     @property
     def model(self) -> dict[str, str]:
         return dict(self.summary.get("model") or {})
+
+    @property
+    def in_scope(self) -> bool:
+        return bool(self.summary.get("in_scope", True))
 
     @property
     def model_version(self) -> str:
@@ -35,6 +40,7 @@ class InferenceBackend(Protocol):
     #: The model version results are stored under; the job's idempotency key with the case id.
     model_version: str
 
-    async def predict(self, image_bytes: bytes) -> InferenceResult: ...
+    async def predict(self, image_bytes: bytes, check_scope: bool = True
+                      ) -> InferenceResult: ...
 
     async def close(self) -> None: ...

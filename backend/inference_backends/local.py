@@ -53,8 +53,13 @@ class LocalBackend:
             None, lambda: Predictor(model_path, device=device, threads=ort_threads))
         return cls(predictor, pool_threads, max_batch, wait_ms)
 
-    async def predict(self, image_bytes: bytes) -> InferenceResult:
+    async def predict(self, image_bytes: bytes, check_scope: bool = True) -> InferenceResult:
+        """check_scope=False (a reviewer's scope override) runs alone, outside the batches."""
         loop = asyncio.get_running_loop()
+        if not check_scope:
+            prediction = await loop.run_in_executor(
+                self._pool, lambda: self.predictor.predict(image_bytes, check_scope=False))
+            return to_result(prediction)
         if self.max_batch == 1:
             prediction = await loop.run_in_executor(self._pool, self.predictor.predict,
                                                     image_bytes)

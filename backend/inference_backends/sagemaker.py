@@ -17,7 +17,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from backend.adapters.errors import DependencyUnavailable
 from backend.inference_backends.base import InferenceResult
-from backend.inference_backends.wire import decode_input_error, decode_result, sniff_content_type
+from backend.inference_backends.wire import (
+    SCOPE_OVERRIDE_ATTRIBUTE,
+    decode_input_error,
+    decode_result,
+    sniff_content_type,
+)
 from backend.settings import Settings
 
 DEPENDENCY = "inference service"
@@ -57,11 +62,12 @@ class SageMakerBackend:
             "sagemaker-runtime", endpoint_url=self._settings.sagemaker_endpoint_url,
             config=runtime_config(self._settings)))
 
-    async def predict(self, image_bytes: bytes) -> InferenceResult:
+    async def predict(self, image_bytes: bytes, check_scope: bool = True) -> InferenceResult:
+        extra = {} if check_scope else {"CustomAttributes": SCOPE_OVERRIDE_ATTRIBUTE}
         try:
             resp = await self._client.invoke_endpoint(
                 EndpointName=self.endpoint, ContentType=sniff_content_type(image_bytes),
-                Accept="application/json", Body=image_bytes)
+                Accept="application/json", Body=image_bytes, **extra)
             payload = await resp["Body"].read()
         except ClientError as e:
             raise _client_error(e) from e

@@ -26,6 +26,11 @@ def sniff_content_type(data: bytes) -> str:
     return "application/octet-stream"
 
 
+# SageMaker CustomAttributes value that asks the server to skip the scope gate (an override).
+SCOPE_OVERRIDE_ATTRIBUTE = "scope-check=off"
+CUSTOM_ATTRIBUTES_HEADER = "x-amzn-sagemaker-custom-attributes"
+
+
 def encode_result(result: InferenceResult) -> bytes:
     body = dict(result.summary)
     body[MASK_FIELD] = base64.b64encode(result.mask_png).decode("ascii")

@@ -23,7 +23,7 @@ from backend.models_registry.models import ModelVersion
 from backend.platform.services import Services
 from backend.reviews import repository as reviews_repo
 from backend.reviews.outcome import ReviewOutcome, outcome_of, zone_dict
-from inference.findings import ZONE_ORDER
+from inference.sides import PATIENT_ZONES
 
 RECENT_CASES = 5000  # statistics cover the most recently reviewed cases
 SHADOW_LOOKUPS = 500  # DynamoDB reads for one shadow version's agreement
@@ -58,9 +58,9 @@ def zone_f1(pairs: list[tuple[dict[str, bool], dict[str, bool]]]) -> float | Non
     Pairs where neither side flags anything agree perfectly but add no positives."""
     if not pairs:
         return None
-    tp = sum(p[z] and t[z] for p, t in pairs for z in ZONE_ORDER)
-    fp = sum(p[z] and not t[z] for p, t in pairs for z in ZONE_ORDER)
-    fn = sum(t[z] and not p[z] for p, t in pairs for z in ZONE_ORDER)
+    tp = sum(p[z] and t[z] for p, t in pairs for z in PATIENT_ZONES)
+    fp = sum(p[z] and not t[z] for p, t in pairs for z in PATIENT_ZONES)
+    fn = sum(t[z] and not p[z] for p, t in pairs for z in PATIENT_ZONES)
     return 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
 
 

@@ -15,18 +15,17 @@ from backend.http.errors import Conflict
 from backend.platform.db import utcnow
 from backend.reviews import repository as reviews_repo
 from backend.reviews.outcome import ReviewOutcome, outcome_of, zone_dict
-from inference.findings import ZONE_ORDER
+from inference.sides import PATIENT_ZONES
 
 DISCLAIMER = ("Decision support only, not a diagnosis: these findings were produced by a "
               "machine-learning model and must be confirmed by a qualified clinician.")
-SIDE_NOTE = ("Zones follow the training data's convention: 'left' is the image's left (the "
-             "patient's right on a standard PA film).")
+SIDE_NOTE = "Sides are the patient's: 'right' is the patient's right."
 
 
 def zone_label(zone: str) -> str:
-    """'left_upper' -> 'image-left upper'."""
-    side, level = zone.split("_")
-    return f"image-{side} {level}"
+    """'patient_right_upper' -> "patient's right upper"."""
+    _, side, level = zone.split("_")
+    return f"patient's {side} {level}"
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class ReportData:
 
     @property
     def model_flags(self) -> dict[str, bool]:
-        return zone_dict(self.case.zone_flags) or dict.fromkeys(ZONE_ORDER, False)
+        return zone_dict(self.case.zone_flags) or dict.fromkeys(PATIENT_ZONES, False)
 
     @property
     def final_flags(self) -> dict[str, bool]:
@@ -68,6 +67,8 @@ class ReportData:
 async def load_report(db: AsyncSession, user: Principal, case_id: str) -> ReportData:
     """The case's report data; 404 for a case the user may not see, 409 until it is done."""
     case = await visible_case(db, user, case_id)
+    if case.status == "out_of_scope":
+        raise Conflict(f"This film is out of scope, so there is no report: {case.scope_reason}")
     if case.status != "done":
         raise Conflict(f"The report is available once the model has finished; this case is "
                        f"{case.status}.")

@@ -34,7 +34,14 @@ from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
 from backend.reports.context import DISCLAIMER, ReportData, zone_label
-from inference.findings import ZONE_ORDER
+from inference.sides import PATIENT_ZONES
+
+
+def zone_code(zone: str) -> str:
+    """'patient_right_middle' -> 'zone-pt-r-middle': a Code Value fits 16 characters (SH)."""
+    _, side, level = zone.split("_")
+    return f"zone-pt-{side[0]}-{level}"
+
 
 MANUFACTURER = "MedSegText"
 UTF8 = "ISO_IR 192"
@@ -134,9 +141,9 @@ def _content(ds: Dataset, data: ReportData) -> hd.sr.ContainerContentItem:
     if c.laterality:
         items.append(_text(Code("272741003", "SCT", "Laterality"), c.laterality))
     probs = c.zone_probabilities or {}
-    for zone in ZONE_ORDER:
+    for zone in PATIENT_ZONES:
         if zone in probs:
-            items.append(_num(Code(f"zone-{zone}", LOCAL,
+            items.append(_num(Code(zone_code(zone), LOCAL,
                                    f"Lesion probability, {zone_label(zone)} zone"),
                               float(probs[zone]), Code("1", "UCUM", "no units")))
     items += [

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.reports.context import DISCLAIMER, SIDE_NOTE, ReportData, zone_label
-from inference.findings import ZONE_ORDER
+from inference.sides import PATIENT_ZONES
 
 MEDSEGTEXT = "urn:medsegtext:codes"
 UCUM = "http://unitsofmeasure.org"
@@ -48,7 +48,7 @@ def observations(data: ReportData, status: str) -> list[dict[str, Any]]:
     c = data.case
     probs, final, model = c.zone_probabilities or {}, data.final_flags, data.model_flags
     out = []
-    for zone in ZONE_ORDER:
+    for zone in PATIENT_ZONES:
         if zone not in probs:
             continue
         obs = _observation(

@@ -10,7 +10,7 @@ from fpdf.enums import XPos, YPos
 from PIL import Image
 
 from backend.reports.context import DISCLAIMER, SIDE_NOTE, ReportData, zone_label
-from inference.findings import ZONE_ORDER
+from inference.sides import PATIENT_ZONES
 
 IMAGE_MM = 85.0  # the overlay's longer side on the page
 
@@ -70,7 +70,7 @@ def _zone_table(pdf: FPDF, data: ReportData) -> None:
         header = table.row()
         for title in ("Zone", "Model probability", "Model flag", "Reviewer flag"):
             header.cell(title)
-        for zone in ZONE_ORDER:
+        for zone in PATIENT_ZONES:
             row = table.row()
             p = probs.get(zone)
             row.cell(zone_label(zone))

@@ -7,7 +7,9 @@ from litestar.params import FromPath, JSONBody
 
 from backend.accounts import repository as accounts_repo
 from backend.admin import audit
-from backend.cases.service import visible_case
+from backend.cases.schemas import CaseDetail
+from backend.cases.scope_override import ScopeOverrideIn, override_scope
+from backend.cases.service import enqueue, visible_case
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.guards import REVIEWERS
 from backend.http.openapi import refuses
@@ -27,6 +29,17 @@ class ReviewController(Controller):
         the case is not done or its stored image is missing."""
         review = await service.add_review(db, services, ctx, user, case_id, data)
         return ReviewOut.of(review, await accounts_repo.get_user(db, user.id))
+
+    @post("/scope-override", guards=[REVIEWERS], responses=refuses(409))
+    async def scope_override(self, case_id: FromPath[str], data: JSONBody[ScopeOverrideIn],
+                             db: Db, user: CurrentUser, ctx: Ctx, services: Svc) -> CaseDetail:
+        """Analyse an out-of-scope film anyway, with a reason (201, audited): the case is
+        queued again and the worker skips the scope gate. 409 unless the case is
+        out_of_scope."""
+        case = await override_scope(db, ctx, user, case_id, data)
+        await db.commit()
+        await enqueue(services, case, attempt=max(1, case.attempts))
+        return CaseDetail.detail(case, [])
 
     @get("/reviews")
     async def reviews(self, case_id: FromPath[str], db: Db, user: CurrentUser,

@@ -13,18 +13,22 @@ from datetime import datetime
 from typing import Any
 
 from backend.accounts.models import User
+from backend.cases import sides_on_read  # noqa: F401  (old image-side rows read as patient-side)
 from backend.cases.models import Case
 from backend.reviews.models import Review
-from inference.findings import ZONE_ORDER, FindingsParseError, parse
+from inference.findings import FindingsParseError
+from inference.sides import PATIENT_ZONES, parse_patient, stored_to_patient
 
 REVIEW_STATES = {"accept": "accepted", "edit": "edited", "reject": "rejected"}
 
 
 def zone_dict(flags: dict[str, Any] | None) -> dict[str, bool] | None:
-    """Six booleans in ZONE_ORDER, or None when the flags are missing or incomplete."""
-    if not flags or any(z not in flags for z in ZONE_ORDER):
+    """Six booleans keyed by the patient's side (PATIENT_ZONES), or None when the flags are
+    missing or incomplete; old image-side records are read as standard-display films."""
+    flags = stored_to_patient(flags)
+    if not flags or any(z not in flags for z in PATIENT_ZONES):
         return None
-    return {z: bool(flags[z]) for z in ZONE_ORDER}
+    return {z: bool(flags[z]) for z in PATIENT_ZONES}
 
 
 def reviewed_flags(model_flags: dict[str, Any] | None, review: Review | None
@@ -38,10 +42,9 @@ def reviewed_flags(model_flags: dict[str, Any] | None, review: Review | None
         return zone_dict(model_flags)
     if review.decision == "edit" and review.findings_text:
         try:
-            zones = parse(review.findings_text).zones
+            return parse_patient(review.findings_text)
         except FindingsParseError:
             return None
-        return dict(zip(ZONE_ORDER, zones, strict=True))
     return None
 
 

@@ -10,21 +10,21 @@ import msgspec
 
 from backend.accounts.models import User
 from backend.reviews.models import Review
-from inference.findings import ZONE_ORDER
+from inference.sides import PATIENT_ZONES
 
 
 class ZoneFlagsIn(msgspec.Struct, forbid_unknown_fields=True):
-    """The reviewer's six zone flags (the data set's sides: "left" is the image's left)."""
+    """The reviewer's six zone flags, named by the patient's side."""
 
-    left_upper: bool
-    left_middle: bool
-    left_lower: bool
-    right_upper: bool
-    right_middle: bool
-    right_lower: bool
+    patient_right_upper: bool
+    patient_right_middle: bool
+    patient_right_lower: bool
+    patient_left_upper: bool
+    patient_left_middle: bool
+    patient_left_lower: bool
 
     def as_dict(self) -> dict[str, bool]:
-        return {name: bool(getattr(self, name)) for name in ZONE_ORDER}
+        return {name: bool(getattr(self, name)) for name in PATIENT_ZONES}
 
 
 class ReviewIn(msgspec.Struct):

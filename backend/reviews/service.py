@@ -18,7 +18,7 @@ from backend.reviews import repository as repo
 from backend.reviews.models import Review
 from backend.reviews.outcome import REVIEW_STATES, zone_dict
 from backend.reviews.schemas import ReviewIn
-from inference.findings import ZONE_ORDER, render
+from inference.sides import sentence
 
 
 def _refuse(field: str, message: str) -> ValidationException:
@@ -44,7 +44,7 @@ async def add_review(db: AsyncSession, services: Services, ctx: AuditContext, us
         if flags is None:
             raise _refuse("findings_text", "findings_text (or zone_flags) is required when the "
                                            "decision is edit.")
-        findings = render([flags[z] for z in ZONE_ORDER])
+        findings = sentence(flags, lesion_present=False)
     review = repo.add(db, Review(case_id=case.id, reviewer_id=user.id, decision=data.decision,
                                  findings_text=findings if data.decision == "edit" else None,
                                  comment=(data.comment or "").strip() or None,

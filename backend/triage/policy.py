@@ -82,6 +82,8 @@ def assess(policy: TriagePolicy, *, priority: str, status: str, review_state: st
         band = policy.burden_band(lesion_burden_percent)
         score += BURDEN_POINTS[band]
         parts.append(f"lesion burden {lesion_burden_percent:.0f}% ({band})")
+    elif status == "out_of_scope":
+        parts.append("not analysed: out of scope (a reviewer may override)")
     elif status != "done":
         parts.append("model result pending")
     if effective != priority:

@@ -78,13 +78,15 @@ async def _infer(ctx: dict[str, Any], services: Services, models: JobModels,
         if case is None:
             log.warning("case %s no longer exists; nothing to do", case_id)
             return "missing"
-        if case.status == "done" and case.model_version == backend.model_version:
+        if (case.status in ("done", "out_of_scope")
+                and case.model_version == backend.model_version):
             return "already done"
         now = utcnow()
         case.status, case.started_at, case.updated_at = "running", now, now
         case.attempts += 1
         case.error = None
         image_key = case.image_key
+        check_scope = case.scope_override_reason is None  # a reviewer said: analyse anyway
 
     t0 = time.perf_counter()
     image = await services.store.get(image_key)
@@ -92,9 +94,13 @@ async def _infer(ctx: dict[str, Any], services: Services, models: JobModels,
     delay = float(ctx.get("test_delay_s", 0.0))
     if delay:  # test-only: see backend.worker.settings.TEST_DELAY_ENV
         await asyncio.sleep(delay)
-    result = await backend.predict(image)
+    result = await backend.predict(image, check_scope=check_scope)
 
     version = result.model_version or backend.model_version
+    if not result.in_scope:
+        return await _finish_out_of_scope(services, case_id, result, version, image_key,
+                                          {**result.summary.get("timings_ms", {}),
+                                           "fetch": fetch_ms, "job": _ms(t_job)})
     mask_key, overlay_key = result_keys(services, case_id, version)
     t0 = time.perf_counter()
     await asyncio.gather(services.store.put(mask_key, result.mask_png, "image/png"),
@@ -111,20 +117,44 @@ async def _infer(ctx: dict[str, Any], services: Services, models: JobModels,
         _apply_result(case, result, version, mask_key, overlay_key, timings)
         case.model_version_id = models.main_version_id
     for mv, shadow in models.shadows:
-        await _run_shadow(services, shadow, mv.version, case_id, image_key, image)
+        await _run_shadow(services, shadow, mv.version, case_id, image_key, image, check_scope)
     return "done"
 
 
+async def _finish_out_of_scope(services: Services, case_id: str, result: InferenceResult,
+                               version: str, image_key: str, timings: dict[str, float]) -> str:
+    """The scope gate refused the film: the case ends as out_of_scope with the reason, and no
+    mask, overlay or finding (a reviewer may override: POST .../scope-override)."""
+    reason = str(result.summary.get("scope_reason") or "not a frontal chest radiograph")
+    await services.predictions.put(
+        prediction_record(case_id, version, result, "", "", image_key, timings))
+    async with transaction(services.sessions) as session:
+        case = await session.get(Case, case_id)
+        if case is None:
+            return "missing"
+        _apply_result(case, result, version, None, None, timings)
+        case.status = "out_of_scope"
+        case.scope_reason = reason[:ERROR_MAX]
+        case.zone_flags = case.zone_probabilities = None  # no finding of any kind
+    log.info("case %s: out of scope: %s", case_id, reason)
+    return f"out_of_scope: {reason}"
+
+
 async def _run_shadow(services: Services, backend: InferenceBackend, version: str,
-                      case_id: str, image_key: str, image: bytes) -> None:
+                      case_id: str, image_key: str, image: bytes, check_scope: bool = True
+                      ) -> None:
     """Run a shadow version and store its result under its version; never shown, never fails
     the job (the shown result is already saved)."""
     try:
         t0 = time.perf_counter()
-        result = await backend.predict(image)
+        result = await backend.predict(image, check_scope=check_scope)
         mask_key, overlay_key = result_keys(services, case_id, version)
-        await asyncio.gather(services.store.put(mask_key, result.mask_png, "image/png"),
-                             services.store.put(overlay_key, result.overlay_png, "image/png"))
+        if result.in_scope:
+            await asyncio.gather(
+                services.store.put(mask_key, result.mask_png, "image/png"),
+                services.store.put(overlay_key, result.overlay_png, "image/png"))
+        else:
+            mask_key = overlay_key = ""
         timings = {**result.summary.get("timings_ms", {}), "job": _ms(t0)}
         record = prediction_record(case_id, version, result, mask_key, overlay_key, image_key,
                                    timings)
@@ -141,10 +171,13 @@ def prediction_record(case_id: str, version: str, result: InferenceResult, mask_
     return {
         "case_id": case_id, "model_version": version,
         "model_name": result.model.get("name", ""), "model": result.model,
-        "findings_text": s["findings_text"],
+        "findings_text": s.get("findings_text"),
         "zone_probabilities": s.get("zone_probabilities", {}),
         "zone_flags": s.get("zone_flags", {}), "laterality": s.get("laterality", ""),
         "lesion_burden_percent": s.get("lesion_burden_percent"),
+        "lesion_present": s.get("lesion_present"),
+        "lesion_probability": s.get("lesion_probability"),
+        "in_scope": s.get("in_scope", True), "scope_reason": s.get("scope_reason"),
         "width": s.get("width"), "height": s.get("height"),
         "source_format": s.get("source_format", ""),
         "image_key": image_key, "mask_key": mask_key, "overlay_key": overlay_key,
@@ -152,17 +185,21 @@ def prediction_record(case_id: str, version: str, result: InferenceResult, mask_
     }
 
 
-def _apply_result(case: Case, result: InferenceResult, version: str, mask_key: str,
-                  overlay_key: str, timings: dict[str, float]) -> None:
+def _apply_result(case: Case, result: InferenceResult, version: str, mask_key: str | None,
+                  overlay_key: str | None, timings: dict[str, float]) -> None:
     s = result.summary
     now = utcnow()
     case.status = "done"
     case.mask_key, case.overlay_key = mask_key, overlay_key
-    case.findings_text = s["findings_text"]
+    case.findings_text = s.get("findings_text")
     case.zone_probabilities = s.get("zone_probabilities")
     case.zone_flags = s.get("zone_flags")
     case.laterality = s.get("laterality")
     case.lesion_burden_percent = s.get("lesion_burden_percent")
+    case.lesion_present = s.get("lesion_present")
+    lp = s.get("lesion_probability")
+    case.lesion_probability = float(lp) if isinstance(lp, int | float) else None
+    case.scope_reason = None
     case.width, case.height = s.get("width", case.width), s.get("height", case.height)
     case.model_name = result.model.get("name")
     case.model_version = version

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-ZONE_KEYS = ("left_upper", "left_middle", "left_lower",
-             "right_upper", "right_middle", "right_lower")
+# The API's zone keys name the patient's side; the patient's right first, as it lies on the
+# image's left of a standard film.
+ZONE_KEYS = ("patient_right_upper", "patient_right_middle", "patient_right_lower",
+             "patient_left_upper", "patient_left_middle", "patient_left_lower")
 ACTIVE_STATUSES = ("queued", "running")
 
 
@@ -66,10 +68,15 @@ def text(value: Any) -> str:
 
 
 def zone_label(key: str) -> str:
-    """The data set's 'left' is the image's left (the patient's right on a PA film)."""
-    side, _, level = key.partition("_")
-    patient = "patient's right" if side == "left" else "patient's left"
-    return f"Image-{side} {level} zone ({patient})"
+    """'patient_right_upper' -> "Patient's right upper zone"."""
+    _, side, level = key.split("_")
+    return f"Patient's {side} {level} zone"
+
+
+def laterality(value: Any) -> str:
+    """The API's laterality names the patient's side; say so where it is one side."""
+    text_ = "" if value is None else str(value)
+    return f"{text_.capitalize()} (patient's {text_})" if text_ in ("right", "left") else text_
 
 
 def zone_flags(value: Any) -> dict[str, bool] | None:
@@ -80,15 +87,16 @@ def zone_flags(value: Any) -> dict[str, bool] | None:
 
 
 def flagged_zones(flags: dict[str, bool] | None) -> str:
-    """'image-left lower, image-right middle', 'no zone flagged', or '' for none."""
+    """"right lower, left middle" (the patient's), 'no zone flagged', or '' for none."""
     if flags is None:
         return ""
-    names = [f"image-{k.partition('_')[0]} {k.partition('_')[2]}" for k in ZONE_KEYS
-             if flags.get(k)]
+    names = [k.removeprefix("patient_").replace("_", " ") for k in ZONE_KEYS if flags.get(k)]
     return ", ".join(names) if names else "no zone flagged"
 
 
-def summary(findings: Any, status: str, error: Any) -> str:
+def summary(findings: Any, status: str, error: Any, scope_reason: Any = None) -> str:
+    if status == "out_of_scope":
+        return f"Not analysed: {scope_reason}" if scope_reason else "Not analysed: out of scope"
     if status == "failed":
         return f"Failed: {error}" if error else "Failed"
     if status in ACTIVE_STATUSES:

@@ -16,7 +16,7 @@ import pytest
 from backend.cases.models import Case
 from backend.platform.csv_cells import FORMULA_START, csv_safe
 from backend.platform.db import transaction, utcnow
-from inference.findings import ZONE_ORDER
+from inference.sides import PATIENT_ZONES
 from tests.backend.backend_testkit import Stack, png_bytes
 from tests.backend.db_refusal import refused_inserts
 from tests.backend.model_kit import review, upload
@@ -43,11 +43,11 @@ async def _reviewed_case(stack: Stack, clinician: dict[str, str], reviewer: dict
         case = await db.get(Case, case_id)
         assert case is not None
         case.status, case.mask_key, case.finished_at = "done", mask_key, utcnow()
-        case.zone_flags = {z: z == "left_lower" for z in ZONE_ORDER}
+        case.zone_flags = {z: z == "patient_left_lower" for z in PATIENT_ZONES}
         case.findings_text = "Unilateral pulmonary infection, one infected area."
         db.add(case)
     await review(stack, reviewer, case_id, decision="edit", findings_text=findings_text,
-                 zone_flags={z: z == "left_lower" for z in ZONE_ORDER})
+                 zone_flags={z: z == "patient_left_lower" for z in PATIENT_ZONES})
     return case_id
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from backend.datasets.layout import split_for
 from inference.findings import ZONE_ORDER, render
+from inference.sides import PATIENT_ZONES, sentence, to_image
 from tests.backend.backend_testkit import Stack
 from tests.backend.model_kit import QATA_IMAGES, qata, review, run_model, upload
 
@@ -26,12 +27,15 @@ async def test_zone_flag_corrections_sit_beside_the_model(stack: Stack, clinicia
     case_id = await upload(stack, clinician[1], qata(shared_data, "covid_1001.png"))
     case = await run_model(stack, case_id)
     model_flags = dict(case.zone_flags)
-    corrected = {z: z == "right_lower" for z in ZONE_ORDER}
+    corrected = {z: z == "patient_left_lower" for z in PATIENT_ZONES}
     url = f"/api/cases/{case_id}/review"
 
     bad = await stack.client.post(url, headers=reviewer[1], json={
-        "decision": "edit", "zone_flags": {"left_upper": True}})
+        "decision": "edit", "zone_flags": {"patient_right_upper": True}})
     assert bad.status_code == 400 and "zone_flags" in bad.text
+    image_side = await stack.client.post(url, headers=reviewer[1], json={
+        "decision": "edit", "zone_flags": to_image(corrected)})
+    assert image_side.status_code == 400  # the image-side keys of old are refused
     extra = await stack.client.post(url, headers=reviewer[1], json={
         "decision": "edit", "zone_flags": {**corrected, "heart": True}})
     assert extra.status_code == 400
@@ -42,7 +46,8 @@ async def test_zone_flag_corrections_sit_beside_the_model(stack: Stack, clinicia
 
     out = await review(stack, reviewer[1], case_id, decision="edit", zone_flags=corrected)
     assert out["zone_flags"] == corrected
-    assert out["findings_text"] == render([corrected[z] for z in ZONE_ORDER])
+    assert out["findings_text"] == sentence(corrected)
+    assert out["findings_text"].endswith("lower left lung.")
     detail = (await stack.client.get(f"/api/cases/{case_id}", headers=clinician[1])).json()
     assert detail["zone_flags"] == model_flags  # the model's output is kept as it was
     assert detail["reviewed_zone_flags"] == corrected
@@ -65,7 +70,7 @@ async def _reviewed_cases(stack: Stack, clinician, reviewer, shared_data: Path
             await review(stack, reviewer[1], case_id, decision="accept")
             plan[case_id] = ("accepted", dict(case.zone_flags))
         else:
-            flags = {z: not bool(case.zone_flags[z]) for z in ZONE_ORDER}
+            flags = {z: not bool(case.zone_flags[z]) for z in PATIENT_ZONES}
             await review(stack, reviewer[1], case_id, decision="edit", zone_flags=flags,
                          findings_text="reviewer sentence naming upper left lung.")
             plan[case_id] = ("edited", flags)
@@ -93,18 +98,21 @@ async def test_export_reads_back_and_fine_tunes(stack: Stack, clinician, reviewe
     zipfile.ZipFile(io.BytesIO(r.content)).extractall(folder)
     readme = (folder / "README.txt").read_text()
     assert "Reviewers did NOT redraw" in readme and "Rejected cases are excluded" in readme
+    assert "IMAGE-SIDE convention" in readme and "patient's RIGHT" in readme
 
     from training.data import load_arrays, read_records
 
     records = read_records(folder)
     by_case = {rec.image.stem: rec for rec in records}
     assert set(by_case) == set(kept)  # the rejected case is not there
-    for case_id, (state, flags) in kept.items():
+    for case_id, (_state, flags) in kept.items():
         rec = by_case[case_id]
         assert rec.split == split_for(case_id)
-        assert rec.zones == tuple(flags[z] for z in ZONE_ORDER)  # type: ignore[index]
-        if state == "edited":
-            assert rec.description == "reviewer sentence naming upper left lung."
+        # the export keeps the data set's image sides: the patient's right is the image's left
+        assert flags is not None
+        zones = tuple(to_image(flags)[z] for z in ZONE_ORDER)
+        assert rec.zones == zones
+        assert rec.description == render(zones)
     arrays = load_arrays(records)
     assert arrays.images.shape == (len(kept), 224, 224) and arrays.images.dtype == np.uint8
     assert set(np.unique(arrays.masks)) <= {0, 1} and arrays.masks.sum() > 0

@@ -10,7 +10,7 @@ from arq.worker import create_worker
 from PIL import Image
 
 from backend.worker.settings import worker_settings
-from inference.findings import ZONE_ORDER, parse
+from inference.sides import PATIENT_ZONES, laterality, parse_patient
 from tests.backend.backend_testkit import Stack
 
 
@@ -41,10 +41,11 @@ async def test_upload_to_reviewed_with_the_real_model(stack: Stack, clinician, r
     r = await stack.client.get(f"/api/cases/{case_id}", headers=headers)
     case = r.json()
     assert case["status"] == "done", case
-    assert parse(case["findings_text"]).zones == tuple(case["zone_flags"][z] for z in ZONE_ORDER)
-    assert list(case["zone_probabilities"]) == list(ZONE_ORDER)
+    assert parse_patient(case["findings_text"]) == case["zone_flags"]
+    assert list(case["zone_probabilities"]) == list(PATIENT_ZONES)
     assert case["model_name"] == "medsegtext-segfind"
-    assert case["laterality"] in ("unilateral", "bilateral")
+    assert case["laterality"] == laterality(case["zone_flags"])
+    assert case["laterality"] in ("left", "right", "bilateral")
     assert set(case["timings_ms"]) >= {"decode", "model", "postprocess"}
 
     mask = (await stack.client.get(f"/api/cases/{case_id}/mask", headers=headers))

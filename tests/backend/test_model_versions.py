@@ -20,9 +20,9 @@ from backend.models_registry.agreement import zone_f1
 from backend.models_registry.models import ModelVersion
 from backend.platform.db import transaction
 from backend.platform.services import Services
-from inference.findings import ZONE_ORDER
 from inference.pipeline import Predictor
 from inference.session import DEFAULT_MODEL
+from inference.sides import PATIENT_ZONES
 from tests.backend.backend_testkit import Stack, png_bytes
 from tests.backend.model_kit import qata, review, run_model, upload
 
@@ -172,12 +172,12 @@ async def test_uploaded_model_is_fetched_for_the_worker(stack: Stack, admin,
 
 
 def test_zone_f1() -> None:
-    on = dict.fromkeys(ZONE_ORDER, True)
-    off = dict.fromkeys(ZONE_ORDER, False)
+    on = dict.fromkeys(PATIENT_ZONES, True)
+    off = dict.fromkeys(PATIENT_ZONES, False)
     assert zone_f1([]) is None
     assert zone_f1([(on, on)]) == 1.0 and zone_f1([(off, off)]) == 1.0
     assert zone_f1([(on, off)]) == 0.0
-    half = {z: i < 3 for i, z in enumerate(ZONE_ORDER)}
+    half = {z: i < 3 for i, z in enumerate(PATIENT_ZONES)}
     assert zone_f1([(on, half)]) == pytest.approx(2 * 3 / (2 * 3 + 3))
 
 
@@ -187,7 +187,7 @@ async def test_agreement_of_shown_and_shadow_results(stack: Stack, clinician, re
     edited = await upload(stack, clinician[1], qata(shared_data, "covid_1008.png"))
     a, e = await run_model(stack, accepted), await run_model(stack, edited)
     await review(stack, reviewer[1], accepted, decision="accept")
-    flipped = {z: not e.zone_flags[z] for z in ZONE_ORDER}
+    flipped = {z: not e.zone_flags[z] for z in PATIENT_ZONES}
     await review(stack, reviewer[1], edited, decision="edit", zone_flags=flipped)
 
     stats = (await stack.client.get("/api/admin/stats", headers=admin[1])).json()

@@ -42,7 +42,7 @@ async def test_pdf_and_fhir_follow_the_review(stack: Stack, clinician, reviewer,
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF") and b"/Image" in pdf.content
     text = pdf_text(pdf.content)
-    for expected in ("Decision support only", "Zone map", "image-left upper", "Lesion burden",
+    for expected in ("Decision support only", "Zone map", "patient's right upper", "Lesion burden",
                      f"medsegtext-segfind {case.model_version}", "Not reviewed yet",
                      "MRN-77"):
         assert expected in text, expected
@@ -56,8 +56,8 @@ async def test_pdf_and_fhir_follow_the_review(stack: Stack, clinician, reviewer,
     contained = {o.id: o for o in report.contained}
     assert len(contained) == 8  # six zones, lesion burden, laterality
     assert [r.reference for r in report.result] == [f"#{i}" for i in contained]
-    assert float(contained["zone-left-upper"].valueQuantity.value) == pytest.approx(
-        case.zone_probabilities["left_upper"], abs=1e-4)
+    assert float(contained["zone-patient-right-upper"].valueQuantity.value) == pytest.approx(
+        case.zone_probabilities["patient_right_upper"], abs=1e-4)
     assert float(contained["lesion-burden"].valueQuantity.value) == pytest.approx(
         case.lesion_burden_percent, abs=1e-3)
     assert contained["laterality"].valueCodeableConcept.text == case.laterality
@@ -71,8 +71,9 @@ async def test_pdf_and_fhir_follow_the_review(stack: Stack, clinician, reviewer,
                                 headers=clinician[1])).json())
     assert final.status == "final" and final.conclusion == edited
     assert final.resultsInterpreter[0].display == "Test reviewer"
-    zone = {o.id: o for o in final.contained}["zone-left-upper"]
-    assert zone.interpretation[0].coding[0].code == ("POS" if corrected["left_upper"] else "NEG")
+    zone = {o.id: o for o in final.contained}["zone-patient-right-upper"]
+    assert zone.interpretation[0].coding[0].code == (
+        "POS" if corrected["patient_right_upper"] else "NEG")
     text = pdf_text((await stack.client.get(f"/api/cases/{case_id}/report.pdf",
                                             headers=clinician[1])).content)
     assert "edited by the reviewer" in text and "Edited by Test reviewer" in text
@@ -136,6 +137,10 @@ async def test_dicom_seg_and_sr(stack: Stack, clinician, reviewer, admin,
             .ReferencedSOPInstanceUID == source.SOPInstanceUID)
     texts = [i.TextValue for i in sr.ContentSequence if i.ValueType == "TEXT"]
     assert case.findings_text in texts
+    zones = {i.ConceptNameCodeSequence[0].CodeValue: i.ConceptNameCodeSequence[0].CodeMeaning
+             for i in sr.ContentSequence if i.ValueType == "NUM"}
+    assert zones["zone-pt-r-middle"] == "Lesion probability, patient's right middle zone"
+    assert all(len(code) <= 16 for code in zones)
     assert any("Decision support only" in t for t in texts)
 
     await review(stack, reviewer[1], case_id, decision="accept")

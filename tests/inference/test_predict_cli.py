@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.findings import ZONE_ORDER, parse
 from inference.session import DEFAULT_MODEL
+from inference.sides import PATIENT_ZONES, parse_patient
 
 
 def run_predict(paths: list[Path], out: Path, *extra: str) -> tuple[int, list[dict]]:
@@ -45,11 +45,11 @@ def test_predict_real_png_jpeg_dicom(shared_data, tmp_path):
         values = set(np.unique(np.asarray(mask)).tolist())
         assert values <= {0, 255}
         assert overlay.mode == "RGB"
-        assert list(line["zone_probabilities"]) == list(ZONE_ORDER)
+        assert list(line["zone_probabilities"]) == list(PATIENT_ZONES)
         assert all(0.0 <= p <= 1.0 for p in line["zone_probabilities"].values())
         # The sentence is rendered from the flags it reports.
-        flags = tuple(line["zone_flags"][z] for z in ZONE_ORDER)
-        assert parse(line["findings_text"]).zones == flags
+        assert parse_patient(line["findings_text"]) == line["zone_flags"]
+        assert line["in_scope"] is True and line["scope_reason"] is None
         burden = 100 * float(np.mean(np.asarray(mask) > 0))
         assert line["lesion_burden_percent"] == pytest.approx(burden, abs=1e-2)
         assert set(line["timings_ms"]) >= {"decode", "preprocess", "model", "postprocess"}

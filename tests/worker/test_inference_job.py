@@ -8,6 +8,7 @@ from backend.platform.services import Services
 from backend.tables import Case
 from backend.worker.jobs import result_keys, run_inference
 from backend.worker.settings import KEEP_RESULT_S
+from inference.sides import PATIENT_ZONES
 
 
 async def test_job_runs_case_to_done(kit, services: Services, xray: bytes, new_case) -> None:
@@ -23,7 +24,7 @@ async def test_job_runs_case_to_done(kit, services: Services, xray: bytes, new_c
     assert case.findings_text and "lung" in case.findings_text
     assert case.model_version == version and case.model_name == "medsegtext-segfind"
     assert (case.width, case.height) == (224, 224)
-    assert set(case.zone_probabilities or {}) == set(services.manifest.zone_order)
+    assert set(case.zone_probabilities or {}) == set(PATIENT_ZONES)
     assert case.laterality in ("left", "right", "bilateral", "none")
     assert case.attempts == 1 and case.started_at and case.finished_at
     assert {"model", "fetch", "store", "job"} <= set(case.timings_ms or {})

@@ -25,9 +25,9 @@ class RecordingPredictor(Predictor):
 
     sizes: list[int]
 
-    def predict_batch(self, items: list[bytes]) -> list[Any]:
+    def predict_batch(self, items: list[bytes], check_scope: bool = True) -> list[Any]:
         self.sizes.append(len(items))
-        return super().predict_batch(items)
+        return super().predict_batch(items, check_scope)
 
 
 @pytest.fixture(scope="module")

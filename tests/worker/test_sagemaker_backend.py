@@ -3,6 +3,7 @@ SageMaker-compatible server (real HTTP on a free port, the shipped model inside)
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Iterator
@@ -100,3 +101,22 @@ async def test_job_through_sagemaker(kit, services: Services, server_url: str, x
     failed = await kit.load_case(bad)
     assert failed.status == "failed" and failed.attempts == 1
     assert failed.error and "GIF" in failed.error
+
+
+async def test_scope_gate_and_its_override_cross_the_wire(sagemaker: SageMakerBackend,
+                                                          xray: bytes) -> None:
+    """A lateral DICOM is refused with its reason and empty PNGs; the reviewer's override
+    (CustomAttributes scope-check=off) gets it analysed."""
+    import numpy as np
+    from PIL import Image
+
+    from tests.inference.test_decode import dicom_bytes, make_dicom
+
+    pixels = np.asarray(Image.open(io.BytesIO(xray)).convert("L"))
+    lateral = dicom_bytes(make_dicom(pixels, ViewPosition="LL"))
+    refused = await sagemaker.predict(lateral)
+    assert not refused.in_scope and "lateral" in refused.summary["scope_reason"]
+    assert refused.mask_png == b"" and refused.summary["findings_text"] is None
+    forced = await sagemaker.predict(lateral, check_scope=False)
+    assert forced.in_scope and forced.mask_png.startswith(b"\x89PNG")
+    assert forced.summary["findings_text"]

@@ -6,7 +6,8 @@ from typing import Any
 
 import reflex as rx
 
-STATUS_COLORS = {"queued": "gray", "running": "blue", "done": "green", "failed": "red"}
+STATUS_COLORS = {"queued": "gray", "running": "blue", "done": "green", "failed": "red",
+                 "out_of_scope": "amber"}
 PRIORITY_COLORS = {"routine": "gray", "urgent": "orange", "stat": "red"}
 REVIEW_COLORS = {"unreviewed": "gray", "accepted": "green", "edited": "amber",
                  "rejected": "red"}

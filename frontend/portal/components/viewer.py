@@ -136,9 +136,9 @@ def zone_cell(zone: Zone) -> rx.Component:
 def lung_map() -> rx.Component:
     return rx.vstack(
         rx.grid(
-            rx.text("Image left", rx.el.br(), rx.el.small("(patient's right)"), size="1",
+            rx.text("Patient's right", rx.el.br(), rx.el.small("(image left)"), size="1",
                     text_align="center", color_scheme="gray"),
-            rx.text("Image right", rx.el.br(), rx.el.small("(patient's left)"), size="1",
+            rx.text("Patient's left", rx.el.br(), rx.el.small("(image right)"), size="1",
                     text_align="center", color_scheme="gray"),
             columns="2", spacing="2", width="100%", aria_hidden="true",
         ),

@@ -101,7 +101,7 @@ def downloads() -> rx.Component:
 
 
 def flag_box(key: str) -> rx.Component:
-    level = key.partition("_")[2]
+    level = key.rpartition("_")[2]
     id_ = f"flag-{key.replace('_', '-')}"
     return rx.el.label(
         rx.hstack(
@@ -119,12 +119,12 @@ def zone_flag_editor() -> rx.Component:
     return rx.el.fieldset(
         rx.el.legend("Zone flags (lesion present)"),
         rx.grid(
-            rx.text("Image left", rx.el.br(), rx.el.small("(patient's right)"), size="1",
+            rx.text("Patient's right", rx.el.br(), rx.el.small("(image left)"), size="1",
                     color_scheme="gray", aria_hidden="true"),
-            rx.text("Image right", rx.el.br(), rx.el.small("(patient's left)"), size="1",
+            rx.text("Patient's left", rx.el.br(), rx.el.small("(image right)"), size="1",
                     color_scheme="gray", aria_hidden="true"),
-            *[flag_box(f"{side}_{level}") for level in ("upper", "middle", "lower")
-              for side in ("left", "right")],
+            *[flag_box(f"patient_{side}_{level}") for level in ("upper", "middle", "lower")
+              for side in ("right", "left")],
             columns="2", spacing="2", width="100%", id="zone-flag-editor",
         ),
         rx.button("Reset to the model's flags", on_click=CaseState.reset_review_flags,
@@ -213,7 +213,34 @@ def history() -> rx.Component:
     )
 
 
+def out_of_scope() -> rx.Component:
+    """Why the film was not analysed; a reviewer may have it analysed anyway."""
+    return rx.vstack(
+        rx.callout(rx.text("Not analysed: ", CaseState.scope_reason), icon="ban",
+                   color_scheme="amber", role="alert", id="case-out-of-scope"),
+        rx.cond(AuthState.can_review, rx.hstack(
+            rx.input(placeholder="Why this is a frontal chest film", aria_label="Reason",
+                     value=CaseState.override_reason,
+                     on_change=CaseState.set_override_reason, id="override-reason",
+                     width="100%"),
+            rx.button("Analyse anyway", on_click=CaseState.override_scope,
+                      id="analyse-anyway"),
+            width="100%")),
+        rx.cond(CaseState.override_error != "",
+                rx.text(CaseState.override_error, color_scheme="red", size="2", role="alert")),
+        width="100%",
+    )
+
+
 def pending() -> rx.Component:
+    return rx.cond(
+        CaseState.status == "out_of_scope",
+        out_of_scope(),
+        pending_or_failed(),
+    )
+
+
+def pending_or_failed() -> rx.Component:
     return rx.cond(
         CaseState.status == "failed",
         rx.callout(rx.text("The analysis failed: ", CaseState.case_error), icon="circle_x",

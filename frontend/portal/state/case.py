@@ -30,7 +30,7 @@ def zones_of(probabilities: Any, flags: Any) -> list[Zone]:
         p = probs.get(key)
         p = float(p) if isinstance(p, int | float) and not isinstance(p, bool) else None
         out.append(Zone(
-            key=key, label=fmt.zone_label(key), level=key.partition("_")[2].capitalize(),
+            key=key, label=fmt.zone_label(key), level=key.rpartition("_")[2].capitalize(),
             probability="—" if p is None else f"{p * 100:.0f} %",
             flagged=bool(flagged.get(key, False)),
             shade="transparent" if p is None else f"rgba(220, 38, 38, {0.08 + 0.72 * p:.2f})",
@@ -65,6 +65,10 @@ class CaseState(AuthState):
     burden: str = ""
     model: str = ""
     case_error: str = ""
+    scope_reason: str = ""  # status out_of_scope: why the film was not analysed
+    scope_override_reason: str = ""  # a reviewer had it analysed anyway, and why
+    override_reason: str = ""  # the reviewer's reason, being typed
+    override_error: str = ""
     triage_reason: str = ""
     triage_score: str = ""
     reviewed_zones: str = ""  # the reviewers' corrected zone flags, in words, if they differ
@@ -146,7 +150,9 @@ class CaseState(AuthState):
         self.uploaded = fmt.when(c.get("created_at"))
         self.finished = fmt.when(c.get("finished_at"))
         self.findings = fmt.text(c.get("findings_text"))
-        self.laterality = fmt.text(c.get("laterality"))
+        self.laterality = fmt.laterality(c.get("laterality"))
+        self.scope_reason = fmt.text(c.get("scope_reason"))
+        self.scope_override_reason = fmt.text(c.get("scope_override_reason"))
         self.burden = fmt.percent(c.get("lesion_burden_percent"), 2)
         name, version = c.get("model_name"), c.get("model_version")
         self.model = " ".join(str(p) for p in (name, version and f"v{version}") if p)
@@ -298,6 +304,32 @@ class CaseState(AuthState):
     @rx.event
     def set_review_comment(self, value: str) -> None:
         self.review_comment = value
+
+    def set_override_reason(self, value: str) -> None:
+        self.override_reason = value[:500]
+
+    @rx.event
+    @requires(*REVIEWERS)
+    async def override_scope(self) -> Any:
+        """'Analyse anyway': the out-of-scope film is queued again, past the scope gate."""
+        reason = self.override_reason.strip()
+        if not reason:
+            self.override_error = "Say why this is a frontal chest film."
+            return
+        try:
+            await self._api("POST", f"/api/cases/{self.case_id}/scope-override",
+                            json={"reason": reason})
+        except api.ApiError as e:
+            self.override_error = e.detail
+            if (r := self._after_error(e)) is not None:
+                yield r
+            return
+        self.override_reason, self.override_error = "", ""
+        if (r := await self._fetch()) is not None:
+            yield r
+            return
+        if self.status in fmt.ACTIVE_STATUSES:
+            yield CaseState.poll
 
     @rx.event
     @requires(*REVIEWERS)

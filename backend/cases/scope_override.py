@@ -1,0 +1,46 @@
+"""A reviewer's override of the scope gate: the film is analysed as a chest film after all.
+
+The scope gate refuses what does not look like a frontal chest radiograph (status
+out_of_scope); a reviewer who sees that it is one (an unusual header, an odd exposure) gives a
+reason, the case is queued again and the worker skips the gate for it. Audited."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar.exceptions import ClientException
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.admin import audit
+from backend.admin.audit import AuditContext
+from backend.cases.models import Case
+from backend.cases.service import visible_case
+from backend.http.auth import Principal
+from backend.http.errors import Conflict
+from backend.platform.db import utcnow
+
+
+class ScopeOverrideIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Why the film is a frontal chest radiograph after all (shown in the audit trail)."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+async def override_scope(db: AsyncSession, ctx: AuditContext, user: Principal, case_id: str,
+                         data: ScopeOverrideIn) -> Case:
+    """409 unless the case is out_of_scope; the caller commits, then enqueues."""
+    case = await visible_case(db, user, case_id)
+    reason = data.reason.strip()
+    if not reason:
+        raise ClientException("A reason is required to analyse an out-of-scope film.")
+    if case.status != "out_of_scope":
+        raise Conflict(f"Only out-of-scope cases can be overridden; this case is {case.status}.")
+    refused_because = case.scope_reason
+    now = utcnow()
+    case.scope_override_reason = reason
+    case.status, case.updated_at, case.finished_at = "queued", now, None
+    db.add(case)
+    audit.record(db, ctx, audit.CASE_SCOPE_OVERRIDE, "case", case.id,
+                 {"reason": reason, "scope_reason": refused_because})
+    return case
