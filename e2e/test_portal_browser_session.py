@@ -19,7 +19,8 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from e2e_pages import TIMEOUT_MS, shot, sign_in, sign_out
+from e2e_pages import TIMEOUT_MS, sign_in, sign_out
+from e2e_pages import shot as page_shot
 from e2e_stack import ACCOUNTS
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from reflex_socket import ReflexSocket, merged, redirects
@@ -62,6 +63,22 @@ def fill_sign_in(tab: Page, email: str, password: str) -> None:
     tab.get_by_label("Email").fill(email)
     tab.get_by_label("Password").fill(password)
     tab.get_by_role("button", name="Sign in").click()
+
+
+def shot(tab: Page, artifacts: Path, name: str) -> None:
+    """A screenshot of a tab brought to the front (a background tab's screenshot can wait for
+    a frame that headless Chromium does not paint)."""
+    tab.bring_to_front()
+    page_shot(tab, artifacts, name)
+
+
+def click_then_reloaded(tab: Page, link: str) -> None:
+    """Click a navigation link in a tab whose websocket still has the browser's old cookie: the
+    portal sends it to sign-in, which reloads once (a new websocket with the browser's current
+    cookie). Waits for that reload, so that what follows sees the page after it."""
+    tab.evaluate("window.__before_reload = true")
+    tab.get_by_role("link", name=link, exact=True).click()
+    tab.wait_for_function("window.__before_reload === undefined", timeout=TIMEOUT_MS)
 
 
 def browser_cookie(ctx: BrowserContext) -> str:
@@ -239,7 +256,8 @@ def test_a_tab_open_before_another_signed_in_signs_in_with_its_browser(
     expect(tab_b.locator("#signed-in-user")).to_be_visible(timeout=TIMEOUT_MS)
     tab_b.goto(f"/cases/{done_case['id']}")
     expect_case(tab_b, done_case["id"])
-    page.get_by_role("link", name="Account").click()
+    tab_b.close()  # one tab left: headless Chromium may not paint a background tab's screenshot
+    click_then_reloaded(page, "Account")
     expect(page.locator("#signed-in-user")).to_be_visible(timeout=TIMEOUT_MS)
     expect(page).to_have_url(re.compile(r"/account/?$"))
     shot(page, artifacts, "tab-a-after-tab-b-signed-in")
@@ -256,7 +274,8 @@ def test_a_signed_out_tab_takes_the_browsers_new_session(page: Page,
     expect(tab_b.locator("#signed-in-user")).to_be_visible(timeout=TIMEOUT_MS)
     sign_out(page)
     sign_in(page, *ACCOUNTS["reviewer"])
-    tab_b.get_by_role("link", name="Worklist", exact=True).click()
+    click_then_reloaded(tab_b, "Worklist")
     expect(tab_b.locator("#signed-in-user")).to_be_visible(timeout=TIMEOUT_MS)
     expect(tab_b).to_have_url(re.compile(r"/$"))
+    page.close()
     shot(tab_b, artifacts, "tab-b-took-the-new-session")
