@@ -39,7 +39,9 @@ EXTENSIONS = {"dicom": "dcm", "png": "png", "jpeg": "jpg"}
 async def own_stack(settings: Settings, tmp_dir: Path, suite: str, bucket: str
                     ) -> AsyncIterator[Stack]:
     """A running API on a database and bucket of its own (on the session's moto server)."""
-    own = replace(settings, database_url=suite_database_url(tmp_dir, suite), s3_bucket=bucket)
+    # in a thread: on PostgreSQL suite_database_url runs its own event loop (asyncio.run)
+    url = await anyio.to_thread.run_sync(suite_database_url, tmp_dir, suite)
+    own = replace(settings, database_url=url, s3_bucket=bucket)
     services = await Services.start(own)
     try:
         await services.store.ensure_bucket()

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
+import anyio.to_thread
 import pydicom
 import pytest
 
@@ -35,7 +36,9 @@ def film(shared_data: Path) -> PhiFilm:
 @pytest.fixture(scope="module")
 async def own(settings: Settings, tmp_path_factory: pytest.TempPathFactory
               ) -> AsyncIterator[Stack]:
-    url = suite_database_url(tmp_path_factory.mktemp("cache-rewrite-db"), "cache_rewrite")
+    # in a thread: on PostgreSQL suite_database_url runs its own event loop (asyncio.run)
+    url = await anyio.to_thread.run_sync(
+        suite_database_url, tmp_path_factory.mktemp("cache-rewrite-db"), "cache_rewrite")
     own_settings = replace(settings, database_url=url, s3_bucket=BUCKET)
     services = await Services.start(own_settings)
     try:
