@@ -30,7 +30,10 @@ test-tools:
 up: install
 	exec $(BIN)/python -m backend.devstack $(UP_ARGS)
 
+# The portal's venv first: the compose/ECS checks of its settings import the portal's own config,
+# and would skip on a fresh clone when they run before the browser tests set it up.
 test: install test-tools
+	frontend/run.sh --setup-only
 	$(BIN)/python -m pytest
 
 # The suites that use SQL, Redis and S3, again on whatever DATABASE_URL / REDIS_URL name (CI runs
