@@ -244,16 +244,27 @@ def test_a_cookie_planted_before_sign_in_does_not_ride_the_session(
 
 
 def test_a_tab_open_before_another_signed_in_signs_in_with_its_browser(
-        page: Page, done_case: dict[str, Any], artifacts: Path) -> None:
+        page: Page, api: Any, done_case: dict[str, Any], artifacts: Path) -> None:
     """Tab B's websocket opened with the cookie the browser had before tab A signed in (sign-in
-    replaces it). B signing in still binds its session to this browser (its case image loads),
-    and A, whose session B's sign-in replaced, goes on in B's session."""
+    replaces it). B signing in still binds its session to this browser (its case image loads);
+    A's session, which B's sign-in replaced, is signed out at the API too (one session per
+    browser), and A goes on in B's session."""
+    clinician = api.http.get("/api/me", headers=api.as_role("clinician")).json()
+
+    def live_sessions() -> int:
+        r = api.http.get(f"/api/admin/users/{clinician['id']}/tokens", headers=api.as_role(
+            "admin"), params={"kind": "session", "limit": 1})
+        assert r.status_code == 200, r.text
+        return int(r.json()["total"])
+
     tab_b = page.context.new_page()
     tab_b.goto("/login")
     expect_sign_in_page(tab_b)
     sign_in(page, *ACCOUNTS["clinician"])  # tab A
+    with_a = live_sessions()
     fill_sign_in(tab_b, *ACCOUNTS["clinician"])
     expect(tab_b.locator("#signed-in-user")).to_be_visible(timeout=TIMEOUT_MS)
+    assert live_sessions() == with_a, "A's session was not ended when B's replaced it"
     tab_b.goto(f"/cases/{done_case['id']}")
     expect_case(tab_b, done_case["id"])
     tab_b.close()  # one tab left: headless Chromium may not paint a background tab's screenshot
@@ -277,5 +288,6 @@ def test_a_signed_out_tab_takes_the_browsers_new_session(page: Page,
     click_then_reloaded(tab_b, "Worklist")
     expect(tab_b.locator("#signed-in-user")).to_be_visible(timeout=TIMEOUT_MS)
     expect(tab_b).to_have_url(re.compile(r"/$"))
+    expect(tab_b.get_by_text("Loading cases")).to_have_count(0, timeout=TIMEOUT_MS)
     page.close()
     shot(tab_b, artifacts, "tab-b-took-the-new-session")
