@@ -9,19 +9,17 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
-import anyio.to_thread
 import pydicom
 import pytest
 
 from backend.cases import backfill
 from backend.cases.models import Case, new_case_id
 from backend.platform.db import transaction
-from backend.platform.services import Services
 from backend.settings import Settings
-from tests.backend.backend_testkit import Stack, running_stack, suite_database_url
+from tests.backend.backend_testkit import Stack
+from tests.backend.backfill_testkit import own_stack
 from tests.backend.phi_dicom import PhiFilm, phi_laden_dx, surviving
 
 BUCKET = "medsegtext-cache-rewrite-test"
@@ -36,16 +34,8 @@ def film(shared_data: Path) -> PhiFilm:
 @pytest.fixture(scope="module")
 async def own(settings: Settings, tmp_path_factory: pytest.TempPathFactory
               ) -> AsyncIterator[Stack]:
-    # in a thread: on PostgreSQL suite_database_url runs its own event loop (asyncio.run)
-    url = await anyio.to_thread.run_sync(
-        suite_database_url, tmp_path_factory.mktemp("cache-rewrite-db"), "cache_rewrite")
-    own_settings = replace(settings, database_url=url, s3_bucket=BUCKET)
-    services = await Services.start(own_settings)
-    try:
-        await services.store.ensure_bucket()
-    finally:
-        await services.close()
-    async with running_stack(own_settings) as s:
+    async with own_stack(settings, tmp_path_factory.mktemp("cache-rewrite-db"),
+                         "cache_rewrite", BUCKET) as s:
         yield s
 
 
