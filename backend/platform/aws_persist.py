@@ -310,34 +310,26 @@ class DynamoJournal:
         _write_atomically(self.path, [json.dumps(e).encode() + b"\n" for e in schema + items])
 
     def _tables(self, region: str) -> list[str]:
-        names: list[str] = []
-        start: str | None = None
-        while True:
-            request = {"ExclusiveStartTableName": start} if start else {}
-            status, body = self.moto.dynamodb("ListTables", region, json.dumps(request).encode())
-            if status != 200:
-                raise RuntimeError(f"listing tables in {region}: {status} {body[:200]!r}")
-            page = json.loads(body)
-            names += page.get("TableNames", [])
-            start = page.get("LastEvaluatedTableName")
-            if not start:
-                return names
+        return [str(n) for n in self._pages("ListTables", region, {}, "TableNames",
+                                            "LastEvaluatedTableName", "ExclusiveStartTableName")]
 
     def _scan(self, table: str, region: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        start: dict[str, Any] | None = None
+        return list(self._pages("Scan", region, {"TableName": table}, "Items",
+                                "LastEvaluatedKey", "ExclusiveStartKey"))
+
+    def _pages(self, target: str, region: str, request: dict[str, Any], items_key: str,
+               next_key: str, start_key: str) -> list[Any]:
+        """Every page of a paginated DynamoDB read, asked of moto directly."""
+        out: list[Any] = []
         while True:
-            request: dict[str, Any] = {"TableName": table}
-            if start:
-                request["ExclusiveStartKey"] = start
-            status, body = self.moto.dynamodb("Scan", region, json.dumps(request).encode())
+            status, body = self.moto.dynamodb(target, region, json.dumps(request).encode())
             if status != 200:
-                raise RuntimeError(f"reading table {table} back: {status} {body[:200]!r}")
+                raise RuntimeError(f"{target} {request} in {region}: {status} {body[:200]!r}")
             page = json.loads(body)
-            items += page.get("Items", [])
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return items
+            out += page.get(items_key, [])
+            if not page.get(next_key):
+                return out
+            request = {**request, start_key: page[next_key]}
 
 
 def _s3_target(environ: Environ) -> tuple[str, str | None] | None:
