@@ -8,10 +8,12 @@ import reflex as rx
 from portal import guard, media
 from portal.pages import account, admin, admin_models, case, login, upload, worklist
 from portal.state.account import AccountState
-from portal.state.admin import AdminUsersState, AuditState, DashboardState
 from portal.state.admin_models import ModelsState
+from portal.state.admin_users import AdminUsersState
+from portal.state.audit import AuditState
 from portal.state.auth import AuthState
 from portal.state.case import CaseState
+from portal.state.dashboard import DashboardState
 from portal.state.upload import UploadState
 from portal.state.worklist import WorklistState
 

@@ -18,8 +18,10 @@ from portal.components.confirm import confirm_dialog
 from portal.components.downloads import download_link
 from portal.components.layout import page as shell
 from portal.pages import admin_tokens
-from portal.state.admin import AdminUsersState, AuditState, DashboardState
+from portal.state.admin_users import AdminUsersState
+from portal.state.audit import AuditState
 from portal.state.auth import AuthState
+from portal.state.dashboard import DashboardState
 from portal.state.models import AgreementRow, AuditRow, Stat, UserRow
 
 ROLE_OPTIONS = [("clinician", "Clinician"), ("reviewer", "Reviewer"), ("admin", "Admin")]

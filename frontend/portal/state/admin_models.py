@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import reflex as rx
 
 from portal import api, fmt
-from portal.state.admin import agreement_row
 from portal.state.auth import ADMINS, AuthState
+from portal.state.dashboard import agreement_row
 from portal.state.models import ModelRow
 
 
