@@ -28,3 +28,16 @@ def shot(page: Page, artifacts: Path, name: str) -> Path:
     path = artifacts / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def expect_film(page: Page) -> None:
+    """The case viewer has drawn its film (assets/viewer.js loaded the /media link)."""
+    expect(page.locator("#case-viewer")).to_have_attribute("data-state", "ready",
+                                                            timeout=TIMEOUT_MS)
+
+
+def shot_of(page: Page, selector: str, artifacts: Path, name: str) -> Path:
+    """A screenshot of one part of the page (the viewer, where the full page would be small)."""
+    path = artifacts / f"{name}.png"
+    page.locator(selector).screenshot(path=str(path))
+    return path

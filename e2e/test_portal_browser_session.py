@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from e2e_pages import TIMEOUT_MS, sign_in, sign_out
+from e2e_pages import TIMEOUT_MS, expect_film, sign_in, sign_out
 from e2e_pages import shot as page_shot
 from e2e_stack import ACCOUNTS
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -49,8 +49,7 @@ def expect_case(tab: Page, case_id: str) -> None:
     expect(tab.locator("#case-image")).to_be_visible(timeout=TIMEOUT_MS)
     expect(tab).to_have_url(re.compile(rf"/cases/{case_id}"))
     expect(tab.locator("#signed-in-user")).to_be_visible()
-    tab.wait_for_function("document.getElementById('case-image')?.naturalWidth > 0",
-                          timeout=TIMEOUT_MS)
+    expect_film(tab)
 
 
 def expect_sign_in_page(tab: Page) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal import guard, media
+from portal.components.viewer import viewer_script
 from portal.pages import account, admin, admin_models, case, login, upload, worklist
 from portal.state.account import AccountState
 from portal.state.admin_models import ModelsState
@@ -22,7 +23,8 @@ app = rx.App(
     # media.routes() mounts the Reflex backend under the /media routes; PortalGuard wraps both
     api_transformer=[media.routes(), guard.PortalGuard],
     head_components=[rx.el.meta(name="robots", content="noindex"),
-                     rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+                     rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+                     viewer_script()],
 )
 # leftover export files of an earlier run, then expired links and their files
 app.register_lifespan_task(media.housekeeping)

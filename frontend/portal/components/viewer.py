@@ -1,6 +1,16 @@
-"""The case image with its lesion layer, and the six-zone lung map."""
+"""The case viewer (the film and its lesion layers on a canvas) and the six-zone lung map.
+
+Everything that changes only the display (layers, opacity, window/level, invert, zoom, pan)
+runs in the browser, in assets/viewer.js: this module renders the viewer's markup and controls
+with no Reflex event handlers, so no step is a server round trip. The script finds the viewer by
+its class, loads the two /media links in data-film / data-mask once each, and wires the controls
+by their data-act / data-layer / data-opacity / aria-keyshortcuts attributes.
+"""
 
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
 
 import reflex as rx
 from reflex.vars import Var, VarData
@@ -10,7 +20,29 @@ from reflex_base.utils.imports import ImportVar
 from portal.state.case import CaseState
 from portal.state.models import Zone
 
-LESION_RGB = "rgb(255, 48, 48)"
+VIEWER_JS = Path(__file__).resolve().parents[2] / "assets" / "viewer.js"
+# Window presets for 8-bit display films (PNG/JPEG uploads, and the API's PNG preview of a
+# DICOM, already windowed by its own VOI): width and centre on the 0-255 display values, not
+# Hounsfield units, which a radiograph does not have. Keys 2-5 (1 is 1:1).
+PRESETS = (  # name, key, width, centre
+    ("Default", "2", 256, 128),      # identity: the film as stored
+    ("Lung", "3", 160, 96),          # spreads the dark lung fields over the grey scale
+    ("Soft tissue", "4", 160, 160),  # mediastinum, heart and diaphragm
+    ("Bone", "5", 96, 192),          # the brightest structures: ribs, clavicles, spine
+)
+KEYS = {"fit": "F", "one": "1", "zoom-in": "+ =", "zoom-out": "-", "reset": "R",
+        "invert": "I", "outline": "O", "fill": "L", "wl": "W", "pan": "P"}
+HELP = ("Wheel: zoom at the pointer. Drag: pan (window/level with the W/L tool). Right-drag: "
+        "window/level (right = wider, down = darker). Double-click: fit. Keys: F fit, 1 1:1, "
+        "+/- zoom, R reset, I invert, 2-5 presets, O outline, L fill, W window/level tool, "
+        "P pan tool.")
+
+
+def viewer_script() -> rx.Component:
+    """The viewer's script for the app's head: a static file, so the CSP needs no inline code;
+    versioned by its content, so a browser never runs a stale copy against new markup."""
+    digest = hashlib.sha256(VIEWER_JS.read_bytes()).hexdigest()[:12]
+    return rx.el.script(src=f"/{VIEWER_JS.name}?v={digest}", defer=True)
 
 
 def media_url(src: Var) -> Var:
@@ -26,94 +58,86 @@ def media_url(src: Var) -> Var:
     )
 
 
-def image_stack() -> rx.Component:
-    mask_url = media_url(CaseState.mask_src)
-    mask_css = Var(_js_expr=f"`url(${{{mask_url}}})`", _var_type=str,
-                   _var_data=mask_url._get_all_var_data())
-    return rx.box(
-        rx.image(src=media_url(CaseState.base_src), id="case-image",
-                 alt="Chest radiograph",
-                 width="100%", display="block", loading="eager"),
-        rx.cond(
-            CaseState.show_fill,
-            rx.box(id="lesion-fill", aria_hidden="true", position="absolute", inset="0",
-                   background_color=LESION_RGB, opacity=CaseState.opacity_css,
-                   style={"maskImage": mask_css, "WebkitMaskImage": mask_css,
-                          "maskMode": "luminance", "maskSize": "100% 100%",
-                          "WebkitMaskSize": "100% 100%", "maskRepeat": "no-repeat",
-                          "pointerEvents": "none"}),
-        ),
-        rx.cond(
-            CaseState.show_outline,
-            rx.image(src=media_url(CaseState.overlay_src), id="lesion-overlay", alt="",
-                     aria_hidden="true", position="absolute", top="0", left="0",
-                     width="100%", height="100%", opacity=CaseState.opacity_css,
-                     style={"pointerEvents": "none"}),
-        ),
-        position="relative", width=CaseState.zoom_css, min_width="120px",
-    )
+def tool(label: str, act: str, key: str, **attrs: object) -> rx.Component:
+    return rx.button(label, type="button", variant="soft", size="1", data_act=act,
+                     aria_keyshortcuts=key, title=f"{label} ({key.split()[0]})",
+                     class_name="viewer-tool", **attrs)
 
 
-def layer_controls() -> rx.Component:
+def layer_control(name: str, label: str, key: str, opacity: int) -> rx.Component:
+    """A layer's on/off box (with its key) and its own opacity slider, a native range input:
+    arrow keys step it at once, in the browser."""
     return rx.hstack(
         rx.el.label(
-            rx.hstack(
-                rx.switch(checked=CaseState.show_overlay, on_change=CaseState.set_show_overlay,
-                          id="toggle-overlay"),
-                rx.text("Show lesions", size="2"),
-                align="center", spacing="2",
-            ),
-            html_for="toggle-overlay",
+            rx.el.input(type="checkbox", default_checked=True, id=f"show-{name}", data_layer=name,
+                        aria_keyshortcuts=key),
+            f" {label}", title=f"{label} ({key})", class_name="viewer-check",
         ),
-        rx.vstack(
-            rx.text("Lesion display", size="1", color_scheme="gray", id="style-label"),
-            rx.segmented_control.root(
-                rx.segmented_control.item("Fill", value="fill"),
-                rx.segmented_control.item("Outline", value="outline"),
-                value=CaseState.overlay_style, on_change=CaseState.set_overlay_style,
-                size="1", aria_labelledby="style-label", id="overlay-style",
-            ),
-            spacing="1",
-        ),
-        rx.vstack(
-            rx.el.label(rx.text("Opacity ", CaseState.overlay_opacity, " %", size="1",
-                                color_scheme="gray"), html_for="overlay-opacity"),
-            # a native range input: named by its <label>, arrow keys step it
-            rx.el.input(type="range", min=0, max=100, step=5, value=CaseState.overlay_opacity,
-                        on_change=CaseState.set_overlay_opacity, id="overlay-opacity",
-                        class_name="range"),
-            spacing="1",
-        ),
-        spacing="5", align="end", wrap="wrap",
+        rx.el.label(f"{label} opacity", html_for=f"{name}-opacity", class_name="sr-only"),
+        rx.el.input(type="range", min=0, max=100, step=5, default_value=opacity,
+                    id=f"{name}-opacity", data_opacity=name, class_name="range"),
+        rx.el.output(html_for=f"{name}-opacity", data_out=name, class_name="viewer-readout"),
+        align="center", spacing="2",
     )
 
 
-def viewer_controls() -> rx.Component:
+def lesion_controls() -> rx.Component:
     return rx.hstack(
-        layer_controls(),
-        rx.hstack(
-            rx.icon_button(rx.icon("zoom_out", aria_hidden="true"), on_click=CaseState.zoom_out,
-                           variant="soft", size="1", aria_label="Zoom out"),
-            rx.text(CaseState.zoom_css, size="2", aria_live="polite", id="zoom-level",
-                    min_width="3.5em", text_align="center"),
-            rx.icon_button(rx.icon("zoom_in", aria_hidden="true"), on_click=CaseState.zoom_in,
-                           variant="soft", size="1", aria_label="Zoom in"),
-            align="center", spacing="1", role="group", aria_label="Zoom",
-        ),
-        spacing="5", align="end", wrap="wrap", padding_bottom="0.5em",
+        layer_control("fill", "Fill", KEYS["fill"], 30),
+        layer_control("outline", "Outline", KEYS["outline"], 100),
+        spacing="4", align="center", wrap="wrap", role="group", aria_label="Lesion layers",
+    )
+
+
+def window_controls() -> rx.Component:
+    return rx.hstack(
+        *[tool(name, "preset", key, data_ww=width, data_wc=centre, data_name=name,
+               **({"data_default": ""} if name == PRESETS[0][0] else {}))
+          for name, key, width, centre in PRESETS],
+        tool("Invert", "invert", KEYS["invert"], aria_pressed="false"),
+        rx.el.output(id="window-level", data_out="window", class_name="viewer-readout"),
+        spacing="1", align="center", wrap="wrap", role="group", aria_label="Window and level",
+    )
+
+
+def view_controls() -> rx.Component:
+    return rx.hstack(
+        tool("Pan", "tool", KEYS["pan"], data_tool="pan", aria_pressed="true"),
+        tool("W/L", "tool", KEYS["wl"], data_tool="wl", aria_pressed="false",
+             aria_label="Window/level tool"),
+        rx.icon_button(rx.icon("zoom_out", aria_hidden="true"), type="button", variant="soft",
+                       size="1", data_act="zoom-out", aria_keyshortcuts=KEYS["zoom-out"],
+                       aria_label="Zoom out", title="Zoom out (-)"),
+        rx.el.output(id="zoom-level", data_out="zoom", class_name="viewer-readout",
+                     aria_live="polite"),
+        rx.icon_button(rx.icon("zoom_in", aria_hidden="true"), type="button", variant="soft",
+                       size="1", data_act="zoom-in", aria_keyshortcuts=KEYS["zoom-in"],
+                       aria_label="Zoom in", title="Zoom in (+)"),
+        tool("Fit", "fit", KEYS["fit"]),
+        tool("1:1", "one", KEYS["one"], aria_label="One to one"),
+        tool("Reset", "reset", KEYS["reset"]),
+        spacing="1", align="center", wrap="wrap", role="group", aria_label="View",
     )
 
 
 def viewer() -> rx.Component:
-    return rx.vstack(
-        viewer_controls(),
-        rx.box(
-            image_stack(),
-            overflow="auto", max_height="72vh", width="100%", border="1px solid var(--gray-6)",
-            border_radius="6px", background_color="black", tab_index=0, role="region",
-            aria_label="Chest image (scroll to pan when zoomed)", id="image-scroller",
+    return rx.el.div(
+        rx.hstack(
+            rx.cond(CaseState.mask_src != "", lesion_controls()),
+            window_controls(),
+            view_controls(),
+            spacing="4", align="center", wrap="wrap", role="toolbar",
+            aria_label="Viewer tools",
         ),
-        spacing="2", width="100%",
+        rx.el.div(
+            rx.el.canvas(id="case-image", role="img", tab_index=0,
+                         aria_label="Chest radiograph with the lesion layers"),
+            rx.el.div(data_status="", role="status", class_name="viewer-status"),
+            data_stage="", class_name="viewer-stage",
+        ),
+        rx.text(HELP, size="1", color_scheme="gray", id="viewer-help"),
+        class_name="msv-viewer", id="case-viewer",
+        data_film=media_url(CaseState.base_src), data_mask=media_url(CaseState.mask_src),
     )
 
 

@@ -1,9 +1,8 @@
-"""One case: results, image layers (through portal/media.py tickets), review panel, history."""
+"""One case: results, image links (through portal/media.py tickets), review panel, history."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Any
 
@@ -82,14 +81,10 @@ class CaseState(AuthState):
     zones: list[Zone] = rx.field(default_factory=list)
     timings: list[Timing] = rx.field(default_factory=list)
     reviews: list[ReviewRow] = rx.field(default_factory=list)
-    # image layers (relative /media/<ticket> URLs)
+    # the film and its lesion mask (relative /media/<ticket> URLs); how they are shown (layers,
+    # window/level, zoom) is the browser's alone (assets/viewer.js)
     base_src: str = ""
     mask_src: str = ""
-    overlay_src: str = ""
-    show_overlay: bool = True
-    overlay_opacity: int = 60
-    overlay_style: str = "fill"  # fill (mask) | outline (overlay PNG)
-    zoom: int = 100
     live: bool = False
     # the API says the uploaded film is gone from the object store: no image, no review
     image_missing: bool = False
@@ -110,27 +105,6 @@ class CaseState(AuthState):
     @rx.var
     def is_active(self) -> bool:
         return self.status in fmt.ACTIVE_STATUSES
-
-    @rx.var
-    def opacity_css(self) -> str:
-        return f"{self.overlay_opacity / 100:.2f}"
-
-    @rx.var
-    def zoom_css(self) -> str:
-        return f"{self.zoom}%"
-
-    @rx.var
-    def show_fill(self) -> bool:
-        return self.show_overlay and self.overlay_style == "fill" and self.mask_src != ""
-
-    @rx.var
-    def show_outline(self) -> bool:
-        return (self.show_overlay and self.overlay_style == "outline"
-                and self.overlay_src != "")
-
-    @rx.var
-    def mask_css(self) -> str:
-        return f"url({self.mask_src})" if self.mask_src else "none"
 
     def _apply(self, c: dict[str, Any]) -> None:
         self.status = str(c.get("status", ""))
@@ -187,7 +161,8 @@ class CaseState(AuthState):
             "findings_text") else ""
 
     def _ticket(self, current: str, kind: str) -> str:
-        """Keep a still-valid ticket (the browser has the bytes cached; no new download)."""
+        """Keep a still-valid link: the viewer holds its pixels, and a new link would make it
+        load them again (every load is a one-time ticket and an audited download)."""
         if media.valid(current, self._token, self.case_id, kind):
             return current
         return media.issue(self._token, self.case_id, kind)
@@ -196,8 +171,6 @@ class CaseState(AuthState):
         done = self.status == "done"
         self.mask_src = self._ticket(self.mask_src, "mask") if done and c.get(
             "has_mask", True) else ""
-        self.overlay_src = self._ticket(self.overlay_src, "overlay") if done and c.get(
-            "has_overlay", True) else ""
         # browsers cannot show DICOM: the API renders the upload as a PNG preview
         kind = "image" if self.source_format in BROWSER_FORMATS else "preview"
         self.base_src = "" if self.image_missing else self._ticket(self.base_src, kind)
@@ -211,12 +184,11 @@ class CaseState(AuthState):
     def _reset_view(self) -> None:
         self.error = ""
         self.status = ""
-        self.base_src = self.mask_src = self.overlay_src = ""
+        self.base_src = self.mask_src = ""
         self.pdf_url = self.fhir_url = self.seg_url = self.sr_url = ""
         self.zones, self.timings, self.reviews = [], [], []
         self.decision, self.review_comment, self.review_error, self.review_done = (
             "accept", "", "", "")
-        self.show_overlay, self.overlay_style, self.zoom = True, "fill", 100
 
     async def _fetch(self) -> Any:
         try:
@@ -252,34 +224,6 @@ class CaseState(AuthState):
             return
         if self.status in fmt.ACTIVE_STATUSES:
             yield CaseState.poll
-
-    @rx.event
-    def set_show_overlay(self, value: bool) -> None:
-        self.show_overlay = bool(value)
-
-    @rx.event
-    def set_overlay_opacity(self, value: float) -> None:
-        with contextlib.suppress(TypeError, ValueError):
-            self.overlay_opacity = max(0, min(100, round(float(value))))
-
-    @rx.event
-    def set_overlay_style(self, value: str | list[str]) -> None:
-        value = value[0] if isinstance(value, list) and value else value
-        if value in ("fill", "outline"):
-            self.overlay_style = str(value)
-
-    @rx.event
-    def set_zoom(self, value: str) -> None:
-        with contextlib.suppress(ValueError):
-            self.zoom = max(50, min(400, int(value)))
-
-    @rx.event
-    def zoom_in(self) -> None:
-        self.zoom = min(400, self.zoom + 50)
-
-    @rx.event
-    def zoom_out(self) -> None:
-        self.zoom = max(50, self.zoom - 50)
 
     @rx.event
     def set_decision(self, value: str) -> None:
