@@ -149,7 +149,8 @@ def test_reviewer_reads_a_film_with_mouse_and_keyboard(page: Page, api: Any,
     expect(window_level).to_have_text("W 256 · L 128 (Default)")
 
     # wheel zoom about the pointer: the film point under it stays there
-    pointer = canvas.client((points["inside"][0] + 0.25, points["inside"][1] + 0.25))
+    # (whole CSS pixels: a wheel event's clientX/Y are whole numbers)
+    pointer = tuple(map(round, canvas.client(points["inside"])))
     page.mouse.move(*pointer)
     under = canvas.film_point(pointer)
     page.mouse.wheel(0, -400)

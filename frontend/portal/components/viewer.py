@@ -32,10 +32,10 @@ PRESETS = (  # name, key, width, centre
 )
 KEYS = {"fit": "F", "one": "1", "zoom-in": "+ =", "zoom-out": "-", "reset": "R",
         "invert": "I", "outline": "O", "fill": "L", "wl": "W", "pan": "P"}
-HELP = ("Wheel: zoom at the pointer. Drag: pan (window/level with the W/L tool). Right-drag: "
-        "window/level (right = wider, down = darker). Double-click: fit. Keys: F fit, 1 1:1, "
-        "+/- zoom, R reset, I invert, 2-5 presets, O outline, L fill, W window/level tool, "
-        "P pan tool.")
+HELP = ("Mouse: wheel zooms at the pointer, drag pans (window/level with the W/L tool), "
+        "right-drag sets window/level (right = wider, down = darker), double-click fits.",
+        "Keys: F fit · 1 1:1 · +/- zoom · R reset · I invert · 2-5 presets · O outline · L fill · "
+        "W window/level tool · P pan tool.")
 
 
 def viewer_script() -> rx.Component:
@@ -135,7 +135,8 @@ def viewer() -> rx.Component:
             rx.el.div(data_status="", role="status", class_name="viewer-status"),
             data_stage="", class_name="viewer-stage",
         ),
-        rx.text(HELP, size="1", color_scheme="gray", id="viewer-help"),
+        rx.box(*[rx.text(line, size="1", color_scheme="gray") for line in HELP],
+               id="viewer-help"),
         class_name="msv-viewer", id="case-viewer",
         data_film=media_url(CaseState.base_src), data_mask=media_url(CaseState.mask_src),
     )
