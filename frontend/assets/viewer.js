@@ -153,6 +153,8 @@
     wire() {
       const c = this.canvas;
       c.addEventListener("contextmenu", (e) => e.preventDefault());  // right-drag is W/L
+      // the middle button pans; without this it would start the browser's autoscroll
+      c.addEventListener("mousedown", (e) => { if (e.button === 1) e.preventDefault(); });
       c.addEventListener("wheel", (e) => this.onWheel(e), {passive: false});
       c.addEventListener("pointerdown", (e) => this.onDown(e));
       c.addEventListener("pointermove", (e) => this.onMove(e));
