@@ -30,12 +30,17 @@ PRESETS = (  # name, key, width, centre
     ("Soft tissue", "4", 160, 160),  # mediastinum, heart and diaphragm
     ("Bone", "5", 96, 192),          # the brightest structures: ribs, clavicles, spine
 )
-KEYS = {"fit": "F", "one": "1", "zoom-in": "+ =", "zoom-out": "-", "reset": "R",
-        "invert": "I", "outline": "O", "fill": "L", "wl": "W", "pan": "P"}
+SHORTCUTS = {  # control: (its keys, what the help line calls it)
+    "fit": ("F", "fit"), "one": ("1", "1:1"), "zoom-in": ("+ =", "zoom in"),
+    "zoom-out": ("-", "zoom out"), "reset": ("R", "reset"), "invert": ("I", "invert"),
+    "outline": ("O", "outline"), "fill": ("L", "fill"), "wl": ("W", "window/level tool"),
+    "pan": ("P", "pan tool"),
+}
+KEYS = {name: keys for name, (keys, _) in SHORTCUTS.items()}
 HELP = ("Mouse: wheel zooms at the pointer, drag pans (window/level with the W/L tool), "
         "right-drag sets window/level (right = wider, down = darker), double-click fits.",
-        "Keys: F fit · 1 1:1 · +/- zoom · R reset · I invert · 2-5 presets · O outline · L fill · "
-        "W window/level tool · P pan tool.")
+        "Keys: " + " · ".join([f"{keys.split()[0]} {label}" for keys, label in SHORTCUTS.values()]
+                              + [f"{PRESETS[0][1]}–{PRESETS[-1][1]} presets"]) + ".")
 
 
 def viewer_script() -> rx.Component:
