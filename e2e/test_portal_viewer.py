@@ -272,6 +272,11 @@ def test_reviewer_reads_a_film_with_mouse_and_keyboard(page: Page, api: Any,
     assert reset["scale"] == pytest.approx(fit, abs=1e-3)
 
     assert len(events) == sent_before, f"display steps sent events: {events[sent_before:]}"
+
+    # typing in the review form is typing: no shortcut fires
+    page.get_by_label("Comment (optional)").press_sequentially("I1 fir3")
+    expect(page.get_by_label("Comment (optional)")).to_have_value("I1 fir3")
+    assert canvas.view() == reset
     # the film was fetched once (every fetch of a /media link is a one-time ticket and an
     # audited download), not per redraw
     assert media.count(film_link) == 1, media
