@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from backend.accounts import service as accounts
-from backend.accounts.models import ROLES
+from backend.accounts.enums import Role
 from backend.accounts.passwords import PasswordPolicyError
 from backend.platform.db import make_engine, make_sessionmaker, transaction
 from backend.settings import Settings, load_settings
@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     create = users.add_parser("create", help="create a user")
     create.add_argument("--email", required=True)
     create.add_argument("--password", help="default: $MEDSEGTEXT_PASSWORD, else prompt")
-    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--full-name", default="")
     setpw = users.add_parser("set-password", help="set a user's password (ends their sessions)")
     setpw.add_argument("--email", required=True)

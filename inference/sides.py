@@ -12,6 +12,7 @@ standard display is assumed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import TypeVar
 
 from inference.findings import NO_LESION_SENTENCE as OLD_NO_LESION_SENTENCE
@@ -97,13 +98,22 @@ def old_text_to_patient(text: str | None) -> str | None:
     return sentence(to_patient(dict(zip(ZONE_ORDER, zones, strict=True))))
 
 
-def laterality(flags: Mapping[str, bool]) -> str:
-    """'bilateral', 'right', 'left' (the patient's) or 'none'."""
+class Laterality(StrEnum):
+    """Which of the patient's lungs hold outlined lesion."""
+
+    BILATERAL = "bilateral"
+    RIGHT = "right"
+    LEFT = "left"
+    NONE = "none"
+
+
+def laterality(flags: Mapping[str, bool]) -> Laterality:
+    """Bilateral, right, left (the patient's) or none."""
     right = any(flags.get(f"patient_right_{lv}", False) for lv in LEVELS)
     left = any(flags.get(f"patient_left_{lv}", False) for lv in LEVELS)
     if right and left:
-        return "bilateral"
-    return "right" if right else "left" if left else "none"
+        return Laterality.BILATERAL
+    return Laterality.RIGHT if right else Laterality.LEFT if left else Laterality.NONE
 
 
 def sentence(flags: Mapping[str, bool], lesion_present: bool | None = None) -> str:
@@ -141,6 +151,7 @@ __all__ = [
     "NO_LESION_SENTENCE",
     "PATIENT_ZONES",
     "FindingsParseError",
+    "Laterality",
     "image_key",
     "is_image_side",
     "is_mirrored",

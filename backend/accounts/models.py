@@ -8,15 +8,13 @@ from sqlmodel import Field, SQLModel
 
 from backend.platform.db import utcnow
 
-ROLES = ("clinician", "reviewer", "admin")
-
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(index=True, unique=True, max_length=254)
     full_name: str = Field(default="", max_length=200)
-    role: str = Field(max_length=20)
+    role: str = Field(max_length=20)  # a Role, stored as its string
     password_hash: str = Field(max_length=255)
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow)

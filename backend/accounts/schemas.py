@@ -8,11 +8,11 @@ from typing import Annotated
 
 import msgspec
 
+from backend.accounts.enums import Role
 from backend.accounts.models import ApiToken, User
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
-Role = Annotated[str, msgspec.Meta(pattern="^(clinician|reviewer|admin)$")]
 
 
 class LoginIn(msgspec.Struct):
@@ -56,7 +56,7 @@ class UserOut:
     id: int
     email: str
     full_name: str
-    role: str
+    role: Role
     is_active: bool
     created_at: datetime
     last_login_at: datetime | None
@@ -64,7 +64,7 @@ class UserOut:
     @classmethod
     def of(cls, u: User) -> UserOut:
         assert u.id is not None
-        return cls(u.id, u.email, u.full_name, u.role, u.is_active, u.created_at,
+        return cls(u.id, u.email, u.full_name, Role(u.role), u.is_active, u.created_at,
                    u.last_login_at)
 
 

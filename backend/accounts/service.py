@@ -9,8 +9,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts import lifecycle, throttle
 from backend.accounts import repository as repo
+from backend.accounts.enums import Role
 from backend.accounts.lifecycle import IssuedToken
-from backend.accounts.models import ROLES, ApiToken, User
+from backend.accounts.models import ApiToken, User
 from backend.accounts.passwords import (
     PasswordPolicyError,
     burn_verify_time,
@@ -58,7 +59,7 @@ def normalize_email(email: str) -> str:
 
 def principal_for(user: User, token: ApiToken) -> Principal:
     assert user.id is not None and token.id is not None
-    return Principal(id=user.id, email=user.email, role=user.role, full_name=user.full_name,
+    return Principal(id=user.id, email=user.email, role=Role(user.role), full_name=user.full_name,
                      token_id=token.id, token_kind=token.kind)
 
 
@@ -141,9 +142,11 @@ async def revoke_token(session: AsyncSession, ctx: AuditContext, principal: Prin
     return await lifecycle.revoke_one(session, ctx, principal.id, token_id, "user", utcnow())
 
 
-def _check_role(role: str) -> None:
-    if role not in ROLES:
-        raise AccountError(f"Unknown role {role!r}; use one of: {', '.join(ROLES)}.")
+def _role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise AccountError(f"Unknown role {role!r}; use one of: {', '.join(Role)}.") from None
 
 
 async def create_user(session: AsyncSession, ctx: AuditContext | None, *, email: str,
@@ -151,7 +154,7 @@ async def create_user(session: AsyncSession, ctx: AuditContext | None, *, email:
     email = normalize_email(email)
     if not _EMAIL.match(email) or len(email) > 254:
         raise AccountError(f"{email!r} is not a valid email address.")
-    _check_role(role)
+    role = _role(role)
     check_policy(password, email)
     if await repo.get_user_by_email(session, email) is not None:
         raise DuplicateEmail(f"A user with email {email} already exists.")
@@ -173,7 +176,7 @@ async def update_user(session: AsyncSession, ctx: AuditContext, actor: Principal
     dies with the password it came from and nothing revives with the account."""
     changes: dict[str, object] = {}
     if role is not None and role != user.role:
-        _check_role(role)
+        role = _role(role)
         if user.id == actor.id:
             raise AccountError("You cannot change your own role.")
         changes["role"] = {"from": user.role, "to": role}

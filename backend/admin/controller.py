@@ -12,6 +12,7 @@ from litestar.response import Stream
 
 from backend.accounts import repository as accounts_repo
 from backend.accounts import service as accounts
+from backend.accounts.enums import Role
 from backend.accounts.passwords import PasswordPolicyError
 from backend.accounts.schemas import UserCreateIn, UserOut, UserPage, UserPatchIn
 from backend.admin import audit as audit_log
@@ -55,7 +56,7 @@ class AdminController(Controller):
 
     @get("/users")
     async def list_users(self, db: Db, q: FromQuery[str | None] = None,
-                         role: FromQuery[str | None] = None,
+                         role: FromQuery[Role | None] = None,
                          is_active: FromQuery[bool | None] = None, limit: Limit = 50,
                          offset: Offset = 0) -> UserPage:
         """Users, filtered by text (email or name), role and activity."""

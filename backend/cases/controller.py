@@ -14,9 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.adapters.errors import ObjectMissing
 from backend.admin import audit
 from backend.cases import limits, service
+from backend.cases.enums import CaseStatus, Priority
 from backend.cases.repository import CaseQuery
 from backend.cases.schemas import CaseCreated, CaseDetail, CasePage, CaseSummary, CaseUploadForm
 from backend.cases.upload import parse_fields
+from backend.cases.zones import ZoneFlags
 from backend.http.auth import Principal
 from backend.http.deps import Ctx, CurrentUser, Db, RequestCtx, Svc
 from backend.http.guards import CLINICAL_UPLOAD
@@ -25,13 +27,11 @@ from backend.http.params import ID_MAX, ID_MIN, Limit, Offset, utc
 from backend.platform.db import utcnow
 from backend.platform.services import Services
 from backend.reviews import repository as reviews_repo
+from backend.reviews.enums import ReviewState
 from backend.reviews.outcome import outcome_of
 from backend.reviews.schemas import ReviewOut
 from backend.triage.policy import TriagePolicy, assess_case
 
-Status = Literal["queued", "running", "done", "failed", "out_of_scope"]
-Priority = Literal["routine", "urgent", "stat"]
-ReviewState = Literal["unreviewed", "accepted", "edited", "rejected"]
 Sort = Literal["triage", "newest", "oldest", "priority"]
 
 
@@ -44,8 +44,8 @@ async def case_detail(db: AsyncSession, services: Services, case_id: str, user: 
     out.image_missing = await service.image_missing(services, case)
     if history:
         outcome = outcome_of(case, *history[-1])
-        out.reviewed_findings_text, out.reviewed_zone_flags = (outcome.findings_text,
-                                                               outcome.zone_flags)
+        out.reviewed_findings_text = outcome.findings_text
+        out.reviewed_zone_flags = ZoneFlags.of(outcome.zone_flags)
     return out
 
 
@@ -84,7 +84,7 @@ class CaseController(Controller):
     @get("/", responses=refuses(403))
     async def list_cases(
         self, db: Db, user: CurrentUser, services: Svc,
-        status: FromQuery[Status | None] = None, priority: FromQuery[Priority | None] = None,
+        status: FromQuery[CaseStatus | None] = None, priority: FromQuery[Priority | None] = None,
         review_state: FromQuery[ReviewState | None] = None,
         owner: Annotated[int | None, QueryParameter(
             ge=ID_MIN, le=ID_MAX, description="owner's user id (reviewers and admins)")] = None,

@@ -22,6 +22,7 @@ from litestar.exceptions import ValidationException
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.cases import repository as repo
+from backend.cases.enums import Priority
 from backend.http.errors import TooManyRequests
 from backend.platform.db import utcnow
 from backend.settings import Settings
@@ -37,20 +38,20 @@ class Rule:
     name: str  # names the rule in the refusal ("rule" in the body)
     limit: int
     window: timedelta
-    priority: str | None  # None: every upload
+    priority: Priority | None  # None: every upload
 
     def message(self, wait_s: int) -> str:
-        what = "STAT uploads" if self.priority == "stat" else "uploads"
+        what = "STAT uploads" if self.priority == Priority.STAT else "uploads"
         per = "hour" if self.window == timedelta(hours=1) else "minute"
         return (f"Too many {what}: at most {self.limit} per {per} per user "
                 f"(rule {self.name}); try again in {wait_s} s.")
 
 
-def rules_for(settings: Settings, priority: str) -> list[Rule]:
+def rules_for(settings: Settings, priority: Priority) -> list[Rule]:
     rules = [Rule("uploads_per_minute", settings.uploads_per_minute, timedelta(minutes=1), None)]
-    if priority == "stat":
+    if priority == Priority.STAT:
         rules.append(Rule("stat_uploads_per_hour", settings.stat_uploads_per_hour,
-                          timedelta(hours=1), "stat"))
+                          timedelta(hours=1), Priority.STAT))
     return [r for r in rules if r.limit > 0]
 
 
@@ -58,7 +59,7 @@ def _aware(when: datetime) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)  # SQLite: naive UTC
 
 
-async def enforce(db: AsyncSession, settings: Settings, owner_id: int, priority: str,
+async def enforce(db: AsyncSession, settings: Settings, owner_id: int, priority: Priority,
                   case_id: str | None = None) -> None:
     """429 with Retry-After if this upload would pass a limit. `case_id`: the upload's own
     row, already written (not counted against itself)."""
@@ -75,7 +76,7 @@ async def enforce(db: AsyncSession, settings: Settings, owner_id: int, priority:
 
 
 async def enforce_after_insert(db: AsyncSession, settings: Settings, owner_id: int,
-                               priority: str, case_id: str) -> None:
+                               priority: Priority, case_id: str) -> None:
     """The exact check: this user's other uploads wait on the lock until this transaction
     ends, and every upload committed before it is counted."""
     if rules_for(settings, priority):
@@ -88,12 +89,12 @@ def _bad(message: str) -> ValidationException:
                                                 "source": "body"}])
 
 
-def priority_reason(value: str | None, priority: str) -> str | None:
+def priority_reason(value: str | None, priority: Priority) -> str | None:
     """The reason given for the priority: required for STAT, at most 500 characters, no
     control characters (but tab and newline) or bidi overrides; None when blank."""
     text = (value or "").strip()
     if not text:
-        if priority == "stat":
+        if priority == Priority.STAT:
             raise _bad("priority_reason is required for STAT priority: say why this case "
                        "cannot wait (e.g. suspected tension pneumothorax).")
         return None

@@ -9,11 +9,9 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
+from backend.cases.enums import CaseStatus, Priority
 from backend.platform.db import utcnow
-
-# out_of_scope: the scope gate refused the film (not a frontal chest radiograph): no findings
-STATUSES = ("queued", "running", "done", "failed", "out_of_scope")
-PRIORITIES = ("routine", "urgent", "stat")
+from backend.reviews.enums import ReviewState
 
 
 def new_case_id() -> str:
@@ -21,11 +19,14 @@ def new_case_id() -> str:
 
 
 class Case(SQLModel, table=True):
+    """status, priority and review_state hold the values of CaseStatus, Priority and
+    ReviewState, stored as plain strings (no database enum type, no migration per new value)."""
+
     __tablename__ = "cases"
     id: str = Field(default_factory=new_case_id, primary_key=True, max_length=32)
     owner_id: int = Field(foreign_key="users.id", index=True)
-    status: str = Field(default="queued", index=True, max_length=12)
-    priority: str = Field(default="routine", max_length=12)
+    status: str = Field(default=CaseStatus.QUEUED, index=True, max_length=12)
+    priority: str = Field(default=Priority.ROUTINE, max_length=12)
     priority_reason: str | None = Field(default=None, max_length=500)  # required for stat
     patient_ref: str | None = Field(default=None, max_length=64, index=True)
     age: int | None = None
@@ -63,8 +64,7 @@ class Case(SQLModel, table=True):
     # object made from it to quarantine; the API then refuses the case (410), cache or not
     quarantined_at: datetime | None = None
     attempts: int = 0
-    # unreviewed | accepted | edited | rejected
-    review_state: str = Field(default="unreviewed", max_length=12)
+    review_state: str = Field(default=ReviewState.UNREVIEWED, max_length=12)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None

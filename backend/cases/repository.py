@@ -12,7 +12,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import User
+from backend.cases.enums import CaseStatus, Priority
 from backend.cases.models import Case
+from backend.reviews.enums import ReviewState
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,8 @@ class CaseQuery:
     offset: int = 0
 
 
-_PRIORITY_RANK = sql_case({"stat": 0, "urgent": 1}, value=col(Case.priority), else_=2)
+_PRIORITY_RANK = sql_case({Priority.STAT: 0, Priority.URGENT: 1}, value=col(Case.priority),
+                          else_=2)
 
 
 def add(session: AsyncSession, case: Case) -> Case:
@@ -113,14 +116,15 @@ async def recent_turnarounds(session: AsyncSession, limit: int = 1000
                              ) -> list[tuple[datetime, datetime]]:
     """(created_at, finished_at) of the most recently finished done cases."""
     stmt = (select(Case.created_at, Case.finished_at)
-            .where(Case.status == "done", col(Case.finished_at).is_not(None))
+            .where(Case.status == CaseStatus.DONE, col(Case.finished_at).is_not(None))
             .order_by(col(Case.finished_at).desc()).limit(limit))
     return [(c, f) for c, f in (await session.exec(stmt)).all() if f is not None]
 
 
 async def recently_reviewed(session: AsyncSession, limit: int = 5000) -> list[Case]:
     """Done cases with a review, most recently updated first."""
-    stmt = (select(Case).where(Case.status == "done", Case.review_state != "unreviewed")
+    stmt = (select(Case).where(Case.status == CaseStatus.DONE,
+                               Case.review_state != ReviewState.UNREVIEWED)
             .order_by(col(Case.updated_at).desc(), col(Case.id).desc()).limit(limit))
     return list((await session.exec(stmt)).all())
 
@@ -129,7 +133,7 @@ async def reviewed_for_export(session: AsyncSession, states: tuple[str, ...],
                               created_from: datetime | None, created_to: datetime | None,
                               limit: int) -> list[Case]:
     """Done cases whose latest review is in `states`, oldest first (a stable export order)."""
-    stmt = select(Case).where(Case.status == "done", col(Case.review_state).in_(states),
+    stmt = select(Case).where(Case.status == CaseStatus.DONE, col(Case.review_state).in_(states),
                               col(Case.mask_key).is_not(None))
     if created_from:
         stmt = stmt.where(col(Case.created_at) >= created_from)

@@ -1,4 +1,6 @@
-"""Case bodies: the multipart upload form and the list/detail answers."""
+"""Case bodies: the multipart upload form and the list/detail answers. Status, priority,
+review state and laterality are enums and the zones typed objects, so the OpenAPI document
+lists every value and key a client can meet."""
 
 from __future__ import annotations
 
@@ -8,9 +10,13 @@ from typing import Any
 
 from litestar.datastructures import UploadFile
 
+from backend.cases.enums import CaseStatus, Priority
 from backend.cases.models import Case
+from backend.cases.zones import ZoneFlags, ZoneProbabilities
+from backend.reviews.enums import ReviewState
 from backend.reviews.schemas import ReviewOut
 from backend.triage.policy import Triage
+from inference.sides import Laterality
 
 _DERIVED = frozenset({"triage_score", "triage_reason", "reviewer_name", "has_preview"})
 
@@ -34,9 +40,9 @@ class CaseUploadForm:
 @dataclass
 class CaseSummary:
     id: str
-    status: str
-    priority: str
-    review_state: str
+    status: CaseStatus
+    priority: Priority
+    review_state: ReviewState
     owner_id: int
     patient_ref: str | None
     age: int | None
@@ -47,7 +53,7 @@ class CaseSummary:
     width: int | None
     height: int | None
     findings_text: str | None
-    laterality: str | None
+    laterality: Laterality | None  # the patient's side(s) with outlined lesion
     lesion_burden_percent: float | None
     model_version: str | None
     error: str | None
@@ -81,11 +87,11 @@ class CaseSummary:
 class CaseDetail(CaseSummary):
     notes: str | None = None
     content_sha256: str = ""
-    zone_probabilities: dict[str, Any] | None = None
-    zone_flags: dict[str, Any] | None = None
+    zone_probabilities: ZoneProbabilities | None = None
+    zone_flags: ZoneFlags | None = None  # the model's
     model_name: str | None = None
     model_version_id: int | None = None
-    timings_ms: dict[str, Any] | None = None
+    timings_ms: dict[str, float] | None = None  # per pipeline step, and "job" (the whole job)
     attempts: int = 0
     started_at: datetime | None = None
     has_mask: bool = False
@@ -97,7 +103,7 @@ class CaseDetail(CaseSummary):
     # the latest review's conclusion: the text a reader should see (the reviewer's edit, else
     # the model's) and the reviewer-confirmed zone flags (None until known)
     reviewed_findings_text: str | None = None
-    reviewed_zone_flags: dict[str, bool] | None = None
+    reviewed_zone_flags: ZoneFlags | None = None
     scope_override_reason: str | None = None  # a reviewer had an out-of-scope film analysed
 
     @classmethod
@@ -105,6 +111,8 @@ class CaseDetail(CaseSummary):
                ) -> CaseDetail:
         values = {name: getattr(c, name) for name in cls.__dataclass_fields__
                   if hasattr(c, name) and name not in _DERIVED}
+        values["zone_probabilities"] = ZoneProbabilities.of(c.zone_probabilities)
+        values["zone_flags"] = ZoneFlags.of(c.zone_flags)
         out = cls(**values, has_mask=bool(c.mask_key), has_overlay=bool(c.overlay_key),
                   has_preview=bool(c.image_key), reviews=reviews,
                   reviewer_name=reviews[-1].reviewer_name if reviews else None)

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.admin import audit
 from backend.admin.audit import AuditContext
+from backend.cases.enums import CaseStatus
 from backend.cases.models import Case
 from backend.cases.service import visible_case
 from backend.http.auth import Principal
@@ -34,12 +35,12 @@ async def override_scope(db: AsyncSession, ctx: AuditContext, user: Principal, c
     reason = data.reason.strip()
     if not reason:
         raise ClientException("A reason is required to analyse an out-of-scope film.")
-    if case.status != "out_of_scope":
+    if case.status != CaseStatus.OUT_OF_SCOPE:
         raise Conflict(f"Only out-of-scope cases can be overridden; this case is {case.status}.")
     refused_because = case.scope_reason
     now = utcnow()
     case.scope_override_reason = reason
-    case.status, case.updated_at, case.finished_at = "queued", now, None
+    case.status, case.updated_at, case.finished_at = CaseStatus.QUEUED, now, None
     db.add(case)
     audit.record(db, ctx, audit.CASE_SCOPE_OVERRIDE, "case", case.id,
                  {"reason": reason, "scope_reason": refused_because})

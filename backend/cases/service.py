@@ -18,12 +18,14 @@ import numpy as np
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts.enums import SEES_ALL_CASES
 from backend.adapters.errors import DependencyUnavailable
 from backend.admin import audit
 from backend.admin.audit import AuditContext
 from backend.cases import limits
 from backend.cases import repository as repo
 from backend.cases.deidentify import deidentify_dicom
+from backend.cases.enums import CaseStatus
 from backend.cases.models import Case, new_case_id
 from backend.cases.repository import CaseQuery
 from backend.cases.strip_metadata import without_metadata
@@ -44,7 +46,6 @@ log = get_logger("cases")
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "dicom": "dcm"}
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "dicom": "application/dicom"}
 ARTIFACTS = ("image", "mask", "overlay")
-SEES_ALL = frozenset({"reviewer", "admin"})
 QUARANTINED = ("This case was withdrawn on {date}: its stored film has burned-in annotation "
                "(patient details in the pixels), so the film and everything made from it were "
                "moved to quarantine for a privacy officer to review. It cannot be viewed, "
@@ -114,7 +115,7 @@ async def create_case(db: AsyncSession, services: Services, ctx: AuditContext, u
         name, version = ((active.name, active.version) if active is not None
                          else (services.manifest.name, services.manifest.version))
         case = repo.add(db, Case(
-            id=case_id, owner_id=user.id, status="queued", priority=fields.priority,
+            id=case_id, owner_id=user.id, status=CaseStatus.QUEUED, priority=fields.priority,
             priority_reason=priority_reason,
             patient_ref=fields.patient_ref, age=fields.age, sex=fields.sex,
             acquired_at=fields.acquired_at, notes=fields.notes,
@@ -167,7 +168,7 @@ async def visible_case(db: AsyncSession, user: Principal, case_id: str) -> Case:
     on the row every request reads, so no API process serves it from its artifact cache and
     none needs a restart after a quarantine."""
     case = await repo.get(db, case_id) if len(case_id) <= 64 else None
-    if case is None or (user.role not in SEES_ALL and case.owner_id != user.id):
+    if case is None or (user.role not in SEES_ALL_CASES and case.owner_id != user.id):
         raise NotFoundException(f"No case {case_id}.")
     if case.quarantined_at is not None:
         raise Quarantined(QUARANTINED.format(date=f"{case.quarantined_at:%Y-%m-%d}"))
@@ -178,7 +179,7 @@ async def search(db: AsyncSession, user: Principal, query: CaseQuery, policy: Tr
                  ) -> tuple[list[tuple[Case, Triage, str | None]], int]:
     """A page of the cases this user may see, each with its triage (scored at one instant) and
     the name of its latest reviewer."""
-    if user.role not in SEES_ALL:
+    if user.role not in SEES_ALL_CASES:
         if query.owner_id is not None and query.owner_id != user.id:
             raise PermissionDeniedException("Only reviewers and admins can filter by owner.")
         query = CaseQuery(**{**query.__dict__, "owner_id": user.id})

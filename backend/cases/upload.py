@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from litestar.exceptions import ValidationException
 
-from backend.cases.models import PRIORITIES
+from backend.cases.enums import Priority
 from backend.cases.schemas import CaseUploadForm
 
 SEXES = ("M", "F", "O")
@@ -27,7 +27,7 @@ class CaseFields:
     age: int | None
     sex: str | None
     acquired_at: datetime | None
-    priority: str
+    priority: Priority
     notes: str | None
 
 
@@ -97,6 +97,7 @@ def parse_fields(form: CaseUploadForm) -> CaseFields:
         age=_age(form.age),
         sex=_choice(form.sex, "sex", SEXES, upper=True),
         acquired_at=_when(form.acquired_at),
-        priority=_choice(form.priority, "priority", PRIORITIES) or "routine",
+        priority=Priority(_choice(form.priority, "priority", tuple(Priority))
+                          or Priority.ROUTINE),
         notes=_text(form.notes, "notes", 2000),
     )

@@ -20,6 +20,7 @@ from PIL import Image
 
 from backend.cases.models import Case
 from backend.platform.csv_cells import FORMULA_START, csv_safe
+from backend.reviews.enums import ReviewState
 from backend.reviews.outcome import ReviewOutcome
 from inference.decode import decode
 from inference.findings import ZONE_ORDER, Findings
@@ -56,7 +57,7 @@ COLUMNS = tuple(f.name for f in fields(AnnotationRow))
 def _description(outcome: ReviewOutcome, findings: Findings) -> str:
     """The data set's sentence (image sides) for the confirmed zones; a reviewer's edited text
     only when it names no lung side that would need turning (free text is kept as written)."""
-    text = (outcome.findings_text or "").strip() if outcome.state == "edited" else ""
+    text = (outcome.findings_text or "").strip() if outcome.state == ReviewState.EDITED else ""
     if text:
         try:
             parse_patient(text)

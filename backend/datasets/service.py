@@ -30,11 +30,12 @@ from backend.http.logs import get_logger
 from backend.platform.db import utcnow
 from backend.platform.services import Services
 from backend.reviews import repository as reviews_repo
+from backend.reviews.enums import SIGNED_OFF
 from backend.reviews.outcome import outcome_of
 from inference.errors import InputError
 
 log = get_logger("datasets")
-EXPORTED_STATES = ("accepted", "edited")  # rejected cases never train a model
+EXPORTED_STATES = tuple(SIGNED_OFF)  # accepted and edited: rejected cases never train a model
 _FETCH_BATCH = 4
 
 

@@ -18,6 +18,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.types import Receive, Scope, Send
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts.enums import Role
 from backend.accounts.tokens import SESSION_COOKIE
 
 REQUEST_SESSION = "medsegtext_db_session"  # key in the ASGI scope's state
@@ -29,7 +30,7 @@ class Principal:
 
     id: int
     email: str
-    role: str
+    role: Role
     full_name: str
     token_id: int
     token_kind: str

@@ -1,4 +1,6 @@
-"""Role guards: run after authentication, so a missing user is 401 and a wrong role 403."""
+"""Role guards: run after authentication, so a missing user is 401 and a wrong role 403. Each
+guard knows its roles, so the OpenAPI description of an operation says who may call it from
+the same object that enforces it (backend.http.openapi)."""
 
 from __future__ import annotations
 
@@ -7,25 +9,27 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import Guard
 
+from backend.accounts.enums import Role
 from backend.http.auth import Principal
 
 
-def requires_role(*roles: str) -> Guard:
-    allowed = frozenset(roles)
-    names = " or ".join(sorted(allowed))
+class RoleGuard:
+    """Admits a signed-in user holding one of ``roles``."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+        self.names = " or ".join(r.value for r in Role if r in self.roles)  # in Role order
+
+    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any],
+                 _: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
         if not isinstance(user, Principal):
             raise NotAuthorizedException("Authentication required.")
-        if user.role not in allowed:
-            raise PermissionDeniedException(f"This action requires the {names} role.")
-
-    return guard
+        if user.role not in self.roles:
+            raise PermissionDeniedException(f"This action requires the {self.names} role.")
 
 
-CLINICAL_UPLOAD = requires_role("clinician", "admin")
-REVIEWERS = requires_role("reviewer", "admin")
-ADMINS = requires_role("admin")
+CLINICAL_UPLOAD = RoleGuard(Role.CLINICIAN, Role.ADMIN)
+REVIEWERS = RoleGuard(Role.REVIEWER, Role.ADMIN)
+ADMINS = RoleGuard(Role.ADMIN)

@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 from sqlalchemy import text
 
+from backend.accounts.enums import Role
 from backend.http.auth import request_session, token_from
 from backend.http.deps import Svc
 from backend.http.logs import get_logger
@@ -48,7 +49,7 @@ async def _is_admin(request: Request[Any, Any, Any], services: Services) -> bool
     except Exception as e:  # the database is down: no details, the status still answers
         log.warning("readiness caller not resolved", extra={"reason": type(e).__name__})
         return False
-    return principal is not None and principal.role == "admin"
+    return principal is not None and principal.role == Role.ADMIN
 
 
 class HealthController(Controller):

@@ -22,6 +22,7 @@ from backend.models_registry import repository as repo
 from backend.models_registry.models import ModelVersion
 from backend.platform.services import Services
 from backend.reviews import repository as reviews_repo
+from backend.reviews.enums import ReviewState
 from backend.reviews.outcome import ReviewOutcome, outcome_of, zone_dict
 from inference.sides import PATIENT_ZONES
 
@@ -33,7 +34,7 @@ _CONCURRENCY = 16
 @dataclass(frozen=True)
 class Sample:
     shown: bool  # the reviewer saw this version's result
-    state: str  # accepted | edited | rejected
+    state: ReviewState  # accepted, edited or rejected
     model_flags: dict[str, bool] | None
     reviewer_flags: dict[str, bool] | None
 
@@ -78,8 +79,10 @@ def summarise(mv: ModelVersion | None, version: str, name: str | None,
         model_version_id=mv.id if mv else None, name=mv.name if mv else name, version=version,
         reviewed_cases=len(samples), shown_cases=len(shown),
         shadow_cases=len(samples) - len(shown),
-        accepted_unedited_share=_share(sum(s.state == "accepted" for s in shown), len(shown)),
-        rejected_share=_share(sum(s.state == "rejected" for s in shown), len(shown)),
+        accepted_unedited_share=_share(sum(s.state == ReviewState.ACCEPTED for s in shown),
+                                       len(shown)),
+        rejected_share=_share(sum(s.state == ReviewState.REJECTED for s in shown),
+                              len(shown)),
         zone_cases=len(pairs), zone_f1=None if f1 is None else round(f1, 4),
         exact_zone_match_share=_share(sum(p == t for p, t in pairs), len(pairs)),
     )

@@ -15,11 +15,10 @@ from typing import Any
 from backend.accounts.models import User
 from backend.cases import sides_on_read  # noqa: F401  (old image-side rows read as patient-side)
 from backend.cases.models import Case
+from backend.reviews.enums import SIGNED_OFF, ReviewDecision, ReviewState
 from backend.reviews.models import Review
 from inference.findings import FindingsParseError
 from inference.sides import PATIENT_ZONES, parse_patient, stored_to_patient
-
-REVIEW_STATES = {"accept": "accepted", "edit": "edited", "reject": "rejected"}
 
 
 def zone_dict(flags: dict[str, Any] | None) -> dict[str, bool] | None:
@@ -38,9 +37,9 @@ def reviewed_flags(model_flags: dict[str, Any] | None, review: Review | None
     given = zone_dict(review.zone_flags)
     if given is not None:
         return given
-    if review.decision == "accept":
+    if review.decision == ReviewDecision.ACCEPT:
         return zone_dict(model_flags)
-    if review.decision == "edit" and review.findings_text:
+    if review.decision == ReviewDecision.EDIT and review.findings_text:
         try:
             return parse_patient(review.findings_text)
         except FindingsParseError:
@@ -50,7 +49,7 @@ def reviewed_flags(model_flags: dict[str, Any] | None, review: Review | None
 
 @dataclass(frozen=True)
 class ReviewOutcome:
-    state: str  # unreviewed | accepted | edited | rejected
+    state: ReviewState
     findings_text: str | None  # what a reader should see: the reviewer's edit, else the model's
     zone_flags: dict[str, bool] | None  # reviewer-confirmed flags; None if unknown
     review: Review | None
@@ -62,15 +61,16 @@ class ReviewOutcome:
 
     @property
     def is_final(self) -> bool:
-        return self.state in ("accepted", "edited")
+        return self.state in SIGNED_OFF
 
 
 def outcome_of(case: Case, latest: Review | None, reviewer: User | None = None
                ) -> ReviewOutcome:
     """The outcome of the case's latest review (None: not reviewed yet)."""
     text = case.findings_text
-    if latest is not None and latest.decision == "edit" and latest.findings_text:
+    if latest is not None and latest.decision == ReviewDecision.EDIT and latest.findings_text:
         text = latest.findings_text
     name = (reviewer.full_name or reviewer.email) if reviewer else None
-    state = REVIEW_STATES[latest.decision] if latest is not None else "unreviewed"
+    state = (ReviewDecision(latest.decision).state if latest is not None
+             else ReviewState.UNREVIEWED)
     return ReviewOutcome(state, text, reviewed_flags(case.zone_flags, latest), latest, name)

@@ -4,37 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from backend.accounts.models import User
+from backend.cases.zones import ZoneFlags
+from backend.reviews.enums import ReviewDecision
 from backend.reviews.models import Review
-from inference.sides import PATIENT_ZONES
-
-
-class ZoneFlagsIn(msgspec.Struct, forbid_unknown_fields=True):
-    """The reviewer's six zone flags, named by the patient's side."""
-
-    patient_right_upper: bool
-    patient_right_middle: bool
-    patient_right_lower: bool
-    patient_left_upper: bool
-    patient_left_middle: bool
-    patient_left_lower: bool
-
-    def as_dict(self) -> dict[str, bool]:
-        return {name: bool(getattr(self, name)) for name in PATIENT_ZONES}
 
 
 class ReviewIn(msgspec.Struct):
     """edit needs findings_text or zone_flags (the text is then rendered from the flags);
     accept may repeat the model's flags but not change them; reject may give corrected flags."""
 
-    decision: Literal["accept", "edit", "reject"]
+    decision: ReviewDecision
     findings_text: Annotated[str, msgspec.Meta(max_length=500)] | None = None
     comment: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
-    zone_flags: ZoneFlagsIn | None = None
+    zone_flags: ZoneFlags | None = None
 
 
 @dataclass
@@ -43,15 +30,15 @@ class ReviewOut:
     case_id: str
     reviewer_id: int
     reviewer_name: str | None
-    decision: str
+    decision: ReviewDecision
     findings_text: str | None
     comment: str | None
     created_at: datetime
-    zone_flags: dict[str, bool] | None = None  # the reviewer's corrected flags, if given
+    zone_flags: ZoneFlags | None = None  # the reviewer's corrected flags, if given
 
     @classmethod
     def of(cls, r: Review, reviewer: User | None = None) -> ReviewOut:
         assert r.id is not None
         name = (reviewer.full_name or reviewer.email) if reviewer else None
-        return cls(r.id, r.case_id, r.reviewer_id, name, r.decision, r.findings_text, r.comment,
-                   r.created_at, r.zone_flags)
+        return cls(r.id, r.case_id, r.reviewer_id, name, ReviewDecision(r.decision),
+                   r.findings_text, r.comment, r.created_at, ZoneFlags.of(r.zone_flags))

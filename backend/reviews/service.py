@@ -9,14 +9,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.admin import audit
 from backend.admin.audit import AuditContext
+from backend.cases.enums import CaseStatus
 from backend.cases.service import IMAGE_MISSING, image_missing, visible_case
 from backend.http.auth import Principal
 from backend.http.errors import Conflict
 from backend.platform.db import utcnow
 from backend.platform.services import Services
 from backend.reviews import repository as repo
+from backend.reviews.enums import ReviewDecision
 from backend.reviews.models import Review
-from backend.reviews.outcome import REVIEW_STATES, zone_dict
+from backend.reviews.outcome import zone_dict
 from backend.reviews.schemas import ReviewIn
 from inference.sides import sentence
 
@@ -31,25 +33,27 @@ async def add_review(db: AsyncSession, services: Services, ctx: AuditContext, us
     """Refused (409) unless the case is done and its film is still stored: nobody signs off
     findings on an image they cannot see."""
     case = await visible_case(db, user, case_id)
-    if case.status != "done":
+    if case.status != CaseStatus.DONE:
         raise Conflict(f"Only finished cases can be reviewed; this case is {case.status}.")
     if await image_missing(services, case):
         raise Conflict(f"This case cannot be reviewed: {IMAGE_MISSING}")
     findings = (data.findings_text or "").strip() or None
     flags = data.zone_flags.as_dict() if data.zone_flags is not None else None
-    if data.decision == "accept" and flags is not None and flags != zone_dict(case.zone_flags):
+    edit = data.decision == ReviewDecision.EDIT
+    if (data.decision == ReviewDecision.ACCEPT and flags is not None
+            and flags != zone_dict(case.zone_flags)):
         raise _refuse("zone_flags", "accept keeps the model's zone flags; use edit to "
                                     "correct them.")
-    if data.decision == "edit" and findings is None:
+    if edit and findings is None:
         if flags is None:
             raise _refuse("findings_text", "findings_text (or zone_flags) is required when the "
                                            "decision is edit.")
         findings = sentence(flags, lesion_present=False)
     review = repo.add(db, Review(case_id=case.id, reviewer_id=user.id, decision=data.decision,
-                                 findings_text=findings if data.decision == "edit" else None,
+                                 findings_text=findings if edit else None,
                                  comment=(data.comment or "").strip() or None,
                                  zone_flags=flags))
-    case.review_state = REVIEW_STATES[data.decision]
+    case.review_state = data.decision.state
     case.updated_at = utcnow()
     db.add(case)
     await db.flush()

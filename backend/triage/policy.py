@@ -24,12 +24,15 @@ from sqlalchemy import and_, literal
 from sqlalchemy import case as sql_case
 from sqlmodel import col
 
+from backend.cases.enums import CaseStatus, Priority
 from backend.cases.models import Case
+from backend.reviews.enums import ReviewState
 from backend.settings import Settings
 
-TIER = {"routine": 100, "urgent": 200, "stat": 300}
+TIER = {Priority.ROUTINE: 100, Priority.URGENT: 200, Priority.STAT: 300}
 BURDEN_POINTS = {"high": 20, "moderate": 10, "low": 0}
-_REQUESTED = {"stat": "requested STAT", "urgent": "requested urgent", "routine": "routine"}
+_REQUESTED: dict[str, str] = {Priority.STAT: "requested STAT",
+                              Priority.URGENT: "requested urgent", Priority.ROUTINE: "routine"}
 
 
 @dataclass(frozen=True)
@@ -49,16 +52,16 @@ class TriagePolicy:
             return "high"
         return "moderate" if percent >= self.moderate_burden_percent else "low"
 
-    def escalated_priority(self, priority: str, waited: timedelta) -> str:
+    def escalated_priority(self, priority: str, waited: timedelta) -> Priority:
         """The priority after waiting `waited` unreviewed."""
         routine_h, urgent_h = self.routine_escalation_hours, self.urgent_escalation_hours
-        if priority == "stat":
-            return "stat"
-        if priority == "urgent":
-            return "stat" if waited >= timedelta(hours=urgent_h) else "urgent"
+        if priority == Priority.STAT:
+            return Priority.STAT
+        if priority == Priority.URGENT:
+            return Priority.STAT if waited >= timedelta(hours=urgent_h) else Priority.URGENT
         if waited >= timedelta(hours=routine_h + urgent_h):
-            return "stat"
-        return "urgent" if waited >= timedelta(hours=routine_h) else "routine"
+            return Priority.STAT
+        return Priority.URGENT if waited >= timedelta(hours=routine_h) else Priority.ROUTINE
 
 
 @dataclass(frozen=True)
@@ -70,21 +73,21 @@ class Triage:
 def assess(policy: TriagePolicy, *, priority: str, status: str, review_state: str,
            lesion_burden_percent: float | None, created_at: datetime, now: datetime) -> Triage:
     """The score and the reason a reviewer reads ("requested STAT; lesion burden 23% (high)")."""
-    if review_state != "unreviewed":
+    if review_state != ReviewState.UNREVIEWED:
         return Triage(0, f"reviewed ({review_state})")
-    if status == "failed":
+    if status == CaseStatus.FAILED:
         return Triage(0, "processing failed: nothing to review")
     waited = now - created_at
     effective = policy.escalated_priority(priority, waited)
-    score = TIER.get(effective, TIER["routine"])
+    score = TIER[effective]
     parts = [_REQUESTED.get(priority, priority)]
-    if status == "done" and lesion_burden_percent is not None:
+    if status == CaseStatus.DONE and lesion_burden_percent is not None:
         band = policy.burden_band(lesion_burden_percent)
         score += BURDEN_POINTS[band]
         parts.append(f"lesion burden {lesion_burden_percent:.0f}% ({band})")
-    elif status == "out_of_scope":
+    elif status == CaseStatus.OUT_OF_SCOPE:
         parts.append("not analysed: out of scope (a reviewer may override)")
-    elif status != "done":
+    elif status != CaseStatus.DONE:
         parts.append("model result pending")
     if effective != priority:
         hours = int(waited.total_seconds() // 3600)
@@ -100,19 +103,21 @@ def score_sql(policy: TriagePolicy, now: datetime) -> Any:
                                       + policy.urgent_escalation_hours)
     to_stat_urgent = now - timedelta(hours=policy.urgent_escalation_hours)
     tier = sql_case(
-        (col(Case.priority) == "stat", TIER["stat"]),
-        (col(Case.priority) == "urgent",
-         sql_case((created <= to_stat_urgent, TIER["stat"]), else_=TIER["urgent"])),
-        (created <= to_stat_routine, TIER["stat"]),
-        (created <= to_urgent, TIER["urgent"]),
-        else_=TIER["routine"])
+        (col(Case.priority) == Priority.STAT, TIER[Priority.STAT]),
+        (col(Case.priority) == Priority.URGENT,
+         sql_case((created <= to_stat_urgent, TIER[Priority.STAT]),
+                  else_=TIER[Priority.URGENT])),
+        (created <= to_stat_routine, TIER[Priority.STAT]),
+        (created <= to_urgent, TIER[Priority.URGENT]),
+        else_=TIER[Priority.ROUTINE])
     burden = col(Case.lesion_burden_percent)
-    done = col(Case.status) == "done"
+    done = col(Case.status) == CaseStatus.DONE
     points = sql_case(
         (and_(done, burden >= policy.high_burden_percent), BURDEN_POINTS["high"]),
         (and_(done, burden >= policy.moderate_burden_percent), BURDEN_POINTS["moderate"]),
         else_=BURDEN_POINTS["low"])
-    open_case = and_(col(Case.review_state) == "unreviewed", col(Case.status) != "failed")
+    open_case = and_(col(Case.review_state) == ReviewState.UNREVIEWED,
+                     col(Case.status) != CaseStatus.FAILED)
     return sql_case((open_case, tier + points), else_=literal(0))
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from arq import Retry
 
 from backend.adapters.errors import ObjectMissing
+from backend.cases.enums import CaseStatus
 from backend.inference_backends.base import InferenceBackend, InferenceResult
 from backend.platform.db import transaction, utcnow
 from backend.platform.services import Services
@@ -78,11 +79,11 @@ async def _infer(ctx: dict[str, Any], services: Services, models: JobModels,
         if case is None:
             log.warning("case %s no longer exists; nothing to do", case_id)
             return "missing"
-        if (case.status in ("done", "out_of_scope")
+        if (case.status in (CaseStatus.DONE, CaseStatus.OUT_OF_SCOPE)
                 and case.model_version == backend.model_version):
             return "already done"
         now = utcnow()
-        case.status, case.started_at, case.updated_at = "running", now, now
+        case.status, case.started_at, case.updated_at = CaseStatus.RUNNING, now, now
         case.attempts += 1
         case.error = None
         image_key = case.image_key
@@ -133,7 +134,7 @@ async def _finish_out_of_scope(services: Services, case_id: str, result: Inferen
         if case is None:
             return "missing"
         _apply_result(case, result, version, None, None, timings)
-        case.status = "out_of_scope"
+        case.status = CaseStatus.OUT_OF_SCOPE
         case.scope_reason = reason[:ERROR_MAX]
         case.zone_flags = case.zone_probabilities = None  # no finding of any kind
     log.info("case %s: out of scope: %s", case_id, reason)
@@ -189,7 +190,7 @@ def _apply_result(case: Case, result: InferenceResult, version: str, mask_key: s
                   overlay_key: str | None, timings: dict[str, float]) -> None:
     s = result.summary
     now = utcnow()
-    case.status = "done"
+    case.status = CaseStatus.DONE
     case.mask_key, case.overlay_key = mask_key, overlay_key
     case.findings_text = s.get("findings_text")
     case.zone_probabilities = s.get("zone_probabilities")
@@ -215,6 +216,6 @@ async def mark_failed(services: Services, case_id: str, reason: str) -> None:
         if case is None:
             return
         now = utcnow()
-        case.status = "failed"
+        case.status = CaseStatus.FAILED
         case.error = reason if len(reason) <= ERROR_MAX else reason[: ERROR_MAX - 1] + "…"
         case.finished_at = case.updated_at = now

@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
 from backend.adapters.queue import INFERENCE_JOB, inference_job_id
+from backend.cases.enums import CaseStatus
 from backend.platform.db import transaction, utcnow
 from backend.platform.services import Services
 from backend.tables import Case  # every table, so foreign keys resolve in the worker
@@ -41,8 +42,8 @@ async def sweep_stuck(ctx: dict[str, Any]) -> dict[str, int]:
     counts = {"requeued": 0, "failed": 0, "in_redis": 0}
     async with transaction(services.sessions) as session:
         stmt = select(Case).where(or_(
-            and_(col(Case.status) == "queued", col(Case.created_at) < queued_before),
-            and_(col(Case.status) == "running", col(Case.started_at) < running_before),
+            and_(col(Case.status) == CaseStatus.QUEUED, col(Case.created_at) < queued_before),
+            and_(col(Case.status) == CaseStatus.RUNNING, col(Case.started_at) < running_before),
         )).order_by(col(Case.created_at)).limit(BATCH)
         for case in (await session.exec(stmt)).all():
             # The id the API enqueued under: the version it stamped on the case at upload.
@@ -52,7 +53,7 @@ async def sweep_stuck(ctx: dict[str, Any]) -> dict[str, int]:
                 continue
             if case.attempts >= settings.job_max_tries:
                 now = utcnow()
-                case.status = "failed"
+                case.status = CaseStatus.FAILED
                 case.error = f"the job did not finish after {case.attempts} tries"
                 case.finished_at = case.updated_at = now
                 counts["failed"] += 1
