@@ -23,7 +23,7 @@ from backend.http.docs import SelfHostedSwagger
 from backend.http.errors import EXCEPTION_HANDLERS
 from backend.http.input_guard import input_guard_middleware
 from backend.http.logs import configure_logging, get_logger
-from backend.http.openapi import document_errors
+from backend.http.openapi import document_operations
 from backend.http.proxies import forwarded_headers_middleware, parse_networks
 from backend.http.requests import https_only, request_context_middleware, response_headers
 from backend.platform.services import Services
@@ -106,5 +106,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         logging_config=None,
         debug=False,
     )
-    document_errors(app)
+    document_operations(app)
     return app

@@ -39,9 +39,10 @@ class AdminTokensController(Controller):
     async def list_user_tokens(self, user_id: PathId, db: Db, services: Svc,
                                kind: Kind = None, include_ended: FromQuery[bool] = False,
                                limit: Limit = 50, offset: Offset = 0) -> TokenPage:
-        """A user's sessions and personal tokens, newest first: the live ones, or every one
-        with include_ended. Secrets are never shown; expires_at is when each ends at the
-        latest."""
+        """List a user's sessions and personal tokens.
+
+        Newest first: the live ones, or every one with `include_ended`. Secrets are never
+        shown; `expires_at` is when each ends at the latest. 404 for an unknown user."""
         await _user_exists(db, user_id)
         settings = services.settings
         live = None if include_ended else lifecycle.liveness(settings, utcnow())
@@ -53,15 +54,21 @@ class AdminTokensController(Controller):
     @delete("/{token_id:int}", status_code=HTTP_204_NO_CONTENT)
     async def revoke_user_token(self, user_id: PathId, token_id: PathId, db: Db,
                                 ctx: Ctx) -> None:
-        """Revoke one of the user's sessions or tokens at once; 404 unless it is theirs."""
+        """Revoke one of a user's sessions or tokens.
+
+        It stops working at once (204, audited with the admin as actor); 404 unless the token
+        is that user's."""
         if await lifecycle.revoke_one(db, ctx, user_id, token_id, "admin", utcnow()) is None:
             raise NotFoundException(f"User {user_id} has no token {token_id}.")
 
     @post("/revoke-all", status_code=HTTP_200_OK)
     async def revoke_all_user_tokens(self, user_id: PathId, db: Db, ctx: Ctx,
                                      kind: Kind = None) -> Revoked:
-        """Revoke every session and personal token of the user (or those of one kind) at once;
-        the caller's own current session is kept when the user is the caller."""
+        """Revoke all of a user's sessions and tokens.
+
+        Every sign-in session and personal token of the user (or only those of `kind`) stops
+        working at once, each audited; your own current session is kept when the user is
+        you. `revoked` counts what ended; 404 for an unknown user."""
         await _user_exists(db, user_id)
         keep = ctx.user.token_id if ctx.user is not None else None
         return Revoked(await lifecycle.revoke_all(db, ctx, user_id, "admin", utcnow(),

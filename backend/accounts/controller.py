@@ -49,9 +49,13 @@ class AuthController(Controller):
     @post("/login", status_code=HTTP_200_OK, exclude_from_auth=True, responses=refuses(401, 429))
     async def login(self, data: JSONBody[LoginIn], db: Db, services: Svc, ctx: Ctx,
                     request: Request[Any, Any, Any]) -> Response[LoginOut]:
-        """Sign in: sets the HttpOnly session cookie and returns the same token for API use.
-        Past the per-user session limit the oldest session ends. Wrong passwords are throttled
-        per account and client address: 429 with Retry-After for that client only."""
+        """Sign in with email and password.
+
+        Sets the HttpOnly session cookie and returns the same token for API clients
+        (`Authorization: Bearer`). Past the per-user session limit the oldest session ends.
+        401 for a wrong email or password (the answer never says which); wrong passwords are
+        throttled per account and client address: 429 with Retry-After, for that client
+        only."""
         settings = services.settings
         try:
             issued, user = await service.login(db, ctx, settings, data.email, data.password,
@@ -72,7 +76,10 @@ class AuthController(Controller):
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT)
     async def logout(self, db: Db, user: CurrentUser, ctx: Ctx) -> Response[None]:
-        """Revoke the token this request used, at once, and clear the cookie."""
+        """Sign out.
+
+        Revokes the token this request used, at once, and clears the session cookie (204).
+        Other sessions and personal tokens are left alone."""
         await service.logout(db, ctx, user)
         response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
         response.delete_cookie(SESSION_COOKIE, path="/")
@@ -81,15 +88,16 @@ class AuthController(Controller):
     @post("/password", status_code=HTTP_200_OK, responses=refuses(429))
     async def change_password(self, data: JSONBody[PasswordChangeIn], db: Db, user: CurrentUser,
                               ctx: Ctx, services: Svc) -> Revoked:
-        """Change your own password; the current one is required. The new one must meet the
-        policy (at least 12 characters, not blank, not your email or its name part) and
-        differ from the current: otherwise a 400 naming new_password and the rule. A wrong
-        current password is a 400 naming current_password (audited as
-        auth.password_change_failed); after as many wrong ones as sign-in allows, 429 with
-        Retry-After (sign-in itself is not locked). On success every other sign-in session
-        and every personal API token of yours ends at once, for good; the session this
-        request used stays signed in (a personal token used for the change ends too).
-        `revoked` counts what ended."""
+        """Change your own password.
+
+        The current password is required. The new one must meet the policy (at least 12
+        characters, not blank, not your email or its name part) and differ from the current:
+        otherwise a 400 naming new_password and the rule. A wrong current password is a 400
+        naming current_password (audited as auth.password_change_failed); after as many wrong
+        ones as sign-in allows, 429 with Retry-After (sign-in itself is not locked). On
+        success every other sign-in session and every personal API token of yours ends at
+        once, for good; the session this request used stays signed in (a personal token used
+        for the change ends too). `revoked` counts what ended."""
         try:
             revoked = await service.change_own_password(
                 db, ctx, services.settings, user, data.current_password, data.new_password)
@@ -110,8 +118,10 @@ class AuthController(Controller):
 
     @get("/tokens")
     async def list_tokens(self, db: Db, user: CurrentUser, services: Svc) -> list[TokenOut]:
-        """The caller's personal API tokens, ended ones included (secrets are never shown
-        again); expires_at is when each ends at the latest."""
+        """List your personal API tokens.
+
+        Ended ones included; secrets are never shown again. `expires_at` is when each ends at
+        the latest."""
         return [TokenOut.of(t, lifecycle.expiry(t, services.settings))
                 for t in await repo.list_tokens(db, user.id, lifecycle.PERSONAL)]
 
@@ -119,9 +129,11 @@ class AuthController(Controller):
     async def create_token(self, data: JSONBody[TokenIn], db: Db, user: CurrentUser,
                            ctx: Ctx, services: Svc,
                            request: Request[Any, Any, Any]) -> TokenCreated:
-        """Create a personal API token; the secret is in this response only. It lives
-        expires_in_days, at most and by default the server's maximum (400 beyond it); 409 when
-        the caller already has the most live personal tokens allowed."""
+        """Create a personal API token.
+
+        The secret is in this response only (201). It lives `expires_in_days`, at most and by
+        default the server's maximum (400 beyond it). 409 when you already have the most live
+        personal tokens allowed."""
         try:
             issued = await lifecycle.create_personal_token(
                 db, ctx, services.settings, user, data.name, data.expires_in_days, utcnow(),
@@ -137,14 +149,19 @@ class AuthController(Controller):
     @delete("/tokens/{token_id:int}", status_code=HTTP_204_NO_CONTENT)
     async def revoke_token(self, token_id: PathId, db: Db, user: CurrentUser,
                            ctx: Ctx) -> None:
-        """Revoke one of the caller's tokens; it stops working at once."""
+        """Revoke one of your tokens.
+
+        A personal token or a sign-in session of yours stops working at once (204). 404 for a
+        token that is not yours."""
         if await service.revoke_token(db, ctx, user, token_id) is None:
             raise NotFoundException("No such token.")
 
     @get("/sessions")
     async def list_sessions(self, db: Db, user: CurrentUser, services: Svc) -> list[SessionOut]:
-        """The caller's live sign-in sessions, newest first: when each began and was last
-        used, the address and browser it began from, and which one this request used."""
+        """List your live sign-in sessions.
+
+        Newest first: when each began and was last used, the address and browser it began
+        from, and which one this request used (`current`)."""
         settings = services.settings
         return [SessionOut(t.id, t.created_at, t.last_used_at, lifecycle.expiry(t, settings),
                            t.client_addr, t.user_agent, t.id == user.token_id)
@@ -155,8 +172,10 @@ class AuthController(Controller):
             responses=refuses(409))
     async def end_session(self, session_id: PathId, db: Db, user: CurrentUser,
                           ctx: Ctx) -> None:
-        """End one of the caller's other sessions at once (audited). 409 for the session this
-        request uses: sign out for that."""
+        """End one of your other sessions.
+
+        The session stops working at once (204, audited). 409 for the session this request
+        uses (sign out for that); 404 for one that is not yours or has ended."""
         try:
             ended = await lifecycle.end_session(db, ctx, user, session_id, utcnow())
         except lifecycle.CurrentSession as e:
@@ -166,8 +185,10 @@ class AuthController(Controller):
 
     @post("/sessions/end-others", status_code=HTTP_200_OK)
     async def end_other_sessions(self, db: Db, user: CurrentUser, ctx: Ctx) -> Revoked:
-        """End every sign-in session of the caller but the one this request uses (each
-        audited); personal API tokens are left alone."""
+        """End all your other sessions.
+
+        Every sign-in session of yours but the one this request uses ends at once (each
+        audited); personal API tokens are left alone. `revoked` counts what ended."""
         return Revoked(await lifecycle.revoke_all(
             db, ctx, user.id, "end_others", utcnow(), kind=lifecycle.SESSION,
             keep_token_id=user.token_id))
@@ -179,7 +200,10 @@ class MeController(Controller):
 
     @get()
     async def me(self, db: Db, user: CurrentUser) -> UserOut:
-        """The signed-in user."""
+        """Who you are.
+
+        The signed-in user: id, email, name, role, and when they last signed in. 401 when the
+        user no longer exists."""
         record = await repo.get_user(db, user.id)
         if record is None:
             raise NotAuthorizedException("The user no longer exists.")

@@ -59,7 +59,10 @@ class AdminController(Controller):
                          role: FromQuery[Role | None] = None,
                          is_active: FromQuery[bool | None] = None, limit: Limit = 50,
                          offset: Offset = 0) -> UserPage:
-        """Users, filtered by text (email or name), role and activity."""
+        """List users.
+
+        Filtered by text (in email or name), role and activity, paged. An unknown role is a
+        400 naming the parameter."""
         rows, total = await accounts_repo.list_users(db, q=q, role=role, is_active=is_active,
                                                      limit=limit, offset=offset)
         return UserPage([UserOut.of(u) for u in rows], total, limit, offset)
@@ -67,7 +70,10 @@ class AdminController(Controller):
     @post("/users", responses=refuses(409))
     async def create_user(self, data: JSONBody[UserCreateIn], db: Db,
                           ctx: Ctx) -> UserOut:
-        """Create a user (201); 409 if the email is taken, 400 if the password is too short."""
+        """Create a user.
+
+        Email, password, role and name (201, audited). 409 if the email is taken; 400 if the
+        password does not meet the policy."""
         try:
             user = await accounts.create_user(db, ctx, email=data.email, password=data.password,
                                               role=data.role, full_name=data.full_name)
@@ -78,11 +84,13 @@ class AdminController(Controller):
     @patch("/users/{user_id:int}")
     async def update_user(self, user_id: PathId, data: JSONBody[UserPatchIn], db: Db,
                           ctx: Ctx, user: CurrentUser) -> UserOut:
-        """Change a user's role, activity, name or password. A new password (an admin's
-        reset), a deactivation or a reactivation ends every sign-in session and personal API
-        token of that user at once. An admin cannot change their own role, deactivate
-        themself, or reset their own password here (POST /api/auth/password asks for the
-        current one): each is a 400."""
+        """Change a user's role, activity, name or password.
+
+        A new password (an admin's reset), a deactivation or a reactivation ends every
+        sign-in session and personal API token of that user at once. An admin cannot change
+        their own role, deactivate themself, or reset their own password here (POST
+        /api/auth/password asks for the current one): each is a 400. 404 for an unknown
+        user."""
         target = await accounts_repo.get_user(db, user_id)
         if target is None:
             raise NotFoundException(f"No user {user_id}.")
@@ -105,9 +113,11 @@ class AdminController(Controller):
                     case_id: FromQuery[str | None] = None,
                     since: Since = None, until: Until = None, limit: Limit = 50,
                     offset: Offset = 0) -> AuditPage:
-        """Audit events, newest first, filtered by action, user (id or email), object or case,
-        and time. An unknown action or email, or a range that ends before it starts, is a 400
-        naming the parameter. Read only: no API changes or deletes an event."""
+        """Search the audit log.
+
+        Events newest first, filtered by action, user (id or email), object or case, and
+        time, paged. An unknown action or email, or a range that ends before it starts, is a
+        400 naming the parameter. Read only: no API changes or deletes an event."""
         query = await resolve(db, AuditFilters(action, user_id, user_email, object_type,
                                                object_id, case_id, since, until),
                               limit=limit, offset=offset)
@@ -116,8 +126,10 @@ class AdminController(Controller):
 
     @get("/audit/actions")
     async def audit_actions(self, db: Db) -> list[AuditActionOut]:
-        """The action names the audit log can be filtered on, sorted, each with what it
-        records: every action this version records, and any other the log holds."""
+        """List the audit actions.
+
+        The action names the audit log can be filtered on, sorted, each with what it records:
+        every action this version records, and any other the log holds."""
         return [AuditActionOut(name, description)
                 for name, description in (await known_actions(db)).items()]
 
@@ -129,8 +141,10 @@ class AdminController(Controller):
                         object_id: FromQuery[str | None] = None,
                         case_id: FromQuery[str | None] = None,
                         since: Since = None, until: Until = None) -> Stream:
-        """Every matching audit event as CSV (same filters and refusals as /audit, no
-        paging), newest first. The export is itself audited."""
+        """Export the audit log as CSV.
+
+        Every matching event, newest first, with the same filters and refusals as
+        /api/admin/audit but no paging. The export is itself audited."""
         query = await resolve(db, AuditFilters(action, user_id, user_email, object_type,
                                                object_id, case_id, since, until))
         filters = {k: (v.isoformat() if isinstance(v, datetime) else v)
@@ -144,7 +158,9 @@ class AdminController(Controller):
 
     @get("/stats")
     async def stats(self, db: Db, services: Svc) -> Stats:
-        """Cases per status, queue depth (null if Redis is down), turnaround p50/p95, failure
+        """Dashboard statistics.
+
+        Cases per status, queue depth (null if Redis is down), turnaround p50/p95, failure
         rate, the share of reviewed cases accepted unedited, and per model version that
         produced shown results: accepted-unedited share and zone F1 against the reviewers."""
         return await service.stats(db, services)

@@ -33,6 +33,7 @@ from backend.reviews.schemas import ReviewOut
 from backend.triage.policy import TriagePolicy, assess_case
 
 Sort = Literal["triage", "newest", "oldest", "priority"]
+GONE = refuses(410)  # withdrawn to quarantine, or a stored file is missing
 
 
 async def case_detail(db: AsyncSession, services: Services, case_id: str, user: Principal,
@@ -61,10 +62,16 @@ class CaseController(Controller):
     async def upload(self, data: MultipartBody[CaseUploadForm],
                      db: Db, services: Svc, ctx: Ctx,
                      user: CurrentUser) -> CaseCreated:
-        """Upload a chest image (PNG, JPEG or DICOM, recognised by content). DICOM is
-        de-identified before it is stored. Answers 202 with the queued case. STAT priority
-        needs a `priority_reason`; uploads per user are limited per minute, STAT ones per hour
-        (429 naming the rule, with Retry-After)."""
+        """Upload a chest image.
+
+        PNG, JPEG or DICOM, recognised by content, not by name. DICOM is de-identified and
+        PNG/JPEG metadata stripped before anything is stored; the file's name is not kept.
+        Answers 202 with the queued case (`enqueued: false` when the queue is down: the case
+        is picked up later). Refused uploads store nothing: 413 when the file is too large,
+        415 when it is not a PNG, JPEG or DICOM image, 422 when it is damaged or holds no
+        usable image (`code` names the reason). STAT priority needs a `priority_reason` (400
+        without); uploads per user are limited per minute, STAT ones per hour (429 naming
+        the rule, with Retry-After)."""
         fields = parse_fields(data)
         reason = limits.priority_reason(data.priority_reason, fields.priority)
         try:
@@ -98,8 +105,12 @@ class CaseController(Controller):
         limit: Limit = 20,
         offset: Offset = 0,
     ) -> CasePage:
-        """Cases the caller may see (clinicians: their own), filtered; by default the worklist
-        order: triage score (priority, lesion burden, waiting time), then oldest first."""
+        """List cases (the worklist).
+
+        The cases the caller may see (a clinician: their own; reviewers and admins: all),
+        filtered and paged; by default in worklist order: triage score (priority, lesion
+        burden, waiting time), then oldest first. 403 when a clinician filters by another
+        owner."""
         query = CaseQuery(owner_id=owner, status=status, priority=priority,
                           review_state=review_state, q=(q or "").strip() or None,
                           created_from=utc(created_from, "created_from"),
@@ -110,11 +121,16 @@ class CaseController(Controller):
         return CasePage([CaseSummary.of(c, t, name) for c, t, name in rows], total, limit,
                         offset)
 
-    @get("/{case_id:str}")
+    @get("/{case_id:str}", responses=GONE)
     async def detail(self, case_id: FromPath[str], db: Db, user: CurrentUser,
                      ctx: Ctx, services: Svc) -> CaseDetail:
-        """A case with its results, triage and review history. `image_missing`: the uploaded
-        film is no longer in the object store (the case cannot be shown or reviewed)."""
+        """Get a case.
+
+        Its status, the model's results (findings, zone probabilities and flags, lesion
+        burden, model version, timings), triage and review history, and the reviewed
+        conclusion. `image_missing`: the uploaded film is no longer in the object store (the
+        case cannot be shown or reviewed). A clinician sees only their own cases (404 for
+        any other); 410 when the case was withdrawn to quarantine. Each view is audited."""
         out = await case_detail(db, services, case_id, user,
                                 TriagePolicy.from_settings(services.settings))
         await audit.record_view(db, ctx, "case", case_id)
@@ -131,28 +147,44 @@ class CaseController(Controller):
             "Cache-Control": "private, no-store",
         })
 
-    @get("/{case_id:str}/image", media_type="application/octet-stream")
+    @get("/{case_id:str}/image", media_type="application/octet-stream", responses=GONE)
     async def image(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
                     user: CurrentUser) -> Response[bytes]:
-        """The stored (de-identified) upload, in its own format."""
+        """Download the uploaded image.
+
+        The stored (de-identified) upload in its own format (audited). 410 when the film is
+        missing from the object store or the case was withdrawn; 404 for a case the caller
+        may not see."""
         return await self._artifact("image", case_id, db, services, ctx, user)
 
-    @get("/{case_id:str}/preview", media_type="image/png")
+    @get("/{case_id:str}/preview", media_type="image/png", responses=GONE)
     async def preview(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
                       user: CurrentUser) -> Response[bytes]:
-        """The upload rendered as a grayscale PNG a browser can show (DICOM included)."""
+        """Get the image as a PNG.
+
+        The upload rendered as a grayscale PNG a browser can show, DICOM included (windowed
+        as the model saw it; audited). 410 when the film is missing from the object store or
+        the case was withdrawn."""
         return await self._artifact("preview", case_id, db, services, ctx, user)
 
-    @get("/{case_id:str}/mask", media_type="image/png")
+    @get("/{case_id:str}/mask", media_type="image/png", responses=GONE)
     async def mask(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
                    user: CurrentUser) -> Response[bytes]:
-        """The lesion mask PNG (404 until the case is done)."""
+        """Get the lesion mask.
+
+        The model's lesion mask as a PNG at the image's size (audited). 404 until the case is
+        done; 410 when the stored mask is missing from the object store or the case was
+        withdrawn."""
         return await self._artifact("mask", case_id, db, services, ctx, user)
 
-    @get("/{case_id:str}/overlay", media_type="image/png")
+    @get("/{case_id:str}/overlay", media_type="image/png", responses=GONE)
     async def overlay(self, case_id: FromPath[str], db: Db, services: Svc,
                       ctx: Ctx, user: CurrentUser) -> Response[bytes]:
-        """The overlay PNG (404 until the case is done)."""
+        """Get the overlay.
+
+        The image with the lesion outlined, as a PNG (audited). 404 until the case is done;
+        410 when the stored overlay is missing from the object store or the case was
+        withdrawn."""
         return await self._artifact("overlay", case_id, db, services, ctx, user)
 
 

@@ -51,8 +51,11 @@ class DatasetController(Controller):
                      data: Annotated[ExportIn | None, Body(
                          description="optional filters; an empty body exports up to 5000 "
                                      "cases")] = None) -> Stream:
-        """Accepted and edited cases (rejected ones excluded) as a zip: images/, masks/ (the
-        model's masks, not redrawn by reviewers), annotations.csv, README.txt. 409 if none."""
+        """Export reviewed cases as a training data set.
+
+        Accepted and edited cases (rejected ones excluded), by upload time, as a zip in the
+        QaTa layout: images/, masks/ (the model's masks, not redrawn by reviewers),
+        annotations.csv and README.txt (audited). 409 if no case matches."""
         body = data or ExportIn()
         export = await export_dataset(db, services, ctx, user, ExportQuery(
             utc(body.created_from, "created_from", "body"),

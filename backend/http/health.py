@@ -58,14 +58,19 @@ class HealthController(Controller):
 
     @get("/health", exclude_from_auth=True)
     async def health(self) -> dict[str, str]:
-        """Alive: the process answers (no dependency is checked)."""
+        """Liveness check.
+
+        The process answers; no dependency is checked (for a container's health check)."""
         return {"status": "ok"}
 
     @get("/ready", exclude_from_auth=True)
     async def ready(self, request: Request[Any, Any, Any],
                     services: Svc) -> Response[dict[str, Any]]:
-        """Ready: database SELECT 1, Redis PING and S3 HeadBucket all answer (503 otherwise).
-        `checks` and `detail` (which dependency failed) are for admins only."""
+        """Readiness check.
+
+        Database SELECT 1, Redis PING and S3 HeadBucket all answer: 200, else 503 (for a
+        load balancer). `checks` and `detail` (which dependency failed) are added only for a
+        caller signed in as admin."""
         results = await asyncio.gather(
             _check("database", _check_database(services)),
             _check("redis", services.queue.ping()),

@@ -1,4 +1,11 @@
-"""The error answers each operation documents in the OpenAPI schema.
+"""What the OpenAPI schema says about each operation: its summary and description, who may
+call it, and the error answers it can give.
+
+Summary and description come from the handler's docstring, PEP 257 style: the first line is the
+summary, the paragraphs after the blank line the description (what it does, object-level rules,
+the notable refusals). Who may call it is added from the guards that enforce it, so the text
+cannot drift from the rule. Litestar would otherwise publish the handler's name as the summary
+and no description at all.
 
 Every refusal has the one body shape of backend.http.errors ({"detail": ..., ...}), not
 Litestar's default {"status_code", "detail", "extra"}, so API clients and the schema-driven
@@ -9,6 +16,8 @@ stores it uses) plus what its handler lists in ``raises``.
 
 from __future__ import annotations
 
+import inspect
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -18,7 +27,9 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.routes import HTTPRoute
 
+from backend.accounts.enums import Role
 from backend.http.csrf import UNSAFE
+from backend.http.guards import RoleGuard
 from backend.http.input_guard import body_encoding
 
 
@@ -39,6 +50,8 @@ _WHY = {
          "came from another origin.",
     404: "No such object, or not one the caller may see.",
     409: "The object is not in a state that allows this.",
+    410: "The case is gone: withdrawn to quarantine (burned-in patient details), or a stored "
+         "file it needs is missing from the object store; `detail` says which and what to do.",
     413: "The request or the uploaded file is too large.",
     415: "The uploaded file is not a PNG, JPEG or DICOM image, or a JSON body was not sent as "
          "application/json.",
@@ -82,14 +95,53 @@ def _error_codes(handler: HTTPRouteHandler, path_params: bool) -> set[int]:
     return codes
 
 
-def document_errors(app: Litestar) -> None:
-    """Add the error answers to every operation (before the schema is first built)."""
+def admitted_roles(handler: HTTPRouteHandler) -> frozenset[Role] | None:
+    """The roles the handler's role guards (on it or its controller) admit; None: no role
+    guard, any signed-in user."""
+    roles: frozenset[Role] | None = None
+    for layer in handler.ownership_layers:
+        for guard in layer.guards or ():
+            if isinstance(guard, RoleGuard):
+                roles = guard.roles if roles is None else roles & guard.roles
+    return roles
+
+
+def who_may_call(handler: HTTPRouteHandler) -> str:
+    if handler.opt.get("exclude_from_auth"):
+        return "Anyone; no sign-in needed."
+    roles = admitted_roles(handler)
+    if roles is None:
+        return "Any signed-in user (clinician, reviewer or admin)."
+    names = " or ".join(r.value for r in Role if r in roles)
+    return f"Signed-in users with the {names} role; any other role gets 403."
+
+
+def docstring_parts(handler: HTTPRouteHandler) -> tuple[str, str]:
+    """(summary, description) from the handler's docstring: the first line without its final
+    period, and the paragraphs after the blank line, each on one line."""
+    first, *rest = re.split(r"\n\s*\n", inspect.cleandoc(handler.fn.__doc__ or ""))
+    return " ".join(first.split()).rstrip("."), "\n\n".join(" ".join(p.split()) for p in rest)
+
+
+def _describe(handler: HTTPRouteHandler) -> None:
+    summary, body = docstring_parts(handler)
+    if handler.summary is None and summary:
+        handler.summary = summary
+    if handler.description is None:
+        who = f"**Who may call:** {who_may_call(handler)}"
+        handler.description = f"{body}\n\n{who}" if body else who
+
+
+def document_operations(app: Litestar) -> None:
+    """Describe every operation and add its error answers (before the schema is first
+    built)."""
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
         for handler in route.route_handlers:
             if not handler.resolve_include_in_schema():
                 continue
+            _describe(handler)
             documented = dict(handler.responses or {})
             for code in sorted(_error_codes(handler, bool(route.path_parameters))):
                 documented.setdefault(code, _spec(code))

@@ -43,14 +43,20 @@ class ModelsController(Controller):
 
     @get("/")
     async def list_models(self, db: Db) -> list[ModelVersionOut]:
-        """Every registered version, newest first."""
+        """List model versions.
+
+        Every registered version, newest first, with its status (registered, active, shadow
+        or retired), manifest and checksum."""
         return [ModelVersionOut.of(m) for m in await repo.list_all(db)]
 
     @post("/", status_code=HTTP_201_CREATED, responses=refuses(409))
     async def register_path(self, data: JSONBody[RegisterPathIn], db: Db,
                             ctx: Ctx) -> ModelVersionOut:
-        """Register an ONNX file on the servers (sha256 checked against its manifest);
-        400 if the files are missing or do not match, 409 if the version exists."""
+        """Register a model from files on the servers.
+
+        The ONNX file and its manifest are read from paths on the servers and the file's
+        sha256 is checked against the manifest (201, audited). 400 if the files are missing
+        or do not match; 409 if the version is already registered."""
         try:
             mv = await service.register_path(db, ctx, data.path, data.manifest_path)
         except (ModelCheckError, service.RegistryConflict) as e:
@@ -60,8 +66,11 @@ class ModelsController(Controller):
     @post("/upload", status_code=HTTP_201_CREATED, responses=refuses(409))
     async def register_upload(self, data: MultipartBody[ModelUploadForm], db: Db,
                               services: Svc, ctx: Ctx) -> ModelVersionOut:
-        """Register an uploaded ONNX file and manifest (multipart fields `onnx`, `manifest`);
-        stored in S3 so every worker can fetch it."""
+        """Register an uploaded model.
+
+        Multipart fields `onnx` and `manifest`; the sha256 is checked against the manifest and
+        the file stored in S3, so every worker can fetch it (201, audited). 400 if they do
+        not match; 409 if the version is already registered."""
         try:
             onnx, manifest = await data.onnx.read(), await data.manifest.read()
         finally:
@@ -76,12 +85,18 @@ class ModelsController(Controller):
 
     @get("/{model_id:int}")
     async def get_model(self, model_id: PathId, db: Db) -> ModelVersionOut:
+        """Get one model version.
+
+        Its status, manifest, checksum and where it is stored; 404 for an unknown id."""
         return ModelVersionOut.of(await _get(db, model_id))
 
     @post("/{model_id:int}/activate", status_code=HTTP_200_OK, responses=refuses(409))
     async def activate(self, model_id: PathId, db: Db, ctx: Ctx) -> ModelVersionOut:
-        """Serve every new case with this version; the previous active one becomes
-        registered. 409 if another activation committed meanwhile (retry)."""
+        """Activate a model version.
+
+        Every new case is analysed with this version; the previous active one becomes
+        registered (audited). 409 if another activation committed meanwhile (reload and
+        retry)."""
         mv = await _get(db, model_id)
         try:
             return ModelVersionOut.of(await service.activate(db, ctx, mv))
@@ -91,8 +106,10 @@ class ModelsController(Controller):
 
     @post("/{model_id:int}/shadow", status_code=HTTP_200_OK, responses=refuses(409))
     async def shadow(self, model_id: PathId, db: Db, ctx: Ctx) -> ModelVersionOut:
-        """Run this version beside the active one; its results are stored, never shown
-        (409 for the active version)."""
+        """Run a model version in shadow.
+
+        The version runs beside the active one; its results are stored for the agreement
+        statistics, never shown (audited). 409 for the active version."""
         try:
             mv = await service.set_shadow(db, ctx, await _get(db, model_id))
         except service.RegistryConflict as e:
@@ -101,7 +118,10 @@ class ModelsController(Controller):
 
     @post("/{model_id:int}/retire", status_code=HTTP_200_OK, responses=refuses(409))
     async def retire(self, model_id: PathId, db: Db, ctx: Ctx) -> ModelVersionOut:
-        """Stop running this version anywhere (409 for the active version)."""
+        """Retire a model version.
+
+        The version stops running anywhere, as main or shadow (audited). 409 for the active
+        version: activate another one first."""
         try:
             mv = await service.retire(db, ctx, await _get(db, model_id))
         except service.RegistryConflict as e:
@@ -110,8 +130,10 @@ class ModelsController(Controller):
 
     @get("/{model_id:int}/agreement")
     async def agreement(self, model_id: PathId, db: Db, services: Svc) -> Agreement:
-        """Agreement with the reviewers: share accepted unedited (shown results) and zone F1
-        of this version's flags against the reviewers' (shown and shadow results)."""
+        """A model version's agreement with the reviewers.
+
+        The share of its shown results accepted unedited, and the zone F1 of its flags against
+        the reviewers' (shown and shadow results); 404 for an unknown id."""
         return await version_agreement(db, services, await _get(db, model_id))
 
 
