@@ -48,6 +48,9 @@ class Manifest:
     # (output, threshold); absent (empty) for v1 models, which have two outputs.
     presence: dict[str, Any] = field(default_factory=dict)
     scope: dict[str, Any] = field(default_factory=dict)
+    # What the model was (`trained_on`) and was not (`not_trained_on`) trained on, in words for
+    # the portal's intended-use notice (backend.models_registry.intended_use); empty: unknown.
+    intended_use: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path) -> Manifest:

@@ -118,8 +118,8 @@ class CaseController(Controller):
                           sort=sort, limit=limit, offset=offset)
         policy = TriagePolicy.from_settings(services.settings)
         rows, total = await service.search(db, user, query, policy)
-        return CasePage([CaseSummary.of(c, t, name) for c, t, name in rows], total, limit,
-                        offset)
+        return CasePage([CaseSummary.of(c, t, outcome) for c, t, outcome in rows], total,
+                        limit, offset)
 
     @get("/{case_id:str}", responses=GONE)
     async def detail(self, case_id: FromPath[str], db: Db, user: CurrentUser,

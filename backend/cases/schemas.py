@@ -14,11 +14,13 @@ from backend.cases.enums import CaseStatus, Priority
 from backend.cases.models import Case
 from backend.cases.zones import ZoneFlags, ZoneProbabilities
 from backend.reviews.enums import ReviewState
+from backend.reviews.outcome import ReviewOutcome
 from backend.reviews.schemas import ReviewOut
 from backend.triage.policy import Triage
 from inference.sides import Laterality
 
-_DERIVED = frozenset({"triage_score", "triage_reason", "reviewer_name", "has_preview"})
+_DERIVED = frozenset({"triage_score", "triage_reason", "reviewer_name", "has_preview",
+                      "reviewed_findings_text"})
 
 
 @dataclass
@@ -68,6 +70,9 @@ class CaseSummary:
     lesion_present: bool | None = None
     lesion_probability: float | None = None
     scope_reason: str | None = None  # status out_of_scope: why the film was refused
+    # once reviewed, the text a reader should see: the reviewer's edit, else the model's (with
+    # review_state: accepted, edited, or rejected, when it must not be used)
+    reviewed_findings_text: str | None = None
 
     @classmethod
     def fields_of(cls, c: Case) -> dict[str, Any]:
@@ -75,9 +80,12 @@ class CaseSummary:
                 if name not in _DERIVED}
 
     @classmethod
-    def of(cls, c: Case, triage: Triage | None = None, reviewer_name: str | None = None
+    def of(cls, c: Case, triage: Triage | None = None, outcome: ReviewOutcome | None = None
            ) -> CaseSummary:
-        out = cls(**cls.fields_of(c), reviewer_name=reviewer_name)
+        out = cls(**cls.fields_of(c))
+        if outcome is not None:
+            out.reviewer_name = outcome.reviewer_name
+            out.reviewed_findings_text = outcome.findings_text
         if triage is not None:
             out.triage_score, out.triage_reason = triage.score, triage.reason
         return out
@@ -100,9 +108,7 @@ class CaseDetail(CaseSummary):
     # the uploaded film is no longer in the object store: nothing to show, no review possible
     image_missing: bool | None = False  # None: the object store could not be asked
     reviews: list[ReviewOut] = field(default_factory=list)
-    # the latest review's conclusion: the text a reader should see (the reviewer's edit, else
-    # the model's) and the reviewer-confirmed zone flags (None until known)
-    reviewed_findings_text: str | None = None
+    # the latest review's reviewer-confirmed zone flags (None until known)
     reviewed_zone_flags: ZoneFlags | None = None
     scope_override_reason: str | None = None  # a reviewer had an out-of-scope film analysed
 

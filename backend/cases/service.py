@@ -36,6 +36,7 @@ from backend.models_registry.service import active_version
 from backend.platform.db import utcnow
 from backend.platform.services import Services
 from backend.reviews import repository as reviews_repo
+from backend.reviews.outcome import ReviewOutcome, outcome_of
 from backend.triage.policy import Triage, TriagePolicy, assess_case, order_by_sql
 from inference.decode import Limits, decode, sniff_format
 from inference.errors import InputError
@@ -176,9 +177,9 @@ async def visible_case(db: AsyncSession, user: Principal, case_id: str) -> Case:
 
 
 async def search(db: AsyncSession, user: Principal, query: CaseQuery, policy: TriagePolicy
-                 ) -> tuple[list[tuple[Case, Triage, str | None]], int]:
+                 ) -> tuple[list[tuple[Case, Triage, ReviewOutcome | None]], int]:
     """A page of the cases this user may see, each with its triage (scored at one instant) and
-    the name of its latest reviewer."""
+    its latest review's outcome (who, and the findings a reader should see)."""
     if user.role not in SEES_ALL_CASES:
         if query.owner_id is not None and query.owner_id != user.id:
             raise PermissionDeniedException("Only reviewers and admins can filter by owner.")
@@ -186,8 +187,8 @@ async def search(db: AsyncSession, user: Principal, query: CaseQuery, policy: Tr
     now = utcnow()
     rows, total = await repo.search(db, query, order_by_sql(policy, now))
     latest = await reviews_repo.latest_for_cases(db, [c.id for c in rows])
-    names = {cid: (u.full_name or u.email) if u else None for cid, (_, u) in latest.items()}
-    return [(c, assess_case(policy, c, now), names.get(c.id)) for c in rows], total
+    return [(c, assess_case(policy, c, now),
+             outcome_of(c, *latest[c.id]) if c.id in latest else None) for c in rows], total
 
 
 def _preview_png(original: bytes) -> bytes:

@@ -2,10 +2,18 @@
 blocking helpers; backend.datasets.service drives them).
 
 images/<case>.png  8-bit grayscale 224x224, decoded by the inference core from the stored upload
-masks/mask_<case>.png  the model's mask (1-bit), resized with nearest neighbour
+masks/mask_<case>.png  1-bit: the model's mask, resized with nearest neighbour, or all zeros for a
+                 film the reviewer signed off as lesion-free (mask_source says which)
 annotations.csv  split,image,mask,description,laterality,infected_zones,zones (+ case_id,
-                 review_state, model_version); a cell a spreadsheet would run as a formula
-                 is written as text (backend.platform.csv_cells)
+                 review_state, model_version, mask_source); a cell a spreadsheet would run as
+                 a formula is written as text (backend.platform.csv_cells)
+
+Which reviewed cases go in (left_out says why one does not): accepted ones, with the model's
+mask; edited ones the reviewer corrected to no lesion (ReviewOutcome.no_lesion), with an EMPTY
+mask; edited ones whose lesion zones are the model's (the words changed), with the model's mask.
+Left out: rejected cases; edits naming no zone (zones unknown); and edits that move the lesion
+to other zones, because reviewers do not redraw masks and the model's mask would contradict
+the reviewer's zones.
 """
 
 from __future__ import annotations
@@ -21,13 +29,17 @@ from PIL import Image
 from backend.cases.models import Case
 from backend.platform.csv_cells import FORMULA_START, csv_safe
 from backend.reviews.enums import ReviewState
-from backend.reviews.outcome import ReviewOutcome
+from backend.reviews.outcome import ReviewOutcome, zone_dict
 from inference.decode import decode
 from inference.findings import ZONE_ORDER, Findings
-from inference.sides import FindingsParseError, parse_patient, to_image
+from inference.sides import FindingsParseError, is_mirrored, parse_patient, to_image
 
 SIZE = 224
 VALID_PERCENT = 20
+MODEL_MASK, EMPTY_MASK = "model", "empty"  # mask_source: the model's mask, or all zeros
+ZONES_UNKNOWN = "zones unknown (edited text names no lung zone, no zone flags)"
+ZONES_MOVED = ("the reviewer moved the lesion to other zones; the model's mask was not redrawn "
+               "and would contradict them")
 
 
 def split_for(case_id: str) -> str:
@@ -49,6 +61,7 @@ class AnnotationRow:
     case_id: str
     review_state: str
     model_version: str
+    mask_source: str  # MODEL_MASK or EMPTY_MASK (the reviewer signed off no lesion)
 
 
 COLUMNS = tuple(f.name for f in fields(AnnotationRow))
@@ -66,12 +79,22 @@ def _description(outcome: ReviewOutcome, findings: Findings) -> str:
     return findings.sentence()
 
 
-def annotation_row(case: Case, outcome: ReviewOutcome) -> AnnotationRow | None:
-    """The reviewed annotation of a case, or None when its zones are unknown (an edited
-    sentence naming no zone, with no corrected flags)."""
+def left_out(case: Case, outcome: ReviewOutcome) -> str | None:
+    """Why a reviewed case is not exported, or None when it is (the module docstring's rules)."""
+    if not outcome.is_final:
+        return f"{outcome.state}: only accepted and edited cases are exported"
+    if outcome.zone_flags is None:
+        return ZONES_UNKNOWN
+    if outcome.state == ReviewState.EDITED and not outcome.no_lesion and (
+            outcome.zone_flags != zone_dict(case.zone_flags)):
+        return ZONES_MOVED
+    return None
+
+
+def annotation_row(case: Case, outcome: ReviewOutcome) -> AnnotationRow:
+    """The reviewed annotation of a case that left_out lets through."""
     flags = outcome.zone_flags
-    if flags is None or not outcome.is_final:
-        return None
+    assert flags is not None and outcome.is_final, "call left_out first"
     # Training keeps the data set's image-side convention: the patient-side flags a person
     # confirmed are turned back into image sides (standard display) and the data set's sentence.
     image_flags = to_image(flags)
@@ -82,24 +105,40 @@ def annotation_row(case: Case, outcome: ReviewOutcome) -> AnnotationRow | None:
         description=_description(outcome, findings),
         laterality={"bilateral": 2, "unilateral": 1}.get(findings.laterality, 0),
         infected_zones=findings.count, zones=" ".join("1" if z else "0" for z in zones),
-        case_id=case.id, review_state=outcome.state, model_version=case.model_version or "")
+        case_id=case.id, review_state=outcome.state, model_version=case.model_version or "",
+        mask_source=EMPTY_MASK if outcome.no_lesion else MODEL_MASK)
 
 
-def image_png(stored: bytes) -> bytes:
-    """The stored upload as the model sees it: decoded (DICOM windowing, MONOCHROME1 ...),
-    8-bit, resized bilinear to 224x224 (as inference.preprocess does)."""
-    pixels = decode(stored).pixels
-    img = Image.fromarray(np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8), mode="L")
+def image_png(stored: bytes) -> tuple[bytes, bool]:
+    """The stored upload as the model sees it (decoded: DICOM windowing, MONOCHROME1 ...;
+    8-bit, resized bilinear to 224x224 as inference.preprocess does), in standard display: a
+    DICOM film whose PatientOrientation says it is displayed mirrored is flipped left-right, so
+    that the patient's right is on the image's left in every exported image. Also returns
+    whether it was flipped (its mask must be too)."""
+    decoded = decode(stored)
+    mirrored = is_mirrored(decoded.meta.get("patient_orientation"))
+    img = Image.fromarray(np.round(np.clip(decoded.pixels, 0, 1) * 255).astype(np.uint8),
+                          mode="L")
     if img.size != (SIZE, SIZE):
         img = img.resize((SIZE, SIZE), Image.Resampling.BILINEAR)
-    return _png(img)
+    return _png(_standard(img, mirrored)), mirrored
 
 
-def mask_png(stored: bytes) -> bytes:
+def mask_png(stored: bytes, mirrored: bool = False) -> bytes:
     mask = Image.open(io.BytesIO(stored)).convert("L")
     if mask.size != (SIZE, SIZE):
         mask = mask.resize((SIZE, SIZE), Image.Resampling.NEAREST)
-    return _png(Image.fromarray(np.asarray(mask) > 127).convert("1"))
+    return _png(_standard(Image.fromarray(np.asarray(mask) > 127).convert("1"), mirrored))
+
+
+def _standard(img: Image.Image, mirrored: bool) -> Image.Image:
+    return img.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if mirrored else img
+
+
+def empty_mask_png() -> bytes:
+    """The mask of a film the reviewer signed off as lesion-free: all zeros, as training gives
+    its normal films (training/mixed.py); no mask file would break the layout's one-per-row."""
+    return _png(Image.new("1", (SIZE, SIZE), 0))
 
 
 def _png(img: Image.Image) -> bytes:
@@ -120,29 +159,46 @@ def readme(*, created: str, by: str, rows: list[AnnotationRow], skipped: dict[st
            ) -> str:
     train = sum(r.split == "train" for r in rows)
     left_out = "".join(f"  {case_id}: {why}\n" for case_id, why in sorted(skipped.items()))
+    empty = sum(r.mask_source == EMPTY_MASK for r in rows)
     return f"""MedSegText reviewed-case export
 created {created} by {by}
 
 {len(rows)} cases: {train} train, {len(rows) - train} valid (split fixed by a hash of the case
-id: {VALID_PERCENT}% valid). Rejected cases are excluded. {len(skipped)} reviewed cases were
-left out:
+id: {VALID_PERCENT}% valid); {empty} of them signed off as lesion-free (empty mask).
+{len(skipped)} reviewed cases were left out:
 {left_out or "  none"}
 
+WHICH CASES: the reviewer's truth, from each case's LATEST review.
+- accepted: in, with the model's mask and the model's zones.
+- edited to no lesion (the reviewer cleared every zone flag, so the sentence reads
+  "No focal opacity detected."; the text "Abnormal film; lesion not outlined." does not
+  count): in, with an EMPTY mask (all zeros) and no zone. Empty, not absent: every row of
+  this layout has a mask file, and an all-zero mask is how training labels a lesion-free film.
+- edited, same lesion zones as the model (only the words changed): in, with the model's mask.
+- edited to other lesion zones: left out. Reviewers correct zones, not outlines, so the
+  model's mask would still outline what the reviewer corrected.
+- edited with a sentence that names no lung zone and no zone flags: left out (zones unknown).
+- rejected: left out. Rejected cases are excluded.
+
 Layout: as QaTa-COV19 - images/, masks/, annotations.csv (split, image, mask, description,
-laterality, infected_zones, zones, then case_id, review_state, model_version). Read it with
-training.data.read_records / load_arrays; fine-tune with
+laterality, infected_zones, zones, then case_id, review_state, model_version, mask_source).
+Read it with training.data.read_records / load_arrays; fine-tune with
   medsegtext train --data <this folder> --init-from <checkpoint.pt>
 
 images/: each stored upload decoded by the inference core (DICOM rescale, window, MONOCHROME1
-inverted), 8-bit grayscale, resized to {SIZE}x{SIZE} (bilinear).
+inverted), 8-bit grayscale, resized to {SIZE}x{SIZE} (bilinear), in standard display.
 
-masks/: the MODEL's lesion masks, resized to {SIZE}x{SIZE} (nearest). Reviewers did NOT redraw
-them: they reviewed the findings and zone flags only. Treat the masks as pseudo-labels.
+masks/: mask_source "{MODEL_MASK}": the MODEL's lesion mask, resized to {SIZE}x{SIZE}
+(nearest); reviewers did NOT redraw it, so treat it as a pseudo-label. mask_source
+"{EMPTY_MASK}": all zeros, because the reviewer signed the film off as lesion-free.
 
-SIDES: this export keeps the DATA SET's IMAGE-SIDE convention, for training, unlike the
-portal, reports and API (which name the patient's side). "left" in zones and description is
-the IMAGE's left, as in QaTa-COV19: the patient's RIGHT on a standard PA/AP film. The
-reviewer-confirmed patient-side flags were converted assuming standard display.
+SIDES: zones and description use the DATA SET's IMAGE-SIDE convention, for training, unlike
+the portal, reports and API, which name the PATIENT's side (zone keys patient_right_upper ...).
+Here "left" is the IMAGE's left, as in QaTa-COV19: the patient's RIGHT, because every image
+(and its mask) is in standard display: the patient's right on the image's left. A DICOM film
+whose PatientOrientation row direction is "R" (displayed mirrored) is flipped left-right, with
+its mask, before export; the reviewer-confirmed patient-side flags are turned into image sides
+for that standard display.
 
 description / zones: what the reviewer confirmed (accepted: the model's flags; edited: the
 reviewer's corrected flags, else the flags parsed from the reviewer's sentence), with the

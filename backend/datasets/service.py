@@ -1,7 +1,7 @@
-"""Export reviewed cases as a training set (QaTa layout, backend.datasets.layout) into a zip
-in an unnamed temporary file (O_TMPFILE, or unlinked at once where the OS lacks it), which the
-controller streams and closes: the zip has no name in the temp folder, so no download, failure
-or crash can leave one behind.
+"""Export reviewed cases as a training set (QaTa layout; which cases, and which masks:
+backend.datasets.layout) into a zip in an unnamed temporary file (O_TMPFILE, or unlinked at once
+where the OS lacks it), which the controller streams and closes: the zip has no name in the temp
+folder, so no download, failure or crash can leave one behind.
 
 Files are fetched from S3 a few at a time; decoding, resizing and zip writing run in a worker
 thread, one case at a time, so memory stays at a few images whatever the export's size."""
@@ -56,10 +56,13 @@ class Export:
 
 
 def _write_case(zf: zipfile.ZipFile, row: layout.AnnotationRow, image: bytes,
-                mask: bytes) -> str | None:
-    """Add one case; the reason it was left out if its stored files cannot be read."""
+                mask: bytes | None) -> str | None:
+    """Add one case (no mask given: the reviewer's empty one); the reason it was left out if
+    its stored files cannot be read."""
     try:
-        image_png, mask_png = layout.image_png(image), layout.mask_png(mask)
+        image_png, mirrored = layout.image_png(image)
+        mask_png = layout.mask_png(mask, mirrored) if mask is not None else (
+            layout.empty_mask_png())
     except (InputError, OSError, ValueError) as e:
         log.warning("case left out of export", extra={"case_id": row.case_id, "reason": str(e)})
         return f"stored files unreadable ({type(e).__name__})"
@@ -68,9 +71,13 @@ def _write_case(zf: zipfile.ZipFile, row: layout.AnnotationRow, image: bytes,
     return None
 
 
-async def _fetch(services: Services, case: Case) -> tuple[bytes, bytes] | None:
+async def _fetch(services: Services, case: Case, row: layout.AnnotationRow
+                 ) -> tuple[bytes, bytes | None] | None:
+    """The stored image and, unless the reviewer said no lesion, the model's mask."""
     assert case.mask_key is not None
     try:
+        if row.mask_source == layout.EMPTY_MASK:
+            return await services.store.get(case.image_key), None
         image, mask = await asyncio.gather(services.store.get(case.image_key),
                                            services.store.get(case.mask_key))
     except ObjectMissing:
@@ -86,14 +93,17 @@ async def export_dataset(db: AsyncSession, services: Services, ctx: AuditContext
     chosen: list[tuple[Case, layout.AnnotationRow]] = []
     skipped: dict[str, str] = {}
     for case in cases:
-        row = layout.annotation_row(case, outcome_of(case, *latest[case.id])) \
-            if case.id in latest else None
-        if row is None:
-            skipped[case.id] = "zones unknown (edited text names no lung zone, no zone flags)"
+        if case.id not in latest:  # the query picks reviewed cases; a review cannot vanish
+            skipped[case.id] = "no review"
+            continue
+        outcome = outcome_of(case, *latest[case.id])
+        if why := layout.left_out(case, outcome):
+            skipped[case.id] = why
         else:
-            chosen.append((case, row))
+            chosen.append((case, layout.annotation_row(case, outcome)))
     if not chosen:
-        raise Conflict("No accepted or edited case with known zones matches; nothing to export.")
+        raise Conflict("No accepted or edited case the export takes matches; nothing to "
+                       "export.")
     now = utcnow()
     file = tempfile.TemporaryFile(prefix="medsegtext-export-", suffix=".zip")  # noqa: SIM115
     rows: list[layout.AnnotationRow] = []
@@ -101,7 +111,7 @@ async def export_dataset(db: AsyncSession, services: Services, ctx: AuditContext
         with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as zf:
             for i in range(0, len(chosen), _FETCH_BATCH):
                 batch = chosen[i:i + _FETCH_BATCH]
-                files = await asyncio.gather(*(_fetch(services, c) for c, _ in batch))
+                files = await asyncio.gather(*(_fetch(services, c, r) for c, r in batch))
                 for (case, row), got in zip(batch, files, strict=True):
                     why = ("stored files missing" if got is None else
                            await anyio.to_thread.run_sync(_write_case, zf, row, *got))

@@ -1,5 +1,6 @@
 """/api/admin/models: register, list, activate, shadow, retire and score model versions
-(admin role only; every change is audited)."""
+(admin role only; every change is audited). /api/intended-use: the active model's intended-use
+notice, for every signed-in user."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from backend.http.errors import Conflict
 from backend.http.guards import ADMINS
 from backend.http.openapi import refuses
 from backend.http.params import PathId
+from backend.models_registry import intended_use, service
 from backend.models_registry import repository as repo
-from backend.models_registry import service
 from backend.models_registry.agreement import Agreement, version_agreement
 from backend.models_registry.checks import ModelCheckError
+from backend.models_registry.intended_use import IntendedUseOut
 from backend.models_registry.models import ModelVersion
 from backend.models_registry.schemas import ModelUploadForm, ModelVersionOut, RegisterPathIn
 
@@ -137,4 +139,16 @@ class ModelsController(Controller):
         return await version_agreement(db, services, await _get(db, model_id))
 
 
-CONTROLLERS = [ModelsController]
+class IntendedUseController(Controller):
+    path = "/api/intended-use"
+    tags = ("models",)
+
+    @get("/")
+    async def intended_use_notice(self, db: Db) -> IntendedUseOut:
+        """For every signed-in user: the decision-support notice and what the active model was
+        and was not trained on (from its manifest's `intended_use`; `source: default` when the
+        manifest does not say). The portal shows it on every results page."""
+        return await intended_use.current(db)
+
+
+CONTROLLERS = [ModelsController, IntendedUseController]

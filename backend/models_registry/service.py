@@ -144,6 +144,11 @@ async def ensure_shipped_model(session: AsyncSession, settings: Settings) -> Mod
     mv = await repo.by_version(session, checked.version)
     if mv is None:
         mv = await _add(session, None, checked, onnx_path=str(path.resolve()), source="shipped")
+    elif mv.sha256 == checked.sha256 and (use := checked.manifest.get("intended_use")) and (
+            mv.manifest.get("intended_use") != use):
+        # the same model file, registered before its manifest said what it was trained on
+        mv.manifest = {**mv.manifest, "intended_use": use}
+        session.add(mv)
     if await active_version(session) is None:
         await activate(session, None, mv)
     return mv

@@ -1,5 +1,10 @@
 """What every report of a case says, gathered once: the case, its latest review's outcome and
-the wording shared by the PDF, FHIR and DICOM renderings."""
+the wording shared by the PDF, FHIR and DICOM renderings.
+
+The signed-off result comes first in every report: the reviewer's findings (accepted or edited)
+under "Findings (reviewed by X)"; for a rejected case a "Rejected by X — do not use" heading and
+no findings; for an unreviewed one "Model output — awaiting review". The model's own text is
+always kept, below, under its own label (MODEL_OUTPUT_LABELS)."""
 
 from __future__ import annotations
 
@@ -14,12 +19,18 @@ from backend.http.auth import Principal
 from backend.http.errors import Conflict
 from backend.platform.db import utcnow
 from backend.reviews import repository as reviews_repo
+from backend.reviews.enums import ReviewState
 from backend.reviews.outcome import ReviewOutcome, outcome_of, zone_dict
 from inference.sides import PATIENT_ZONES
 
 DISCLAIMER = ("Decision support only, not a diagnosis: these findings were produced by a "
               "machine-learning model and must be confirmed by a qualified clinician.")
 SIDE_NOTE = "Sides are the patient's: 'right' is the patient's right."
+REJECTED_NOTE = ("The reviewer rejected the model's output: there are no signed-off findings "
+                 "for this film.")
+MODEL_OUTPUT_LABELS = {ReviewState.ACCEPTED: "Model output", ReviewState.EDITED: "Model output",
+                       ReviewState.REJECTED: "Model output (rejected — do not use)",
+                       ReviewState.UNREVIEWED: "Model output (not reviewed)"}
 
 
 def zone_label(zone: str) -> str:
@@ -48,11 +59,29 @@ class ReportData:
         return self.outcome.zone_flags or self.model_flags
 
     @property
+    def reviewer(self) -> str:
+        return self.outcome.reviewer_name or "a reviewer"
+
+    @property
     def findings_heading(self) -> str:
-        return {"edited": "Findings (edited by the reviewer)",
-                "accepted": "Findings (accepted by the reviewer)",
-                "rejected": "Findings (REJECTED by the reviewer: do not use)",
-                }.get(self.outcome.state, "Findings (model, not yet reviewed)")
+        """What the report's findings are: signed off by whom, rejected, or not yet reviewed."""
+        state = self.outcome.state
+        if self.outcome.is_final:
+            return f"Findings (reviewed by {self.reviewer})"
+        if state == ReviewState.REJECTED:
+            return f"Rejected by {self.reviewer} — do not use"
+        return "Model output — awaiting review"
+
+    @property
+    def signed_off_text(self) -> str | None:
+        """The reviewed findings (the edit, or the model's text as accepted); None when
+        nothing was signed off (unreviewed or rejected)."""
+        return (self.outcome.findings_text or None) if self.outcome.is_final else None
+
+    @property
+    def model_output_label(self) -> str:
+        """The label the model's own text keeps in every report, below the signed-off one."""
+        return MODEL_OUTPUT_LABELS[self.outcome.state]
 
     @property
     def review_line(self) -> str:

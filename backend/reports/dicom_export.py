@@ -2,8 +2,12 @@
 
 - SEG: the model's lesion mask as a binary DICOM Segmentation referencing the stored (de-
   identified) source image's Study/Series/SOP Instance UIDs;
-- SR: an Enhanced SR document with the findings text, lesion burden, laterality, zone
-  probabilities, model, review state and the decision-support notice.
+- SR: an Enhanced SR document: the signed-off findings first (a "Finding" only when a reviewer
+  accepted or edited them), then a comment that says whose findings they are ("Findings
+  (reviewed by X)", "Rejected by X — do not use", "Model output — awaiting review"), the model's
+  own sentence under its own concept (MODEL_OUTPUT), lesion burden, laterality, zone
+  probabilities, model and the decision-support notice. Verified and final only when a
+  reviewer signed the findings off.
 
 UIDs are derived from the case, model version (and, for the SR, the latest review), so a second
 download of the same content is the same instance, not a new one.
@@ -33,7 +37,8 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
-from backend.reports.context import DISCLAIMER, ReportData, zone_label
+from backend.reports.context import DISCLAIMER, REJECTED_NOTE, ReportData, zone_label
+from backend.reviews.enums import ReviewState
 from inference.sides import PATIENT_ZONES
 
 
@@ -47,6 +52,9 @@ MANUFACTURER = "MedSegText"
 UTF8 = "ISO_IR 192"
 LOCAL = "99MEDSEG"  # private coding scheme for concepts with no standard code
 SEG_SERIES, SR_SERIES = 9901, 9902
+FINDING = Code("121071", "DCM", "Finding")  # only the signed-off findings (accepted or edited)
+COMMENT = Code("121106", "DCM", "Comment")
+MODEL_OUTPUT = Code("model-output", LOCAL, "Model output (machine-generated findings)")
 # Type 2 attributes the derived objects copy: always empty in an export.
 _EMPTY = ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "StudyTime", "StudyID",
           "AccessionNumber", "ReferringPhysicianName")
@@ -131,9 +139,13 @@ def _num(code: Code, value: float, unit: Code) -> hd.sr.NumContentItem:
 
 def _content(ds: Dataset, data: ReportData) -> hd.sr.ContainerContentItem:
     c, o = data.case, data.outcome
+    status = f"{data.findings_heading}. {data.review_line}"
+    if o.state == ReviewState.REJECTED:
+        status = f"{data.findings_heading}. {REJECTED_NOTE} {data.review_line}"
     items: list[hd.sr.ContentItem] = [
-        _text(Code("121071", "DCM", "Finding"), o.findings_text or "-"),
-        _text(Code("121106", "DCM", "Comment"), f"{data.findings_heading}. {data.review_line}"),
+        *([_text(FINDING, data.signed_off_text)] if data.signed_off_text else []),
+        _text(COMMENT, status),
+        *([_text(MODEL_OUTPUT, c.findings_text)] if c.findings_text else []),
     ]
     if c.lesion_burden_percent is not None:
         items.append(_num(Code("lesion-burden", LOCAL, "Lesion burden, % of image area"),
@@ -149,7 +161,7 @@ def _content(ds: Dataset, data: ReportData) -> hd.sr.ContainerContentItem:
     items += [
         _text(Code("111001", "DCM", "Algorithm Name"), c.model_name or "medsegtext"),
         _text(Code("111003", "DCM", "Algorithm Version"), c.model_version or "unknown"),
-        _text(Code("121106", "DCM", "Comment"), DISCLAIMER),
+        _text(COMMENT, DISCLAIMER),
         hd.sr.ImageContentItem(name=Code("121112", "DCM", "Source of Measurement"),
                                referenced_sop_class_uid=ds.SOPClassUID,
                                referenced_sop_instance_uid=ds.SOPInstanceUID,

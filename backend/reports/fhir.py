@@ -1,14 +1,22 @@
-"""The FHIR R4 DiagnosticReport of a case: the findings as its conclusion, one contained
-Observation per zone probability plus lesion burden and laterality; status by review state
-(unreviewed: preliminary; accepted or edited: final; rejected: entered-in-error, i.e. the model's
-findings must not be relied on). Checked against the fhir.resources R4B models (R4B: the 4.3
-release of R4; these two resources are the same as in 4.0.1)."""
+"""The FHIR R4 DiagnosticReport of a case: one contained Observation per zone probability plus
+lesion burden and laterality; status by review state (unreviewed: preliminary; accepted or
+edited: final; rejected: entered-in-error, FHIR's "withdrawn: should never have existed", i.e.
+the model's findings must not be relied on; `cancelled` would say the study was never done).
+
+`conclusion` is the signed-off result: the reviewer's findings when accepted or edited; for a
+rejected case the "Rejected by X — do not use" notice, never the model's sentence; for an
+unreviewed one the model's sentence, labelled as awaiting review. The model's own sentence is
+always kept, apart and unchanged, in the MODEL_OUTPUT_EXTENSION (its URL is its label).
+
+Checked against the fhir.resources R4B models (R4B: the 4.3 release of R4; these two resources
+are the same as in 4.0.1)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from backend.reports.context import DISCLAIMER, SIDE_NOTE, ReportData, zone_label
+from backend.reports.context import DISCLAIMER, REJECTED_NOTE, SIDE_NOTE, ReportData, zone_label
+from backend.reviews.enums import ReviewState
 from inference.sides import PATIENT_ZONES
 
 MEDSEGTEXT = "urn:medsegtext:codes"
@@ -16,6 +24,7 @@ UCUM = "http://unitsofmeasure.org"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 NOTICE_EXTENSION = "urn:medsegtext:fhir:decision-support-notice"
+MODEL_OUTPUT_EXTENSION = "urn:medsegtext:fhir:model-output"  # the model's own sentence
 REPORT_STATUS = {"unreviewed": "preliminary", "accepted": "final", "edited": "final",
                  "rejected": "entered-in-error"}
 OBSERVATION_STATUS = {"preliminary": "preliminary", "final": "final",
@@ -74,6 +83,16 @@ def observations(data: ReportData, status: str) -> list[dict[str, Any]]:
     return out
 
 
+def _conclusion(data: ReportData) -> str | None:
+    """The signed-off findings; a rejection's notice; or the model's, labelled unreviewed."""
+    if data.outcome.state == ReviewState.REJECTED:
+        return f"{data.findings_heading}. {REJECTED_NOTE}"
+    if data.signed_off_text:
+        return data.signed_off_text
+    model = data.case.findings_text
+    return f"{data.findings_heading}: {model}" if model else None
+
+
 def diagnostic_report(data: ReportData) -> dict[str, Any]:
     c, o = data.case, data.outcome
     status = REPORT_STATUS.get(o.state, "preliminary")
@@ -82,7 +101,9 @@ def diagnostic_report(data: ReportData) -> dict[str, Any]:
     report: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
         "id": c.id,
-        "extension": [{"url": NOTICE_EXTENSION, "valueString": f"{DISCLAIMER} {SIDE_NOTE}"}],
+        "extension": [{"url": NOTICE_EXTENSION, "valueString": f"{DISCLAIMER} {SIDE_NOTE}"},
+                      *([{"url": MODEL_OUTPUT_EXTENSION, "valueString": c.findings_text}]
+                        if c.findings_text else [])],
         "identifier": [{"system": "urn:medsegtext:case", "value": c.id}],
         "status": status,
         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074",
@@ -95,8 +116,8 @@ def diagnostic_report(data: ReportData) -> dict[str, Any]:
         "contained": contained,
         "result": [{"reference": f"#{obs['id']}"} for obs in contained],
     }
-    if o.findings_text:
-        report["conclusion"] = o.findings_text
+    if conclusion := _conclusion(data):
+        report["conclusion"] = conclusion
     if c.patient_ref:
         report["subject"] = {"identifier": {"value": c.patient_ref},
                              "display": f"Patient {c.patient_ref}"}

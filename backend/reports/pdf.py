@@ -9,15 +9,26 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from PIL import Image
 
-from backend.reports.context import DISCLAIMER, SIDE_NOTE, ReportData, zone_label
+from backend.reports.context import (
+    DISCLAIMER,
+    REJECTED_NOTE,
+    SIDE_NOTE,
+    ReportData,
+    zone_label,
+)
+from backend.reviews.enums import ReviewState
 from inference.sides import PATIENT_ZONES
 
 IMAGE_MM = 85.0  # the overlay's longer side on the page
+_DASHES = str.maketrans({"\u2014": "-", "\u2013": "-"})
+REJECTED_RGB = (180, 20, 20)
 
 
 def latin1(text: object) -> str:
-    """The core PDF fonts cover Latin-1 only; anything else becomes '?' rather than failing."""
-    return str(text).encode("latin-1", "replace").decode("latin-1")
+    """The core PDF fonts cover Latin-1 only: dashes become '-', anything else '?' rather
+    than failing."""
+    text = str(text).translate(_DASHES)
+    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 class _Report(FPDF):
@@ -81,8 +92,30 @@ def _zone_table(pdf: FPDF, data: ReportData) -> None:
     pdf.multi_cell(0, 4, latin1(SIDE_NOTE), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def render_pdf(data: ReportData, overlay_png: bytes) -> bytes:
+def _findings(pdf: FPDF, data: ReportData) -> None:
+    """The signed-off findings first; a rejection as a red "do not use" heading with the
+    model's text struck through; the model's own text always kept under its own label."""
     c, o = data.case, data.outcome
+    rejected = o.state == ReviewState.REJECTED
+    if rejected:
+        pdf.set_text_color(*REJECTED_RGB)
+    _heading(pdf, data.findings_heading)
+    pdf.set_font("Helvetica", "B" if rejected else "", 10)
+    main = data.signed_off_text or (REJECTED_NOTE if rejected else c.findings_text)
+    pdf.multi_cell(0, 5, latin1(main or "-"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(0, 0, 0)
+    if o.state == ReviewState.UNREVIEWED or not c.findings_text:
+        return  # the model's text is the one above
+    pdf.ln(1)
+    pdf.set_font("Helvetica", "I", 8)
+    pdf.multi_cell(0, 4, latin1(f"{data.model_output_label}:"), new_x=XPos.LMARGIN,
+                   new_y=YPos.NEXT)
+    pdf.set_font("Helvetica", "S" if rejected else "", 8)
+    pdf.multi_cell(0, 4, latin1(c.findings_text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def render_pdf(data: ReportData, overlay_png: bytes) -> bytes:
+    c = data.case
     pdf = _Report(format="A4")
     pdf.set_title(f"MedSegText report {c.id}")
     pdf.set_creator("MedSegText")
@@ -104,13 +137,7 @@ def render_pdf(data: ReportData, overlay_png: bytes) -> bytes:
                  ("Image", f"{c.source_format.upper()} {c.width}x{c.height} px")])
     _heading(pdf, "Image")
     _overlay(pdf, overlay_png)
-    _heading(pdf, data.findings_heading)
-    pdf.set_font("Helvetica", "", 10)
-    pdf.multi_cell(0, 5, latin1(o.findings_text or "-"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    if o.state == "edited" and c.findings_text:
-        pdf.set_font("Helvetica", "I", 8)
-        pdf.multi_cell(0, 4, latin1(f"Model's original text: {c.findings_text}"),
-                       new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _findings(pdf, data)
     _heading(pdf, "Zone map")
     _zone_table(pdf, data)
     _heading(pdf, "Measurements, model and review")

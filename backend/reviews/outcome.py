@@ -18,7 +18,14 @@ from backend.cases.models import Case
 from backend.reviews.enums import SIGNED_OFF, ReviewDecision, ReviewState
 from backend.reviews.models import Review
 from inference.findings import FindingsParseError
-from inference.sides import PATIENT_ZONES, parse_patient, stored_to_patient
+from inference.sides import (
+    NOT_OUTLINED_SENTENCE,
+    PATIENT_ZONES,
+    parse_patient,
+    stored_to_patient,
+)
+
+_ABNORMAL = NOT_OUTLINED_SENTENCE.lower().split(";")[0]  # "abnormal film"
 
 
 def zone_dict(flags: dict[str, Any] | None) -> dict[str, bool] | None:
@@ -62,6 +69,16 @@ class ReviewOutcome:
     @property
     def is_final(self) -> bool:
         return self.state in SIGNED_OFF
+
+    @property
+    def no_lesion(self) -> bool:
+        """The reviewer signed off "no lesion": accepted or edited, every confirmed zone flag
+        clear (the portal's way to say it: clear all flags, and the sentence becomes "No focal
+        opacity detected."), unless the text says the film is abnormal with the lesion not
+        outlined ("Abnormal film; ..."), which is not a lesion-free film."""
+        if not self.is_final or self.zone_flags is None or any(self.zone_flags.values()):
+            return False
+        return not (self.findings_text or "").strip().lower().startswith(_ABNORMAL)
 
 
 def outcome_of(case: Case, latest: Review | None, reviewer: User | None = None

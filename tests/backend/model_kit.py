@@ -88,3 +88,13 @@ def pdf_text(pdf: bytes) -> str:
         except zlib.error:
             out.append(m.group(1).decode("latin-1"))
     return "\n".join(out)
+
+
+_TJ = re.compile(r"\(((?:\\.|[^\\)])*)\) Tj")
+
+
+def pdf_words(pdf: bytes) -> str:
+    """The PDF's shown text in page order, its lines joined by spaces and its string escapes
+    undone: what a reader sees, so the order of two passages can be compared."""
+    shown = [re.sub(r"\\(.)", r"\1", m.group(1)) for m in _TJ.finditer(pdf_text(pdf))]
+    return " ".join(shown)

@@ -59,6 +59,7 @@ RULES = [
     Rule("GET", "/api/admin/audit/actions", (401, 403, 403, 403, 200)),
     # a wrong current password: every signed-in user may try, none changes anything here
     Rule("POST", "/api/auth/password", (401, 400, 400, 400, 400), "password"),
+    Rule("GET", "/api/intended-use", (401, 200, 200, 200, 200)),
     Rule("GET", "/api/admin/models", (401, 403, 403, 403, 200)),
     Rule("GET", "/api/admin/models/999999", (401, 403, 403, 403, 404)),
     Rule("POST", "/api/admin/models/999999/activate", (401, 403, 403, 403, 404)),

@@ -69,8 +69,12 @@ async def _reviewed_cases(stack: Stack, clinician, reviewer, shared_data: Path
         elif i % 2:
             await review(stack, reviewer[1], case_id, decision="accept")
             plan[case_id] = ("accepted", dict(case.zone_flags))
-        else:
-            flags = {z: not bool(case.zone_flags[z]) for z in PATIENT_ZONES}
+        elif i % 4 == 2:  # corrected to no lesion: exported with an empty mask
+            flags = dict.fromkeys(PATIENT_ZONES, False)
+            await review(stack, reviewer[1], case_id, decision="edit", zone_flags=flags)
+            plan[case_id] = ("edited", flags)
+        else:  # the model's zones in the reviewer's words: exported with the model's mask
+            flags = dict(case.zone_flags)
             await review(stack, reviewer[1], case_id, decision="edit", zone_flags=flags,
                          findings_text="reviewer sentence naming upper left lung.")
             plan[case_id] = ("edited", flags)
@@ -97,7 +101,7 @@ async def test_export_reads_back_and_fine_tunes(stack: Stack, clinician, reviewe
     folder = tmp_path / "export"
     zipfile.ZipFile(io.BytesIO(r.content)).extractall(folder)
     readme = (folder / "README.txt").read_text()
-    assert "Reviewers did NOT redraw" in readme and "Rejected cases are excluded" in readme
+    assert "reviewers did NOT redraw" in readme and "Rejected cases are excluded" in readme
     assert "IMAGE-SIDE convention" in readme and "patient's RIGHT" in readme
 
     from training.data import load_arrays, read_records
@@ -116,6 +120,9 @@ async def test_export_reads_back_and_fine_tunes(stack: Stack, clinician, reviewe
     arrays = load_arrays(records)
     assert arrays.images.shape == (len(kept), 224, 224) and arrays.images.dtype == np.uint8
     assert set(np.unique(arrays.masks)) <= {0, 1} and arrays.masks.sum() > 0
+    for rec, mask in zip(records, arrays.masks, strict=True):  # no lesion: an empty mask
+        flags = kept[rec.image.stem][1]
+        assert flags is not None and (mask.sum() == 0) == (not any(flags.values()))
     assert {rec.split for rec in records} == {"train", "valid"}
 
     events = (await stack.client.get("/api/admin/audit?action=dataset.export&limit=1",

@@ -10,6 +10,7 @@ from sqlalchemy import text, update
 
 from backend.cases.models import Case
 from backend.platform.db import transaction
+from backend.reports.fhir import MODEL_OUTPUT_EXTENSION
 from backend.reviews.models import Review
 from tests.backend.backend_testkit import Stack
 from tests.backend.model_kit import pdf_text, qata, run_model, upload
@@ -51,7 +52,9 @@ async def test_old_image_side_case_reads_as_the_patients_side(
 
     fhir = (await stack.client.get(f"/api/cases/{case_id}/report.fhir.json",
                                    headers=clinician[1])).json()
-    assert fhir["conclusion"] == NEW_TEXT
+    # rejected: the model's sentence is kept only under its own label, read patient-side
+    assert [e["valueString"] for e in fhir["extension"]
+            if e["url"] == MODEL_OUTPUT_EXTENSION] == [NEW_TEXT]
     ids = {o["id"] for o in fhir["contained"]}
     assert "zone-patient-right-lower" in ids and "zone-left-lower" not in ids
     pdf = pdf_text((await stack.client.get(f"/api/cases/{case_id}/report.pdf",

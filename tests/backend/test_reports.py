@@ -52,7 +52,8 @@ async def test_pdf_and_fhir_follow_the_review(stack: Stack, clinician, reviewer,
     assert fhir.status_code == 200
     assert fhir.headers["content-type"].startswith("application/fhir+json")
     report = DiagnosticReport.model_validate(fhir.json())
-    assert report.status == "preliminary" and report.conclusion == case.findings_text
+    assert report.status == "preliminary"
+    assert report.conclusion == f"Model output — awaiting review: {case.findings_text}"
     contained = {o.id: o for o in report.contained}
     assert len(contained) == 8  # six zones, lesion burden, laterality
     assert [r.reference for r in report.result] == [f"#{i}" for i in contained]
@@ -76,7 +77,7 @@ async def test_pdf_and_fhir_follow_the_review(stack: Stack, clinician, reviewer,
         "POS" if corrected["patient_right_upper"] else "NEG")
     text = pdf_text((await stack.client.get(f"/api/cases/{case_id}/report.pdf",
                                             headers=clinician[1])).content)
-    assert "edited by the reviewer" in text and "Edited by Test reviewer" in text
+    assert "reviewed by Test reviewer" in text and "Edited by Test reviewer" in text
 
     await review(stack, reviewer[1], case_id, decision="reject")
     rejected = (await stack.client.get(f"/api/cases/{case_id}/report.fhir.json",
