@@ -15,6 +15,8 @@ from portal.components.common import (
     status_badge,
 )
 from portal.components.downloads import download_link
+from portal.components.findings import findings_section
+from portal.components.intended_use import intended_use_notice
 from portal.components.layout import page as shell
 from portal.components.viewer import lung_map, viewer
 from portal.state.auth import AuthState
@@ -54,13 +56,11 @@ def timing(t: Timing) -> rx.Component:
 
 def results() -> rx.Component:
     return rx.vstack(
-        rx.heading("Findings", as_="h2", size="4"),
-        rx.blockquote(CaseState.findings, id="findings-text", size="3"),
-        rx.cond(CaseState.reviewed_findings != "",
-                rx.box(rx.text("Reviewed findings", size="1", color_scheme="gray"),
-                       rx.blockquote(CaseState.reviewed_findings, id="reviewed-findings",
-                                     color_scheme="amber"))),
+        findings_section(CaseState.findings_view),
         rx.heading("Lung zones", as_="h2", size="4"),
+        rx.cond(CaseState.findings_view.state == "rejected",
+                rx.text("The model's zones, rejected by the reviewer: do not use.", size="2",
+                        color_scheme="red", id="zones-rejected")),
         lung_map(),
         rx.cond(CaseState.reviewed_zones != "",
                 rx.text("Reviewer's zone flags: ", rx.el.strong(CaseState.reviewed_zones),
@@ -301,5 +301,5 @@ def body() -> rx.Component:
 
 
 def page() -> rx.Component:
-    return shell("Case", body(),
+    return shell("Case", intended_use_notice(), body(),
                  actions=rx.link("← Worklist", href="/", size="2"))

@@ -6,6 +6,7 @@ import reflex as rx
 from reflex.vars import Var
 
 from portal.components.common import error_callout, labelled, native_select, status_badge
+from portal.components.intended_use import intended_use_notice
 from portal.components.layout import page as shell
 from portal.state.models import FileRow
 from portal.state.upload import UPLOAD_ID, UploadState
@@ -155,4 +156,4 @@ def body() -> rx.Component:
 
 
 def page() -> rx.Component:
-    return shell("New case", body())
+    return shell("New case", intended_use_notice(), body())

@@ -15,6 +15,8 @@ from portal.components.common import (
     review_badge,
     status_badge,
 )
+from portal.components.findings import findings_cell
+from portal.components.intended_use import intended_use_notice
 from portal.components.layout import page as shell
 from portal.state.auth import AuthState
 from portal.state.models import CaseRow
@@ -79,7 +81,7 @@ def row(c: CaseRow) -> rx.Component:
             rx.text(c.short_id + " · " + c.filename, size="1", color_scheme="gray"),
         ),
         rx.table.cell(c.age_sex),
-        rx.table.cell(rx.text(c.summary, size="2", class_name="findings-summary")),
+        rx.table.cell(findings_cell(c)),
         rx.table.cell(rx.vstack(review_badge(c.review_state),
                                 rx.cond(c.reviewer != "", rx.text(c.reviewer, size="1")),
                                 spacing="1")),
@@ -133,7 +135,7 @@ def body() -> rx.Component:
 
 def page() -> rx.Component:
     return shell(
-        "Worklist", body(),
+        "Worklist", intended_use_notice(), body(),
         actions=rx.cond(AuthState.can_upload,
                         rx.button(rx.link(rx.icon("upload", aria_hidden="true"), "New case",
                                           href="/upload", color="inherit", underline="none",

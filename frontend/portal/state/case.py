@@ -8,9 +8,9 @@ from typing import Any
 
 import reflex as rx
 
-from portal import api, fmt, media
+from portal import api, fmt, media, signed_off
 from portal.state.auth import REVIEWERS, AuthState, requires
-from portal.state.models import ReviewRow, Timing, Zone
+from portal.state.models import FindingsView, ReviewRow, Timing, Zone
 
 POLL_SECONDS = 2.0
 POLL_MAX_SECONDS = 15 * 60
@@ -60,6 +60,7 @@ class CaseState(AuthState):
     finished: str = ""
     findings: str = ""
     reviewed_findings: str = ""  # the latest edit, if any
+    findings_view: FindingsView = rx.field(default_factory=FindingsView)  # signed-off first
     laterality: str = ""
     burden: str = ""
     model: str = ""
@@ -124,6 +125,7 @@ class CaseState(AuthState):
         self.uploaded = fmt.when(c.get("created_at"))
         self.finished = fmt.when(c.get("finished_at"))
         self.findings = fmt.text(c.get("findings_text"))
+        self.findings_view = signed_off.findings_view(c)
         self.laterality = fmt.laterality(c.get("laterality"))
         self.scope_reason = fmt.text(c.get("scope_reason"))
         self.scope_override_reason = fmt.text(c.get("scope_override_reason"))

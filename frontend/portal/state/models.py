@@ -16,11 +16,23 @@ class CaseRow:
     patient: str = ""
     age_sex: str = ""
     filename: str = ""
-    summary: str = ""
+    summary: str = ""  # the findings column: reviewed text, else the model's (portal/signed_off)
+    findings_label: str = ""  # what that text is: "Reviewed (edited)", "Rejected — do not use"…
+    findings_struck: bool = False  # rejected: the model's text, struck through
     uploaded: str = ""
     uploaded_ago: str = ""
     triage: str = ""  # why the server ranks it where it does, when it says
     triage_score: int = 0
+
+
+@dataclass
+class FindingsView:
+    """The findings section of a case, signed-off result first (portal/signed_off.py)."""
+    state: str = "unreviewed"  # unreviewed | accepted | edited | rejected
+    heading: str = ""  # "Findings (reviewed by X)" | "Rejected by X — do not use" | "Model output…"
+    reviewed: str = ""  # the signed-off text: the edit, or the model's as accepted
+    model: str = ""  # the model's own sentence
+    model_label: str = ""  # its label beside the signed-off text
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 
 import reflex as rx
 
-from portal import api, fmt
+from portal import api, fmt, signed_off
 from portal.state.auth import AuthState
 from portal.state.models import CaseRow
 
@@ -23,6 +23,7 @@ def case_row(c: dict[str, Any]) -> CaseRow:
     age, sex = c.get("age"), c.get("sex")
     age_sex = " ".join(p for p in (f"{age} y" if age is not None else "", sex or "") if p)
     reviewer = c.get("reviewer_name") or c.get("last_reviewer_name") or ""
+    label, findings, struck = signed_off.worklist_cell(c)
     return CaseRow(
         id=str(c.get("id", "")),
         short_id=str(c.get("id", ""))[:8],
@@ -33,8 +34,7 @@ def case_row(c: dict[str, Any]) -> CaseRow:
         patient=str(c.get("patient_ref") or "—"),
         age_sex=age_sex or "—",
         filename=str(c.get("original_filename") or ""),
-        summary=fmt.summary(c.get("findings_text"), status, c.get("error"),
-                            c.get("scope_reason")),
+        summary=findings, findings_label=label, findings_struck=struck,
         uploaded=fmt.when(c.get("created_at")),
         uploaded_ago=fmt.ago(c.get("created_at")),
         triage=str(c.get("triage_reason") or ""),
