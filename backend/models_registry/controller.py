@@ -145,9 +145,11 @@ class IntendedUseController(Controller):
 
     @get("/")
     async def intended_use_notice(self, db: Db) -> IntendedUseOut:
-        """For every signed-in user: the decision-support notice and what the active model was
-        and was not trained on (from its manifest's `intended_use`; `source: default` when the
-        manifest does not say). The portal shows it on every results page."""
+        """Read the intended-use notice.
+
+        The decision-support notice and what the active model was and was not trained on,
+        from its manifest's `intended_use` (`source: default` when the manifest does not
+        say). The portal shows it on every results page."""
         return await intended_use.current(db)
 
 
