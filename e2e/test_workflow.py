@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -103,10 +104,15 @@ def test_reviewer_corrects_zone_flags_and_downloads_reports(page: Page, api: Any
     shot(page, artifacts, "case-zone-corrected")
 
 
-def test_admin_audit_csv_models_and_dataset_export(page: Page, api: Any,
+def test_admin_audit_csv_models_and_dataset_export(page: Page, api: Any, xray: Path,
                                                    flag_case: dict[str, Any],
                                                    artifacts: Path) -> None:
     ensure_reviewed(api, flag_case)
+    # an accepted case the export takes (the flag case's edit moves its lesion zones: out)
+    accepted = api.wait_done("clinician", api.upload("clinician", xray)["id"])
+    r = api.http.post(f"/api/cases/{accepted['id']}/review", headers=api.as_role("reviewer"),
+                      json={"decision": "accept"})
+    assert r.status_code == 201, r.text
     sign_in(page, *ACCOUNTS["admin"])
 
     page.goto("/admin/audit")
@@ -143,6 +149,16 @@ def test_admin_audit_csv_models_and_dataset_export(page: Page, api: Any,
     assert r.headers["content-type"].startswith("application/zip")
     assert ".zip" in r.headers["content-disposition"]
     assert r.body()[:2] == b"PK"
+    export = zipfile.ZipFile(io.BytesIO(r.body()))
+    readme = export.read("README.txt").decode("utf-8")
+    rows = {row["case_id"]: row for row in csv.DictReader(io.StringIO(
+        export.read("annotations.csv").decode("utf-8")))}
+    assert rows[accepted["id"]]["mask_source"] == "model"
+    if any(corrected_flags(flag_case).values()):  # the reviewer's zones are not the model's
+        assert flag_case["id"] not in rows
+        assert f"{flag_case['id']}: the reviewer moved the lesion to other zones" in readme
+    else:  # corrected to no lesion
+        assert rows[flag_case["id"]]["mask_source"] == "empty"
     shot(page, artifacts, "admin-dashboard-agreement")
 
     # nothing matches: the API's 409 is shown as a message
