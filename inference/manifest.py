@@ -49,7 +49,8 @@ class Manifest:
     presence: dict[str, Any] = field(default_factory=dict)
     scope: dict[str, Any] = field(default_factory=dict)
     # What the model was (`trained_on`) and was not (`not_trained_on`) trained on, in words for
-    # the portal's intended-use notice (backend.models_registry.intended_use); empty: unknown.
+    # the portal's intended-use notice (backend.models_registry.intended_use); empty: unknown,
+    # and the API says only what `training` names.
     intended_use: dict[str, str] = field(default_factory=dict)
 
     @classmethod
