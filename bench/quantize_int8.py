@@ -51,7 +51,11 @@ from training.data import read_records  # noqa: E402
 from training.evaluate import evaluate  # noqa: E402
 
 DICE_TOLERANCE = 0.005
+# Only the convolutions, where the time goes: the heads and the scope gate's quadratic form are
+# small matrix products whose outputs are thresholded, and 8-bit activations would move them.
+QUANTISED_OPS = ["Conv", "ConvTranspose"]
 DATA = ROOT.parent / "shared" / "data" / "qata-cov19"
+NEGATIVES = ROOT.parent / "shared" / "data" / "cxr-negatives"
 
 
 class TrainImages(CalibrationDataReader):
@@ -91,7 +95,7 @@ def quantise(variant: str, src: Path, dst: Path, data: Path, count: int,
     quantize_static(
         src, dst, TrainImages(data, count, manifest), quant_format=QuantFormat.QDQ,
         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-        calibrate_method=method,
+        calibrate_method=method, op_types_to_quantize=QUANTISED_OPS,
         extra_options={"CalibPercentile": 99.999, "CalibMovingAverage": True})
 
 
@@ -102,7 +106,7 @@ def write_manifest(fp32: Manifest, onnx: Path, variant: str, calibration: int) -
         "from_sha256": fp32.sha256, "calibration_images": 0 if variant == "dynamic" else
         calibration, "calibration_split": "train"}}
     m = replace(fp32, version=f"{fp32.version}-int8", onnx_file=onnx.name,
-                sha256=sha256_of(onnx), training=training, metrics={})
+                sha256=sha256_of(onnx), training=training, metrics={}, presence={}, scope={})
     m.save(manifest_path_for(onnx))
     return m
 
@@ -185,11 +189,17 @@ def main() -> None:
 
 
 def adopt(src: Path, valid: dict[str, Any]) -> None:
-    """Ship `src` as the default CPU model with its manifest, valid metrics included."""
+    """Ship `src` as the default CPU model with its manifest, valid metrics included. A v2 file
+    gets its own presence calibration and scope measurement, made on its own outputs."""
     dst = DEFAULT_MODEL
     shutil.copyfile(src, dst)
     m = Manifest.load(manifest_path_for(src))
     replace(m, onnx_file=dst.name, metrics={"valid": valid}).save(manifest_path_for(dst))
+    if Manifest.load(manifest_path_for(FP32_MODEL)).presence_output:
+        from training.export import merge_manifest
+        from training.presence_eval import evaluate_onnx
+
+        merge_manifest(manifest_path_for(dst), evaluate_onnx(dst, DATA, NEGATIVES))
     print(f"adopted: {dst}")
 
 

@@ -36,6 +36,6 @@ def distance_reason(distance: float | None, manifest: Manifest) -> str | None:
         return None
     threshold = float(manifest.scope["threshold"])
     if distance > threshold:
-        return (f"The image does not look like a frontal chest radiograph (feature distance "
-                f"{distance:.1f} > {threshold:.1f} from the training films).")
+        return (f"The image does not look like a frontal chest radiograph (scope score "
+                f"{distance:.2f} > {threshold:.2f}: its features are unlike the training films').")
     return None

@@ -23,24 +23,26 @@ from torch import nn
 from inference.manifest import Manifest, manifest_path_for, sha256_of
 from training.data import load_arrays, read_records
 from training.model import DEFAULT_WIDTHS, OUTPUT_NAMES, SegFindNet, count_flops, count_parameters
-from training.scope import ScopeDistance
+from training.scope import ScopeGate, level_features
 from training.validate import MEAN, STD
 
 PARITY_IMAGES = 16
-SCOPE_FIT_EVERY = 4  # fit the scope Gaussian on every 4th training film (~2,200 films)
 
 
 class ExportNet(nn.Module):
     """SegFindNet's outputs as a flat tuple, plus the scope distance when one is fitted."""
 
-    def __init__(self, net: SegFindNet, scope: ScopeDistance | None = None):
+    def __init__(self, net: SegFindNet, scope: ScopeGate | None = None):
         super().__init__()
         self.net, self.scope = net, scope
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        o = self.net(x)
+        levels = self.net.encode(x)
+        o = self.net.heads(levels)
         outs = (o.mask_logits, o.zone_logits, o.presence_logit, o.features)
-        return (*outs, self.scope(o.features)) if self.scope is not None else outs
+        if self.scope is None:
+            return outs
+        return (*outs, self.scope(level_features(levels)))
 
     @property
     def output_names(self) -> list[str]:
@@ -97,9 +99,9 @@ def export(checkpoint: str | Path, out: str | Path, data: str | Path, name: str,
     onnx_path = Path(out)
     scope = None
     if negatives is not None:
-        from training.presence_eval import fit_scope
+        from training.scope_fit import fit_scope
 
-        scope = fit_scope(model, data, negatives, every=SCOPE_FIT_EVERY)
+        scope = fit_scope(model, data, negatives)
     net = ExportNet(model, scope)
     to_onnx(net, onnx_path)
     valid = read_records(data, split="valid")
@@ -115,8 +117,9 @@ def export(checkpoint: str | Path, out: str | Path, data: str | Path, name: str,
                     + (" + cxr-negatives (normal, pneumonia, tuberculosis)" if negatives else ""),
             "train_images": train_n,
             "valid_images": len(valid), "selected_epoch": ckpt.get("metrics", {}).get("epoch"),
-            "selection": "best mean of QaTa accumulated Dice, AUROC normal vs abnormal and "
-                         "adult and pediatric normal specificity on valid",
+            "selection": ckpt.get("metrics", {}).get("route") or (
+                "best mean of QaTa accumulated Dice, AUROC normal vs abnormal and "
+                "adult and pediatric normal specificity on valid"),
             "training_valid_metrics": ckpt.get("metrics", {}), "parity": check,
         },
     )

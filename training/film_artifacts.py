@@ -23,7 +23,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from training.augment import augment
 
 IGNORE_VALUE = 255  # training.mixed.IGNORE: an unknown outline stays unknown
 MARKER_TEXTS = ("L", "R", "L", "R", "LT", "RT", "PA", "AP", "AP SUPINE", "PORTABLE", "ERECT",
@@ -162,3 +165,15 @@ def artifacts_batch(images: np.ndarray, masks: np.ndarray, rng: np.random.Genera
     """(B, H, W) uint8 pairs through film_artifacts, one after another from one generator."""
     out = [film_artifacts(i, m, rng, cfg) for i, m in zip(images, masks, strict=True)]
     return np.stack([o[0] for o in out]), np.stack([o[1] for o in out])
+
+
+def augmented_films(images: np.ndarray, masks: np.ndarray | None, seed: int, offset: int,
+                    ) -> torch.Tensor:
+    """(B, H, W) uint8 -> (B, 1, H, W) in [0, 1], through film artifacts then the training
+    augmentation, seeded by (seed, offset) so a cache of augmented features is reproducible."""
+    m = masks if masks is not None else np.zeros_like(images)
+    x, m = artifacts_batch(images, m, np.random.default_rng([seed, offset]))
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + offset)
+    out, _ = augment(torch.from_numpy(x).unsqueeze(1).float() / 255.0,
+                     torch.from_numpy(m).unsqueeze(1).float(), gen)
+    return out

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 DEFAULT_WIDTHS = (16, 32, 64, 128, 256)
 GRID = (8, 4)  # rows x columns of the lesion-map summary fed to the findings head
 PRESENCE_STATS = 2  # mean lesion probability and peak lesion logit over the whole map
-PRESENCE_HIDDEN = 64
+PRESENCE_HIDDEN = 128
 OUTPUT_NAMES = ("mask_logits", "zone_logits", "presence_logit", "features")
 
 
@@ -76,15 +76,22 @@ class SegFindNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> SegFindOutput:
+        return self.heads(self.encode(x))
+
+    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each encoder level's output, the bottleneck last (the scope gate reads them all)."""
         h = self.stem(x)
-        skips = []
+        levels = []
         for i, block in enumerate(self.enc):
             if i > 0:
                 h = F.max_pool2d(h, 2)
             h = block(h)
-            skips.append(h)
-        bottleneck = h
-        for up, dec, skip in zip(self.up, self.dec, reversed(skips[:-1]), strict=True):
+            levels.append(h)
+        return levels
+
+    def heads(self, levels: list[torch.Tensor]) -> SegFindOutput:
+        h = bottleneck = levels[-1]
+        for up, dec, skip in zip(self.up, self.dec, reversed(levels[:-1]), strict=True):
             h = dec(torch.cat([up(h), skip], dim=1))
         half = self.seg_head(h)
         mask_logits = F.interpolate(half, scale_factor=2.0, mode="bilinear", align_corners=False)

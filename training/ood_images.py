@@ -13,6 +13,8 @@ All are 224x224 uint8 grayscale, seeded.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
@@ -146,3 +148,24 @@ def make(per_kind: int, seed: int = 0) -> tuple[np.ndarray, list[str]]:
             images.append(np.asarray(MAKERS[kind](rng).convert("L"), np.uint8))
             kinds.append(kind)
     return np.stack(images), kinds
+
+
+def photographs(size: int = SIZE) -> tuple[np.ndarray, list[str]]:
+    """The real photographs and micrographs bundled with scikit-image (a cat, a rocket, a page
+    of text, coffee, coins, a retina, ...), grey and resized: measured on, never fitted to.
+    Empty when scikit-image (training extra) is not installed."""
+    try:
+        import skimage.data
+    except ImportError:
+        return np.zeros((0, size, size), np.uint8), []
+    images, names = [], []
+    for path in sorted(Path(skimage.data.__file__).parent.iterdir()):
+        if path.suffix.lower() not in (".png", ".jpg", ".gif", ".tif"):
+            continue
+        try:
+            with Image.open(path) as img:
+                images.append(np.asarray(img.convert("L").resize((size, size)), np.uint8))
+        except (OSError, ValueError):  # formats Pillow cannot read (a multi-page RGB TIFF)
+            continue
+        names.append(path.stem)
+    return np.stack(images), names

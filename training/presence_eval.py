@@ -20,7 +20,7 @@ import onnxruntime as ort
 from training.calibration import calibrate
 from training.metrics import MetricAccumulator
 from training.mixed import MixedArrays, load_mixed
-from training.ood_images import make
+from training.ood_images import make, photographs
 from training.scope import measure
 from training.validate import MEAN, STD
 
@@ -75,24 +75,18 @@ def evaluate_onnx(onnx_path: str | Path, qata: str | Path, negatives: str | Path
         "segmentation": segmentation_summary(valid, out["mask_logits"], flagged)}}
     if "scope_distance" in out:
         ood, ood_kinds = make(ood_per_kind, seed=2026)
-        ood_out = run_onnx(onnx_path, ood)
-        result["scope"] = {"output": "scope_distance", "features_output": "features",
-                           "refuse": "scope_distance > threshold", "split": split,
-                           **measure(out["scope_distance"], ood_out["scope_distance"],
-                                     ood_kinds, kinds)}
+        photos, names = photographs()
+        ood_out = run_onnx(onnx_path, np.concatenate([ood, photos]))["scope_distance"]
+        result["scope"] = {
+            "output": "scope_distance", "refuse": "scope_distance > threshold", "split": split,
+            **measure(out["scope_distance"], ood_out, ood_kinds + ["photograph"] * len(names),
+                      kinds),
+            "out_of_scope_source": f"{len(ood_kinds)} made-up images (training.ood_images, "
+                                   f"seed 2026) and {len(names)} real photographs "
+                                   "(scikit-image's bundled images)",
+            "photographs_not_refused": [n for n, d in zip(names, ood_out[len(ood):], strict=True)
+                                        if d <= 1.0]}
     return result
-
-
-def fit_scope(model: Any, qata: str | Path, negatives: str | Path, every: int = 4) -> Any:
-    """The scope Gaussian from every `every`-th training film's features (torch, CPU)."""
-    import torch
-
-    from training.scope import ScopeDistance, fit_gaussian
-    from training.validate import predict_all
-
-    train = load_mixed(qata, negatives, "train")
-    feats = predict_all(model, train.images[::every], torch.device("cpu"))["features"]
-    return ScopeDistance(*fit_gaussian(feats))
 
 
 def main() -> None:

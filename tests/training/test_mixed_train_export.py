@@ -12,6 +12,7 @@ torch = pytest.importorskip(
 from tests.training.tiny_data import tiny_negatives, tiny_qata  # noqa: E402
 from training.export import ExportNet, export, to_onnx  # noqa: E402
 from training.model import SegFindNet  # noqa: E402
+from training.ood_images import photographs  # noqa: E402
 from training.train import TrainConfig, train  # noqa: E402
 from training.warm_start import load_onnx_weights  # noqa: E402
 
@@ -82,8 +83,9 @@ def test_train_on_the_mix_resume_and_export_with_presence_and_scope(tiny, tmp_pa
     assert p["valid"]["targets"]["qata flagged"] >= 0.98  # the floor the threshold meets
     assert p["films"] == 4 + 7
     s = manifest["scope"]
-    assert s["output"] == "scope_distance" and s["out_of_scope_images"] == 12
-    assert s["chest_films_refused"] <= 0.1
+    photos = len(photographs()[1])
+    assert s["output"] == "scope_distance" and s["out_of_scope_images"] == 12 + photos
+    assert s["threshold"] == 1.0 and s["chest_films_refused"] <= 0.1
 
 
 def test_export_net_without_scope_keeps_four_outputs():
