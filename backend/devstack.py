@@ -8,10 +8,12 @@ Each dependency is embedded unless the environment names a real one:
   this install's random key (<data-dir>/embedded-aws.json, 0600; backend.platform.aws_gate),
   which the API and worker get in their environment, and keeps objects and items on disk
   under <data-dir>/embedded-aws (backend.platform.aws_persist).
-It creates the bucket, the table and one demo account per role, then runs the API (uvicorn,
-127.0.0.1:8000) and the arq worker as child processes, waits until /api/ready answers 200 and
-the worker has reported in, and prints the URLs and accounts (a demo account whose password was
-changed since is printed with the command that sets a new one). SIGINT (Ctrl-C) or SIGTERM to
+It creates the bucket, the table, one demo account per role and the DICOM node's service
+account, then runs the API (uvicorn, 127.0.0.1:8000), the arq worker and the DICOM node
+(backend.dicom_node, port 11112, or a free one when another stack holds it) as child processes,
+waits until /api/ready answers 200, the worker has reported in and the node listens, and prints
+the URLs and accounts (a demo account whose password was changed since is printed with the
+command that sets a new one). SIGINT (Ctrl-C) or SIGTERM to
 this process alone stops everything: each child's whole process group first, then the
 embedded services (``make up`` execs into this process, so a signal to it is one to this).
 <data-dir> (``--data-dir``) defaults to var/; it is private to this user: umask 077 for
@@ -66,6 +68,7 @@ class Child:
     url: str | None = None
     proc: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)  # on top of the stack's environment
+    listen: tuple[str, int] | None = None  # a TCP port it is ready once it accepts on
 
 
 @dataclass
@@ -115,6 +118,7 @@ def start_embedded(env: dict[str, str], data_dir: Path) -> Embedded:
 async def prepare(settings: Settings) -> list[tuple[str, str, str]]:
     """Bucket, table, the shipped model registered as active, and demo accounts; returns
     (email, role, password note) to print."""
+    from backend.dicom_node.dev import ensure_service_account
     from backend.models_registry.service import register_shipped_model
     from backend.platform.services import Services
 
@@ -123,6 +127,7 @@ async def prepare(settings: Settings) -> list[tuple[str, str, str]]:
         await services.store.ensure_bucket()
         await services.predictions.ensure_table()
         await register_shipped_model(services)
+        await ensure_service_account(services)
         return await ensure_demo_accounts(services)
     finally:
         await services.close()
@@ -189,8 +194,9 @@ def port_free(host: str, port: int) -> bool:
 
 
 def children(host: str, port: int, workers: int, frontend_port: int,
-             api_processes: int = 1) -> list[Child]:
-    """The product's processes: API first, then workers, then the portal (port 0 = none).
+             api_processes: int = 1, dicom_port: int = 0) -> list[Child]:
+    """The product's processes: API first, then workers, the DICOM node, then the portal
+    (port 0 = none).
 
     uvicorn rewrites no client address (--no-proxy-headers): the API trusts X-Forwarded-For
     only from MEDSEGTEXT_TRUSTED_PROXIES (backend.http.proxies). With the portal, which calls
@@ -205,6 +211,11 @@ def children(host: str, port: int, workers: int, frontend_port: int,
     procs = [api] + [Child(f"worker-{i + 1}", [py, "-m", "arq",
                                               "backend.worker.settings.WorkerSettings"])
                      for i in range(workers)]
+    if dicom_port:
+        from backend.dicom_node.dev import child_env
+
+        procs.append(Child("dicom-node", [py, "-m", "backend.dicom_node"],
+                           env=child_env(host, dicom_port), listen=(host, dicom_port)))
     if frontend_port:
         procs.append(Child("portal", ["bash", str(ROOT / "frontend" / "run.sh")],
                            url=f"http://{host}:{frontend_port}"))
@@ -213,9 +224,11 @@ def children(host: str, port: int, workers: int, frontend_port: int,
 
 def wait_ready(api_url: str, redis_url: str, procs: list[Child], stop: list[int],
                portal_url: str | None = None) -> float:
-    """Until /api/ready is 200, every worker has written its arq health key and the portal
-    (when there is one) answers /ping."""
+    """Until /api/ready is 200, every worker has written its arq health key, the DICOM node
+    (when there is one) accepts connections and the portal (when there is one) answers /ping."""
     import redis
+
+    from backend.dicom_node.dev import listening
 
     t0 = time.monotonic()
     r = redis.Redis.from_url(redis_url)
@@ -232,7 +245,8 @@ def wait_ready(api_url: str, redis_url: str, procs: list[Child], stop: list[int]
                 with contextlib.suppress(httpx.HTTPError):
                     portal_ok = httpx.get(f"{portal_url}/ping", timeout=2).status_code == 200
             worker_ok = bool(r.exists(WORKER_HEALTH_KEY))
-            if api_ok and worker_ok and portal_ok:
+            listens = all(listening(*c.listen) for c in procs if c.listen)
+            if api_ok and worker_ok and portal_ok and listens:
                 return time.monotonic() - t0
             time.sleep(0.2)
     finally:
@@ -295,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
                         "alone saturates near 100 requests/s (bench/README.md, Load test)")
     p.add_argument("--frontend-port", type=int, default=3000,
                    help="the portal's port (0: run no portal)")
+    p.add_argument("--dicom-port", type=int, default=None,
+                   help="the DICOM node's port (0: run no node; default MEDSEGTEXT_DICOM_PORT, "
+                        "11112, or a free port when that one is taken)")
     p.add_argument("--data-dir", type=Path, default=VAR,
                    help="where the embedded SQLite file and Redis data live (default var/)")
     args = p.parse_args(argv)
@@ -302,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     stop: list[int] = []
     signal.signal(signal.SIGINT, lambda s, f: stop.append(s))
     signal.signal(signal.SIGTERM, lambda s, f: stop.append(s))
-    for flag, port in (("--port", args.port), ("--frontend-port", args.frontend_port)):
+    for flag, port in (("--port", args.port), ("--frontend-port", args.frontend_port),
+                       ("--dicom-port", args.dicom_port)):
         if port and not port_free(args.host, port):
             print(f"error: {args.host}:{port} is in use (another `make up`?); pass {flag}",
                   file=sys.stderr)
@@ -319,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
             print("error: the dev stack refuses MEDSEGTEXT_ENVIRONMENT=production",
                   file=sys.stderr)
             return 2
+        from backend.dicom_node.dev import DEV_CALLING_AETS
+        from backend.platform.embedded import free_port
         from backend.platform.migrate import upgrade
 
         upgrade(settings.database_url)
@@ -329,8 +349,12 @@ def main(argv: list[str] | None = None) -> int:
             [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
             "MEDSEGTEXT_API_URL": api_url, "MEDSEGTEXT_PORTAL_HOST": args.host,
             "MEDSEGTEXT_PORTAL_PORT": str(args.frontend_port)}
+        dicom_port = args.dicom_port
+        if dicom_port is None:  # the default, unless another stack on this machine holds it
+            dicom_port = (settings.dicom_port if port_free(args.host, settings.dicom_port)
+                          else free_port())
         procs = children(args.host, args.port, args.workers, args.frontend_port,
-                         args.api_processes)
+                         args.api_processes, dicom_port)
         forget_worker_health(settings.redis_url)
         for c in procs:
             c.proc = subprocess.Popen(c.argv, cwd=ROOT, env={**env, **c.env},
@@ -341,6 +365,10 @@ def main(argv: list[str] | None = None) -> int:
         if portal:
             print(f"  portal   {portal}")
         print(f"  API      {api_url}/api   (OpenAPI: {api_url}/api/schema)")
+        if dicom_port:
+            callers = ",".join(settings.dicom_calling_aets) or DEV_CALLING_AETS
+            print(f"  DICOM    {settings.dicom_ae_title}@{args.host}:{dicom_port}   (calling AE "
+                  f"titles {callers}; cases owned by {settings.dicom_service_account})")
         print("  accounts:")
         for email, role, password in accounts:
             print(f"    {role:<9} {email:<24} {password}")

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
+from backend.cases.enums import Priority
+
 DEV_SECRET = "dev-insecure-secret-change-me"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,6 +102,19 @@ class Settings:
     # company while a thread is free. 1 = one model call per case.
     inference_max_batch: int = 1
     inference_batch_wait_ms: int = 5
+    # The DICOM node (backend.dicom_node, `python -m backend.dicom_node`): a C-STORE receiver
+    # that turns each frontal CR/DX film a PACS sends into a case owned by the service account.
+    # Only calling AE titles on the allowlist may associate (empty: the node refuses to start);
+    # at most dicom_max_associations at once (the next is rejected, transient: local limit);
+    # an instance over dicom_max_instance_bytes is answered 0xA700 and not kept.
+    dicom_ae_title: str = "MEDSEGTEXT"
+    dicom_host: str = "127.0.0.1"
+    dicom_port: int = 11112
+    dicom_calling_aets: tuple[str, ...] = field(default_factory=tuple)
+    dicom_service_account: str = "dicom-node@example.org"
+    dicom_priority: str = "routine"  # routine | urgent | stat
+    dicom_max_associations: int = 4
+    dicom_max_instance_bytes: int = 64 * 2**20
 
     @property
     def is_production(self) -> bool:
@@ -126,7 +141,7 @@ def load_settings() -> Settings:
             values[f.name] = float(raw)
         elif f.type in ("bool",):
             values[f.name] = raw.lower() in ("1", "true", "yes", "on")
-        elif f.name in ("cors_origins", "trusted_proxies"):
+        elif f.name in ("cors_origins", "trusted_proxies", "dicom_calling_aets"):
             values[f.name] = tuple(o.strip() for o in raw.split(",") if o.strip())
         else:
             values[f.name] = raw
@@ -145,7 +160,30 @@ def load_settings() -> Settings:
         raise SettingsError("MEDSEGTEXT_SAGEMAKER_TIMEOUT_SECONDS must be below "
                             "MEDSEGTEXT_JOB_TIMEOUT_SECONDS, so a hung endpoint ends in a retry "
                             "and not in the job being killed")
+    _check_dicom(s)
     return s
+
+
+def _check_ae_title(name: str, title: str) -> None:
+    if not title or len(title) > 16 or "\\" in title or not title.isprintable() or \
+            title != title.strip():
+        raise SettingsError(f"MEDSEGTEXT_{name.upper()}: {title!r} is not a DICOM AE title "
+                            "(1-16 printable characters, no backslash, no leading or "
+                            "trailing space)")
+
+
+def _check_dicom(s: Settings) -> None:
+    """The DICOM node's settings, checked when they are read (every process reads them, so a
+    typo shows at start and not at the first association)."""
+    _check_ae_title("dicom_ae_title", s.dicom_ae_title)
+    for title in s.dicom_calling_aets:
+        _check_ae_title("dicom_calling_aets", title)
+    if s.dicom_priority not in tuple(Priority):
+        raise SettingsError(f"MEDSEGTEXT_DICOM_PRIORITY: {s.dicom_priority!r} is not one of "
+                            f"{', '.join(Priority)}")
+    if s.dicom_max_associations < 1 or s.dicom_max_instance_bytes < 1:
+        raise SettingsError("MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS and "
+                            "MEDSEGTEXT_DICOM_MAX_INSTANCE_BYTES must be at least 1")
 
 
 @lru_cache(maxsize=1)
