@@ -5,11 +5,15 @@ else gets a failure status naming the reason, is logged, and leaves nothing stor
 from __future__ import annotations
 
 import io
+from copy import deepcopy
 from pathlib import Path
 
 import pydicom
 from arq.worker import create_worker
+from pydicom.uid import generate_uid
 
+from backend.accounts.models import User
+from backend.platform.db import transaction
 from backend.worker.settings import worker_settings
 from tests.backend.backend_testkit import Stack
 from tests.dicom_node.dicom_testkit import (
@@ -86,16 +90,18 @@ async def test_what_is_not_a_frontal_chest_film_is_refused_and_nothing_stored(
         node: NodeProcess, stack: Stack, samples: Path) -> None:
     other_modality = identified(samples / "nccid-ot-512.dcm")  # Modality OT
     report = text_report()  # not an image at all
-    lateral_cr = pydicom.dcmread(samples / "pydicom-cr-32.dcm")
-    lateral_cr.ViewPosition = "RL"
+    no_pixels = pydicom.dcmread(samples / "pydicom-cr-32.dcm")  # a CR header, no pixel data
+    lateral_cr = deepcopy(no_pixels)
+    lateral_cr.ViewPosition, lateral_cr.SOPInstanceUID = "RL", generate_uid()
     cases, objects = await stack.case_count(), stack.object_count()
 
-    statuses = send(node, [other_modality, report, lateral_cr])
+    statuses = send(node, [other_modality, report, lateral_cr, no_pixels])
 
-    assert [s.Status for s in statuses] == [0xC001, 0x0122, 0xC001]
+    assert [s.Status for s in statuses] == [0xC001, 0x0122, 0xC001, 0xA900]
     assert "Modality OT" in refusal_logged(node, other_modality.SOPInstanceUID)["reason"]
     assert refusal_logged(node, report.SOPInstanceUID)["status"] == "0x0122"
     assert "RL" in refusal_logged(node, lateral_cr.SOPInstanceUID)["reason"]
+    assert "no pixel data" in refusal_logged(node, no_pixels.SOPInstanceUID)["reason"]
     assert await stored_nothing(stack, cases, objects)
 
 
@@ -126,3 +132,25 @@ async def test_an_instance_over_the_size_limit_is_refused_while_it_arrives(
     # the association is still usable: the next film on it is taken
     ok = dx_film(256, 256)
     assert [s.Status for s in send(node, [dx_film(1536, 1536), ok])] == [0xA700, 0x0000]
+
+
+async def set_active(stack: Stack, user_id: int, active: bool) -> None:
+    async with transaction(stack.services.sessions) as db:
+        user = await db.get(User, user_id)
+        assert user is not None
+        user.is_active = active
+        db.add(user)
+
+
+async def test_a_deactivated_service_account_stops_the_intake_without_a_restart(
+        node: NodeProcess, stack: Stack, service_account) -> None:
+    owner_id, _ = service_account
+    cases, objects = await stack.case_count(), stack.object_count()
+    await set_active(stack, owner_id, False)
+    try:
+        (status,) = send(node, [dx_film(256, 256)])
+    finally:
+        await set_active(stack, owner_id, True)
+    assert status.Status == 0x0124  # Refused: Not authorized
+    assert await stored_nothing(stack, cases, objects)
+    assert send(node, [dx_film(256, 256)])[0].Status == 0x0000  # active again: taken
