@@ -17,12 +17,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browsers here),
-# docker-compose for the check of compose.yaml in tests/deploy, and dicom3tools (dciodvfy) to
-# validate the stored films and the DICOM SEG/SR exports against their IODs.
+# docker-compose for the check of compose.yaml in tests/deploy, dicom3tools (dciodvfy) to
+# validate the stored films and the DICOM SEG/SR exports against their IODs, and Orthanc, the
+# PACS that sends studies to the DICOM node in tests/dicom_node (the package starts no service).
 test-tools:
 	@command -v chromium >/dev/null && command -v docker-compose >/dev/null \
-	  && command -v dciodvfy >/dev/null || { \
-	  apt-get update -qq && apt-get install -y -qq chromium docker-compose dicom3tools; }
+	  && command -v dciodvfy >/dev/null && command -v Orthanc >/dev/null || { \
+	  apt-get update -qq && apt-get install -y -qq chromium docker-compose dicom3tools orthanc; }
 
 # exec: the stack's process replaces the recipe's shell, so it is make's only child. A SIGTERM
 # to make is passed on to it by make; SIGINT or SIGTERM to it stops everything. (GNU make

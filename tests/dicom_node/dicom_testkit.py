@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from arq.worker import create_worker
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
     BasicTextSRStorage,
@@ -30,6 +31,8 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from backend.platform.embedded import free_port
 from backend.settings import ROOT, Settings
+from backend.worker.settings import worker_settings
+from tests.backend.backend_testkit import Stack
 
 NODE_AE = "MEDSEGTEXT"
 SCU_AE = "TESTSCU"
@@ -102,6 +105,17 @@ def start_node(settings: Settings, tmp: Path, extra: dict[str, str]) -> Iterator
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+async def run_worker_until_idle(stack: Stack) -> None:
+    """A real arq worker in burst mode: runs every queued job (the cases' analyses), then
+    returns."""
+    worker = create_worker(worker_settings(stack.settings, cron_jobs=[], burst=True,
+                                           poll_delay=0.05, handle_signals=False))
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
 
 
 # --- the SCU ----------------------------------------------------------------------------------

@@ -9,12 +9,10 @@ from copy import deepcopy
 from pathlib import Path
 
 import pydicom
-from arq.worker import create_worker
 from pydicom.uid import generate_uid
 
 from backend.accounts.models import User
 from backend.platform.db import transaction
-from backend.worker.settings import worker_settings
 from tests.backend.backend_testkit import Stack
 from tests.dicom_node.dicom_testkit import (
     NodeProcess,
@@ -22,18 +20,10 @@ from tests.dicom_node.dicom_testkit import (
     echo,
     identified,
     lateral_of,
+    run_worker_until_idle,
     send,
     text_report,
 )
-
-
-async def run_worker_until_idle(stack: Stack) -> None:
-    worker = create_worker(worker_settings(stack.settings, cron_jobs=[], burst=True,
-                                           poll_delay=0.05, handle_signals=False))
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
 
 
 def refusal_logged(node: NodeProcess, sop_instance_uid: str) -> dict:
