@@ -41,7 +41,7 @@ test: install test-tools
 # them on its PostgreSQL and Redis after `make test` ran them on the embedded default; the fault
 # tests start their own redis-server, which they restart, and put PostgreSQL behind a proxy).
 test-services: install
-	$(BIN)/python -m pytest tests/backend tests/worker tests/security tests/faults
+	$(BIN)/python -m pytest tests/backend tests/worker tests/security tests/faults tests/dicom_node
 
 lint: install
 	$(BIN)/ruff check .
