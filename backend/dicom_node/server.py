@@ -3,7 +3,8 @@
 pynetdicom runs each association in a thread of its own; the cases are made on the asyncio loop
 that owns the process's clients (backend.platform.services), so a C-STORE handler hands its
 instance to that loop and waits for the outcome. At most `dicom_max_associations` associations
-run at once, so at most that many instances are being made into cases.
+run at once (backend.dicom_node.admission), so at most that many instances are being made into
+cases.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pynetdicom import (
 )
 from pynetdicom.transport import ThreadedAssociationServer
 
+from backend.dicom_node.admission import Admission
 from backend.dicom_node.ingest import ingest
 from backend.dicom_node.screen import FILM_CLASSES, origin_of, read_header, screen
 from backend.dicom_node.size_guard import SizeGuard
@@ -34,13 +36,23 @@ from backend.settings import Settings
 log = get_logger("dicom_node")
 
 
+# TCP connections served at once beyond the association limit: ones that have not associated
+# yet (or never will: probes) each hold a pynetdicom thread until acse_timeout
+CONNECTION_HEADROOM = 16
+
+
+def max_connections(settings: Settings) -> int:
+    return settings.dicom_max_associations + CONNECTION_HEADROOM
+
+
 def reject_reasons(settings: Settings) -> dict[tuple[int, int], str]:
-    """A-ASSOCIATE-RJ (source, diagnostic) -> the reason logged (PS3.8 9.3.4)."""
+    """pynetdicom's A-ASSOCIATE-RJ (source, diagnostic) -> the reason logged (PS3.8 9.3.4);
+    the association limit's own rejections are logged by backend.dicom_node.admission."""
     return {
         (1, 3): "calling AE title is not on the allowlist (MEDSEGTEXT_DICOM_CALLING_AETS)",
         (1, 7): f"called AE title is not {settings.dicom_ae_title} (MEDSEGTEXT_DICOM_AE_TITLE)",
-        (3, 2): f"{settings.dicom_max_associations} associations are already open "
-                "(MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS)",
+        (3, 2): f"{max_connections(settings)} connections are already open, counting ones "
+                "that have not associated (yet)",
     }
 
 
@@ -54,7 +66,7 @@ def build_ae(settings: Settings) -> AE:
         ae.add_supported_context(sop_class, ALL_TRANSFER_SYNTAXES)
     ae.require_called_aet = True
     ae.require_calling_aet = list(settings.dicom_calling_aets)
-    ae.maximum_associations = settings.dicom_max_associations
+    ae.maximum_associations = max_connections(settings)  # associations: admission.py
     return ae
 
 
@@ -66,12 +78,15 @@ class Node:
         self.settings = services.settings
         self.loop = loop
         self.guard = SizeGuard(self.settings.dicom_max_instance_bytes)
+        self.admission = Admission(self.settings.dicom_max_associations,
+                                   self.settings.dicom_calling_aets)
         self.reasons = reject_reasons(self.settings)
 
     def start(self) -> ThreadedAssociationServer:
         """Listen (in background threads) until the returned server is shut down."""
         _config.STORE_RECV_CHUNKED_DATASET = True  # spool each data set to a file, not memory
         handlers: list[Any] = [
+            (evt.EVT_REQUESTED, self.admission.on_requested),
             (evt.EVT_C_STORE, self.on_store), (evt.EVT_PDU_RECV, self.guard.on_pdu),
             (evt.EVT_REJECTED, self.on_rejected), (evt.EVT_ACCEPTED, self.on_accepted)]
         s = self.settings

@@ -4,6 +4,7 @@ is rejected at once (transient, local limit exceeded), not queued, until one end
 
 from __future__ import annotations
 
+import socket
 import time
 
 from pynetdicom.association import Association
@@ -65,3 +66,18 @@ def test_past_the_association_limit_the_next_is_rejected_until_one_ends(node: No
         again.release()
     finally:
         held.pop().release()
+
+
+def test_connections_that_never_associate_take_no_place(node: NodeProcess) -> None:
+    """Health checks and port scans open TCP connections and send nothing (pynetdicom's own
+    limit counted each for 30 s, so two probes locked the PACS out)."""
+    probes = [socket.create_connection(("127.0.0.1", node.port)) for _ in range(3)]
+    try:
+        time.sleep(0.3)  # the node has taken them in
+        held = [open_association(node), open_association(node)]  # the limit is 2: both taken
+        for assoc in held:
+            assert assoc.send_c_echo().Status == 0x0000
+            assoc.release()
+    finally:
+        for probe in probes:
+            probe.close()
