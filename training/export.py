@@ -92,6 +92,25 @@ def parity(model: SegFindNet | ExportNet, onnx_path: Path, images_u8: np.ndarray
     return out
 
 
+def intended_use(train_images: int, negatives: bool) -> dict[str, str]:
+    """What the model was and was not trained on, in words for the portal's intended-use notice
+    (../shared/data/README.md has the facts)."""
+    qata = (f"{train_images:,} frontal chest X-rays of COVID-19 pneumonia (QaTa-COV19), every "
+            "one with its lesions outlined")
+    if not negatives:
+        return {"trained_on": f"{qata}.",
+                "not_trained_on": "Normal films or other lung diseases (non-COVID pneumonia, "
+                                  "tuberculosis), lateral views, CT, MRI or any other modality "
+                                  "or body part. On such images its findings are not to be "
+                                  "relied on."}
+    return {"trained_on": f"{qata}; and frontal normal, pneumonia and tuberculosis films "
+                          "(cxr-negatives: adults, and children aged 1-5), which teach it "
+                          "whether a film is abnormal but carry no lesion outline.",
+            "not_trained_on": "Outlines of lesions other than COVID-19, lateral views, CT, MRI "
+                              "or any other modality or body part. On such images its "
+                              "findings are not to be relied on."}
+
+
 def export(checkpoint: str | Path, out: str | Path, data: str | Path, name: str, version: str,
            evaluate_split: str | None = "valid", negatives: str | Path | None = None,
            ood_per_kind: int = 40) -> Manifest:
@@ -122,6 +141,7 @@ def export(checkpoint: str | Path, out: str | Path, data: str | Path, name: str,
                 "adult and pediatric normal specificity on valid"),
             "training_valid_metrics": ckpt.get("metrics", {}), "parity": check,
         },
+        intended_use=intended_use(train_n, negatives is not None),
     )
     mpath = manifest_path_for(onnx_path)
     manifest.save(mpath)

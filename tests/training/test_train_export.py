@@ -65,6 +65,9 @@ def test_two_steps_then_resume_then_export_with_parity(tiny_qata, tmp_path):
     assert saved.sha256 == sha256_of(onnx_path)
     assert saved.parameters > 0 and saved.flops_per_image > 0
     assert saved.zone_order[0] == "left_upper"
+    # the portal's intended-use notice: QaTa only, so normal films were never seen
+    assert "(QaTa-COV19)" in saved.intended_use["trained_on"]
+    assert saved.intended_use["not_trained_on"].startswith("Normal films")
 
 
 def test_dynamic_batch_axis(tiny_qata, tmp_path):
