@@ -167,6 +167,15 @@ class CaseController(Controller):
         the case was withdrawn."""
         return await self._artifact("preview", case_id, db, services, ctx, user)
 
+    @get("/{case_id:str}/thumbnail", media_type="image/png", responses=GONE)
+    async def thumbnail(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
+                        user: CurrentUser) -> Response[bytes]:
+        """Get a thumbnail of the image.
+
+        The preview scaled to at most 128 px on its longest side, for the worklist (audited).
+        410 when the film is missing from the object store or the case was withdrawn."""
+        return await self._artifact("thumbnail", case_id, db, services, ctx, user)
+
     @get("/{case_id:str}/mask", media_type="image/png", responses=GONE)
     async def mask(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
                    user: CurrentUser) -> Response[bytes]:

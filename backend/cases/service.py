@@ -10,12 +10,14 @@ a limit, the commit, a cancelled request) deletes the file again: no object with
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 
 import anyio
 import anyio.to_thread
 import numpy as np
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from PIL import Image
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.enums import SEES_ALL_CASES
@@ -47,6 +49,7 @@ log = get_logger("cases")
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "dicom": "dcm"}
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "dicom": "application/dicom"}
 ARTIFACTS = ("image", "mask", "overlay")
+THUMBNAIL_PX = 128  # the longest side of a worklist thumbnail
 QUARANTINED = ("This case was withdrawn on {date}: its stored film has burned-in annotation "
                "(patient details in the pixels), so the film and everything made from it were "
                "moved to quarantine for a privacy officer to review. It cannot be viewed, "
@@ -219,15 +222,32 @@ async def _preview(services: Services, case: Case) -> bytes:
     return data
 
 
+def _thumbnail_png(preview: bytes) -> bytes:
+    """The preview scaled down to fit THUMBNAIL_PX (a worklist row loads a few KB, not the
+    film's megabytes)."""
+    with Image.open(io.BytesIO(preview)) as img:
+        img.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX), Image.Resampling.BILINEAR)
+        return png_bytes(np.asarray(img.convert("L")))
+
+
+async def _thumbnail(services: Services, case: Case) -> bytes:
+    key = f"{case.image_key}@{case.content_sha256}#thumbnail.png"
+    data = services.artifacts.get(key)
+    if data is None:
+        data = await anyio.to_thread.run_sync(_thumbnail_png, await _preview(services, case))
+        services.artifacts.put(key, data)
+    return data
+
+
 async def read_artifact(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
                         case_id: str, kind: str) -> Artifact:
     case = await visible_case(db, user, case_id)
     key: str | None
     version = ""
-    if kind == "preview":
-        data = await _preview(services, case)
+    if kind in ("preview", "thumbnail"):
+        data = await (_preview if kind == "preview" else _thumbnail)(services, case)
         audit.record(db, ctx, audit.CASE_DOWNLOAD, "case", case.id, {"artifact": kind})
-        return Artifact(data, "image/png", f"{case.id}-preview.png")
+        return Artifact(data, "image/png", f"{case.id}-{kind}.png")
     if kind == "image":
         key, version = case.image_key, case.content_sha256
         content_type = CONTENT_TYPES.get(case.source_format, "application/octet-stream")
@@ -269,7 +289,7 @@ async def image_missing(services: Services, case: Case) -> bool | None:
 
 def missing_artifact(kind: str) -> StoredImageMissing:
     """What to answer when a case's stored object is not there: the film, or a result."""
-    if kind in ("image", "preview"):
+    if kind in ("image", "preview", "thumbnail"):
         return StoredImageMissing(IMAGE_MISSING)
     return StoredImageMissing(f"The stored {kind} of this case is missing from the object "
                               "store; the film is checked separately (image_missing).")

@@ -42,6 +42,7 @@ RULES = [
     Rule("GET", "/api/cases/{case}/mask", (401, 200, 404, 200, 200)),
     Rule("GET", "/api/cases/{case}/overlay", (401, 200, 404, 200, 200)),
     Rule("GET", "/api/cases/{case}/preview", (401, 200, 404, 200, 200)),
+    Rule("GET", "/api/cases/{case}/thumbnail", (401, 200, 404, 200, 200)),
     Rule("GET", "/api/cases/{case}/report.pdf", (401, 200, 404, 200, 200)),
     Rule("GET", "/api/cases/{case}/report.fhir.json", (401, 200, 404, 200, 200)),
     # DICOM exports of a PNG case: 409 for those who may see it, 404 for the others

@@ -26,7 +26,7 @@ async def test_a_missing_image_is_named_and_blocks_review(stack: Stack, clinicia
     ok = await stack.client.get(f"/api/cases/{kept}", headers=clinician[1])
     assert ok.json()["image_missing"] is False
 
-    for kind in ("image", "preview"):
+    for kind in ("image", "preview", "thumbnail"):
         r = await stack.client.get(f"/api/cases/{lost}/{kind}", headers=reviewer[1])
         assert r.status_code == 410, (kind, r.text)
         assert "stored image of this case is missing" in r.json()["detail"]

@@ -25,7 +25,7 @@ from tests.backend.backfill_testkit import (
 from tests.backend.phi_dicom import phi_laden_dx
 
 BUCKET = "medsegtext-quarantine-reads-test"
-ARTIFACTS = ("image", "preview", "mask", "overlay")
+ARTIFACTS = ("image", "preview", "thumbnail", "mask", "overlay")
 REPORTS = ("report.pdf", "report.fhir.json", "seg.dcm", "sr.dcm")
 
 
