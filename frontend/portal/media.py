@@ -16,7 +16,8 @@ Everything here is PHI or may be: every answer says ``Cache-Control: no-store``.
 tickets live in this process's memory only (the portal runs one worker, see rxconfig.py).
 
 Link kinds:
-- images (KINDS): a case's image, mask, overlay or preview, shown inline;
+- images (KINDS): a case's image, mask, overlay, preview or (worklist) thumbnail, shown
+  inline;
 - reports (REPORT_KINDS): a case's report.pdf, report.fhir.json, seg.dcm, sr.dcm, sent as
   attachments with the backend's file name;
 - audit.csv: the audit log export with the filters fixed when the link was issued;
@@ -62,7 +63,7 @@ def _seconds(name: str, default: int, most: int) -> int:
 TICKET_TTL = _seconds("MEDSEGTEXT_PORTAL_TICKET_TTL", 60, 60)
 LINK_TTL = _seconds("MEDSEGTEXT_PORTAL_LINK_TTL", 30 * 60, 24 * 3600)
 MAX_LINKS = 10_000
-KINDS = ("image", "mask", "overlay", "preview")
+KINDS = ("image", "mask", "overlay", "preview", "thumbnail")
 REPORT_KINDS = {  # kind -> (content type if the backend names none, file suffix)
     "report.pdf": ("application/pdf", ".pdf"),
     "report.fhir.json": ("application/fhir+json", ".fhir.json"),

@@ -148,18 +148,22 @@ def viewer() -> rx.Component:
 
 
 def zone_cell(zone: Zone) -> rx.Component:
+    """Red only where the model flags the zone; the number and the bar give the grade."""
     return rx.box(
         rx.text(zone.level, size="1", weight="medium"),
         rx.text(zone.probability, size="4", weight="bold"),
-        rx.cond(zone.flagged, rx.badge("lesion", color_scheme="red", variant="solid",
-                                       size="1")),
+        rx.cond(zone.flagged,
+                rx.badge("lesion", color_scheme="red", variant="solid", size="1"),
+                rx.text("not flagged", size="1", color_scheme="gray")),
+        rx.box(rx.box(width=zone.bar, height="100%", class_name="zone-bar-fill"),
+               class_name="zone-bar", aria_hidden="true"),
         role="listitem",
         aria_label=zone.label + ": " + zone.probability + " probability"
-                   + rx.cond(zone.flagged, ", lesion flagged", ""),
+                   + rx.cond(zone.flagged, ", lesion flagged", ", not flagged"),
         background_color=zone.shade,
         border=rx.cond(zone.flagged, "2px solid var(--red-11)", "1px solid var(--gray-6)"),
         padding="0.5em", border_radius="6px", text_align="center", min_height="5em",
-        class_name="zone-cell",
+        class_name="zone-cell", data_flagged=rx.cond(zone.flagged, "true", "false"),
     )
 
 

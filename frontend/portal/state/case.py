@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import reflex as rx
 
 from portal import api, fmt, media, signed_off
+from portal.state import polling
 from portal.state.auth import REVIEWERS, AuthState, requires
 from portal.state.models import FindingsView, ReviewRow, Timing, Zone
 
@@ -21,6 +20,15 @@ TIMING_LABELS = {"decode": "Decode", "preprocess": "Preprocess", "inference": "M
                  "render": "Render", "total": "Total", "queue": "Queue wait"}
 
 
+def zone_shade(p: float | None, flagged: bool) -> str:
+    """A tile's colour follows the model's decision: red only for a flagged zone (deeper as the
+    probability rises), a neutral grey for the others, however high their probability; the
+    number and the bar under it give the grade."""
+    if p is None or not flagged:
+        return "var(--gray-2)"
+    return f"rgba(220, 38, 38, {0.30 + 0.45 * p:.2f})"
+
+
 def zones_of(probabilities: Any, flags: Any) -> list[Zone]:
     probs = probabilities if isinstance(probabilities, dict) else {}
     flagged = flags if isinstance(flags, dict) else {}
@@ -28,11 +36,12 @@ def zones_of(probabilities: Any, flags: Any) -> list[Zone]:
     for key in fmt.ZONE_KEYS:
         p = probs.get(key)
         p = float(p) if isinstance(p, int | float) and not isinstance(p, bool) else None
+        is_flagged = bool(flagged.get(key, False))
         out.append(Zone(
             key=key, label=fmt.zone_label(key), level=key.rpartition("_")[2].capitalize(),
             probability="—" if p is None else f"{p * 100:.0f} %",
-            flagged=bool(flagged.get(key, False)),
-            shade="transparent" if p is None else f"rgba(220, 38, 38, {0.08 + 0.72 * p:.2f})",
+            flagged=is_flagged, shade=zone_shade(p, is_flagged),
+            bar="0%" if p is None else f"{p * 100:.0f}%",
         ))
     return out
 
@@ -316,34 +325,23 @@ class CaseState(AuthState):
         if (r := await self._fetch()) is not None:
             yield r
 
+    def _polled_case(self) -> str | None:
+        return self.case_id or None
+
+    def _show_polled(self, case_id: str, c: dict[str, Any]) -> bool:
+        """A polled answer; the loop goes on while the analysis runs."""
+        if self.case_id != case_id:
+            return False
+        self._apply(c)
+        if self.status in fmt.ACTIVE_STATUSES:
+            return True
+        self._issue_media(c)
+        self._reset_review_inputs()
+        return False
+
     @rx.event(background=True)
     async def poll(self) -> None:
-        async with self:
-            if self.live:
-                return
-            self.live = True
-        started = time.monotonic()
-        try:
-            while time.monotonic() - started < POLL_MAX_SECONDS:
-                await asyncio.sleep(POLL_SECONDS)
-                async with self:
-                    if self.current_page != "case" or not self._token:
-                        return
-                    token, case_id = self._token, self.case_id
-                try:
-                    c = await api.call("GET", f"/api/cases/{case_id}", token)
-                except api.ApiError as e:
-                    if e.unauthenticated:
-                        return
-                    continue
-                async with self:
-                    if self.case_id != case_id or self.current_page != "case":
-                        return
-                    self._apply(c)
-                    if self.status not in fmt.ACTIVE_STATUSES:
-                        self._issue_media(c)
-                        self._reset_review_inputs()
-                        return
-        finally:
-            async with self:
-                self.live = False
+        """Follow the case every POLL_SECONDS until its analysis ends."""
+        await polling.poll(self, every=POLL_SECONDS, most=POLL_MAX_SECONDS, page="case",
+                           ask=self._polled_case, fetch=polling.get_case,
+                           apply=self._show_polled)

@@ -23,6 +23,20 @@ class CaseRow:
     uploaded_ago: str = ""
     triage: str = ""  # why the server ranks it where it does, when it says
     triage_score: int = 0
+    thumb: str = ""  # /media link of the film's thumbnail
+    probability: str = "—"  # the model's lesion probability ("—": the model gives none)
+    abnormal: bool = False  # the model's decision: lesion present
+
+
+@dataclass
+class AlertRow:
+    """A new case that needs attention (STAT, urgent, or called abnormal by the model)."""
+    id: str = ""
+    short_id: str = ""
+    patient: str = ""
+    reason: str = ""
+    stat: bool = False
+    uploaded_ago: str = ""
 
 
 @dataclass
@@ -42,7 +56,8 @@ class Zone:
     level: str = ""  # Upper | Middle | Lower
     probability: str = ""
     flagged: bool = False
-    shade: str = ""  # CSS colour for the probability
+    shade: str = ""  # CSS background: red for a flagged zone, grey otherwise
+    bar: str = "0%"  # CSS width of the probability bar
 
 
 @dataclass

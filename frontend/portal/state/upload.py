@@ -1,5 +1,7 @@
 """New case: files go browser -> portal (rx.upload, with transfer progress) -> backend
-(POST /api/cases, one request per file), then each case is followed until its analysis ends.
+(POST /api/cases, one request per file, sent by a background event), and each case is followed
+from the moment the backend accepts it until its analysis ends, while later files are still
+being sent: the first file's result shows without waiting for the last.
 
 A row per file shows one progress bar across those phases and, for a file the backend refused,
 the backend's own message.
@@ -8,17 +10,17 @@ the backend's own message.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any, ClassVar
 
 import reflex as rx
 
 from portal import api, fmt
-from portal.state.auth import UPLOADERS, AuthState
+from portal.state import polling
+from portal.state.auth import SESSION_ENDED, UPLOADERS, AuthState
 from portal.state.models import FileRow
 
 UPLOAD_ID = "case_upload"
-POLL_SECONDS = 2.0
+POLL_SECONDS = 1.0  # a few cases, each asked once a second while its analysis runs
 POLL_MAX_SECONDS = 15 * 60
 META_FIELDS = ("patient_ref", "age", "sex", "acquired_at", "priority", "priority_reason", "notes")
 # progress milestones (percent) along the way; transfer fills 0..TRANSFERRED
@@ -46,6 +48,8 @@ class UploadState(AuthState):
     live: bool = False
     _meta: dict[str, str] = rx.field(default_factory=dict)  # the form, for every file
     _sizes: list[int] = rx.field(default_factory=list)
+    # (row index, file name, bytes, content type) of the files `deliver` has still to send
+    _outbox: list[tuple[int, str, bytes, str]] = rx.field(default_factory=list)
 
     @rx.var
     def accepted_count(self) -> int:
@@ -105,7 +109,9 @@ class UploadState(AuthState):
 
     @rx.event
     async def send_files(self, files: list[rx.UploadFile]) -> Any:
-        """The files have reached this server: hand each one to the backend."""
+        """The files have reached this server. Keep their bytes and hand them to `deliver`,
+        which sends them to the backend without holding this tab's state lock, so each file's
+        analysis is followed (and shown) while the next one is still being sent."""
         if not files:
             self.busy = False
             if not self.files:
@@ -114,39 +120,61 @@ class UploadState(AuthState):
         if len(self.files) != len(files):  # the list was not announced (e.g. a direct call)
             self.files = [FileRow(index=i, name=f.filename or f"file {i + 1}", phase="sending")
                           for i, f in enumerate(files)]
-        for f in self.files:
-            f.phase, f.progress, f.message = "sending", TRANSFERRED, "Waiting to be sent…"
-        self.files = list(self.files)
-        yield
-        meta = {k: v for k, v in self._meta.items() if v}
-        for i, upload in enumerate(files):
-            row = self.files[i]
-            row.message = "Sending to the server…"
-            self.files = list(self.files)
-            yield
+        self._outbox = []
+        for row, upload in zip(self.files, files, strict=True):
             data = await upload.read()
             row.size, row.size_text = len(data), size_text(len(data))
-            name = row.name or upload.filename or "upload"
-            try:
-                case = await self._api(
-                    "POST", "/api/cases", timeout=api.UPLOAD_TIMEOUT, data=meta,
-                    files={"file": (name, data, upload.content_type or "application/octet-stream")})
-            except api.ApiError as e:
-                row.phase, row.progress, row.message = "refused", 100, e.detail
-                self.files = list(self.files)
-                if (r := self._after_error(e)) is not None:
-                    yield r
-                    return
-                yield
-                continue
-            row.case_id = str(case.get("id", ""))
-            self._follow(row, case)
-            self.files = list(self.files)
-            yield
-        self.busy = False
+            row.phase, row.progress, row.message = "sending", TRANSFERRED, "Waiting to be sent…"
+            self._outbox.append((row.index, row.name or upload.filename or "upload", data,
+                                 upload.content_type or "application/octet-stream"))
+        self.files = list(self.files)
         yield rx.clear_selected_files(UPLOAD_ID)
-        if any(f.phase in fmt.ACTIVE_STATUSES for f in self.files):
-            yield UploadState.poll
+        yield UploadState.deliver
+
+    def _row(self, index: int) -> FileRow:
+        return next(f for f in self.files if f.index == index)
+
+    @rx.event(background=True)
+    async def deliver(self) -> Any:
+        """POST /api/cases for each file in turn; a file's row follows its case as soon as the
+        backend accepts it (the poll starts with the first one)."""
+        async with self:
+            outbox, self._outbox = self._outbox, []
+            meta = {k: v for k, v in self._meta.items() if v}
+            token, headers = self._token, self._forwarded()
+        following = False
+        for index, name, data, content_type in outbox:
+            async with self:
+                self._row(index).message = "Sending to the server…"
+                self.files = list(self.files)
+            try:
+                case = await api.call("POST", "/api/cases", token, timeout=api.UPLOAD_TIMEOUT,
+                                      headers=headers, data=meta,
+                                      files={"file": (name, data, content_type)})
+            except api.ApiError as e:
+                async with self:
+                    row = self._row(index)
+                    row.phase, row.progress, row.message = "refused", 100, e.detail
+                    self.files = list(self.files)
+                    if e.unauthenticated:
+                        self.busy = False
+                        if self._token == token:
+                            self._end_session(SESSION_ENDED)
+                if e.unauthenticated:
+                    yield rx.redirect("/login")
+                    return
+                continue
+            async with self:
+                row = self._row(index)
+                row.case_id = str(case.get("id", ""))
+                self._follow(row, case)
+                self.files = list(self.files)
+                active = row.phase in fmt.ACTIVE_STATUSES
+            if active and not following:
+                following = True
+                yield UploadState.poll
+        async with self:
+            self.busy = False
 
     def _follow(self, row: FileRow, case: dict[str, Any]) -> None:
         status = str(case.get("status", "queued"))
@@ -169,36 +197,34 @@ class UploadState(AuthState):
         self.error = ""
         return rx.clear_selected_files(UPLOAD_ID)
 
+    def _pending(self) -> list[str] | None:
+        """The cases still being analysed, while any are or files are still being sent."""
+        pending = [f.case_id for f in self.files
+                   if f.case_id and f.phase in fmt.ACTIVE_STATUSES]
+        return pending if pending or self.busy else None
+
+    async def _fetch_cases(self, token: str, case_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The pending cases, asked at once; one that fails is shown as it was this round."""
+        answers = await asyncio.gather(*(polling.get_case(token, i) for i in case_ids),
+                                       return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, api.ApiError) and answer.unauthenticated:
+                raise answer
+            if isinstance(answer, BaseException) and not isinstance(answer, api.ApiError):
+                raise answer
+        return {i: a for i, a in zip(case_ids, answers, strict=True) if isinstance(a, dict)}
+
+    def _show_polled(self, _: list[str], found: dict[str, dict[str, Any]]) -> bool:
+        for f in self.files:
+            if f.case_id in found:
+                self._follow(f, found[f.case_id])
+        self.files = list(self.files)
+        return True
+
     @rx.event(background=True)
     async def poll(self) -> None:
-        async with self:
-            if self.live:
-                return
-            self.live = True
-        started = time.monotonic()
-        try:
-            while time.monotonic() - started < POLL_MAX_SECONDS:
-                await asyncio.sleep(POLL_SECONDS)
-                async with self:
-                    if not self._token:
-                        return
-                    token = self._token
-                    pending = [f.case_id for f in self.files
-                               if f.case_id and f.phase in fmt.ACTIVE_STATUSES]
-                if not pending:
-                    return
-                results: dict[str, dict[str, Any]] = {}
-                for case_id in pending:
-                    try:
-                        results[case_id] = await api.call("GET", f"/api/cases/{case_id}", token)
-                    except api.ApiError as e:
-                        if e.unauthenticated:
-                            return
-                async with self:
-                    for f in self.files:
-                        if f.case_id in results:
-                            self._follow(f, results[f.case_id])
-                    self.files = list(self.files)
-        finally:
-            async with self:
-                self.live = False
+        """Follow every accepted file's case until all are analysed (not only this page's
+        lifetime: the rows are there again when the user comes back)."""
+        await polling.poll(self, every=POLL_SECONDS, most=POLL_MAX_SECONDS,
+                           ask=self._pending, fetch=self._fetch_cases,
+                           apply=self._show_polled)

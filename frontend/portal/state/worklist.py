@@ -1,21 +1,33 @@
-"""The worklist: cases the user may see, filtered and paged, refreshed live while jobs run."""
+"""The worklist: cases the user may see, filtered and paged as its URL says, kept live by
+polling, with an alert for new STAT, urgent or abnormal cases."""
 
 from __future__ import annotations
 
-import asyncio
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import reflex as rx
 
-from portal import api, fmt, signed_off
+from portal import api, fmt, media, signed_off
+from portal.state import polling
 from portal.state.auth import AuthState
-from portal.state.models import CaseRow
+from portal.state.models import AlertRow, CaseRow
+from portal.worklist_query import (
+    ALL,
+    DEFAULT_SORT,
+    MAX_QUERY,
+    PAGE_SIZE,
+    View,
+    alert_reason,
+    parse,
+)
 
 POLL_SECONDS = 2.0
-POLL_MAX_SECONDS = 30 * 60  # a forgotten tab stops polling eventually
-PAGE_SIZE = 20
-ALL = "all"
+POLL_IDLE_SECONDS = 30 * 60  # a forgotten tab stops polling; any action on the page resumes it
+WATCH_LIMIT = 50  # new cases looked at for alerts, newest first
 
 
 def case_row(c: dict[str, Any]) -> CaseRow:
@@ -38,6 +50,8 @@ def case_row(c: dict[str, Any]) -> CaseRow:
         uploaded=fmt.when(c.get("created_at")),
         uploaded_ago=fmt.ago(c.get("created_at")),
         triage=str(c.get("triage_reason") or ""),
+        probability=fmt.fraction(c.get("lesion_probability")),
+        abnormal=c.get("lesion_present") is True,
     )
 
 
@@ -48,13 +62,23 @@ class WorklistState(AuthState):
     status_filter: str = ALL
     priority_filter: str = ALL
     review_filter: str = ALL
-    sort: str = "triage"  # the API's default: triage score, then oldest first
+    sort: str = DEFAULT_SORT
     query: str = ""
     loading: bool = False
     loaded: bool = False
     error: str = ""
-    live: bool = False  # a background refresh is running
-    _poll_started: float = 0.0
+    live: bool = False  # the polling loop runs
+    paused: bool = False  # it stopped after POLL_IDLE_SECONDS without an action on the page
+    refreshed: str = ""  # when the list was last fetched
+    alerts: list[AlertRow] = rx.field(default_factory=list)
+    _acted_at: float = 0.0
+    _thumbs: dict[str, str] = rx.field(default_factory=dict)  # case id -> its thumbnail link
+    # The alert watch: cases created after the worklist was first opened in this tab, by the
+    # API's clock (the newest case's created_at then), whatever the filters.
+    _watch_user: int = 0  # whose watch it is (0: not started)
+    _watch_from: str = ""  # '' when there was no case at all
+    _watch_known: list[str] = rx.field(default_factory=list)  # that newest case (not new)
+    _dismissed: dict[str, str] = rx.field(default_factory=dict)  # case id -> reason dismissed
 
     @rx.var
     def range_text(self) -> str:
@@ -70,35 +94,82 @@ class WorklistState(AuthState):
 
     @rx.var
     def filtered(self) -> bool:
-        return (self.query != "" or self.status_filter != ALL or self.priority_filter != ALL
-                or self.review_filter != ALL)
+        return self._view().filtered
+
+    def _view(self) -> View:
+        return View(self.status_filter, self.priority_filter, self.review_filter, self.sort,
+                    self.query, self.offset // PAGE_SIZE + 1)
+
+    def _show_view(self, view: View) -> None:
+        self.status_filter, self.priority_filter = view.status, view.priority
+        self.review_filter, self.sort = view.review, view.sort
+        self.query, self.offset = view.q, view.offset
+
+    def _go(self, view: View) -> Any:
+        """Show the view at once and navigate to its URL; that page load fetches it. Through
+        the URL and back, so the view shown is the one a reload of that URL shows."""
+        view = parse(dict(parse_qsl(urlsplit(view.url()).query)))
+        self._show_view(view)
+        self._acted_at = time.monotonic()
+        return rx.redirect(view.url())
 
     def _params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": PAGE_SIZE, "offset": self.offset}
-        if self.sort:
-            params["sort"] = self.sort
-        for key, value in (("status", self.status_filter), ("priority", self.priority_filter),
-                           ("review_state", self.review_filter)):
-            if value != ALL:
-                params[key] = value
-        if self.query.strip():
-            params["q"] = self.query.strip()
-        return params
+        return self._view().api_params()
 
     def _apply(self, page: dict[str, Any]) -> None:
-        self.rows = [case_row(c) for c in page.get("items", [])]
+        rows = [case_row(c) for c in page.get("items", [])]
+        thumbs = {}
+        for r in rows:  # a still-valid link keeps the <img> as it is: no new download
+            link = self._thumbs.get(r.id, "")
+            if not media.valid(link, self._token, r.id, "thumbnail"):
+                link = media.issue(self._token, r.id, "thumbnail")
+            r.thumb = thumbs[r.id] = link
+        self._thumbs = thumbs
+        self.rows = rows
         self.total = int(page.get("total", 0))
         self.error = ""
         self.loaded = True
+        self.refreshed = datetime.now(UTC).strftime("%H:%M:%S UTC")
 
-    def _active(self) -> bool:
-        return any(r.status in fmt.ACTIVE_STATUSES for r in self.rows)
+    def _watch_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"sort": "newest", "limit": WATCH_LIMIT}
+        if self._watch_from:
+            params["created_from"] = self._watch_from
+        return params
+
+    async def _start_watch(self) -> None:
+        """Once per user and tab: note the newest case; only later ones raise alerts."""
+        if self._watch_user == self.user_id:
+            return
+        page = await self._api("GET", "/api/cases", params={"sort": "newest", "limit": 1})
+        items = [c for c in page.get("items", []) if isinstance(c, dict)]
+        self._watch_from = str(items[0].get("created_at") or "") if items else ""
+        self._watch_known = [str(c.get("id", "")) for c in items]
+        self._watch_user = self.user_id
+        self.alerts, self._dismissed = [], {}
+
+    def _see(self, watch: dict[str, Any]) -> None:
+        """Alerts: the new cases that need attention, less those dismissed for that reason
+        (a STAT case dismissed comes back when the model then calls it abnormal)."""
+        alerts = []
+        for c in watch.get("items", []):
+            case_id, reason = str(c.get("id", "")), alert_reason(c)
+            if not reason or case_id in self._watch_known or self._dismissed.get(
+                    case_id) == reason:
+                continue
+            alerts.append(AlertRow(id=case_id, short_id=case_id[:8],
+                                   patient=str(c.get("patient_ref") or "no patient ref"),
+                                   reason=reason, stat=c.get("priority") == "stat",
+                                   uploaded_ago=fmt.ago(c.get("created_at"))))
+        self.alerts = alerts
 
     async def _fetch(self) -> Any:
         self.loading = True
         yield
         try:
+            await self._start_watch()
             self._apply(await self._api("GET", "/api/cases", params=self._params()))
+            self._see(await self._api("GET", "/api/cases", params=self._watch_params()))
         except api.ApiError as e:
             self.loading = False
             self.error = e.detail
@@ -106,99 +177,97 @@ class WorklistState(AuthState):
                 yield r
             return
         self.loading = False
-        if self._active() and not self.live:
+        if not self.live:
             yield WorklistState.poll
 
     @rx.event
     async def load(self) -> Any:
+        """The page's on_load, also after each change of view (the URL says which)."""
         self.current_page = "worklist"
+        self._show_view(parse(self.router.url.query_parameters))
+        self._acted_at, self.paused = time.monotonic(), False
+        yield rx.set_value("worklist-search", self.query)
         async for update in self._fetch():
             yield update
 
     @rx.event
-    async def set_status_filter(self, value: str) -> Any:
-        self.status_filter, self.offset = value, 0
-        async for update in self._fetch():
-            yield update
+    def set_status_filter(self, value: str) -> Any:
+        return self._go(self._view().with_(status=value))
 
     @rx.event
-    async def set_priority_filter(self, value: str) -> Any:
-        self.priority_filter, self.offset = value, 0
-        async for update in self._fetch():
-            yield update
+    def set_priority_filter(self, value: str) -> Any:
+        return self._go(self._view().with_(priority=value))
 
     @rx.event
-    async def set_review_filter(self, value: str) -> Any:
-        self.review_filter, self.offset = value, 0
-        async for update in self._fetch():
-            yield update
+    def set_review_filter(self, value: str) -> Any:
+        return self._go(self._view().with_(review=value))
 
     @rx.event
-    async def set_sort(self, value: str) -> Any:
-        self.sort, self.offset = value, 0
-        async for update in self._fetch():
-            yield update
+    def set_sort(self, value: str) -> Any:
+        return self._go(self._view().with_(sort=value))
 
     @rx.event
-    async def search(self, form: dict[str, Any]) -> Any:
-        self.query, self.offset = str(form.get("q", "")), 0
-        async for update in self._fetch():
-            yield update
+    def search(self, form: dict[str, Any]) -> Any:
+        return self._go(self._view().with_(q=str(form.get("q", ""))[:MAX_QUERY].strip()))
 
     @rx.event
-    async def clear_filters(self) -> Any:
-        self.query = ""
-        self.status_filter = self.priority_filter = self.review_filter = ALL
-        self.offset = 0
-        yield rx.set_value("worklist-search", "")
-        async for update in self._fetch():
-            yield update
+    def clear_filters(self) -> Any:
+        return [rx.set_value("worklist-search", ""), self._go(View(sort=self.sort))]
 
     @rx.event
-    async def next_page(self) -> Any:
-        if self.offset + PAGE_SIZE < self.total:
-            self.offset += PAGE_SIZE
-            async for update in self._fetch():
-                yield update
+    def next_page(self) -> Any:
+        view = self._view()
+        return self._go(replace(view, page=view.page + 1)) if self.has_next else None
 
     @rx.event
-    async def prev_page(self) -> Any:
-        if self.offset > 0:
-            self.offset = max(0, self.offset - PAGE_SIZE)
-            async for update in self._fetch():
-                yield update
+    def prev_page(self) -> Any:
+        view = self._view()
+        return self._go(replace(view, page=view.page - 1)) if view.page > 1 else None
+
+    @rx.event
+    def dismiss_alert(self, case_id: str) -> None:
+        self._dismissed.update({a.id: a.reason for a in self.alerts if a.id == case_id})
+        self.alerts = [a for a in self.alerts if a.id != case_id]
+
+    @rx.event
+    def dismiss_alerts(self) -> None:
+        self._dismissed.update({a.id: a.reason for a in self.alerts})
+        self.alerts = []
+
+    @rx.event
+    def resume(self) -> Any:
+        self._acted_at, self.paused = time.monotonic(), False
+        return WorklistState.poll
+
+    def _polled_views(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        if time.monotonic() - self._acted_at > POLL_IDLE_SECONDS:
+            self.paused = True
+            return None
+        return self._params(), self._watch_params()
+
+    def _show_polled(self, asked: tuple[dict[str, Any], dict[str, Any]],
+                     answer: tuple[dict[str, Any], dict[str, Any]]) -> bool:
+        if asked[0] == self._params():  # else the view changed meanwhile; its load shows it
+            self._apply(answer[0])
+        if asked[1] == self._watch_params():
+            self._see(answer[1])
+        return True
+
+    def _poll_failed(self, e: api.ApiError) -> None:
+        self.error = e.detail
 
     @rx.event(background=True)
     async def poll(self) -> None:
-        """Refresh every POLL_SECONDS while a listed case is queued or running and the
-        worklist is the page on screen."""
-        async with self:
-            if self.live:
-                return
-            self.live = True
-            self._poll_started = time.monotonic()
-        try:
-            while True:
-                await asyncio.sleep(POLL_SECONDS)
-                async with self:
-                    if (self.current_page != "worklist" or not self._token
-                            or time.monotonic() - self._poll_started > POLL_MAX_SECONDS):
-                        return
-                    token, params = self._token, self._params()
-                try:
-                    page = await api.call("GET", "/api/cases", token, params=params)
-                except api.ApiError as e:
-                    async with self:
-                        self.error = e.detail
-                        if e.unauthenticated:
-                            return
-                    continue
-                async with self:
-                    if self.current_page != "worklist" or params != self._params():
-                        continue  # the user changed the view meanwhile; its own load applies
-                    self._apply(page)
-                    if not self._active():
-                        return
-        finally:
-            async with self:
-                self.live = False
+        """Refresh the page and the alerts every POLL_SECONDS while the worklist is on screen:
+        new cases and status changes appear without a reload."""
+        await polling.poll(self, every=POLL_SECONDS, page="worklist", ask=self._polled_views,
+                           fetch=_fetch_polled, apply=self._show_polled,
+                           failed=self._poll_failed)
+
+
+async def _fetch_polled(token: str, params: tuple[dict[str, Any], dict[str, Any]]
+                        ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The page on screen and the new cases since the worklist was opened."""
+    page = await api.call("GET", "/api/cases", token, params=params[0])
+    watch = await api.call("GET", "/api/cases", token, params=params[1])
+    return page, watch
