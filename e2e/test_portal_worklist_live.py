@@ -106,7 +106,8 @@ def test_filters_and_sort_live_in_the_url(page: Page, done_case: dict[str, Any],
 
     shared = page.context.new_page()  # a link someone pasted
     shared.goto("/?review=unreviewed&sort=oldest")
-    expect(shared.get_by_label("Review", exact=True)).to_have_value("unreviewed", timeout=TIMEOUT_MS)
+    expect(shared.get_by_label("Review", exact=True)).to_have_value("unreviewed",
+                                                                    timeout=TIMEOUT_MS)
     expect(shared.get_by_label("Sort", exact=True)).to_have_value("oldest")
     shared.close()
 
@@ -126,6 +127,22 @@ def test_a_phone_gets_a_card_list_without_sideways_scrolling(browser: Browser, b
         expect(card).to_be_visible(timeout=TIMEOUT_MS)
         expect(page.locator("#worklist-table thead")).to_be_hidden()
         assert card.evaluate("r => getComputedStyle(r).display") == "grid"
+        # the card is on screen, not clipped by the table's box: its centre is the card's
+        hit = card.evaluate("""r => { const b = r.getBoundingClientRect();
+            return r.contains(document.elementFromPoint(b.x + b.width / 2, b.y + 20)); }""")
+        assert hit, "the card is hidden behind or clipped by another box"
+        # its lines are stacked, none drawn over another
+        boxes = card.locator("td, th").evaluate_all(
+            "cs => cs.map(c => { const b = c.getBoundingClientRect(); "
+            "return [b.left, b.top, b.right, b.bottom]; })")
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                overlap = min(a[2], b[2]) - max(a[0], b[0]) > 1 and min(a[3], b[3]) - max(
+                    a[1], b[1]) > 1
+                assert not overlap, (a, b)
+        spilled = card.locator("td, th").evaluate_all(
+            "cs => cs.filter(c => c.scrollHeight > c.clientHeight + 1).map(c => c.textContent)")
+        assert not spilled, f"text runs out of its line: {spilled}"
         _thumbnail_loaded(page, done_case["id"])
         shot(page, artifacts, "worklist-phone")
         width = page.evaluate("document.scrollingElement.scrollWidth")
