@@ -127,6 +127,7 @@ def test_a_phone_gets_a_card_list_without_sideways_scrolling(browser: Browser, b
         expect(card).to_be_visible(timeout=TIMEOUT_MS)
         expect(page.locator("#worklist-table thead")).to_be_hidden()
         assert card.evaluate("r => getComputedStyle(r).display") == "grid"
+        card.scroll_into_view_if_needed()
         # the card is on screen, not clipped by the table's box: its centre is the card's
         hit = card.evaluate("""r => { const b = r.getBoundingClientRect();
             return r.contains(document.elementFromPoint(b.x + b.width / 2, b.y + 20)); }""")

@@ -129,13 +129,16 @@ class UploadState(AuthState):
                                  upload.content_type or "application/octet-stream"))
         self.files = list(self.files)
         yield rx.clear_selected_files(UPLOAD_ID)
-        yield UploadState.deliver
+        # Started by the browser, not chained from here: an event chained from an upload
+        # handler keeps the upload request open (its updates go down that response) until the
+        # whole chain ends, and ends with it; this one runs, and updates, on the websocket.
+        yield rx.call_script("null", callback=UploadState.deliver)
 
     def _row(self, index: int) -> FileRow:
         return next(f for f in self.files if f.index == index)
 
     @rx.event(background=True)
-    async def deliver(self) -> Any:
+    async def deliver(self, result: Any = None) -> Any:
         """POST /api/cases for each file in turn; a file's row follows its case as soon as the
         backend accepts it (the poll starts with the first one)."""
         async with self:
