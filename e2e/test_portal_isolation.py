@@ -132,7 +132,8 @@ def _value(param: dict[str, str], world: dict[str, Any], form: dict[str, str]) -
     named = {"user_id": world["clinician_id"], "token_id": world["token_id"],
              "model_id": world["model_id"], "role": "admin", "action": "retire",
              "active": False, "key": "patient_right_upper",
-             "progress": {"loaded": 1, "total": 2}}
+             "progress": {"loaded": 1, "total": 2},
+             "result": None}  # a call_script callback's (UploadState.deliver)
     if param["name"] in named:
         return named[param["name"]]
     by_type = {"dict[str, typing.Any]": form, "str": "all", "bool": False, "float": 50.0,
