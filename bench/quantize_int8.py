@@ -11,7 +11,8 @@ times the model call against FP32 in this process, interleaved, at batch 1 and 8
 thread (what each worker inference uses on CPU) and 2. It prints one JSON report: Dice change
 and speed ratio per variant, and which one (if any) passes the adoption rule:
 |Dice change| <= 0.005 and faster than FP32 at every batch and thread count measured.
-``--adopt`` then copies the best passing variant to ``models/``.
+``--adopt`` then copies the best passing variant to ``models/medsegtext-segfind-int8.onnx``
+(run only when named; for a v2 model, check its re-measured presence and scope blocks first).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process  # noqa: 
 from inference.decode import decode  # noqa: E402
 from inference.manifest import Manifest, manifest_path_for, sha256_of  # noqa: E402
 from inference.preprocess import to_model_input  # noqa: E402
-from inference.session import DEFAULT_MODEL, FP32_MODEL, ModelRunner  # noqa: E402
+from inference.session import FP32_MODEL, MODELS_DIR, ModelRunner  # noqa: E402
 from training.data import read_records  # noqa: E402
 from training.evaluate import evaluate  # noqa: E402
 
@@ -56,6 +57,9 @@ DICE_TOLERANCE = 0.005
 QUANTISED_OPS = ["Conv", "ConvTranspose"]
 DATA = ROOT.parent / "shared" / "data" / "qata-cov19"
 NEGATIVES = ROOT.parent / "shared" / "data" / "cxr-negatives"
+# Where --adopt puts the winner. The inference core runs it only when named (MEDSEGTEXT_MODEL or
+# --model): for v2 its presence/scope blocks say whether it is fit to (see adopt()).
+INT8_MODEL = MODELS_DIR / "medsegtext-segfind-int8.onnx"
 
 
 class TrainImages(CalibrationDataReader):
@@ -189,9 +193,10 @@ def main() -> None:
 
 
 def adopt(src: Path, valid: dict[str, Any]) -> None:
-    """Ship `src` as the default CPU model with its manifest, valid metrics included. A v2 file
-    gets its own presence calibration and scope measurement, made on its own outputs."""
-    dst = DEFAULT_MODEL
+    """Copy `src` to models/ with its manifest, valid metrics included. A v2 file gets its own
+    presence calibration and scope measurement, made on its own outputs: read them before running
+    it (v2.0.0's INT8 copy refused 3.6% of chest films, so it is not shipped)."""
+    dst = INT8_MODEL
     shutil.copyfile(src, dst)
     m = Manifest.load(manifest_path_for(src))
     replace(m, onnx_file=dst.name, metrics={"valid": valid}).save(manifest_path_for(dst))

@@ -7,7 +7,9 @@ against the API itself."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +23,7 @@ from playwright.sync_api import Page, expect
 
 PASSWORD = "e2e-accounts-pass-1"
 NEW_PASSWORD = "e2e-accounts-new-pass-2"
-MODELS = (ROOT / "models" / "medsegtext-segfind.onnx",
-          ROOT / "models" / "medsegtext-segfind-int8.onnx")
+SHIPPED = ROOT / "models" / "medsegtext-segfind.onnx"
 
 
 def new_user(api: Any, role: str = "clinician") -> tuple[int, str]:
@@ -201,20 +202,23 @@ def test_role_changes_and_deactivation_ask_first(page: Page, api: Any,
 
 
 @pytest.fixture()
-def two_models(api: Any) -> Iterator[dict[str, Any]]:
-    """The shipped (active) model and the other one in models/ (fp32 or int8), registered;
-    the shipped one is active again afterwards whatever happens (the worker analyses every
-    later case with the active one)."""
+def two_models(api: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The shipped (active) model and a copy of it under another version, registered; the
+    shipped one is active again afterwards whatever happens (the worker analyses every later
+    case with the active one)."""
     admin = api.as_role("admin")
-    for path in MODELS:
-        if not path.exists():
-            pytest.skip(f"{path} is missing (both models ship in models/)")
+    folder = tmp_path_factory.mktemp("model-copy")
+    copy = folder / SHIPPED.name
+    shutil.copyfile(SHIPPED, copy)
+    manifest = json.loads(SHIPPED.with_name(SHIPPED.stem + ".manifest.json").read_text())
+    manifest["version"] = f"{manifest['version']}-e2e-{uuid.uuid4().hex[:6]}"
+    copy.with_name(copy.stem + ".manifest.json").write_text(json.dumps(manifest))
+    for path in (SHIPPED, copy):
         r = api.http.post("/api/admin/models", headers=admin, json={"path": str(path)})
         assert r.status_code in (201, 409), r.text
     models = api.http.get("/api/admin/models", headers=admin).json()
     shipped = next(m for m in models if m["status"] == "active")
-    other = next(m for m in models if m["status"] != "active"
-                 and m["onnx_path"] in {str(p) for p in MODELS})
+    other = next(m for m in models if m["onnx_path"] == str(copy))
     yield {"other": other, "shipped": shipped}
     api.http.post(f"/api/admin/models/{shipped['id']}/activate", headers=admin)
 

@@ -79,8 +79,8 @@ def _add(tar: tarfile.TarFile, path: Path) -> None:
 
 
 def package(out_dir: str | Path, model_file: str | Path = DEFAULT_MODEL) -> Packaged:
-    """Write ``out_dir/model.tar.gz``; returns what went in. The default is the shipped CPU
-    (INT8) model; a GPU endpoint is better served by models/medsegtext-segfind.onnx (FP32)."""
+    """Write ``out_dir/model.tar.gz``; returns what went in. The default is the shipped model
+    (models/medsegtext-segfind.onnx, FP32), for CPU and GPU endpoints alike."""
     model, manifest_path, manifest = find_model(Path(model_file))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

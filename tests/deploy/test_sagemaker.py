@@ -36,11 +36,11 @@ def _fake_model(folder: Path, payload: bytes = b"onnx-bytes", sha: str | None = 
     return folder / "tiny.onnx"
 
 
-@pytest.mark.parametrize("stem", ["medsegtext-segfind-int8", "medsegtext-segfind"])
-def test_package_a_shipped_model(tmp_path: Path, root: Path, stem: str) -> None:
-    default = stem == "medsegtext-segfind-int8"  # the CPU default; FP32 is for GPU endpoints
-    done = (package(tmp_path / "out") if default
-            else package(tmp_path / "out", root / f"models/{stem}.onnx"))
+@pytest.mark.parametrize("named", [False, True])
+def test_package_a_shipped_model(tmp_path: Path, root: Path, named: bool) -> None:
+    stem = "medsegtext-segfind"  # the default, on CPU and GPU endpoints alike
+    done = (package(tmp_path / "out", root / f"models/{stem}.onnx") if named
+            else package(tmp_path / "out"))
     assert done.path == tmp_path / "out" / "model.tar.gz"
     manifest = json.loads((root / f"models/{stem}.manifest.json").read_text())
     assert (done.name, done.version, done.sha256) == (manifest["name"], manifest["version"],

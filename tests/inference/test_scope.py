@@ -1,6 +1,6 @@
 """The scope gate: DICOM header rules refuse other modalities, body parts and lateral views with
-a reason; `medsegtext predict` prints the refusal, writes no mask and exits 0; the v2 dev export's
-feature distance refuses a page of text that has no header at all."""
+a reason; `medsegtext predict` prints the refusal, writes no mask and exits 0; the shipped model's
+image-based gate refuses header-less photographs and a page of text and keeps chest films."""
 
 import json
 import subprocess
@@ -14,7 +14,6 @@ from PIL import Image, ImageDraw
 from inference.manifest import Manifest
 from inference.pipeline import Predictor
 from inference.scope import distance_reason, header_reason
-from tests.inference.test_consistency import V2_DEV
 from tests.inference.test_decode import dicom_bytes, make_dicom, png_bytes
 
 
@@ -44,7 +43,7 @@ def test_distance_rule_only_with_a_scope_block():
                   scope={"output": "scope_distance", "threshold": 10.0})
     assert distance_reason(50.0, v1) is None
     assert distance_reason(5.0, v2) is None
-    assert "50.0 > 10.0" in (distance_reason(50.0, v2) or "")
+    assert "50.00 > 10.00" in (distance_reason(50.0, v2) or "")
 
 
 def test_refused_dicom_has_a_reason_and_no_findings(shared_data):
@@ -89,11 +88,20 @@ def text_page() -> bytes:
     return png_bytes(im)
 
 
-def test_v2_scope_distance_refuses_a_page_of_text(shared_data):
-    if not V2_DEV.is_file():
-        pytest.skip(f"v2 dev export not found at {V2_DEV}")
-    predictor = Predictor(V2_DEV, threads=1)
+def test_shipped_gate_refuses_a_page_of_text_and_photographs_and_keeps_films(shared_data):
+    from training.ood_images import photographs
+
+    predictor = Predictor(threads=1)
     out = predictor.predict(text_page())
-    assert out.in_scope is False and "feature distance" in (out.scope_reason or "")
-    film = predictor.predict(png_bytes(Image.fromarray(chest(shared_data))))
-    assert film.in_scope is True
+    assert out.in_scope is False and "scope score" in (out.scope_reason or "")
+    photos, names = photographs()
+    if not names:
+        pytest.skip("scikit-image (training extra) is missing: its photographs are the test")
+    picked = [i for i, n in enumerate(names) if n in ("chelsea", "rocket", "astronaut", "coffee")]
+    assert len(picked) == 4
+    for i in picked:
+        photo = predictor.predict(png_bytes(Image.fromarray(photos[i])))
+        assert photo.in_scope is False, names[i]
+    films = sorted((shared_data / "cxr-negatives" / "images").glob("*.png"))[:8]
+    for film in [shared_data / "qata-cov19" / "images" / "covid_1.png", *films]:
+        assert predictor.predict(film.read_bytes()).in_scope is True, film.name
