@@ -14,7 +14,17 @@ from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from backend import accounts, admin, cases, datasets, models_registry, reports, reviews
+from backend import (
+    accounts,
+    admin,
+    cases,
+    datasets,
+    identity_map,
+    models_registry,
+    pacs_outbox,
+    reports,
+    reviews,
+)
 from backend.http import health
 from backend.http.auth import auth_middleware
 from backend.http.csrf import csrf_middleware
@@ -31,7 +41,7 @@ from backend.settings import Settings, get_settings
 
 # The one registration point: a new domain package with a CONTROLLERS list is added here.
 DOMAINS: tuple[ModuleType, ...] = (health, accounts, cases, reviews, reports, admin,
-                                   models_registry, datasets)
+                                   models_registry, datasets, identity_map, pacs_outbox)
 MULTIPART_OVERHEAD_BYTES = 1 * 2**20  # form fields and boundaries around the uploaded file
 
 log = get_logger("app")

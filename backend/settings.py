@@ -3,6 +3,8 @@ DATABASE_URL, REDIS_URL and AWS_* names). No client is created here."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
 from dataclasses import dataclass, field, fields
@@ -115,6 +117,21 @@ class Settings:
     dicom_priority: str = "routine"  # routine | urgent | stat
     dicom_max_associations: int = 4
     dicom_max_instance_bytes: int = 64 * 2**20
+    # Results back to the PACS (backend.pacs_outbox): the PACS that receives a PACS case's SEG,
+    # SR and overlay (secondary capture) by C-STORE, calling as dicom_ae_title. Empty
+    # pacs_ae_title: nothing is sent. A send that fails waits pacs_retry_base_seconds, doubling
+    # per try up to pacs_retry_cap_seconds, and is tried again until it is delivered.
+    pacs_ae_title: str = ""
+    pacs_host: str = "127.0.0.1"
+    pacs_port: int = 104
+    pacs_timeout_seconds: int = 30  # connect, association and each C-STORE response
+    pacs_retry_base_seconds: float = 5.0
+    pacs_retry_cap_seconds: float = 300.0
+    pacs_send_preliminary: bool = False  # also send the model's result before review
+    # The identity map's key (backend.identity_map.sealing): 32 bytes, base64. Required in
+    # production once the DICOM node or the PACS destination is configured; in development and
+    # tests a key is derived from secret_key.
+    identity_key: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -161,6 +178,7 @@ def load_settings() -> Settings:
                             "MEDSEGTEXT_JOB_TIMEOUT_SECONDS, so a hung endpoint ends in a retry "
                             "and not in the job being killed")
     _check_dicom(s)
+    _check_pacs(s)
     return s
 
 
@@ -184,6 +202,32 @@ def _check_dicom(s: Settings) -> None:
     if s.dicom_max_associations < 1 or s.dicom_max_instance_bytes < 1:
         raise SettingsError("MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS and "
                             "MEDSEGTEXT_DICOM_MAX_INSTANCE_BYTES must be at least 1")
+
+
+def _check_pacs(s: Settings) -> None:
+    """The PACS destination, and the identity map's key (backend.identity_map.sealing): a
+    production process that may write or read the map refuses to start without its own key."""
+    if s.pacs_ae_title:
+        _check_ae_title("pacs_ae_title", s.pacs_ae_title)
+    if not 0 < s.pacs_port < 65536:
+        raise SettingsError(f"MEDSEGTEXT_PACS_PORT: {s.pacs_port} is not a TCP port")
+    if s.pacs_timeout_seconds < 1 or s.pacs_retry_base_seconds <= 0 or \
+            s.pacs_retry_cap_seconds < s.pacs_retry_base_seconds:
+        raise SettingsError("MEDSEGTEXT_PACS_TIMEOUT_SECONDS and MEDSEGTEXT_PACS_RETRY_BASE_"
+                            "SECONDS must be positive, and the retry cap at least the base")
+    if s.identity_key:
+        try:
+            key = base64.b64decode(s.identity_key, validate=True)
+        except binascii.Error:
+            key = b""
+        if len(key) != 32:
+            raise SettingsError("MEDSEGTEXT_IDENTITY_KEY must be 32 random bytes in base64, e.g. "
+                                "from: openssl rand -base64 32")
+    elif s.environment not in ("development", "test") and (s.pacs_ae_title
+                                                           or s.dicom_calling_aets):
+        raise SettingsError("MEDSEGTEXT_IDENTITY_KEY must be set outside development when the "
+                            "DICOM node or a PACS destination is configured: it seals the "
+                            "patient identifiers kept to send results back")
 
 
 @lru_cache(maxsize=1)

@@ -79,6 +79,14 @@ class JobQueue:
         except (RedisError, OSError) as e:
             raise DependencyUnavailable("redis", str(e)) from e
 
+    async def enqueue(self, function: str, *args: object, job_id: str) -> None:
+        """Queue another domain's job under an id that makes it idempotent."""
+        pool = await self._pool()
+        try:
+            await pool.enqueue_job(function, *args, _job_id=job_id)
+        except (RedisError, OSError) as e:
+            raise DependencyUnavailable("redis", str(e)) from e
+
     async def depth(self) -> int:
         pool = await self._pool()
         try:

@@ -50,6 +50,10 @@ MODEL_RETIRE = "model.retire"
 CASE_DEIDENTIFY_STORED = "case.deidentify_stored"
 CASE_QUARANTINE = "case.quarantine"
 CASE_SCOPE_OVERRIDE = "case.scope_override"  # a reviewer: analyse an out-of-scope film anyway
+# the identity map (backend.identity_map): detail {"purpose": "admin" | "send", ...}
+IDENTITY_READ = "identity.read"
+# results sent to the PACS (backend.pacs_outbox): detail {"destination", "objects": [...]}
+PACS_SEND = "pacs.send"
 
 # Every action any code records, with what it means (GET /api/admin/audit/actions).
 ACTIONS: dict[str, str] = {
@@ -77,6 +81,9 @@ ACTIONS: dict[str, str] = {
     CASE_DEIDENTIFY_STORED: "Re-de-identified a stored film (maintenance command)",
     CASE_QUARANTINE: "Quarantined a film with burned-in annotation (maintenance command)",
     CASE_SCOPE_OVERRIDE: "Overrode the scope gate: an out-of-scope film is analysed anyway",
+    IDENTITY_READ: "Read a PACS case's original patient identifiers (an admin, or the PACS "
+                   "sender before sending results)",
+    PACS_SEND: "Sent a case's results (SEG, SR, overlay) to the PACS, re-identified",
 }
 
 

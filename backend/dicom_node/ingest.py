@@ -1,8 +1,10 @@
 """One received instance -> one case, through the upload's own path.
 
-The node adds nothing to what an upload does (backend.cases.service: checks, de-identification,
-S3, row, audit, then the job once the row is committed); it only turns the outcome into a DIMSE
-status. The header screen (backend.dicom_node.screen) has already refused what is not a film.
+The node adds to what an upload does (backend.cases.service: checks, de-identification, S3,
+row, audit, then the job once the row is committed) only the identity map's row (the original
+identifiers, sealed, in the same transaction: backend.identity_map), and turns the outcome into
+a DIMSE status. The header screen (backend.dicom_node.screen) has already refused what is not a
+film.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from backend.dicom_node.statuses import (
 )
 from backend.http.deps import RequestCtx
 from backend.http.logs import get_logger
+from backend.identity_map import service as identity_map
+from backend.identity_map.identifiers import Identity
 from backend.platform.services import Services
 from inference.errors import InputError
 
@@ -64,9 +68,10 @@ async def ingest(services: Services, header: Dataset, origin: Origin, data: byte
             ctx = RequestCtx(user=account, client_addr=origin.peer, request_id=request_id)
             case = await service.create_case(db, services, ctx, account, fields, data,
                                              stat_reason(priority, origin.calling_ae))
-            # Seam for issue 16 items 3-4: the identity map keeps `origin` (and the original
-            # patient identifiers) for case.id here, in this transaction, so that results can
-            # go back into the same study. Until then nothing of it is stored.
+            # the original identifiers, sealed, committed with the case or not at all: what
+            # sends the results back into the same study (backend.pacs_outbox)
+            identity_map.keep(db, settings, case.id, origin.calling_ae,
+                              Identity.of_header(header))
             try:
                 await db.commit()
             except BaseException:
@@ -84,5 +89,6 @@ async def ingest(services: Services, header: Dataset, origin: Origin, data: byte
     enqueued = await service.enqueue(services, case)
     log.info("case created from DICOM", extra={
         "case_id": case.id, "calling_ae": origin.calling_ae, "peer": origin.peer,
-        "enqueued": enqueued, "request_id": request_id})
+        "sop_instance_uid": origin.sop_instance_uid, "enqueued": enqueued,
+        "request_id": request_id})
     return Outcome(SUCCESS, case_id=case.id)

@@ -43,7 +43,7 @@ _AGE = re.compile(r"^(\d{3})([DWMY])$")
 @dataclass(frozen=True)
 class Origin:
     """Where an instance came from. Not stored with the case (it is de-identified like an
-    upload); the identity map of issue 16 item 3 is what will keep it, keyed by case id."""
+    upload); the identity map (backend.identity_map) keeps the original UIDs, sealed."""
 
     calling_ae: str
     peer: str

@@ -21,12 +21,17 @@ was an allow-list. The SEG repeats the stored file's de-identification declarati
 not, because it carries a reviewer's name and free-text comment, which are not de-identified.
 Text we write into a PN or LO value is made safe first (person_name, _lo): a backslash there
 would split the value in two, and in a PN "=" and "^" would start a new group or component.
+
+What a PACS case sends back to its PACS (backend.pacs_outbox.objects) is built by the same
+seg_dataset and sr_dataset, over a reference data set that carries the original study, patient
+and instance instead (re-identified from backend.identity_map), with UIDs of its own.
 """
 
 from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 
 import highdicom as hd
 import numpy as np
@@ -95,8 +100,18 @@ def _uid(*parts: str) -> str:
     return str(generate_uid(entropy_srcs=["medsegtext", *parts]))
 
 
-def build_seg(source: bytes, mask_png: bytes, data: ReportData) -> bytes:
-    ds = reference_dataset(source, declare=True)
+@dataclass(frozen=True)
+class Placement:
+    """Where an exported object goes: its series, its own UID and its number in the series."""
+
+    series_uid: str
+    sop_uid: str
+    instance_number: int = 1
+
+
+def seg_dataset(ds: Dataset, mask_png: bytes, data: ReportData,
+                at: Placement) -> hd.seg.Segmentation:
+    """The SEG of `data`'s mask over the image `ds` describes (a reference data set)."""
     mask = np.asarray(Image.open(io.BytesIO(mask_png)).convert("L")) > 127
     if mask.shape != (int(ds.Rows), int(ds.Columns)):
         raise NotExportable(f"The mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
@@ -115,16 +130,22 @@ def build_seg(source: bytes, mask_png: bytes, data: ReportData) -> bytes:
         source_images=[ds], pixel_array=mask,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=[segment],
-        series_instance_uid=_uid(c.id, "seg-series", c.model_version or ""),
-        series_number=SEG_SERIES,
-        sop_instance_uid=_uid(c.id, "seg", c.model_version or ""), instance_number=1,
+        series_instance_uid=at.series_uid, series_number=SEG_SERIES,
+        sop_instance_uid=at.sop_uid, instance_number=at.instance_number,
         manufacturer=MANUFACTURER, manufacturer_model_name=_lo(c.model_name or "medsegtext"),
         software_versions=_lo(c.model_version or "unknown"), device_serial_number="n/a",
         series_description="MedSegText lesion segmentation (decision support)",
         specific_character_set=UTF8, omit_empty_frames=False)
     if "ImageOrientationPatient" not in ds:  # a projection film: orientation by its letters
         seg.PatientOrientation = ds.get("PatientOrientation")
-    return _bytes(seg)
+    return seg
+
+
+def build_seg(source: bytes, mask_png: bytes, data: ReportData) -> bytes:
+    """The download's SEG: over the stored (de-identified) film, UIDs from the case."""
+    c, version = data.case, data.case.model_version or ""
+    at = Placement(_uid(c.id, "seg-series", version), _uid(c.id, "seg", version))
+    return to_bytes(seg_dataset(reference_dataset(source, declare=True), mask_png, data, at))
 
 
 def _text(code: Code, value: str) -> hd.sr.TextContentItem:
@@ -172,22 +193,31 @@ def _content(ds: Dataset, data: ReportData) -> hd.sr.ContainerContentItem:
     return root
 
 
-def build_sr(source: bytes, data: ReportData) -> bytes:
-    ds = reference_dataset(source, declare=False)
-    c, o = data.case, data.outcome
-    review = str(o.review.id) if o.review is not None else "unreviewed"
+def sr_dataset(ds: Dataset, data: ReportData, at: Placement,
+               previous: list[Dataset] | None = None) -> hd.sr.EnhancedSR:
+    """The SR of `data` about the image `ds` describes; `previous` (data sets with the study,
+    series, class and instance UIDs of earlier versions) become its Predecessor Documents."""
+    o = data.outcome
     verified = o.is_final and o.review is not None
-    sr = hd.sr.EnhancedSR(
+    return hd.sr.EnhancedSR(
         evidence=[ds], content=_content(ds, data),
-        series_instance_uid=_uid(c.id, "sr-series", c.model_version or ""),
-        series_number=SR_SERIES,
-        sop_instance_uid=_uid(c.id, "sr", c.model_version or "", review), instance_number=1,
+        series_instance_uid=at.series_uid, series_number=SR_SERIES,
+        sop_instance_uid=at.sop_uid, instance_number=at.instance_number,
         manufacturer=MANUFACTURER, is_complete=True, is_final=verified, is_verified=verified,
         verifying_observer_name=person_name(o.reviewer_name or "reviewer") if verified else None,
         verifying_organization=MANUFACTURER if verified else None,
+        previous_versions=previous or None,
         series_description="MedSegText findings (decision support)",
         specific_character_set=UTF8)
-    return _bytes(sr)
+
+
+def build_sr(source: bytes, data: ReportData) -> bytes:
+    """The download's SR: about the stored (de-identified) film, UIDs from the case and its
+    latest review."""
+    c, o, version = data.case, data.outcome, data.case.model_version or ""
+    review = str(o.review.id) if o.review is not None else "unreviewed"
+    at = Placement(_uid(c.id, "sr-series", version), _uid(c.id, "sr", version, review))
+    return to_bytes(sr_dataset(reference_dataset(source, declare=False), data, at))
 
 
 def person_name(name: str) -> str:
@@ -204,7 +234,7 @@ def _lo(value: str) -> str:
     return _SPACES.sub(" ", value.replace("\\", "/")).strip()[:64]
 
 
-def _bytes(ds: Dataset) -> bytes:
+def to_bytes(ds: Dataset) -> bytes:
     out = io.BytesIO()
     ds.save_as(out, enforce_file_format=True)
     return out.getvalue()

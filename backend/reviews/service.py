@@ -13,6 +13,7 @@ from backend.cases.enums import CaseStatus
 from backend.cases.service import IMAGE_MISSING, image_missing, visible_case
 from backend.http.auth import Principal
 from backend.http.errors import Conflict
+from backend.pacs_outbox.queue import queue_review
 from backend.platform.db import utcnow
 from backend.platform.services import Services
 from backend.reviews import repository as repo
@@ -29,9 +30,11 @@ def _refuse(field: str, message: str) -> ValidationException:
 
 
 async def add_review(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
-                     case_id: str, data: ReviewIn) -> Review:
+                     case_id: str, data: ReviewIn) -> tuple[Review, bool]:
     """Refused (409) unless the case is done and its film is still stored: nobody signs off
-    findings on an image they cannot see."""
+    findings on an image they cannot see. For a case from a PACS, what the review decides is
+    queued for the PACS in the same transaction (backend.pacs_outbox.queue); the second value
+    says so, and the caller kicks the sender once it has committed."""
     case = await visible_case(db, user, case_id)
     if case.status != CaseStatus.DONE:
         raise Conflict(f"Only finished cases can be reviewed; this case is {case.status}.")
@@ -61,4 +64,5 @@ async def add_review(db: AsyncSession, services: Services, ctx: AuditContext, us
                  {"review_id": review.id, "decision": data.decision,
                   "zone_flags_corrected": flags is not None
                   and flags != zone_dict(case.zone_flags)})
-    return review
+    queued = await queue_review(db, services.settings, case, review)
+    return review, bool(queued)

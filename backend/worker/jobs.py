@@ -17,6 +17,7 @@ from arq import Retry
 from backend.adapters.errors import ObjectMissing
 from backend.cases.enums import CaseStatus
 from backend.inference_backends.base import InferenceBackend, InferenceResult
+from backend.pacs_outbox.queue import kick, queue_preliminary
 from backend.platform.db import transaction, utcnow
 from backend.platform.services import Services
 from backend.tables import Case  # every table, so foreign keys resolve in the worker
@@ -117,6 +118,10 @@ async def _infer(ctx: dict[str, Any], services: Services, models: JobModels,
             return "missing"
         _apply_result(case, result, version, mask_key, overlay_key, timings)
         case.model_version_id = models.main_version_id
+        # pacs_send_preliminary: the model's result goes to the PACS before review
+        preliminary = await queue_preliminary(session, services.settings, case)
+    if preliminary:
+        await kick(services, case_id, f"model-{version}")
     for mv, shadow in models.shadows:
         await _run_shadow(services, shadow, mv.version, case_id, image_key, image, check_scope)
     return "done"

@@ -20,6 +20,7 @@ from arq import cron, func
 
 from backend.adapters.queue import INFERENCE_JOB, redis_settings
 from backend.inference_backends.factory import make_backend
+from backend.pacs_outbox import jobs as pacs_jobs
 from backend.platform.services import Services
 from backend.settings import Settings, SettingsError, get_settings
 from backend.worker.jobs import run_inference
@@ -74,10 +75,10 @@ def worker_settings(settings: Settings | None = None, *, retry_base_s: float | N
     retry_base_s = s.job_retry_base_seconds if retry_base_s is None else retry_base_s
     retry_cap_s = s.job_retry_cap_seconds if retry_cap_s is None else retry_cap_s
     attrs: dict[str, Any] = {
-        "functions": [func(run_inference, name=INFERENCE_JOB)],
+        "functions": [func(run_inference, name=INFERENCE_JOB), *pacs_jobs.JOBS],
         # No own timeout: arq sizes its in-progress lock (what delays re-running a killed job)
         # by the longest function timeout, so the sweep must not exceed job_timeout.
-        "cron_jobs": [cron(sweep_stuck, second=SWEEP_SECONDS)],
+        "cron_jobs": [cron(sweep_stuck, second=SWEEP_SECONDS), *pacs_jobs.CRON_JOBS],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": redis_settings(s, outage_s=s.worker_redis_outage_seconds),

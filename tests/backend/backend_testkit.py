@@ -133,6 +133,18 @@ class Stack:
         return redis.Redis.from_url(self.settings.redis_url)
 
 
+def stack_settings(database_url: str, redis_url: str, moto_url: str, **changes: Any
+                   ) -> Settings:
+    """A test suite's settings: its database and Redis, moto for S3 and DynamoDB."""
+    return Settings(environment="test", database_url=database_url, redis_url=redis_url,
+                    s3_endpoint_url=moto_url, dynamodb_endpoint_url=moto_url,
+                    s3_bucket="medsegtext-test", dynamodb_table="medsegtext-test",
+                    aws_region="eu-west-1",
+                    # the session's users upload far faster than a person; the limits have
+                    # their own tests (test_upload_limits, on stacks that set them)
+                    uploads_per_minute=0, stat_uploads_per_hour=0, **changes)
+
+
 @asynccontextmanager
 async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
     """The API, started by its own lifespan. AsyncTestClient runs the app on a portal thread's

@@ -20,6 +20,7 @@ from backend.settings import Settings
 from tests.backend.backend_testkit import (
     Stack,
     running_stack,
+    stack_settings,
     suite_database_url,
     suite_redis_url,
 )
@@ -45,13 +46,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, redis_url: str, moto_url: str) -> Settings:
-    return Settings(environment="test", database_url=database_url, redis_url=redis_url,
-                    s3_endpoint_url=moto_url, dynamodb_endpoint_url=moto_url,
-                    s3_bucket="medsegtext-test", dynamodb_table="medsegtext-test",
-                    aws_region="eu-west-1",
-                    # the session's users upload far faster than a person; the limits have
-                    # their own tests (test_upload_limits, on stacks that set them)
-                    uploads_per_minute=0, stat_uploads_per_hour=0)
+    return stack_settings(database_url, redis_url, moto_url)
 
 
 @pytest.fixture(scope="session")

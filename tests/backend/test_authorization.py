@@ -66,6 +66,9 @@ RULES = [
     Rule("POST", "/api/admin/models/999999/activate", (401, 403, 403, 403, 404)),
     Rule("GET", "/api/admin/models/999999/agreement", (401, 403, 403, 403, 404)),
     Rule("POST", "/api/admin/datasets/export", (401, 403, 403, 403, 409), "export"),
+    # an uploaded case keeps no identity (only PACS cases do): 404 for the admin
+    Rule("GET", "/api/admin/cases/{case}/identity", (401, 403, 403, 403, 404)),
+    Rule("GET", "/api/admin/outbox", (401, 403, 403, 403, 200)),
 ]
 
 
