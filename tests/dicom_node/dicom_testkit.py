@@ -107,11 +107,12 @@ def start_node(settings: Settings, tmp: Path, extra: dict[str, str]) -> Iterator
             proc.wait()
 
 
-async def run_worker_until_idle(stack: Stack) -> None:
-    """A real arq worker in burst mode: runs every queued job (the cases' analyses), then
-    returns."""
-    worker = create_worker(worker_settings(stack.settings, cron_jobs=[], burst=True,
-                                           poll_delay=0.05, handle_signals=False))
+async def run_worker_until_idle(stack: Stack, settings: Settings | None = None) -> None:
+    """A real arq worker in burst mode (with the stack's settings, or `settings`): runs every
+    queued job (the cases' analyses, the sending of results), then returns."""
+    worker = create_worker(worker_settings(settings or stack.settings, cron_jobs=[],
+                                           burst=True, poll_delay=0.05,
+                                           handle_signals=False))
     try:
         await worker.main()
     finally:

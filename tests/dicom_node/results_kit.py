@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from backend.admin.models import AuditEvent
 from backend.pacs_outbox.models import OutboxItem
+from backend.settings import Settings
 from tests.backend.backend_testkit import Stack
 from tests.dicom_node.dicom_testkit import NodeProcess, run_worker_until_idle
 from tests.dicom_node.orthanc_kit import Orthanc
@@ -24,14 +25,15 @@ SC_CLASS = "1.2.840.10008.5.1.4.1.1.7"
 
 
 async def pacs_case(orthanc: Orthanc, node: NodeProcess, stack: Stack, film: Dataset,
-                    tmp: Path) -> str:
+                    tmp: Path, worker_settings: Settings | None = None) -> str:
     """Orthanc holds the film and pushes it to the node (as a routing rule does); the worker
-    analyses it. Returns the done case's id."""
+    (with the stack's settings, or `worker_settings`) analyses it. Returns the done case's
+    id."""
     pushed = orthanc.push_to_node([orthanc.put(film, tmp)["ID"]])
     assert pushed["InstancesCount"] == 1, pushed
     made = node.wait_for_log(lambda x: x.get("msg") == "case created from DICOM"
                              and x.get("sop_instance_uid") == film.SOPInstanceUID)
-    await run_worker_until_idle(stack)
+    await run_worker_until_idle(stack, worker_settings)
     case = await stack.get_case(made["case_id"])
     assert case is not None and case.status == "done", case
     return str(made["case_id"])

@@ -23,7 +23,6 @@ from tests.dicom_node.results_kit import (
     review,
 )
 
-
 S1 = timedelta(seconds=1)  # the suite's pacs_retry_base_seconds
 
 
