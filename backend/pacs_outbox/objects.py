@@ -78,7 +78,7 @@ def overlay_dataset(ds: Dataset, overlay_png: bytes, at: Placement) -> hd.sc.SCI
     sc.SeriesDescription = "MedSegText lesion overlay (decision support)"
     sc.BurnedInAnnotation = "NO"
     if "ImageLaterality" not in sc and "Laterality" not in sc:
-        sc.Laterality = None  # Type 2C (the chest is a paired structure): present, unknown
+        sc.Laterality = ""  # Type 2C (the chest is a paired structure): present, unknown
     source = Dataset()
     source.ReferencedSOPClassUID, source.ReferencedSOPInstanceUID = (ds.SOPClassUID,
                                                                      ds.SOPInstanceUID)
