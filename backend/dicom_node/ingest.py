@@ -89,6 +89,5 @@ async def ingest(services: Services, header: Dataset, origin: Origin, data: byte
     enqueued = await service.enqueue(services, case)
     log.info("case created from DICOM", extra={
         "case_id": case.id, "calling_ae": origin.calling_ae, "peer": origin.peer,
-        "sop_instance_uid": origin.sop_instance_uid, "enqueued": enqueued,
-        "request_id": request_id})
+        "enqueued": enqueued, "request_id": request_id})
     return Outcome(SUCCESS, case_id=case.id)
