@@ -128,6 +128,9 @@ def _build_all(items: list[OutboxItem], reports: dict[int, ReportData], sources:
             out.append(build(item, reports[item.id or 0], sources))
         except NotExportable as e:
             out.append(str(e))
+        except Exception as e:  # a bug, or data highdicom refuses: building again won't help
+            log.exception("result cannot be built", extra={"outbox_id": item.id})
+            out.append(f"the object cannot be built: {e}")
     return out
 
 
@@ -153,6 +156,9 @@ async def _deliver_case(services: Services, case_id: str, items: list[OutboxItem
         outcome = {i.id or 0: (OutboxStatus.FAILED, str(e)) for i in items}
     except RETRIED as e:
         outcome = {i.id or 0: ("retry", str(e) or type(e).__name__) for i in items}
+    except Exception as e:  # unforeseen (pynetdicom, a store): keep the rows, try again later
+        log.exception("results not sent", extra={"case_id": case_id})
+        outcome = {i.id or 0: ("retry", f"unexpected error: {e!r}") for i in items}
     return await _record(services, case_id, token, outcome)
 
 

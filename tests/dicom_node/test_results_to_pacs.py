@@ -150,3 +150,25 @@ async def test_an_uploaded_case_sends_nothing(
     assert orthanc.study_instances(str(film.StudyInstanceUID)) == []
     r = await stack.client.get(f"/api/admin/cases/{case_id}/identity", headers=admin[1])
     assert r.status_code == 404, r.text
+
+
+async def test_an_object_that_cannot_be_built_fails_with_its_reason_and_the_rest_is_sent(
+        orthanc: Orthanc, node: NodeProcess, stack: Stack, samples: Path,
+        reviewer: tuple[int, dict[str, str]], tmp_path: Path) -> None:
+    """The mask is gone from S3: no SEG can be made (retrying will not bring it back), so its
+    row fails with the reason; the SR and the overlay still go."""
+    film = identified(samples / "nccid-dx-1024.dcm")
+    case_id = await pacs_case(orthanc, node, stack, film, tmp_path)
+    case = await stack.get_case(case_id)
+    assert case is not None and case.mask_key
+    await stack.services.store.delete(case.mask_key)
+
+    await review(stack, reviewer[1], case_id, decision="accept")
+    await run_worker_until_idle(stack)
+
+    rows = {r.kind: r for r in await outbox(stack, case_id)}
+    assert (rows["seg"].status, rows["seg"].last_error) == (
+        "failed", "The mask of this case is not stored.")
+    assert rows["sr"].status == rows["sc"].status == "sent"
+    held = held_by_pacs(orthanc, film)
+    assert SEG_CLASS not in held and len(held[ENHANCED_SR_CLASS]) == len(held[SC_CLASS]) == 1
