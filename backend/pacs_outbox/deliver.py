@@ -10,6 +10,7 @@ withdrawn, its stored film or mask gone) is marked failed, with the reason.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -24,7 +25,6 @@ from backend.accounts.models import User
 from backend.adapters.errors import ObjectMissing
 from backend.admin import audit
 from backend.cases.models import Case
-from backend.http.logs import get_logger
 from backend.identity_map import service as identities
 from backend.identity_map.sealing import KeyMismatch
 from backend.identity_map.service import SEND, SystemCtx
@@ -41,7 +41,7 @@ from backend.worker.retry import DEPENDENCY_ERRORS, backoff_seconds
 if TYPE_CHECKING:
     from backend.pacs_outbox.objects import Sources
 
-log = get_logger("pacs_outbox")
+log = logging.getLogger("medsegtext.pacs_outbox")
 BATCH = 50  # rows claimed per pass
 # worth another try later: the PACS away, a store of ours down, the wrong identity key set
 RETRIED: tuple[type[BaseException], ...] = (scu.Unreachable, KeyMismatch, *DEPENDENCY_ERRORS)

@@ -16,11 +16,12 @@ InstanceNumber the version.
 
 from __future__ import annotations
 
+import logging
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.adapters.errors import DependencyUnavailable
 from backend.cases.models import Case
-from backend.http.logs import get_logger
 from backend.identity_map.service import came_from_pacs
 from backend.pacs_outbox import repository as repo
 from backend.pacs_outbox.models import Kind, OutboxItem
@@ -30,7 +31,7 @@ from backend.reviews.enums import SIGNED_OFF, ReviewDecision
 from backend.reviews.models import Review
 from backend.settings import Settings
 
-log = get_logger("pacs_outbox")
+log = logging.getLogger("medsegtext.pacs_outbox")
 RESULT = (Kind.SEG, Kind.SR, Kind.SC)
 SEND_JOB = "send_pacs_results"  # backend.pacs_outbox.jobs
 
