@@ -11,7 +11,7 @@ import pydicom
 import pytest
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from PIL import Image
-from pydicom.uid import EnhancedSRStorage, SegmentationStorage
+from pydicom.uid import EnhancedSRStorage, ExplicitVRLittleEndian, SegmentationStorage
 
 from tests.backend.backend_testkit import Stack
 from tests.backend.model_kit import pdf_text, qata, review, run_model, upload
@@ -21,7 +21,18 @@ REPORTS = ("report.pdf", "report.fhir.json", "seg.dcm", "sr.dcm")
 
 @pytest.fixture(scope="module")
 def dicom_sample(shared_data: Path) -> bytes:
-    return (shared_data / "samples" / "dicom" / "nccid-dx-1024.dcm").read_bytes()
+    """The real DX sample's header around a QaTa film with a lesion: model 2.0.0 reads the
+    sample's own film as no lesion, and a SEG of nothing would show nothing."""
+    ds = pydicom.dcmread(shared_data / "samples" / "dicom" / "nccid-dx-1024.dcm")
+    film = np.asarray(Image.open(shared_data / "qata-cov19" / "images" / "covid_1.png")
+                      .convert("L"))
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.Rows, ds.Columns = film.shape
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
+    ds.PixelData = film.tobytes()
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
 
 
 async def _events(stack: Stack, admin_headers: dict[str, str], case_id: str) -> list[dict]:  # type: ignore[type-arg]
