@@ -139,6 +139,7 @@ def fit_head(head: nn.Sequential, x: np.ndarray, y: np.ndarray, w: np.ndarray,
         sched.step()
     head.eval()
     first = head[0]
+    assert isinstance(first, nn.Linear)
     with torch.no_grad():
         scale = torch.from_numpy((1.0 / sd).astype(np.float32))
         shift = torch.from_numpy((mu / sd).astype(np.float32))

@@ -80,7 +80,7 @@ def fit_classifier(inside: np.ndarray, outside: np.ndarray, decay: float = CLASS
         loss.backward()
         return loss
 
-    opt.step(closure)  # type: ignore[no-untyped-call]
+    opt.step(closure)
     weight = lin.weight.detach().numpy()[0] / sd
     bias = float(lin.bias.detach()[0]) - float(weight @ mu)
     return weight.astype(np.float32), bias
