@@ -143,8 +143,8 @@ def fit_head(head: nn.Sequential, x: np.ndarray, y: np.ndarray, w: np.ndarray,
     with torch.no_grad():
         scale = torch.from_numpy((1.0 / sd).astype(np.float32))
         shift = torch.from_numpy((mu / sd).astype(np.float32))
-        first.bias -= first.weight @ shift
-        first.weight *= scale
+        first.bias.copy_(first.bias - first.weight @ shift)
+        first.weight.copy_(first.weight * scale)
 
 
 @torch.no_grad()
