@@ -1,126 +1,338 @@
-"""Typed settings, read once from the environment (prefix MEDSEGTEXT_, plus the conventional
-DATABASE_URL, REDIS_URL and AWS_* names). No client is created here."""
+"""Typed settings, read once from the environment by pydantic-settings: ``MEDSEGTEXT_<FIELD>``
+for every field, plus the conventional DATABASE_URL, REDIS_URL and AWS_REGION (the
+``MEDSEGTEXT_`` name wins where both are set). One class per concern, each with its own checks;
+``Settings`` is all of them, the object the app, worker, CLI and DICOM node are handed.
+
+``Settings()`` reads the environment (keyword arguments win over it); ``load_settings()`` does
+the same for entry points. A bad value is a ``SettingsError`` that names the variable. No client
+is created here."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import ipaddress
+import logging
 import os
-from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from backend.cases.enums import Priority
 
 DEV_SECRET = "dev-insecure-secret-change-me"
 ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "MEDSEGTEXT_"
+#: Read when MEDSEGTEXT_MODEL_PATH is not set, with a warning: the inference core's old name.
+DEPRECATED_MODEL_ENV = "MEDSEGTEXT_MODEL"
+
+log = logging.getLogger(__name__)
 
 
 class SettingsError(RuntimeError):
     pass
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(name, default)
+def _comma_separated(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
 
 
-@dataclass(frozen=True)
-class Settings:
+#: A comma-separated list in the environment ("a, b,"), a tuple in Python.
+CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_separated)]
+
+
+def _also(conventional: str, field: str) -> Any:
+    """A field that MEDSEGTEXT_<FIELD> or, when that is unset, a conventional name sets."""
+    return AliasChoices(f"{PREFIX}{field.upper()}", conventional)
+
+
+class _Section(BaseSettings):
+    """What every concern shares: the prefix, immutability and errors that name the variable."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, populate_by_name=True)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as e:
+            raise SettingsError(_describe(e)) from None
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The variable that sets ``field`` (the MEDSEGTEXT_ one where there are two)."""
+        return f"{PREFIX}{field.upper()}"
+
+    @classmethod
+    def env_names(cls) -> set[str]:
+        """Every environment variable these settings read."""
+        names = set()
+        for name, info in cls.model_fields.items():
+            names.add(cls.env_name(name))
+            if isinstance(info.validation_alias, AliasChoices):
+                names.update(a for a in info.validation_alias.choices
+                             if isinstance(a, str) and a.isupper())
+        return names
+
+    def environment_variables(self) -> dict[str, str]:
+        """The environment that makes another process read these same settings."""
+        env = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is not None:
+                env[self.env_name(name)] = (",".join(value) if isinstance(value, tuple)
+                                            else str(value))
+        return env
+
+
+def _describe(error: ValidationError) -> str:
+    """One line per bad value. Our checks' messages already name their variable; pydantic's
+    own (not an integer, not a boolean...) get the variable and the value in front."""
+    lines = []
+    for e in error.errors(include_url=False):
+        if e["type"] == "value_error":
+            lines.append(str(e["ctx"]["error"]))
+            continue
+        field = str(e["loc"][0]) if e["loc"] else ""
+        name = field if field.isupper() else _Section.env_name(field)
+        lines.append(f"{name}: {e['input']!r}: {e['msg']}")
+    return "; ".join(lines)
+
+
+class AppSettings(_Section):
+    """Which deployment this is, and its signing secret."""
+
     environment: str = "development"  # development | test | production
     secret_key: str = DEV_SECRET
-    database_url: str = f"sqlite+aiosqlite:///{ROOT / 'var' / 'medsegtext.db'}"
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    s3_endpoint_url: str | None = None  # None = AWS
-    s3_bucket: str = "medsegtext"
-    s3_prefix: str = "cases/"
-    dynamodb_endpoint_url: str | None = None
-    dynamodb_table: str = "medsegtext-predictions"
-    aws_region: str = "eu-west-1"
-    inference_backend: str = "local"  # local | sagemaker
-    sagemaker_endpoint: str = "medsegtext"
-    sagemaker_endpoint_url: str | None = None  # None = AWS sagemaker-runtime
-    model_path: str | None = None  # None = the shipped model
-    max_upload_bytes: int = 64 * 2**20
-    # Per-user upload limits (backend.cases.limits), counted from the cases table so that every
-    # API process sees the same numbers; 0 turns a limit off. STAT uploads also need a reason.
-    uploads_per_minute: int = 30
-    stat_uploads_per_hour: int = 10
-    # Sign-in sessions and personal API tokens (backend.accounts.lifecycle): a token never
-    # outlives its kind's maximum (tokens stored without an expiry count from their creation);
-    # past the session cap a new sign-in ends the user's oldest session; past the token cap a
-    # new personal token is refused until one is revoked.
-    session_ttl_hours: int = 12
-    personal_token_max_days: int = 90
-    personal_tokens_per_user: int = 20
-    sessions_per_user: int = 30  # a shift on many workstations, bench/idle_budgets.py's 20 at once
-    # Sign-in throttling (backend.accounts.throttle), counted in the database per window of
-    # login_lockout_seconds: login_max_failures wrong answers for one account from one client
-    # address lock that pair; login_client_max_failures from one address lock the address;
-    # login_account_max_failures for one account from all addresses back the account off for
-    # login_account_lockout_seconds. The last two spare an address the account has signed in
-    # from within login_known_client_days, so nobody can lock an owner out from elsewhere.
-    login_max_failures: int = 5
-    login_lockout_seconds: int = 300
-    login_client_max_failures: int = 100
-    login_account_max_failures: int = 50
-    login_account_lockout_seconds: int = 60
-    login_known_client_days: int = 30
-    # Dependency outages (S3, DynamoDB, SQL, Redis, SageMaker) end in a retry, never a hang: a job
-    # waits 2, 4, 8, 16, 30 s between its 6 tries (about a minute, so a 30 s outage is ridden
-    # out); the API answers 503 once the timeouts below have passed.
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @model_validator(mode="after")
+    def _real_secret_outside_development(self) -> AppSettings:
+        if self.environment not in ("development", "test") and (
+                self.secret_key == DEV_SECRET or len(self.secret_key) < 32):
+            raise ValueError("MEDSEGTEXT_SECRET_KEY must be set to a random value of at least 32 "
+                             "characters outside development")
+        return self
+
+
+class HttpSettings(_Section):
+    """The HTTP edge (backend.http.proxies, backend.http.csrf)."""
+
+    cookie_secure: bool = False
+    # The origins, besides the API's own, whose pages may call the API and write with the
+    # session cookie.
+    cors_origins: CommaList = ()
+    # The proxies whose X-Forwarded-For and X-Forwarded-Proto count (addresses or CIDR
+    # networks; empty = trust none, the client is the TCP peer).
+    trusted_proxies: CommaList = ()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, proxies: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"MEDSEGTEXT_TRUSTED_PROXIES: {proxy!r} is not an IP address "
+                                 "or network (e.g. 127.0.0.1 or 10.0.0.0/16)") from None
+        return proxies
+
+
+class DatabaseSettings(_Section):
+    """SQL: SQLite by default, PostgreSQL in production."""
+
+    database_url: str = Field(default=f"sqlite+aiosqlite:///{ROOT / 'var' / 'medsegtext.db'}",
+                              validation_alias=_also("DATABASE_URL", "database_url"))
+    db_connect_timeout_seconds: int = 5  # PostgreSQL only
+    db_command_timeout_seconds: int = 30  # PostgreSQL only: a statement that runs longer fails
+    db_pool_timeout_seconds: int = 10  # waiting for a pooled connection
+    db_pool_size: int = 5  # PostgreSQL connections per process, plus db_max_overflow at peaks
+    db_max_overflow: int = 5
+
+
+class QueueSettings(_Section):
+    """Redis and the jobs on it. Dependency outages (S3, DynamoDB, SQL, Redis, SageMaker) end
+    in a retry, never a hang: a job waits 2, 4, 8, 16, 30 s between its 6 tries (about a
+    minute, so a 30 s outage is ridden out)."""
+
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0",
+                           validation_alias=_also("REDIS_URL", "redis_url"))
+    redis_connect_timeout_seconds: int = 2
+    worker_redis_outage_seconds: int = 60  # the worker rides out a Redis restart this long
     job_max_tries: int = 6
     job_timeout_seconds: int = 120
     job_retry_base_seconds: float = 2.0
     job_retry_cap_seconds: float = 30.0
     sweep_queued_grace_seconds: int = 15  # a queued case with no job after this is re-enqueued
+
+
+class AwsSettings(_Section):
+    """S3 (images, masks, reports) and DynamoDB (prediction records); the API answers 503 once
+    the timeouts have passed."""
+
+    aws_region: str = Field(default="eu-west-1", validation_alias=_also("AWS_REGION", "aws_region"))
+    s3_endpoint_url: str | None = None  # None = AWS
+    s3_bucket: str = "medsegtext"
+    s3_prefix: str = "cases/"
+    dynamodb_endpoint_url: str | None = None
+    dynamodb_table: str = "medsegtext-predictions"
     aws_connect_timeout_seconds: int = 3
     aws_read_timeout_seconds: int = 10  # per attempt, S3 and DynamoDB
     aws_max_attempts: int = 2
-    db_connect_timeout_seconds: int = 5  # PostgreSQL only
-    db_command_timeout_seconds: int = 30  # PostgreSQL only: a statement that runs longer fails
-    db_pool_timeout_seconds: int = 10  # waiting for a pooled connection
-    redis_connect_timeout_seconds: int = 2
-    worker_redis_outage_seconds: int = 60  # the worker rides out a Redis restart this long
+
+
+class InferenceSettings(_Section):
+    """Where the model runs (backend.inference_backends) and which model file."""
+
+    inference_backend: str = "local"  # local | sagemaker
+    sagemaker_endpoint: str = "medsegtext"
+    sagemaker_endpoint_url: str | None = None  # None = AWS sagemaker-runtime
     sagemaker_timeout_seconds: int = 60  # invoke_endpoint read timeout; < job_timeout_seconds
-    cookie_secure: bool = False
-    db_pool_size: int = 5  # PostgreSQL connections per process, plus db_max_overflow at peaks
-    db_max_overflow: int = 5
-    cors_origins: tuple[str, ...] = field(default_factory=tuple)
-    # HTTP edge (backend.http.proxies, backend.http.csrf): the proxies whose X-Forwarded-For and
-    # X-Forwarded-Proto count (comma-separated addresses or CIDR networks; empty = trust none,
-    # the client is the TCP peer). cors_origins above are also the origins, besides the API's
-    # own, whose pages may write with the session cookie.
-    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
-    # Triage (backend.triage.policy): unreviewed cases rise one priority level after waiting this
-    # long (routine -> urgent after the first, -> stat after both), so no case waits forever.
-    triage_routine_escalation_hours: int = 24
-    triage_urgent_escalation_hours: int = 4
-    triage_high_burden_percent: int = 20  # lesion burden (% of image) that adds urgency
-    triage_moderate_burden_percent: int = 10
+    # None = the shipped model; MEDSEGTEXT_MODEL (deprecated) is read when this is unset
+    model_path: str | None = Field(default=None, validation_alias=_also(DEPRECATED_MODEL_ENV,
+                                                                "model_path"))
     model_cache_dir: str | None = None  # where registered models from S3 are kept; None = var/
     # Micro-batching in the local backend (backend.inference_backends.local): concurrent jobs'
     # images go to the model together, up to this many per call, waiting at most this long for
     # company while a thread is free. 1 = one model call per case.
     inference_max_batch: int = 1
     inference_batch_wait_ms: int = 5
-    # The DICOM node (backend.dicom_node, `python -m backend.dicom_node`): a C-STORE receiver
-    # that turns each frontal CR/DX film a PACS sends into a case owned by the service account.
-    # Only calling AE titles on the allowlist may associate (empty: the node refuses to start);
-    # at most dicom_max_associations at once (the next is rejected, transient: local limit);
-    # an instance over dicom_max_instance_bytes is answered 0xA700 and not kept.
+
+    @field_validator("model_path")
+    @classmethod
+    def _warn_on_the_old_name(cls, path: str | None) -> str | None:
+        if path and not os.environ.get("MEDSEGTEXT_MODEL_PATH") and \
+                os.environ.get(DEPRECATED_MODEL_ENV) == path:
+            log.warning("%s is deprecated: set MEDSEGTEXT_MODEL_PATH instead",
+                        DEPRECATED_MODEL_ENV)
+        return path
+
+
+class UploadSettings(_Section):
+    """Uploads (backend.cases.limits): the size cap and per-user rates, counted from the cases
+    table so that every API process sees the same numbers; 0 turns a rate off. STAT uploads
+    also need a reason."""
+
+    max_upload_bytes: int = 64 * 2**20
+    uploads_per_minute: int = 30
+    stat_uploads_per_hour: int = 10
+
+
+class AccountSettings(_Section):
+    """Sign-in sessions, personal API tokens and sign-in throttling (backend.accounts).
+
+    A token never outlives its kind's maximum (tokens stored without an expiry count from their
+    creation); past the session cap a new sign-in ends the user's oldest session; past the token
+    cap a new personal token is refused until one is revoked.
+
+    Throttling is counted in the database per window of login_lockout_seconds:
+    login_max_failures wrong answers for one account from one client address lock that pair;
+    login_client_max_failures from one address lock the address; login_account_max_failures for
+    one account from all addresses back the account off for login_account_lockout_seconds. The
+    last two spare an address the account has signed in from within login_known_client_days, so
+    nobody can lock an owner out from elsewhere."""
+
+    session_ttl_hours: int = 12
+    personal_token_max_days: int = 90
+    personal_tokens_per_user: int = 20
+    sessions_per_user: int = 30  # a shift on many workstations, bench/idle_budgets.py's 20 at once
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 300
+    login_client_max_failures: int = 100
+    login_account_max_failures: int = 50
+    login_account_lockout_seconds: int = 60
+    login_known_client_days: int = 30
+
+
+class TriageSettings(_Section):
+    """Triage (backend.triage.policy): unreviewed cases rise one priority level after waiting
+    this long (routine -> urgent after the first, -> stat after both), so no case waits
+    forever."""
+
+    triage_routine_escalation_hours: int = 24
+    triage_urgent_escalation_hours: int = 4
+    triage_high_burden_percent: int = 20  # lesion burden (% of image) that adds urgency
+    triage_moderate_burden_percent: int = 10
+
+
+def _check_ae_title(variable: str, title: str) -> None:
+    if not title or len(title) > 16 or "\\" in title or not title.isprintable() or \
+            title != title.strip():
+        raise ValueError(f"{variable}: {title!r} is not a DICOM AE title (1-16 printable "
+                         "characters, no backslash, no leading or trailing space)")
+
+
+class DicomSettings(_Section):
+    """The DICOM node (backend.dicom_node, `python -m backend.dicom_node`): a C-STORE receiver
+    that turns each frontal CR/DX film a PACS sends into a case owned by the service account.
+    Only calling AE titles on the allowlist may associate (empty: the node refuses to start);
+    at most dicom_max_associations at once (the next is rejected, transient: local limit); an
+    instance over dicom_max_instance_bytes is answered 0xA700 and not kept. Checked when read
+    (every process reads them), so a typo shows at start and not at the first association."""
+
     dicom_ae_title: str = "MEDSEGTEXT"
     dicom_host: str = "127.0.0.1"
     dicom_port: int = 11112
-    dicom_calling_aets: tuple[str, ...] = field(default_factory=tuple)
+    dicom_calling_aets: CommaList = ()
     dicom_service_account: str = "dicom-node@example.org"
-    dicom_priority: str = "routine"  # routine | urgent | stat
+    dicom_priority: Priority = Priority.ROUTINE
     dicom_max_associations: int = 4
     dicom_max_instance_bytes: int = 64 * 2**20
-    # Results back to the PACS (backend.pacs_outbox): the PACS that receives a PACS case's SEG,
-    # SR and overlay (secondary capture) by C-STORE, calling as dicom_ae_title. Empty
-    # pacs_ae_title: nothing is sent. A send that fails waits pacs_retry_base_seconds, doubling
-    # per try up to pacs_retry_cap_seconds, and is tried again until it is delivered.
+
+    @field_validator("dicom_ae_title")
+    @classmethod
+    def _ae_title(cls, title: str) -> str:
+        _check_ae_title("MEDSEGTEXT_DICOM_AE_TITLE", title)
+        return title
+
+    @field_validator("dicom_calling_aets")
+    @classmethod
+    def _calling_ae_titles(cls, titles: tuple[str, ...]) -> tuple[str, ...]:
+        for title in titles:
+            _check_ae_title("MEDSEGTEXT_DICOM_CALLING_AETS", title)
+        return titles
+
+    @field_validator("dicom_priority", mode="before")
+    @classmethod
+    def _priority(cls, priority: object) -> object:
+        if priority not in tuple(Priority):
+            raise ValueError(f"MEDSEGTEXT_DICOM_PRIORITY: {priority!r} is not one of "
+                             f"{', '.join(Priority)}")
+        return priority
+
+    @field_validator("dicom_max_associations", "dicom_max_instance_bytes")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS and "
+                             "MEDSEGTEXT_DICOM_MAX_INSTANCE_BYTES must be at least 1")
+        return value
+
+
+class PacsSettings(_Section):
+    """Results back to the PACS (backend.pacs_outbox): the PACS that receives a PACS case's SEG,
+    SR and overlay (secondary capture) by C-STORE, calling as dicom_ae_title. Empty
+    pacs_ae_title: nothing is sent. A send that fails waits pacs_retry_base_seconds, doubling per
+    try up to pacs_retry_cap_seconds, and is tried again until it is delivered.
+
+    identity_key seals the identity map (backend.identity_map.sealing): 32 bytes, base64.
+    Required in production once the DICOM node or the PACS destination is configured (checked
+    in Settings); in development and tests a key is derived from secret_key."""
+
     pacs_ae_title: str = ""
     pacs_host: str = "127.0.0.1"
     pacs_port: int = 104
@@ -128,106 +340,73 @@ class Settings:
     pacs_retry_base_seconds: float = 5.0
     pacs_retry_cap_seconds: float = 300.0
     pacs_send_preliminary: bool = False  # also send the model's result before review
-    # The identity map's key (backend.identity_map.sealing): 32 bytes, base64. Required in
-    # production once the DICOM node or the PACS destination is configured; in development and
-    # tests a key is derived from secret_key.
     identity_key: str = ""
 
-    @property
-    def is_production(self) -> bool:
-        return self.environment == "production"
+    @field_validator("pacs_ae_title")
+    @classmethod
+    def _ae_title(cls, title: str) -> str:
+        if title:
+            _check_ae_title("MEDSEGTEXT_PACS_AE_TITLE", title)
+        return title
+
+    @field_validator("pacs_port")
+    @classmethod
+    def _tcp_port(cls, port: int) -> int:
+        if not 0 < port < 65536:
+            raise ValueError(f"MEDSEGTEXT_PACS_PORT: {port} is not a TCP port")
+        return port
+
+    @model_validator(mode="after")
+    def _positive_times(self) -> PacsSettings:
+        if self.pacs_timeout_seconds < 1 or self.pacs_retry_base_seconds <= 0 or \
+                self.pacs_retry_cap_seconds < self.pacs_retry_base_seconds:
+            raise ValueError("MEDSEGTEXT_PACS_TIMEOUT_SECONDS and MEDSEGTEXT_PACS_RETRY_BASE_"
+                             "SECONDS must be positive, and the retry cap at least the base")
+        return self
+
+    @field_validator("identity_key")
+    @classmethod
+    def _32_bytes_in_base64(cls, key: str) -> str:
+        if key:
+            try:
+                raw = base64.b64decode(key, validate=True)
+            except binascii.Error:
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError("MEDSEGTEXT_IDENTITY_KEY must be 32 random bytes in base64, "
+                                 "e.g. from: openssl rand -base64 32")
+        return key
 
 
-_ENV_NAMES = {
-    "database_url": "DATABASE_URL",
-    "redis_url": "REDIS_URL",
-    "aws_region": "AWS_REGION",
-}
+class Settings(AppSettings, HttpSettings, DatabaseSettings, QueueSettings, AwsSettings,
+               InferenceSettings, UploadSettings, AccountSettings, TriageSettings, DicomSettings,
+               PacsSettings):
+    """Every concern's settings in one object, plus the checks that span two concerns."""
+
+    @model_validator(mode="after")
+    def _sagemaker_times_out_before_the_job(self) -> Settings:
+        if self.inference_backend == "sagemaker" and \
+                self.sagemaker_timeout_seconds >= self.job_timeout_seconds:
+            raise ValueError("MEDSEGTEXT_SAGEMAKER_TIMEOUT_SECONDS must be below "
+                             "MEDSEGTEXT_JOB_TIMEOUT_SECONDS, so a hung endpoint ends in a retry "
+                             "and not in the job being killed")
+        return self
+
+    @model_validator(mode="after")
+    def _identity_key_where_identities_are_kept(self) -> Settings:
+        """A production process that may write or read the identity map refuses to start
+        without its own key."""
+        if not self.identity_key and self.environment not in ("development", "test") and (
+                self.pacs_ae_title or self.dicom_calling_aets):
+            raise ValueError("MEDSEGTEXT_IDENTITY_KEY must be set outside development when the "
+                             "DICOM node or a PACS destination is configured: it seals the "
+                             "patient identifiers kept to send results back")
+        return self
 
 
 def load_settings() -> Settings:
-    values: dict[str, object] = {}
-    for f in fields(Settings):
-        raw = _env(_ENV_NAMES.get(f.name, ""), None) if f.name in _ENV_NAMES else None
-        raw = _env(f"MEDSEGTEXT_{f.name.upper()}", raw)
-        if raw is None:
-            continue
-        if f.type in ("int",):
-            values[f.name] = int(raw)
-        elif f.type in ("float",):
-            values[f.name] = float(raw)
-        elif f.type in ("bool",):
-            values[f.name] = raw.lower() in ("1", "true", "yes", "on")
-        elif f.name in ("cors_origins", "trusted_proxies", "dicom_calling_aets"):
-            values[f.name] = tuple(o.strip() for o in raw.split(",") if o.strip())
-        else:
-            values[f.name] = raw
-    s = Settings(**values)  # type: ignore[arg-type]
-    if s.environment not in ("development", "test") and (
-            s.secret_key == DEV_SECRET or len(s.secret_key) < 32):
-        raise SettingsError("MEDSEGTEXT_SECRET_KEY must be set to a random value of at least 32 "
-                            "characters outside development")
-    for proxy in s.trusted_proxies:
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError:
-            raise SettingsError(f"MEDSEGTEXT_TRUSTED_PROXIES: {proxy!r} is not an IP address or "
-                                "network (e.g. 127.0.0.1 or 10.0.0.0/16)") from None
-    if s.inference_backend == "sagemaker" and s.sagemaker_timeout_seconds >= s.job_timeout_seconds:
-        raise SettingsError("MEDSEGTEXT_SAGEMAKER_TIMEOUT_SECONDS must be below "
-                            "MEDSEGTEXT_JOB_TIMEOUT_SECONDS, so a hung endpoint ends in a retry "
-                            "and not in the job being killed")
-    _check_dicom(s)
-    _check_pacs(s)
-    return s
-
-
-def _check_ae_title(name: str, title: str) -> None:
-    if not title or len(title) > 16 or "\\" in title or not title.isprintable() or \
-            title != title.strip():
-        raise SettingsError(f"MEDSEGTEXT_{name.upper()}: {title!r} is not a DICOM AE title "
-                            "(1-16 printable characters, no backslash, no leading or "
-                            "trailing space)")
-
-
-def _check_dicom(s: Settings) -> None:
-    """The DICOM node's settings, checked when they are read (every process reads them, so a
-    typo shows at start and not at the first association)."""
-    _check_ae_title("dicom_ae_title", s.dicom_ae_title)
-    for title in s.dicom_calling_aets:
-        _check_ae_title("dicom_calling_aets", title)
-    if s.dicom_priority not in tuple(Priority):
-        raise SettingsError(f"MEDSEGTEXT_DICOM_PRIORITY: {s.dicom_priority!r} is not one of "
-                            f"{', '.join(Priority)}")
-    if s.dicom_max_associations < 1 or s.dicom_max_instance_bytes < 1:
-        raise SettingsError("MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS and "
-                            "MEDSEGTEXT_DICOM_MAX_INSTANCE_BYTES must be at least 1")
-
-
-def _check_pacs(s: Settings) -> None:
-    """The PACS destination, and the identity map's key (backend.identity_map.sealing): a
-    production process that may write or read the map refuses to start without its own key."""
-    if s.pacs_ae_title:
-        _check_ae_title("pacs_ae_title", s.pacs_ae_title)
-    if not 0 < s.pacs_port < 65536:
-        raise SettingsError(f"MEDSEGTEXT_PACS_PORT: {s.pacs_port} is not a TCP port")
-    if s.pacs_timeout_seconds < 1 or s.pacs_retry_base_seconds <= 0 or \
-            s.pacs_retry_cap_seconds < s.pacs_retry_base_seconds:
-        raise SettingsError("MEDSEGTEXT_PACS_TIMEOUT_SECONDS and MEDSEGTEXT_PACS_RETRY_BASE_"
-                            "SECONDS must be positive, and the retry cap at least the base")
-    if s.identity_key:
-        try:
-            key = base64.b64decode(s.identity_key, validate=True)
-        except binascii.Error:
-            key = b""
-        if len(key) != 32:
-            raise SettingsError("MEDSEGTEXT_IDENTITY_KEY must be 32 random bytes in base64, e.g. "
-                                "from: openssl rand -base64 32")
-    elif s.environment not in ("development", "test") and (s.pacs_ae_title
-                                                           or s.dicom_calling_aets):
-        raise SettingsError("MEDSEGTEXT_IDENTITY_KEY must be set outside development when the "
-                            "DICOM node or a PACS destination is configured: it seals the "
-                            "patient identifiers kept to send results back")
+    """The settings the environment names; SettingsError names any bad variable."""
+    return Settings()
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from dataclasses import replace
 
 from backend.dicom_node.account import AccountUnusable, service_account
 from backend.dicom_node.server import Node
@@ -33,8 +32,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                           "(e.g. the PACS's) that may send to the node, comma-separated")
     # The per-user upload rates (backend.cases.limits) are for people; the node's intake is
     # bounded by its association limit and the allowlist, and its priority is configured.
-    services = await Services.start(replace(settings, uploads_per_minute=0,
-                                            stat_uploads_per_hour=0))
+    services = await Services.start(settings.model_copy(
+        update={"uploads_per_minute": 0, "stat_uploads_per_hour": 0}))
     try:
         async with services.sessions() as db:
             try:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ async def own_stack(settings: Settings, tmp_dir: Path, suite: str, bucket: str
     """A running API on a database and bucket of its own (on the session's moto server)."""
     # in a thread: on PostgreSQL suite_database_url runs its own event loop (asyncio.run)
     url = await anyio.to_thread.run_sync(suite_database_url, tmp_dir, suite)
-    own = replace(settings, database_url=url, s3_bucket=bucket)
+    own = settings.model_copy(update={"database_url": url, "s3_bucket": bucket})
     services = await Services.start(own)
     try:
         await services.store.ensure_bucket()

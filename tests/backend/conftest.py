@@ -8,7 +8,6 @@ database beside the given one, or the given one emptied). Alembic builds the sch
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +65,7 @@ def other_stack(stack: Stack) -> Any:
     """Start a second API on the same stores with some settings changed (outages, limits)."""
 
     def make(**changes: Any) -> Any:
-        return running_stack(replace(stack.settings, **changes))
+        return running_stack(stack.settings.model_copy(update=changes))
 
     return make
 

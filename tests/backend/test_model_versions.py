@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +155,8 @@ async def test_uploaded_model_is_fetched_for_the_worker(stack: Stack, admin,
     r = await stack.client.post("/api/admin/models/upload", headers=admin[1],
                                 files=_files("1.3.0-fetch"))
     assert r.status_code == 201
-    services = await Services.start(replace(stack.settings, model_cache_dir=str(tmp_path)))
+    services = await Services.start(
+        stack.settings.model_copy(update={"model_cache_dir": str(tmp_path)}))
     try:
         async with services.sessions() as db:
             mv = await db.get(ModelVersion, r.json()["id"])

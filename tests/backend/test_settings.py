@@ -1,6 +1,30 @@
-import pytest
+"""Settings read from the environment: names, defaults, types and the errors that name the
+variable (backend/settings.py)."""
 
-from backend.settings import DEV_SECRET, SettingsError, load_settings
+import logging
+import re
+
+import pytest
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+from backend.cases.enums import Priority
+from backend.settings import (
+    DEV_SECRET,
+    AccountSettings,
+    AppSettings,
+    AwsSettings,
+    DatabaseSettings,
+    DicomSettings,
+    HttpSettings,
+    InferenceSettings,
+    QueueSettings,
+    Settings,
+    SettingsError,
+    TriageSettings,
+    UploadSettings,
+    load_settings,
+)
 
 
 @pytest.mark.parametrize("secret", [None, DEV_SECRET, "", "short-secret"])
@@ -29,3 +53,82 @@ def test_development_allows_the_default_secret(monkeypatch):
     monkeypatch.delenv("MEDSEGTEXT_ENVIRONMENT", raising=False)
     monkeypatch.delenv("MEDSEGTEXT_SECRET_KEY", raising=False)
     assert load_settings().secret_key == DEV_SECRET
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("MEDSEGTEXT_UPLOADS_PER_MINUTE", "thirty", "MEDSEGTEXT_UPLOADS_PER_MINUTE: 'thirty'"),
+    ("MEDSEGTEXT_JOB_RETRY_BASE_SECONDS", "2s", "MEDSEGTEXT_JOB_RETRY_BASE_SECONDS: '2s'"),
+    # a typo no longer reads as false
+    ("MEDSEGTEXT_COOKIE_SECURE", "ture", "MEDSEGTEXT_COOKIE_SECURE: 'ture'"),
+])
+def test_a_value_of_the_wrong_type_names_its_variable(monkeypatch, name, value, says):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=re.escape(says)):
+        load_settings()
+
+
+def test_the_prefixed_name_wins_over_the_conventional_one(monkeypatch):
+    monkeypatch.delenv("MEDSEGTEXT_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://db/conventional")
+    monkeypatch.setenv("REDIS_URL", "redis://conventional:6379/0")
+    monkeypatch.setenv("MEDSEGTEXT_REDIS_URL", "redis://prefixed:6379/0")
+    s = load_settings()
+    assert s.database_url == "postgresql+asyncpg://db/conventional"
+    assert s.redis_url == "redis://prefixed:6379/0"
+
+
+def test_keyword_arguments_win_over_the_environment(monkeypatch):
+    monkeypatch.setenv("MEDSEGTEXT_S3_BUCKET", "from-env")
+    monkeypatch.setenv("MEDSEGTEXT_S3_PREFIX", "env/")
+    s = Settings(s3_bucket="given")
+    assert (s.s3_bucket, s.s3_prefix) == ("given", "env/")
+
+
+def test_a_concern_reads_alone_and_every_concern_is_in_settings(monkeypatch):
+    monkeypatch.setenv("MEDSEGTEXT_DICOM_PORT", "11113")
+    assert DicomSettings().dicom_port == 11113
+    assert "database_url" not in DicomSettings.model_fields
+    concerns: list[type[BaseSettings]] = [
+        AppSettings, HttpSettings, DatabaseSettings, QueueSettings, AwsSettings, InferenceSettings,
+        UploadSettings, AccountSettings, TriageSettings, DicomSettings]
+    fields = [name for concern in concerns for name in concern.model_fields]
+    assert len(fields) == len(set(fields)) and set(fields) == set(Settings.model_fields)
+
+
+def test_settings_are_immutable_and_copied_with_changes():
+    s = Settings(environment="test")
+    with pytest.raises(ValidationError):
+        s.environment = "production"
+    assert s.model_copy(update={"s3_bucket": "other"}).s3_bucket == "other"
+    assert s.s3_bucket == "medsegtext"
+
+
+def test_another_process_reads_the_same_settings(monkeypatch):
+    given = Settings(environment="test", cors_origins=("https://a.example", "https://b.example"),
+                     s3_endpoint_url="http://127.0.0.1:9000", uploads_per_minute=0,
+                     cookie_secure=True, job_retry_base_seconds=0.5, dicom_priority=Priority.STAT)
+    for name in Settings.env_names():
+        monkeypatch.delenv(name, raising=False)
+    for name, value in given.environment_variables().items():
+        monkeypatch.setenv(name, value)
+    assert load_settings() == given
+
+
+def test_every_variable_read_is_a_field_or_its_conventional_name():
+    names = Settings.env_names()
+    assert {f"MEDSEGTEXT_{f.upper()}" for f in Settings.model_fields} <= names
+    assert names - {f"MEDSEGTEXT_{f.upper()}" for f in Settings.model_fields} == {
+        "DATABASE_URL", "REDIS_URL", "AWS_REGION", "MEDSEGTEXT_MODEL"}
+
+
+def test_model_path_has_one_name_and_the_old_one_still_works_with_a_warning(monkeypatch, caplog):
+    monkeypatch.delenv("MEDSEGTEXT_MODEL_PATH", raising=False)
+    monkeypatch.setenv("MEDSEGTEXT_MODEL", "/models/old-name.onnx")
+    with caplog.at_level(logging.WARNING, logger="backend.settings"):
+        assert load_settings().model_path == "/models/old-name.onnx"
+    assert "MEDSEGTEXT_MODEL is deprecated: set MEDSEGTEXT_MODEL_PATH" in caplog.text
+    caplog.clear()
+    monkeypatch.setenv("MEDSEGTEXT_MODEL_PATH", "/models/new-name.onnx")
+    with caplog.at_level(logging.WARNING, logger="backend.settings"):
+        assert load_settings().model_path == "/models/new-name.onnx"
+    assert "deprecated" not in caplog.text

@@ -57,11 +57,11 @@ def test_closed_cases_score_zero() -> None:
 
 
 def test_policy_reads_settings(monkeypatch) -> None:
+    assert TriagePolicy.from_settings(Settings()) == TriagePolicy()  # the same defaults
     monkeypatch.setenv("MEDSEGTEXT_TRIAGE_ROUTINE_ESCALATION_HOURS", "2")
     monkeypatch.setenv("MEDSEGTEXT_TRIAGE_HIGH_BURDEN_PERCENT", "30")
     policy = TriagePolicy.from_settings(load_settings())
     assert (policy.routine_escalation_hours, policy.high_burden_percent) == (2, 30)
-    assert TriagePolicy.from_settings(Settings()) == TriagePolicy()
 
 
 async def test_sql_scores_equal_the_policy(stack: Stack) -> None:

@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @contextmanager
 def api_process(settings: Settings) -> Iterator[str]:
     """The API under uvicorn in a process of its own, on these settings; yields its URL."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for f in fields(settings):
-        value = getattr(settings, f.name)
-        if value is not None:
-            env[f"MEDSEGTEXT_{f.name.upper()}"] = (
-                ",".join(value) if isinstance(value, tuple) else str(value))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **settings.environment_variables()}
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "backend.app:create_app", "--factory", "--host",
@@ -124,7 +118,8 @@ async def test_stat_cap_per_hour(stack: Stack, other_stack) -> None:
 
 async def test_concurrent_stat_uploads_to_two_processes_share_one_cap(stack: Stack) -> None:
     cap, tries = 3, 12
-    limited = replace(stack.settings, stat_uploads_per_hour=cap, uploads_per_minute=0)
+    limited = stack.settings.model_copy(update={"stat_uploads_per_hour": cap,
+                                                "uploads_per_minute": 0})
     _, headers = await stack.user_headers("clinician")
     keys = bucket_keys(stack)
     with ExitStack() as processes:

@@ -7,17 +7,6 @@ from typing import Any
 
 from deploy.plan import Step
 
-
-def settings_env_names() -> set[str]:
-    """Every environment variable backend/settings.py reads."""
-    from dataclasses import fields
-
-    from backend import settings
-
-    names = {f"MEDSEGTEXT_{f.name.upper()}" for f in fields(settings.Settings)}
-    return names | set(settings._ENV_NAMES.values())
-
-
 #: What production must set for the API and workers to start and use the right resources.
 REQUIRED_BACKEND_ENV = {
     "MEDSEGTEXT_ENVIRONMENT", "MEDSEGTEXT_SECRET_KEY", "DATABASE_URL", "REDIS_URL",

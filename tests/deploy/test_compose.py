@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from backend.http.proxies import client_address, parse_networks
+from backend.settings import Settings
 from deploy import config as config_mod
 from deploy.ecs import taskdefs
 from tests.deploy.deploy_testkit import (
@@ -23,7 +24,6 @@ from tests.deploy.deploy_testkit import (
     REFLEX_ENV,
     REQUIRED_BACKEND_ENV,
     portal_config,
-    settings_env_names,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +96,7 @@ def test_services_start_in_order(compose: dict[str, Any]) -> None:
 
 
 def test_backend_environment_is_what_settings_read(compose: dict[str, Any]) -> None:
-    known = settings_env_names() | set(OTHER_ENV)
+    known = Settings.env_names() | set(OTHER_ENV)
     for name in BACKEND_SERVICES:
         env = compose["services"][name]["environment"]
         assert set(env) <= known, f"{name}: unknown variables {set(env) - known}"

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from backend.http.proxies import client_address, parse_networks
+from backend.settings import Settings
 from deploy import config as config_mod
 from deploy import iam
 from deploy.ecs import STAGES, build_plan
@@ -22,7 +23,6 @@ from tests.deploy.deploy_testkit import (
     REFLEX_ENV,
     REQUIRED_BACKEND_ENV,
     portal_config,
-    settings_env_names,
     step,
     steps_of,
     task_definitions,
@@ -150,7 +150,7 @@ def test_secrets_come_from_secrets_manager_never_from_plain_environment(
 
 
 def test_backend_environment_is_what_settings_read(create_plan: list[Step], root: Path) -> None:
-    known = settings_env_names()
+    known = Settings.env_names()
     tds = task_definitions(create_plan)
     for name in (*BACKEND_COMPONENTS, "migrate"):
         c = tds[name]["containerDefinitions"][0]

@@ -14,7 +14,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -91,8 +90,8 @@ def test_aws_init_creates_the_bucket_and_table_with_the_key(
     for name, value in KEY.items():
         monkeypatch.setenv(name, value)
     url = f"http://127.0.0.1:{port}"
-    settings = replace(Settings(), s3_endpoint_url=url, dynamodb_endpoint_url=url,
-                       s3_bucket="compose-bucket", dynamodb_table="compose-table")
+    settings = Settings(s3_endpoint_url=url, dynamodb_endpoint_url=url, s3_bucket="compose-bucket",
+                        dynamodb_table="compose-table")
     asyncio.run(local_init.ensure_storage(settings))
     import boto3
 

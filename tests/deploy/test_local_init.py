@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import replace
 
 import boto3
 import pytest
@@ -25,8 +24,8 @@ def moto_url() -> Iterator[str]:
 
 
 def test_creates_the_bucket_and_table_the_backend_uses_and_can_rerun(moto_url: str) -> None:
-    settings = replace(Settings(), s3_endpoint_url=moto_url, dynamodb_endpoint_url=moto_url,
-                       s3_bucket="compose-bucket", dynamodb_table="compose-table")
+    settings = Settings(s3_endpoint_url=moto_url, dynamodb_endpoint_url=moto_url,
+                        s3_bucket="compose-bucket", dynamodb_table="compose-table")
     asyncio.run(local_init.ensure_storage(settings))
     asyncio.run(local_init.ensure_storage(settings))  # a second `compose up` finds them
     s3 = boto3.client("s3", endpoint_url=moto_url, region_name=settings.aws_region)

@@ -3,7 +3,6 @@ the store's timeouts, and no case row is left without its film."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from tests.backend.backend_testkit import Stack, closed_port_url
@@ -12,7 +11,7 @@ from tests.dicom_node.dicom_testkit import dx_film, send, start_node
 
 async def test_s3_down_gives_a_retry_later_status_and_no_case(
         stack: Stack, service_account, tmp_path: Path) -> None:
-    s3_down = replace(stack.settings, s3_endpoint_url=closed_port_url())
+    s3_down = stack.settings.model_copy(update={"s3_endpoint_url": closed_port_url()})
     cases = await stack.case_count()
     with start_node(s3_down, tmp_path, {
             "MEDSEGTEXT_DICOM_SERVICE_ACCOUNT": service_account[1],

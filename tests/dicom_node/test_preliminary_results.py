@@ -4,7 +4,6 @@ sends the reviewed version, which replaces it."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from tests.backend.backend_testkit import Stack
@@ -24,7 +23,7 @@ from tests.dicom_node.results_kit import (
 async def test_the_models_result_goes_first_and_the_sign_off_replaces_it(
         orthanc: Orthanc, node: NodeProcess, stack: Stack, samples: Path,
         reviewer: tuple[int, dict[str, str]], tmp_path: Path) -> None:
-    preliminary = replace(stack.settings, pacs_send_preliminary=True)
+    preliminary = stack.settings.model_copy(update={"pacs_send_preliminary": True})
     film = identified(samples / "nccid-dx-1024.dcm")
     case_id = await pacs_case(orthanc, node, stack, film, tmp_path, preliminary)
 

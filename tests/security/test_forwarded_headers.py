@@ -16,7 +16,6 @@ import os
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import fields, replace
 from typing import Any
 
 import httpx
@@ -37,13 +36,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes load_settings() read these settings."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("MEDSEGTEXT_") and k not in ("DATABASE_URL", "REDIS_URL")}
-    for f in fields(settings):
-        value = getattr(settings, f.name)
-        if value is not None:
-            env[f"MEDSEGTEXT_{f.name.upper()}"] = (
-                ",".join(value) if isinstance(value, tuple) else str(value))
-    env["PYTHONPATH"] = str(ROOT)
-    return env
+    return {**env, **settings.environment_variables(), "PYTHONPATH": str(ROOT)}
 
 
 class DevstackApi:
@@ -162,7 +155,7 @@ def _peer(app: Any, host: str) -> Callable[..., Awaitable[None]]:
 ])
 async def test_forwarded_for_counts_only_from_trusted_proxies(
         stack: Stack, admin: Any, peer: str, forwarded: str, expected: str) -> None:
-    settings = replace(stack.settings, trusted_proxies=("10.0.0.0/8",))
+    settings = stack.settings.model_copy(update={"trusted_proxies": ("10.0.0.0/8",)})
     user_id, email = await stack.create_user("clinician")
     async with AsyncTestClient(_peer(create_app(settings), peer)) as client:  # type: ignore[arg-type]
         r = await client.post("/api/auth/login", json={"email": email, "password": "nope"},

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -251,7 +250,7 @@ async def test_user_lists_own_sessions_and_ends_the_others(stack: Stack, clinici
 
 @contextmanager
 def _api(stack: Stack, **changes: Any) -> Iterator[ApiServer]:
-    server = ApiServer(replace(stack.settings, **changes)).start()
+    server = ApiServer(stack.settings.model_copy(update=changes)).start()
     try:
         yield server
     finally:

@@ -4,7 +4,6 @@ shipped model on real QaTa-COV19 X-rays."""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from backend.settings import Settings
 from backend.tables import Case, User
 from backend.worker.settings import worker_settings
 from tests.backend.backend_testkit import suite_database_url, suite_redis_url
+from tests.shared_data import require
 
 XRAYS = ("covid_1.png", "covid_100.png", "covid_1000.png")
 
@@ -30,9 +30,7 @@ XRAYS = ("covid_1.png", "covid_100.png", "covid_1000.png")
 def xray_paths(shared_data: Path) -> list[Path]:
     folder = shared_data / "qata-cov19" / "images"
     paths = [folder / name for name in XRAYS]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        pytest.skip(f"QaTa-COV19 images not found: {missing}")
+    require(*paths, what="QaTa-COV19 images")
     return paths
 
 
@@ -146,7 +144,7 @@ class Kit:
         return worker
 
     def settings_with(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self.settings, **changes)
+        return self.settings.model_copy(update=changes)
 
 
 @pytest.fixture
