@@ -37,6 +37,7 @@ from backend.http.openapi import document_operations
 from backend.http.proxies import forwarded_headers_middleware, parse_networks
 from backend.http.requests import https_only, request_context_middleware, response_headers
 from backend.platform.services import Services
+from backend.platform.version import app_version
 from backend.settings import Settings, get_settings
 
 # The one registration point: a new domain package with a CONTROLLERS list is added here.
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     openapi = OpenAPIConfig(
         title="MedSegText API",
-        version="0.1.0",
+        version=app_version(),
         description="Chest X-ray lesion segmentation and findings. Authenticate with "
                     "`Authorization: Bearer <token>` (POST /api/auth/login or a personal token) "
                     "or the `medsegtext_session` cookie (writes with the cookie only from this "

@@ -16,6 +16,9 @@ RUN cd /tmp/build && python requirements.py > requirements.txt && pip install -r
 COPY backend ./backend
 COPY inference ./inference
 COPY deploy ./deploy
+# The version the API reports (backend/platform/version.py reads it: the project is copied here,
+# not installed, so there is no distribution metadata).
+COPY pyproject.toml ./
 # The shipped model: on start the API registers it as a model version (sha256 checked against
 # its manifest), at the same /app/models path the workers load it from.
 COPY models/*.onnx models/*.manifest.json ./models/

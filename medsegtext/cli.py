@@ -7,6 +7,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from backend.platform.version import app_version
+
 
 def _train(args: argparse.Namespace) -> int:
     import json
@@ -87,6 +89,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="medsegtext", description=__doc__)
+    p.add_argument("--version", action="version", version=f"%(prog)s {app_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("users", help="manage accounts: users create --email E --role R; users "
                    "set-password --email E",

@@ -17,6 +17,7 @@ from backend.http.auth import request_session, token_from
 from backend.http.deps import Svc
 from backend.http.logs import get_logger
 from backend.platform.services import Services
+from backend.platform.version import app_version
 
 log = get_logger("health")
 CHECK_TIMEOUT_S = 3.0
@@ -60,8 +61,9 @@ class HealthController(Controller):
     async def health(self) -> dict[str, str]:
         """Liveness check.
 
-        The process answers; no dependency is checked (for a container's health check)."""
-        return {"status": "ok"}
+        The process answers, with the product's version; no dependency is checked (for a
+        container's health check)."""
+        return {"status": "ok", "version": app_version()}
 
     @get("/ready", exclude_from_auth=True)
     async def ready(self, request: Request[Any, Any, Any],

@@ -228,3 +228,4 @@ def test_images_carry_what_their_process_reads() -> None:
         assert "WORKDIR /app" in dockerfile(name).read_text(), name
     assert "alembic.ini" in copied("migrate") and "migrations" in copied("migrate")
     assert "deploy" in copied("api")  # queue-metrics and local_init run from the API image
+    assert "pyproject.toml ./" in copied("api")  # the version the API reports
