@@ -38,6 +38,10 @@ if [ ! -x "$TOOLS/node_modules/.bin/bun" ] \
     "bun@$BUN_VERSION" >&2
 fi
 
+# reflex.lock/package.json is not tracked (Reflex rewrites it on every run): derive it from the
+# tracked bun.lock, which Reflex's frozen install checks it against.
+"$PYTHON" "$HERE/reflex_lock.py"
+
 [ "${1:-}" = "--setup-only" ] && exit 0
 
 export PATH="$TOOLS/node_modules/.bin:$VENV/bin:$PATH"
