@@ -20,12 +20,17 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e2e_stack import ACCOUNTS, BUN, CHROMIUM, DATA, Stack
+from e2e_stack import ACCOUNTS, API_READY_S, BUN, CHROMIUM, DATA, PORTAL_READY_S, Stack
+
+from tests.shared_data import require
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 QATA_IMAGES = DATA / "qata-cov19" / "images"
+#: pytest-timeout's limit for a browser test: the first one also waits for the live stack, which
+#: on a fresh machine installs and builds the portal first.
+E2E_TIMEOUT_S = API_READY_S + PORTAL_READY_S + 300
 
 
 class Api:
@@ -75,20 +80,17 @@ class Api:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the browser tests and run them last: pytest-playwright's sync API keeps an event
-    loop running in the main thread for the rest of the session, and pytest's grouping by
-    shared session fixtures would otherwise interleave them with the asyncio suites."""
+    """Mark the browser tests (e2e, and their longer timeout) and run them last:
+    pytest-playwright's sync API keeps an event loop running in the main thread for the rest of
+    the session, and pytest's grouping by shared session fixtures would otherwise interleave
+    them with the asyncio suites."""
     here = Path(__file__).resolve().parent
     browser = [item for item in items if here in Path(str(item.fspath)).resolve().parents]
     for item in browser:
         item.add_marker(pytest.mark.e2e)
+        item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S))
     chosen = set(map(id, browser))
     items[:] = [item for item in items if id(item) not in chosen] + browser
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "e2e: drives the real portal in Chromium against the "
-                                       "live stack")
 
 
 @pytest.fixture(scope="session")
@@ -153,22 +155,14 @@ def artifacts() -> Path:
 @pytest.fixture(scope="session")
 def xray() -> Path:
     """A real chest X-ray from the QaTa-COV19 set."""
-    for name in ("covid_1.png", "covid_100.png"):
-        if (QATA_IMAGES / name).exists():
-            return QATA_IMAGES / name
-    found = sorted(QATA_IMAGES.glob("*.png"))[:1] if QATA_IMAGES.exists() else []
-    if not found:
-        pytest.skip(f"no QaTa-COV19 images under {QATA_IMAGES}")
-    return found[0]
+    require(QATA_IMAGES / "covid_1.png", what="QaTa-COV19 images")
+    return QATA_IMAGES / "covid_1.png"
 
 
 @pytest.fixture(scope="session")
 def xray2(xray: Path) -> Path:
     """A second, different chest X-ray."""
-    others = [p for p in sorted(QATA_IMAGES.glob("*.png"))[:50] if p != xray]
-    if not others:
-        pytest.skip(f"needs two images under {QATA_IMAGES}")
-    return others[0]
+    return next(p for p in sorted(QATA_IMAGES.glob("*.png"))[:50] if p != xray)
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import pytest
 from e2e_pages import TIMEOUT_MS, shot, sign_in
 from e2e_stack import ACCOUNTS, DATA
 from playwright.sync_api import Page, expect
+
+from tests.shared_data import require
 
 DICOM_SAMPLE = DATA / "samples" / "dicom" / "nccid-dx-1024.dcm"
 DOWNLOAD_MS = 60_000
@@ -80,8 +81,7 @@ def open_done_case(page: Page, case_id: str) -> None:
 
 def test_clinician_clicks_each_report_download(page: Page, api: Any, xray: Path,
                                                artifacts: Path) -> None:
-    if not DICOM_SAMPLE.exists():
-        pytest.skip(f"{DICOM_SAMPLE} is missing (the NCCID DX sample under shared/data)")
+    require(DICOM_SAMPLE, what="the NCCID DX sample")
     email, headers = new_clinician(api)
     png_case = upload(api, headers, xray, "image/png")
     dicom_case = upload(api, headers, DICOM_SAMPLE, "application/dicom")

@@ -12,6 +12,7 @@ does not know these keys yet; they are merged into the JSON after it is written.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +66,16 @@ def to_onnx(model: SegFindNet | ExportNet, path: Path, size: int = 224) -> None:
     net = model if isinstance(model, ExportNet) else ExportNet(model)
     net.eval()
     names = net.output_names
-    torch.onnx.export(
-        net, (torch.zeros(1, 1, size, size),), str(path), dynamo=False, opset_version=17,
-        input_names=["image"], output_names=names,
-        dynamic_axes={"image": {0: "batch"}, **{n: {0: "batch"} for n in names}},
-    )
+    # The TorchScript exporter on purpose (dynamo=False): the torch.export one needs onnxscript,
+    # which the training extra does not install. Torch warns that it is deprecated; known.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "You are using the legacy TorchScript-based ONNX",
+                                DeprecationWarning)
+        torch.onnx.export(
+            net, (torch.zeros(1, 1, size, size),), str(path), dynamo=False, opset_version=17,
+            input_names=["image"], output_names=names,
+            dynamic_axes={"image": {0: "batch"}, **{n: {0: "batch"} for n in names}},
+        )
 
 
 def parity(model: SegFindNet | ExportNet, onnx_path: Path, images_u8: np.ndarray,

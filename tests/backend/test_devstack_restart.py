@@ -183,6 +183,7 @@ def _prediction(stack: MakeUp, case_id: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # two starts and stops of the whole stack: 80 s on a loaded machine
 def test_restart_keeps_case_files_and_signals_stop_everything(tmp_path: Path,
                                                               sample_png: bytes) -> None:
     var = tmp_path / "var"

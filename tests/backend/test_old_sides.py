@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import text, update
+from sqlalchemy import update
+from sqlmodel import select
 
 from backend.cases.models import Case
 from backend.platform.db import transaction
@@ -29,7 +30,7 @@ async def test_old_image_side_case_reads_as_the_patients_side(
     case_id = await upload(stack, clinician[1], qata(shared_data, "covid_1.png"))
     await run_model(stack, case_id)
     async with transaction(stack.services.sessions) as db:
-        await db.execute(update(Case).where(Case.id == case_id).values(  # type: ignore[arg-type]
+        await db.exec(update(Case).where(Case.id == case_id).values(  # type: ignore[arg-type]
             zone_flags=OLD_FLAGS, zone_probabilities=OLD_PROBS, findings_text=OLD_TEXT,
             laterality="unilateral"))
         db.add(Review(case_id=case_id, reviewer_id=reviewer[0], decision="reject",
@@ -62,6 +63,5 @@ async def test_old_image_side_case_reads_as_the_patients_side(
     assert "lower right lung" in pdf and "image-left" not in pdf
 
     async with transaction(stack.services.sessions) as db:  # read, never rewritten
-        stored = (await db.execute(text("SELECT findings_text FROM cases WHERE id = :i"),
-                                   {"i": case_id})).scalar_one()
+        stored = (await db.exec(select(Case.findings_text).where(Case.id == case_id))).one()
     assert stored == OLD_TEXT

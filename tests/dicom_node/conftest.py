@@ -29,6 +29,7 @@ from tests.backend.backend_testkit import (
 from tests.backend.conftest import admin, clinician, moto_url, reviewer, stack
 from tests.dicom_node.dicom_testkit import NodeProcess, start_node
 from tests.dicom_node.orthanc_kit import ORTHANC_AE, Orthanc, OrthancPorts
+from tests.shared_data import require
 
 __all__ = ["admin", "clinician", "moto_url", "reviewer", "stack"]
 
@@ -81,8 +82,7 @@ def node(stack: Stack, service_account: tuple[int, str],
 @pytest.fixture(scope="session")
 def samples(shared_data: Path) -> Path:
     folder = shared_data / "samples" / "dicom"
-    if not (folder / "nccid-dx-1024.dcm").is_file():
-        pytest.skip(f"DICOM samples not found in {folder}")
+    require(folder / "nccid-dx-1024.dcm", what="the DICOM samples")
     return folder
 
 

@@ -144,10 +144,3 @@ def image() -> bytes:
     from tests.backend.backend_testkit import png_bytes
 
     return png_bytes(96, 96, 90)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # arq 0.28 closes its pool with redis' deprecated close(); not ours to fix.
-    config.addinivalue_line("filterwarnings",
-                            "ignore:Call to deprecated close:DeprecationWarning")
-

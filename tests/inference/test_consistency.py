@@ -13,6 +13,7 @@ from PIL import Image
 from inference import sides
 from inference.pipeline import Prediction, Predictor
 from inference.postprocess import zone_pixels
+from tests.shared_data import require
 
 BATCH = 32
 
@@ -20,8 +21,7 @@ BATCH = 32
 def valid_films(shared_data: Path) -> list[Path]:
     qata = shared_data / "qata-cov19"
     neg = shared_data / "cxr-negatives"
-    if not (qata / "annotations.csv").is_file() or not (neg / "labels.csv").is_file():
-        pytest.skip("QaTa or cxr-negatives not found")
+    require(qata / "annotations.csv", neg / "labels.csv", what="QaTa-COV19 and cxr-negatives")
     with open(qata / "annotations.csv") as f:
         films = [qata / "images" / r["image"] for r in csv.DictReader(f) if r["split"] == "valid"]
     with open(neg / "labels.csv") as f:

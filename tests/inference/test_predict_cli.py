@@ -40,11 +40,11 @@ def test_predict_real_png_jpeg_dicom(shared_data, tmp_path):
     for line, path in zip(lines, inputs, strict=True):
         assert "error" not in line
         mask = Image.open(tmp_path / f"{path.stem}.mask.png")
-        overlay = Image.open(tmp_path / f"{path.stem}.overlay.png")
-        assert mask.size == overlay.size == sizes[path.stem]
+        with Image.open(tmp_path / f"{path.stem}.overlay.png") as overlay:
+            assert mask.size == overlay.size == sizes[path.stem]
+            assert overlay.mode == "RGB"
         values = set(np.unique(np.asarray(mask)).tolist())
         assert values <= {0, 255}
-        assert overlay.mode == "RGB"
         assert list(line["zone_probabilities"]) == list(PATIENT_ZONES)
         assert all(0.0 <= p <= 1.0 for p in line["zone_probabilities"].values())
         # The sentence is rendered from the flags it reports.

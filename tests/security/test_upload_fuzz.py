@@ -25,10 +25,11 @@ from inference.decode import decode
 from inference.errors import InputError
 from tests.backend.backend_testkit import Stack, png_bytes, upload_files
 from tests.security.hostile_files import DICOM_SAMPLE, HOSTILE, JPEG_SAMPLE, PNG_SAMPLE, write_all
+from tests.shared_data import SHARED_DATA, require
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = [PNG_SAMPLE, JPEG_SAMPLE, DICOM_SAMPLE, DICOM_SAMPLE.with_name("nccid-dx-1024.dcm")]
-QATA = ROOT.parent / "shared" / "data" / "qata-cov19" / "images"
+QATA = SHARED_DATA / "qata-cov19" / "images"
 FUZZ = settings(max_examples=150, derandomize=True, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
 RSS_GROWTH_BOUND_KIB = 96 * 1024  # reading the largest (30 MiB) file is most of it
@@ -37,10 +38,8 @@ EXPECTED["dicom element declaring 4 GiB"] = "no_pixel_data"  # the element swall
 
 
 def _samples() -> list[bytes]:
-    paths = [p for p in SAMPLES if p.is_file()] + sorted(QATA.glob("*.png"))[:2]
-    if len(paths) < 4:
-        pytest.skip(f"sample images not found under {PNG_SAMPLE.parent.parent}")
-    return [p.read_bytes() for p in paths]
+    require(*SAMPLES, QATA, what="the sample films")
+    return [p.read_bytes() for p in [*SAMPLES, *sorted(QATA.glob("*.png"))[:2]]]
 
 
 def _decodes_or_refuses(data: bytes) -> np.ndarray | None:
@@ -100,8 +99,7 @@ def test_random_bytes_behind_a_magic_number(head: bytes, junk: bytes) -> None:
 def test_hostile_files_refused_with_bounded_memory(tmp_path: Path) -> None:
     """Every bomb, polyglot and huge header, decoded in a fresh process whose peak RSS must not
     grow by more than ~3x the largest file (a bomb would cost hundreds of MiB to GiBs)."""
-    if not DICOM_SAMPLE.is_file():
-        pytest.skip(f"sample DICOM not found at {DICOM_SAMPLE}")
+    require(DICOM_SAMPLE, what="the sample DICOM")
     write_all(tmp_path)
     run = subprocess.run([sys.executable, str(ROOT / "tests/security/hostile_files.py"),
                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT, check=True,
@@ -133,8 +131,7 @@ async def _post_refused(stack: Stack, headers: dict[str, str], **request: Any
 @pytest.mark.parametrize(("name", "build", "code"), HOSTILE, ids=[h[0] for h in HOSTILE])
 async def test_hostile_uploads_through_the_api(stack: Stack, clinician: Any, name: str,
                                                build: Any, code: str) -> None:
-    if not DICOM_SAMPLE.is_file():
-        pytest.skip(f"sample DICOM not found at {DICOM_SAMPLE}")
+    require(DICOM_SAMPLE, what="the sample DICOM")
     data = build()
     status, body, peak = await _post_refused(stack, clinician[1],
                                              files=upload_files(data, "chest.png", "image/png"))

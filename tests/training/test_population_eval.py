@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from inference.pipeline import Predictor
+from tests.shared_data import require
 
 NEGATIVES = ["adult-normal-1446.png", "pediatric-normal-0341.png",
              "adult-pneumonia-nih-0086.png", "tuberculosis-adult-0299.png"]
@@ -47,8 +46,7 @@ def slice_of(shared_data: Path, tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_evaluate_with_negatives_reports_every_target(shared_data: Path, tmp_path: Path):
-    if not (shared_data / "cxr-negatives" / "labels.csv").is_file():
-        pytest.skip("cxr-negatives not found")
+    require(shared_data / "cxr-negatives" / "labels.csv", what="cxr-negatives")
     q, n = slice_of(shared_data, tmp_path)
     proc = subprocess.run([sys.executable, "-m", "medsegtext", "evaluate", "--data", str(q),
                            "--negatives", str(n)], cwd=ROOT, capture_output=True, text=True,

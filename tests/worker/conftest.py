@@ -150,9 +150,3 @@ class Kit:
 @pytest.fixture
 def kit(settings: Settings, services: Services) -> Kit:
     return Kit(settings, services)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # arq 0.28 closes its pool with redis' deprecated close(); not ours to fix.
-    config.addinivalue_line("filterwarnings",
-                            "ignore:Call to deprecated close:DeprecationWarning")
