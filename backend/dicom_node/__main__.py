@@ -1,7 +1,7 @@
 """``python -m backend.dicom_node``: run the DICOM node until SIGINT or SIGTERM.
 
 It needs the same database, S3 and Redis settings as the API (MEDSEGTEXT_* and the usual
-DATABASE_URL / REDIS_URL / AWS names) plus the MEDSEGTEXT_DICOM_* ones (backend/settings.py).
+DATABASE_URL / REDIS_URL / AWS names) plus the MEDSEGTEXT_DICOM_* ones (backend/settings/).
 A reason it cannot start (no allowlist, no service account, the port in use) is printed as one
 line and the exit code is 2.
 """

@@ -9,7 +9,7 @@ from typing import Any
 from deploy import iam
 from deploy.config import Config
 
-# Settings field -> the environment variable backend/settings.py reads it from.
+# Settings field -> the environment variable backend/settings/ reads it from.
 SECRET_ENV = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL",
               "secret_key": "MEDSEGTEXT_SECRET_KEY"}
 API_PORT, FRONTEND_PORT = 8000, 3000
@@ -45,7 +45,7 @@ def family(cfg: Config, component: str) -> str:
 
 
 def backend_environment(cfg: Config, inference_backend: str | None = None) -> dict[str, str]:
-    """What api, workers and migrate read through backend/settings.py (none of it secret)."""
+    """What api, workers and migrate read through backend/settings/ (none of it secret)."""
     return {
         "MEDSEGTEXT_ENVIRONMENT": "production",
         "AWS_REGION": cfg.region,

@@ -18,7 +18,7 @@ REQUIRED_BACKEND_ENV = {
 }
 
 
-#: Read by other code than backend/settings.py, each named with where it is read.
+#: Read by other code than backend/settings/, each named with where it is read.
 OTHER_ENV = {
     "AWS_ACCESS_KEY_ID": "botocore (compose stand-ins only)",
     "AWS_SECRET_ACCESS_KEY": "botocore (compose stand-ins only)",

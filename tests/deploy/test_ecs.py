@@ -155,7 +155,7 @@ def test_backend_environment_is_what_settings_read(create_plan: list[Step], root
     for name in (*BACKEND_COMPONENTS, "migrate"):
         c = tds[name]["containerDefinitions"][0]
         names = {e["name"] for e in c["environment"]} | {s["name"] for s in c["secrets"]}
-        assert names <= known, f"{name}: not read by backend/settings.py: {names - known}"
+        assert names <= known, f"{name}: not read by backend/settings/: {names - known}"
         if name != "migrate":
             assert names >= REQUIRED_BACKEND_ENV, f"{name}: missing {REQUIRED_BACKEND_ENV - names}"
     frontend = {e["name"] for e in tds["frontend"]["containerDefinitions"][0]["environment"]}

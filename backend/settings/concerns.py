@@ -1,11 +1,5 @@
-"""Typed settings, read once from the environment by pydantic-settings: ``MEDSEGTEXT_<FIELD>``
-for every field, plus the conventional DATABASE_URL, REDIS_URL and AWS_REGION (the
-``MEDSEGTEXT_`` name wins where both are set). One class per concern, each with its own checks;
-``Settings`` is all of them, the object the app, worker, CLI and DICOM node are handed.
-
-``Settings()`` reads the environment (keyword arguments win over it); ``load_settings()`` does
-the same for entry points. A bad value is a ``SettingsError`` that names the variable. No client
-is created here."""
+"""The settings of each concern, each read alone or as part of Settings (backend.settings),
+with the checks that concern makes of its own values."""
 
 from __future__ import annotations
 
@@ -14,103 +8,20 @@ import binascii
 import ipaddress
 import logging
 import os
-from functools import lru_cache
-from pathlib import Path
-from typing import Annotated, Any
 
-from pydantic import (
-    AliasChoices,
-    BeforeValidator,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
 
 from backend.cases.enums import Priority
+from backend.settings.base import ROOT, CommaList, Section, prefixed_or
 
 DEV_SECRET = "dev-insecure-secret-change-me"
-ROOT = Path(__file__).resolve().parent.parent
-PREFIX = "MEDSEGTEXT_"
 #: Read when MEDSEGTEXT_MODEL_PATH is not set, with a warning: the inference core's old name.
 DEPRECATED_MODEL_ENV = "MEDSEGTEXT_MODEL"
 
 log = logging.getLogger(__name__)
 
 
-class SettingsError(RuntimeError):
-    pass
-
-
-def _comma_separated(value: object) -> object:
-    if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-    return value
-
-
-#: A comma-separated list in the environment ("a, b,"), a tuple in Python.
-CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_separated)]
-
-
-def _also(conventional: str, field: str) -> Any:
-    """A field that MEDSEGTEXT_<FIELD> or, when that is unset, a conventional name sets."""
-    return AliasChoices(f"{PREFIX}{field.upper()}", conventional)
-
-
-class _Section(BaseSettings):
-    """What every concern shares: the prefix, immutability and errors that name the variable."""
-
-    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, populate_by_name=True)
-
-    def __init__(self, **values: Any) -> None:
-        try:
-            super().__init__(**values)
-        except ValidationError as e:
-            raise SettingsError(_describe(e)) from None
-
-    @classmethod
-    def env_name(cls, field: str) -> str:
-        """The variable that sets ``field`` (the MEDSEGTEXT_ one where there are two)."""
-        return f"{PREFIX}{field.upper()}"
-
-    @classmethod
-    def env_names(cls) -> set[str]:
-        """Every environment variable these settings read."""
-        names = set()
-        for name, info in cls.model_fields.items():
-            names.add(cls.env_name(name))
-            if isinstance(info.validation_alias, AliasChoices):
-                names.update(a for a in info.validation_alias.choices
-                             if isinstance(a, str) and a.isupper())
-        return names
-
-    def environment_variables(self) -> dict[str, str]:
-        """The environment that makes another process read these same settings."""
-        env = {}
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if value is not None:
-                env[self.env_name(name)] = (",".join(value) if isinstance(value, tuple)
-                                            else str(value))
-        return env
-
-
-def _describe(error: ValidationError) -> str:
-    """One line per bad value. Our checks' messages already name their variable; pydantic's
-    own (not an integer, not a boolean...) get the variable and the value in front."""
-    lines = []
-    for e in error.errors(include_url=False):
-        if e["type"] == "value_error":
-            lines.append(str(e["ctx"]["error"]))
-            continue
-        field = str(e["loc"][0]) if e["loc"] else ""
-        name = field if field.isupper() else _Section.env_name(field)
-        lines.append(f"{name}: {e['input']!r}: {e['msg']}")
-    return "; ".join(lines)
-
-
-class AppSettings(_Section):
+class AppSettings(Section):
     """Which deployment this is, and its signing secret."""
 
     environment: str = "development"  # development | test | production
@@ -129,7 +40,7 @@ class AppSettings(_Section):
         return self
 
 
-class HttpSettings(_Section):
+class HttpSettings(Section):
     """The HTTP edge (backend.http.proxies, backend.http.csrf)."""
 
     cookie_secure: bool = False
@@ -152,11 +63,11 @@ class HttpSettings(_Section):
         return proxies
 
 
-class DatabaseSettings(_Section):
+class DatabaseSettings(Section):
     """SQL: SQLite by default, PostgreSQL in production."""
 
     database_url: str = Field(default=f"sqlite+aiosqlite:///{ROOT / 'var' / 'medsegtext.db'}",
-                              validation_alias=_also("DATABASE_URL", "database_url"))
+                              validation_alias=prefixed_or("DATABASE_URL", "database_url"))
     db_connect_timeout_seconds: int = 5  # PostgreSQL only
     db_command_timeout_seconds: int = 30  # PostgreSQL only: a statement that runs longer fails
     db_pool_timeout_seconds: int = 10  # waiting for a pooled connection
@@ -164,13 +75,13 @@ class DatabaseSettings(_Section):
     db_max_overflow: int = 5
 
 
-class QueueSettings(_Section):
+class QueueSettings(Section):
     """Redis and the jobs on it. Dependency outages (S3, DynamoDB, SQL, Redis, SageMaker) end
     in a retry, never a hang: a job waits 2, 4, 8, 16, 30 s between its 6 tries (about a
     minute, so a 30 s outage is ridden out)."""
 
     redis_url: str = Field(default="redis://127.0.0.1:6379/0",
-                           validation_alias=_also("REDIS_URL", "redis_url"))
+                           validation_alias=prefixed_or("REDIS_URL", "redis_url"))
     redis_connect_timeout_seconds: int = 2
     worker_redis_outage_seconds: int = 60  # the worker rides out a Redis restart this long
     job_max_tries: int = 6
@@ -180,11 +91,12 @@ class QueueSettings(_Section):
     sweep_queued_grace_seconds: int = 15  # a queued case with no job after this is re-enqueued
 
 
-class AwsSettings(_Section):
+class AwsSettings(Section):
     """S3 (images, masks, reports) and DynamoDB (prediction records); the API answers 503 once
     the timeouts have passed."""
 
-    aws_region: str = Field(default="eu-west-1", validation_alias=_also("AWS_REGION", "aws_region"))
+    aws_region: str = Field(default="eu-west-1",
+                            validation_alias=prefixed_or("AWS_REGION", "aws_region"))
     s3_endpoint_url: str | None = None  # None = AWS
     s3_bucket: str = "medsegtext"
     s3_prefix: str = "cases/"
@@ -195,7 +107,7 @@ class AwsSettings(_Section):
     aws_max_attempts: int = 2
 
 
-class InferenceSettings(_Section):
+class InferenceSettings(Section):
     """Where the model runs (backend.inference_backends) and which model file."""
 
     inference_backend: str = "local"  # local | sagemaker
@@ -203,7 +115,7 @@ class InferenceSettings(_Section):
     sagemaker_endpoint_url: str | None = None  # None = AWS sagemaker-runtime
     sagemaker_timeout_seconds: int = 60  # invoke_endpoint read timeout; < job_timeout_seconds
     # None = the shipped model; MEDSEGTEXT_MODEL (deprecated) is read when this is unset
-    model_path: str | None = Field(default=None, validation_alias=_also(DEPRECATED_MODEL_ENV,
+    model_path: str | None = Field(default=None, validation_alias=prefixed_or(DEPRECATED_MODEL_ENV,
                                                                 "model_path"))
     model_cache_dir: str | None = None  # where registered models from S3 are kept; None = var/
     # Micro-batching in the local backend (backend.inference_backends.local): concurrent jobs'
@@ -222,7 +134,7 @@ class InferenceSettings(_Section):
         return path
 
 
-class UploadSettings(_Section):
+class UploadSettings(Section):
     """Uploads (backend.cases.limits): the size cap and per-user rates, counted from the cases
     table so that every API process sees the same numbers; 0 turns a rate off. STAT uploads
     also need a reason."""
@@ -232,7 +144,7 @@ class UploadSettings(_Section):
     stat_uploads_per_hour: int = 10
 
 
-class AccountSettings(_Section):
+class AccountSettings(Section):
     """Sign-in sessions, personal API tokens and sign-in throttling (backend.accounts).
 
     A token never outlives its kind's maximum (tokens stored without an expiry count from their
@@ -258,7 +170,7 @@ class AccountSettings(_Section):
     login_known_client_days: int = 30
 
 
-class TriageSettings(_Section):
+class TriageSettings(Section):
     """Triage (backend.triage.policy): unreviewed cases rise one priority level after waiting
     this long (routine -> urgent after the first, -> stat after both), so no case waits
     forever."""
@@ -276,7 +188,7 @@ def _check_ae_title(variable: str, title: str) -> None:
                          "characters, no backslash, no leading or trailing space)")
 
 
-class DicomSettings(_Section):
+class DicomSettings(Section):
     """The DICOM node (backend.dicom_node, `python -m backend.dicom_node`): a C-STORE receiver
     that turns each frontal CR/DX film a PACS sends into a case owned by the service account.
     Only calling AE titles on the allowlist may associate (empty: the node refuses to start);
@@ -295,7 +207,7 @@ class DicomSettings(_Section):
 
     @field_validator("dicom_ae_title")
     @classmethod
-    def _ae_title(cls, title: str) -> str:
+    def _dicom_ae_title(cls, title: str) -> str:
         _check_ae_title("MEDSEGTEXT_DICOM_AE_TITLE", title)
         return title
 
@@ -323,7 +235,7 @@ class DicomSettings(_Section):
         return value
 
 
-class PacsSettings(_Section):
+class PacsSettings(Section):
     """Results back to the PACS (backend.pacs_outbox): the PACS that receives a PACS case's SEG,
     SR and overlay (secondary capture) by C-STORE, calling as dicom_ae_title. Empty
     pacs_ae_title: nothing is sent. A send that fails waits pacs_retry_base_seconds, doubling per
@@ -344,7 +256,7 @@ class PacsSettings(_Section):
 
     @field_validator("pacs_ae_title")
     @classmethod
-    def _ae_title(cls, title: str) -> str:
+    def _pacs_ae_title(cls, title: str) -> str:
         if title:
             _check_ae_title("MEDSEGTEXT_PACS_AE_TITLE", title)
         return title
@@ -376,39 +288,3 @@ class PacsSettings(_Section):
                 raise ValueError("MEDSEGTEXT_IDENTITY_KEY must be 32 random bytes in base64, "
                                  "e.g. from: openssl rand -base64 32")
         return key
-
-
-class Settings(AppSettings, HttpSettings, DatabaseSettings, QueueSettings, AwsSettings,
-               InferenceSettings, UploadSettings, AccountSettings, TriageSettings, DicomSettings,
-               PacsSettings):
-    """Every concern's settings in one object, plus the checks that span two concerns."""
-
-    @model_validator(mode="after")
-    def _sagemaker_times_out_before_the_job(self) -> Settings:
-        if self.inference_backend == "sagemaker" and \
-                self.sagemaker_timeout_seconds >= self.job_timeout_seconds:
-            raise ValueError("MEDSEGTEXT_SAGEMAKER_TIMEOUT_SECONDS must be below "
-                             "MEDSEGTEXT_JOB_TIMEOUT_SECONDS, so a hung endpoint ends in a retry "
-                             "and not in the job being killed")
-        return self
-
-    @model_validator(mode="after")
-    def _identity_key_where_identities_are_kept(self) -> Settings:
-        """A production process that may write or read the identity map refuses to start
-        without its own key."""
-        if not self.identity_key and self.environment not in ("development", "test") and (
-                self.pacs_ae_title or self.dicom_calling_aets):
-            raise ValueError("MEDSEGTEXT_IDENTITY_KEY must be set outside development when the "
-                             "DICOM node or a PACS destination is configured: it seals the "
-                             "patient identifiers kept to send results back")
-        return self
-
-
-def load_settings() -> Settings:
-    """The settings the environment names; SettingsError names any bad variable."""
-    return Settings()
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return load_settings()
