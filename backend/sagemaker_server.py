@@ -34,6 +34,7 @@ from backend.inference_backends.wire import (
     encode_result,
 )
 from inference.errors import InputError
+from inference.model_files import model_path_from_environment
 
 log = logging.getLogger("medsegtext.sagemaker_server")
 SAGEMAKER_MODEL_DIR = Path("/opt/ml/model")
@@ -42,7 +43,7 @@ MAX_BODY_BYTES = 64 * 2**20
 
 def default_model_path() -> str | None:
     """MEDSEGTEXT_MODEL_PATH, else an .onnx SageMaker unpacked into /opt/ml/model, else shipped."""
-    explicit = os.environ.get("MEDSEGTEXT_MODEL_PATH")
+    explicit = model_path_from_environment()
     if explicit:
         return explicit
     found = sorted(SAGEMAKER_MODEL_DIR.glob("*.onnx")) if SAGEMAKER_MODEL_DIR.is_dir() else []

@@ -3,13 +3,13 @@ are present, CPU otherwise."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
 from inference.manifest import Manifest, manifest_path_for, sha256_of
+from inference.model_files import model_path_from_environment
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 # The trained export (what training/export.py writes and quantisation starts from).
@@ -38,7 +38,7 @@ class ModelRunner:
                  threads: int | None = None, verify_sha256: bool = True):
         self.providers = choose_providers(device)
         on_gpu = "CUDAExecutionProvider" in self.providers
-        path = Path(model_path or os.environ.get("MEDSEGTEXT_MODEL")
+        path = Path(model_path or model_path_from_environment()
                     or (FP32_MODEL if on_gpu else DEFAULT_MODEL))
         mpath = manifest_path_for(path)
         if not path.is_file():

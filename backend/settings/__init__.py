@@ -16,7 +16,6 @@ from pydantic import model_validator
 
 from backend.settings.base import PREFIX, ROOT, SettingsError
 from backend.settings.concerns import (
-    DEPRECATED_MODEL_ENV,
     DEV_SECRET,
     AccountSettings,
     AppSettings,
@@ -32,7 +31,7 @@ from backend.settings.concerns import (
 )
 
 __all__ = [
-    "DEPRECATED_MODEL_ENV", "DEV_SECRET", "PREFIX", "ROOT", "AccountSettings", "AppSettings",
+    "DEV_SECRET", "PREFIX", "ROOT", "AccountSettings", "AppSettings",
     "AwsSettings", "DatabaseSettings", "DicomSettings", "HttpSettings", "InferenceSettings",
     "PacsSettings", "QueueSettings", "Settings", "SettingsError", "TriageSettings",
     "UploadSettings", "get_settings", "load_settings",

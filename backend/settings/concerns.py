@@ -6,19 +6,14 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-import logging
-import os
 
 from pydantic import Field, field_validator, model_validator
 
 from backend.cases.enums import Priority
 from backend.settings.base import ROOT, CommaList, Section, prefixed_or
+from inference.model_files import model_path_from_environment
 
 DEV_SECRET = "dev-insecure-secret-change-me"
-#: Read when MEDSEGTEXT_MODEL_PATH is not set, with a warning: the inference core's old name.
-DEPRECATED_MODEL_ENV = "MEDSEGTEXT_MODEL"
-
-log = logging.getLogger(__name__)
 
 
 class AppSettings(Section):
@@ -114,24 +109,15 @@ class InferenceSettings(Section):
     sagemaker_endpoint: str = "medsegtext"
     sagemaker_endpoint_url: str | None = None  # None = AWS sagemaker-runtime
     sagemaker_timeout_seconds: int = 60  # invoke_endpoint read timeout; < job_timeout_seconds
-    # None = the shipped model; MEDSEGTEXT_MODEL (deprecated) is read when this is unset
-    model_path: str | None = Field(default=None, validation_alias=prefixed_or(DEPRECATED_MODEL_ENV,
-                                                                "model_path"))
+    # None = the shipped model; when MEDSEGTEXT_MODEL_PATH is unset, the inference core's rule
+    # (MEDSEGTEXT_MODEL, deprecated, with a warning) so the API and the workers agree
+    model_path: str | None = Field(default_factory=model_path_from_environment)
     model_cache_dir: str | None = None  # where registered models from S3 are kept; None = var/
     # Micro-batching in the local backend (backend.inference_backends.local): concurrent jobs'
     # images go to the model together, up to this many per call, waiting at most this long for
     # company while a thread is free. 1 = one model call per case.
     inference_max_batch: int = 1
     inference_batch_wait_ms: int = 5
-
-    @field_validator("model_path")
-    @classmethod
-    def _warn_on_the_old_name(cls, path: str | None) -> str | None:
-        if path and not os.environ.get("MEDSEGTEXT_MODEL_PATH") and \
-                os.environ.get(DEPRECATED_MODEL_ENV) == path:
-            log.warning("%s is deprecated: set MEDSEGTEXT_MODEL_PATH instead",
-                        DEPRECATED_MODEL_ENV)
-        return path
 
 
 class UploadSettings(Section):

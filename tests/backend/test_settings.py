@@ -113,17 +113,17 @@ def test_every_variable_read_is_a_field_or_its_conventional_name():
     names = Settings.env_names()
     assert {f"MEDSEGTEXT_{f.upper()}" for f in Settings.model_fields} <= names
     assert names - {f"MEDSEGTEXT_{f.upper()}" for f in Settings.model_fields} == {
-        "DATABASE_URL", "REDIS_URL", "AWS_REGION", "MEDSEGTEXT_MODEL"}
+        "DATABASE_URL", "REDIS_URL", "AWS_REGION"}
 
 
 def test_model_path_has_one_name_and_the_old_one_still_works_with_a_warning(monkeypatch, caplog):
     monkeypatch.delenv("MEDSEGTEXT_MODEL_PATH", raising=False)
     monkeypatch.setenv("MEDSEGTEXT_MODEL", "/models/old-name.onnx")
-    with caplog.at_level(logging.WARNING, logger="backend.settings"):
+    with caplog.at_level(logging.WARNING, logger="inference.model_files"):
         assert load_settings().model_path == "/models/old-name.onnx"
     assert "MEDSEGTEXT_MODEL is deprecated: set MEDSEGTEXT_MODEL_PATH" in caplog.text
     caplog.clear()
     monkeypatch.setenv("MEDSEGTEXT_MODEL_PATH", "/models/new-name.onnx")
-    with caplog.at_level(logging.WARNING, logger="backend.settings"):
+    with caplog.at_level(logging.WARNING, logger="inference.model_files"):
         assert load_settings().model_path == "/models/new-name.onnx"
     assert "deprecated" not in caplog.text
