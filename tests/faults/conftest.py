@@ -17,6 +17,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -140,7 +141,14 @@ async def cases(api_url: str, clinician: dict[str, str], services: Services,
 
 
 @pytest.fixture(scope="session")
-def image() -> bytes:
-    from tests.backend.backend_testkit import png_bytes
+def image(shared_data: Path) -> bytes:
+    """A real chest film, downsized: model 2.0.0's scope gate refuses a made-up picture
+    (out_of_scope), and these tests follow cases to done."""
+    import io
 
-    return png_bytes(96, 96, 90)
+    from PIL import Image
+
+    film = Image.open(shared_data / "qata-cov19" / "images" / "covid_1.png").convert("L")
+    buf = io.BytesIO()
+    film.resize((224, 224)).save(buf, "PNG")
+    return buf.getvalue()
