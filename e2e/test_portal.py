@@ -99,9 +99,13 @@ def test_upload_shows_overlay_and_findings(page: Page, xray: Path, xray2: Path,
 
     page.get_by_role("link", name="Worklist", exact=True).click()
     expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
+    # the page's load writes the URL's search (none) into the box before its rows arrive:
+    # typing before that is wiped, and the clinician's only two cases would still match
+    rows = page.locator(".case-row")
+    expect(rows.first).to_be_visible(timeout=TIMEOUT_MS)
     page.get_by_label("Search").fill(ref)
     page.get_by_role("button", name="Search").click()
-    rows = page.locator(".case-row")
+    expect(page).to_have_url(re.compile(rf"[?&]q={ref}"), timeout=TIMEOUT_MS)
     expect(rows).to_have_count(2, timeout=TIMEOUT_MS)
     expect(rows.first).to_have_attribute("data-status", "done")
     expect(rows.first).to_contain_text("stat")
