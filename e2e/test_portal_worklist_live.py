@@ -192,14 +192,17 @@ def test_upload_shows_each_file_as_soon_as_it_is_done(page: Page, api: Any,
     shot(page, artifacts, "upload-batch-done")
 
     phases: list[tuple[int, str, float]] = page.evaluate("window.__phases")
-    first_done = min(t for i, p, t in phases if i == 0 and p == "done")
+    done_at = {i: min(t for j, p, t in phases if j == i and p == "done") for i in range(BATCH)}
     last = BATCH - 1
     last_accepted = min(t for i, p, t in phases if i == last and p in ("queued", "running",
                                                                           "done"))
-    print(f"\n[upload] first file done at {first_done / 1000:.2f} s, last of {BATCH} files "
-          f"accepted at {last_accepted / 1000:.2f} s (browser clock)")
-    assert first_done < last_accepted, (
-        "the first file's result waited until the last file was sent", phases)
+    # Printed, not asserted: whether the first result beats the last file's upload is a race
+    # between the worker and the sending (it lost under CI's load). What cannot race: the rows
+    # turn done one by one as their cases finish, not all at once at the end of the batch.
+    print(f"\n[upload] first file done at {done_at[0] / 1000:.2f} s, last of {BATCH} files "
+          f"accepted at {last_accepted / 1000:.2f} s, done at {done_at[last] / 1000:.2f} s "
+          "(browser clock)")
+    assert done_at[0] < max(done_at.values()), ("every row turned done at once", phases)
     for i in range(BATCH):  # each row went its own way: queued -> ... -> done
         seen = [p for j, p, _ in phases if j == i]
         assert seen.index("queued") < seen.index("done"), (i, seen)
