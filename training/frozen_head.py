@@ -70,11 +70,6 @@ def film_summaries(model: SegFindNet, images: np.ndarray, masks: np.ndarray | No
     return torch.cat(head_x).numpy(), torch.cat(scope_x).numpy()
 
 
-def head_inputs(model: SegFindNet, images: np.ndarray, masks: np.ndarray | None = None,
-                seed: int | None = None) -> np.ndarray:
-    return film_summaries(model, images, masks, seed)[0]
-
-
 def build_cache(out: Path, onnx_path: str, qata: str, negatives: str, passes: int,
                 ) -> dict[str, np.ndarray]:
     path = out / "head_inputs.npz"
@@ -83,14 +78,14 @@ def build_cache(out: Path, onnx_path: str, qata: str, negatives: str, passes: in
     train = load_mixed(qata, negatives, "train")
     valid = load_mixed(qata, negatives, "valid")
     model = frozen_v1(onnx_path, train.images[:64])
-    parts = [head_inputs(model, train.images)]
+    parts = [film_summaries(model, train.images)[0]]
     for p in range(passes):
-        parts.append(head_inputs(model, train.images, train.masks, seed=SEED + p))
+        parts.append(film_summaries(model, train.images, train.masks, seed=SEED + p)[0])
         print(f"pass {p + 1}/{passes} done", flush=True)
     cache = {
         "train_x": np.concatenate(parts), "train_y": np.tile(train.presence, passes + 1),
         "train_kind": np.tile(_kinds(train), passes + 1),
-        "valid_x": head_inputs(model, valid.images), "valid_y": valid.presence,
+        "valid_x": film_summaries(model, valid.images)[0], "valid_y": valid.presence,
         "valid_kind": _kinds(valid),
     }
     np.savez(path, **cache)  # type: ignore[arg-type]
