@@ -28,6 +28,7 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 QATA_IMAGES = DATA / "qata-cov19" / "images"
+RESTART_TESTS = "test_portal_restart.py"
 #: pytest-timeout's limit for a browser test: the first one also waits for the live stack, which
 #: on a fresh machine installs and builds the portal first.
 E2E_TIMEOUT_S = API_READY_S + PORTAL_READY_S + 300
@@ -90,6 +91,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.e2e)
         item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S))
     chosen = set(map(id, browser))
+    # the restart test last: it stops and starts the session's stack under the others
+    browser.sort(key=lambda item: Path(str(item.fspath)).name == RESTART_TESTS)
     items[:] = [item for item in items if id(item) not in chosen] + browser
 
 
@@ -102,12 +105,11 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="session")
-def live_stack(chromium: str) -> Iterator[tuple[str, str]]:
-    """(portal_url, api_url) of a running stack."""
-    portal, api = (os.environ.get("MEDSEGTEXT_E2E_PORTAL_URL"),
-                   os.environ.get("MEDSEGTEXT_E2E_API_URL"))
-    if portal and api:
-        yield portal.rstrip("/"), api.rstrip("/")
+def own_stack(chromium: str) -> Iterator[Stack | None]:
+    """The stack this session started and stops; None where MEDSEGTEXT_E2E_PORTAL_URL and
+    MEDSEGTEXT_E2E_API_URL name one that is already running."""
+    if os.environ.get("MEDSEGTEXT_E2E_PORTAL_URL") and os.environ.get("MEDSEGTEXT_E2E_API_URL"):
+        yield None
         return
     if shutil.which("npm") is None and not BUN.exists():
         pytest.skip("npm is missing: the portal needs bun, which frontend/run.sh installs "
@@ -119,9 +121,18 @@ def live_stack(chromium: str) -> Iterator[tuple[str, str]]:
         except RuntimeError as e:
             pytest.fail(f"the live stack did not start: {e}", pytrace=False)
         try:
-            yield stack.portal_url, stack.api_url
+            yield stack
         finally:
             stack.stop()
+
+
+@pytest.fixture(scope="session")
+def live_stack(own_stack: Stack | None) -> tuple[str, str]:
+    """(portal_url, api_url) of a running stack."""
+    if own_stack is not None:
+        return own_stack.portal_url, own_stack.api_url
+    return (os.environ["MEDSEGTEXT_E2E_PORTAL_URL"].rstrip("/"),
+            os.environ["MEDSEGTEXT_E2E_API_URL"].rstrip("/"))
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 TIMEOUT_MS = 30_000
+DOWNLOAD_MS = 60_000
 
 
 def sign_in(page: Page, email: str, password: str) -> None:
@@ -41,3 +42,23 @@ def shot_of(page: Page, selector: str, artifacts: Path, name: str) -> Path:
     path = artifacts / f"{name}.png"
     page.locator(selector).screenshot(path=str(path))
     return path
+
+
+def click_download(page: Page, selector: str, artifacts: Path, name: str) -> bytes:
+    """Click the link as a person does; the bytes of the file the browser saved."""
+    link = page.locator(selector)
+    expect(link).to_be_visible(timeout=TIMEOUT_MS)
+    here = page.url
+    try:
+        with page.expect_download(timeout=DOWNLOAD_MS) as info:
+            link.click()
+    except Exception:
+        shot(page, artifacts, f"download-failed-{name}")  # what the click showed instead
+        raise
+    download = info.value
+    assert download.failure() is None, download.failure()
+    saved = artifacts / f"download-{name}"
+    download.save_as(saved)
+    print(f"{selector}: {download.suggested_filename}, {saved.stat().st_size} bytes")
+    assert page.url == here, page.url  # the page stayed (no client-side route to a 404)
+    return saved.read_bytes()

@@ -66,7 +66,8 @@ class Stack:
         return self.workdir / f"{name}.log"
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
-        log = open(self.log_path(name), "wb")  # noqa: SIM115 (closed in stop())
+        # appended: a restart's log follows the first start's
+        log = open(self.log_path(name), "ab")  # noqa: SIM115 (closed in stop())
         self.logs.append(log)
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
@@ -102,6 +103,14 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def restart(self) -> float:
+        """Stop everything and start it again on the same ports and data folder, as a person
+        stops `make up` and runs it again; the seconds until the stack answered again."""
+        self.stop()
+        t0 = time.monotonic()
+        self.start()
+        return time.monotonic() - t0
 
     def _wait(self, url: str, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout

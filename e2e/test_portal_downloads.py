@@ -10,68 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
-import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
-from e2e_pages import TIMEOUT_MS, shot, sign_in
-from e2e_stack import ACCOUNTS, DATA
+from e2e_cases import CLINICIAN_PASSWORD, DICOM_SAMPLE, new_clinician, upload, wait_done
+from e2e_pages import TIMEOUT_MS, click_download, shot, sign_in
+from e2e_stack import ACCOUNTS
 from playwright.sync_api import Page, expect
 
 from tests.shared_data import require
-
-DICOM_SAMPLE = DATA / "samples" / "dicom" / "nccid-dx-1024.dcm"
-DOWNLOAD_MS = 60_000
-
-
-def new_clinician(api: Any) -> tuple[str, dict[str, str]]:
-    """A clinician of this test alone (the demo one's upload limits are shared by every test);
-    their email and API headers."""
-    email, password = f"e2e-dl-{uuid.uuid4().hex[:8]}@example.org", "e2e-download-pass-1"
-    api.create_user(email, password, "clinician", full_name="E2E Downloads")
-    return email, {"Authorization": f"Bearer {api.token(email, password)}"}
-
-
-def upload(api: Any, headers: dict[str, str], path: Path, media_type: str) -> str:
-    r = api.http.post("/api/cases", headers=headers,
-                      data={"patient_ref": f"E2E-DL-{uuid.uuid4().hex[:6]}", "age": "58",
-                            "sex": "F", "priority": "routine"},
-                      files={"file": (path.name, path.read_bytes(), media_type)})
-    assert r.status_code == 202, r.text
-    return str(r.json()["id"])
-
-
-def wait_done(api: Any, headers: dict[str, str], case_id: str) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        case = api.http.get(f"/api/cases/{case_id}", headers=headers).json()
-        if case["status"] in ("done", "failed"):
-            assert case["status"] == "done", case
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"case {case_id} not done after 120 s")
-
-
-def click_download(page: Page, selector: str, artifacts: Path, name: str) -> bytes:
-    """Click the link as a person does; the bytes of the file the browser saved."""
-    link = page.locator(selector)
-    expect(link).to_be_visible(timeout=TIMEOUT_MS)
-    here = page.url
-    try:
-        with page.expect_download(timeout=DOWNLOAD_MS) as info:
-            link.click()
-    except Exception:
-        shot(page, artifacts, f"download-failed-{name}")  # what the click showed instead
-        raise
-    download = info.value
-    assert download.failure() is None, download.failure()
-    saved = artifacts / f"download-{name}"
-    download.save_as(saved)
-    print(f"{selector}: {download.suggested_filename}, {saved.stat().st_size} bytes")
-    assert page.url == here, page.url  # the page stayed (no client-side route to a 404)
-    return saved.read_bytes()
 
 
 def open_done_case(page: Page, case_id: str) -> None:
@@ -87,7 +35,7 @@ def test_clinician_clicks_each_report_download(page: Page, api: Any, xray: Path,
     dicom_case = upload(api, headers, DICOM_SAMPLE, "application/dicom")
     wait_done(api, headers, png_case)
     wait_done(api, headers, dicom_case)
-    sign_in(page, email, "e2e-download-pass-1")
+    sign_in(page, email, CLINICIAN_PASSWORD)
 
     open_done_case(page, png_case)
     pdf = click_download(page, "#download-pdf", artifacts, "report.pdf")
