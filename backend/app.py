@@ -22,6 +22,7 @@ from backend import (
     identity_map,
     models_registry,
     pacs_outbox,
+    pacs_query,
     reports,
     reviews,
 )
@@ -42,7 +43,8 @@ from backend.settings import Settings, get_settings
 
 # The one registration point: a new domain package with a CONTROLLERS list is added here.
 DOMAINS: tuple[ModuleType, ...] = (health, accounts, cases, reviews, reports, admin,
-                                   models_registry, datasets, identity_map, pacs_outbox)
+                                   models_registry, datasets, identity_map, pacs_outbox,
+                                   pacs_query)
 MULTIPART_OVERHEAD_BYTES = 1 * 2**20  # form fields and boundaries around the uploaded file
 
 log = get_logger("app")

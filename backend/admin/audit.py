@@ -54,6 +54,10 @@ CASE_SCOPE_OVERRIDE = "case.scope_override"  # a reviewer: analyse an out-of-sco
 IDENTITY_READ = "identity.read"
 # results sent to the PACS (backend.pacs_outbox): detail {"destination", "objects": [...]}
 PACS_SEND = "pacs.send"
+# a reviewer or admin searched the PACS / imported a study (backend.pacs_query): detail names
+# the criteria used (not their values) and the counts
+PACS_QUERY = "pacs.query"
+PACS_IMPORT = "pacs.import"
 
 # Every action any code records, with what it means (GET /api/admin/audit/actions).
 ACTIONS: dict[str, str] = {
@@ -84,6 +88,8 @@ ACTIONS: dict[str, str] = {
     IDENTITY_READ: "Read a PACS case's original patient identifiers (an admin, or the PACS "
                    "sender before sending results)",
     PACS_SEND: "Sent a case's results (SEG, SR, overlay) to the PACS, re-identified",
+    PACS_QUERY: "Searched the PACS for studies (by patient ID, accession number or date)",
+    PACS_IMPORT: "Imported a study from the PACS (the PACS sent it to the DICOM node)",
 }
 
 

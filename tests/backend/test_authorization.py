@@ -23,6 +23,7 @@ class Rule:
     path: str
     expect: tuple[int, int, int, int, int]  # in ROLES order
     body: str | None = None  # "review" | "token" | "user" | "patch" | "upload" | "export"
+    # | "password" | "import"
 
 
 RULES = [
@@ -69,6 +70,10 @@ RULES = [
     # an uploaded case keeps no identity (only PACS cases do): 404 for the admin
     Rule("GET", "/api/admin/cases/{case}/identity", (401, 403, 403, 403, 404)),
     Rule("GET", "/api/admin/outbox", (401, 403, 403, 403, 200)),
+    # PACS search and import: reviewers and admins; this suite configures no PACS, so 409
+    # (tests/dicom_node/test_pacs_query.py runs them against Orthanc)
+    Rule("GET", "/api/pacs/studies?patient_id=MRN-1", (401, 403, 403, 409, 409)),
+    Rule("POST", "/api/pacs/imports", (401, 403, 403, 409, 409), "import"),
 ]
 
 
@@ -107,6 +112,8 @@ def _request_kwargs(body: str | None) -> dict[str, Any]:
         return {"json": {"current_password": "not-the-password", "new_password": "x" * 12}}
     if body == "patch":
         return {"json": {"full_name": "Renamed Clinician"}}
+    if body == "import":
+        return {"json": {"study_instance_uid": "1.2.826.0.1.3680043.8.498.1"}}
     if body == "export":  # no case was uploaded in 2100: the admin gets 409, nothing to export
         return {"json": {"created_from": "2100-01-01T00:00:00Z"}}
     return {}
