@@ -9,11 +9,13 @@ line and the exit code is 2.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 
 from backend.dicom_node.account import AccountUnusable, service_account
 from backend.dicom_node.server import Node
+from backend.dicom_node.spool import Spool
 from backend.http.logs import configure_logging, get_logger
 from backend.platform.services import Services
 from backend.settings import Settings, SettingsError, load_settings
@@ -23,6 +25,15 @@ log = get_logger("dicom_node")
 
 class CannotStart(RuntimeError):
     pass
+
+
+async def sweep_spool(spool: Spool, stop: asyncio.Event) -> None:
+    """Remove abandoned spool files (backend.dicom_node.spool) until `stop` is set."""
+    interval = max(0.2, min(30.0, spool.max_idle / 4))
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+        await asyncio.to_thread(spool.sweep)
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
@@ -40,8 +51,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                 account = await service_account(db, settings.dicom_service_account)
             except AccountUnusable as e:
                 raise CannotStart(str(e)) from None
+        node = Node(services, asyncio.get_running_loop())
         try:
-            server = Node(services, asyncio.get_running_loop()).start()
+            server = node.start()
         except OSError as e:
             raise CannotStart(f"cannot listen on {settings.dicom_host}:{settings.dicom_port}: "
                               f"{e.strerror or e}") from None
@@ -49,9 +61,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             "ae_title": settings.dicom_ae_title, "host": settings.dicom_host,
             "port": server.server_address[1], "calling_aets": list(settings.dicom_calling_aets),
             "service_account": account.email, "max_associations":
-                settings.dicom_max_associations})
+                settings.dicom_max_associations, "spool": str(node.spool.folder)})
         try:
-            await stop.wait()
+            await sweep_spool(node.spool, stop)
         finally:
             await asyncio.to_thread(server.shutdown)  # handlers still need this loop meanwhile
     finally:

@@ -28,6 +28,7 @@ from backend.dicom_node.admission import Admission
 from backend.dicom_node.ingest import ingest
 from backend.dicom_node.screen import FILM_CLASSES, origin_of, read_header, screen
 from backend.dicom_node.size_guard import SizeGuard
+from backend.dicom_node.spool import Spool, spool_dir
 from backend.dicom_node.statuses import OUT_OF_RESOURCES, PROCESSING_FAILURE, Outcome, Refused
 from backend.http.logs import get_logger
 from backend.platform.services import Services
@@ -81,9 +82,11 @@ class Node:
         self.admission = Admission(self.settings.dicom_max_associations,
                                    self.settings.dicom_calling_aets)
         self.reasons = reject_reasons(self.settings)
+        self.spool = Spool(spool_dir(self.settings), self.settings.dicom_spool_max_idle_seconds)
 
     def start(self) -> ThreadedAssociationServer:
         """Listen (in background threads) until the returned server is shut down."""
+        self.spool.open()
         _config.STORE_RECV_CHUNKED_DATASET = True  # spool each data set to a file, not memory
         handlers: list[Any] = [
             (evt.EVT_REQUESTED, self.admission.on_requested),
@@ -118,12 +121,13 @@ class Node:
             if over is not None:
                 raise Refused(OUT_OF_RESOURCES, f"The instance is {over} bytes; the node's limit "
                                                 f"is {self.guard.limit} bytes.")
-            path = Path(event.dataset_path)
-            header = read_header(path)
-            screen(header)
+            with self.spool.holding(Path(event.dataset_path)) as path:
+                header = read_header(path)
+                screen(header)
+                data = path.read_bytes()
             future = asyncio.run_coroutine_threadsafe(
                 ingest(self.services, header, origin_of(header, rq.ae_title, rq.address),
-                       path.read_bytes()), self.loop)
+                       data), self.loop)
             return future.result()
         except Refused as r:
             log.warning("instance refused", extra={

@@ -190,6 +190,10 @@ class DicomSettings(Section):
     dicom_priority: Priority = Priority.ROUTINE
     dicom_max_associations: int = 4
     dicom_max_instance_bytes: int = 64 * 2**20
+    # where arriving data sets are spooled (empty: <system temp>/medsegtext-dicom-<port>), and
+    # how long a spooled file nobody handles may sit unchanged before it is removed
+    dicom_spool_dir: str = ""
+    dicom_spool_max_idle_seconds: int = 120
 
     @field_validator("dicom_ae_title")
     @classmethod
@@ -212,12 +216,14 @@ class DicomSettings(Section):
                              f"{', '.join(Priority)}")
         return priority
 
-    @field_validator("dicom_max_associations", "dicom_max_instance_bytes")
+    @field_validator("dicom_max_associations", "dicom_max_instance_bytes",
+                     "dicom_spool_max_idle_seconds")
     @classmethod
     def _at_least_one(cls, value: int) -> int:
         if value < 1:
-            raise ValueError("MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS and "
-                             "MEDSEGTEXT_DICOM_MAX_INSTANCE_BYTES must be at least 1")
+            raise ValueError("MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS, "
+                             "MEDSEGTEXT_DICOM_MAX_INSTANCE_BYTES and "
+                             "MEDSEGTEXT_DICOM_SPOOL_MAX_IDLE_SECONDS must be at least 1")
         return value
 
 
