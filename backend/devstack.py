@@ -232,7 +232,7 @@ def wait_ready(api_url: str, redis_url: str, procs: list[Child], stop: list[int]
 
     t0 = time.monotonic()
     r = redis.Redis.from_url(redis_url)
-    api_ok, portal_ok = False, portal_url is None
+    api_ok, portal_ok, listens = False, portal_url is None, False
     try:
         while time.monotonic() - t0 < READY_TIMEOUT_S and not stop:
             for c in procs:
@@ -245,7 +245,10 @@ def wait_ready(api_url: str, redis_url: str, procs: list[Child], stop: list[int]
                 with contextlib.suppress(httpx.HTTPError):
                     portal_ok = httpx.get(f"{portal_url}/ping", timeout=2).status_code == 200
             worker_ok = bool(r.exists(WORKER_HEALTH_KEY))
-            listens = all(listening(*c.listen) for c in procs if c.listen)
+            # probed until it answers once: each accepted probe holds one of the node's
+            # connection places until its ARTIM timer ends (backend.dicom_node.admission), and
+            # a probe every 0.2 s while the portal builds filled them all
+            listens = listens or all(listening(*c.listen) for c in procs if c.listen)
             if api_ok and worker_ok and portal_ok and listens:
                 return time.monotonic() - t0
             time.sleep(0.2)
