@@ -17,6 +17,7 @@ from backend.accounts.passwords import PasswordPolicyError
 from backend.accounts.schemas import (
     LoginIn,
     LoginOut,
+    MeOut,
     PasswordChangeIn,
     Revoked,
     SessionOut,
@@ -199,15 +200,16 @@ class MeController(Controller):
     tags = ("auth",)
 
     @get()
-    async def me(self, db: Db, user: CurrentUser) -> UserOut:
-        """Who you are.
+    async def me(self, db: Db, user: CurrentUser) -> MeOut:
+        """Who you are, and what you may do.
 
-        The signed-in user: id, email, name, role, and when they last signed in. 401 when the
-        user no longer exists."""
+        The signed-in user: id, email, name, role, when they last signed in, and the
+        permissions the role grants (`upload_cases`, `review_cases`, `see_all_cases`,
+        `administer`). 401 when the user no longer exists."""
         record = await repo.get_user(db, user.id)
         if record is None:
             raise NotAuthorizedException("The user no longer exists.")
-        return UserOut.of(record)
+        return MeOut.of(record)
 
 
 CONTROLLERS = [AuthController, MeController, AdminTokensController]

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import msgspec
 
-from backend.accounts.enums import Role
+from backend.accounts.enums import Permission, Role, permissions_of
 from backend.accounts.models import ApiToken, User
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
@@ -66,6 +66,19 @@ class UserOut:
         assert u.id is not None
         return cls(u.id, u.email, u.full_name, Role(u.role), u.is_active, u.created_at,
                    u.last_login_at)
+
+
+@dataclass
+class MeOut(UserOut):
+    """You, with what your role allows (the portal shows and offers only that)."""
+
+    permissions: list[Permission]
+
+    @classmethod
+    def of(cls, u: User) -> MeOut:
+        user = UserOut.of(u)
+        return cls(user.id, user.email, user.full_name, user.role, user.is_active,
+                   user.created_at, user.last_login_at, permissions_of(user.role))
 
 
 @dataclass

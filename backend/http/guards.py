@@ -10,7 +10,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from backend.accounts.enums import Role
+from backend.accounts.enums import Permission, Role, holders
 from backend.http.auth import Principal
 
 
@@ -30,6 +30,7 @@ class RoleGuard:
             raise PermissionDeniedException(f"This action requires the {self.names} role.")
 
 
-CLINICAL_UPLOAD = RoleGuard(Role.CLINICIAN, Role.ADMIN)
-REVIEWERS = RoleGuard(Role.REVIEWER, Role.ADMIN)
-ADMINS = RoleGuard(Role.ADMIN)
+# from the roles' permissions (backend.accounts.enums), which GET /api/me lists to the portal
+CLINICAL_UPLOAD = RoleGuard(*holders(Permission.UPLOAD_CASES))
+REVIEWERS = RoleGuard(*holders(Permission.REVIEW_CASES))
+ADMINS = RoleGuard(*holders(Permission.ADMINISTER))

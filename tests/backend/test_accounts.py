@@ -149,3 +149,15 @@ async def test_argon2_runs_at_most_argon2_at_once_in_a_process() -> None:
     peak = 0
     await asyncio.gather(*(asyncio.to_thread(counted, PASSWORD) for _ in range(4)))
     assert peak > ARGON2_AT_ONCE
+
+
+async def test_me_lists_what_the_role_may_do(stack: Stack) -> None:
+    """GET /api/me names the caller's permissions: the portal offers what they list."""
+    expected = {"clinician": ["upload_cases"],
+                "reviewer": ["review_cases", "see_all_cases"],
+                "admin": ["upload_cases", "review_cases", "see_all_cases", "administer"]}
+    for role, permissions in expected.items():
+        _, headers = await stack.user_headers(role)
+        me = await stack.client.get("/api/me", headers=headers)
+        assert me.status_code == 200, me.text
+        assert me.json()["role"] == role and me.json()["permissions"] == permissions
