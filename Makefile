@@ -43,9 +43,14 @@ test: install test-tools
 test-services: install
 	$(BIN)/python -m pytest tests/backend tests/worker tests/security tests/faults tests/dicom_node
 
+# The portal has its own venv (frontend/.venv: reflex and arq need different redis clients), so
+# mypy checks it in a second run against that venv's packages (pyproject.toml [tool.mypy]).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	test -x frontend/.venv/bin/python || frontend/run.sh --setup-only
+	MYPYPATH=frontend $(BIN)/mypy --python-executable frontend/.venv/bin/python -p portal \
+	  -m rxconfig -m reflex_lock
 
 # Known vulnerabilities in the installed dependencies: pip-audit, then PyPI's project pages for
 # what it could not look up (.ci/audit.py); AUDIT_STRICT=1 also fails on packages left unaudited.

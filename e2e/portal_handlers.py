@@ -46,7 +46,8 @@ def main() -> None:
                 for p in list(handler.get_parameters())[1:]]
             handlers.append({"state": state.get_full_name(), "name": name, "params": params,
                              "background": bool(handler.is_background),
-                             # the roles portal.state.auth's guard admits (None: unguarded)
+                             # the permission portal.state.auth's guard asks of the
+                             # user ("": signed in; None: unguarded)
                              "guarded": getattr(handler.fn, "_portal_guarded", None)})
     json.dump({
         "root": root.get_full_name(),

@@ -78,13 +78,18 @@ def sockets(base_url: str) -> Iterator[list[ReflexSocket]]:
         s.close()
 
 
-def test_every_handler_but_the_sign_in_pages_is_guarded(portal: dict[str, Any]) -> None:
-    """Structure: portal.state.auth wrapped every handler in its sign-in and role check."""
+def test_every_handler_but_the_sign_in_pages_is_guarded(portal: dict[str, Any],
+                                                         api: Any) -> None:
+    """Structure: portal.state.auth wrapped every handler in its sign-in and permission check,
+    and each admits the roles of its page: the roles whose GET /api/me lists the permission
+    the handler needs ("": any signed-in user)."""
     unguarded = [f"{h['state'].rsplit('.', 1)[-1]}.{h['name']}" for h in portal["handlers"]
                  if h["guarded"] is None and h["name"] not in PUBLIC | {"setvar"}]
     assert unguarded == []
     public = {h["name"] for h in portal["handlers"] if h["guarded"] is None} - {"setvar"}
     assert public == PUBLIC
+    granted = {role: api.http.get("/api/me", headers=api.as_role(role)).json()["permissions"]
+               for role in ACCOUNTS}
     admin_states = ("admin_users_state", "dashboard_state", "audit_state", "models_state",
                     "admin_tokens_state")
     wrong = {}
@@ -97,8 +102,10 @@ def test_every_handler_but_the_sign_in_pages_is_guarded(portal: dict[str, Any]) 
                     else ["admin", "reviewer"] if name.endswith(("case_state.submit_review",
                                                                  "case_state.override_scope"))
                     else sorted(ACCOUNTS))
-        if sorted(h["guarded"]) != expected:
-            wrong[name] = h["guarded"]
+        admitted = sorted(role for role, permissions in granted.items()
+                          if h["guarded"] == "" or h["guarded"] in permissions)
+        if admitted != expected:
+            wrong[name] = (h["guarded"], admitted)
     assert wrong == {}, "these handlers admit other roles than their page"
 
 

@@ -32,7 +32,7 @@ config = rx.Config(
     # is written to disk, and a restart signs everyone out. Without REFLEX_REDIS_URL Reflex runs
     # one backend worker, which the media links and browser bindings (portal/media.py,
     # portal/browser_session.py) rely on.
-    state_manager_mode="memory",
+    state_manager_mode=rx.constants.StateManagerMode.MEMORY,
     # Not "*": Reflex's CORS then reflected any Origin with credentials.
     cors_allowed_origins=portal_origins(),
     disable_plugins=[rx.plugins.SitemapPlugin],

@@ -57,7 +57,7 @@ IDLE_SECONDS = _idle_seconds()
 @dataclass
 class Session:
     token: str  # the API token (never sent to a browser)
-    user: dict[str, Any]  # id, email, full_name, role as the API answered at sign-in
+    user: dict[str, Any]  # id, email, full_name, role, permissions: GET /api/me at sign-in
     browser: str | None = None  # sha256 of the bound cookie secret; None until rotated
     tabs: set[str] = field(default_factory=set)  # Reflex client tokens of its tabs
     used: float = field(default_factory=time.monotonic)

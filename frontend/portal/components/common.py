@@ -17,7 +17,7 @@ ROLE_COLORS = {"clinician": "cyan", "reviewer": "violet", "admin": "crimson"}
 def _colored(value: Any, colors: dict[str, str], **props: Any) -> rx.Component:
     return rx.match(
         value,
-        *[(key, rx.badge(key, color_scheme=color, **props))  # type: ignore[arg-type]
+        *[(key, rx.badge(key, color_scheme=color, **props))
           for key, color in colors.items()],
         rx.badge(value, color_scheme="gray", **props),
     )

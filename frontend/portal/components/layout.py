@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal import routes
 from portal.components.common import loading, role_badge
+from portal.routes import Route
 from portal.state.auth import AuthState
 
 
 def nav_link(label: str, href: str) -> rx.Component:
     return rx.link(label, href=href, class_name="nav-link", weight="medium", size="2")
+
+
+def nav_item(route: Route) -> rx.Component:
+    """A route's header link, shown only to a user whose permissions admit the page."""
+    link = nav_link(route.nav, route.path)
+    if route.permission == routes.SIGNED_IN:
+        return link
+    return rx.cond(AuthState.permissions.contains(route.permission), link)
 
 
 def header() -> rx.Component:
@@ -22,15 +32,7 @@ def header() -> rx.Component:
                     color_scheme="gray", high_contrast=True),
             rx.el.nav(
                 rx.hstack(
-                    nav_link("Worklist", "/"),
-                    rx.cond(AuthState.can_upload, nav_link("New case", "/upload")),
-                    rx.cond(AuthState.is_admin, rx.fragment(
-                        nav_link("Dashboard", "/admin"),
-                        nav_link("Users", "/admin/users"),
-                        nav_link("Audit log", "/admin/audit"),
-                        nav_link("Models", "/admin/models"),
-                    )),
-                    nav_link("Account", "/account"),
+                    *[nav_item(r) for r in routes.ROUTES if r.nav],
                     spacing="4", align="center", wrap="wrap",
                 ),
                 aria_label="Main",

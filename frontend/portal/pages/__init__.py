@@ -1,1 +1,18 @@
-"""One module per page; each exposes `page()` and is registered in portal/portal.py."""
+"""One module per page, next to its state in portal/state/ of the same name (the sign-in page's
+is auth.py). Each registers its page with @page (portal/page.py); importing this package
+registers them all."""
+
+from portal.pages import (
+    account,
+    admin_models,
+    admin_users,
+    audit,
+    case,
+    dashboard,
+    login,
+    upload,
+    worklist,
+)
+
+__all__ = ["account", "admin_models", "admin_users", "audit", "case", "dashboard", "login",
+           "upload", "worklist"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal import routes
 from portal.components.common import (
     empty,
     error_callout,
@@ -14,6 +15,7 @@ from portal.components.common import (
     native_select,
 )
 from portal.components.layout import page as shell
+from portal.page import page
 from portal.state.account import AccountState
 from portal.state.auth import AuthState
 from portal.state.models import SessionRow, TokenRow
@@ -145,7 +147,8 @@ def password_section() -> rx.Component:
     )
 
 
-def page() -> rx.Component:
+@page(routes.ACCOUNT, AccountState)
+def account() -> rx.Component:
     return shell(
         "Account",
         rx.el.dl(

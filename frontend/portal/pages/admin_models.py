@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal import routes
 from portal.components.common import empty, error_callout, info_callout, labelled, loading
 from portal.components.confirm import confirm_dialog
 from portal.components.layout import page as shell
+from portal.page import page
 from portal.state.admin_models import ModelsState
 from portal.state.models import ModelRow
 
@@ -27,7 +29,7 @@ def model_row(m: ModelRow) -> rx.Component:
         rx.table.row_header_cell(rx.text(m.name, weight="medium"),
                                  rx.text(m.version, size="1", color_scheme="gray")),
         rx.table.cell(rx.match(m.status,
-                               *[(k, rx.badge(k, color_scheme=c))  # type: ignore[arg-type]
+                               *[(k, rx.badge(k, color_scheme=c))
                                  for k, c in MODEL_STATUS_COLORS.items()],
                                rx.badge(m.status))),
         rx.table.cell(rx.code(m.sha_short, title=m.sha256, size="1"),
@@ -80,7 +82,8 @@ def register_form() -> rx.Component:
     )
 
 
-def page() -> rx.Component:
+@page(routes.MODELS, ModelsState)
+def models() -> rx.Component:
     return shell(
         "Models",
         info_callout(ModelsState.message, width="100%", id="models-message"),
@@ -104,11 +107,7 @@ def page() -> rx.Component:
                 "results are stored and scored, never shown. Agreement is measured against the "
                 "reviewers' decisions and zone flags.", size="1", color_scheme="gray"),
         register_form(),
-        confirm_dialog(is_open=ModelsState.confirm_open, title=ModelsState.confirm_title,
-                       text=ModelsState.confirm_text, confirm_label=ModelsState.confirm_label,
-                       on_confirm=ModelsState.confirm,
-                       on_open_change=ModelsState.set_confirm_open,
-                       busy=ModelsState.confirm_busy, id_="model-confirm"),
+        confirm_dialog(ModelsState, id_="model-confirm"),
         actions=rx.button("Refresh", on_click=ModelsState.load, variant="soft",
                           loading=ModelsState.loading),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal import fmt
+from portal import fmt, routes
 from portal.components.common import (
     error_callout,
     info_callout,
@@ -19,6 +19,7 @@ from portal.components.findings import findings_section
 from portal.components.intended_use import intended_use_notice
 from portal.components.layout import page as shell
 from portal.components.viewer import lung_map, viewer
+from portal.page import page
 from portal.state.auth import AuthState
 from portal.state.case import CaseState
 from portal.state.models import ReviewRow, Timing
@@ -300,6 +301,7 @@ def body() -> rx.Component:
     )
 
 
-def page() -> rx.Component:
+@page(routes.CASE, CaseState)
+def case() -> rx.Component:
     return shell("Case", intended_use_notice(), body(),
                  actions=rx.link("← Worklist", href="/", size="2"))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal import routes
 from portal.components.common import error_callout, labelled
+from portal.page import page
 from portal.state.auth import AuthState
 
 
-def page() -> rx.Component:
+@page(routes.LOGIN, AuthState, on_load=AuthState.open_login)
+def login_page() -> rx.Component:
     return rx.el.main(
         rx.center(
             rx.card(

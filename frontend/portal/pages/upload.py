@@ -5,9 +5,11 @@ from __future__ import annotations
 import reflex as rx
 from reflex.vars import Var
 
+from portal import routes
 from portal.components.common import error_callout, labelled, native_select, status_badge
 from portal.components.intended_use import intended_use_notice
 from portal.components.layout import page as shell
+from portal.page import page
 from portal.state.models import FileRow
 from portal.state.upload import UPLOAD_ID, UploadState
 
@@ -155,5 +157,6 @@ def body() -> rx.Component:
     )
 
 
-def page() -> rx.Component:
+@page(routes.UPLOAD, UploadState)
+def upload() -> rx.Component:
     return shell("New case", intended_use_notice(), body())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal import routes
 from portal.components.common import (
     empty,
     error_callout,
@@ -20,6 +21,7 @@ from portal.components.common import (
 from portal.components.findings import findings_cell
 from portal.components.intended_use import intended_use_notice
 from portal.components.layout import page as shell
+from portal.page import page
 from portal.state.auth import AuthState
 from portal.state.models import AlertRow, CaseRow
 from portal.state.worklist import WorklistState
@@ -203,7 +205,8 @@ def body() -> rx.Component:
     )
 
 
-def page() -> rx.Component:
+@page(routes.WORKLIST, WorklistState)
+def worklist() -> rx.Component:
     return shell(
         "Worklist", intended_use_notice(), body(),
         actions=rx.cond(AuthState.can_upload,

@@ -11,12 +11,14 @@ once; each has a lifetime (at most the server's maximum) and can be revoked.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
-from portal import api
+from portal import api, routes
+from portal.routes import Route
 from portal.state.auth import AuthState
+from portal.state.fields import field
 from portal.state.models import SessionRow, TokenRow
 from portal.state.token_rows import lifetime_days, session_row, token_row
 
@@ -43,8 +45,9 @@ def without_field(detail: str) -> str:
 
 
 class AccountState(AuthState):
-    tokens: list[TokenRow] = rx.field(default_factory=list)
-    sessions: list[SessionRow] = rx.field(default_factory=list)
+    route: ClassVar[Route] = routes.ACCOUNT
+    tokens: list[TokenRow] = field(list)
+    sessions: list[SessionRow] = field(list)
     loading: bool = False
     error: str = ""
     create_error: str = ""
@@ -83,7 +86,7 @@ class AccountState(AuthState):
 
     @rx.event
     async def load(self) -> Any:
-        self.current_page = "account"
+        self.current_page = routes.ACCOUNT.name
         self.new_secret = self.new_secret_name = self.message = self.create_error = ""
         self.sessions_message = self.password_error = self.password_message = ""
         self.password_busy = False
@@ -130,8 +133,8 @@ class AccountState(AuthState):
         self.password_message = (
             "Your password has been changed. This session stays signed in; every other "
             f"session and personal API token of yours has ended ({count}).")
-        for field in ("current-password", "new-password", "repeat-password"):
-            yield rx.set_value(field, "")
+        for box in ("current-password", "new-password", "repeat-password"):
+            yield rx.set_value(box, "")
         for r in (await self._refresh_sessions(), await self._refresh()):
             if r is not None:
                 yield r

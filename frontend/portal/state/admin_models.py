@@ -7,9 +7,12 @@ from typing import Any, ClassVar
 
 import reflex as rx
 
-from portal import api, fmt
-from portal.state.auth import ADMINS, AuthState
+from portal import api, fmt, routes
+from portal.routes import Route
+from portal.state.auth import AuthState
+from portal.state.confirm import ConfirmMixin
 from portal.state.dashboard import agreement_row
+from portal.state.fields import field
 from portal.state.models import ModelRow
 
 
@@ -59,22 +62,15 @@ def model_change_words(row: ModelRow, action: str, active: ModelRow | None
             "case.", "Run in shadow")
 
 
-class ModelsState(AuthState):
-    page_roles: ClassVar[tuple[str, ...]] = ADMINS
-    models: list[ModelRow] = rx.field(default_factory=list)
+class ModelsState(ConfirmMixin, AuthState):
+    route: ClassVar[Route] = routes.MODELS
+    models: list[ModelRow] = field(list)
     loading: bool = False
     error: str = ""
     action_error: str = ""
     message: str = ""
     register_busy: bool = False
     register_error: str = ""
-    # the confirmation step before activate, shadow or retire (components/confirm.py)
-    confirm_open: bool = False
-    confirm_title: str = ""
-    confirm_text: str = ""
-    confirm_label: str = ""
-    confirm_busy: bool = False
-    _pending: dict[str, Any] = rx.field(default_factory=dict)  # model_id, action
 
     async def _refresh(self) -> Any:
         self.loading = True
@@ -99,9 +95,9 @@ class ModelsState(AuthState):
 
     @rx.event
     async def load(self) -> Any:
-        self.current_page = "admin-models"
+        self.current_page = routes.MODELS.name
         self.message = self.action_error = self.register_error = ""
-        self.confirm_open, self.confirm_busy, self._pending = False, False, {}
+        self._drop_pending()
         self.loading = True
         yield
         if (r := await self._refresh()) is not None:
@@ -126,30 +122,12 @@ class ModelsState(AuthState):
         if row is None or action not in MODEL_ACTIONS:
             return
         active = next((m for m in self.models if m.status == "active"), None)
-        self.confirm_title, self.confirm_text, self.confirm_label = model_change_words(
-            row, action, active)
-        self._pending = {"model_id": row.id, "action": action}
-        self.confirm_open, self.confirm_busy = True, False
+        self._ask(*model_change_words(row, action, active),
+                  {"model_id": row.id, "action": action})
         self.message = self.action_error = ""
 
-    @rx.event
-    def set_confirm_open(self, value: bool) -> None:
-        """Radix's on_open_change: Cancel or Escape drop what was pending."""
-        if not value:
-            self.confirm_open, self.confirm_busy, self._pending = False, False, {}
-
-    @rx.event
-    async def confirm(self) -> Any:
-        """Run the pending model action; only from the confirmation step."""
-        pending = self._pending
-        if not self.confirm_open or not pending or self.confirm_busy:
-            return
-        self.confirm_busy = True
-        yield
-        r = await self._change(int(pending["model_id"]), str(pending["action"]))
-        self.confirm_open, self.confirm_busy, self._pending = False, False, {}
-        if r is not None:
-            yield r
+    async def _run_pending(self, pending: dict[str, Any]) -> Any:
+        return await self._change(int(pending["model_id"]), str(pending["action"]))
 
     @rx.event
     async def register(self, form: dict[str, Any]) -> Any:

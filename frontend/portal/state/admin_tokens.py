@@ -12,8 +12,10 @@ from typing import Any, ClassVar
 
 import reflex as rx
 
-from portal import api, fmt
-from portal.state.auth import ADMINS, AuthState
+from portal import api, fmt, routes
+from portal.routes import Route
+from portal.state.auth import AuthState
+from portal.state.fields import field
 from portal.state.models import TokenRow
 from portal.state.token_rows import token_row
 
@@ -24,13 +26,13 @@ WHAT = {"": "sessions and personal tokens", "session": "sign-in sessions",
 
 
 class AdminTokensState(AuthState):
-    page_roles: ClassVar[tuple[str, ...]] = ADMINS
+    route: ClassVar[Route] = routes.USERS  # the Users page's tokens dialog
     dialog_open: bool = False
     subject_id: int = 0  # the user whose tokens are shown (user_id is the signed-in admin)
     subject_email: str = ""
     kind: str = ""
     include_ended: bool = False
-    items: list[TokenRow] = rx.field(default_factory=list)
+    items: list[TokenRow] = field(list)
     total: int = 0
     offset: int = 0
     loading: bool = False

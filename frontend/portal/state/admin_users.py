@@ -8,12 +8,16 @@ from typing import Any, ClassVar
 
 import reflex as rx
 
-from portal import api, fmt
+from portal import api, fmt, routes
+from portal.routes import Route
 from portal.state.account import without_field
-from portal.state.auth import ADMINS, ROLES, AuthState
+from portal.state.auth import AuthState
+from portal.state.confirm import ConfirmMixin
+from portal.state.fields import field
 from portal.state.models import UserRow
 
 USERS_PAGE = 100
+ROLES = ("clinician", "reviewer", "admin")  # the roles the API knows (it checks them again)
 
 
 def user_row(u: dict[str, Any]) -> UserRow:
@@ -23,9 +27,9 @@ def user_row(u: dict[str, Any]) -> UserRow:
                    last_login=fmt.when(u.get("last_login_at")) or "never")
 
 
-class AdminUsersState(AuthState):
-    page_roles: ClassVar[tuple[str, ...]] = ADMINS
-    users: list[UserRow] = rx.field(default_factory=list)
+class AdminUsersState(ConfirmMixin, AuthState):
+    route: ClassVar[Route] = routes.USERS
+    users: list[UserRow] = field(list)
     total: int = 0
     loading: bool = False
     error: str = ""  # loading the list failed
@@ -34,13 +38,6 @@ class AdminUsersState(AuthState):
     create_error: str = ""
     create_busy: bool = False
     user_query: str = ""
-    # the confirmation step before a role or activity change (see components/confirm.py)
-    confirm_open: bool = False
-    confirm_title: str = ""
-    confirm_text: str = ""
-    confirm_label: str = ""
-    confirm_busy: bool = False
-    _pending: dict[str, Any] = rx.field(default_factory=dict)  # user_id, body, done
     # the password reset dialog
     reset_open: bool = False
     reset_user_id: int = 0
@@ -68,9 +65,9 @@ class AdminUsersState(AuthState):
 
     @rx.event
     async def load(self) -> Any:
-        self.current_page = "admin-users"
+        self.current_page = routes.USERS.name
         self.loading, self.message, self.action_error, self.create_error = True, "", "", ""
-        self.confirm_open, self.confirm_busy, self._pending = False, False, {}
+        self._drop_pending()
         self.reset_open, self.reset_secret, self.reset_done = False, "", False
         yield
         if (r := await self._refresh()) is not None:
@@ -120,13 +117,15 @@ class AdminUsersState(AuthState):
     def _user(self, user_id: int) -> UserRow | None:
         return next((u for u in self.users if u.id == user_id), None)
 
-    def _ask(self, title: str, text: str, label: str, user_id: int, body: dict[str, Any],
-             done: str) -> None:
-        """Show the confirmation step; nothing changes until confirm() runs."""
-        self.confirm_title, self.confirm_text, self.confirm_label = title, text, label
-        self._pending = {"user_id": user_id, "body": body, "done": done}
-        self.confirm_open, self.confirm_busy = True, False
+    def _ask_change(self, title: str, text: str, label: str, user_id: int,
+                    body: dict[str, Any], done: str) -> None:
+        """The confirmation step of a PATCH of the user (ConfirmMixin runs it)."""
+        self._ask(title, text, label, {"user_id": user_id, "body": body, "done": done})
         self.message = self.action_error = ""
+
+    async def _run_pending(self, pending: dict[str, Any]) -> Any:
+        return await self._patch(int(pending["user_id"]), dict(pending["body"]),
+                                 str(pending["done"]))
 
     @rx.event
     def ask_role(self, user_id: int, role: str) -> None:
@@ -135,7 +134,8 @@ class AdminUsersState(AuthState):
         if user is None or role not in ROLES or role == user.role:
             return
         title, text, label = role_change_words(user.email, user.role, role)
-        self._ask(title, text, label, user.id, {"role": role}, f"{user.email} is now {role}.")
+        self._ask_change(title, text, label, user.id, {"role": role},
+                         f"{user.email} is now {role}.")
 
     @rx.event
     def ask_active(self, user_id: int, active: bool) -> None:
@@ -143,36 +143,17 @@ class AdminUsersState(AuthState):
         if user is None or bool(active) == user.is_active:
             return
         if active:
-            self._ask(f"Reactivate {user.email}?",
-                      f"{user.email} can sign in again as {user.role}. Sessions and tokens "
-                      "that ended with the deactivation stay ended.", "Reactivate", user.id,
-                      {"is_active": True}, f"{user.email} reactivated.")
+            self._ask_change(f"Reactivate {user.email}?",
+                             f"{user.email} can sign in again as {user.role}. Sessions and "
+                             "tokens that ended with the deactivation stay ended.",
+                             "Reactivate", user.id, {"is_active": True},
+                             f"{user.email} reactivated.")
         else:
-            self._ask(f"Deactivate {user.email}?",
-                      f"{user.email} is signed out everywhere at once and cannot sign in; "
-                      "every personal API token of theirs ends for good. Their cases and "
-                      "reviews are kept.", "Deactivate", user.id, {"is_active": False},
-                      f"{user.email} deactivated.")
-
-    @rx.event
-    def set_confirm_open(self, value: bool) -> None:
-        """Radix's on_open_change: Cancel or Escape drop what was pending."""
-        if not value:
-            self.confirm_open, self.confirm_busy, self._pending = False, False, {}
-
-    @rx.event
-    async def confirm(self) -> Any:
-        """Run the pending change; only from the confirmation step."""
-        pending = self._pending
-        if not self.confirm_open or not pending or self.confirm_busy:
-            return
-        self.confirm_busy = True
-        yield
-        r = await self._patch(int(pending["user_id"]), dict(pending["body"]),
-                              str(pending["done"]))
-        self.confirm_open, self.confirm_busy, self._pending = False, False, {}
-        if r is not None:
-            yield r
+            self._ask_change(f"Deactivate {user.email}?",
+                             f"{user.email} is signed out everywhere at once and cannot sign "
+                             "in; every personal API token of theirs ends for good. Their "
+                             "cases and reviews are kept.", "Deactivate", user.id,
+                             {"is_active": False}, f"{user.email} deactivated.")
 
     # -- password reset (a dialog: the new password, then the confirming click) --------------
 

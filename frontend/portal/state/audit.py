@@ -8,10 +8,12 @@ from typing import Any, ClassVar
 
 import reflex as rx
 
-from portal import api, fmt, media
+from portal import api, fmt, media, routes
+from portal.routes import Route
 from portal.state.account import without_field
-from portal.state.auth import ADMINS, AuthState
+from portal.state.auth import AuthState
 from portal.state.date_range import inverted_range, iso_date
+from portal.state.fields import field
 from portal.state.models import AuditRow
 
 AUDIT_PAGE = 50
@@ -46,8 +48,8 @@ def action_option(a: dict[str, Any]) -> ActionOption:
 
 
 class AuditState(AuthState):
-    page_roles: ClassVar[tuple[str, ...]] = ADMINS
-    events: list[AuditRow] = rx.field(default_factory=list)
+    route: ClassVar[Route] = routes.AUDIT
+    events: list[AuditRow] = field(list)
     total: int = 0
     offset: int = 0
     action_filter: str = ""
@@ -59,9 +61,9 @@ class AuditState(AuthState):
     csv_url: str = ""  # /media/<ticket> for audit.csv with the current filters
     loading: bool = False
     error: str = ""
-    actions: list[ActionOption] = rx.field(default_factory=list)  # the API's action names
-    user_emails: list[str] = rx.field(default_factory=list)  # suggestions for the email box
-    _emails: dict[int, str] = rx.field(default_factory=dict)  # user id -> email ("Who")
+    actions: list[ActionOption] = field(list)  # the API's action names
+    user_emails: list[str] = field(list)  # suggestions for the email box
+    _emails: dict[int, str] = field(dict)  # user id -> email ("Who")
 
     @rx.var
     def range_text(self) -> str:
@@ -138,7 +140,7 @@ class AuditState(AuthState):
 
     @rx.event
     async def load(self) -> Any:
-        self.current_page = "admin-audit"
+        self.current_page = routes.AUDIT.name
         self._emails = {}
         self.filter_error = ""
         self.loading = True

@@ -4,12 +4,14 @@
 page state is a substate of AuthState and calls the API through `_api`, which signs the session
 out when the backend answers 401.
 
-Every event handler of AuthState and its substates runs only for a signed-in tab with one of
-the state's `page_roles` (all roles unless a state names fewer; `@requires` narrows one
-handler). This is fail-closed: AuthState wraps each handler when Reflex registers
-it, so a new handler is guarded without anyone remembering to. A tab that is not signed in gets
-no API call and no data, only a redirect to /login; a signed-in tab without the role is sent
-to the worklist. Only handlers marked `@public` (the sign-in page's) run for anyone.
+Every event handler of AuthState and its substates runs only for a signed-in tab holding the
+permission of the state's `route` (portal/routes.py; any signed-in tab for a state without
+one; `@requires` narrows one handler). The permissions are the ones GET /api/me lists at
+sign-in: the portal does not encode which role may do what. This is fail-closed: AuthState
+wraps each handler when Reflex registers it, so a new handler is guarded without anyone
+remembering to. A tab that is not signed in gets no API call and no data, only a redirect to
+/login; a signed-in tab without the permission is sent to the worklist. Only handlers marked
+`@public` (the sign-in page's) run for anyone.
 
 A session belongs to the browser, not the tab (portal/browser_session.py): before each handler
 a tab drops a session that was ended in another tab of its browser (sign-out, a 401 from the
@@ -31,17 +33,15 @@ import reflex as rx
 from reflex.event import EventHandler
 from reflex.state import _override_base_method
 
-from portal import api, browser_session, media, return_path
+from portal import api, browser_session, media, return_path, routes
+from portal.routes import Route
+from portal.state.fields import field
 
-ROLES = ("clinician", "reviewer", "admin")
-UPLOADERS = ("clinician", "admin")
-REVIEWERS = ("reviewer", "admin")
-ADMINS = ("admin",)
 SESSION_ENDED = "Your session has ended; please sign in again."
 PLEASE_SIGN_IN = "Please sign in."
 PUBLIC_MARK = "_portal_public"
-ROLES_MARK = "_portal_roles"
-GUARDED_MARK = "_portal_guarded"  # the roles a wrapped handler admits (read by tests)
+PERMISSION_MARK = "_portal_permission"
+GUARDED_MARK = "_portal_guarded"  # the permission a wrapped handler needs (read by tests)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,36 +52,37 @@ def public(fn: F) -> F:
     return fn
 
 
-def requires(*roles: str) -> Callable[[F], F]:
-    """Admit only these roles to one handler (narrower than its state's)."""
+def requires(permission: str) -> Callable[[F], F]:
+    """Admit to one handler only a tab whose user has this permission (narrower than its
+    state's)."""
 
     def mark(fn: F) -> F:
-        setattr(fn, ROLES_MARK, tuple(roles))
+        setattr(fn, PERMISSION_MARK, permission)
         return fn
 
     return mark
 
 
-def _refusal(state: Any, roles: tuple[str, ...]) -> Any:
+def _refusal(state: Any, permission: str) -> Any:
     """None if this tab may run the handler, else where to send it (nothing else happens)."""
     state._follow_browser()
     if not state._token or not state.role:
         state.notice = state.notice or PLEASE_SIGN_IN
         url = state.router.url
         return rx.redirect(return_path.login_path(url.path, url.query))
-    if state.role not in roles:
-        return rx.redirect("/")
+    if not routes.allows(permission, state.permissions):
+        return rx.redirect(routes.HOME)
     return None
 
 
-async def _refusal_async(state: Any, roles: tuple[str, ...], background: bool) -> Any:
+async def _refusal_async(state: Any, permission: str, background: bool) -> Any:
     if background:  # a background task reads and writes its state only under the lock
         async with state:
-            return _refusal(state, roles)
-    return _refusal(state, roles)
+            return _refusal(state, permission)
+    return _refusal(state, permission)
 
 
-def _guarded(fn: Callable[..., Any], roles: tuple[str, ...]) -> Callable[..., Any]:
+def _guarded(fn: Callable[..., Any], permission: str) -> Callable[..., Any]:
     """`fn` behind the sign-in and role check, of the same kind (plain, coroutine, generator,
     async generator) and with the same signature, so Reflex treats it as it treated `fn`."""
     background = bool(getattr(fn, rx.event.BACKGROUND_TASK_MARKER, False))
@@ -89,7 +90,7 @@ def _guarded(fn: Callable[..., Any], roles: tuple[str, ...]) -> Callable[..., An
     if inspect.isasyncgenfunction(fn):
 
         async def agen(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if (refused := await _refusal_async(self, roles, background)) is not None:
+            if (refused := await _refusal_async(self, permission, background)) is not None:
                 yield refused
                 return
             async for update in fn(self, *args, **kwargs):
@@ -99,7 +100,7 @@ def _guarded(fn: Callable[..., Any], roles: tuple[str, ...]) -> Callable[..., An
     elif inspect.iscoroutinefunction(fn):
 
         async def coro(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if (refused := await _refusal_async(self, roles, background)) is not None:
+            if (refused := await _refusal_async(self, permission, background)) is not None:
                 return refused
             return await fn(self, *args, **kwargs)
 
@@ -107,7 +108,7 @@ def _guarded(fn: Callable[..., Any], roles: tuple[str, ...]) -> Callable[..., An
     elif inspect.isgeneratorfunction(fn):
 
         def gen(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if (refused := _refusal(self, roles)) is not None:
+            if (refused := _refusal(self, permission)) is not None:
                 yield refused
                 return None
             return (yield from fn(self, *args, **kwargs))
@@ -116,23 +117,25 @@ def _guarded(fn: Callable[..., Any], roles: tuple[str, ...]) -> Callable[..., An
     else:
 
         def plain(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if (refused := _refusal(self, roles)) is not None:
+            if (refused := _refusal(self, permission)) is not None:
                 return refused
             return fn(self, *args, **kwargs)
 
         wrapper = plain
     wrapped = functools.wraps(fn)(wrapper)
-    setattr(wrapped, GUARDED_MARK, roles)
+    setattr(wrapped, GUARDED_MARK, permission)
     return wrapped
 
 
 class AuthState(rx.State):
-    page_roles: ClassVar[tuple[str, ...]] = ROLES  # who may run this state's handlers
+    # the page whose permission this state's handlers need (None: any signed-in tab)
+    route: ClassVar[Route | None] = None
     _token: str = ""
     user_id: int = 0
     email: str = ""
     full_name: str = ""
-    role: str = ""
+    role: str = ""  # shown, never checked: `permissions` says what the user may do
+    permissions: list[str] = field(list)  # as GET /api/me lists them
     notice: str = ""  # shown on the sign-in page (why you are there)
     login_error: str = ""
     login_busy: bool = False
@@ -145,15 +148,11 @@ class AuthState(rx.State):
 
     @rx.var
     def can_upload(self) -> bool:
-        return self.role in UPLOADERS
+        return routes.UPLOAD_CASES in self.permissions
 
     @rx.var
     def can_review(self) -> bool:
-        return self.role in REVIEWERS
-
-    @rx.var
-    def is_admin(self) -> bool:
-        return self.role in ADMINS
+        return routes.REVIEW_CASES in self.permissions
 
     @rx.var
     def display_name(self) -> str:
@@ -174,6 +173,7 @@ class AuthState(rx.State):
         self.email = ""
         self.full_name = ""
         self.role = ""
+        self.permissions = []
         self.notice = notice
 
     def _take(self, token: str, user: dict[str, Any]) -> None:
@@ -182,6 +182,7 @@ class AuthState(rx.State):
         self.email = str(user.get("email", ""))
         self.full_name = str(user.get("full_name") or "")
         self.role = str(user.get("role", ""))
+        self.permissions = [str(p) for p in user.get("permissions") or []]
         self.notice = ""
         self._reloaded = False
 
@@ -214,7 +215,10 @@ class AuthState(rx.State):
         added later), so this is where each one gets the sign-in and role check."""
         if (callable(fn) and not getattr(fn, PUBLIC_MARK, False)
                 and getattr(fn, GUARDED_MARK, None) is None):
-            fn = _guarded(fn, getattr(fn, ROLES_MARK, None) or cls.page_roles)
+            needed = getattr(fn, PERMISSION_MARK, None)
+            if needed is None:
+                needed = cls.route.permission if cls.route is not None else routes.SIGNED_IN
+            fn = _guarded(fn, needed)
         return super()._create_event_handler(fn, event_handler_cls)
 
     def _forwarded(self) -> dict[str, str]:
@@ -281,10 +285,19 @@ class AuthState(rx.State):
             self.login_busy = False
             self.login_error = e.detail
             return
-        user = body.get("user") or {}
-        profile = {"id": user.get("id"), "email": user.get("email", email),
-                   "full_name": user.get("full_name"), "role": user.get("role", "")}
-        self._take(str(body.get("token", "")), profile)
+        token = str(body.get("token", ""))
+        try:  # who signed in and what they may do, as the API says
+            me = await api.call("GET", "/api/me", token, headers=self._forwarded())
+        except api.ApiError as e:
+            with contextlib.suppress(api.ApiError):  # no session the portal cannot use
+                await api.call("POST", "/api/auth/logout", token, headers=self._forwarded())
+            self.login_busy = False
+            self.login_error = e.detail
+            return
+        profile = {"id": me.get("id"), "email": me.get("email", email),
+                   "full_name": me.get("full_name"), "role": me.get("role", ""),
+                   "permissions": list(me.get("permissions") or [])}
+        self._take(token, profile)
         code = browser_session.start(self._token, self.router.session.client_token,
                                      self.router.headers.cookie, profile, target)
         self.login_busy = False

@@ -2,56 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
-from portal import api, fmt, media, signed_off
+from portal import api, fmt, media, routes, signed_off
+from portal.routes import Route
 from portal.state import polling
-from portal.state.auth import REVIEWERS, AuthState, requires
+from portal.state.auth import AuthState, requires
+from portal.state.case_view import (
+    DECISION_STATES,
+    NOTHING_EDITED,
+    case_id_from_path,
+    review_body,
+    reviewed_findings_of,
+    reviews_of,
+    timings_of,
+    zones_of,
+)
+from portal.state.fields import field
 from portal.state.models import FindingsView, ReviewRow, Timing, Zone
 
 POLL_SECONDS = 2.0
 POLL_MAX_SECONDS = 15 * 60
 BROWSER_FORMATS = ("png", "jpeg", "jpg")
-DECISION_STATES = {"accept": "accepted", "edit": "edited", "reject": "rejected"}
-TIMING_LABELS = {"decode": "Decode", "preprocess": "Preprocess", "inference": "Model",
-                 "model": "Model", "postprocess": "Post-process", "overlay": "Overlay",
-                 "render": "Render", "total": "Total", "queue": "Queue wait"}
-
-
-def zone_shade(p: float | None, flagged: bool) -> str:
-    """A tile's colour follows the model's decision: red only for a flagged zone (deeper as the
-    probability rises), a neutral grey for the others, however high their probability; the
-    number and the bar under it give the grade."""
-    if p is None or not flagged:
-        return "var(--gray-2)"
-    return f"rgba(220, 38, 38, {0.30 + 0.45 * p:.2f})"
-
-
-def zones_of(probabilities: Any, flags: Any) -> list[Zone]:
-    probs = probabilities if isinstance(probabilities, dict) else {}
-    flagged = flags if isinstance(flags, dict) else {}
-    out = []
-    for key in fmt.ZONE_KEYS:
-        p = probs.get(key)
-        p = float(p) if isinstance(p, int | float) and not isinstance(p, bool) else None
-        is_flagged = bool(flagged.get(key, False))
-        out.append(Zone(
-            key=key, label=fmt.zone_label(key), level=key.rpartition("_")[2].capitalize(),
-            probability="—" if p is None else f"{p * 100:.0f} %",
-            flagged=is_flagged, shade=zone_shade(p, is_flagged),
-            bar="0%" if p is None else f"{p * 100:.0f}%",
-        ))
-    return out
-
-
-def case_id_from_path(path: str) -> str:
-    parts = [p for p in path.split("/") if p]
-    return parts[1] if len(parts) >= 2 and parts[0] == "cases" else ""
 
 
 class CaseState(AuthState):
+    route: ClassVar[Route] = routes.CASE
     case_id: str = ""
     loading: bool = False
     error: str = ""  # the case could not be loaded (e.g. not found)
@@ -69,7 +47,7 @@ class CaseState(AuthState):
     finished: str = ""
     findings: str = ""
     reviewed_findings: str = ""  # the latest edit, if any
-    findings_view: FindingsView = rx.field(default_factory=FindingsView)  # signed-off first
+    findings_view: FindingsView = field(FindingsView)  # signed-off first
     laterality: str = ""
     burden: str = ""
     model: str = ""
@@ -86,11 +64,11 @@ class CaseState(AuthState):
     fhir_url: str = ""
     seg_url: str = ""
     sr_url: str = ""
-    _model_flags: dict[str, bool] = rx.field(default_factory=dict)
-    _reviewed_flags: dict[str, bool] = rx.field(default_factory=dict)
-    zones: list[Zone] = rx.field(default_factory=list)
-    timings: list[Timing] = rx.field(default_factory=list)
-    reviews: list[ReviewRow] = rx.field(default_factory=list)
+    _model_flags: dict[str, bool] = field(dict)
+    _reviewed_flags: dict[str, bool] = field(dict)
+    zones: list[Zone] = field(list)
+    timings: list[Timing] = field(list)
+    reviews: list[ReviewRow] = field(list)
     # the film and its lesion mask (relative /media/<ticket> URLs); how they are shown (layers,
     # window/level, zoom) is the browser's alone (assets/viewer.js)
     base_src: str = ""
@@ -102,7 +80,7 @@ class CaseState(AuthState):
     decision: str = "accept"
     review_findings: str = ""
     # the zone flags the reviewer submits with edit or reject
-    review_flags: dict[str, bool] = rx.field(default_factory=dict)
+    review_flags: dict[str, bool] = field(dict)
     review_comment: str = ""
     review_busy: bool = False
     review_error: str = ""
@@ -152,24 +130,9 @@ class CaseState(AuthState):
         self._reviewed_flags = reviewed_flags or dict(self._model_flags)
         self.reviewed_zones = (fmt.flagged_zones(reviewed_flags)
                                if reviewed_flags and reviewed_flags != self._model_flags else "")
-        timings = c.get("timings_ms") if isinstance(c.get("timings_ms"), dict) else {}
-        self.timings = [Timing(TIMING_LABELS.get(k, k.replace("_", " ").capitalize()),
-                               f"{v:.1f} ms" if isinstance(v, int | float) else str(v))
-                        for k, v in (timings or {}).items()]
-        reviews = [r for r in c.get("reviews", []) if isinstance(r, dict)]
-        self.reviews = [ReviewRow(
-            id=int(r.get("id") or 0), decision=str(r.get("decision", "")),
-            reviewer=str(r.get("reviewer_name") or f"user {r.get('reviewer_id')}"),
-            findings_text=fmt.text(r.get("findings_text")), comment=fmt.text(r.get("comment")),
-            at=fmt.when(r.get("created_at")),
-            zones=fmt.flagged_zones(fmt.zone_flags(r.get("zone_flags"))),
-            zones_corrected=fmt.zone_flags(r.get("zone_flags")) not in (None, self._model_flags),
-        ) for r in reviews]
-        edits = [r for r in reviews if r.get("decision") == "edit" and r.get("findings_text")]
-        reviewed = c.get("reviewed_findings_text") if "reviewed_findings_text" in c else (
-            edits[-1]["findings_text"] if edits else None)
-        self.reviewed_findings = str(reviewed) if reviewed and reviewed != c.get(
-            "findings_text") else ""
+        self.timings = timings_of(c)
+        self.reviews = reviews_of(c, self._model_flags)
+        self.reviewed_findings = reviewed_findings_of(c)
 
     def _ticket(self, current: str, kind: str) -> str:
         """Keep a still-valid link: the viewer holds its pixels, and a new link would make it
@@ -220,7 +183,7 @@ class CaseState(AuthState):
 
     @rx.event
     async def load(self) -> Any:
-        self.current_page = "case"
+        self.current_page = routes.CASE.name
         case_id = case_id_from_path(self.router.url.path)
         if case_id != self.case_id:
             self._reset_view()
@@ -264,7 +227,7 @@ class CaseState(AuthState):
         self.override_reason = value[:500]
 
     @rx.event
-    @requires(*REVIEWERS)
+    @requires(routes.REVIEW_CASES)
     async def override_scope(self) -> Any:
         """'Analyse anyway': the out-of-scope film is queued again, past the scope gate."""
         reason = self.override_reason.strip()
@@ -287,28 +250,18 @@ class CaseState(AuthState):
             yield CaseState.poll
 
     @rx.event
-    @requires(*REVIEWERS)
+    @requires(routes.REVIEW_CASES)
     async def submit_review(self) -> Any:
         if self.review_busy:
             return
-        body: dict[str, Any] = {"decision": self.decision,
-                                "comment": self.review_comment.strip() or None}
-        flags = {k: bool(self.review_flags.get(k, False)) for k in fmt.ZONE_KEYS}
-        flags_changed = flags != self._reviewed_flags  # touched in this form
-        if self.decision in ("edit", "reject") and flags != self._model_flags:
-            body["zone_flags"] = flags  # a correction of the model's flags
-        if self.decision == "edit":
-            text = self.review_findings.strip()
-            text_changed = text != (self.reviewed_findings or self.findings).strip()
-            if flags_changed and not text_changed:
-                body["zone_flags"] = flags  # the server writes the sentence from the flags
-            elif not text:
-                self.review_error = ("Write the corrected findings or correct the zone flags, "
-                                     "or choose another decision.")
-                yield rx.set_focus("review-findings")
-                return
-            else:
-                body["findings_text"] = text
+        body = review_body(self.decision, self.review_comment, self.review_findings,
+                           self.review_flags, model_flags=self._model_flags,
+                           reviewed_flags=self._reviewed_flags,
+                           shown_text=self.reviewed_findings or self.findings)
+        if body is None:
+            self.review_error = NOTHING_EDITED
+            yield rx.set_focus("review-findings")
+            return
         self.review_busy, self.review_error, self.review_done = True, "", ""
         yield
         try:
@@ -342,6 +295,7 @@ class CaseState(AuthState):
     @rx.event(background=True)
     async def poll(self) -> None:
         """Follow the case every POLL_SECONDS until its analysis ends."""
-        await polling.poll(self, every=POLL_SECONDS, most=POLL_MAX_SECONDS, page="case",
+        await polling.poll(self, every=POLL_SECONDS, most=POLL_MAX_SECONDS,
+                           page=routes.CASE.name,
                            ask=self._polled_case, fetch=polling.get_case,
                            apply=self._show_polled)

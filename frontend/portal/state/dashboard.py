@@ -7,9 +7,11 @@ from typing import Any, ClassVar
 
 import reflex as rx
 
-from portal import api, fmt, media
-from portal.state.auth import ADMINS, AuthState
+from portal import api, fmt, media, routes
+from portal.routes import Route
+from portal.state.auth import AuthState
 from portal.state.date_range import inverted_range, iso_date
+from portal.state.fields import field
 from portal.state.models import AgreementRow, Stat
 
 
@@ -34,22 +36,22 @@ def agreement_row(a: dict[str, Any]) -> AgreementRow:
 
 
 class DashboardState(AuthState):
-    page_roles: ClassVar[tuple[str, ...]] = ADMINS
-    agreement: list[AgreementRow] = rx.field(default_factory=list)
+    route: ClassVar[Route] = routes.DASHBOARD
+    agreement: list[AgreementRow] = field(list)
     export_busy: bool = False
     export_error: str = ""
     export_message: str = ""
     export_url: str = ""  # /media/<ticket> of the last export's zip
     export_name: str = ""
-    cards: list[Stat] = rx.field(default_factory=list)
-    by_status: list[Stat] = rx.field(default_factory=list)
-    by_review: list[Stat] = rx.field(default_factory=list)
+    cards: list[Stat] = field(list)
+    by_status: list[Stat] = field(list)
+    by_review: list[Stat] = field(list)
     loading: bool = False
     error: str = ""
 
     @rx.event
     async def load(self) -> Any:
-        self.current_page = "admin-dashboard"
+        self.current_page = routes.DASHBOARD.name
         self.loading = True
         yield
         try:

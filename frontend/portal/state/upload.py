@@ -14,9 +14,11 @@ from typing import Any, ClassVar
 
 import reflex as rx
 
-from portal import api, fmt
+from portal import api, fmt, routes
+from portal.routes import Route
 from portal.state import polling
-from portal.state.auth import SESSION_ENDED, UPLOADERS, AuthState
+from portal.state.auth import SESSION_ENDED, AuthState
+from portal.state.fields import field
 from portal.state.models import FileRow
 
 UPLOAD_ID = "case_upload"
@@ -41,15 +43,15 @@ PHASE_PROGRESS = {"queued": ACCEPTED, "running": RUNNING, "done": 100, "failed":
 
 
 class UploadState(AuthState):
-    page_roles: ClassVar[tuple[str, ...]] = UPLOADERS
-    files: list[FileRow] = rx.field(default_factory=list)
+    route: ClassVar[Route] = routes.UPLOAD
+    files: list[FileRow] = field(list)
     busy: bool = False
     error: str = ""
     live: bool = False
-    _meta: dict[str, str] = rx.field(default_factory=dict)  # the form, for every file
-    _sizes: list[int] = rx.field(default_factory=list)
+    _meta: dict[str, str] = field(dict)  # the form, for every file
+    _sizes: list[int] = field(list)
     # (row index, file name, bytes, content type) of the files `deliver` has still to send
-    _outbox: list[tuple[int, str, bytes, str]] = rx.field(default_factory=list)
+    _outbox: list[tuple[int, str, bytes, str]] = field(list)
 
     @rx.var
     def accepted_count(self) -> int:
@@ -65,7 +67,7 @@ class UploadState(AuthState):
 
     @rx.event
     def load(self) -> Any:
-        self.current_page = "upload"
+        self.current_page = routes.UPLOAD.name
         if not self.busy and not self.live:
             self.files = []
             self.error = ""

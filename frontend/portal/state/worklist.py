@@ -6,14 +6,16 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 import reflex as rx
 
-from portal import api, fmt, media, signed_off
+from portal import api, fmt, media, routes, signed_off
+from portal.routes import Route
 from portal.state import polling
 from portal.state.auth import AuthState
+from portal.state.fields import field
 from portal.state.models import AlertRow, CaseRow
 from portal.worklist_query import (
     ALL,
@@ -56,7 +58,8 @@ def case_row(c: dict[str, Any]) -> CaseRow:
 
 
 class WorklistState(AuthState):
-    rows: list[CaseRow] = rx.field(default_factory=list)
+    route: ClassVar[Route] = routes.WORKLIST
+    rows: list[CaseRow] = field(list)
     total: int = 0
     offset: int = 0
     status_filter: str = ALL
@@ -70,15 +73,15 @@ class WorklistState(AuthState):
     live: bool = False  # the polling loop runs
     paused: bool = False  # it stopped after POLL_IDLE_SECONDS without an action on the page
     refreshed: str = ""  # when the list was last fetched
-    alerts: list[AlertRow] = rx.field(default_factory=list)
+    alerts: list[AlertRow] = field(list)
     _acted_at: float = 0.0
-    _thumbs: dict[str, str] = rx.field(default_factory=dict)  # case id -> its thumbnail link
+    _thumbs: dict[str, str] = field(dict)  # case id -> its thumbnail link
     # The alert watch: cases created after the worklist was first opened in this tab, by the
     # API's clock (the newest case's created_at then), whatever the filters.
     _watch_user: int = 0  # whose watch it is (0: not started)
     _watch_from: str = ""  # '' when there was no case at all
-    _watch_known: list[str] = rx.field(default_factory=list)  # that newest case (not new)
-    _dismissed: dict[str, str] = rx.field(default_factory=dict)  # case id -> reason dismissed
+    _watch_known: list[str] = field(list)  # that newest case (not new)
+    _dismissed: dict[str, str] = field(dict)  # case id -> reason dismissed
 
     @rx.var
     def range_text(self) -> str:
@@ -183,7 +186,7 @@ class WorklistState(AuthState):
     @rx.event
     async def load(self) -> Any:
         """The page's on_load, also after each change of view (the URL says which)."""
-        self.current_page = "worklist"
+        self.current_page = routes.WORKLIST.name
         self._show_view(parse(self.router.url.query_parameters))
         self._acted_at, self.paused = time.monotonic(), False
         yield rx.set_value("worklist-search", self.query)
@@ -260,7 +263,8 @@ class WorklistState(AuthState):
     async def poll(self) -> None:
         """Refresh the page and the alerts every POLL_SECONDS while the worklist is on screen:
         new cases and status changes appear without a reload."""
-        await polling.poll(self, every=POLL_SECONDS, page="worklist", ask=self._polled_views,
+        await polling.poll(self, every=POLL_SECONDS, page=routes.WORKLIST.name,
+                           ask=self._polled_views,
                            fetch=_fetch_polled, apply=self._show_polled,
                            failed=self._poll_failed)
 
