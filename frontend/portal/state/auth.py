@@ -83,7 +83,7 @@ async def _refusal_async(state: Any, permission: str, background: bool) -> Any:
 
 
 def _guarded(fn: Callable[..., Any], permission: str) -> Callable[..., Any]:
-    """`fn` behind the sign-in and role check, of the same kind (plain, coroutine, generator,
+    """`fn` behind the sign-in and permission check, of the same kind (plain, coroutine, generator,
     async generator) and with the same signature, so Reflex treats it as it treated `fn`."""
     background = bool(getattr(fn, rx.event.BACKGROUND_TASK_MARKER, False))
     wrapper: Callable[..., Any]
