@@ -33,10 +33,11 @@ from backend.http.deps import DEPENDENCIES
 from backend.http.docs import SelfHostedSwagger
 from backend.http.errors import EXCEPTION_HANDLERS
 from backend.http.input_guard import input_guard_middleware
-from backend.http.logs import configure_logging, get_logger
 from backend.http.openapi import document_operations
 from backend.http.proxies import forwarded_headers_middleware, parse_networks
 from backend.http.requests import https_only, request_context_middleware, response_headers
+from backend.models_registry.service import register_shipped_model
+from backend.platform.logs import configure_logging, get_logger
 from backend.platform.services import Services
 from backend.platform.version import app_version
 from backend.settings import Settings, get_settings
@@ -52,8 +53,6 @@ log = get_logger("app")
 
 async def _register_shipped_model(services: Services) -> None:
     """Best effort: the API still starts when the database is down (it answers 503 then)."""
-    from backend.models_registry.service import register_shipped_model
-
     try:
         await register_shipped_model(services)
     except Exception as e:  # a concurrent start registered it, or the database is down

@@ -15,10 +15,13 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from backend.accounts import lifecycle
+from backend.accounts import repository as repo
 from backend.accounts import service as accounts
 from backend.accounts.enums import Role
-from backend.accounts.passwords import PasswordPolicyError
-from backend.platform.db import make_engine, make_sessionmaker, transaction
+from backend.accounts.passwords import PasswordPolicyError, check_policy, hash_password, run_argon2
+from backend.admin import audit
+from backend.platform.db import make_engine, make_sessionmaker, transaction, utcnow
 from backend.settings import Settings, load_settings
 
 
@@ -60,12 +63,6 @@ class _ShellCtx:
 
 
 async def _set_password(settings: Settings, email: str, password: str) -> int:
-    from backend.accounts import lifecycle
-    from backend.accounts import repository as repo
-    from backend.accounts.passwords import check_policy, hash_password, run_argon2
-    from backend.admin import audit
-    from backend.platform.db import utcnow
-
     engine = make_engine(settings)
     try:
         async with transaction(make_sessionmaker(engine)) as db:

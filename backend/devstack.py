@@ -19,6 +19,9 @@ embedded services (``make up`` execs into this process, so a signal to it is one
 <data-dir> (``--data-dir``) defaults to var/; it is private to this user: umask 077 for
 everything the stack creates, and group/other permissions taken off what an earlier start
 left there (backend.platform.data_dir).
+The embedded services and the domain code are imported in the functions that use them, so the
+supervising process stays small and what the environment names for real is never loaded (no
+cycle is avoided that way).
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ def create_server(model_path: str | None = None, device: str = "auto",
 
 
 def main(argv: list[str] | None = None) -> None:
-    import uvicorn
+    import uvicorn  # the server process only; tests import the app
 
     p = argparse.ArgumentParser(prog="python -m backend.sagemaker_server", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -21,8 +21,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from inference.model_files import DEFAULT_MODEL  # noqa: E402
 from inference.pipeline import Predictor  # noqa: E402
-from inference.session import DEFAULT_MODEL  # noqa: E402
 
 
 def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:

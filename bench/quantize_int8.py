@@ -46,8 +46,9 @@ from onnxruntime.quantization.shape_inference import quant_pre_process  # noqa: 
 
 from inference.decode import decode  # noqa: E402
 from inference.manifest import Manifest, manifest_path_for, sha256_of  # noqa: E402
+from inference.model_files import FP32_MODEL, MODELS_DIR  # noqa: E402
 from inference.preprocess import to_model_input  # noqa: E402
-from inference.session import FP32_MODEL, MODELS_DIR, ModelRunner  # noqa: E402
+from inference.session import ModelRunner  # noqa: E402
 from training.data import read_records  # noqa: E402
 from training.evaluate import evaluate  # noqa: E402
 

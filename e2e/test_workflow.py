@@ -16,7 +16,7 @@ from e2e_stack import ACCOUNTS
 from playwright.sync_api import Page, expect
 
 from inference.manifest import Manifest, manifest_path_for
-from inference.session import DEFAULT_MODEL
+from inference.model_files import DEFAULT_MODEL
 from inference.sides import PATIENT_ZONES
 
 SHIPPED = Manifest.load(manifest_path_for(DEFAULT_MODEL)).version

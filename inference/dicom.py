@@ -22,8 +22,8 @@ from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, g
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from inference.containers import codestream_size, inflated_size
-from inference.decode import DecodedImage, Limits, check_dimensions, luminance
 from inference.errors import InputError
+from inference.image import DecodedImage, Limits, check_dimensions, luminance
 
 __all__ = ["decode_dicom"]
 

@@ -12,8 +12,9 @@ import numpy as np
 
 from inference import scope as scope_gate
 from inference import sides
-from inference.decode import DEFAULT_LIMITS, DecodedImage, Limits, decode
+from inference.decode import decode
 from inference.errors import InputError
+from inference.image import DEFAULT_LIMITS, DecodedImage, Limits
 from inference.overlay import png_bytes, render_overlay
 from inference.postprocess import postprocess
 from inference.preprocess import to_model_input

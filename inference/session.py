@@ -9,15 +9,7 @@ import numpy as np
 import onnxruntime as ort
 
 from inference.manifest import Manifest, manifest_path_for, sha256_of
-from inference.model_files import model_path_from_environment
-
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-# The trained export (what training/export.py writes and quantisation starts from).
-FP32_MODEL = MODELS_DIR / "medsegtext-segfind.onnx"
-# What runs unless told otherwise, on CPU and CUDA. v1 ran an INT8 copy on the CPU (1.7x faster);
-# v2's INT8 copy moved the presence decision and the scope gate too far (AUROC 0.958 -> 0.93,
-# 3.6% of chest films refused; README "Model"), so the FP32 file ships alone.
-DEFAULT_MODEL = FP32_MODEL
+from inference.model_files import DEFAULT_MODEL, FP32_MODEL, model_path_from_environment
 
 
 class ModelError(RuntimeError):

@@ -27,8 +27,8 @@ from backend.accounts.schemas import (
     UserOut,
 )
 from backend.accounts.tokens import SESSION_COOKIE
+from backend.errors import Conflict, TooManyRequests
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
-from backend.http.errors import Conflict, TooManyRequests
 from backend.http.openapi import refuses
 from backend.http.params import PathId
 from backend.http.requests import https_only
@@ -68,7 +68,7 @@ class AuthController(Controller):
             await db.commit()  # keep the audit event of the refused attempt
             raise TooManyRequests(
                 f"Too many failed sign-in attempts; try again in {e.retry_after} seconds.",
-                headers={"Retry-After": str(e.retry_after)}) from None
+                retry_after_s=e.retry_after) from None
         cookie = Cookie(key=SESSION_COOKIE, value=issued.token, httponly=True, samesite="lax",
                         secure=https_only(settings), path="/",
                         max_age=settings.session_ttl_hours * 3600)
@@ -109,8 +109,7 @@ class AuthController(Controller):
             await db.commit()
             raise TooManyRequests(
                 "Too many wrong current passwords; try changing your password again in "
-                f"{e.retry_after} seconds.", headers={"Retry-After": str(e.retry_after)}
-            ) from None
+                f"{e.retry_after} seconds.", retry_after_s=e.retry_after) from None
         except PasswordPolicyError as e:
             raise _field("new_password", str(e)) from None
         except service.AccountError as e:

@@ -44,3 +44,8 @@ def permissions_of(role: Role) -> list[Permission]:
 
 # who sees every case (a clinician sees only their own)
 SEES_ALL_CASES = holders(Permission.SEE_ALL_CASES)
+
+
+def role_names(roles: frozenset[Role]) -> str:
+    """The roles in Role order ("clinician or admin"), for refusals that say who may."""
+    return " or ".join(r.value for r in Role if r in roles)

@@ -12,11 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts import repository as repo
 from backend.accounts.models import ApiToken, User
+from backend.accounts.principal import Principal
 from backend.accounts.repository import Liveness
 from backend.accounts.tokens import hash_token, new_token, token_prefix
 from backend.admin import audit
 from backend.admin.audit import AuditContext
-from backend.http.auth import Principal
 from backend.settings import Settings
 
 SESSION, PERSONAL = "session", "personal"

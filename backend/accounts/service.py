@@ -20,10 +20,10 @@ from backend.accounts.passwords import (
     run_argon2,
     verify_password,
 )
+from backend.accounts.principal import Principal
 from backend.accounts.tokens import hash_token
 from backend.admin import audit
 from backend.admin.audit import AuditContext
-from backend.http.auth import Principal
 from backend.platform.db import utcnow
 from backend.settings import Settings
 

@@ -77,7 +77,7 @@ class PredictionStore:
         return _from_dynamo(item) if item else None
 
     async def for_case(self, case_id: str) -> list[dict[str, Any]]:
-        from boto3.dynamodb.conditions import Key
+        from boto3.dynamodb.conditions import Key  # boto3 itself: only this query needs it
 
         try:
             resp = await self._table.query(KeyConditionExpression=Key("case_id").eq(case_id))

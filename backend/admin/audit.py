@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.admin.models import AuditEvent
+from backend.admin.repository import recent_event_exists
 from backend.platform.db import utcnow
 
 
@@ -116,8 +117,6 @@ async def record_view(session: AsyncSession, ctx: AuditContext, object_type: str
                       object_id: str, window: timedelta = timedelta(minutes=5)) -> None:
     """Record a view unless the same user viewed the same object within `window`: the UI polls
     a queued case every few seconds, and one event per look is what an auditor wants."""
-    from backend.admin.repository import recent_event_exists
-
     if not await recent_event_exists(session, action=CASE_VIEW, user_id=ctx.user_id,
                                      object_id=object_id, since=utcnow() - window):
         record(session, ctx, CASE_VIEW, object_type, object_id)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from litestar.exceptions import ValidationException
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts import repository as accounts_repo
@@ -15,7 +14,8 @@ from backend.accounts.service import normalize_email
 from backend.admin import audit
 from backend.admin import repository as repo
 from backend.admin.repository import AuditQuery
-from backend.http.params import utc
+from backend.errors import Invalid
+from backend.platform.instants import utc
 
 ACTIONS_PATH = "/api/admin/audit/actions"
 
@@ -34,9 +34,8 @@ class AuditFilters:
     until: datetime | None = None
 
 
-def _refuse(message: str, *keys: str) -> ValidationException:
-    return ValidationException(message, extra=[{"key": k, "message": message, "source": "query"}
-                                               for k in keys])
+def _refuse(message: str, *keys: str) -> Invalid:
+    return Invalid.field("query", message, *keys)
 
 
 async def known_actions(db: AsyncSession) -> dict[str, str]:
@@ -49,7 +48,7 @@ async def known_actions(db: AsyncSession) -> dict[str, str]:
 
 async def resolve(db: AsyncSession, f: AuditFilters, limit: int = 50,
                   offset: int = 0) -> AuditQuery:
-    """The repository's query for these filters, or a ValidationException naming the
+    """The repository's query for these filters, or an Invalid naming the
     parameter (an unknown action or email, an email and an id of different users, a range
     that ends before it starts)."""
     since, until = utc(f.since, "since"), utc(f.until, "until")

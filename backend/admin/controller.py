@@ -21,8 +21,8 @@ from backend.admin import service
 from backend.admin.audit_csv import stream_csv
 from backend.admin.audit_filters import ACTIONS_PATH, AuditFilters, known_actions, resolve
 from backend.admin.schemas import AuditActionOut, AuditOut, AuditPage, Stats
+from backend.errors import Conflict
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
-from backend.http.errors import Conflict
 from backend.http.guards import ADMINS
 from backend.http.openapi import refuses
 from backend.http.params import Limit, Offset, PathId, QueryId

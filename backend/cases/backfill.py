@@ -56,8 +56,8 @@ from backend.admin import audit
 from backend.cases.backfill_plan import Unfit, plan
 from backend.cases.deidentify import IMPLEMENTATION_VERSION
 from backend.cases.service import CONTENT_TYPES
-from backend.http.logs import get_logger
 from backend.platform.db import make_engine, make_sessionmaker, transaction, utcnow
+from backend.platform.logs import get_logger
 from backend.settings import Settings
 from backend.tables import AuditEvent, Case  # every table, so foreign keys resolve outside the API
 

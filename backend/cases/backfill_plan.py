@@ -37,8 +37,9 @@ from backend.cases.deidentify import (
     deidentify_dicom,
 )
 from backend.cases.strip_metadata import without_metadata
-from inference.decode import DecodedImage, Limits, decode, sniff_format
+from inference.decode import decode, sniff_format
 from inference.errors import InputError
+from inference.image import DecodedImage, Limits
 
 Action = Literal["done", "rewrite", "burned_in"]
 

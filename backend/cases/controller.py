@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts.principal import Principal, RequestCtx
 from backend.adapters.errors import ObjectMissing
 from backend.admin import audit
 from backend.cases import limits, service
 from backend.cases.enums import CaseStatus, Priority
 from backend.cases.repository import CaseQuery
-from backend.cases.schemas import CaseCreated, CaseDetail, CasePage, CaseSummary, CaseUploadForm
+from backend.cases.schemas import CaseCreated, CaseDetail, CasePage, CaseSummary
 from backend.cases.upload import parse_fields
 from backend.cases.zones import ZoneFlags
-from backend.http.auth import Principal
-from backend.http.deps import Ctx, CurrentUser, Db, RequestCtx, Svc
+from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.guards import CLINICAL_UPLOAD
 from backend.http.openapi import ErrorBody, refuses
-from backend.http.params import ID_MAX, ID_MIN, Limit, Offset, utc
+from backend.http.params import ID_MAX, ID_MIN, Limit, Offset
 from backend.platform.db import utcnow
+from backend.platform.instants import utc
 from backend.platform.services import Services
 from backend.reviews import repository as reviews_repo
 from backend.reviews.enums import ReviewState
@@ -34,6 +37,22 @@ from backend.triage.policy import TriagePolicy, assess_case
 
 Sort = Literal["triage", "newest", "oldest", "priority"]
 GONE = refuses(410)  # withdrawn to quarantine, or a stored file is missing
+
+
+@dataclass
+class CaseUploadForm:
+    """multipart/form-data. Optional fields may be absent or empty. age: whole years 0-130;
+    sex: M, F or O; acquired_at: ISO 8601 (no offset = UTC); priority: routine, urgent or stat;
+    priority_reason: why the priority (at most 500 characters), required for stat."""
+
+    file: UploadFile
+    patient_ref: str | None = None
+    age: str | None = None
+    sex: str | None = None
+    acquired_at: str | None = None
+    priority: str | None = None
+    notes: str | None = None
+    priority_reason: str | None = None
 
 
 async def case_detail(db: AsyncSession, services: Services, case_id: str, user: Principal,

@@ -18,12 +18,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from litestar.exceptions import ValidationException
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.cases import repository as repo
 from backend.cases.enums import Priority
-from backend.http.errors import TooManyRequests
+from backend.errors import Invalid, TooManyRequests
 from backend.platform.db import utcnow
 from backend.settings import Settings
 
@@ -71,8 +70,8 @@ async def enforce(db: AsyncSession, settings: Settings, owner_id: int, priority:
             # a place frees when the limit-th newest upload leaves the window
             wait_s = max(1, math.ceil(
                 (_aware(recent[-1]) + rule.window - now).total_seconds()))
-            raise TooManyRequests(detail=rule.message(wait_s), headers={
-                "Retry-After": str(wait_s)}, extra={"rule": rule.name})
+            raise TooManyRequests(rule.message(wait_s), retry_after_s=wait_s,
+                                  extra={"rule": rule.name})
 
 
 async def enforce_after_insert(db: AsyncSession, settings: Settings, owner_id: int,
@@ -84,9 +83,8 @@ async def enforce_after_insert(db: AsyncSession, settings: Settings, owner_id: i
         await enforce(db, settings, owner_id, priority, case_id)
 
 
-def _bad(message: str) -> ValidationException:
-    return ValidationException(message, extra=[{"key": "priority_reason", "message": message,
-                                                "source": "body"}])
+def _bad(message: str) -> Invalid:
+    return Invalid.field("body", message, "priority_reason")
 
 
 def priority_reason(value: str | None, priority: Priority) -> str | None:

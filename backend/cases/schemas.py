@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from litestar.datastructures import UploadFile
-
 from backend.cases.enums import CaseStatus, Priority
 from backend.cases.models import Case
 from backend.cases.zones import ZoneFlags, ZoneProbabilities
@@ -21,22 +19,6 @@ from inference.sides import Laterality
 
 _DERIVED = frozenset({"triage_score", "triage_reason", "reviewer_name", "has_preview",
                       "reviewed_findings_text"})
-
-
-@dataclass
-class CaseUploadForm:
-    """multipart/form-data. Optional fields may be absent or empty. age: whole years 0-130;
-    sex: M, F or O; acquired_at: ISO 8601 (no offset = UTC); priority: routine, urgent or stat;
-    priority_reason: why the priority (at most 500 characters), required for stat."""
-
-    file: UploadFile
-    patient_ref: str | None = None
-    age: str | None = None
-    sex: str | None = None
-    acquired_at: str | None = None
-    priority: str | None = None
-    notes: str | None = None
-    priority_reason: str | None = None
 
 
 @dataclass

@@ -9,16 +9,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar.exceptions import ClientException
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts.principal import Principal
 from backend.admin import audit
 from backend.admin.audit import AuditContext
 from backend.cases.enums import CaseStatus
 from backend.cases.models import Case
 from backend.cases.service import visible_case
-from backend.http.auth import Principal
-from backend.http.errors import Conflict
+from backend.errors import Conflict, Invalid
 from backend.platform.db import utcnow
 
 
@@ -34,7 +33,7 @@ async def override_scope(db: AsyncSession, ctx: AuditContext, user: Principal, c
     case = await visible_case(db, user, case_id)
     reason = data.reason.strip()
     if not reason:
-        raise ClientException("A reason is required to analyse an out-of-scope film.")
+        raise Invalid("A reason is required to analyse an out-of-scope film.")
     if case.status != CaseStatus.OUT_OF_SCOPE:
         raise Conflict(f"Only out-of-scope cases can be overridden; this case is {case.status}.")
     refused_because = case.scope_reason

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import anyio
 import anyio.to_thread
 import numpy as np
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from PIL import Image
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.enums import SEES_ALL_CASES
+from backend.accounts.principal import Principal
 from backend.adapters.errors import DependencyUnavailable
 from backend.admin import audit
 from backend.admin.audit import AuditContext
@@ -32,16 +32,17 @@ from backend.cases.models import Case, new_case_id
 from backend.cases.repository import CaseQuery
 from backend.cases.strip_metadata import without_metadata
 from backend.cases.upload import CaseFields, stored_filename
-from backend.http.auth import Principal
-from backend.http.logs import get_logger
+from backend.errors import Forbidden, Gone, NotFound
 from backend.models_registry.service import active_version
 from backend.platform.db import utcnow
+from backend.platform.logs import get_logger
 from backend.platform.services import Services
 from backend.reviews import repository as reviews_repo
 from backend.reviews.outcome import ReviewOutcome, outcome_of
 from backend.triage.policy import Triage, TriagePolicy, assess_case, order_by_sql
-from inference.decode import Limits, decode, sniff_format
+from inference.decode import decode, sniff_format
 from inference.errors import InputError
+from inference.image import Limits
 from inference.overlay import png_bytes
 
 log = get_logger("cases")
@@ -56,10 +57,8 @@ QUARANTINED = ("This case was withdrawn on {date}: its stored film has burned-in
                "reviewed or downloaded.")
 
 
-class Quarantined(HTTPException):
-    """410 Gone: `medsegtext deidentify-stored` moved the case's film to quarantine."""
-
-    status_code = 410
+class Quarantined(Gone):
+    """`medsegtext deidentify-stored` moved the case's film to quarantine."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +172,7 @@ async def visible_case(db: AsyncSession, user: Principal, case_id: str) -> Case:
     none needs a restart after a quarantine."""
     case = await repo.get(db, case_id) if len(case_id) <= 64 else None
     if case is None or (user.role not in SEES_ALL_CASES and case.owner_id != user.id):
-        raise NotFoundException(f"No case {case_id}.")
+        raise NotFound(f"No case {case_id}.")
     if case.quarantined_at is not None:
         raise Quarantined(QUARANTINED.format(date=f"{case.quarantined_at:%Y-%m-%d}"))
     return case
@@ -185,7 +184,7 @@ async def search(db: AsyncSession, user: Principal, query: CaseQuery, policy: Tr
     its latest review's outcome (who, and the findings a reader should see)."""
     if user.role not in SEES_ALL_CASES:
         if query.owner_id is not None and query.owner_id != user.id:
-            raise PermissionDeniedException("Only reviewers and admins can filter by owner.")
+            raise Forbidden("Only reviewers and admins can filter by owner.")
         query = CaseQuery(**{**query.__dict__, "owner_id": user.id})
     now = utcnow()
     rows, total = await repo.search(db, query, order_by_sql(policy, now))
@@ -256,8 +255,7 @@ async def read_artifact(db: AsyncSession, services: Services, ctx: AuditContext,
         key = case.mask_key if kind == "mask" else case.overlay_key
         content_type, filename = "image/png", f"{case.id}-{kind}.png"
         if not key:
-            raise NotFoundException(f"The {kind} is not available yet (case status: "
-                                    f"{case.status}).")
+            raise NotFound(f"The {kind} is not available yet (case status: {case.status}).")
     data = await _cached(services, key, version)
     audit.record(db, ctx, audit.CASE_DOWNLOAD, "case", case.id, {"artifact": kind})
     return Artifact(data, content_type, filename)
@@ -268,11 +266,9 @@ IMAGE_MISSING = ("The stored image of this case is missing from the object store
                  "film again as a new case.")
 
 
-class StoredImageMissing(HTTPException):
-    """410 Gone: the case row is here but its uploaded film is not in the object store (e.g.
+class StoredImageMissing(Gone):
+    """The case row is here but its uploaded film is not in the object store (e.g.
     lost by an embedded store that kept objects in memory before issue 14)."""
-
-    status_code = 410
 
 
 async def image_missing(services: Services, case: Case) -> bool | None:

@@ -22,8 +22,9 @@ import struct
 import numpy as np
 
 from inference.containers import jpeg_segments, png_chunks
-from inference.decode import DecodedImage, Limits, decode
+from inference.decode import decode
 from inference.errors import InputError
+from inference.image import DecodedImage, Limits
 
 __all__ = ["strip_jpeg", "strip_png", "without_metadata"]
 

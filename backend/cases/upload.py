@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-from litestar.exceptions import ValidationException
+from typing import Protocol
 
 from backend.cases.enums import Priority
-from backend.cases.schemas import CaseUploadForm
+from backend.errors import Invalid
 
 SEXES = ("M", "F", "O")
 MAX_AGE = 130
@@ -31,9 +30,8 @@ class CaseFields:
     notes: str | None
 
 
-def _bad(field: str, message: str) -> ValidationException:
-    return ValidationException(message, extra=[{"key": field, "message": message,
-                                                "source": "body"}])
+def _bad(field: str, message: str) -> Invalid:
+    return Invalid.field("body", message, field)
 
 
 def _text(value: str | None, field: str, max_length: int) -> str | None:
@@ -91,7 +89,18 @@ def stored_filename(fmt: str) -> str:
     return STORED_NAMES.get(fmt, "image")
 
 
-def parse_fields(form: CaseUploadForm) -> CaseFields:
+class UploadText(Protocol):
+    """The upload form's text fields, as sent (the HTTP form, backend.cases.controller)."""
+
+    patient_ref: str | None
+    age: str | None
+    sex: str | None
+    acquired_at: str | None
+    priority: str | None
+    notes: str | None
+
+
+def parse_fields(form: UploadText) -> CaseFields:
     return CaseFields(
         patient_ref=_text(form.patient_ref, "patient_ref", 64),
         age=_age(form.age),

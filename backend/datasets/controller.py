@@ -17,7 +17,7 @@ from backend.datasets.service import ExportQuery, export_dataset
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.guards import ADMINS
 from backend.http.openapi import refuses
-from backend.http.params import utc
+from backend.platform.instants import utc
 
 CHUNK_BYTES = 2**20
 

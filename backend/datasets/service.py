@@ -18,16 +18,16 @@ from typing import IO
 import anyio.to_thread
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts.principal import Principal
 from backend.adapters.errors import ObjectMissing
 from backend.admin import audit
 from backend.admin.audit import AuditContext
 from backend.cases import repository as cases_repo
 from backend.cases.models import Case
 from backend.datasets import layout
-from backend.http.auth import Principal
-from backend.http.errors import Conflict
-from backend.http.logs import get_logger
+from backend.errors import Conflict
 from backend.platform.db import utcnow
+from backend.platform.logs import get_logger
 from backend.platform.services import Services
 from backend.reviews import repository as reviews_repo
 from backend.reviews.enums import SIGNED_OFF

@@ -16,7 +16,7 @@ import sys
 from backend.dicom_node.account import AccountUnusable, service_account
 from backend.dicom_node.server import Node
 from backend.dicom_node.spool import Spool
-from backend.http.logs import configure_logging, get_logger
+from backend.platform.logs import configure_logging, get_logger
 from backend.platform.services import Services
 from backend.settings import Settings, SettingsError, load_settings
 

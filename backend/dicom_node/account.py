@@ -10,10 +10,9 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts import repository
-from backend.accounts.enums import Role
+from backend.accounts.enums import Permission, Role, holders, role_names
+from backend.accounts.principal import Principal
 from backend.accounts.service import normalize_email
-from backend.http.auth import Principal
-from backend.http.guards import CLINICAL_UPLOAD
 
 TOKEN_KIND = "dicom-node"  # no token: the node acts as the account from inside the deployment
 
@@ -30,8 +29,9 @@ async def service_account(db: AsyncSession, email: str) -> Principal:
             f"users create --email {email} --role clinician)")
     if not user.is_active:
         raise AccountUnusable(f"the DICOM node's service account {email} is deactivated")
-    if user.role not in CLINICAL_UPLOAD.roles:
+    uploaders = holders(Permission.UPLOAD_CASES)
+    if user.role not in uploaders:
         raise AccountUnusable(f"the DICOM node's service account {email} is a {user.role}; "
-                              f"cases are made by the {CLINICAL_UPLOAD.names} role")
+                              f"cases are made by the {role_names(uploaders)} role")
     return Principal(id=user.id, email=user.email, role=Role(user.role),
                      full_name=user.full_name, token_id=0, token_kind=TOKEN_KIND)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from backend.http.logs import get_logger
+from backend.platform.logs import get_logger
 
 log = get_logger("dicom_node")
 

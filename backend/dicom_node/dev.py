@@ -8,6 +8,10 @@ import secrets
 import socket
 from typing import Any
 
+from backend.accounts import repository
+from backend.accounts.service import create_user, normalize_email
+from backend.platform.db import transaction
+
 # the calling AE titles of pynetdicom's and dcmtk's storescu and echoscu, and Orthanc's default
 DEV_CALLING_AETS = "STORESCU,ECHOSCU,ORTHANC"
 SERVICE_ACCOUNT_NAME = "PACS (DICOM node)"
@@ -30,10 +34,6 @@ def listening(host: str, port: int) -> bool:
 async def ensure_service_account(services: Any) -> str:
     """The service account of the settings, made a clinician with a random password nobody is
     told (it never signs in) when it does not exist yet; returns its email."""
-    from backend.accounts import repository
-    from backend.accounts.service import create_user, normalize_email
-    from backend.platform.db import transaction
-
     email = normalize_email(services.settings.dicom_service_account)
     async with transaction(services.sessions) as db:
         if await repository.get_user_by_email(db, email) is None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import uuid
 
-from litestar.exceptions import HTTPException
 from pydicom.dataset import Dataset
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from backend.accounts.principal import RequestCtx
 from backend.adapters.errors import DependencyUnavailable
 from backend.cases import service
 from backend.cases.enums import Priority
@@ -29,10 +29,10 @@ from backend.dicom_node.statuses import (
     Outcome,
     Refused,
 )
-from backend.http.deps import RequestCtx
-from backend.http.logs import get_logger
+from backend.errors import DomainError
 from backend.identity_map import service as identity_map
 from backend.identity_map.identifiers import Identity
+from backend.platform.logs import get_logger
 from backend.platform.services import Services
 from inference.errors import InputError
 
@@ -84,8 +84,8 @@ async def ingest(services: Services, header: Dataset, origin: Origin, data: byte
                     extra={"request_id": request_id, "reason": str(e)})
         raise Refused(DEPENDENCY_DOWN, "A store the node needs is unavailable; send again "
                                        "later.") from None
-    except HTTPException as e:
-        raise Refused(PROCESSING_FAILURE, str(e.detail)) from None
+    except DomainError as e:
+        raise Refused(PROCESSING_FAILURE, e.detail) from None
     enqueued = await service.enqueue(services, case)
     log.info("case created from DICOM", extra={
         "case_id": case.id, "calling_ae": origin.calling_ae, "peer": origin.peer,

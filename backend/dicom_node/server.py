@@ -30,7 +30,7 @@ from backend.dicom_node.screen import FILM_CLASSES, origin_of, read_header, scre
 from backend.dicom_node.size_guard import SizeGuard
 from backend.dicom_node.spool import Spool, spool_dir
 from backend.dicom_node.statuses import OUT_OF_RESOURCES, PROCESSING_FAILURE, Outcome, Refused
-from backend.http.logs import get_logger
+from backend.platform.logs import get_logger
 from backend.platform.services import Services
 from backend.settings import Settings
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from backend.http.logs import get_logger
+from backend.platform.logs import get_logger
 from backend.settings import Settings
 
 log = get_logger("dicom_node")

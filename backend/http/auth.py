@@ -8,7 +8,6 @@ out one pooled connection instead of two (on PostgreSQL a pre-ping, a COMMIT and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -18,22 +17,10 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.types import Receive, Scope, Send
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.accounts.enums import Role
+from backend.accounts.service import resolve_token
 from backend.accounts.tokens import SESSION_COOKIE
 
 REQUEST_SESSION = "medsegtext_db_session"  # key in the ASGI scope's state
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The signed-in user as the request sees it (no password hash, no ORM state)."""
-
-    id: int
-    email: str
-    role: Role
-    full_name: str
-    token_id: int
-    token_kind: str
 
 
 def token_from(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -66,8 +53,6 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
 
     async def authenticate_request(
             self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        from backend.accounts.service import resolve_token
-
         token = token_from(connection)
         if not token:
             raise NotAuthorizedException("Authentication required: sign in or send a bearer token.")

@@ -8,7 +8,6 @@ write despite refusing the request (a failed sign-in) commit explicitly.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
@@ -16,27 +15,11 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.http.auth import Principal, request_session
+from backend.accounts.principal import Principal, RequestCtx
+from backend.http.auth import request_session
 from backend.http.requests import request_id
 from backend.platform.db import transaction
 from backend.platform.services import Services
-
-
-@dataclass(frozen=True)
-class RequestCtx:
-    """Who did what from where, for audit records."""
-
-    user: Principal | None
-    client_addr: str | None
-    request_id: str
-
-    @property
-    def user_id(self) -> int | None:
-        return self.user.id if self.user else None
-
-    @property
-    def role(self) -> str | None:
-        return self.user.role if self.user else None
 
 
 def provide_services(state: State) -> Services:

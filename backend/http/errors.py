@@ -1,7 +1,8 @@
 """Exception handlers: every refusal is JSON {"detail": <message for a person>, ...}.
 
 Dependency outages become 503 (never a 500 with a stack trace), input the inference core refuses
-becomes a 4xx carrying the core's message, and validation errors name the offending field.
+becomes a 4xx carrying the core's message, the domains' refusals (backend.errors) get their
+status here, in one handler, and validation errors name the offending field.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from backend.adapters.errors import DependencyUnavailable, ObjectMissing
-from backend.http.logs import get_logger
+from backend.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Gone,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+)
+from backend.platform.logs import get_logger
 from inference.errors import InputError
 
 log = get_logger("errors")
@@ -36,12 +46,16 @@ INPUT_ERROR_STATUS = {
 }
 
 
-class Conflict(HTTPException):
-    status_code = 409
-
-
-class TooManyRequests(HTTPException):
-    status_code = 429
+# The status of each kind of domain refusal; a subclass (e.g. Quarantined) takes its base's.
+DOMAIN_ERROR_STATUS: dict[type[DomainError], int] = {
+    Invalid: 400,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    TooManyRequests: 429,
+    DomainError: 400,  # a refusal of no kind above: the request as sent cannot be done
+}
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -84,21 +98,33 @@ def _field_message(extra: Any) -> str | None:
     return None
 
 
-def validation_error(_: Request, exc: ValidationException) -> Response:
-    detail = _field_message(exc.extra) or exc.detail
+def _refusal(status: int, detail: str, extra: Any, headers: dict[str, str] | None = None,
+             *, field_detail: bool = True) -> Response:
+    """The body of a 4xx: the detail, the fields a dict adds, or the list of field errors
+    (then, with field_detail, the first one's message is the detail when it has one)."""
+    if field_detail:
+        detail = _field_message(extra) or detail
     body: dict[str, Any] = {"detail": detail}
-    if exc.extra:
-        body["errors"] = exc.extra
-    return _json(400, body)
+    if isinstance(extra, dict):
+        body.update(extra)
+    elif extra:
+        body["errors"] = extra
+    return _json(status, body, headers=headers)
+
+
+def validation_error(_: Request, exc: ValidationException) -> Response:
+    return _refusal(400, exc.detail, exc.extra)
 
 
 def http_error(_: Request, exc: HTTPException) -> Response:
-    body: dict[str, Any] = {"detail": exc.detail}
-    if isinstance(exc.extra, dict):
-        body.update(exc.extra)
-    elif exc.extra:
-        body["errors"] = exc.extra
-    return _json(exc.status_code, body, headers=exc.headers)
+    return _refusal(exc.status_code, exc.detail, exc.extra, exc.headers, field_detail=False)
+
+
+def domain_error(_: Request, exc: DomainError) -> Response:
+    status = next(DOMAIN_ERROR_STATUS[k] for k in type(exc).__mro__ if k in DOMAIN_ERROR_STATUS)
+    headers = ({"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyRequests)
+               else None)
+    return _refusal(status, exc.detail, exc.extra, headers)
 
 
 def unexpected_error(request: Request, exc: Exception) -> Response:
@@ -119,6 +145,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ConnectionError: database_unavailable,
     InputError: input_error,
     ValidationException: validation_error,
+    DomainError: domain_error,
     HTTPException: http_error,
     Exception: unexpected_error,
 }

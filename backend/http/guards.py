@@ -10,8 +10,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from backend.accounts.enums import Permission, Role, holders
-from backend.http.auth import Principal
+from backend.accounts.enums import Permission, Role, holders, role_names
+from backend.accounts.principal import Principal
 
 
 class RoleGuard:
@@ -19,7 +19,7 @@ class RoleGuard:
 
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
-        self.names = " or ".join(r.value for r in Role if r in self.roles)  # in Role order
+        self.names = role_names(self.roles)
 
     def __call__(self, connection: ASGIConnection[Any, Any, Any, Any],
                  _: BaseRouteHandler) -> None:

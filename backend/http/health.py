@@ -13,9 +13,10 @@ from litestar import Controller, Request, Response, get
 from sqlalchemy import text
 
 from backend.accounts.enums import Role
+from backend.accounts.service import resolve_token
 from backend.http.auth import request_session, token_from
 from backend.http.deps import Svc
-from backend.http.logs import get_logger
+from backend.platform.logs import get_logger
 from backend.platform.services import Services
 from backend.platform.version import app_version
 
@@ -39,8 +40,6 @@ async def _check(name: str, probe: Any) -> tuple[str, str | None]:
 
 async def _is_admin(request: Request[Any, Any, Any], services: Services) -> bool:
     """Whether the caller's token (if any) is a valid admin's; False when it cannot be told."""
-    from backend.accounts.service import resolve_token
-
     token, session = token_from(request), request_session(request.scope)
     if not token or session is None:
         return False

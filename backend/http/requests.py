@@ -20,7 +20,7 @@ from typing import Any
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, BeforeMessageSendHookHandler, Message, Receive, Scope, Send
 
-from backend.http.logs import get_logger, request_id_var
+from backend.platform.logs import get_logger, request_id_var
 from backend.settings import Settings
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")

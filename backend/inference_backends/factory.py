@@ -17,7 +17,7 @@ def local_threads(pool_threads: int | None = None) -> tuple[int, int | None]:
     while the API, S3 and the database need the same cores, and the cores stay busy. On CUDA,
     one inference at a time with ORT's defaults.
     """
-    import onnxruntime as ort
+    import onnxruntime as ort  # on use: the API process never loads ONNX Runtime
 
     if "CUDAExecutionProvider" in ort.get_available_providers():
         return pool_threads or 1, None
@@ -27,7 +27,7 @@ def local_threads(pool_threads: int | None = None) -> tuple[int, int | None]:
 async def make_backend(settings: Settings, pool_threads: int | None = None) -> InferenceBackend:
     """local: ONNX Runtime in this process (CUDA when present); sagemaker: the endpoint."""
     if settings.inference_backend == "local":
-        from backend.inference_backends.local import LocalBackend
+        from backend.inference_backends.local import LocalBackend  # ONNX Runtime, on use
 
         pool, ort_threads = local_threads(pool_threads)
         return await LocalBackend.load(settings.model_path, device="auto",
@@ -35,6 +35,7 @@ async def make_backend(settings: Settings, pool_threads: int | None = None) -> I
                                        max_batch=settings.inference_max_batch,
                                        wait_ms=settings.inference_batch_wait_ms)
     if settings.inference_backend == "sagemaker":
+        # on use, as LocalBackend: a process loads only the backend it runs
         from backend.inference_backends.sagemaker import SageMakerBackend
         from backend.platform.services import model_manifest
 

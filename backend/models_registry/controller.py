@@ -4,15 +4,18 @@ notice, for every signed-in user."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from litestar import Controller, get, post
+from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import JSONBody, MultipartBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.errors import Conflict
 from backend.http.deps import Ctx, Db, Svc
-from backend.http.errors import Conflict
 from backend.http.guards import ADMINS
 from backend.http.openapi import refuses
 from backend.http.params import PathId
@@ -22,7 +25,15 @@ from backend.models_registry.agreement import Agreement, version_agreement
 from backend.models_registry.checks import ModelCheckError
 from backend.models_registry.intended_use import IntendedUseOut
 from backend.models_registry.models import ModelVersion
-from backend.models_registry.schemas import ModelUploadForm, ModelVersionOut, RegisterPathIn
+from backend.models_registry.schemas import ModelVersionOut, RegisterPathIn
+
+
+@dataclass
+class ModelUploadForm:
+    """multipart/form-data: the ONNX file and its manifest JSON."""
+
+    onnx: UploadFile
+    manifest: UploadFile
 
 
 async def _get(db: AsyncSession, model_id: int) -> ModelVersion:

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar.datastructures import UploadFile
 
 from backend.models_registry.models import ModelVersion
 
@@ -17,14 +16,6 @@ class RegisterPathIn(msgspec.Struct):
 
     path: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
     manifest_path: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
-
-
-@dataclass
-class ModelUploadForm:
-    """multipart/form-data: the ONNX file and its manifest JSON."""
-
-    onnx: UploadFile
-    manifest: UploadFile
 
 
 @dataclass

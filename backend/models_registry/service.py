@@ -22,7 +22,7 @@ from backend.platform.db import transaction, utcnow
 from backend.platform.services import Services
 from backend.settings import ROOT, Settings
 from inference.manifest import manifest_path_for, sha256_of
-from inference.session import DEFAULT_MODEL
+from inference.model_files import DEFAULT_MODEL
 
 MODEL_PREFIX = "models/"  # S3 keys of uploaded models: models/<version>/model.onnx
 

@@ -119,7 +119,7 @@ async def _optional(services: Services, key: str | None) -> bytes | None:
 def _build_all(items: list[OutboxItem], reports: dict[int, ReportData], sources: Sources
                ) -> list[Dataset | str]:
     """Each row's object, or why it cannot be built."""
-    from backend.pacs_outbox.objects import build
+    from backend.pacs_outbox.objects import build  # highdicom, as above: on first send
     from backend.reports.dicom_export import NotExportable
 
     out: list[Dataset | str] = []

@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.admin import audit
-from backend.http.deps import RequestCtx
+from backend.accounts.principal import RequestCtx
 from backend.pacs_query import scu
 from backend.settings import Settings
 

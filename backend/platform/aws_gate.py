@@ -265,6 +265,7 @@ class GatedMotoServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> GatedMotoServer:
+        # moto is a development dependency: loaded by the embedded stack only
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,

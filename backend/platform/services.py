@@ -17,7 +17,7 @@ from backend.platform.artifact_cache import ArtifactCache
 from backend.platform.db import make_engine, make_sessionmaker
 from backend.settings import Settings
 from inference.manifest import Manifest, manifest_path_for
-from inference.session import DEFAULT_MODEL
+from inference.model_files import DEFAULT_MODEL
 
 
 @lru_cache(maxsize=4)

@@ -13,10 +13,10 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts.principal import Principal
 from backend.cases.models import Case
 from backend.cases.service import visible_case
-from backend.http.auth import Principal
-from backend.http.errors import Conflict
+from backend.errors import Conflict
 from backend.platform.db import utcnow
 from backend.reviews import repository as reviews_repo
 from backend.reviews.enums import ReviewState

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import anyio.to_thread
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts.principal import Principal
 from backend.admin import audit
 from backend.admin.audit import AuditContext
-from backend.http.auth import Principal
-from backend.http.errors import Conflict
+from backend.errors import Conflict
 from backend.platform.services import Services
 from backend.reports.context import ReportData, load_report
 
@@ -39,7 +39,7 @@ async def pdf_report(db: AsyncSession, services: Services, ctx: AuditContext, us
     if not data.case.overlay_key:
         raise Conflict("The overlay of this case is not stored; the report cannot be made.")
     overlay = await services.store.get(data.case.overlay_key)
-    from backend.reports.pdf import render_pdf
+    from backend.reports.pdf import render_pdf  # on use: the PDF library loads per process
 
     pdf = await anyio.to_thread.run_sync(render_pdf, data, overlay)
     _record(db, ctx, data, "pdf")
@@ -47,7 +47,7 @@ async def pdf_report(db: AsyncSession, services: Services, ctx: AuditContext, us
 
 
 def _fhir_bytes(data: ReportData) -> bytes:
-    from backend.reports import fhir
+    from backend.reports import fhir  # on use: the FHIR models take a second to load
 
     return json.dumps(fhir.validated(fhir.diagnostic_report(data)), indent=2).encode("utf-8")
 
@@ -70,7 +70,7 @@ async def dicom_report(db: AsyncSession, services: Services, ctx: AuditContext,
                        f"was uploaded as {c.source_format.upper() or 'an image'}. Use "
                        "report.pdf or report.fhir.json.")
     source = await services.store.get(c.image_key)
-    from backend.reports import dicom_export
+    from backend.reports import dicom_export  # on use: highdicom
 
     try:
         if kind == "seg":

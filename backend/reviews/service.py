@@ -4,15 +4,14 @@ flags too; the correction is stored on the review, beside the model's flags on t
 
 from __future__ import annotations
 
-from litestar.exceptions import ValidationException
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts.principal import Principal
 from backend.admin import audit
 from backend.admin.audit import AuditContext
 from backend.cases.enums import CaseStatus
 from backend.cases.service import IMAGE_MISSING, image_missing, visible_case
-from backend.http.auth import Principal
-from backend.http.errors import Conflict
+from backend.errors import Conflict, Invalid
 from backend.pacs_outbox.queue import queue_review
 from backend.platform.db import utcnow
 from backend.platform.services import Services
@@ -24,9 +23,8 @@ from backend.reviews.schemas import ReviewIn
 from inference.sides import sentence
 
 
-def _refuse(field: str, message: str) -> ValidationException:
-    return ValidationException(message, extra=[{"key": field, "message": message,
-                                                "source": "body"}])
+def _refuse(field: str, message: str) -> Invalid:
+    return Invalid.field("body", message, field)
 
 
 async def add_review(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,

@@ -32,6 +32,7 @@ class JobModels:
 
 
 async def _load(services: Services, mv: ModelVersion) -> InferenceBackend:
+    # on use: ONNX Runtime is loaded by workers that run a local model, not by SageMaker ones
     from backend.inference_backends.factory import local_threads
     from backend.inference_backends.local import LocalBackend
 

@@ -12,7 +12,7 @@ from deploy import config as config_mod
 from deploy.plan import execute, to_jsonl
 from deploy.sagemaker import build_plan
 from deploy.sagemaker.package import PackageError, inspect_archive, package
-from inference.session import DEFAULT_MODEL
+from inference.model_files import DEFAULT_MODEL
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.session import DEFAULT_MODEL
+from inference.model_files import DEFAULT_MODEL
 
 ARCHIVE_NAME = "model.tar.gz"
 

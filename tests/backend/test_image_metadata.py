@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from backend.cases.strip_metadata import strip_jpeg, strip_png, without_metadata
-from inference.decode import DEFAULT_LIMITS, decode
+from inference.decode import decode
 from inference.errors import InputError
+from inference.image import DEFAULT_LIMITS
 from tests.backend.backend_testkit import Stack, png_bytes, upload_files
 from tests.backend.phi_images import (
     PhiImage,

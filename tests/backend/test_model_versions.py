@@ -19,8 +19,8 @@ from backend.models_registry.agreement import zone_f1
 from backend.models_registry.models import ModelVersion
 from backend.platform.db import transaction
 from backend.platform.services import Services
+from inference.model_files import DEFAULT_MODEL
 from inference.pipeline import Predictor
-from inference.session import DEFAULT_MODEL
 from inference.sides import PATIENT_ZONES
 from tests.backend.backend_testkit import Stack, png_bytes
 from tests.backend.model_kit import qata, review, run_model, upload

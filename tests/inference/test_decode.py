@@ -18,8 +18,9 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from inference.decode import DecodedImage, Limits, decode, sniff_format
+from inference.decode import decode, sniff_format
 from inference.errors import InputError
+from inference.image import DecodedImage, Limits
 
 SAMPLES = Path("samples")
 NIH_PNG = SAMPLES / "images" / "nih-00000001_000.png"

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from inference.manifest import manifest_path_for
-from inference.session import DEFAULT_MODEL, ModelRunner
+from inference.model_files import DEFAULT_MODEL
+from inference.session import ModelRunner
 
 
 @pytest.fixture

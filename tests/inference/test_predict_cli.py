@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.session import DEFAULT_MODEL
+from inference.model_files import DEFAULT_MODEL
 from inference.sides import PATIENT_ZONES, parse_patient
 
 

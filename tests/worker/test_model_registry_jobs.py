@@ -15,7 +15,7 @@ from backend.platform.db import transaction
 from backend.platform.services import Services
 from backend.worker.jobs import result_keys, run_inference
 from backend.worker.models import close_models
-from inference.session import DEFAULT_MODEL
+from inference.model_files import DEFAULT_MODEL
 
 
 async def _row(db: AsyncSession, model_id: int | None) -> ModelVersion:
