@@ -45,12 +45,15 @@ test-services: install
 
 # The portal has its own venv (frontend/.venv: reflex and arq need different redis clients), so
 # mypy checks it in a second run against that venv's packages (pyproject.toml [tool.mypy]).
+# Then the layer contracts (pyproject.toml [tool.importlinter]), frontend/ on the path so that
+# lint-imports finds the portal's package.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	test -x frontend/.venv/bin/python || frontend/run.sh --setup-only
 	MYPYPATH=frontend $(BIN)/mypy --python-executable frontend/.venv/bin/python -p portal \
 	  -m rxconfig -m reflex_lock
+	PYTHONPATH=frontend $(BIN)/lint-imports
 
 # Known vulnerabilities in the installed dependencies: pip-audit, then PyPI's project pages for
 # what it could not look up (.ci/audit.py); AUDIT_STRICT=1 also fails on packages left unaudited.
@@ -62,4 +65,4 @@ bench: install
 	$(BIN)/python bench/upload_throughput.py -n 100
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -16,8 +16,9 @@ loses every queued job). Faults, one after another on the same stack:
 - ``worker``: the worker SIGKILLed while a job runs, restarted --outage seconds later (what ECS
   would do); arq re-runs the killed job once its lock lapses (job timeout 30 s here + 10 s).
 
-Each job holds its case --job-delay seconds (the worker's test hook MEDSEGTEXT_TEST_JOB_DELAY,
-default 3 s) so that some jobs are in flight when a fault starts, as on a busy day.
+Each job holds its case --job-delay seconds (default 3 s: the workers run tests.slow_worker,
+whose model answers that late) so that some jobs are in flight when a fault starts, as on a
+busy day.
 
 For each: uploads accepted (202), then whether every one ended done or failed (with reasons),
 lost (accepted, then missing or never finished), duplicates (more than one prediction record, or
@@ -65,10 +66,10 @@ from backend.platform.embedded import free_port, start_moto  # noqa: E402
 from backend.platform.migrate import upgrade  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 from backend.tables import Case  # noqa: E402
-from backend.worker.settings import TEST_DELAY_ENV  # noqa: E402
 from bench.stack import DEMO, IMAGES, login  # noqa: E402
 from tests.backend.backend_testkit import fresh_postgres  # noqa: E402
 from tests.faults.faultkit import RedisServer, TcpProxy  # noqa: E402
+from tests.slow_worker import DELAY_ENV  # noqa: E402
 
 CLIENT_TIMEOUT_S = 30.0
 JOB_TIMEOUT_S = 30
@@ -164,7 +165,7 @@ class Bench:
                     "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": aws, "AWS_ACCESS_KEY_ID": "test",
                     "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "test",
                     "MEDSEGTEXT_JOB_TIMEOUT_SECONDS": str(JOB_TIMEOUT_S),
-                    TEST_DELAY_ENV: str(args.job_delay)}
+                    DELAY_ENV: str(args.job_delay)}
         self.procs: list[Child] = []
 
     def start(self) -> str:
@@ -172,6 +173,9 @@ class Bench:
         asyncio.run(prepare(self.settings))
         port = free_port()
         self.procs = children("127.0.0.1", port, 1, 0)
+        for c in self.procs:  # the workers' model answers --job-delay late
+            if c.name.startswith("worker"):
+                c.argv[-1] = "tests.slow_worker.WorkerSettings"
         forget_worker_health(self.redis.url)
         for c in self.procs:
             c.proc = subprocess.Popen(c.argv, cwd=ROOT, env=self.env, start_new_session=True,

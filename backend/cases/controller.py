@@ -29,6 +29,7 @@ from backend.http.params import ID_MAX, ID_MIN, Limit, Offset
 from backend.platform.db import utcnow
 from backend.platform.instants import utc
 from backend.platform.services import Services
+from backend.platform.unit_of_work import commit
 from backend.reviews import repository as reviews_repo
 from backend.reviews.enums import ReviewState
 from backend.reviews.outcome import outcome_of
@@ -97,15 +98,16 @@ class CaseController(Controller):
             content = await data.file.read()
         finally:
             await data.file.close()
-        case = await service.create_case(db, services, ctx, user, fields, content, reason)
+        case, job = await service.create_case(db, services, ctx, user, fields, content, reason)
         try:
-            await db.commit()
+            await commit(db)  # here, not after the handler: the answer says if it was enqueued
         except BaseException:
-            await service.discard_upload(services, case)
+            if not job.committed:  # no row: no file either
+                await service.discard_upload(services, case)
             raise
-        enqueued = await service.enqueue(services, case)
         triage = assess_case(TriagePolicy.from_settings(services.settings), case, utcnow())
-        return CaseCreated(**CaseDetail.detail(case, [], triage).__dict__, enqueued=enqueued)
+        return CaseCreated(**CaseDetail.detail(case, [], triage).__dict__,
+                           enqueued=bool(job.result))
 
     @get("/", responses=refuses(403))
     async def list_cases(

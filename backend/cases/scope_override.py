@@ -16,9 +16,10 @@ from backend.admin import audit
 from backend.admin.audit import AuditContext
 from backend.cases.enums import CaseStatus
 from backend.cases.models import Case
-from backend.cases.service import visible_case
+from backend.cases.service import enqueue_after_commit, visible_case
 from backend.errors import Conflict, Invalid
 from backend.platform.db import utcnow
+from backend.platform.services import Services
 
 
 class ScopeOverrideIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -27,9 +28,9 @@ class ScopeOverrideIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
-async def override_scope(db: AsyncSession, ctx: AuditContext, user: Principal, case_id: str,
-                         data: ScopeOverrideIn) -> Case:
-    """409 unless the case is out_of_scope; the caller commits, then enqueues."""
+async def override_scope(db: AsyncSession, services: Services, ctx: AuditContext,
+                         user: Principal, case_id: str, data: ScopeOverrideIn) -> Case:
+    """409 unless the case is out_of_scope; queued again, its job enqueued after the commit."""
     case = await visible_case(db, user, case_id)
     reason = data.reason.strip()
     if not reason:
@@ -43,4 +44,5 @@ async def override_scope(db: AsyncSession, ctx: AuditContext, user: Principal, c
     db.add(case)
     audit.record(db, ctx, audit.CASE_SCOPE_OVERRIDE, "case", case.id,
                  {"reason": reason, "scope_reason": refused_because})
+    enqueue_after_commit(db, services, case, attempt=max(1, case.attempts))
     return case

@@ -1,10 +1,11 @@
 """Case rules: accept an upload, decide who may see a case, serve its images.
 
 Upload order matters: check the user's upload limits, validate and decode (in a thread),
-de-identify, store the file in S3, add the row, check the limits again under the user's lock; the
-caller commits and only then enqueues the job, so a job never sees a missing row and a failed S3
-write leaves no row behind. Whatever fails once the file may be in S3 (the insert, the audit row,
-a limit, the commit, a cancelled request) deletes the file again: no object without a row.
+de-identify, store the file in S3, add the row, check the limits again under the user's lock,
+register the job's enqueue for after the commit (backend.platform.unit_of_work), so a job never
+sees a missing row and a rolled-back upload gets no job; a failed S3 write leaves no row
+behind. Whatever fails once the file may be in S3 (the insert, the audit row, a limit, the
+commit, a cancelled request) deletes the file again: no object without a row.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from backend.models_registry.service import active_version
 from backend.platform.db import utcnow
 from backend.platform.logs import get_logger
 from backend.platform.services import Services
+from backend.platform.unit_of_work import AfterCommit, after_commit
 from backend.reviews import repository as reviews_repo
 from backend.reviews.outcome import ReviewOutcome, outcome_of
 from backend.triage.policy import Triage, TriagePolicy, assess_case, order_by_sql
@@ -86,9 +88,10 @@ def _prepare(data: bytes, max_bytes: int) -> tuple[bytes, str, int, int]:
 
 async def create_case(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
                       fields: CaseFields, data: bytes, priority_reason: str | None = None
-                      ) -> Case:
-    """Store the upload and add its queued case row (not committed here; if the commit fails
-    the caller calls discard_upload)."""
+                      ) -> tuple[Case, AfterCommit[bool]]:
+    """Store the upload and add its queued case row, whose job is enqueued once the caller
+    commits (the second item says whether it was; if the commit fails the caller calls
+    discard_upload)."""
     settings = services.settings
     max_bytes = settings.max_upload_bytes
     await limits.enforce(db, settings, user.id, fields.priority)
@@ -135,7 +138,7 @@ async def create_case(db: AsyncSession, services: Services, ctx: AuditContext, u
     except BaseException:
         await discard_stored(services, key)
         raise
-    return case
+    return case, enqueue_after_commit(db, services, case)
 
 
 async def discard_stored(services: Services, key: str) -> None:
@@ -153,16 +156,24 @@ async def discard_upload(services: Services, case: Case) -> None:
     await discard_stored(services, case.image_key)
 
 
-async def enqueue(services: Services, case: Case, attempt: int = 0) -> bool:
-    """Hand the committed case to the queue. False if Redis is down: the case stays queued
-    and is listed; the worker's sweep (or a later retry) picks it up. attempt > 0 re-runs a
-    finished case (a new job id: arq keeps a finished job's id for a while)."""
-    try:
-        await services.queue.enqueue_inference(case.id, case.model_version or "", attempt)
-        return True
-    except DependencyUnavailable as e:
-        log.warning("case saved but not enqueued", extra={"case_id": case.id, "reason": str(e)})
-        return False
+def enqueue_after_commit(db: AsyncSession, services: Services, case: Case, attempt: int = 0
+                         ) -> AfterCommit[bool]:
+    """Hand the case to the queue once the session commits; its result is False if Redis was
+    down: the case stays queued and is listed, and the worker's sweep (or a later retry) picks
+    it up. attempt > 0 re-runs a finished case (a new job id: arq keeps a finished job's id for
+    a while)."""
+    case_id, version = case.id, case.model_version or ""
+
+    async def enqueue() -> bool:
+        try:
+            await services.queue.enqueue_inference(case_id, version, attempt)
+            return True
+        except DependencyUnavailable as e:
+            log.warning("case saved but not enqueued", extra={"case_id": case_id,
+                                                              "reason": str(e)})
+            return False
+
+    return after_commit(db, enqueue)
 
 
 async def visible_case(db: AsyncSession, user: Principal, case_id: str) -> Case:

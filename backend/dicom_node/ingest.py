@@ -34,6 +34,7 @@ from backend.identity_map import service as identity_map
 from backend.identity_map.identifiers import Identity
 from backend.platform.logs import get_logger
 from backend.platform.services import Services
+from backend.platform.unit_of_work import commit
 from inference.errors import InputError
 
 log = get_logger("dicom_node")
@@ -66,16 +67,17 @@ async def ingest(services: Services, header: Dataset, origin: Origin, data: byte
             except AccountUnusable as e:
                 raise Refused(NOT_AUTHORIZED, str(e)) from None
             ctx = RequestCtx(user=account, client_addr=origin.peer, request_id=request_id)
-            case = await service.create_case(db, services, ctx, account, fields, data,
-                                             stat_reason(priority, origin.calling_ae))
+            case, job = await service.create_case(db, services, ctx, account, fields, data,
+                                                  stat_reason(priority, origin.calling_ae))
             # the original identifiers, sealed, committed with the case or not at all: what
             # sends the results back into the same study (backend.pacs_outbox)
             identity_map.keep(db, settings, case.id, origin.calling_ae,
                               Identity.of_header(header))
             try:
-                await db.commit()
+                await commit(db)  # then the job's enqueue (backend.platform.unit_of_work)
             except BaseException:
-                await service.discard_upload(services, case)
+                if not job.committed:  # no row: no file either
+                    await service.discard_upload(services, case)
                 raise
     except InputError as e:
         raise Refused.of_input_error(e) from None
@@ -86,8 +88,7 @@ async def ingest(services: Services, header: Dataset, origin: Origin, data: byte
                                        "later.") from None
     except DomainError as e:
         raise Refused(PROCESSING_FAILURE, e.detail) from None
-    enqueued = await service.enqueue(services, case)
     log.info("case created from DICOM", extra={
         "case_id": case.id, "calling_ae": origin.calling_ae, "peer": origin.peer,
-        "enqueued": enqueued, "request_id": request_id})
+        "enqueued": bool(job.result), "request_id": request_id})
     return Outcome(SUCCESS, case_id=case.id)

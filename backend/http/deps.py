@@ -1,8 +1,10 @@
 """Per-request dependencies: the session (one unit of work per request) and the services.
 
-The session commits after the handler returned and its response was built, before it is sent;
-any exception rolls it back. Handlers that must act after a commit (enqueue a job) or keep a
-write despite refusing the request (a failed sign-in) commit explicitly.
+The session commits after the handler returned and its response was built, before it is sent,
+and then runs what the services registered for after the commit (enqueue a job:
+backend.platform.unit_of_work); any exception rolls it back. Handlers that answer with an
+after-commit outcome (the upload's ``enqueued``) or keep a write despite refusing the request (a
+failed sign-in) commit explicitly.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from backend.http.auth import request_session
 from backend.http.requests import request_id
 from backend.platform.db import transaction
 from backend.platform.services import Services
+from backend.platform.unit_of_work import commit, rollback
 
 
 def provide_services(state: State) -> Services:
@@ -39,9 +42,9 @@ async def provide_db_session(state: State, request: Request[Any, Any, Any]
         return
     try:
         yield session
-        await session.commit()
+        await commit(session)
     except BaseException:
-        await session.rollback()
+        await rollback(session)
         raise
 
 

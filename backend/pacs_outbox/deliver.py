@@ -32,11 +32,11 @@ from backend.pacs_outbox import repository as repo
 from backend.pacs_outbox import scu
 from backend.pacs_outbox.models import Kind, OutboxItem, OutboxStatus
 from backend.platform.db import transaction, utcnow
+from backend.platform.retry import DEPENDENCY_ERRORS, backoff_seconds
 from backend.platform.services import Services
 from backend.reports.context import ReportData
 from backend.reviews.models import Review
 from backend.reviews.outcome import outcome_of
-from backend.worker.retry import DEPENDENCY_ERRORS, backoff_seconds
 
 if TYPE_CHECKING:
     from backend.pacs_outbox.objects import Sources

@@ -17,8 +17,8 @@ from datetime import date
 from pydicom.dataset import Dataset
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.admin import audit
 from backend.accounts.principal import RequestCtx
+from backend.admin import audit
 from backend.pacs_query import scu
 from backend.settings import Settings
 

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.platform.unit_of_work import commit, rollback
 from backend.settings import Settings
 
 
@@ -64,11 +65,12 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @asynccontextmanager
 async def transaction(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A job's or script's unit of work: commit on success, roll back on error."""
+    """A job's or script's unit of work: commit on success (then the after-commit actions,
+    backend.platform.unit_of_work), roll back on error."""
     async with maker() as session:
         try:
             yield session
-            await session.commit()
+            await commit(session)
         except BaseException:
-            await session.rollback()
+            await rollback(session)
             raise

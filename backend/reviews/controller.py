@@ -9,11 +9,10 @@ from backend.accounts import repository as accounts_repo
 from backend.admin import audit
 from backend.cases.schemas import CaseDetail
 from backend.cases.scope_override import ScopeOverrideIn, override_scope
-from backend.cases.service import enqueue, visible_case
+from backend.cases.service import visible_case
 from backend.http.deps import Ctx, CurrentUser, Db, Svc
 from backend.http.guards import REVIEWERS
 from backend.http.openapi import refuses
-from backend.pacs_outbox.queue import kick
 from backend.reviews import repository as repo
 from backend.reviews import service
 from backend.reviews.schemas import ReviewIn, ReviewOut
@@ -34,12 +33,8 @@ class ReviewController(Controller):
         case is not done or its stored image is missing (nobody signs off on a film they
         cannot see); 400 when accept changes the model's zone flags or edit gives neither
         text nor flags; 410 when the case was withdrawn."""
-        review, to_pacs = await service.add_review(db, services, ctx, user, case_id, data)
-        out = ReviewOut.of(review, await accounts_repo.get_user(db, user.id))
-        if to_pacs:  # the outbox rows are committed before the job that sends them runs
-            await db.commit()
-            await kick(services, case_id, f"review-{review.id}")
-        return out
+        review = await service.add_review(db, services, ctx, user, case_id, data)
+        return ReviewOut.of(review, await accounts_repo.get_user(db, user.id))
 
     @post("/scope-override", guards=[REVIEWERS], responses=refuses(409, 410))
     async def scope_override(self, case_id: FromPath[str], data: JSONBody[ScopeOverrideIn],
@@ -48,9 +43,7 @@ class ReviewController(Controller):
 
         With a reason (201, audited): the case is queued again and the worker skips the scope
         gate. 409 unless the case is out_of_scope; 410 when the case was withdrawn."""
-        case = await override_scope(db, ctx, user, case_id, data)
-        await db.commit()
-        await enqueue(services, case, attempt=max(1, case.attempts))
+        case = await override_scope(db, services, ctx, user, case_id, data)
         return CaseDetail.detail(case, [])
 
     @get("/reviews", responses=refuses(410))

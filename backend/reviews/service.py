@@ -28,11 +28,11 @@ def _refuse(field: str, message: str) -> Invalid:
 
 
 async def add_review(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
-                     case_id: str, data: ReviewIn) -> tuple[Review, bool]:
+                     case_id: str, data: ReviewIn) -> Review:
     """Refused (409) unless the case is done and its film is still stored: nobody signs off
     findings on an image they cannot see. For a case from a PACS, what the review decides is
-    queued for the PACS in the same transaction (backend.pacs_outbox.queue); the second value
-    says so, and the caller kicks the sender once it has committed."""
+    queued for the PACS in the same transaction (backend.pacs_outbox.queue), and the sender is
+    kicked once it has committed."""
     case = await visible_case(db, user, case_id)
     if case.status != CaseStatus.DONE:
         raise Conflict(f"Only finished cases can be reviewed; this case is {case.status}.")
@@ -62,5 +62,5 @@ async def add_review(db: AsyncSession, services: Services, ctx: AuditContext, us
                  {"review_id": review.id, "decision": data.decision,
                   "zone_flags_corrected": flags is not None
                   and flags != zone_dict(case.zone_flags)})
-    queued = await queue_review(db, services.settings, case, review)
-    return review, bool(queued)
+    await queue_review(db, services, case, review)
+    return review

@@ -1,45 +1,33 @@
 """arq worker settings: ``arq backend.worker.settings.WorkerSettings``.
 
-arq reads only a settings class's *own* attributes (a subclass looks empty to it), so the class is
-built whole by :func:`worker_settings` from typed Settings -- lazily, on first access of
-``WorkerSettings``, so importing this module reads no environment and creates no client.
-
-Test hook: ``MEDSEGTEXT_TEST_JOB_DELAY`` (seconds, float) makes each inference job sleep after
-fetching its image and before running the model, so a test can kill a worker mid-job. It is read
-once at worker startup and refused in production.
+The jobs are the domains': each module in JOB_DOMAINS lists its JOBS and CRON_JOBS, the way the
+app collects the domains' controllers (backend.app.DOMAINS); adding a domain's jobs edits this
+one place. arq reads only a settings class's *own* attributes (a subclass looks empty to it), so
+the class is built whole by :func:`worker_settings` from typed Settings -- lazily, on first
+access of ``WorkerSettings``, so importing this module reads no environment and creates no
+client.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from functools import lru_cache
+from types import ModuleType
 from typing import Any
 
-from arq import cron, func
-
-from backend.adapters.queue import INFERENCE_JOB, redis_settings
+from backend.adapters.queue import redis_settings
+from backend.cases import jobs as case_jobs
 from backend.inference_backends.factory import make_backend
+from backend.models_registry.runtime import close_models
 from backend.pacs_outbox import jobs as pacs_jobs
 from backend.platform.services import Services
-from backend.settings import Settings, SettingsError, get_settings
-from backend.worker.jobs import run_inference
-from backend.worker.models import close_models
-from backend.worker.sweep import sweep_stuck
+from backend.settings import Settings, get_settings
 
 log = logging.getLogger("medsegtext.worker")
-TEST_DELAY_ENV = "MEDSEGTEXT_TEST_JOB_DELAY"
 KEEP_RESULT_S = 24 * 3600  # as long as arq keeps a queued job: a duplicate id is refused meanwhile
-SWEEP_SECONDS = {0, 30}
 
-
-def _test_delay(settings: Settings) -> float:
-    raw = os.environ.get(TEST_DELAY_ENV, "").strip()
-    if not raw:
-        return 0.0
-    if settings.is_production:
-        raise SettingsError(f"{TEST_DELAY_ENV} is a test hook and is refused in production")
-    return float(raw)
+# The one registration point: a domain module with JOBS and CRON_JOBS lists is added here.
+JOB_DOMAINS: tuple[ModuleType, ...] = (case_jobs, pacs_jobs)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -47,7 +35,6 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     ctx["services"] = await Services.start(settings)
     ctx["backend"] = await make_backend(settings, pool_threads=ctx.get("pool_threads"))
-    ctx["test_delay_s"] = _test_delay(settings)
     log.info("worker ready: backend=%s model=%s", settings.inference_backend,
              ctx["backend"].model_version)
 
@@ -75,10 +62,8 @@ def worker_settings(settings: Settings | None = None, *, retry_base_s: float | N
     retry_base_s = s.job_retry_base_seconds if retry_base_s is None else retry_base_s
     retry_cap_s = s.job_retry_cap_seconds if retry_cap_s is None else retry_cap_s
     attrs: dict[str, Any] = {
-        "functions": [func(run_inference, name=INFERENCE_JOB), *pacs_jobs.JOBS],
-        # No own timeout: arq sizes its in-progress lock (what delays re-running a killed job)
-        # by the longest function timeout, so the sweep must not exceed job_timeout.
-        "cron_jobs": [cron(sweep_stuck, second=SWEEP_SECONDS), *pacs_jobs.CRON_JOBS],
+        "functions": [job for domain in JOB_DOMAINS for job in domain.JOBS],
+        "cron_jobs": [job for domain in JOB_DOMAINS for job in domain.CRON_JOBS],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": redis_settings(s, outage_s=s.worker_redis_outage_seconds),

@@ -21,12 +21,13 @@ from arq.worker import Worker, create_worker
 from boto3.dynamodb.conditions import Key
 
 from backend.app import create_app
+from backend.cases.sweep import sweep_stuck
 from backend.platform.embedded import free_port
 from backend.platform.services import Services
 from backend.settings import Settings
 from backend.tables import Case
 from backend.worker.settings import worker_settings
-from backend.worker.sweep import sweep_stuck
+from tests.slow_worker import slow_worker_settings
 
 #: A request to an API whose dependency is down must be answered within this (the client's
 #: timeout); the hang it guards against is indefinite or minutes long: no performance bound.
@@ -69,13 +70,16 @@ def _check_workers() -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_worker(settings: Settings, **overrides: Any) -> AsyncIterator[Worker]:
+async def running_worker(settings: Settings, delay_s: float = 0.0,
+                         **overrides: Any) -> AsyncIterator[Worker]:
     """A real arq worker on this event loop, sweeping every second (production: twice a
-    minute), until the block ends; the test fails if the worker stops on its own."""
+    minute), until the block ends; the test fails if the worker stops on its own. delay_s:
+    its model answers that late (tests.slow_worker), so jobs are in flight for a while."""
     params: dict[str, Any] = {"handle_signals": False, "poll_delay": 0.05,
                               "cron_jobs": [cron(sweep_stuck, second=set(range(60)))]}
     params.update(overrides)
-    worker = create_worker(worker_settings(settings, **params))
+    worker = create_worker(slow_worker_settings(settings, delay_s=delay_s, **params)
+                           if delay_s else worker_settings(settings, **params))
     task = asyncio.create_task(worker.main())
     _WORKERS.append(task)
     try:

@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from backend.platform.services import Services
 from backend.settings import Settings
-from backend.worker.settings import TEST_DELAY_ENV
 from tests.faults.faultkit import TcpProxy
 from tests.faults.helpers import Cases, running_worker, wait_until
 
 
 async def test_refused_while_jobs_run(settings: Settings, cases: Cases, image: bytes,
-                                      aws_proxy: TcpProxy,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TEST_DELAY_ENV, "1")  # each job holds its image a second: in flight
-    async with running_worker(settings):
+                                      aws_proxy: TcpProxy) -> None:
+    # each job holds its image a second: in flight
+    async with running_worker(settings, delay_s=1):
         for _ in range(3):
             assert (await cases.upload(image)).status_code == 202
         first = cases.ids[0]

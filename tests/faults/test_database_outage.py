@@ -13,7 +13,6 @@ import asyncio
 import pytest
 
 from backend.settings import Settings
-from backend.worker.settings import TEST_DELAY_ENV
 from tests.faults.faultkit import TcpProxy
 from tests.faults.helpers import Cases, running_worker, wait_until
 
@@ -29,9 +28,8 @@ def db(db_proxy: TcpProxy | None) -> TcpProxy:
 
 
 async def test_refused_while_jobs_run(settings: Settings, cases: Cases, image: bytes,
-                                      db: TcpProxy, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TEST_DELAY_ENV, "1")
-    async with running_worker(settings):
+                                      db: TcpProxy) -> None:
+    async with running_worker(settings, delay_s=1):
         for _ in range(3):
             assert (await cases.upload(image)).status_code == 202
         first = cases.ids[0]

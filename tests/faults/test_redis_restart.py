@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import redis
 
 from backend.settings import Settings
-from backend.worker.settings import TEST_DELAY_ENV
 from tests.faults.faultkit import RedisServer
 from tests.faults.helpers import Cases, running_worker, wait_until
 
 
 async def test_cases_before_during_after_restart_all_done_once(
-        settings: Settings, cases: Cases, image: bytes, redis_server: RedisServer,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(TEST_DELAY_ENV, "1")
+        settings: Settings, cases: Cases, image: bytes, redis_server: RedisServer) -> None:
     # One job at a time, a second each: most of the first cases are still queued in Redis.
-    async with running_worker(settings, max_jobs=1):
+    async with running_worker(settings, delay_s=1, max_jobs=1):
         before = [(await cases.upload(image)).json() for _ in range(4)]
         assert all(c["enqueued"] for c in before)
 

@@ -12,8 +12,8 @@ from urllib.parse import urlparse
 
 import pytest_asyncio
 
+from backend.platform.retry import backoff_seconds
 from backend.platform.services import Services
-from backend.worker.retry import backoff_seconds
 
 
 class FlakyProxy:

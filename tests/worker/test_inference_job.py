@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from backend.adapters.queue import INFERENCE_JOB, inference_job_id
+from backend.cases.jobs import result_keys, run_inference
 from backend.platform.db import transaction
 from backend.platform.services import Services
 from backend.tables import Case
-from backend.worker.jobs import result_keys, run_inference
 from backend.worker.settings import KEEP_RESULT_S
 from inference.sides import PATIENT_ZONES
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.cases.jobs import result_keys, run_inference
 from backend.models_registry import service as registry
 from backend.models_registry.models import ModelVersion
+from backend.models_registry.runtime import close_models
 from backend.platform.db import transaction
 from backend.platform.services import Services
-from backend.worker.jobs import result_keys, run_inference
-from backend.worker.models import close_models
 from inference.model_files import DEFAULT_MODEL
 
 

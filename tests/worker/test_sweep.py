@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from backend.adapters.queue import inference_job_id
+from backend.cases.sweep import RUNNING_GRACE_S, sweep_stuck
 from backend.platform.db import transaction, utcnow
 from backend.platform.services import Services
 from backend.tables import Case
-from backend.worker.sweep import RUNNING_GRACE_S, sweep_stuck
 
 
 async def _age(services: Services, case_id: str, *, status: str, seconds: float,

@@ -1,9 +1,9 @@
 """A worker process SIGKILLed mid-job: a restarted worker finishes the case, with one result.
 
-The worker runs as the real CLI (``python -m arq backend.worker.settings.WorkerSettings``) with a
-5 s job timeout, so arq's in-progress lock (job_timeout + 10 s) lapses soon after the kill. The
-job is held mid-way honestly through the documented test hook MEDSEGTEXT_TEST_JOB_DELAY (a sleep
-after the image is fetched and before the model runs)."""
+The worker runs as the real CLI (``python -m arq ...WorkerSettings``) with a 5 s job timeout, so
+arq's in-progress lock (job_timeout + 10 s) lapses soon after the kill. The first worker's model
+answers late (tests.slow_worker: after the image is fetched, before the model runs), so the job
+is held mid-way; the restarted one is the production worker."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 
 from backend.platform.services import Services
 from backend.settings import Settings
-from backend.worker.settings import TEST_DELAY_ENV
+from tests.slow_worker import DELAY_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB_TIMEOUT_S = 5
@@ -42,11 +42,12 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_worker(env: dict[str, str], log: Path,
+                 settings_path: str = "backend.worker.settings.WorkerSettings"
+                 ) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "arq", "backend.worker.settings.WorkerSettings"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen([sys.executable, "-m", "arq", settings_path],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 async def wait_for_status(kit, case_id: str, status: str, timeout_s: float,
@@ -65,7 +66,8 @@ async def test_killed_worker_job_completes_after_restart(kit, settings: Settings
     await services.queue.enqueue_inference(case_id, services.manifest.version)
     log = tmp_path / "worker.log"
 
-    first = start_worker(worker_env(settings, **{TEST_DELAY_ENV: "4"}), log)
+    first = start_worker(worker_env(settings, **{DELAY_ENV: "4"}), log,
+                         "tests.slow_worker.WorkerSettings")
     try:
         await wait_for_status(kit, case_id, "running", 60, first, log)
         first.send_signal(signal.SIGKILL)

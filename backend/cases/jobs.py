@@ -1,9 +1,11 @@
-"""The inference job: one case in, mask + overlay in S3, a prediction record in DynamoDB and the
+"""The cases domain's jobs, which the worker collects (JOBS, CRON_JOBS; backend.worker.settings).
+
+The inference job: one case in, mask + overlay in S3, a prediction record in DynamoDB and the
 case row updated. arq runs a job at least once, so it is idempotent per (case id, model version):
 results go to deterministic keys and a re-run overwrites them, leaving exactly one result.
-
-The model is the registry's active version (backend.worker.models); shadow versions run after the
-shown result is saved, and their results go to S3 and DynamoDB under their own version only."""
+The model is the registry's active version (backend.models_registry.runtime); shadow versions
+run after the shown result is saved, and their results go to S3 and DynamoDB under their own
+version only. The sweep (backend.cases.sweep) repairs cases whose job was lost."""
 
 from __future__ import annotations
 
@@ -12,22 +14,25 @@ import logging
 import time
 from typing import Any
 
-from arq import Retry
+from arq import Retry, cron, func
 
 from backend.adapters.errors import ObjectMissing
+from backend.adapters.queue import INFERENCE_JOB
 from backend.cases.enums import CaseStatus
+from backend.cases.sweep import sweep_stuck
 from backend.inference_backends.base import InferenceBackend, InferenceResult
-from backend.pacs_outbox.queue import kick, queue_preliminary
+from backend.models_registry.runtime import JobModels, job_models
+from backend.pacs_outbox.queue import queue_preliminary
 from backend.platform.db import transaction, utcnow
+from backend.platform.retry import DEFAULT_BASE_S, DEFAULT_CAP_S, DEPENDENCY_ERRORS, backoff_seconds
+from backend.platform.retry import describe as describe_error
 from backend.platform.services import Services
 from backend.tables import Case  # every table, so foreign keys resolve in the worker
-from backend.worker.models import JobModels, job_models
-from backend.worker.retry import DEFAULT_BASE_S, DEFAULT_CAP_S, DEPENDENCY_ERRORS, backoff_seconds
-from backend.worker.retry import describe as describe_error
 from inference.errors import InputError
 
 log = logging.getLogger("medsegtext.worker")
 ERROR_MAX = 500  # Case.error column width
+SWEEP_SECONDS = {0, 30}
 
 
 def result_keys(services: Services, case_id: str, version: str) -> tuple[str, str]:
@@ -93,9 +98,6 @@ async def _infer(ctx: dict[str, Any], services: Services, models: JobModels,
     t0 = time.perf_counter()
     image = await services.store.get(image_key)
     fetch_ms = _ms(t0)
-    delay = float(ctx.get("test_delay_s", 0.0))
-    if delay:  # test-only: see backend.worker.settings.TEST_DELAY_ENV
-        await asyncio.sleep(delay)
     result = await backend.predict(image, check_scope=check_scope)
 
     version = result.model_version or backend.model_version
@@ -118,10 +120,9 @@ async def _infer(ctx: dict[str, Any], services: Services, models: JobModels,
             return "missing"
         _apply_result(case, result, version, mask_key, overlay_key, timings)
         case.model_version_id = models.main_version_id
-        # pacs_send_preliminary: the model's result goes to the PACS before review
-        preliminary = await queue_preliminary(session, services.settings, case)
-    if preliminary:
-        await kick(services, case_id, f"model-{version}")
+        # pacs_send_preliminary: the model's result goes to the PACS before review (the
+        # sender is kicked once this commits)
+        await queue_preliminary(session, services, case)
     for mv, shadow in models.shadows:
         await _run_shadow(services, shadow, mv.version, case_id, image_key, image, check_scope)
     return "done"
@@ -224,3 +225,9 @@ async def mark_failed(services: Services, case_id: str, reason: str) -> None:
         case.status = CaseStatus.FAILED
         case.error = reason if len(reason) <= ERROR_MAX else reason[: ERROR_MAX - 1] + "…"
         case.finished_at = case.updated_at = now
+
+
+JOBS = [func(run_inference, name=INFERENCE_JOB)]
+# No own timeout: arq sizes its in-progress lock (what delays re-running a killed job) by the
+# longest function timeout, so the sweep must not exceed job_timeout.
+CRON_JOBS = [cron(sweep_stuck, second=SWEEP_SECONDS)]
