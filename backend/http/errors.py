@@ -100,7 +100,7 @@ def _field_message(extra: Any) -> str | None:
 
 def _refusal(status: int, detail: str, extra: Any, headers: dict[str, str] | None = None,
              *, field_detail: bool = True) -> Response:
-    """The body of a 4xx: the detail, the fields a dict adds, or the list of field errors
+    """The body of a refusal: the detail, the fields a dict adds, or the list of field errors
     (then, with field_detail, the first one's message is the detail when it has one)."""
     if field_detail:
         detail = _field_message(extra) or detail
@@ -113,7 +113,11 @@ def _refusal(status: int, detail: str, extra: Any, headers: dict[str, str] | Non
 
 
 def validation_error(_: Request, exc: ValidationException) -> Response:
-    return _refusal(400, exc.detail, exc.extra)
+    detail = _field_message(exc.extra) or exc.detail
+    body: dict[str, Any] = {"detail": detail}
+    if exc.extra:
+        body["errors"] = exc.extra
+    return _json(400, body)
 
 
 def http_error(_: Request, exc: HTTPException) -> Response:
