@@ -128,7 +128,7 @@ def diagnostic_report(data: ReportData) -> dict[str, Any]:
 
 def validated(report: dict[str, Any]) -> dict[str, Any]:
     """Raise if the resource is not valid FHIR (R4B models); return it unchanged."""
-    from fhir.resources.R4B.diagnosticreport import DiagnosticReport  # heavy: on use
+    from fhir.resources.R4B.diagnosticreport import DiagnosticReport  # on use: ~0.2 s
 
     DiagnosticReport.model_validate(report)
     return report
