@@ -17,8 +17,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from backend.errors import Conflict
 from backend.http.deps import Ctx, Db, Svc
-from backend.http.errors import Conflict
 from backend.http.guards import REVIEWERS
 from backend.http.openapi import refuses
 from backend.pacs_query import service
