@@ -37,6 +37,7 @@ ACCOUNTS: dict[str, tuple[str, str]] = {  # the devstack's demo accounts (fixed)
 }
 API_READY_S = 180.0
 PORTAL_READY_S = 420.0  # a fresh machine installs reflex and bun and builds the bundle first
+PACS_AE_TITLE = "ORTHANC"  # on the devstack node's default allowlist
 E2E_TICKET_TTL = "5"  # the portal's one-time media tickets expire this fast here (60 s in use)
 
 
@@ -51,6 +52,11 @@ class Stack:
     workdir: Path
     api_port: int = field(default_factory=free_port)
     portal_port: int = field(default_factory=free_port)
+    # the DICOM node's port, and the PACS the API searches and imports from (Orthanc, which
+    # e2e/test_pacs_import.py starts on these ports when it runs; nothing listens otherwise)
+    dicom_port: int = field(default_factory=free_port)
+    pacs_http_port: int = field(default_factory=free_port)
+    pacs_dicom_port: int = field(default_factory=free_port)
     procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     logs: list[Any] = field(default_factory=list)
 
@@ -86,13 +92,16 @@ class Stack:
             # its own build folder: a `make up` portal serving frontend/.web is left alone
             "REFLEX_WEB_WORKDIR": ".web-e2e",
             "MEDSEGTEXT_PORTAL_TICKET_TTL": E2E_TICKET_TTL,
+            "MEDSEGTEXT_PACS_AE_TITLE": PACS_AE_TITLE,
+            "MEDSEGTEXT_PACS_HOST": "127.0.0.1",
+            "MEDSEGTEXT_PACS_PORT": str(self.pacs_dicom_port),
             "PYTHONUNBUFFERED": "1",
         })
         for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                   "AWS_PROFILE"):  # the devstack then starts its own moto
             env.pop(k, None)
         argv = [sys.executable, "-m", "backend.devstack", "--port", str(self.api_port),
-                "--frontend-port", str(self.portal_port),
+                "--frontend-port", str(self.portal_port), "--dicom-port", str(self.dicom_port),
                 "--data-dir", str(self.workdir / "data")]
         self._spawn("devstack", argv, env, ROOT)
         try:

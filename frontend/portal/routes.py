@@ -47,11 +47,12 @@ LOGIN = Route("login", "/login", "Sign in", public=True)
 WORKLIST = Route("worklist", "/", "Worklist", nav="Worklist")
 UPLOAD = Route("upload", "/upload", "New case", UPLOAD_CASES, nav="New case")
 CASE = Route("case", "/cases/[cid]", "Case")
+PACS = Route("pacs", "/pacs", "PACS", REVIEW_CASES, nav="PACS")  # search and import studies
 DASHBOARD = Route("admin-dashboard", "/admin", "Dashboard", ADMINISTER, nav="Dashboard")
 USERS = Route("admin-users", "/admin/users", "Users", ADMINISTER, nav="Users")
 AUDIT = Route("admin-audit", "/admin/audit", "Audit log", ADMINISTER, nav="Audit log")
 MODELS = Route("admin-models", "/admin/models", "Models", ADMINISTER, nav="Models")
 ACCOUNT = Route("account", "/account", "Account", nav="Account")
 
-ROUTES = (LOGIN, WORKLIST, UPLOAD, CASE, DASHBOARD, USERS, AUDIT, MODELS, ACCOUNT)
+ROUTES = (LOGIN, WORKLIST, UPLOAD, CASE, PACS, DASHBOARD, USERS, AUDIT, MODELS, ACCOUNT)
 HOME = WORKLIST.path  # where a tab goes that may not open a page

@@ -27,7 +27,7 @@ def test_one_page_per_path_and_name() -> None:
 
 def test_the_header_lists_its_links_in_table_order() -> None:
     assert [r.nav for r in ROUTES if r.nav] == [
-        "Worklist", "New case", "Dashboard", "Users", "Audit log", "Models", "Account"]
+        "Worklist", "New case", "PACS", "Dashboard", "Users", "Audit log", "Models", "Account"]
 
 
 def test_who_may_open_what() -> None:
@@ -35,6 +35,7 @@ def test_who_may_open_what() -> None:
              for name, permissions in (("clinician", CLINICIAN), ("reviewer", REVIEWER),
                                        ("admin", ADMIN), ("nobody", []))}
     assert opens["clinician"] == ["worklist", "upload", "case", "account"]
-    assert opens["reviewer"] == ["worklist", "case", "account"]
+    assert opens["reviewer"] == ["worklist", "case", "pacs", "account"]
     assert opens["admin"] == [r.name for r in ROUTES if not r.public]
-    assert opens["nobody"] == opens["reviewer"]  # a signed-in user with no permission at all
+    # a signed-in user with no permission at all
+    assert opens["nobody"] == ["worklist", "case", "account"]

@@ -10,9 +10,10 @@ from portal.pages import (
     case,
     dashboard,
     login,
+    pacs,
     upload,
     worklist,
 )
 
 __all__ = ["account", "admin_models", "admin_users", "audit", "case", "dashboard", "login",
-           "upload", "worklist"]
+           "pacs", "upload", "worklist"]

@@ -180,3 +180,18 @@ class AgreementRow:
     zone_cases: str = ""
     zone_f1: str = ""
     exact_match: str = ""
+
+
+@dataclass
+class StudyRow:
+    """A study the PACS search found, and what importing it did."""
+
+    uid: str = ""
+    patient_id: str = ""
+    accession: str = ""
+    date: str = ""
+    description: str = ""
+    modalities: str = ""
+    instances: str = ""
+    outcome: str = ""  # after an import: what it made
+    imported: bool = False  # an import made at least one case
