@@ -30,7 +30,7 @@ REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:\d{12}:.+$")
 TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-SECRET_NAMES = ("database_url", "redis_url", "secret_key")
+SECRET_NAMES = ("database_url", "redis_url", "secret_key", "identity_key")
 #: The S3 prefix of uploaded model versions: backend.models_registry.service.MODEL_PREFIX (fixed
 #: in the backend; a test keeps the two equal).
 REGISTRY_PREFIX = "models/"
@@ -96,6 +96,19 @@ class SageMaker:
 
 
 @dataclass(frozen=True)
+class Pacs:
+    """The hospital PACS and the DICOM node that receives from it (backend.dicom_node)."""
+
+    ae_title: str  # the PACS's AE title: results go to it, searches and imports ask it
+    host: str
+    port: int
+    node_ae_title: str  # the node's AE title, as the PACS knows it
+    calling_aets: tuple[str, ...]  # who may send to the node (the PACS's AE titles)
+    service_account: str  # the clinician account that owns the node's cases
+    nlb_security_groups: tuple[str, ...]  # admit only the PACS's addresses on NODE_PORT
+
+
+@dataclass(frozen=True)
 class Config:
     source: str
     name: str
@@ -114,6 +127,7 @@ class Config:
     log_retention_days: int
     alarm_topic_arn: str | None
     sagemaker: SageMaker
+    pacs: Pacs | None = None  # None: no DICOM node, nothing sent to a PACS
 
     @property
     def partition(self) -> str:
@@ -211,6 +225,26 @@ def _task_size(r: _Reader, name: str, fargate: bool, scaled: bool) -> TaskSize:
     return TaskSize(cpu, memory, desired, low, high)
 
 
+AE_TITLE_RE = re.compile(r"^[ -~]{1,16}$")
+
+
+def _pacs(r: _Reader) -> Pacs | None:
+    if r.data.get("pacs") is None:
+        return None
+    p = r.sub("pacs")
+    titles = p.get("calling_aets", list)
+    if not titles or not all(isinstance(t, str) and AE_TITLE_RE.match(t) and t.strip()
+                             for t in titles):
+        p.fail("must list the AE titles that may send to the node (1-16 printable "
+               "characters each)", "calling_aets")
+    return Pacs(ae_title=p.text("ae_title", AE_TITLE_RE), host=p.text("host"),
+                port=p.number("port", 1, 65535),
+                node_ae_title=p.text("node_ae_title", AE_TITLE_RE, "MEDSEGTEXT"),
+                calling_aets=tuple(titles),
+                service_account=p.text("service_account", re.compile(r"^[^@\s]+@[^@\s]+$")),
+                nlb_security_groups=p.strings("nlb_security_groups", "sg-"))
+
+
 def parse(data: Any, source: str = "<config>") -> Config:
     r = _Reader(source, data)
     name = r.text("name", NAME_RE)
@@ -244,6 +278,9 @@ def parse(data: Any, source: str = "<config>") -> Config:
         "queue_metrics": _task_size(svc, "queue_metrics", fargate=True, scaled=False),
         "migrate": _task_size(svc, "migrate", fargate=True, scaled=False),
     }
+    pacs = _pacs(r)
+    if pacs is not None:
+        services["dicom_node"] = _task_size(svc, "dicom_node", fargate=True, scaled=False)
     if services["worker"].min < 1:
         svc.sub("worker").fail("min must be at least 1: its scaling metric is queued images "
                                "per running worker, which has no value with none running")
@@ -288,7 +325,7 @@ def parse(data: Any, source: str = "<config>") -> Config:
         gpu=gpu, autoscaling=scaling,
         log_retention_days=r.number("log_retention_days", 1, 3653),
         alarm_topic_arn=r.text("alarm_topic_arn", re.compile(r"^arn:aws[a-z-]*:sns:"), None),
-        sagemaker=sagemaker,
+        sagemaker=sagemaker, pacs=pacs,
     )
 
 

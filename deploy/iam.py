@@ -92,7 +92,7 @@ def put_metric(namespace: str) -> dict[str, Any]:
 
 def execution_policy(cfg: Config) -> dict[str, Any]:
     """What ECS itself needs to start our tasks: pull our images, write our logs, read our
-    three secrets (nothing else in Secrets Manager)."""
+    four secrets (nothing else in Secrets Manager)."""
     return document(
         {"Sid": "EcrToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
          "Resource": "*"},

@@ -39,8 +39,6 @@ def orthanc(own_stack: Stack | None, tmp_path_factory: pytest.TempPathFactory
         yield pacs
     finally:
         pacs.stop()
-        import shutil as _sh  # DEBUG
-        _sh.copy(own_stack.log_path("devstack"), "/tmp/pacs-query-devstack.log")
 
 
 def _case_ids(api: Any) -> set[str]:

@@ -79,7 +79,7 @@ def roles(cfg: Config) -> list[Step]:
     instance = role_names(cfg)["gpu_instance"]
     return [
         *_role(cfg, "execution", ecs_tasks, iam.execution_policy(cfg),
-               "ECS: pull MedSegText images, write its logs, read its three secrets"),
+               "ECS: pull MedSegText images, write its logs, read its four secrets"),
         *_role(cfg, "api", ecs_tasks, iam.api_policy(cfg), "MedSegText API task"),
         *_role(cfg, "worker", ecs_tasks, iam.worker_policy(cfg),
                "MedSegText inference workers (CPU and GPU)"),

@@ -1,11 +1,13 @@
 """The application load balancer: HTTPS on 443 (HTTP on 80 only redirects), ``/api/*`` to the API
-target group, everything else (pages, Reflex's websocket and uploads) to the frontend."""
+target group, everything else (pages, Reflex's websocket and uploads) to the frontend. With a
+PACS, an internal network load balancer passes DICOM (TCP 11112) to the DICOM node; its security
+groups (config pacs.nlb_security_groups) admit only the PACS's addresses."""
 
 from __future__ import annotations
 
 from deploy.config import Config
 from deploy.ecs.infra import tags
-from deploy.ecs.taskdefs import API_PORT, FRONTEND_PORT
+from deploy.ecs.taskdefs import API_PORT, FRONTEND_PORT, NODE_PORT
 from deploy.plan import Step
 
 API_PATHS = ["/api/*"]
@@ -27,6 +29,40 @@ def _target_group(cfg: Config, key: str, port: int, health_path: str) -> Step:
         "Matcher": {"HttpCode": "200"},
         "Tags": tags(cfg),
     }, outputs={"arn": "TargetGroups.0.TargetGroupArn"})
+
+
+def dicom_steps(cfg: Config) -> list[Step]:
+    """The node's way in: an internal NLB in the private subnets (the PACS reaches the VPC over
+    the hospital's VPN or Direct Connect), TCP passed through to the node's tasks. The TCP
+    health check opens a connection and closes it, which the node does not count against its
+    associations (backend.dicom_node.admission)."""
+    if cfg.pacs is None:
+        return []
+    return [
+        Step("nlb", "elbv2", "create_load_balancer", {
+            "Name": f"{cfg.name}-dicom",
+            "Subnets": list(cfg.network.private_subnets),
+            "SecurityGroups": list(cfg.pacs.nlb_security_groups),
+            "Scheme": "internal", "Type": "network", "IpAddressType": "ipv4",
+            "Tags": tags(cfg),
+        }, outputs={"arn": "LoadBalancers.0.LoadBalancerArn",
+                    "dns": "LoadBalancers.0.DNSName"},
+            note=f"register the node at the PACS: AE title {cfg.pacs.node_ae_title}, the 'dns' "
+                 f"output, port {NODE_PORT}"),
+        Step("tg-dicom", "elbv2", "create_target_group", {
+            "Name": f"{cfg.name}-dicom",
+            "Protocol": "TCP", "Port": NODE_PORT,
+            "VpcId": cfg.network.vpc_id, "TargetType": "ip",
+            "HealthCheckProtocol": "TCP", "HealthCheckIntervalSeconds": 30,
+            "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2,
+            "Tags": tags(cfg),
+        }, outputs={"arn": "TargetGroups.0.TargetGroupArn"}),
+        Step("listener-dicom", "elbv2", "create_listener", {
+            "LoadBalancerArn": "{{nlb.arn}}", "Protocol": "TCP", "Port": NODE_PORT,
+            "DefaultActions": [{"Type": "forward", "TargetGroupArn": "{{tg-dicom.arn}}"}],
+            "Tags": tags(cfg),
+        }, outputs={"arn": "Listeners.0.ListenerArn"}),
+    ]
 
 
 def steps(cfg: Config) -> list[Step]:
@@ -83,4 +119,5 @@ def steps(cfg: Config) -> list[Step]:
             "Actions": [{"Type": "forward", "TargetGroupArn": "{{tg-api.arn}}"}],
             "Tags": tags(cfg),
         }, outputs={"arn": "Rules.0.RuleArn"}),
+        *dicom_steps(cfg),
     ]

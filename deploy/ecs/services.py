@@ -16,14 +16,22 @@ SERVICES = {
     "worker": ("worker", "worker"),
     "worker-gpu": ("worker-gpu", "worker_gpu"),
     "queue-metrics": ("queue-metrics", "queue_metrics"),
+    "dicom-node": ("dicom-node", "dicom_node"),
 }
 MIGRATE_TIMEOUT_S = 900
 
 
 def register(cfg: Config) -> list[Step]:
-    return [Step(f"td-{component}", "ecs", "register_task_definition", build(cfg),
+    return [Step(f"td-{component}", "ecs", "register_task_definition",
+                 taskdefs.TASK_DEFINITIONS[component](cfg),
                  outputs={"arn": "taskDefinition.taskDefinitionArn"})
-            for component, build in taskdefs.TASK_DEFINITIONS.items()]
+            for component in taskdefs.components(cfg)]
+
+
+def deployed(cfg: Config) -> dict[str, tuple[str, str]]:
+    """The services this config runs (the DICOM node only with a PACS)."""
+    wanted = set(taskdefs.components(cfg))
+    return {name: spec for name, spec in SERVICES.items() if spec[0] in wanted}
 
 
 def network(cfg: Config) -> dict[str, Any]:
@@ -95,6 +103,11 @@ def create(cfg: Config) -> list[Step]:
                                             "weight": 1, "base": 0}],
                  placementStrategy=[{"type": "binpack", "field": "memory"}]),
         _service(cfg, "queue-metrics"),
+        *([_service(cfg, "dicom-node",
+                    loadBalancers=[{"targetGroupArn": "{{tg-dicom.arn}}",
+                                    "containerName": "dicom-node",
+                                    "containerPort": taskdefs.NODE_PORT}],
+                    healthCheckGracePeriodSeconds=60)] if cfg.pacs is not None else []),
     ]
 
 
@@ -103,7 +116,8 @@ def update(cfg: Config) -> list[Step]:
     return [Step(f"update-{name}", "ecs", "update_service", {
         "cluster": cfg.name, "service": name,
         "taskDefinition": f"{{{{td-{component}.arn}}}}",
-    }, outputs={"arn": "service.serviceArn"}) for name, (component, _) in SERVICES.items()]
+    }, outputs={"arn": "service.serviceArn"})
+        for name, (component, _) in deployed(cfg).items()]
 
 
 def wait_stable(cfg: Config) -> list[Step]:

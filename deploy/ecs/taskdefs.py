@@ -1,6 +1,7 @@
 """ECS task definitions: api, frontend, CPU worker and queue-metrics on Fargate, the GPU worker
-on EC2 GPU capacity, and the migrate one-off. Secrets come from Secrets Manager through the
-``secrets`` list (ECS injects them at start); plain ``environment`` holds nothing secret."""
+on EC2 GPU capacity, the migrate one-off, and with a PACS configured the DICOM node (Fargate).
+Secrets come from Secrets Manager through the ``secrets`` list (ECS injects them at start);
+plain ``environment`` holds nothing secret."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from deploy.config import Config
 
 # Settings field -> the environment variable backend/settings/ reads it from.
 SECRET_ENV = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL",
-              "secret_key": "MEDSEGTEXT_SECRET_KEY"}
-API_PORT, FRONTEND_PORT = 8000, 3000
+              "secret_key": "MEDSEGTEXT_SECRET_KEY", "identity_key": "MEDSEGTEXT_IDENTITY_KEY"}
+#: What api, workers and the node get: the identity map's key too (the node seals, the worker's
+#: sender and the admin's read open; the same key in all).
+BACKEND_SECRETS = ("database_url", "redis_url", "secret_key", "identity_key")
+API_PORT, FRONTEND_PORT, NODE_PORT = 8000, 3000, 11112
 API_DNS_NAME = "api"  # what the frontend calls, through ECS Service Connect
 WORKER_STOP_TIMEOUT_S = 120  # a running job (job_timeout_seconds=120) gets to finish
 TMP_VOLUME = "tmp"  # the only writable path of read-only containers (upload spooling)
@@ -44,9 +48,20 @@ def family(cfg: Config, component: str) -> str:
     return f"{cfg.name}-{component}"
 
 
+def pacs_environment(cfg: Config) -> dict[str, str]:
+    """The PACS that results go back to and that searches ask, and the AE title the node is
+    known by there (the API and the worker call as it)."""
+    if cfg.pacs is None:
+        return {}
+    return {"MEDSEGTEXT_PACS_AE_TITLE": cfg.pacs.ae_title, "MEDSEGTEXT_PACS_HOST": cfg.pacs.host,
+            "MEDSEGTEXT_PACS_PORT": str(cfg.pacs.port),
+            "MEDSEGTEXT_DICOM_AE_TITLE": cfg.pacs.node_ae_title}
+
+
 def backend_environment(cfg: Config, inference_backend: str | None = None) -> dict[str, str]:
     """What api, workers and migrate read through backend/settings/ (none of it secret)."""
     return {
+        **pacs_environment(cfg),
         "MEDSEGTEXT_ENVIRONMENT": "production",
         "AWS_REGION": cfg.region,
         "MEDSEGTEXT_S3_BUCKET": cfg.storage.bucket,
@@ -124,7 +139,7 @@ def api(cfg: Config) -> dict[str, Any]:
                        "appProtocol": "http"}],
         environment=_env({**backend_environment(cfg),
                           "MEDSEGTEXT_TRUSTED_PROXIES": trusted_proxies(cfg)}),
-        secrets=_secrets(cfg, "database_url", "redis_url", "secret_key"),
+        secrets=_secrets(cfg, *BACKEND_SECRETS),
         healthCheck={"command": http_probe(API_PORT, "/api/health"), "interval": 15,
                      "timeout": 5, "retries": 3, "startPeriod": 30},
         stopTimeout=30)
@@ -155,7 +170,7 @@ def frontend(cfg: Config) -> dict[str, Any]:
 def worker(cfg: Config) -> dict[str, Any]:
     c = _container(cfg, "worker", "worker",
                    environment=_env(backend_environment(cfg)),
-                   secrets=_secrets(cfg, "database_url", "redis_url", "secret_key"),
+                   secrets=_secrets(cfg, *BACKEND_SECRETS),
                    stopTimeout=WORKER_STOP_TIMEOUT_S)
     return _task(cfg, "worker", [c], "worker", task_role="worker")
 
@@ -163,7 +178,7 @@ def worker(cfg: Config) -> dict[str, Any]:
 def worker_gpu(cfg: Config) -> dict[str, Any]:
     c = _container(cfg, "worker-gpu", "worker-gpu",
                    environment=_env(backend_environment(cfg, inference_backend="local")),
-                   secrets=_secrets(cfg, "database_url", "redis_url", "secret_key"),
+                   secrets=_secrets(cfg, *BACKEND_SECRETS),
                    resourceRequirements=[{"type": "GPU", "value": "1"}],
                    stopTimeout=WORKER_STOP_TIMEOUT_S)
     return _task(cfg, "worker-gpu", [c], "worker_gpu", task_role="worker", compat="EC2")
@@ -192,8 +207,34 @@ def migrate(cfg: Config) -> dict[str, Any]:
     return _task(cfg, "migrate", [c], "migrate", task_role=None)
 
 
+def dicom_node(cfg: Config) -> dict[str, Any]:
+    """``python -m backend.dicom_node`` from the API image, behind the network load balancer
+    (deploy/ecs/loadbalancer.py). It writes cases to S3 as the API does, so the API's role."""
+    assert cfg.pacs is not None, "the DICOM node needs the config's pacs section"
+    c = _container(cfg, "dicom-node", "api",
+                   command=["python", "-m", "backend.dicom_node"],
+                   portMappings=[{"name": "dicom", "containerPort": NODE_PORT,
+                                  "protocol": "tcp"}],
+                   environment=_env({
+                       **backend_environment(cfg),
+                       "MEDSEGTEXT_DICOM_HOST": "0.0.0.0",
+                       "MEDSEGTEXT_DICOM_PORT": str(NODE_PORT),
+                       "MEDSEGTEXT_DICOM_CALLING_AETS": ",".join(cfg.pacs.calling_aets),
+                       "MEDSEGTEXT_DICOM_SERVICE_ACCOUNT": cfg.pacs.service_account,
+                   }),
+                   secrets=_secrets(cfg, *BACKEND_SECRETS),
+                   stopTimeout=30)
+    return _task(cfg, "dicom-node", [c], "dicom_node", task_role="api")
+
+
 #: component -> builder, in registration order.
 TASK_DEFINITIONS = {
     "api": api, "frontend": frontend, "worker": worker, "worker-gpu": worker_gpu,
-    "queue-metrics": queue_metrics, "migrate": migrate,
+    "queue-metrics": queue_metrics, "migrate": migrate, "dicom-node": dicom_node,
 }
+PACS_ONLY = frozenset({"dicom-node"})
+
+
+def components(cfg: Config) -> list[str]:
+    """The task definitions this config deploys (the DICOM node only with a PACS)."""
+    return [c for c in TASK_DEFINITIONS if cfg.pacs is not None or c not in PACS_ONLY]

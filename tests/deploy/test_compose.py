@@ -28,7 +28,8 @@ from tests.deploy.deploy_testkit import (
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
-BACKEND_SERVICES = ("api", "worker", "worker-gpu", "worker-sagemaker", "migrate", "aws-init")
+BACKEND_SERVICES = ("api", "worker", "worker-gpu", "worker-sagemaker", "migrate", "aws-init",
+                    "dicom-node")
 #: Set in compose only: the stand-ins for AWS (on ECS the task role signs real AWS calls).
 STAND_IN_ENV = {"MEDSEGTEXT_S3_ENDPOINT_URL", "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL",
                 "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
@@ -56,12 +57,13 @@ def _compose_cli(*args: str, secret: bool = True, aws_secret: bool = True,
 
 
 def test_docker_compose_accepts_the_file_with_every_profile() -> None:
-    result = _compose_cli("--profile", "gpu", "--profile", "sagemaker", "config")
+    result = _compose_cli("--profile", "gpu", "--profile", "sagemaker", "--profile", "pacs",
+                          "config")
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
     services = resolved["services"]
     assert {"postgres", "redis", "aws", "migrate", "aws-init", "api", "worker", "frontend",
-            "worker-gpu", "sagemaker", "worker-sagemaker"} == set(services)
+            "worker-gpu", "sagemaker", "worker-sagemaker", "dicom-node"} == set(services)
     devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
     assert services["api"]["environment"]["MEDSEGTEXT_SECRET_KEY"] == \
@@ -80,7 +82,7 @@ def test_docker_compose_refuses_to_run_without_a_secret_key() -> None:
 def test_services_start_in_order(compose: dict[str, Any]) -> None:
     s = compose["services"]
     assert s["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
-    for name in ("api", "worker", "worker-gpu", "worker-sagemaker"):
+    for name in ("api", "worker", "worker-gpu", "worker-sagemaker", "dicom-node"):
         deps = s[name]["depends_on"]
         assert deps["migrate"] == {"condition": "service_completed_successfully"}, name
         assert deps["aws-init"] == {"condition": "service_completed_successfully"}, name
@@ -113,7 +115,7 @@ def test_backend_environment_is_what_settings_read(compose: dict[str, Any]) -> N
 def test_same_variables_as_the_ecs_task_definitions(compose: dict[str, Any],
                                                     cfg: config_mod.Config) -> None:
     """compose = ECS environment + ECS secrets + the AWS stand-ins, nothing else."""
-    for component in ("api", "worker"):
+    for component in ("api", "worker", "dicom-node"):
         c = taskdefs.TASK_DEFINITIONS[component](cfg)["containerDefinitions"][0]
         ecs = {e["name"] for e in c["environment"]} | {s["name"] for s in c["secrets"]}
         local = set(compose["services"][component]["environment"])
@@ -123,11 +125,33 @@ def test_same_variables_as_the_ecs_task_definitions(compose: dict[str, Any],
         {e["name"] for e in c["environment"]} == set(FRONTEND_ENV) | set(REFLEX_ENV)
 
 
-def test_only_portal_and_api_are_published_on_loopback(compose: dict[str, Any]) -> None:
+def test_only_portal_api_and_the_node_are_published_on_loopback(compose: dict[str, Any]
+                                                                ) -> None:
     published = {name: svc["ports"] for name, svc in compose["services"].items()
                  if "ports" in svc}
     assert published == {"api": ["${MEDSEGTEXT_BIND:-127.0.0.1}:8000:8000"],
-                         "frontend": ["${MEDSEGTEXT_BIND:-127.0.0.1}:3000:3000"]}
+                         "frontend": ["${MEDSEGTEXT_BIND:-127.0.0.1}:3000:3000"],
+                         "dicom-node": ["${MEDSEGTEXT_DICOM_BIND:-127.0.0.1}:11112:11112"]}
+
+
+def test_the_dicom_node_is_opt_in_and_shares_the_identity_key(compose: dict[str, Any]) -> None:
+    s = compose["services"]
+    node = s["dicom-node"]
+    assert node["profiles"] == ["pacs"]
+    assert node["command"] == ["python", "-m", "backend.dicom_node"]
+    assert node["image"] == s["api"]["image"]
+    for name in ("api", "worker", "worker-gpu", "dicom-node"):
+        env = s[name]["environment"]
+        assert env["MEDSEGTEXT_IDENTITY_KEY"] == "${MEDSEGTEXT_IDENTITY_KEY:-}", name
+        assert env["MEDSEGTEXT_PACS_AE_TITLE"] == "${MEDSEGTEXT_PACS_AE_TITLE:-}", name
+    result = _compose_cli("--profile", "pacs", "config", extra_env={
+        "MEDSEGTEXT_IDENTITY_KEY": "a2V5LWZvci10ZXN0cy1vbmx5LW5vdC1hLXJlYWwta2V5",
+        "MEDSEGTEXT_DICOM_CALLING_AETS": "PACS01", "MEDSEGTEXT_PACS_AE_TITLE": "PACS01"})
+    assert result.returncode == 0, result.stderr
+    resolved = yaml.safe_load(result.stdout)["services"]
+    assert resolved["dicom-node"]["environment"]["MEDSEGTEXT_DICOM_CALLING_AETS"] == "PACS01"
+    assert resolved["worker"]["environment"]["MEDSEGTEXT_IDENTITY_KEY"] == \
+        resolved["dicom-node"]["environment"]["MEDSEGTEXT_IDENTITY_KEY"]
 
 
 # --- the client address the API records (issue 12: forwarded headers only from trusted proxies) --

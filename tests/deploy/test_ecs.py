@@ -28,7 +28,7 @@ from tests.deploy.deploy_testkit import (
     task_definitions,
 )
 
-BACKEND_COMPONENTS = ("api", "worker", "worker-gpu")
+BACKEND_COMPONENTS = ("api", "worker", "worker-gpu", "dicom-node")
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -53,9 +53,10 @@ def test_create_plan_covers_the_whole_deployment(create_plan: list[Step]) -> Non
                    ("cloudwatch", "put_metric_alarm")]:
         assert needed in calls, needed
     assert set(task_definitions(create_plan)) == {"api", "frontend", "worker", "worker-gpu",
-                                                  "queue-metrics", "migrate"}
+                                                  "queue-metrics", "migrate", "dicom-node"}
     services = {s.params["serviceName"] for s in steps_of(create_plan, "ecs", "create_service")}
-    assert services == {"api", "frontend", "worker", "worker-gpu", "queue-metrics"}
+    assert services == {"api", "frontend", "worker", "worker-gpu", "queue-metrics",
+                        "dicom-node"}
 
 
 def test_yaml_and_json_configs_give_the_same_plan(tmp_path: Path, cfg: config_mod.Config,
@@ -87,7 +88,7 @@ def test_update_plan_registers_migrates_and_rolls_every_service(cfg: config_mod.
     assert {u.params["service"]: u.params["taskDefinition"] for u in updates} == {
         "api": "{{td-api.arn}}", "frontend": "{{td-frontend.arn}}",
         "worker": "{{td-worker.arn}}", "worker-gpu": "{{td-worker-gpu.arn}}",
-        "queue-metrics": "{{td-queue-metrics.arn}}"}
+        "queue-metrics": "{{td-queue-metrics.arn}}", "dicom-node": "{{td-dicom-node.arn}}"}
     ids = [s.id for s in plan]
     assert ids.index("migrate-result") < min(ids.index(u.id) for u in updates)
 
@@ -96,7 +97,7 @@ def test_update_plan_registers_migrates_and_rolls_every_service(cfg: config_mod.
 
 def test_fargate_and_gpu_task_definitions(create_plan: list[Step], cfg: config_mod.Config) -> None:
     tds = task_definitions(create_plan)
-    for name in ("api", "frontend", "worker", "queue-metrics", "migrate"):
+    for name in ("api", "frontend", "worker", "queue-metrics", "migrate", "dicom-node"):
         assert tds[name]["requiresCompatibilities"] == ["FARGATE"], name
         assert tds[name]["networkMode"] == "awsvpc"
     gpu = tds["worker-gpu"]
@@ -134,8 +135,10 @@ def test_secrets_come_from_secrets_manager_never_from_plain_environment(
         for c in td["containerDefinitions"]:
             env = {e["name"]: e["value"] for e in c.get("environment", [])}
             assert not secret_names & set(env), f"{name}: secret in plain environment"
-            for key, value in env.items():
-                assert "@" not in value and "password" not in key.lower(), (name, key)
+            for key, value in env.items():  # a URL with credentials would hold an @
+                if key != "MEDSEGTEXT_DICOM_SERVICE_ACCOUNT":  # an account's email, no secret
+                    assert "@" not in value, (name, key)
+                assert "password" not in key.lower(), (name, key)
             for s in c.get("secrets", []):
                 assert s["valueFrom"] in secret_arns, (name, s)
     tds = task_definitions(create_plan)
@@ -414,3 +417,71 @@ def test_every_reference_resolves_to_an_earlier_output(create_plan: list[Step]) 
         for ref, out in placeholders(s.params):
             assert out in seen.get(ref, set()), (s.id, ref, out)
         seen[s.id] = set(s.outputs)
+
+
+# --- the DICOM node (issue 16) -----------------------------------------------------------------
+
+def test_the_dicom_node_is_reached_through_an_internal_nlb_admitting_only_the_pacs(
+        create_plan: list[Step], cfg: config_mod.Config) -> None:
+    assert cfg.pacs is not None
+    nlb = step(create_plan, "nlb").params
+    assert (nlb["Type"], nlb["Scheme"]) == ("network", "internal")
+    assert nlb["Subnets"] == list(cfg.network.private_subnets)
+    assert nlb["SecurityGroups"] == list(cfg.pacs.nlb_security_groups)
+    tg = step(create_plan, "tg-dicom").params
+    assert (tg["Protocol"], tg["Port"], tg["HealthCheckProtocol"]) == ("TCP", 11112, "TCP")
+    listener = step(create_plan, "listener-dicom").params
+    assert (listener["Protocol"], listener["Port"]) == ("TCP", 11112)
+    assert listener["LoadBalancerArn"] == "{{nlb.arn}}"
+    assert listener["DefaultActions"] == [{"Type": "forward",
+                                           "TargetGroupArn": "{{tg-dicom.arn}}"}]
+    service = step(create_plan, "service-dicom-node").params
+    assert service["loadBalancers"] == [{"targetGroupArn": "{{tg-dicom.arn}}",
+                                         "containerName": "dicom-node",
+                                         "containerPort": 11112}]
+    ids = [s.id for s in create_plan]
+    assert ids.index("listener-dicom") < ids.index("service-dicom-node")
+
+
+def test_the_node_and_the_senders_share_the_pacs_settings_and_the_identity_key(
+        create_plan: list[Step], cfg: config_mod.Config) -> None:
+    assert cfg.pacs is not None
+    tds = task_definitions(create_plan)
+    node = tds["dicom-node"]["containerDefinitions"][0]
+    assert node["command"] == ["python", "-m", "backend.dicom_node"]
+    assert node["image"] == cfg.image("api")
+    assert node["portMappings"] == [{"name": "dicom", "containerPort": 11112,
+                                     "protocol": "tcp"}]
+    env = {e["name"]: e["value"] for e in node["environment"]}
+    assert env["MEDSEGTEXT_DICOM_HOST"] == "0.0.0.0"
+    assert env["MEDSEGTEXT_DICOM_CALLING_AETS"] == ",".join(cfg.pacs.calling_aets)
+    assert env["MEDSEGTEXT_DICOM_SERVICE_ACCOUNT"] == cfg.pacs.service_account
+    for name in ("api", "worker", "worker-gpu", "dicom-node"):
+        c = tds[name]["containerDefinitions"][0]
+        env = {e["name"]: e["value"] for e in c["environment"]}
+        assert (env["MEDSEGTEXT_PACS_AE_TITLE"], env["MEDSEGTEXT_PACS_HOST"],
+                env["MEDSEGTEXT_PACS_PORT"], env["MEDSEGTEXT_DICOM_AE_TITLE"]) == (
+            cfg.pacs.ae_title, cfg.pacs.host, str(cfg.pacs.port), cfg.pacs.node_ae_title), name
+        (key,) = [s for s in c["secrets"] if s["name"] == "MEDSEGTEXT_IDENTITY_KEY"]
+        assert key["valueFrom"] == cfg.secrets["identity_key"], name
+    # the migration and the metrics publisher never see the identity key
+    for name in ("migrate", "queue-metrics"):
+        names = {s["name"] for s in tds[name]["containerDefinitions"][0]["secrets"]}
+        assert "MEDSEGTEXT_IDENTITY_KEY" not in names, name
+
+
+def test_without_a_pacs_there_is_no_node_and_nothing_to_send(example_data: dict[str, Any]
+                                                             ) -> None:
+    data = {k: v for k, v in example_data.items() if k != "pacs"}
+    cfg = config_mod.parse(data)
+    plan = build_plan(cfg)
+    assert validate(plan) == []
+    assert "dicom-node" not in task_definitions(plan)
+    assert not [s for s in plan if s.id in ("nlb", "tg-dicom", "listener-dicom",
+                                            "service-dicom-node")]
+    updates = {s.params["service"] for s in steps_of(build_plan(cfg, "update"), "ecs",
+                                                     "update_service")}
+    assert "dicom-node" not in updates
+    env = {e["name"] for e in task_definitions(plan)["api"]["containerDefinitions"][0][
+        "environment"]}
+    assert "MEDSEGTEXT_PACS_AE_TITLE" not in env
