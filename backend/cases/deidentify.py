@@ -20,6 +20,9 @@ What happens to a file:
 - instance UIDs are replaced by 2.25 UUID-derived UIDs, hashed from the original with a random
   secret made for this upload and then dropped: the same UID maps to the same new UID within the
   file (references stay consistent), the original cannot be recovered and no mapping is kept;
+- a film without a Study or Series Instance UID (Type 1, but some converters leave them out)
+  gets new ones made the same way: the stored copy is the film every export (SEG, SR) must
+  reference, and no reader can ever meet the original's UIDs anyway;
 - the file meta is rebuilt (no PrivateInformation or source AE title; our implementation UID;
   MediaStorageSOPInstanceUID = the new SOPInstanceUID) and the preamble zeroed;
 - the method is declared: PatientIdentityRemoved YES, DeidentificationMethodCodeSequence
@@ -56,6 +59,7 @@ METHOD = "PS3.15 E Basic Profile; Retain Patient Characteristics"  # LO: <= 64
 # Our implementation class UID: 2.25 form of uuid5(URL, "urn:medsegtext:dicom-implementation").
 IMPLEMENTATION_CLASS_UID = "2.25.208544340474430243794105567549477800563"
 IMPLEMENTATION_VERSION = "MEDSEGTEXT_0_1"  # SH: <= 16
+MADE_IF_MISSING = ("StudyInstanceUID", "SeriesInstanceUID")
 
 
 class UidMap:
@@ -164,9 +168,13 @@ def _file_meta(ds: Dataset, transfer_syntax: UID) -> FileMetaDataset:
 def deidentify_dataset(source: Dataset, uids: UidMap | None = None) -> Dataset:
     """The de-identified copy of a read DICOM file (raises InputError for burned-in text)."""
     refuse_burned_in(source)
-    ds = _copy(source, profile.ALLOWED, uids or UidMap())
+    uids = uids or UidMap()
+    ds = _copy(source, profile.ALLOWED, uids)
     if "SOPInstanceUID" not in ds or "SOPClassUID" not in ds:
         raise InputError("corrupt", "The DICOM file has no SOP Class or SOP Instance UID.")
+    for keyword in MADE_IF_MISSING:
+        if not ds.get(keyword):
+            setattr(ds, keyword, uids(f"medsegtext-made:{keyword}"))
     _declare(ds)
     ds.file_meta = _file_meta(ds, source.file_meta.TransferSyntaxUID)
     ds.preamble = b"\x00" * 128  # a TIFF header there would point at offsets that moved

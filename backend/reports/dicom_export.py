@@ -72,6 +72,7 @@ _REFERENCE = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstan
               "ImageOrientationPatient", "ImagePositionPatient", "SliceThickness",
               "PatientOrientation", "ImageLaterality", "PatientSex", "PatientAge",
               "PatientSize", "PatientWeight")
+_REFERENCED_UIDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
 _DECLARATION = ("PatientIdentityRemoved", "DeidentificationMethod",
                 "DeidentificationMethodCodeSequence", "LongitudinalTemporalInformationModified")
 _PN_SEPARATORS = re.compile(r"[\\=^\x00-\x1f\x7f]+")
@@ -86,6 +87,10 @@ def reference_dataset(data: bytes, declare: bool) -> Dataset:
     """What an export may take from the stored image (see the module docstring); ``declare``
     carries over its de-identification declaration."""
     stored = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+    missing = [k for k in _REFERENCED_UIDS if not stored.get(k)]
+    if missing:  # stored before de-identification made the missing ones (deidentify.py)
+        raise NotExportable(f"The stored image has no {' or '.join(missing)}, which a DICOM "
+                            "SEG or SR must reference. Upload the film again to export it.")
     ds = Dataset()
     for keyword in _REFERENCE + (_DECLARATION if declare else ()):
         if keyword in stored:

@@ -13,6 +13,7 @@ from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from PIL import Image
 from pydicom.uid import EnhancedSRStorage, ExplicitVRLittleEndian, SegmentationStorage
 
+from backend.reports.dicom_export import NotExportable, reference_dataset
 from tests.backend.backend_testkit import Stack
 from tests.backend.model_kit import pdf_text, qata, review, run_model, upload
 
@@ -163,3 +164,41 @@ async def test_dicom_seg_and_sr(stack: Stack, clinician, reviewer, admin,
     formats = [e["detail"]["format"] for e in await _events(stack, admin[1], case_id)]
     assert sorted(formats) == ["seg", "seg", "sr", "sr"]
     assert json.loads(json.dumps(formats))  # plain JSON in the audit log
+
+
+async def test_dicom_without_study_or_series_uid_exports(stack: Stack, clinician,
+                                                         dicom_sample: bytes) -> None:
+    """A film without Study/Series Instance UIDs (some converters leave them out) is stored with
+    new ones, which its SEG and SR reference."""
+    ds = pydicom.dcmread(io.BytesIO(dicom_sample))
+    del ds.StudyInstanceUID, ds.SeriesInstanceUID
+    buf = io.BytesIO()
+    ds.save_as(buf)
+    case_id = await upload(stack, clinician[1], buf.getvalue(), "no-uids.dcm")
+    case = await run_model(stack, case_id)
+    source = pydicom.dcmread(io.BytesIO(stack.get_object(case.image_key)))
+    assert source.StudyInstanceUID.startswith("2.25.")
+    assert source.SeriesInstanceUID.startswith("2.25.")
+    assert source.StudyInstanceUID != source.SeriesInstanceUID
+
+    r = await stack.client.get(f"/api/cases/{case_id}/seg.dcm", headers=clinician[1])
+    assert r.status_code == 200, r.text
+    seg = pydicom.dcmread(io.BytesIO(r.content))
+    assert seg.StudyInstanceUID == source.StudyInstanceUID
+    assert seg.ReferencedSeriesSequence[0].SeriesInstanceUID == source.SeriesInstanceUID
+    r = await stack.client.get(f"/api/cases/{case_id}/sr.dcm", headers=clinician[1])
+    assert r.status_code == 200, r.text
+    evidence = pydicom.dcmread(io.BytesIO(r.content)).CurrentRequestedProcedureEvidenceSequence[0]
+    assert evidence.StudyInstanceUID == source.StudyInstanceUID
+    assert evidence.ReferencedSeriesSequence[0].SeriesInstanceUID == source.SeriesInstanceUID
+
+
+def test_stored_film_without_uids_is_not_exportable(dicom_sample: bytes) -> None:
+    """A film stored before de-identification made missing UIDs: a 409 that says why (the
+    service turns NotExportable into Conflict), not an AttributeError."""
+    ds = pydicom.dcmread(io.BytesIO(dicom_sample))
+    del ds.SeriesInstanceUID
+    buf = io.BytesIO()
+    ds.save_as(buf)
+    with pytest.raises(NotExportable, match="SeriesInstanceUID"):
+        reference_dataset(buf.getvalue(), declare=True)
