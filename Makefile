@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-10)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test-tools up test test-services lint audit bench clean
+.PHONY: install test-tools up test test-services lint audit bench clean images compose-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,17 @@ lint: install
 # what it could not look up (.ci/audit.py); AUDIT_STRICT=1 also fails on packages left unaudited.
 audit: install
 	$(BIN)/python .ci/audit.py
+
+# Every image of docker/ (docker/build_images.sh: a Debian base from debootstrap where no
+# registry is reachable; a Docker engine is started if none answers). IMAGES="api worker": some.
+images:
+	docker/build_images.sh $(IMAGES)
+
+# The product in its containers (compose.yaml + compose.local.yaml, the images of `make images`):
+# health checks, a film through API and worker, data kept across down/up (tests/containers).
+compose-test: install
+	eval "$$(docker/engine.sh)" && MEDSEGTEXT_CONTAINER_TESTS=1 \
+	  $(BIN)/python -m pytest tests/containers -s
 
 bench: install
 	$(BIN)/python bench/inference_speed.py

@@ -4,15 +4,18 @@
 #   docker build -f docker/worker-gpu.Dockerfile -t medsegtext/worker-gpu .  (from the repository root)
 ARG CUDA_IMAGE=nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04
 
-# Python 3.11 (the project's version) from the deadsnakes archive: Ubuntu 22.04 ships 3.10.
+# Python 3.11 (the project's version) from the deadsnakes archive: Ubuntu 22.04 ships 3.10. A
+# base that has it already (docker/build_images.sh's local Debian base where no registry is
+# reachable: no CUDA libraries, so the image only proves onnxruntime-gpu installs) skips this.
 FROM ${CUDA_IMAGE} AS cuda-python
 ENV DEBIAN_FRONTEND=noninteractive
-RUN apt-get update \
+RUN command -v python3.11 >/dev/null && python3.11 -c "import venv, ensurepip" || { \
+    apt-get update \
  && apt-get install -y --no-install-recommends software-properties-common gpg-agent \
  && add-apt-repository -y ppa:deadsnakes/ppa \
  && apt-get install -y --no-install-recommends python3.11 python3.11-venv \
  && apt-get purge -y --auto-remove software-properties-common gpg-agent \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/*; }
 
 FROM cuda-python AS build
 ARG ORT_GPU_VERSION=1.22.0

@@ -1,0 +1,69 @@
+"""The image table of deploy/README.md, measured on the built images (`make images` runs it):
+size against its budget, the user it runs as, compilers on its PATH, and what `docker history`
+shows of secrets (an ENV, ARG or command line naming a key, password, secret or token with a
+value). Prints a Markdown table; exits 1 when an image breaks a rule other than its size budget.
+
+    python3 docker/image_report.py [TAG]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+#: MB: what each image may weigh (uncompressed, as `docker image ls` counts)
+BUDGET_MB = {"api": 350, "worker": 450, "migrate": 350, "sagemaker": 450, "frontend": 600,
+             "worker-gpu": 1500, "postgres": 300, "redis": 200}
+COMPILERS = ("gcc", "cc", "c++", "g++", "clang", "make")
+#: NAME=value where NAME says secret; an empty value or a ${...} reference is no secret
+SECRET = re.compile(r"\b(\w*(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|ACCESS_KEY)\w*)=([^\s\"'$]\S*)",
+                    re.I)
+
+
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
+
+
+def row(name: str, tag: str) -> tuple[list[str], list[str]]:
+    image = f"medsegtext/{name}:{tag}"
+    info = json.loads(docker("image", "inspect", image))[0]
+    size_mb = info["Size"] / 1e6
+    user = info["Config"].get("User") or "root"
+    found = docker("run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c",
+                   " ".join(f"command -v {c};" for c in COMPILERS) + " true").split()
+    history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image)
+    env = "\n".join(info["Config"].get("Env") or [])
+    secrets = sorted({m.group(1) for m in SECRET.finditer(history + "\n" + env)})
+    problems = []
+    if user.split(":")[0] in ("root", "0", ""):
+        problems.append(f"{name}: runs as root")
+    if found:
+        problems.append(f"{name}: compilers {found}")
+    if secrets:
+        problems.append(f"{name}: secrets in layers {secrets}")
+    budget = BUDGET_MB[name]
+    return [f"`{image}`", f"{size_mb:.0f}", f"{budget}", "yes" if size_mb <= budget else "**no**",
+            user, ", ".join(found) or "none", ", ".join(secrets) or "none"], problems
+
+
+def main(tag: str = "local") -> int:
+    present = [n for n in BUDGET_MB
+               if subprocess.run(["docker", "image", "inspect", f"medsegtext/{n}:{tag}"],
+                                 capture_output=True).returncode == 0]
+    header = ["image", "MB", "budget MB", "within", "user", "compilers", "secrets in history"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + " --- |" * len(header))
+    problems: list[str] = []
+    for name in present:
+        cells, found = row(name, tag)
+        problems += found
+        print("| " + " | ".join(cells) + " |")
+    for p in problems:
+        print(p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:2]))
