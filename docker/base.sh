@@ -12,6 +12,7 @@ command -v debootstrap >/dev/null || { echo "docker/base.sh: needs debootstrap (
 debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 \
   || { tail -20 "$rootfs.log" >&2; exit 1; }
 rm -f "$rootfs.log"
+chmod 0755 "$rootfs"  # mktemp's 0700 would become the image's /, closed to non-root users
 ln -sf python3 "$rootfs/usr/bin/python"
 cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
 # What a registry image leaves out: apt lists, caches and docs (the build stages reinstall lists).

@@ -34,7 +34,7 @@ base_for() {  # $1: the wanted registry image
 }
 timed() {  # $1: name for the log; the rest: the command
   local name=$1 start=$SECONDS; shift
-  "$@"
+  "$@" || return
   printf '%s\t%s\t%s\n' "$name" "$((SECONDS - start))" "$(date -u +%FT%TZ)" >>"$out/build-times.tsv"
   echo "== $name built in $((SECONDS - start)) s" >&2
 }

@@ -6,7 +6,10 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 REFLEX_TELEMETRY_ENABLED=false
+# bun trusts its own CA list unless told: the system's bundle as well (where a proxy's CA is
+# in it, as in the local base of docker/build_images.sh, bun's downloads then pass the proxy).
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 REFLEX_TELEMETRY_ENABLED=false \
+    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 # npm only installs bun (run.sh); the portal itself is built with bun.
 RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm \
  && rm -rf /var/lib/apt/lists/*

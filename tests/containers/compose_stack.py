@@ -55,6 +55,8 @@ class ComposeStack:
                     "MEDSEGTEXT_ADMIN_EMAIL": self.admin_email,
                     "MEDSEGTEXT_ADMIN_PASSWORD": self.admin_password,
                     "MEDSEGTEXT_BIND": BIND,
+                    # creating a container copies its image in full on VFS storage: minutes
+                    "COMPOSE_HTTP_TIMEOUT": "600",
                     "MEDSEGTEXT_PUBLIC_URL": f"http://{BIND}:3000"}
 
     api_url = f"http://{BIND}:8000"

@@ -53,7 +53,7 @@ def test_a_film_through_the_containers_and_back_after_down_and_up(
         case_id = r.json()["id"]
         start = time.monotonic()
         while (case := api.get(f"/api/cases/{case_id}", headers=clinician).json())["status"] \
-                in ("queued", "processing"):
+                in ("queued", "running"):
             assert time.monotonic() - start < 300, case
             time.sleep(1)
         print(f"upload to {case['status']} in {time.monotonic() - start:.1f} s")
