@@ -42,14 +42,15 @@ from typing import Any
 
 import httpx
 
+from backend.accounts.enums import Role
 from backend.platform.data_dir import secure_data_dir
 from backend.settings import ROOT, Settings, load_settings
 
 VAR = ROOT / "var"
 DEMO_ACCOUNTS = (  # fixed so the printout stays true on every start; development only
-    ("clinician@example.org", "clinician", "clinician-demo-pass"),
-    ("reviewer@example.org", "reviewer", "reviewer-demo-pass"),
-    ("admin@example.org", "admin", "admin-demo-pass"),
+    ("clinician@example.org", Role.CLINICIAN, "clinician-demo-pass"),
+    ("reviewer@example.org", Role.REVIEWER, "reviewer-demo-pass"),
+    ("admin@example.org", Role.ADMIN, "admin-demo-pass"),
 )
 READY_TIMEOUT_S = 420.0  # the portal's first start installs Reflex and bun and builds the bundle
 WORKER_HEALTH_KEY = "arq:queue:health-check"  # arq writes it on a worker's first poll
@@ -149,7 +150,7 @@ async def ensure_demo_accounts(services: Any) -> list[tuple[str, str, str]]:
     accounts = list(DEMO_ACCOUNTS)
     admin_email = os.environ.get("MEDSEGTEXT_ADMIN_EMAIL")
     admin_password = os.environ.get("MEDSEGTEXT_ADMIN_PASSWORD")
-    accounts[2] = (admin_email or accounts[2][0], "admin", admin_password or accounts[2][2])
+    accounts[2] = (admin_email or accounts[2][0], Role.ADMIN, admin_password or accounts[2][2])
     async with services.sessions() as session:
         stored = [await repository.get_user_by_email(session, email.strip().lower())
                   for email, _, _ in accounts]
@@ -157,14 +158,14 @@ async def ensure_demo_accounts(services: Any) -> list[tuple[str, str, str]]:
     still = await asyncio.gather(*(
         asyncio.to_thread(verify_password, user.password_hash, password) if user else _false()
         for user, (_, _, password) in zip(stored, accounts, strict=True)))
-    printed = []
+    printed: list[tuple[str, str, str]] = []
     for (email, role, password), user, unchanged in zip(accounts, stored, still, strict=True):
         async with transaction(services.sessions) as session:
             if user is None:
                 await create_user(session, None, email=email, password=password, role=role,
                                   full_name=f"Demo {role}")
                 printed.append((email, role, password))
-            elif role == "admin" and admin_password:
+            elif role == Role.ADMIN and admin_password:
                 check_policy(admin_password)
                 if not unchanged:
                     user.password_hash = hash_password(admin_password)

@@ -4,9 +4,8 @@ worker and the SageMaker-compatible server all call."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -18,31 +17,21 @@ from inference.image import DEFAULT_LIMITS, DecodedImage, Limits
 from inference.overlay import png_bytes, render_overlay
 from inference.postprocess import postprocess
 from inference.preprocess import to_model_input
+from inference.result import PredictionSummary
 from inference.session import ModelRunner
 
 
-@dataclass
-class Prediction:
-    width: int
-    height: int
-    source_format: str
-    findings_text: str | None  # None (like every finding) when the image is out of scope
-    zone_flags: dict[str, bool]  # keyed by the patient's side (inference.sides)
-    zone_probabilities: dict[str, float]
-    laterality: str | None
-    lesion_burden_percent: float | None
-    mask_png: bytes  # empty when out of scope
-    overlay_png: bytes
-    model: dict[str, str]
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    lesion_present: bool | None = None
-    lesion_probability: float | None = None  # calibrated; v2 models only
-    in_scope: bool = True
-    scope_reason: str | None = None
+@dataclass(frozen=True)
+class Prediction(PredictionSummary):
+    """The summary plus the two PNGs (both empty when out of scope)."""
 
-    def summary(self) -> dict[str, Any]:
+    mask_png: bytes = field(kw_only=True)
+    overlay_png: bytes = field(kw_only=True)
+
+    def summary(self) -> PredictionSummary:
         """Everything but the PNG bytes: what the CLI prints and the prediction record stores."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("mask_png", "overlay_png")}
+        return PredictionSummary(**{f.name: getattr(self, f.name)
+                                    for f in fields(PredictionSummary)})
 
 
 def _ms(t0: float) -> float:

@@ -56,7 +56,7 @@ def _predict(args: argparse.Namespace) -> int:
         if result.in_scope:  # out of scope: the reason is printed, and there is no mask
             (out / f"{path.stem}.mask.png").write_bytes(result.mask_png)
             (out / f"{path.stem}.overlay.png").write_bytes(result.overlay_png)
-        print(json.dumps({"input": name, **result.summary()}), flush=True)
+        print(json.dumps({"input": name, **result.summary().to_dict()}), flush=True)
     return 1 if failed else 0
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from arq import Retry, cron, func
 
 from backend.adapters.errors import ObjectMissing
+from backend.adapters.predictions import PredictionRecord
 from backend.adapters.queue import INFERENCE_JOB
 from backend.cases.enums import CaseStatus
 from backend.cases.sweep import sweep_stuck
@@ -103,13 +105,13 @@ async def _infer(ctx: dict[str, Any], services: Services, models: JobModels,
     version = result.model_version or backend.model_version
     if not result.in_scope:
         return await _finish_out_of_scope(services, case_id, result, version, image_key,
-                                          {**result.summary.get("timings_ms", {}),
+                                          {**result.summary.timings_ms,
                                            "fetch": fetch_ms, "job": _ms(t_job)})
     mask_key, overlay_key = result_keys(services, case_id, version)
     t0 = time.perf_counter()
     await asyncio.gather(services.store.put(mask_key, result.mask_png, "image/png"),
                          services.store.put(overlay_key, result.overlay_png, "image/png"))
-    timings = {**result.summary.get("timings_ms", {}), "fetch": fetch_ms, "store": _ms(t0)}
+    timings = {**result.summary.timings_ms, "fetch": fetch_ms, "store": _ms(t0)}
     await services.predictions.put(
         prediction_record(case_id, version, result, mask_key, overlay_key, image_key, timings))
     timings["job"] = _ms(t_job)
@@ -132,7 +134,7 @@ async def _finish_out_of_scope(services: Services, case_id: str, result: Inferen
                                version: str, image_key: str, timings: dict[str, float]) -> str:
     """The scope gate refused the film: the case ends as out_of_scope with the reason, and no
     mask, overlay or finding (a reviewer may override: POST .../scope-override)."""
-    reason = str(result.summary.get("scope_reason") or "not a frontal chest radiograph")
+    reason = result.summary.scope_reason or "not a frontal chest radiograph"
     await services.predictions.put(
         prediction_record(case_id, version, result, "", "", image_key, timings))
     async with transaction(services.sessions) as session:
@@ -162,34 +164,22 @@ async def _run_shadow(services: Services, backend: InferenceBackend, version: st
                 services.store.put(overlay_key, result.overlay_png, "image/png"))
         else:
             mask_key = overlay_key = ""
-        timings = {**result.summary.get("timings_ms", {}), "job": _ms(t0)}
-        record = prediction_record(case_id, version, result, mask_key, overlay_key, image_key,
-                                   timings)
-        await services.predictions.put({**record, "shadow": True})
+        timings = {**result.summary.timings_ms, "job": _ms(t0)}
+        await services.predictions.put(prediction_record(
+            case_id, version, result, mask_key, overlay_key, image_key, timings, shadow=True))
     except Exception as e:
         log.warning("case %s: shadow model %s failed: %s", case_id, version, e)
 
 
 def prediction_record(case_id: str, version: str, result: InferenceResult, mask_key: str,
-                      overlay_key: str, image_key: str,
-                      timings: dict[str, float]) -> dict[str, Any]:
+                      overlay_key: str, image_key: str, timings: dict[str, float],
+                      shadow: bool = False) -> PredictionRecord:
     """The DynamoDB item, keyed (case_id, model_version): a re-run overwrites, never adds."""
-    s = result.summary
-    return {
-        "case_id": case_id, "model_version": version,
-        "model_name": result.model.get("name", ""), "model": result.model,
-        "findings_text": s.get("findings_text"),
-        "zone_probabilities": s.get("zone_probabilities", {}),
-        "zone_flags": s.get("zone_flags", {}), "laterality": s.get("laterality", ""),
-        "lesion_burden_percent": s.get("lesion_burden_percent"),
-        "lesion_present": s.get("lesion_present"),
-        "lesion_probability": s.get("lesion_probability"),
-        "in_scope": s.get("in_scope", True), "scope_reason": s.get("scope_reason"),
-        "width": s.get("width"), "height": s.get("height"),
-        "source_format": s.get("source_format", ""),
-        "image_key": image_key, "mask_key": mask_key, "overlay_key": overlay_key,
-        "timings_ms": timings, "created_at": utcnow().isoformat(),
-    }
+    return PredictionRecord(
+        case_id=case_id, model_version=version,
+        summary=replace(result.summary, timings_ms=timings), image_key=image_key,
+        mask_key=mask_key, overlay_key=overlay_key, created_at=utcnow().isoformat(),
+        shadow=shadow)
 
 
 def _apply_result(case: Case, result: InferenceResult, version: str, mask_key: str | None,
@@ -198,17 +188,16 @@ def _apply_result(case: Case, result: InferenceResult, version: str, mask_key: s
     now = utcnow()
     case.status = CaseStatus.DONE
     case.mask_key, case.overlay_key = mask_key, overlay_key
-    case.findings_text = s.get("findings_text")
-    case.zone_probabilities = s.get("zone_probabilities")
-    case.zone_flags = s.get("zone_flags")
-    case.laterality = s.get("laterality")
-    case.lesion_burden_percent = s.get("lesion_burden_percent")
-    case.lesion_present = s.get("lesion_present")
-    lp = s.get("lesion_probability")
-    case.lesion_probability = float(lp) if isinstance(lp, int | float) else None
+    case.findings_text = s.findings_text
+    case.zone_probabilities = s.zone_probabilities
+    case.zone_flags = s.zone_flags
+    case.laterality = s.laterality
+    case.lesion_burden_percent = s.lesion_burden_percent
+    case.lesion_present = s.lesion_present
+    case.lesion_probability = s.lesion_probability
     case.scope_reason = None
-    case.width, case.height = s.get("width", case.width), s.get("height", case.height)
-    case.model_name = result.model.get("name")
+    case.width, case.height = s.width, s.height
+    case.model_name = s.model_name or None
     case.model_version = version
     case.timings_ms = timings
     case.error = None

@@ -9,6 +9,7 @@ import socket
 from typing import Any
 
 from backend.accounts import repository
+from backend.accounts.enums import Role
 from backend.accounts.service import create_user, normalize_email
 from backend.platform.db import transaction
 
@@ -38,5 +39,5 @@ async def ensure_service_account(services: Any) -> str:
     async with transaction(services.sessions) as db:
         if await repository.get_user_by_email(db, email) is None:
             await create_user(db, None, email=email, password=secrets.token_urlsafe(24),
-                              role="clinician", full_name=SERVICE_ACCOUNT_NAME)
+                              role=Role.CLINICIAN, full_name=SERVICE_ACCOUNT_NAME)
     return email

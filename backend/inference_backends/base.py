@@ -3,34 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
+
+from inference.result import PredictionSummary
 
 
 @dataclass(frozen=True)
 class InferenceResult:
-    """The inference core's output, split into what is stored as data and the two PNGs.
+    """The inference core's output: the typed summary (stored as data) and the two PNGs.
+    Out of scope: no findings and empty PNGs."""
 
-    ``summary`` has the keys of ``inference.pipeline.Prediction.summary()``: width, height,
-    source_format, findings_text, zone_flags, zone_probabilities, laterality,
-    lesion_burden_percent, lesion_present, lesion_probability, in_scope, scope_reason,
-    model {name, version, sha256} and timings_ms. Out of scope: no findings and empty PNGs.
-    """
-
-    summary: dict[str, Any]
+    summary: PredictionSummary
     mask_png: bytes
     overlay_png: bytes
 
     @property
     def model(self) -> dict[str, str]:
-        return dict(self.summary.get("model") or {})
+        return dict(self.summary.model)
 
     @property
     def in_scope(self) -> bool:
-        return bool(self.summary.get("in_scope", True))
+        return self.summary.in_scope
 
     @property
     def model_version(self) -> str:
-        return str(self.model.get("version", ""))
+        return self.summary.model_version
 
 
 class InferenceBackend(Protocol):

@@ -9,6 +9,7 @@ from typing import Any
 
 from backend.inference_backends.base import InferenceResult
 from inference.errors import INPUT_ERROR_CODES, InputError
+from inference.result import PredictionSummary
 
 RESULT_CONTENT_TYPE = "application/json"
 MASK_FIELD = "mask_png_b64"
@@ -32,7 +33,7 @@ CUSTOM_ATTRIBUTES_HEADER = "x-amzn-sagemaker-custom-attributes"
 
 
 def encode_result(result: InferenceResult) -> bytes:
-    body = dict(result.summary)
+    body = result.summary.to_dict()
     body[MASK_FIELD] = base64.b64encode(result.mask_png).decode("ascii")
     body[OVERLAY_FIELD] = base64.b64encode(result.overlay_png).decode("ascii")
     return json.dumps(body).encode()
@@ -46,9 +47,7 @@ def decode_result(payload: bytes) -> InferenceResult:
         overlay = base64.b64decode(body.pop(OVERLAY_FIELD), validate=True)
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"inference response lacks its PNGs: {e}") from e
-    if "findings_text" not in body:
-        raise ValueError("inference response has no findings_text")
-    return InferenceResult(body, mask, overlay)
+    return InferenceResult(PredictionSummary.from_dict(body), mask, overlay)
 
 
 def encode_input_error(error: InputError) -> bytes:

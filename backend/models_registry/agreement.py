@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.adapters.predictions import PredictionRecord
 from backend.cases import repository as cases_repo
 from backend.cases.models import Case
 from backend.models_registry import repository as repo
@@ -115,13 +115,13 @@ async def version_agreement(db: AsyncSession, services: Services, mv: ModelVersi
     others = [(c, out) for c, out in reviewed if c.model_version != mv.version]
     sem = asyncio.Semaphore(_CONCURRENCY)
 
-    async def shadow(case: Case) -> dict[str, Any] | None:
+    async def shadow(case: Case) -> PredictionRecord | None:
         async with sem:
             return await services.predictions.get(case.id, mv.version)
 
     records = await asyncio.gather(*(shadow(c) for c, _ in others[:SHADOW_LOOKUPS]))
     for (_, out), record in zip(others, records, strict=False):
         if record is not None:
-            samples.append(Sample(False, out.state, zone_dict(record.get("zone_flags")),
+            samples.append(Sample(False, out.state, zone_dict(record.summary.zone_flags),
                                   out.zone_flags))
     return summarise(mv, mv.version, mv.name, samples)

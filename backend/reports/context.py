@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.principal import Principal
+from backend.cases.enums import CaseStatus
 from backend.cases.models import Case
 from backend.cases.service import visible_case
 from backend.errors import Conflict
@@ -96,9 +97,9 @@ class ReportData:
 async def load_report(db: AsyncSession, user: Principal, case_id: str) -> ReportData:
     """The case's report data; 404 for a case the user may not see, 409 until it is done."""
     case = await visible_case(db, user, case_id)
-    if case.status == "out_of_scope":
+    if case.status == CaseStatus.OUT_OF_SCOPE:
         raise Conflict(f"This film is out of scope, so there is no report: {case.scope_reason}")
-    if case.status != "done":
+    if case.status != CaseStatus.DONE:
         raise Conflict(f"The report is available once the model has finished; this case is "
                        f"{case.status}.")
     latest = (await reviews_repo.latest_for_cases(db, [case.id])).get(case.id)

@@ -25,8 +25,8 @@ INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpreta
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 NOTICE_EXTENSION = "urn:medsegtext:fhir:decision-support-notice"
 MODEL_OUTPUT_EXTENSION = "urn:medsegtext:fhir:model-output"  # the model's own sentence
-REPORT_STATUS = {"unreviewed": "preliminary", "accepted": "final", "edited": "final",
-                 "rejected": "entered-in-error"}
+REPORT_STATUS = {ReviewState.UNREVIEWED: "preliminary", ReviewState.ACCEPTED: "final",
+                 ReviewState.EDITED: "final", ReviewState.REJECTED: "entered-in-error"}
 OBSERVATION_STATUS = {"preliminary": "preliminary", "final": "final",
                       "entered-in-error": "entered-in-error"}
 

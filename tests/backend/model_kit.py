@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import re
 import zlib
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from backend.adapters.predictions import PredictionRecord
 from backend.cases.models import Case
 from backend.models_registry import repository as registry
 from backend.platform.db import transaction, utcnow
@@ -48,9 +50,9 @@ async def run_model(stack: Stack, case_id: str) -> Case:
     overlay_key = services.store.key(case_id, f"{version}/overlay.png")
     await services.store.put(mask_key, p.mask_png, "image/png")
     await services.store.put(overlay_key, p.overlay_png, "image/png")
-    await services.predictions.put({"case_id": case_id, "model_version": version,
-                                    **{k: v for k, v in p.summary().items()
-                                       if k != "timings_ms"}})
+    await services.predictions.put(PredictionRecord(
+        case_id, version, replace(p.summary(), timings_ms={}), case.image_key, mask_key,
+        overlay_key))
     async with transaction(services.sessions) as db:
         row = await db.get(Case, case_id)
         assert row is not None

@@ -10,6 +10,7 @@ its description names.
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from backend.cases.enums import CaseStatus, Priority
 from backend.cases.models import Case
 from backend.platform.db import transaction
 from backend.reviews.enums import ReviewDecision, ReviewState
+from inference.result import PredictionSummary
 from inference.sides import PATIENT_ZONES, Laterality
 from tests.backend.backend_testkit import Stack, png_bytes, upload_files
 
@@ -145,6 +147,31 @@ def test_zones_are_typed_objects_with_one_field_per_zone(schema: dict[str, Any])
     assert ref(detail["zone_probabilities"]) == {"ZoneProbabilities"}
     assert ref(components["ReviewOut"]["properties"]["zone_flags"]) == {"ZoneFlags"}
     assert ref(components["ReviewIn"]["properties"]["zone_flags"]) == {"ZoneFlags"}
+
+
+# The prediction contract's JSON type per field, as a case publishes it (inference.result); the
+# model itself is published as model_name and model_version, in_scope as status out_of_scope.
+PREDICTION_TYPES = {"width": "integer", "height": "integer", "source_format": "string",
+                    "findings_text": "string", "lesion_burden_percent": "number",
+                    "lesion_present": "boolean", "lesion_probability": "number",
+                    "scope_reason": "string", "timings_ms": "object",
+                    "zone_flags": "ZoneFlags", "zone_probabilities": "ZoneProbabilities",
+                    "laterality": "Laterality"}
+
+
+def test_a_cases_prediction_fields_are_typed_as_the_prediction_contract(
+        schema: dict[str, Any]) -> None:
+    assert {f.name for f in fields(PredictionSummary)} - set(PREDICTION_TYPES) == {
+        "model", "in_scope"}
+    detail = schema["components"]["schemas"]["CaseDetail"]["properties"]
+    for name, kind in PREDICTION_TYPES.items():
+        prop = detail[name]
+        kinds = ref(prop) | {p["type"] for p in [prop, *prop.get("oneOf", [])]
+                             if p.get("type") not in (None, "null")}
+        assert kinds == {kind}, (name, prop)
+    timings = detail["timings_ms"]
+    timings = next(p for p in [timings, *timings.get("oneOf", [])] if p.get("type") == "object")
+    assert timings["additionalProperties"]["type"] == "number"
 
 
 async def _case_with_zones(stack: Stack, headers: dict[str, str], flags: dict[str, Any],

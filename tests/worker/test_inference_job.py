@@ -34,10 +34,10 @@ async def test_job_runs_case_to_done(kit, services: Services, xray: bytes, new_c
     assert (await services.store.get(overlay_key)).startswith(b"\x89PNG")
     record = await services.predictions.get(case_id, version)
     assert record is not None
-    assert record["findings_text"] == case.findings_text
-    assert record["zone_probabilities"] == case.zone_probabilities
-    assert record["model"]["sha256"] == services.manifest.sha256
-    assert record["mask_key"] == mask_key and "model" in record["timings_ms"]
+    assert record.summary.findings_text == case.findings_text
+    assert record.summary.zone_probabilities == case.zone_probabilities
+    assert record.summary.model["sha256"] == services.manifest.sha256
+    assert record.mask_key == mask_key and "model" in record.summary.timings_ms
 
     # The kept result makes a duplicate enqueue of the same job id a no-op.
     pool = services.queue.pool
@@ -73,7 +73,7 @@ async def test_rerun_overwrites_and_leaves_one_result(kit, services: Services, l
     assert await kit.list_keys(case_id) == keys_after_first
     assert len(keys_after_first) == 3  # the original, one mask, one overlay
     records = await services.predictions.for_case(case_id)
-    assert len(records) == 1 and records[0]["model_version"] == services.manifest.version
+    assert len(records) == 1 and records[0].model_version == services.manifest.version
 
 
 async def test_bad_image_fails_with_reason_without_retry(kit, services: Services,

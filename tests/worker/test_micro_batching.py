@@ -18,6 +18,7 @@ from backend.platform.services import Services
 from backend.settings import load_settings
 from inference.errors import InputError
 from inference.pipeline import Predictor
+from inference.result import PredictionSummary
 
 
 class RecordingPredictor(Predictor):
@@ -50,10 +51,10 @@ async def test_concurrent_cases_share_one_model_call(predictor: RecordingPredict
     assert predictor.sizes == [len(images)]  # full at once: no wait for the timer
     for data, result in zip(images, results, strict=True):
         alone = predictor.predict(data)  # the same answer as one call per case
-        assert result.summary["findings_text"] == alone.findings_text
-        assert result.summary["zone_probabilities"] == pytest.approx(
+        assert result.summary.findings_text == alone.findings_text
+        assert result.summary.zone_probabilities == pytest.approx(
             alone.zone_probabilities, abs=1e-3)
-        assert result.summary["lesion_burden_percent"] == pytest.approx(
+        assert result.summary.lesion_burden_percent == pytest.approx(
             alone.lesion_burden_percent, abs=0.05)
         assert result.mask_png.startswith(b"\x89PNG") and result.overlay_png.startswith(b"\x89PNG")
 
@@ -69,8 +70,8 @@ async def test_a_bad_image_fails_only_its_own_job(predictor: RecordingPredictor,
 
     assert predictor.sizes == [3]
     assert isinstance(results[1], InputError)
-    assert [r.summary["findings_text"] for r in (results[0], results[2])
-            if not isinstance(r, BaseException)] == [results[0].summary["findings_text"]] * 2
+    assert [r.summary.findings_text for r in (results[0], results[2])
+            if not isinstance(r, BaseException)] == [results[0].summary.findings_text] * 2
 
 
 async def test_a_lone_case_goes_after_the_wait(predictor: RecordingPredictor, xray) -> None:
@@ -80,7 +81,7 @@ async def test_a_lone_case_goes_after_the_wait(predictor: RecordingPredictor, xr
         result = await backend.predict(xray)
     finally:
         await backend.close()
-    assert predictor.sizes == [1] and result.summary["findings_text"]
+    assert predictor.sizes == [1] and result.summary.findings_text
 
 
 @dataclass
@@ -91,8 +92,11 @@ class FakePrediction:
     mask_png: bytes = b"mask"
     overlay_png: bytes = b"overlay"
 
-    def summary(self) -> dict[str, Any]:
-        return {"findings_text": self.data.decode()}
+    def summary(self) -> PredictionSummary:
+        return PredictionSummary(
+            width=1, height=1, source_format="png", findings_text=self.data.decode(),
+            zone_flags={}, zone_probabilities={}, laterality=None, lesion_burden_percent=None,
+            model={"version": "test"})
 
 
 class GatedPredictor:
@@ -130,7 +134,7 @@ async def test_requests_gather_while_every_thread_is_busy_and_jobs_get_their_own
     await backend.close()
 
     assert model.calls == [[b"a"], [b"b", b"d", b"e", b"f"]]
-    assert [r.summary["findings_text"] for r in results if not isinstance(r, BaseException)] == [
+    assert [r.summary.findings_text for r in results if not isinstance(r, BaseException)] == [
         "a", "b", "d", "e", "f"]
     assert isinstance(results[2], asyncio.CancelledError)
 

@@ -48,9 +48,9 @@ async def test_active_and_shadow_versions(kit, services: Services, local_backend
         case = await kit.load_case(case_id)
         assert case.model_version == shipped.version and case.model_version_id == shipped.id
         shadow = await services.predictions.get(case_id, "9.1.0")
-        assert shadow is not None and shadow["shadow"] is True
-        assert shadow["zone_flags"] == case.zone_flags  # same weights, same answer
-        assert shadow["mask_key"] == result_keys(services, case_id, "9.1.0")[0]
+        assert shadow is not None and shadow.shadow is True
+        assert shadow.summary.zone_flags == case.zone_flags  # same weights, same answer
+        assert shadow.mask_key == result_keys(services, case_id, "9.1.0")[0]
         assert case.mask_key == result_keys(services, case_id, shipped.version)[0]
 
         async with transaction(services.sessions) as db:

@@ -63,7 +63,7 @@ def test_container_contract(server_url: str, xray: bytes) -> None:
 async def test_real_xray_gives_findings(sagemaker: SageMakerBackend, services: Services,
                                         xray: bytes) -> None:
     result = await sagemaker.predict(xray)
-    assert "lung" in result.summary["findings_text"]
+    assert "lung" in result.summary.findings_text
     assert result.mask_png.startswith(b"\x89PNG") and result.overlay_png.startswith(b"\x89PNG")
     assert result.model_version == services.manifest.version == sagemaker.model_version
 
@@ -115,8 +115,8 @@ async def test_scope_gate_and_its_override_cross_the_wire(sagemaker: SageMakerBa
     pixels = np.asarray(Image.open(io.BytesIO(xray)).convert("L"))
     lateral = dicom_bytes(make_dicom(pixels, ViewPosition="LL"))
     refused = await sagemaker.predict(lateral)
-    assert not refused.in_scope and "lateral" in refused.summary["scope_reason"]
-    assert refused.mask_png == b"" and refused.summary["findings_text"] is None
+    assert not refused.in_scope and "lateral" in refused.summary.scope_reason
+    assert refused.mask_png == b"" and refused.summary.findings_text is None
     forced = await sagemaker.predict(lateral, check_scope=False)
     assert forced.in_scope and forced.mask_png.startswith(b"\x89PNG")
-    assert forced.summary["findings_text"]
+    assert forced.summary.findings_text

@@ -93,6 +93,6 @@ async def test_killed_worker_job_completes_after_restart(kit, settings: Settings
     assert case.attempts == 2, log.read_text()[-3000:]
     assert case.findings_text and case.error is None
     records = await services.predictions.for_case(case_id)
-    assert len(records) == 1 and records[0]["findings_text"] == case.findings_text
+    assert len(records) == 1 and records[0].summary.findings_text == case.findings_text
     assert len(await kit.list_keys(case_id)) == 3  # the original, one mask, one overlay
     assert "try=2" in log.read_text()
