@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from backend.adapters.predictions import PredictionRecord
 from backend.models_registry import service
 from backend.models_registry.agreement import zone_f1
 from backend.models_registry.models import ModelVersion
@@ -21,6 +22,7 @@ from backend.platform.db import transaction
 from backend.platform.services import Services
 from inference.model_files import DEFAULT_MODEL
 from inference.pipeline import Predictor
+from inference.result import PredictionSummary
 from inference.sides import PATIENT_ZONES
 from tests.backend.backend_testkit import Stack, png_bytes
 from tests.backend.model_kit import qata, review, run_model, upload
@@ -200,10 +202,15 @@ async def test_agreement_of_shown_and_shadow_results(stack: Stack, clinician, re
     shadow_id = r.json()["id"]
     await stack.client.post(f"/api/admin/models/{shadow_id}/shadow", headers=admin[1])
     # the worker's shadow run stores its prediction under its own version (never shown)
-    for case_id, flags in ((accepted, a.zone_flags), (edited, flipped)):
-        await stack.services.predictions.put({"case_id": case_id,
-                                              "model_version": "2.0.0-shadow",
-                                              "zone_flags": flags})
+    for case, flags in ((a, a.zone_flags or {}), (e, flipped)):
+        summary = PredictionSummary(
+            width=case.width or 0, height=case.height or 0, source_format=case.source_format,
+            findings_text=case.findings_text, zone_flags=flags,
+            zone_probabilities=case.zone_probabilities or {}, laterality=case.laterality,
+            lesion_burden_percent=case.lesion_burden_percent,
+            model={"name": "medsegtext-segfind", "version": "2.0.0-shadow"})
+        await stack.services.predictions.put(
+            PredictionRecord(case.id, "2.0.0-shadow", summary, shadow=True))
     agreement = (await stack.client.get(f"/api/admin/models/{shadow_id}/agreement",
                                         headers=admin[1])).json()
     assert agreement["shadow_cases"] == 2 and agreement["shown_cases"] == 0
