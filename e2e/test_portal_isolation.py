@@ -99,6 +99,7 @@ def test_every_handler_but_the_sign_in_pages_is_guarded(portal: dict[str, Any],
         name = f"{h['state'].rsplit('.', 1)[-1]}.{h['name']}"
         expected = (["admin"] if h["state"].endswith(admin_states)
                     else ["admin", "clinician"] if h["state"].endswith("upload_state")
+                    else ["admin", "reviewer"] if h["state"].endswith("pacs_state")
                     else ["admin", "reviewer"] if name.endswith(("case_state.submit_review",
                                                                  "case_state.override_scope"))
                     else sorted(ACCOUNTS))

@@ -16,6 +16,7 @@ import reflex as rx
 from portal import api, routes
 from portal.routes import Route
 from portal.state.auth import AuthState
+from portal.state.fields import field
 from portal.state.models import StudyRow
 
 IMPORT_TIMEOUT = httpx.Timeout(120.0, connect=5.0)
@@ -35,7 +36,7 @@ def study_row(s: dict[str, Any]) -> StudyRow:
 
 class PacsState(AuthState):
     route: ClassVar[Route] = routes.PACS
-    studies: list[StudyRow] = rx.field(default_factory=list)
+    studies: list[StudyRow] = field(list)
     searched: bool = False  # a search has answered (an empty table then means none found)
     more: bool = False
     loading: bool = False
