@@ -31,10 +31,13 @@ DEMO = {"clinician": ("clinician@example.org", "clinician-demo-pass"),
 
 
 def start_stack(data_dir: Path, *, services: dict[str, str] | None = None, workers: int = 1,
-                api_processes: int | None = None) -> tuple[subprocess.Popen[str], str]:
+                api_processes: int | None = None, dicom_port: int | None = None,
+                settings: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
     """Start the stack and return (process, API base URL) once it printed "ready".
 
-    ``services``: DATABASE_URL / REDIS_URL to use instead of the embedded SQLite and Redis.
+    ``services``: DATABASE_URL / REDIS_URL to use instead of the embedded SQLite and Redis;
+    ``dicom_port``: the DICOM node's port (default: devstack's choice); ``settings``: more
+    ``MEDSEGTEXT_*`` variables (e.g. the PACS results go back to).
     """
     port = free_port()
     env = {k: v for k, v in os.environ.items()
@@ -42,10 +45,12 @@ def start_stack(data_dir: Path, *, services: dict[str, str] | None = None, worke
     env.update(services or {})
     # the benches measure throughput, not the per-user upload limits (backend.cases.limits)
     env.update({"MEDSEGTEXT_UPLOADS_PER_MINUTE": "0", "MEDSEGTEXT_STAT_UPLOADS_PER_HOUR": "0"})
+    env.update(settings or {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "backend.devstack", "--port", str(port), "--data-dir",
          str(data_dir), "--workers", str(workers), "--frontend-port", "0",
-         *(["--api-processes", str(api_processes)] if api_processes else [])],
+         *(["--api-processes", str(api_processes)] if api_processes else []),
+         *(["--dicom-port", str(dicom_port)] if dicom_port is not None else [])],
         cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     assert proc.stdout is not None
