@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import tarfile
 
 #: MB: what each image may weigh (uncompressed, as `docker image ls` counts)
 BUDGET_MB = {"api": 350, "worker": 450, "migrate": 350, "sagemaker": 450, "frontend": 600,
@@ -26,13 +27,29 @@ def docker(*args: str) -> str:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
 
 
+def compilers(image: str) -> list[str]:
+    """The compilers any layer of the image puts in /usr/bin or /usr/local/bin, read from
+    `docker save` (running a container would copy the whole image first on VFS storage)."""
+    wanted = {f"{d}/{c}" for d in ("usr/bin", "usr/local/bin") for c in COMPILERS}
+    found: set[str] = set()
+    save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+    with save, tarfile.open(fileobj=save.stdout, mode="r|") as outer:
+        for member in outer:
+            if not (member.isfile() and member.name.endswith("layer.tar")):  # links: seen layers
+                continue
+            layer = outer.extractfile(member)
+            assert layer is not None
+            with tarfile.open(fileobj=layer, mode="r|") as inner:
+                found |= {"/" + n for m in inner if (n := m.name.lstrip("./")) in wanted}
+    return sorted(found)
+
+
 def row(name: str, tag: str) -> tuple[list[str], list[str]]:
     image = f"medsegtext/{name}:{tag}"
     info = json.loads(docker("image", "inspect", image))[0]
     size_mb = info["Size"] / 1e6
     user = info["Config"].get("User") or "root"
-    found = docker("run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c",
-                   " ".join(f"command -v {c};" for c in COMPILERS) + " true").split()
+    found = compilers(image)
     history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image)
     env = "\n".join(info["Config"].get("Env") or [])
     secrets = sorted({m.group(1) for m in SECRET.finditer(history + "\n" + env)})

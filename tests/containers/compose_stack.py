@@ -98,13 +98,15 @@ class ComposeStack:
                         assert state["ExitCode"] == 0, self.logs(service)
                         ready[service] = time.monotonic() - start
                 else:
+                    # "unhealthy" is no verdict yet: a check that timed out on a loaded
+                    # machine passes later, as compose's depends_on also waits for healthy.
                     health = state.get("Health") or {}
                     assert isinstance(health, dict)
                     if health.get("Status") == "healthy":
                         ready[service] = time.monotonic() - start
-                    assert health.get("Status") != "unhealthy", self.logs(service)
+            late = [s for s in (*SERVICES, *ONE_OFFS) if s not in ready]
             assert time.monotonic() - start < timeout, \
-                f"not ready after {timeout} s: {set(SERVICES + ONE_OFFS) - set(ready)}"
+                f"not ready after {timeout} s: {late}\n" + "\n".join(self.logs(s) for s in late)
             time.sleep(2)
         return ready
 

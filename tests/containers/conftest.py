@@ -30,6 +30,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def compose_stack() -> Iterator[ComposeStack]:
     stack = ComposeStack()
     stack.down(volumes=True)  # what an earlier, interrupted run left
-    stack.startup = stack.up()
-    yield stack
-    stack.down(volumes=True)
+    try:
+        stack.startup = stack.up()
+        yield stack
+    finally:
+        stack.down(volumes=True)
