@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from portal import fmt
+from portal.case_json import model_output
 from portal.state.models import FindingsView
 
 AWAITING = "Model output — awaiting review"
@@ -28,7 +29,7 @@ def findings_view(c: dict[str, Any]) -> FindingsView:
     """The findings section of a done case, from the API's case (detail or list item)."""
     state = str(c.get("review_state") or "unreviewed")
     state = state if state in MODEL_LABELS else "unreviewed"
-    model = fmt.text(c.get("findings_text"))
+    model = fmt.text(model_output(c).findings_text)
     reviewer = _reviewer(c)
     if state in ("accepted", "edited"):
         heading = f"Findings (reviewed by {reviewer})"
@@ -49,7 +50,7 @@ def worklist_cell(c: dict[str, Any]) -> tuple[str, str, bool]:
     awaiting review; no label while the case is not done."""
     status = str(c.get("status", ""))
     if status != "done":
-        return "", fmt.summary(None, status, c.get("error"), c.get("scope_reason")), False
+        return "", fmt.summary(None, status, c.get("error"), model_output(c).scope_reason), False
     view = findings_view(c)
     if view.state == "rejected":
         return "Rejected — do not use", view.model or "—", True

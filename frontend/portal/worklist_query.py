@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from portal import fmt
+from portal.case_json import model_output
 
 ALL = "all"
 PAGE_SIZE = 20
@@ -98,8 +99,9 @@ def alert_reason(case: Mapping[str, Any]) -> str:
     reasons = []
     if (priority := ALERT_PRIORITIES.get(str(case.get("priority")))) is not None:
         reasons.append(priority)
-    if case.get("lesion_present") is True:
-        probability = case.get("lesion_probability")
+    output = model_output(case)
+    if output.lesion_present is True:
+        probability = output.lesion_probability
         reasons.append("abnormal" if probability is None
                        else f"abnormal, lesion probability {fmt.fraction(probability)}")
     return " · ".join(reasons)

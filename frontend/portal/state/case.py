@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import reflex as rx
 
 from portal import api, fmt, media, routes, signed_off
+from portal.case_json import model_output
 from portal.routes import Route
 from portal.state import polling
 from portal.state.auth import AuthState, requires
@@ -107,24 +108,25 @@ class CaseState(AuthState):
         self.notes = fmt.text(c.get("notes"))
         self.filename = fmt.text(c.get("original_filename"))
         self.source_format = fmt.text(c.get("source_format")).lower()
-        w, h = c.get("width"), c.get("height")
+        output = model_output(c)  # what the model said, typed
+        w, h = output.width, output.height
         self.dimensions = f"{w} × {h}" if w and h else ""
         self.uploaded = fmt.when(c.get("created_at"))
         self.finished = fmt.when(c.get("finished_at"))
-        self.findings = fmt.text(c.get("findings_text"))
+        self.findings = fmt.text(output.findings_text)
         self.findings_view = signed_off.findings_view(c)
-        self.laterality = fmt.laterality(c.get("laterality"))
-        self.scope_reason = fmt.text(c.get("scope_reason"))
+        self.laterality = fmt.laterality(output.laterality)
+        self.scope_reason = fmt.text(output.scope_reason)
         self.scope_override_reason = fmt.text(c.get("scope_override_reason"))
-        self.burden = fmt.percent(c.get("lesion_burden_percent"), 2)
-        name, version = c.get("model_name"), c.get("model_version")
+        self.burden = fmt.percent(output.lesion_burden_percent, 2)
+        name, version = output.model_name, output.model_version
         self.model = " ".join(str(p) for p in (name, version and f"v{version}") if p)
         self.case_error = fmt.text(c.get("error"))
-        self.zones = zones_of(c.get("zone_probabilities"), c.get("zone_flags"))
+        self.zones = zones_of(output.zone_probabilities, output.zone_flags)
         self.triage_reason = fmt.text(c.get("triage_reason"))
         score = c.get("triage_score")
         self.triage_score = str(score) if isinstance(score, int | float) else ""
-        self._model_flags = fmt.zone_flags(c.get("zone_flags")) or dict.fromkeys(
+        self._model_flags = output.zone_flags or dict.fromkeys(
             fmt.ZONE_KEYS, False)
         reviewed_flags = fmt.zone_flags(c.get("reviewed_zone_flags"))
         self._reviewed_flags = reviewed_flags or dict(self._model_flags)

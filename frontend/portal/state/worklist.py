@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 import reflex as rx
 
 from portal import api, fmt, media, routes, signed_off
+from portal.case_json import model_output
 from portal.routes import Route
 from portal.state import polling
 from portal.state.auth import AuthState
@@ -38,6 +39,7 @@ def case_row(c: dict[str, Any]) -> CaseRow:
     age_sex = " ".join(p for p in (f"{age} y" if age is not None else "", sex or "") if p)
     reviewer = c.get("reviewer_name") or c.get("last_reviewer_name") or ""
     label, findings, struck = signed_off.worklist_cell(c)
+    output = model_output(c)
     return CaseRow(
         id=str(c.get("id", "")),
         short_id=str(c.get("id", ""))[:8],
@@ -52,8 +54,8 @@ def case_row(c: dict[str, Any]) -> CaseRow:
         uploaded=fmt.when(c.get("created_at")),
         uploaded_ago=fmt.ago(c.get("created_at")),
         triage=str(c.get("triage_reason") or ""),
-        probability=fmt.fraction(c.get("lesion_probability")),
-        abnormal=c.get("lesion_present") is True,
+        probability=fmt.fraction(output.lesion_probability),
+        abnormal=output.lesion_present is True,
     )
 
 
