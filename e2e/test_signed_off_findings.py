@@ -114,6 +114,8 @@ def test_clinician_sees_the_signed_off_result_first(page: Page, reviewed: dict[s
         timeout=TIMEOUT_MS)
     expect(page.locator("#findings-text")).to_have_text(cases["unreviewed"]["findings_text"])
     expect(page.locator("#reviewed-findings")).to_have_count(0)
+    expect(page.locator("main").get_by_text("Model output — awaiting review")).to_have_count(1)
+    expect(page.locator("#model-output-label")).to_have_count(0)
 
     # the upload page, where results appear, carries the same notice
     page.get_by_role("link", name="New case").first.click()

@@ -13,11 +13,14 @@ from portal.state.models import CaseRow
 
 
 def _model_output(view: Any) -> rx.Component:
-    """The model's sentence under its label; struck through (<del>) when rejected."""
+    """The model's sentence under its label; struck through (<del>) when rejected. No label
+    when the section's heading already says it ("Model output — awaiting review")."""
     rejected = view.state == "rejected"
     return rx.box(
-        rx.text(view.model_label, size="1", color_scheme=rx.cond(rejected, "red", "gray"),
-                weight="medium", id="model-output-label"),
+        rx.cond(view.model_label != view.heading,
+                rx.text(view.model_label, size="1",
+                        color_scheme=rx.cond(rejected, "red", "gray"), weight="medium",
+                        id="model-output-label")),
         rx.blockquote(
             rx.cond(rejected, rx.el.del_(view.model), view.model),
             id="findings-text", size=rx.cond(view.state == "unreviewed", "3", "2"),
