@@ -52,7 +52,7 @@ lint: install
 	$(BIN)/mypy
 	test -x frontend/.venv/bin/python || frontend/run.sh --setup-only
 	MYPYPATH=frontend $(BIN)/mypy --python-executable frontend/.venv/bin/python -p portal \
-	  -m rxconfig -m reflex_lock
+	  -m rxconfig -m reflex_lock -m build_key -m prod_run
 	PYTHONPATH=frontend $(BIN)/lint-imports
 
 # Known vulnerabilities in the installed dependencies: pip-audit, then PyPI's project pages for

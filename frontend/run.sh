@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start the MedSegText portal: Reflex in production mode, frontend and its backend on one port.
+# Start the MedSegText portal: Reflex in production mode, frontend and its backend on one port;
+# the production build is redone only when what it is built from changed (prod_run.py).
 #
 #   frontend/run.sh                     # http://127.0.0.1:3000, API at http://127.0.0.1:8000
 #   MEDSEGTEXT_API_URL=http://api:8000 MEDSEGTEXT_PORTAL_PORT=3000 frontend/run.sh
@@ -55,5 +56,5 @@ export REFLEX_DEPLOY_URL="${REFLEX_DEPLOY_URL:-http://localhost:$PORT}"
 unset REFLEX_REDIS_URL  # one worker with in-memory sessions (see rxconfig.py)
 
 cd "$HERE"
-exec "$VENV/bin/reflex" run --env prod --frontend-port "$PORT" --backend-host "$HOST" \
-  --loglevel "${MEDSEGTEXT_PORTAL_LOGLEVEL:-info}"
+exec "$VENV/bin/python" "$HERE/prod_run.py" run --env prod --frontend-port "$PORT" \
+  --backend-host "$HOST" --loglevel "${MEDSEGTEXT_PORTAL_LOGLEVEL:-info}"
