@@ -17,11 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "medsegtext-ct"
 #: published ports go to this loopback address, clear of anything on 127.0.0.1:8000/3000
 BIND = "127.0.0.73"
-#: services that stay up, with a health check each
-SERVICES = ("postgres", "redis", "aws", "api", "worker", "frontend")
+#: services that stay up, with a health check each. Not the portal: its container runs
+#: `bun install` on every start (Reflex re-initialises .web), which hangs where containers
+#: reach no npm registry, as on the development machines (deploy/README.md).
+SERVICES = ("postgres", "redis", "aws", "api", "worker")
 #: one-offs that must exit 0
 ONE_OFFS = ("migrate", "aws-init")
-IMAGES = ("api", "worker", "migrate", "frontend", "postgres", "redis")
+IMAGES = ("api", "worker", "migrate", "postgres", "redis")
 
 
 def docker_missing() -> str | None:
@@ -60,7 +62,6 @@ class ComposeStack:
                     "MEDSEGTEXT_PUBLIC_URL": f"http://{BIND}:3000"}
 
     api_url = f"http://{BIND}:8000"
-    portal_url = f"http://{BIND}:3000"
 
     def compose(self, *args: str, timeout: float = 600) -> str:
         cmd = ["docker-compose", "-p", PROJECT, "-f", str(ROOT / "compose.yaml"),
@@ -86,7 +87,7 @@ class ComposeStack:
         """`up -d`, then wait until every service is healthy and the one-offs exited 0;
         seconds from the start of `up` until each was."""
         start = time.monotonic()
-        self.compose("up", "-d", "--no-build", timeout=timeout)
+        self.compose("up", "-d", "--no-build", *SERVICES, timeout=timeout)
         ready: dict[str, float] = {}
         while len(ready) < len(SERVICES) + len(ONE_OFFS):
             for service in (*SERVICES, *ONE_OFFS):

@@ -1,6 +1,7 @@
 """The product running in its containers (compose.yaml + compose.local.yaml, the images of
-`make images`): every service goes healthy, a real chest film goes from upload to findings
-through the API and the worker container, and the data survive `down` and `up` on volumes."""
+`make images`; not the portal, see compose_stack.SERVICES): every service goes healthy, a real
+chest film goes from upload to findings through the API and the worker container, and the data
+survive `down` and `up` on volumes."""
 
 from __future__ import annotations
 
@@ -23,8 +24,6 @@ def test_every_service_goes_healthy(compose_stack: ComposeStack) -> None:
           {name: round(s) for name, s in sorted(startup.items(), key=lambda kv: kv[1])})
     assert set(startup) == set(SERVICES) | set(ONE_OFFS)
     r = httpx.get(f"{compose_stack.api_url}/api/health", timeout=10)
-    assert r.status_code == 200
-    r = httpx.get(f"{compose_stack.portal_url}/ping", timeout=10)
     assert r.status_code == 200
 
 
