@@ -49,6 +49,7 @@ test-services: install
 # lint-imports finds the portal's package.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	test -x frontend/.venv/bin/python || frontend/run.sh --setup-only
 	MYPYPATH=frontend $(BIN)/mypy --python-executable frontend/.venv/bin/python -p portal \

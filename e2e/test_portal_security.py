@@ -1,6 +1,6 @@
 """Issue 12 against the live portal: media links bound to the browser that signed in, one-time
 short-lived tickets, no-store, the deactivated admin's export, the /_upload gate and cap, the
-security headers and CORS. Each test failed before the fix (see the README's security table).
+security headers and CORS. Each test failed before the fix (see the security table in docs/performance-and-security.md).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The sentence is a template over six zone flags, so the model predicts flags and 
 rendered from them; parsing exists to read training labels, including the noisy LViT sentences
 ("midlle", "uppper", "rlower ight", "all left lung", missing periods).
 
-Side convention (settled from the masks, see README "Data"): the annotations' "left" is the
+Side convention (settled from the masks, see docs/model.md, "Data"): the annotations' "left" is the
 image's left half, i.e. the patient's right on a standard PA film.
 """
 

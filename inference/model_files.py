@@ -19,7 +19,7 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 FP32_MODEL = MODELS_DIR / "medsegtext-segfind.onnx"
 # What runs unless told otherwise, on CPU and CUDA. v1 ran an INT8 copy on the CPU (1.7x faster);
 # v2's INT8 copy moved the presence decision and the scope gate too far (AUROC 0.958 -> 0.93,
-# 3.6% of chest films refused; README "Model"), so the FP32 file ships alone.
+# 3.6% of chest films refused; docs/model.md), so the FP32 file ships alone.
 DEFAULT_MODEL = FP32_MODEL
 
 

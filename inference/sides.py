@@ -2,7 +2,7 @@
 person reads.
 
 The model (like the QaTa data set it learnt from) orders its six zones by the *image's* side:
-the annotations' "left" is the image's left half (README "Data"). Radiology names the patient's
+the annotations' "left" is the image's left half (docs/model.md, "Data"). Radiology names the patient's
 side, and on a standard PA/AP film the patient's right lies on the image's left. DICOM
 PatientOrientation (0020,0020) gives the direction of the rows; a row direction of "R" (towards
 the patient's right) means the film is displayed mirrored, so the sides swap. Without it the

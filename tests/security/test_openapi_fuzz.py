@@ -37,7 +37,7 @@ MAX_EXAMPLES = 10  # per operation, mode and caller
 # Signing out revokes the caller's own token by design (test_sessions.py covers it); fuzzing it
 # would sign the fuzzer out halfway through the run.
 SKIPPED = frozenset({"POST /api/auth/logout"})
-CALLS: Counter[str] = Counter()  # calls per caller, for the README's table
+CALLS: Counter[str] = Counter()  # calls per caller, for the security table in docs/performance-and-security.md
 
 
 async def finish_with_real_images(stack: Stack, case_id: str) -> None:
