@@ -49,15 +49,25 @@ def pip_audit() -> list[dict[str, Any]]:
     """pip-audit's per-package records, each with its installed version (pip-audit leaves it out
     of those it skipped); every installed package marked skipped if pip-audit failed."""
     installed = {_key(d.metadata["Name"]): d.version for d in metadata.distributions()}
-    run = subprocess.run([str(Path(sys.executable).with_name("pip-audit")), "--skip-editable",
-                          "--progress-spinner", "off", "--format", "json"],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("pip-audit")),
+            "--skip-editable",
+            "--progress-spinner",
+            "off",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     try:
         deps = list(json.loads(run.stdout)["dependencies"])
     except (json.JSONDecodeError, KeyError):
         reason = f"pip-audit failed (exit {run.returncode}): {run.stderr.strip()[-300:]}"
-        deps = [{"name": d.metadata["Name"], "skip_reason": reason}
-                for d in metadata.distributions()]
+        deps = [
+            {"name": d.metadata["Name"], "skip_reason": reason} for d in metadata.distributions()
+        ]
     return [{"version": installed.get(_key(d["name"]), "?"), **d} for d in deps]
 
 
@@ -70,19 +80,27 @@ def project_page(name: str) -> dict[str, Any] | None:
         return None
 
 
-def latest_release_vulns(dep: dict[str, Any], fetch: Callable[[str], dict[str, Any] | None],
-                         ) -> list[dict[str, Any]] | None:
+def latest_release_vulns(
+    dep: dict[str, Any],
+    fetch: Callable[[str], dict[str, Any] | None],
+) -> list[dict[str, Any]] | None:
     """The dependency's vulnerabilities in pip-audit's shape, or None when the project page
     cannot vouch for the installed version (unreachable, or not the latest release)."""
     page = fetch(dep["name"])
     if page is None or page.get("info", {}).get("version") != dep["version"]:
         return None
-    return [{"id": v["id"], "fix_versions": v.get("fixed_in") or []}
-            for v in page.get("vulnerabilities") or [] if not v.get("withdrawn")]
+    return [
+        {"id": v["id"], "fix_versions": v.get("fixed_in") or []}
+        for v in page.get("vulnerabilities") or []
+        if not v.get("withdrawn")
+    ]
 
 
-def audit(deps: list[dict[str, Any]], accepted: dict[str, str],
-          fetch: Callable[[str], dict[str, Any] | None]) -> dict[str, Any]:
+def audit(
+    deps: list[dict[str, Any]],
+    accepted: dict[str, str],
+    fetch: Callable[[str], dict[str, Any] | None],
+) -> dict[str, Any]:
     """Split the packages by who audited them and collect the vulnerabilities not accepted."""
     by_pip_audit = [d for d in deps if not d.get("skip_reason")]
     skipped = [d for d in deps if d.get("skip_reason") and _key(d["name"]) != PROJECT]
@@ -94,10 +112,18 @@ def audit(deps: list[dict[str, Any]], accepted: dict[str, str],
                 unaudited.append(dep)
             else:
                 by_page.append(dict(dep, vulns=vulns))
-    found = [(d, v) for d in by_pip_audit + by_page for v in d.get("vulns", [])
-             if v["id"] not in accepted]
-    return {"pip_audit": len(by_pip_audit), "project_page": len(by_page),
-            "unaudited": unaudited, "found": found}
+    found = [
+        (d, v)
+        for d in by_pip_audit + by_page
+        for v in d.get("vulns", [])
+        if v["id"] not in accepted
+    ]
+    return {
+        "pip_audit": len(by_pip_audit),
+        "project_page": len(by_page),
+        "unaudited": unaudited,
+        "found": found,
+    }
 
 
 def main() -> int:
@@ -109,14 +135,18 @@ def main() -> int:
     for vid, reason in accepted.items():
         print(f"accepted: {vid}: {reason}")
     unaudited = result["unaudited"]
-    print(f"dependency audit: {result['pip_audit'] + result['project_page']} packages checked "
-          f"({result['pip_audit']} by pip-audit per version, {result['project_page']} at their "
-          f"latest release by PyPI's project page), {len(result['found'])} known "
-          "vulnerabilities")
+    print(
+        f"dependency audit: {result['pip_audit'] + result['project_page']} packages checked "
+        f"({result['pip_audit']} by pip-audit per version, {result['project_page']} at their "
+        f"latest release by PyPI's project page), {len(result['found'])} known "
+        "vulnerabilities"
+    )
     if unaudited:
-        print(f"NOT AUDITED: {len(unaudited)} packages (older than their latest release, and "
-              "PyPI's per-version data unreachable): " + ", ".join(
-                  f"{d['name']} {d['version']}" for d in unaudited))
+        print(
+            f"NOT AUDITED: {len(unaudited)} packages (older than their latest release, and "
+            "PyPI's per-version data unreachable): "
+            + ", ".join(f"{d['name']} {d['version']}" for d in unaudited)
+        )
     if result["found"]:
         return 1
     if unaudited and os.environ.get("AUDIT_STRICT") == "1":

@@ -43,9 +43,19 @@ from backend.platform.version import app_version
 from backend.settings import Settings, get_settings
 
 # The one registration point: a new domain package with a CONTROLLERS list is added here.
-DOMAINS: tuple[ModuleType, ...] = (health, accounts, cases, reviews, reports, admin,
-                                   models_registry, datasets, identity_map, pacs_outbox,
-                                   pacs_query)
+DOMAINS: tuple[ModuleType, ...] = (
+    health,
+    accounts,
+    cases,
+    reviews,
+    reports,
+    admin,
+    models_registry,
+    datasets,
+    identity_map,
+    pacs_outbox,
+    pacs_query,
+)
 MULTIPART_OVERHEAD_BYTES = 1 * 2**20  # form fields and boundaries around the uploaded file
 
 log = get_logger("app")
@@ -84,32 +94,45 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         title="MedSegText API",
         version=app_version(),
         description="Chest X-ray lesion segmentation and findings. Authenticate with "
-                    "`Authorization: Bearer <token>` (POST /api/auth/login or a personal token) "
-                    "or the `medsegtext_session` cookie (writes with the cookie only from this "
-                    "origin). JSON bodies need `Content-Type: application/json`. No text input "
-                    "may hold control characters (other than tab and line breaks) or "
-                    "bidirectional formatting characters (400 naming the field).",
+        "`Authorization: Bearer <token>` (POST /api/auth/login or a personal token) "
+        "or the `medsegtext_session` cookie (writes with the cookie only from this "
+        "origin). JSON bodies need `Content-Type: application/json`. No text input "
+        "may hold control characters (other than tab and line breaks) or "
+        "bidirectional formatting characters (400 naming the field).",
         path="/api/schema",
         render_plugins=[SelfHostedSwagger()],
-        components=Components(security_schemes={
-            "bearer": SecurityScheme(type="http", scheme="bearer"),
-            "cookie": SecurityScheme(type="apiKey", name="medsegtext_session",
-                                     security_scheme_in="cookie"),
-        }),
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer"),
+                "cookie": SecurityScheme(
+                    type="apiKey", name="medsegtext_session", security_scheme_in="cookie"
+                ),
+            }
+        ),
         security=[{"bearer": []}, {"cookie": []}],
     )
-    cors = (CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=True,
-                       expose_headers=["X-Request-ID"])
-            if settings.cors_origins else None)
+    cors = (
+        CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_credentials=True,
+            expose_headers=["X-Request-ID"],
+        )
+        if settings.cors_origins
+        else None
+    )
     app = Litestar(
         route_handlers=collect_controllers(),
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
         # outermost first: the request id; the client address (trusted proxies only); where a
         # cookie write may come from and that JSON is JSON; who is calling; the text rule
-        middleware=[request_context_middleware,
-                    forwarded_headers_middleware(parse_networks(settings.trusted_proxies)),
-                    csrf_middleware(settings), auth_middleware(), input_guard_middleware],
+        middleware=[
+            request_context_middleware,
+            forwarded_headers_middleware(parse_networks(settings.trusted_proxies)),
+            csrf_middleware(settings),
+            auth_middleware(),
+            input_guard_middleware,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[response_headers(https_only(settings))],
         openapi_config=openapi,

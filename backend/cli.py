@@ -29,25 +29,25 @@ class CliError(RuntimeError):
     """A refusal to show the operator as one line, without a traceback."""
 
 
-async def _create(settings: Settings, email: str, password: str, role: str,
-                  full_name: str) -> int:
+async def _create(settings: Settings, email: str, password: str, role: str, full_name: str) -> int:
     engine = make_engine(settings)
     try:
         async with transaction(make_sessionmaker(engine)) as db:
-            user = await accounts.create_user(db, None, email=email, password=password,
-                                              role=role, full_name=full_name)
+            user = await accounts.create_user(
+                db, None, email=email, password=password, role=role, full_name=full_name
+            )
             assert user.id is not None
             return user.id
     finally:
         await engine.dispose()
 
 
-def users_create(email: str, password: str, role: str, full_name: str = "",
-                 settings: Settings | None = None) -> int:
+def users_create(
+    email: str, password: str, role: str, full_name: str = "", settings: Settings | None = None
+) -> int:
     """Create a user and return its id; raises CliError naming the reason on refusal."""
     try:
-        return asyncio.run(_create(settings or load_settings(), email, password, role,
-                                   full_name))
+        return asyncio.run(_create(settings or load_settings(), email, password, role, full_name))
     except (accounts.AccountError, PasswordPolicyError) as e:
         raise CliError(str(e)) from None
 
@@ -72,10 +72,17 @@ async def _set_password(settings: Settings, email: str, password: str) -> int:
             check_policy(password, user.email)
             user.password_hash = await run_argon2(hash_password, password)
             db.add(user)
-            ended = await lifecycle.revoke_all(db, _ShellCtx(), user.id, "password_change",
-                                               utcnow())
-            audit.record(db, _ShellCtx(), audit.USER_UPDATE, "user", user.id,
-                         {"password": True, "tokens_revoked": ended, "via": "cli"})
+            ended = await lifecycle.revoke_all(
+                db, _ShellCtx(), user.id, "password_change", utcnow()
+            )
+            audit.record(
+                db,
+                _ShellCtx(),
+                audit.USER_UPDATE,
+                "user",
+                user.id,
+                {"password": True, "tokens_revoked": ended, "via": "cli"},
+            )
             return ended
     finally:
         await engine.dispose()
@@ -103,8 +110,9 @@ def _password_arg(args: argparse.Namespace) -> str | None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medsegtext", description="MedSegText backend admin")
     groups = parser.add_subparsers(dest="group", required=True)
-    users = groups.add_parser("users", help="manage users").add_subparsers(dest="command",
-                                                                           required=True)
+    users = groups.add_parser("users", help="manage users").add_subparsers(
+        dest="command", required=True
+    )
     create = users.add_parser("create", help="create a user")
     create.add_argument("--email", required=True)
     create.add_argument("--password", help="default: $MEDSEGTEXT_PASSWORD, else prompt")
@@ -114,12 +122,14 @@ def _parser() -> argparse.ArgumentParser:
     setpw.add_argument("--email", required=True)
     setpw.add_argument("--password", help="default: $MEDSEGTEXT_PASSWORD, else prompt")
     deid = groups.add_parser(
-        "deidentify-stored", help="de-identify films stored before this release (once)",
+        "deidentify-stored",
+        help="de-identify films stored before this release (once)",
         description="Re-run today's de-identification on every stored film (DICOM: PS3.15 "
-                    "allow-list; PNG/JPEG: metadata stripped) and rewrite it in place; "
-                    "quarantine DICOM films with burned-in annotation. Running API processes "
-                    "follow at once (no restart). Idempotent. Progress on stderr, a JSON "
-                    "summary on stdout; exit 1 if any failed.")
+        "allow-list; PNG/JPEG: metadata stripped) and rewrite it in place; "
+        "quarantine DICOM films with burned-in annotation. Running API processes "
+        "follow at once (no restart). Idempotent. Progress on stderr, a JSON "
+        "summary on stdout; exit 1 if any failed.",
+    )
     deid.add_argument("--dry-run", action="store_true", help="report only, change nothing")
     return parser
 
@@ -138,19 +148,26 @@ def deidentify_stored(dry_run: bool, settings: Settings | None = None) -> int:
     try:
         summary = asyncio.run(backfill.run(settings or load_settings(), dry_run, progress))
     except (DependencyUnavailable, SQLAlchemyError, OSError) as e:
-        print(f"error: deidentify-stored stopped: {e} (run it again: finished films are "
-              "skipped)", file=sys.stderr)
+        print(
+            f"error: deidentify-stored stopped: {e} (run it again: finished films are skipped)",
+            file=sys.stderr,
+        )
         return 2
     print(json.dumps(summary.as_json(), indent=2))
     if summary.burned_in:
-        print(f"deidentify-stored: {len(summary.burned_in)} film(s) with burned-in annotation "
-              f"{'would be ' if dry_run else ''}quarantined: {', '.join(summary.burned_in)}",
-              file=sys.stderr)
+        print(
+            f"deidentify-stored: {len(summary.burned_in)} film(s) with burned-in annotation "
+            f"{'would be ' if dry_run else ''}quarantined: {', '.join(summary.burned_in)}",
+            file=sys.stderr,
+        )
     if not dry_run and (summary.rewritten or summary.quarantined):
-        print("deidentify-stored: running API processes already serve the new files and "
-              "refuse quarantined cases (no restart needed). If the bucket keeps object "
-              "versions, delete the noncurrent versions of the rewritten and quarantined "
-              "objects: they still hold the PHI", file=sys.stderr)
+        print(
+            "deidentify-stored: running API processes already serve the new files and "
+            "refuse quarantined cases (no restart needed). If the bucket keeps object "
+            "versions, delete the noncurrent versions of the rewritten and quarantined "
+            "objects: they still hold the PHI",
+            file=sys.stderr,
+        )
     return 1 if summary.failed else 0
 
 
@@ -167,8 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except CliError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
-        print(f"password set for <{args.email.strip().lower()}>; {ended} session(s) and "
-              "token(s) ended")
+        print(
+            f"password set for <{args.email.strip().lower()}>; {ended} session(s) and "
+            "token(s) ended"
+        )
         return 0
     if args.group == "users" and args.command == "create":
         password = args.password or os.environ.get("MEDSEGTEXT_PASSWORD")

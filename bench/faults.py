@@ -116,12 +116,23 @@ class Traffic:
             elapsed = time.monotonic() - t0
             if n_up <= elapsed * UPLOADS_PER_S:
                 data = next(pictures)
-                tasks.add(asyncio.create_task(self._one("upload", self.client.post(
-                    "/api/cases", files={"file": ("chest.png", data, "image/png")}))))
+                tasks.add(
+                    asyncio.create_task(
+                        self._one(
+                            "upload",
+                            self.client.post(
+                                "/api/cases", files={"file": ("chest.png", data, "image/png")}
+                            ),
+                        )
+                    )
+                )
                 n_up += 1
             if n_read <= elapsed * READS_PER_S:
-                path = (f"/api/cases/{self.accepted[-1]}" if self.accepted and n_read % 2
-                        else "/api/cases?limit=20")
+                path = (
+                    f"/api/cases/{self.accepted[-1]}"
+                    if self.accepted and n_read % 2
+                    else "/api/cases?limit=20"
+                )
                 tasks.add(asyncio.create_task(self._one("read", self.client.get(path))))
                 n_read += 1
             tasks = {t for t in tasks if not t.done()}
@@ -157,15 +168,24 @@ class Bench:
         aws = self.aws.url(self.moto_url)
         self.settings = Settings(
             database_url=self.db.url(self.db_url) if self.db else self.db_url,
-            redis_url=self.redis.url, s3_endpoint_url=aws, dynamodb_endpoint_url=aws,
-            job_timeout_seconds=JOB_TIMEOUT_S)
-        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("MEDSEGTEXT_")},
-                    "PYTHONPATH": str(ROOT), "DATABASE_URL": self.settings.database_url,
-                    "REDIS_URL": self.redis.url, "MEDSEGTEXT_S3_ENDPOINT_URL": aws,
-                    "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": aws, "AWS_ACCESS_KEY_ID": "test",
-                    "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "test",
-                    "MEDSEGTEXT_JOB_TIMEOUT_SECONDS": str(JOB_TIMEOUT_S),
-                    DELAY_ENV: str(args.job_delay)}
+            redis_url=self.redis.url,
+            s3_endpoint_url=aws,
+            dynamodb_endpoint_url=aws,
+            job_timeout_seconds=JOB_TIMEOUT_S,
+        )
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("MEDSEGTEXT_")},
+            "PYTHONPATH": str(ROOT),
+            "DATABASE_URL": self.settings.database_url,
+            "REDIS_URL": self.redis.url,
+            "MEDSEGTEXT_S3_ENDPOINT_URL": aws,
+            "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": aws,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_SESSION_TOKEN": "test",
+            "MEDSEGTEXT_JOB_TIMEOUT_SECONDS": str(JOB_TIMEOUT_S),
+            DELAY_ENV: str(args.job_delay),
+        }
         self.procs: list[Child] = []
 
     def start(self) -> str:
@@ -178,17 +198,30 @@ class Bench:
                 c.argv[-1] = "tests.slow_worker.WorkerSettings"
         forget_worker_health(self.redis.url)
         for c in self.procs:
-            c.proc = subprocess.Popen(c.argv, cwd=ROOT, env=self.env, start_new_session=True,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            c.proc = subprocess.Popen(
+                c.argv,
+                cwd=ROOT,
+                env=self.env,
+                start_new_session=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         api = f"http://127.0.0.1:{port}"
-        print(f"stack ready in {wait_ready(api, self.redis.url, self.procs, []):.1f} s "
-              f"({'PostgreSQL' if self.db else 'SQLite'}, redis-server, moto)", flush=True)
+        print(
+            f"stack ready in {wait_ready(api, self.redis.url, self.procs, []):.1f} s "
+            f"({'PostgreSQL' if self.db else 'SQLite'}, redis-server, moto)",
+            flush=True,
+        )
         return api
 
     def stop(self) -> None:
         stop_children(self.procs)
-        for stop in (self.aws.stop, self.redis.stop, self.moto.stop,
-                     self.db.stop if self.db else None):
+        for stop in (
+            self.aws.stop,
+            self.redis.stop,
+            self.moto.stop,
+            self.db.stop if self.db else None,
+        ):
             if stop is not None:
                 stop()
 
@@ -207,12 +240,19 @@ class Bench:
 
     def restart_worker(self) -> None:
         c = self.worker()
-        c.proc = subprocess.Popen(c.argv, cwd=ROOT, env=self.env, start_new_session=True,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        c.proc = subprocess.Popen(
+            c.argv,
+            cwd=ROOT,
+            env=self.env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def faults(self) -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
         out: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
-            "s3": (lambda: self.aws.down("refuse"), self.aws.up)}
+            "s3": (lambda: self.aws.down("refuse"), self.aws.up)
+        }
         if self.db is not None:
             db = self.db
             out["db"] = (lambda: db.down("refuse"), db.up)
@@ -250,18 +290,28 @@ class Bench:
         dup = 0
         for case_id in ids:
             records = table.query(KeyConditionExpression=Key("case_id").eq(case_id))["Items"]
-            objects = s3.list_objects_v2(Bucket=self.settings.s3_bucket,
-                                         Prefix=f"{self.settings.s3_prefix}{case_id}/")
+            objects = s3.list_objects_v2(
+                Bucket=self.settings.s3_bucket, Prefix=f"{self.settings.s3_prefix}{case_id}/"
+            )
             dup += len(records) > 1 or int(objects.get("KeyCount", 0)) > 3
         return dup
 
 
-async def run_fault(bench: Bench, api: str, token: str, name: str,
-                    inject: Callable[[], object], heal: Callable[[], object]) -> Row:
+async def run_fault(
+    bench: Bench,
+    api: str,
+    token: str,
+    name: str,
+    inject: Callable[[], object],
+    heal: Callable[[], object],
+) -> Row:
     images = [p.read_bytes() for p in sorted(IMAGES.glob("*.png"))[:20]]
-    async with httpx.AsyncClient(base_url=api, headers={"Authorization": f"Bearer {token}"},
-                                 timeout=CLIENT_TIMEOUT_S,
-                                 limits=httpx.Limits(max_connections=64)) as client:
+    async with httpx.AsyncClient(
+        base_url=api,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=CLIENT_TIMEOUT_S,
+        limits=httpx.Limits(max_connections=64),
+    ) as client:
         traffic = Traffic(client, images)
         runner = asyncio.create_task(traffic.run())
         await asyncio.sleep(LEAD_S)
@@ -278,47 +328,66 @@ async def run_fault(bench: Bench, api: str, token: str, name: str,
     ids = list(traffic.accepted)
     while True:
         cases = await bench.statuses(ids)
-        unfinished = [i for i, c in cases.items() if c is None or c.status not in
-                      ("done", "failed")]
+        unfinished = [
+            i for i, c in cases.items() if c is None or c.status not in ("done", "failed")
+        ]
         if not unfinished or time.monotonic() - t0 > bench.args.settle:
             break
         await asyncio.sleep(1)
     during = [s for s in traffic.samples if t_down <= s.started < t_up]
     return Row(
-        name, len(ids),
+        name,
+        len(ids),
         collections.Counter(c.status if c else "missing" for c in cases.values()),
-        collections.Counter((c.error or "")[:90] for c in cases.values()
-                            if c and c.status == "failed"),
+        collections.Counter(
+            (c.error or "")[:90] for c in cases.values() if c and c.status == "failed"
+        ),
         retried=sum(1 for c in cases.values() if c and c.attempts > 1),
-        lost=len(unfinished), duplicates=bench.duplicates(ids),
+        lost=len(unfinished),
+        duplicates=bench.duplicates(ids),
         during=collections.Counter(f"{s.kind} {s.status}" for s in during),
-        max_s=max((s.seconds for s in during), default=0.0), waited_s=time.monotonic() - t0)
+        max_s=max((s.seconds for s in during), default=0.0),
+        waited_s=time.monotonic() - t0,
+    )
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| fault | accepted | done | failed | retried | lost | duplicates | API during the "
-             "outage (requests by answer) | slowest answer | all finished after |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| fault | accepted | done | failed | retried | lost | duplicates | API during the "
+        "outage (requests by answer) | slowest answer | all finished after |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows:
         during = ", ".join(f"{k}: {v}" for k, v in sorted(r.during.items()))
-        lines.append(f"| {r.fault} | {r.accepted} | {r.statuses['done']} | "
-                     f"{r.statuses['failed']} | {r.retried} | {r.lost} | {r.duplicates} | "
-                     f"{during} | "
-                     f"{r.max_s:.2f} s | {r.waited_s:.0f} s |")
+        lines.append(
+            f"| {r.fault} | {r.accepted} | {r.statuses['done']} | "
+            f"{r.statuses['failed']} | {r.retried} | {r.lost} | {r.duplicates} | "
+            f"{during} | "
+            f"{r.max_s:.2f} s | {r.waited_s:.0f} s |"
+        )
     reasons = [f"- {r.fault}: {n} x {reason}" for r in rows for reason, n in r.reasons.items()]
     return "\n".join(lines + (["", "Failure reasons:", *reasons] if reasons else []))
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--outage", type=float, default=30.0, help="seconds each fault lasts")
     p.add_argument("--faults", default="s3,db,redis,worker")
     p.add_argument("--database-url", default=None, help="a PostgreSQL server (default SQLite)")
-    p.add_argument("--job-delay", type=float, default=3.0,
-                   help="seconds each job holds its case (jobs in flight when a fault starts)")
-    p.add_argument("--settle", type=float, default=240.0,
-                   help="seconds to wait for every case to finish after a fault")
+    p.add_argument(
+        "--job-delay",
+        type=float,
+        default=3.0,
+        help="seconds each job holds its case (jobs in flight when a fault starts)",
+    )
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=240.0,
+        help="seconds to wait for every case to finish after a fault",
+    )
     args = p.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request log
     with tempfile.TemporaryDirectory(prefix="medsegtext-faults-") as tmp:
@@ -336,9 +405,11 @@ def main() -> None:
                 rows.append(asyncio.run(run_fault(bench, api, token, name, *faults[name])))
         finally:
             bench.stop()
-    print(f"\n{'PostgreSQL' if args.database_url else 'SQLite'} + redis-server + moto; "
-          f"{args.outage:.0f} s outages; jobs held {args.job_delay:g} s; "
-          f"load average {os.getloadavg()[0]:.1f}\n")
+    print(
+        f"\n{'PostgreSQL' if args.database_url else 'SQLite'} + redis-server + moto; "
+        f"{args.outage:.0f} s outages; jobs held {args.job_delay:g} s; "
+        f"load average {os.getloadavg()[0]:.1f}\n"
+    )
     print(table(rows))
 
 

@@ -59,13 +59,14 @@ def before_png_bytes(array: np.ndarray) -> bytes:
 
 
 def before(pixels: np.ndarray, mask: np.ndarray) -> tuple[bytes, bytes]:
-    return (before_png_bytes((mask * 255).astype(np.uint8)),
-            before_png_bytes(before_render_overlay(pixels, mask)))
+    return (
+        before_png_bytes((mask * 255).astype(np.uint8)),
+        before_png_bytes(before_render_overlay(pixels, mask)),
+    )
 
 
 def after(pixels: np.ndarray, mask: np.ndarray) -> tuple[bytes, bytes]:
-    return (png_bytes((mask * 255).astype(np.uint8)),
-            png_bytes(render_overlay(pixels, mask)))
+    return (png_bytes((mask * 255).astype(np.uint8)), png_bytes(render_overlay(pixels, mask)))
 
 
 def cases(count: int, side: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -77,7 +78,8 @@ def cases(count: int, side: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
         if side:
             buf = io.BytesIO()
             Image.open(path).convert("L").resize((side, side), Image.Resampling.BICUBIC).save(
-                buf, format="PNG")
+                buf, format="PNG"
+            )
             data = buf.getvalue()
         img = decode(data)
         logits, _ = predictor.runner.run(to_model_input(img.pixels, predictor.manifest)[None])
@@ -92,16 +94,20 @@ def check(inputs: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
     for pixels, mask in inputs:
         old, new = before(pixels, mask), after(pixels, mask)
         for a, b in zip(old, new, strict=True):
-            if not np.array_equal(np.asarray(Image.open(io.BytesIO(a))),
-                                  np.asarray(Image.open(io.BytesIO(b)))):
+            if not np.array_equal(
+                np.asarray(Image.open(io.BytesIO(a))), np.asarray(Image.open(io.BytesIO(b)))
+            ):
                 raise SystemExit("the new post-process changed the output pixels")
         sizes["before_kib"] += sum(map(len, old)) / 1024 / len(inputs)
         sizes["after_kib"] += sum(map(len, new)) / 1024 / len(inputs)
     return {k: round(v, 1) for k, v in sizes.items()}
 
 
-def interleaved(fns: dict[str, Callable[[np.ndarray, np.ndarray], object]],
-                inputs: list[tuple[np.ndarray, np.ndarray]], repeats: int) -> dict[str, float]:
+def interleaved(
+    fns: dict[str, Callable[[np.ndarray, np.ndarray], object]],
+    inputs: list[tuple[np.ndarray, np.ndarray]],
+    repeats: int,
+) -> dict[str, float]:
     """Median ms per image of each function, alternating function by function each repeat."""
     times: dict[str, list[float]] = {name: [] for name in fns}
     for r in range(repeats + 1):
@@ -115,24 +121,36 @@ def interleaved(fns: dict[str, Callable[[np.ndarray, np.ndarray], object]],
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--images", type=int, default=40)
     ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args()
     report: dict[str, object] = {"load_average_start": os.getloadavg()}
     for label, side, count in (("224x224", None, args.images), ("2048x2048", 2048, 4)):
         inputs = cases(count, side)
-        ms = interleaved({
-            "before_overlay": before_render_overlay, "after_overlay": render_overlay,
-            "before_total": before, "after_total": after,
-        }, inputs, args.repeats if side is None else max(3, args.repeats // 2))
+        ms = interleaved(
+            {
+                "before_overlay": before_render_overlay,
+                "after_overlay": render_overlay,
+                "before_total": before,
+                "after_total": after,
+            },
+            inputs,
+            args.repeats if side is None else max(3, args.repeats // 2),
+        )
         for when in ("before", "after"):  # the two PNG encodings: total less the overlay
             ms[f"{when}_png_pair"] = round(ms[f"{when}_total"] - ms[f"{when}_overlay"], 3)
-        report[label] = {**ms, **{f"{part}_speedup": round(
-            ms[f"before_{part}"] / ms[f"after_{part}"], 2) for part in ("overlay", "png_pair",
-                                                                          "total")},
-                         **check(inputs), "images": len(inputs)}
+        report[label] = {
+            **ms,
+            **{
+                f"{part}_speedup": round(ms[f"before_{part}"] / ms[f"after_{part}"], 2)
+                for part in ("overlay", "png_pair", "total")
+            },
+            **check(inputs),
+            "images": len(inputs),
+        }
     report["load_average_end"] = os.getloadavg()
     print(json.dumps(report, indent=2))
 

@@ -99,8 +99,10 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "qata-cov19"))
     args = ap.parse_args()
     images = sorted((Path(args.data) / "images").glob("*.png"))[:20]
-    report = {"engines": engines(args.threads, args.repeats),
-              "pipeline_224": pipeline_stages(images, args.threads, max(1, args.repeats // 10))}
+    report = {
+        "engines": engines(args.threads, args.repeats),
+        "pipeline_224": pipeline_stages(images, args.threads, max(1, args.repeats // 10)),
+    }
     print(json.dumps(report, indent=2))
 
 

@@ -63,8 +63,13 @@ READ_P95_BUDGET_MS = 200.0
 KEEPALIVE_S = 4.0  # below uvicorn's 5 s keep-alive, so no request races a closing connection
 SEARCH_TERMS = ("bilateral", "lower left", "P-01", "covid_1", "right lung")
 WORKLIST_FILTERS: tuple[dict[str, Any], ...] = (
-    {}, {"status": "done"}, {"status": "done", "review_state": "unreviewed"},
-    {"sort": "newest"}, {"priority": "urgent"}, {"sort": "oldest", "status": "done"})
+    {},
+    {"status": "done"},
+    {"status": "done", "review_state": "unreviewed"},
+    {"sort": "newest"},
+    {"priority": "urgent"},
+    {"sort": "oldest", "status": "done"},
+)
 
 
 @dataclass
@@ -126,9 +131,12 @@ class User:
         if body is None or json.loads(body)["status"] != "done":
             return None
         base = "preview" if self.rng.random() < 0.3 else "image"
-        await asyncio.gather(*(self.call(f"GET /api/cases/{{id}}/{kind}", "GET",
-                                         f"/api/cases/{cid}/{kind}")
-                               for kind in (base, "mask", "overlay")))
+        await asyncio.gather(
+            *(
+                self.call(f"GET /api/cases/{{id}}/{kind}", "GET", f"/api/cases/{cid}/{kind}")
+                for kind in (base, "mask", "overlay")
+            )
+        )
         return None
 
     async def me(self) -> None:
@@ -151,12 +159,17 @@ class User:
             return await self.worklist()
         cid = self.rng.choice(done)["id"]
         decision = self.rng.choice(("accept", "accept", "reject"))
-        await self.call("POST /api/cases/{id}/review", "POST", f"/api/cases/{cid}/review",
-                        json={"decision": decision, "comment": "load test"})
+        await self.call(
+            "POST /api/cases/{id}/review",
+            "POST",
+            f"/api/cases/{cid}/review",
+            json={"decision": decision, "comment": "load test"},
+        )
         return None
 
-    async def run(self, deadline: float, think_s: float, upload_share: float,
-                  images: list[Path]) -> None:
+    async def run(
+        self, deadline: float, think_s: float, upload_share: float, images: list[Path]
+    ) -> None:
         await asyncio.sleep(self.rng.uniform(0, think_s))  # users arrive spread out
         await self.worklist()
         while time.monotonic() < deadline:
@@ -182,69 +195,129 @@ def percentile(values: list[float], p: float) -> float:
 
 # ---------------------------------------------------------------- run and report
 
-async def run_users(api: str, people: list[tuple[str, str]], tokens: list[str], args: Any,
-                    images: list[Path]) -> tuple[Stats, float]:
+
+async def run_users(
+    api: str, people: list[tuple[str, str]], tokens: list[str], args: Any, images: list[Path]
+) -> tuple[Stats, float]:
     stats = Stats()
-    users = [User(role, aiohttp.ClientSession(
-        base_url=api, timeout=aiohttp.ClientTimeout(total=args.timeout),
-        headers={"Authorization": f"Bearer {token}"},
-        connector=aiohttp.TCPConnector(limit=4, keepalive_timeout=KEEPALIVE_S)), stats,
-        random.Random(1000 + i))
-        for i, ((role, _), token) in enumerate(zip(people, tokens, strict=True))]
+    users = [
+        User(
+            role,
+            aiohttp.ClientSession(
+                base_url=api,
+                timeout=aiohttp.ClientTimeout(total=args.timeout),
+                headers={"Authorization": f"Bearer {token}"},
+                connector=aiohttp.TCPConnector(limit=4, keepalive_timeout=KEEPALIVE_S),
+            ),
+            stats,
+            random.Random(1000 + i),
+        )
+        for i, ((role, _), token) in enumerate(zip(people, tokens, strict=True))
+    ]
     t0 = time.monotonic()
     try:
-        await asyncio.gather(*(u.run(t0 + args.duration, args.think, args.upload_share, images)
-                               for u in users))
+        await asyncio.gather(
+            *(u.run(t0 + args.duration, args.think, args.upload_share, images) for u in users)
+        )
     finally:
         for u in users:
             await u.client.close()
     return stats, time.monotonic() - t0
 
 
-def report(stats: Stats, elapsed: float, load: dict[str, tuple[float, float, float]],
-           cpu: dict[str, float], args: Any, mode: str) -> dict[str, Any]:
+def report(
+    stats: Stats,
+    elapsed: float,
+    load: dict[str, tuple[float, float, float]],
+    cpu: dict[str, float],
+    args: Any,
+    mode: str,
+) -> dict[str, Any]:
     routes: list[dict[str, Any]] = []
     for route in sorted(stats.latencies):
         lat = stats.latencies[route]
-        routes.append({"route": route, "count": len(lat), "rps": len(lat) / elapsed,
-                       "p50_ms": percentile(lat, 50), "p95_ms": percentile(lat, 95),
-                       "p99_ms": percentile(lat, 99), "errors": stats.errors[route]})
+        routes.append(
+            {
+                "route": route,
+                "count": len(lat),
+                "rps": len(lat) / elapsed,
+                "p50_ms": percentile(lat, 50),
+                "p95_ms": percentile(lat, 95),
+                "p99_ms": percentile(lat, 99),
+                "errors": stats.errors[route],
+            }
+        )
     total = sum(r["count"] for r in routes)
     errors = sum(stats.errors.values())
-    reads = [ms for route, lat in stats.latencies.items() if route.startswith("GET")
-             for ms in lat]
+    reads = [ms for route, lat in stats.latencies.items() if route.startswith("GET") for ms in lat]
     read_p95 = percentile(reads, 95) if reads else float("nan")
     passed = errors == 0 and read_p95 < READ_P95_BUDGET_MS
     print(f"\n### {mode}: {args.users} users, {args.duration:.0f} s, think {args.think} s\n")
     print("| endpoint | count | req/s | p50 ms | p95 ms | p99 ms | errors |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in routes:
-        print(f"| `{r['route']}` | {r['count']} | {r['rps']:.1f} | {r['p50_ms']:.1f} | "
-              f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} |")
+        print(
+            f"| `{r['route']}` | {r['count']} | {r['rps']:.1f} | {r['p50_ms']:.1f} | "
+            f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} |"
+        )
     print(f"| **all** | {total} | {total / elapsed:.1f} | | | | {errors} |")
-    print(f"\noverall {total / elapsed:.1f} req/s over {elapsed:.1f} s; error rate "
-          f"{errors / max(total, 1):.2%}; read p95 {read_p95:.1f} ms (budget < "
-          f"{READ_P95_BUDGET_MS:.0f} ms): {'PASS' if passed else 'FAIL'}")
-    print("load average (1/5/15 min): start " + " / ".join(f"{x:.2f}" for x in load["start"])
-          + ", end " + " / ".join(f"{x:.2f}" for x in load["end"]))
+    print(
+        f"\noverall {total / elapsed:.1f} req/s over {elapsed:.1f} s; error rate "
+        f"{errors / max(total, 1):.2%}; read p95 {read_p95:.1f} ms (budget < "
+        f"{READ_P95_BUDGET_MS:.0f} ms): {'PASS' if passed else 'FAIL'}"
+    )
+    print(
+        "load average (1/5/15 min): start "
+        + " / ".join(f"{x:.2f}" for x in load["start"])
+        + ", end "
+        + " / ".join(f"{x:.2f}" for x in load["end"])
+    )
     if cpu:
         print("CPU seconds during the run: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()))
     for route, sample in stats.samples.items():
         print(f"first error on {route}: {sample}")
-    return {"mode": mode, "users": args.users, "duration_s": args.duration,
-            "think_s": args.think, "elapsed_s": elapsed, "routes": routes, "requests": total,
-            "rps": total / elapsed, "errors": errors, "error_rate": errors / max(total, 1),
-            "read_p95_ms": read_p95, "pass": passed, "loadavg": load, "cpu_s": cpu,
-            "error_samples": stats.samples}
+    return {
+        "mode": mode,
+        "users": args.users,
+        "duration_s": args.duration,
+        "think_s": args.think,
+        "elapsed_s": elapsed,
+        "routes": routes,
+        "requests": total,
+        "rps": total / elapsed,
+        "errors": errors,
+        "error_rate": errors / max(total, 1),
+        "read_p95_ms": read_p95,
+        "pass": passed,
+        "loadavg": load,
+        "cpu_s": cpu,
+        "error_samples": stats.samples,
+    }
 
 
 def start_profiler(pid: int, out: Path, duration: float) -> subprocess.Popen[bytes]:
     exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(exe).exists():
         raise SystemExit("--profile needs py-spy (pip install py-spy)")
-    return subprocess.Popen([exe, "record", "--pid", str(pid), "--duration", str(int(duration)),
-                             "--rate", "50", "--nonblocking", "--format", "raw", "--output",
-                             str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            exe,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(duration)),
+            "--rate",
+            "50",
+            "--nonblocking",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def print_profile(path: Path, top: int = 25) -> None:
@@ -262,21 +335,36 @@ def print_profile(path: Path, top: int = 25) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--api", default=None, help="a running stack (default: start one)")
-    p.add_argument("--services", action="store_true",
-                   help="start the stack on DATABASE_URL / REDIS_URL (default: embedded)")
-    p.add_argument("--reset", action="store_true",
-                   help="with --services: recreate the database and flush the Redis db first")
+    p.add_argument(
+        "--services",
+        action="store_true",
+        help="start the stack on DATABASE_URL / REDIS_URL (default: embedded)",
+    )
+    p.add_argument(
+        "--reset",
+        action="store_true",
+        help="with --services: recreate the database and flush the Redis db first",
+    )
     p.add_argument("--users", type=int, default=50)
-    p.add_argument("--api-processes", type=int, default=None,
-                   help="API processes of the stack it starts (default: devstack's, 2)")
+    p.add_argument(
+        "--api-processes",
+        type=int,
+        default=None,
+        help="API processes of the stack it starts (default: devstack's, 2)",
+    )
     p.add_argument("--duration", type=float, default=60.0, help="measured seconds")
     p.add_argument("--think", type=float, default=1.0, help="mean think time, seconds")
     p.add_argument("--reviewer-share", type=float, default=0.4)
-    p.add_argument("--upload-share", type=float, default=0.03,
-                   help="share of actions that upload (clinicians) or review (reviewers)")
+    p.add_argument(
+        "--upload-share",
+        type=float,
+        default=0.03,
+        help="share of actions that upload (clinicians) or review (reviewers)",
+    )
     p.add_argument("--seed", type=int, default=60, help="X-rays uploaded before the run")
     p.add_argument("--clinicians", type=int, default=5, help="clinician accounts")
     p.add_argument("--reviewers", type=int, default=3, help="reviewer accounts")
@@ -284,17 +372,23 @@ def main() -> None:
     p.add_argument("--admin-email", default=DEMO["admin"][0])
     p.add_argument("--admin-password", default=DEMO["admin"][1])
     p.add_argument("--json", type=Path, default=None, help="write the results here")
-    p.add_argument("--profile", type=Path, default=None,
-                   help="py-spy collapsed stacks of the API process (own stack only)")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="py-spy collapsed stacks of the API process (own stack only)",
+    )
     args = p.parse_args()
     files = sorted(IMAGES.glob("*.png"))
     if len(files) < args.seed + 50:
         raise SystemExit(f"need {args.seed + 50} images in {IMAGES}, found {len(files)}")
-    seed_files, upload_files = files[:args.seed], files[args.seed:args.seed + 500]
+    seed_files, upload_files = files[: args.seed], files[args.seed : args.seed + 500]
     services = None
     if args.services:
-        services = {"DATABASE_URL": os.environ.get("DATABASE_URL") or PG_DEFAULT,
-                    "REDIS_URL": os.environ.get("REDIS_URL") or REDIS_DEFAULT}
+        services = {
+            "DATABASE_URL": os.environ.get("DATABASE_URL") or PG_DEFAULT,
+            "REDIS_URL": os.environ.get("REDIS_URL") or REDIS_DEFAULT,
+        }
         if args.reset:
             reset_services(services["DATABASE_URL"], services["REDIS_URL"])
     mode = "PostgreSQL + Redis" if services else "embedded" if args.api is None else args.api
@@ -303,24 +397,34 @@ def main() -> None:
         stack = None
         try:
             if args.api is None:
-                stack, api = start_stack(Path(tmp), services=services,
-                                         api_processes=args.api_processes)
+                stack, api = start_stack(
+                    Path(tmp), services=services, api_processes=args.api_processes
+                )
             else:
                 api = args.api.rstrip("/")
             admin = login(api, args.admin_email, args.admin_password)
             emails = create_accounts(api, admin, args.clinicians, args.reviewers)
-            seed_s = asyncio.run(seed(api, admin, [login(api, e, PASSWORD)
-                                                   for e in emails["clinician"]], seed_files))
+            seed_s = asyncio.run(
+                seed(api, admin, [login(api, e, PASSWORD) for e in emails["clinician"]], seed_files)
+            )
             print(f"seeded {args.seed} cases (done) in {seed_s:.1f} s")
             n_rev = round(args.users * args.reviewer_share)
-            people = [("reviewer" if i < n_rev else "clinician",
-                       emails["reviewer" if i < n_rev else "clinician"][i % (
-                           args.reviewers if i < n_rev else args.clinicians)])
-                      for i in range(args.users)]
+            people = [
+                (
+                    "reviewer" if i < n_rev else "clinician",
+                    emails["reviewer" if i < n_rev else "clinician"][
+                        i % (args.reviewers if i < n_rev else args.clinicians)
+                    ],
+                )
+                for i in range(args.users)
+            ]
             tokens = asyncio.run(sign_in_all(api, [(e, PASSWORD) for _, e in people]))
             procs = stack_processes(stack.pid) if stack is not None else {}
-            profiler = (start_profiler(procs["api"], args.profile, args.duration)
-                        if args.profile and "api" in procs else None)
+            profiler = (
+                start_profiler(procs["api"], args.profile, args.duration)
+                if args.profile and "api" in procs
+                else None
+            )
             cpu0 = {name: cpu_seconds(pid) for name, pid in procs.items()}
             client0 = time.process_time()
             load = {"start": os.getloadavg()}

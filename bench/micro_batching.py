@@ -61,7 +61,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     pool, ort_threads = local_threads()
     loop = asyncio.get_running_loop()
     predictor = await loop.run_in_executor(
-        None, lambda: CountingPredictor(args.model, device="cpu", threads=ort_threads))
+        None, lambda: CountingPredictor(args.model, device="cpu", threads=ort_threads)
+    )
     predictor.sizes = []
     single = LocalBackend(predictor, pool, max_batch=1)
     batched = LocalBackend(predictor, pool, max_batch=args.max_batch, wait_ms=args.wait_ms)
@@ -78,20 +79,27 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     await batched.close()
     one, many = (statistics.median(rates[k]) for k in ("one_at_a_time", "batched"))
     return {
-        "images": len(images), "concurrency": args.concurrency, "pool_threads": pool,
-        "ort_threads": ort_threads, "max_batch": args.max_batch, "wait_ms": args.wait_ms,
+        "images": len(images),
+        "concurrency": args.concurrency,
+        "pool_threads": pool,
+        "ort_threads": ort_threads,
+        "max_batch": args.max_batch,
+        "wait_ms": args.wait_ms,
         "model": predictor.model_info["version"],
-        "one_at_a_time_img_s": round(one, 1), "batched_img_s": round(many, 1),
+        "one_at_a_time_img_s": round(one, 1),
+        "batched_img_s": round(many, 1),
         "ratio_batched": round(many / one, 3),
         "rounds": {k: [round(v, 1) for v in vs] for k, vs in rates.items()},
         "mean_batch": round(statistics.mean(batch_sizes), 2),
-        "load_average_start": load_start, "load_average_end": os.getloadavg(),
+        "load_average_start": load_start,
+        "load_average_end": os.getloadavg(),
     }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("-n", type=int, default=96, help="queued cases per round")
     ap.add_argument("--concurrency", type=int, default=8, help="jobs in flight (max_jobs)")
     ap.add_argument("--max-batch", type=int, default=8)

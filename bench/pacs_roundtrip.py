@@ -65,10 +65,15 @@ def now_iso() -> str:
 
 def memory_mb(pid: int) -> tuple[float, float]:
     """(resident now, peak resident) of a process, in MB (10^6 bytes)."""
-    fields = dict(line.split(":", 1) for line in
-                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return (int(fields["VmRSS"].split()[0]) * 1024 / 1e6,
-            int(fields["VmHWM"].split()[0]) * 1024 / 1e6)
+    fields = dict(
+        line.split(":", 1)
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if ":" in line
+    )
+    return (
+        int(fields["VmRSS"].split()[0]) * 1024 / 1e6,
+        int(fields["VmHWM"].split()[0]) * 1024 / 1e6,
+    )
 
 
 def node_pid(stack_pid: int) -> int:
@@ -84,8 +89,13 @@ def seg_seen(orthanc: Orthanc, study_uid: str, timeout: float = 120) -> float:
     deadline = time.monotonic() + timeout
     with httpx.Client(base_url=orthanc.url, timeout=10) as pacs:
         while time.monotonic() < deadline:
-            r = pacs.post("/tools/find", json={"Level": "Series", "Query": {
-                "StudyInstanceUID": study_uid, "Modality": "SEG"}})
+            r = pacs.post(
+                "/tools/find",
+                json={
+                    "Level": "Series",
+                    "Query": {"StudyInstanceUID": study_uid, "Modality": "SEG"},
+                },
+            )
             r.raise_for_status()
             if r.json():
                 return time.time()
@@ -107,9 +117,14 @@ def round_trip(orthanc: Orthanc, api: httpx.Client, tmp: Path) -> dict[str, floa
     assert listed["total"] == 1, listed
     case = api.get(f"/api/cases/{listed['items'][0]['id']}").json()
     started, done = when(case["started_at"]), when(case["finished_at"])
-    return {"total": t_seen - t_stored, "c-store": t_stored - t_push,
-            "queued": started - t_stored, "job": done - started,
-            "model call": case["timings_ms"].get("model", 0) / 1000, "to PACS": t_seen - done}
+    return {
+        "total": t_seen - t_stored,
+        "c-store": t_stored - t_push,
+        "queued": started - t_stored,
+        "job": done - started,
+        "model call": case["timings_ms"].get("model", 0) / 1000,
+        "to PACS": t_seen - done,
+    }
 
 
 def run_round_trips(orthanc: Orthanc, api: httpx.Client, tmp: Path, n: int) -> None:
@@ -119,21 +134,34 @@ def run_round_trips(orthanc: Orthanc, api: httpx.Client, tmp: Path, n: int) -> N
     totals = sorted(r["total"] for r in runs)
     p50 = statistics.median(totals)
     p90 = totals[min(len(totals) - 1, round(0.9 * (len(totals) - 1)))]
-    print(f"\nround trip, last instance stored -> SEG in Orthanc, {n} studies "
-          f"(load average {load:.1f} -> {os.getloadavg()[0]:.1f}):")
-    print(f"  p50 {p50:.2f} s, p90 {p90:.2f} s, max {totals[-1]:.2f} s "
-          f"(budget p50 <= {BUDGET_S:.0f} s: {'met' if p50 <= BUDGET_S else 'NOT met'})")
-    print("  median per stage: " + ", ".join(
-        f"{k} {statistics.median(r[k] for r in runs):.2f} s"
-        for k in ("c-store", "queued", "job", "model call", "to PACS")))
-    print("  (c-store: Orthanc's job, before the clock starts; queued + job + to PACS = total;"
-          " the model call is part of the job)")
+    print(
+        f"\nround trip, last instance stored -> SEG in Orthanc, {n} studies "
+        f"(load average {load:.1f} -> {os.getloadavg()[0]:.1f}):"
+    )
+    print(
+        f"  p50 {p50:.2f} s, p90 {p90:.2f} s, max {totals[-1]:.2f} s "
+        f"(budget p50 <= {BUDGET_S:.0f} s: {'met' if p50 <= BUDGET_S else 'NOT met'})"
+    )
+    print(
+        "  median per stage: "
+        + ", ".join(
+            f"{k} {statistics.median(r[k] for r in runs):.2f} s"
+            for k in ("c-store", "queued", "job", "model call", "to PACS")
+        )
+    )
+    print(
+        "  (c-store: Orthanc's job, before the clock starts; queued + job + to PACS = total;"
+        " the model call is part of the job)"
+    )
 
 
 def store_job(orthanc: Orthanc, resources: list[str]) -> dict[str, Any]:
     """An asynchronous C-STORE job to the node, waited for; Orthanc's job record."""
-    r = httpx.post(f"{orthanc.url}/modalities/{NODE_MODALITY}/store", timeout=30, json={
-        "Resources": resources, "Synchronous": False, "Permissive": True})
+    r = httpx.post(
+        f"{orthanc.url}/modalities/{NODE_MODALITY}/store",
+        timeout=30,
+        json={"Resources": resources, "Synchronous": False, "Permissive": True},
+    )
     r.raise_for_status()
     job = r.json()["ID"]
     while True:
@@ -143,8 +171,9 @@ def store_job(orthanc: Orthanc, resources: list[str]) -> dict[str, Any]:
         time.sleep(0.2)
 
 
-def run_burst(orthanc: Orthanc, api: httpx.Client, tmp: Path, stack_pid: int, count: int,
-              jobs: int) -> None:
+def run_burst(
+    orthanc: Orthanc, api: httpx.Client, tmp: Path, stack_pid: int, count: int, jobs: int
+) -> None:
     pid = node_pid(stack_pid)
     instances = []
     for _ in range(count):
@@ -168,8 +197,12 @@ def run_burst(orthanc: Orthanc, api: httpx.Client, tmp: Path, stack_pid: int, co
     since = now_iso()
     t0 = time.monotonic()
     results: list[dict[str, Any]] = []
-    threads = [threading.Thread(target=lambda part=instances[i::jobs]:
-                                results.append(store_job(orthanc, part))) for i in range(jobs)]
+    threads = [
+        threading.Thread(
+            target=lambda part=instances[i::jobs]: results.append(store_job(orthanc, part))
+        )
+        for i in range(jobs)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -180,15 +213,21 @@ def run_burst(orthanc: Orthanc, api: httpx.Client, tmp: Path, stack_pid: int, co
     rss_now, hwm = memory_mb(pid)
     made = api.get("/api/cases", params={"created_from": since, "limit": 1}).json()["total"]
     failed = sum(int(j["Content"].get("FailedInstancesCount", 0)) for j in results)
-    print(f"\nburst: {count} instances pushed as {jobs} concurrent C-STORE jobs "
-          f"(load average {load:.1f} -> {os.getloadavg()[0]:.1f}):")
-    print(f"  all pushed in {t_pushed:.1f} s; jobs {[j['State'] for j in results]}, "
-          f"instances Orthanc counted failed: {failed}")
+    print(
+        f"\nburst: {count} instances pushed as {jobs} concurrent C-STORE jobs "
+        f"(load average {load:.1f} -> {os.getloadavg()[0]:.1f}):"
+    )
+    print(
+        f"  all pushed in {t_pushed:.1f} s; jobs {[j['State'] for j in results]}, "
+        f"instances Orthanc counted failed: {failed}"
+    )
     print(f"  cases made: {made} of {count} ({'none lost' if made == count else 'LOST'})")
-    print(f"  node resident memory: {rss_before:.0f} MB before, peak sampled "
-          f"{max(samples):.0f} MB ({len(samples)} samples), peak since start (VmHWM) "
-          f"{hwm:.0f} MB, {rss_now:.0f} MB after (budget <= {BUDGET_MB} MB: "
-          f"{'met' if hwm <= BUDGET_MB else 'NOT met'})")
+    print(
+        f"  node resident memory: {rss_before:.0f} MB before, peak sampled "
+        f"{max(samples):.0f} MB ({len(samples)} samples), peak since start (VmHWM) "
+        f"{hwm:.0f} MB, {rss_now:.0f} MB after (budget <= {BUDGET_MB} MB: "
+        f"{'met' if hwm <= BUDGET_MB else 'NOT met'})"
+    )
 
 
 def main() -> None:
@@ -200,16 +239,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pacs-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
         ports, node_port = OrthancPorts(), free_port()
-        proc, url = start_stack(tmp / "stack", dicom_port=node_port, settings={
-            "MEDSEGTEXT_PACS_AE_TITLE": ORTHANC_AE, "MEDSEGTEXT_PACS_HOST": "127.0.0.1",
-            "MEDSEGTEXT_PACS_PORT": str(ports.dicom), "MEDSEGTEXT_PACS_SEND_PRELIMINARY": "true"})
+        proc, url = start_stack(
+            tmp / "stack",
+            dicom_port=node_port,
+            settings={
+                "MEDSEGTEXT_PACS_AE_TITLE": ORTHANC_AE,
+                "MEDSEGTEXT_PACS_HOST": "127.0.0.1",
+                "MEDSEGTEXT_PACS_PORT": str(ports.dicom),
+                "MEDSEGTEXT_PACS_SEND_PRELIMINARY": "true",
+            },
+        )
         (tmp / "orthanc").mkdir()
         orthanc = Orthanc(ports, tmp / "orthanc", node_port)
         try:
             orthanc.start()
             token = login(url, *DEMO["admin"])
-            with httpx.Client(base_url=url, timeout=30,
-                              headers={"authorization": f"Bearer {token}"}) as api:
+            with httpx.Client(
+                base_url=url, timeout=30, headers={"authorization": f"Bearer {token}"}
+            ) as api:
                 if args.n:
                     run_round_trips(orthanc, api, tmp, args.n)
                 if args.burst:

@@ -76,8 +76,10 @@ class TrainImages(CalibrationDataReader):
 
     def _batches(self) -> Iterator[dict[str, np.ndarray]]:
         for start in range(0, len(self.paths), self.batch):
-            xs = [to_model_input(decode(p.read_bytes()).pixels, self.manifest)
-                  for p in self.paths[start:start + self.batch]]
+            xs = [
+                to_model_input(decode(p.read_bytes()).pixels, self.manifest)
+                for p in self.paths[start : start + self.batch]
+            ]
             yield {self.manifest.input_name: np.stack(xs)}
 
     def get_next(self) -> dict[str, np.ndarray] | None:
@@ -89,29 +91,54 @@ class TrainImages(CalibrationDataReader):
         self._it = None
 
 
-def quantise(variant: str, src: Path, dst: Path, data: Path, count: int,
-             manifest: Manifest) -> None:
+def quantise(
+    variant: str, src: Path, dst: Path, data: Path, count: int, manifest: Manifest
+) -> None:
     """Write the INT8 model `variant` of the pre-processed FP32 model `src` to `dst`."""
     if variant == "dynamic":
         quantize_dynamic(src, dst, per_channel=True, weight_type=QuantType.QInt8)
         return
-    method = {"static-minmax": CalibrationMethod.MinMax,
-              "static-percentile": CalibrationMethod.Percentile}[variant]
+    method = {
+        "static-minmax": CalibrationMethod.MinMax,
+        "static-percentile": CalibrationMethod.Percentile,
+    }[variant]
     quantize_static(
-        src, dst, TrainImages(data, count, manifest), quant_format=QuantFormat.QDQ,
-        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-        calibrate_method=method, op_types_to_quantize=QUANTISED_OPS,
-        extra_options={"CalibPercentile": 99.999, "CalibMovingAverage": True})
+        src,
+        dst,
+        TrainImages(data, count, manifest),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=method,
+        op_types_to_quantize=QUANTISED_OPS,
+        extra_options={"CalibPercentile": 99.999, "CalibMovingAverage": True},
+    )
 
 
 def write_manifest(fp32: Manifest, onnx: Path, variant: str, calibration: int) -> Manifest:
     """The FP32 manifest (same input size, normalisation, thresholds, zones) for the INT8 file."""
-    training = {**fp32.training, "quantisation": {
-        "tool": "onnxruntime.quantization", "variant": variant, "from_version": fp32.version,
-        "from_sha256": fp32.sha256, "calibration_images": 0 if variant == "dynamic" else
-        calibration, "calibration_split": "train"}}
-    m = replace(fp32, version=f"{fp32.version}-int8", onnx_file=onnx.name,
-                sha256=sha256_of(onnx), training=training, metrics={}, presence={}, scope={})
+    training = {
+        **fp32.training,
+        "quantisation": {
+            "tool": "onnxruntime.quantization",
+            "variant": variant,
+            "from_version": fp32.version,
+            "from_sha256": fp32.sha256,
+            "calibration_images": 0 if variant == "dynamic" else calibration,
+            "calibration_split": "train",
+        },
+    }
+    m = replace(
+        fp32,
+        version=f"{fp32.version}-int8",
+        onnx_file=onnx.name,
+        sha256=sha256_of(onnx),
+        training=training,
+        metrics={},
+        presence={},
+        scope={},
+    )
     m.save(manifest_path_for(onnx))
     return m
 
@@ -136,8 +163,9 @@ def timings(paths: dict[str, Path], threads: int, repeats: int) -> dict[str, dic
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--out", type=Path, default=ROOT / "var" / "int8")
     ap.add_argument("--calibration", type=int, default=256, help="train images to calibrate on")
@@ -171,7 +199,8 @@ def main() -> None:
             "dice_change": round(s["dice_accumulated"] - base["dice_accumulated"], 4),
             "zone_macro_f1_change": round(s["zone_macro_f1"] - base["zone_macro_f1"], 4),
             "exact_sentence_change": round(
-                s["exact_sentence_match"] - base["exact_sentence_match"], 4),
+                s["exact_sentence_match"] - base["exact_sentence_match"], 4
+            ),
         }
         ratios = []
         for t, by_model in speed.items():
@@ -180,8 +209,9 @@ def main() -> None:
                 ratio = by_model["fp32"][key] / ms
                 row[f"t{t}_{key[:2]}_speedup"] = round(ratio, 2)
                 ratios.append(ratio)
-        row["passes"] = (name != "fp32" and abs(row["dice_change"]) <= DICE_TOLERANCE
-                         and min(ratios) > 1.0)
+        row["passes"] = (
+            name != "fp32" and abs(row["dice_change"]) <= DICE_TOLERANCE and min(ratios) > 1.0
+        )
         if row["passes"]:
             candidates.append((statistics.geometric_mean(ratios), name))
         report[name] = row

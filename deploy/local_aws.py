@@ -31,8 +31,10 @@ def credentials(env: Mapping[str, str]) -> Credentials:
     """The stack's key from the environment; MissingKey names what is not set."""
     missing = [n for n in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if not env.get(n)]
     if missing:
-        raise MissingKey(f"{' and '.join(missing)} must be set: the stand-in serves only "
-                         "requests signed with that key")
+        raise MissingKey(
+            f"{' and '.join(missing)} must be set: the stand-in serves only "
+            "requests signed with that key"
+        )
     return Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
 
 
@@ -46,8 +48,10 @@ def serve(creds: Credentials, host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     server = GatedMotoServer(creds, port, host).start()
-    print(f"S3 + DynamoDB stand-in on {server.url} (requests signed with "
-          f"{creds.access_key_id} only)", flush=True)
+    print(
+        f"S3 + DynamoDB stand-in on {server.url} (requests signed with {creds.access_key_id} only)",
+        flush=True,
+    )
     try:
         stop.wait()
     finally:
@@ -60,9 +64,13 @@ def check(creds: Credentials, port: int, region: str) -> str | None:
     from botocore.config import Config
 
     client = boto3.client(
-        "s3", endpoint_url=f"http://127.0.0.1:{port}", region_name=region,
-        aws_access_key_id=creds.access_key_id, aws_secret_access_key=creds.secret_access_key,
-        config=Config(connect_timeout=3, read_timeout=3, retries={"max_attempts": 1}))
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name=region,
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        config=Config(connect_timeout=3, read_timeout=3, retries={"max_attempts": 1}),
+    )
     try:
         client.list_buckets()
     except Exception as e:  # any failure means unhealthy; say which
@@ -74,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.local_aws", description=__doc__)
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--check", action="store_true",
-                        help="health check: a signed call to the stand-in on this port")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="health check: a signed call to the stand-in on this port",
+    )
     args = parser.parse_args(argv)
     try:
         creds = credentials(os.environ)

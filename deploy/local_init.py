@@ -50,8 +50,11 @@ def ensure_admin(settings: Settings) -> str | None:
 def main() -> int:
     settings = load_settings()
     if not (settings.s3_endpoint_url and settings.dynamodb_endpoint_url):
-        print("error: local_init is for the compose stand-ins; MEDSEGTEXT_S3_ENDPOINT_URL and "
-              "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL must be set", file=sys.stderr)
+        print(
+            "error: local_init is for the compose stand-ins; MEDSEGTEXT_S3_ENDPOINT_URL and "
+            "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL must be set",
+            file=sys.stderr,
+        )
         return 2
     asyncio.run(ensure_storage(settings))
     print(f"bucket {settings.s3_bucket} and table {settings.dynamodb_table} ready")

@@ -34,27 +34,37 @@ def dimensions(deployment: str) -> list[dict[str, str]]:
     return [{"Name": DIMENSION, "Value": deployment}]
 
 
-def queue_depth_params(depth: int, namespace: str = NAMESPACE, deployment: str = "medsegtext",
-                       timestamp: datetime | None = None) -> dict[str, Any]:
+def queue_depth_params(
+    depth: int,
+    namespace: str = NAMESPACE,
+    deployment: str = "medsegtext",
+    timestamp: datetime | None = None,
+) -> dict[str, Any]:
     """The PutMetricData request for one reading."""
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
         raise ValueError(f"queue depth must be a non-negative integer, not {depth!r}")
     return {
         "Namespace": namespace,
-        "MetricData": [{
-            "MetricName": METRIC_NAME,
-            "Dimensions": dimensions(deployment),
-            "Timestamp": timestamp or datetime.now(UTC),
-            "Value": float(depth),
-            "Unit": "Count",
-            "StorageResolution": 60,
-        }],
+        "MetricData": [
+            {
+                "MetricName": METRIC_NAME,
+                "Dimensions": dimensions(deployment),
+                "Timestamp": timestamp or datetime.now(UTC),
+                "Value": float(depth),
+                "Unit": "Count",
+                "StorageResolution": 60,
+            }
+        ],
     }
 
 
-def publish_queue_depth(depth: int, cloudwatch_client: Any, namespace: str = NAMESPACE,
-                        deployment: str = "medsegtext",
-                        timestamp: datetime | None = None) -> dict[str, Any]:
+def publish_queue_depth(
+    depth: int,
+    cloudwatch_client: Any,
+    namespace: str = NAMESPACE,
+    deployment: str = "medsegtext",
+    timestamp: datetime | None = None,
+) -> dict[str, Any]:
     """Put one QueueDepth datum with ``cloudwatch_client`` (a boto3 CloudWatch client); returns
     the parameters sent."""
     params = queue_depth_params(depth, namespace, deployment, timestamp)
@@ -67,16 +77,23 @@ def read_queue_depth(redis_client: Any, key: str = QUEUE_KEY) -> int:
     return int(redis_client.zcard(key))
 
 
-def run(redis_client: Any, cloudwatch_client: Any, namespace: str, deployment: str,
-        interval_s: float, stop: threading.Event) -> int:
+def run(
+    redis_client: Any,
+    cloudwatch_client: Any,
+    namespace: str,
+    deployment: str,
+    interval_s: float,
+    stop: threading.Event,
+) -> int:
     """Publish every ``interval_s`` until ``stop`` is set; a failed reading is logged and
     skipped (a missing datum is what the alarm on this metric watches for). Returns the number
     of data points published."""
     published = 0
     while not stop.is_set():
         try:
-            publish_queue_depth(read_queue_depth(redis_client), cloudwatch_client, namespace,
-                                deployment)
+            publish_queue_depth(
+                read_queue_depth(redis_client), cloudwatch_client, namespace, deployment
+            )
             published += 1
         except Exception as e:  # keep publishing after Redis or CloudWatch hiccups
             log.warning("queue depth not published: %s: %s", type(e).__name__, e)
@@ -85,13 +102,16 @@ def run(redis_client: Any, cloudwatch_client: Any, namespace: str, deployment: s
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m deploy.metrics", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m deploy.metrics",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--interval", type=float, default=60.0, help="seconds between readings")
-    p.add_argument("--namespace", default=os.environ.get("MEDSEGTEXT_METRICS_NAMESPACE",
-                                                         NAMESPACE))
-    p.add_argument("--deployment", default=os.environ.get("MEDSEGTEXT_METRICS_DEPLOYMENT",
-                                                          "medsegtext"))
+    p.add_argument("--namespace", default=os.environ.get("MEDSEGTEXT_METRICS_NAMESPACE", NAMESPACE))
+    p.add_argument(
+        "--deployment", default=os.environ.get("MEDSEGTEXT_METRICS_DEPLOYMENT", "medsegtext")
+    )
     args = p.parse_args(argv)
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:

@@ -38,8 +38,12 @@ class Step:
     note: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"step": self.id, "service": self.service,
-                               "operation": self.operation, "params": self.params}
+        out: dict[str, Any] = {
+            "step": self.id,
+            "service": self.service,
+            "operation": self.operation,
+            "params": self.params,
+        }
         for name in ("outputs", "expect", "files", "note"):
             value = getattr(self, name)
             if value:
@@ -176,8 +180,7 @@ def execute(steps: list[Step], session: Any, log: Callable[[str], None] = print)
             answer: Any = {}
         else:
             with ExitStack() as files:
-                opened = {k: files.enter_context(Path(p).open("rb"))
-                          for k, p in step.files.items()}
+                opened = {k: files.enter_context(Path(p).open("rb")) for k, p in step.files.items()}
                 answer = getattr(client, step.operation)(**params, **opened)
         results[step.id] = {name: dig(answer, path) for name, path in step.outputs.items()}
         for path, wanted in step.expect.items():

@@ -15,12 +15,21 @@ import sys
 import tarfile
 
 #: MB: what each image may weigh (uncompressed, as `docker image ls` counts)
-BUDGET_MB = {"api": 350, "worker": 450, "migrate": 350, "sagemaker": 450, "frontend": 600,
-             "worker-gpu": 1500, "postgres": 300, "redis": 200}
+BUDGET_MB = {
+    "api": 350,
+    "worker": 450,
+    "migrate": 350,
+    "sagemaker": 450,
+    "frontend": 600,
+    "worker-gpu": 1500,
+    "postgres": 300,
+    "redis": 200,
+}
 COMPILERS = ("gcc", "cc", "c++", "g++", "clang", "make")
 #: NAME=value where NAME says secret; an empty value or a ${...} reference is no secret
-SECRET = re.compile(r"\b(\w*(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|ACCESS_KEY)\w*)=([^\s\"'$]\S*)",
-                    re.I)
+SECRET = re.compile(
+    r"\b(\w*(?:SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|ACCESS_KEY)\w*)=([^\s\"'$]\S*)", re.I
+)
 
 
 def docker(*args: str) -> str:
@@ -61,14 +70,26 @@ def row(name: str, tag: str) -> tuple[list[str], list[str]]:
     if secrets:
         problems.append(f"{name}: secrets in layers {secrets}")
     budget = BUDGET_MB[name]
-    return [f"`{image}`", f"{size_mb:.0f}", f"{budget}", "yes" if size_mb <= budget else "**no**",
-            user, ", ".join(found) or "none", ", ".join(secrets) or "none"], problems
+    return [
+        f"`{image}`",
+        f"{size_mb:.0f}",
+        f"{budget}",
+        "yes" if size_mb <= budget else "**no**",
+        user,
+        ", ".join(found) or "none",
+        ", ".join(secrets) or "none",
+    ], problems
 
 
 def main(tag: str = "local") -> int:
-    present = [n for n in BUDGET_MB
-               if subprocess.run(["docker", "image", "inspect", f"medsegtext/{n}:{tag}"],
-                                 capture_output=True).returncode == 0]
+    present = [
+        n
+        for n in BUDGET_MB
+        if subprocess.run(
+            ["docker", "image", "inspect", f"medsegtext/{n}:{tag}"], capture_output=True
+        ).returncode
+        == 0
+    ]
     header = ["image", "MB", "budget MB", "within", "user", "compilers", "secrets in history"]
     print("| " + " | ".join(header) + " |")
     print("|" + " --- |" * len(header))

@@ -25,8 +25,15 @@ from e2e_stack import ACCOUNTS, API_READY_S, BUN, CHROMIUM, DATA, PORTAL_READY_S
 from tests.shared_data import require
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 QATA_IMAGES = DATA / "qata-cov19" / "images"
 RESTART_TESTS = "test_portal_restart.py"
 #: pytest-timeout's limit for a browser test: the first one also waits for the live stack, which
@@ -40,8 +47,9 @@ class Api:
     def __init__(self, base: str) -> None:
         self.base = base.rstrip("/")
         # idle connections expire before uvicorn's 5 s keep-alive closes them (see portal/api.py)
-        self.http = httpx.Client(base_url=self.base, timeout=30,
-                                 limits=httpx.Limits(keepalive_expiry=2.0))
+        self.http = httpx.Client(
+            base_url=self.base, timeout=30, limits=httpx.Limits(keepalive_expiry=2.0)
+        )
         self.tokens: dict[str, str] = {}
 
     def token(self, email: str, password: str) -> str:
@@ -56,8 +64,12 @@ class Api:
         return {"Authorization": f"Bearer {self.token(email, password)}"}
 
     def upload(self, role: str, path: Path, **fields: str) -> dict[str, Any]:
-        r = self.http.post("/api/cases", headers=self.as_role(role), data=fields,
-                           files={"file": (path.name, path.read_bytes(), "image/png")})
+        r = self.http.post(
+            "/api/cases",
+            headers=self.as_role(role),
+            data=fields,
+            files={"file": (path.name, path.read_bytes(), "image/png")},
+        )
         assert r.status_code == 202, r.text
         return dict(r.json())
 
@@ -72,9 +84,11 @@ class Api:
         raise AssertionError(f"case {case_id} not done after {timeout} s")
 
     def create_user(self, email: str, password: str, role: str, full_name: str = "") -> dict:
-        r = self.http.post("/api/admin/users", headers=self.as_role("admin"),
-                           json={"email": email, "password": password, "role": role,
-                                 "full_name": full_name})
+        r = self.http.post(
+            "/api/admin/users",
+            headers=self.as_role("admin"),
+            json={"email": email, "password": password, "role": role, "full_name": full_name},
+        )
         assert r.status_code in (200, 201), r.text
         return dict(r.json())
 
@@ -99,8 +113,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def chromium() -> str:
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's Chromium "
-                    "(apt-get install -y chromium) to run the browser tests")
+        pytest.skip(
+            f"{CHROMIUM} is missing: install Debian's Chromium "
+            "(apt-get install -y chromium) to run the browser tests"
+        )
     return str(CHROMIUM)
 
 
@@ -112,8 +128,10 @@ def own_stack(chromium: str) -> Iterator[Stack | None]:
         yield None
         return
     if shutil.which("npm") is None and not BUN.exists():
-        pytest.skip("npm is missing: the portal needs bun, which frontend/run.sh installs "
-                    "from the npm registry")
+        pytest.skip(
+            "npm is missing: the portal needs bun, which frontend/run.sh installs "
+            "from the npm registry"
+        )
     with tempfile.TemporaryDirectory(prefix="medsegtext-e2e-") as tmp:
         stack = Stack(Path(tmp))
         try:
@@ -131,8 +149,10 @@ def live_stack(own_stack: Stack | None) -> tuple[str, str]:
     """(portal_url, api_url) of a running stack."""
     if own_stack is not None:
         return own_stack.portal_url, own_stack.api_url
-    return (os.environ["MEDSEGTEXT_E2E_PORTAL_URL"].rstrip("/"),
-            os.environ["MEDSEGTEXT_E2E_API_URL"].rstrip("/"))
+    return (
+        os.environ["MEDSEGTEXT_E2E_PORTAL_URL"].rstrip("/"),
+        os.environ["MEDSEGTEXT_E2E_API_URL"].rstrip("/"),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -188,7 +208,7 @@ def dicom_xray(xray: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         generate_uid,
     )
 
-    pixels = (np.asarray(Image.open(xray).convert("L"), dtype=np.uint16) * 16)
+    pixels = np.asarray(Image.open(xray).convert("L"), dtype=np.uint16) * 16
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = DigitalXRayImageStorageForPresentation
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -212,6 +232,7 @@ def dicom_xray(xray: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def done_case(api: Api, xray: Path) -> dict[str, Any]:
     """A clinician's case whose analysis has finished (uploaded through the API)."""
-    created = api.upload("clinician", xray, patient_ref="E2E-REVIEW", age="61", sex="F",
-                         priority="urgent")
+    created = api.upload(
+        "clinician", xray, patient_ref="E2E-REVIEW", age="61", sex="F", priority="urgent"
+    )
     return api.wait_done("clinician", created["id"])

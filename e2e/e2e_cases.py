@@ -21,14 +21,21 @@ def new_clinician(api: Any) -> tuple[str, dict[str, str]]:
     return email, {"Authorization": f"Bearer {api.token(email, CLINICIAN_PASSWORD)}"}
 
 
-def upload(api: Any, headers: dict[str, str], path: Path, media_type: str,
-           patient_ref: str = "") -> str:
+def upload(
+    api: Any, headers: dict[str, str], path: Path, media_type: str, patient_ref: str = ""
+) -> str:
     """The new case's id."""
-    r = api.http.post("/api/cases", headers=headers,
-                      data={"patient_ref": patient_ref or f"E2E-DL-{uuid.uuid4().hex[:6]}",
-                            "age": "58",
-                            "sex": "F", "priority": "routine"},
-                      files={"file": (path.name, path.read_bytes(), media_type)})
+    r = api.http.post(
+        "/api/cases",
+        headers=headers,
+        data={
+            "patient_ref": patient_ref or f"E2E-DL-{uuid.uuid4().hex[:6]}",
+            "age": "58",
+            "sex": "F",
+            "priority": "routine",
+        },
+        files={"file": (path.name, path.read_bytes(), media_type)},
+    )
     assert r.status_code == 202, r.text
     return str(r.json()["id"])
 

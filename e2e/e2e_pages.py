@@ -33,8 +33,9 @@ def shot(page: Page, artifacts: Path, name: str) -> Path:
 
 def expect_film(page: Page) -> None:
     """The case viewer has drawn its film (assets/viewer.js loaded the /media link)."""
-    expect(page.locator("#case-viewer")).to_have_attribute("data-state", "ready",
-                                                            timeout=TIMEOUT_MS)
+    expect(page.locator("#case-viewer")).to_have_attribute(
+        "data-state", "ready", timeout=TIMEOUT_MS
+    )
 
 
 def shot_of(page: Page, selector: str, artifacts: Path, name: str) -> Path:

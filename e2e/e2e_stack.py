@@ -75,34 +75,60 @@ class Stack:
         # appended: a restart's log follows the first start's
         log = open(self.log_path(name), "ab")  # noqa: SIM115 (closed in stop())
         self.logs.append(log)
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.procs.append((name, proc))
 
     def start(self) -> Stack:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("MEDSEGTEXT_", "REFLEX_"))
-               and k not in ("DATABASE_URL", "REDIS_URL")}
-        env.update({
-            "MEDSEGTEXT_ENVIRONMENT": "development",
-            "MEDSEGTEXT_ADMIN_EMAIL": ADMIN_EMAIL,
-            "MEDSEGTEXT_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "MEDSEGTEXT_API_URL": self.api_url,
-            "MEDSEGTEXT_PORTAL_PORT": str(self.portal_port),
-            # its own build folder: a `make up` portal serving frontend/.web is left alone
-            "REFLEX_WEB_WORKDIR": ".web-e2e",
-            "MEDSEGTEXT_PORTAL_TICKET_TTL": E2E_TICKET_TTL,
-            "MEDSEGTEXT_PACS_AE_TITLE": PACS_AE_TITLE,
-            "MEDSEGTEXT_PACS_HOST": "127.0.0.1",
-            "MEDSEGTEXT_PACS_PORT": str(self.pacs_dicom_port),
-            "PYTHONUNBUFFERED": "1",
-        })
-        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                  "AWS_PROFILE"):  # the devstack then starts its own moto
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("MEDSEGTEXT_", "REFLEX_"))
+            and k not in ("DATABASE_URL", "REDIS_URL")
+        }
+        env.update(
+            {
+                "MEDSEGTEXT_ENVIRONMENT": "development",
+                "MEDSEGTEXT_ADMIN_EMAIL": ADMIN_EMAIL,
+                "MEDSEGTEXT_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "MEDSEGTEXT_API_URL": self.api_url,
+                "MEDSEGTEXT_PORTAL_PORT": str(self.portal_port),
+                # its own build folder: a `make up` portal serving frontend/.web is left alone
+                "REFLEX_WEB_WORKDIR": ".web-e2e",
+                "MEDSEGTEXT_PORTAL_TICKET_TTL": E2E_TICKET_TTL,
+                "MEDSEGTEXT_PACS_AE_TITLE": PACS_AE_TITLE,
+                "MEDSEGTEXT_PACS_HOST": "127.0.0.1",
+                "MEDSEGTEXT_PACS_PORT": str(self.pacs_dicom_port),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        for k in (
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+        ):  # the devstack then starts its own moto
             env.pop(k, None)
-        argv = [sys.executable, "-m", "backend.devstack", "--port", str(self.api_port),
-                "--frontend-port", str(self.portal_port), "--dicom-port", str(self.dicom_port),
-                "--data-dir", str(self.workdir / "data")]
+        argv = [
+            sys.executable,
+            "-m",
+            "backend.devstack",
+            "--port",
+            str(self.api_port),
+            "--frontend-port",
+            str(self.portal_port),
+            "--dicom-port",
+            str(self.dicom_port),
+            "--data-dir",
+            str(self.workdir / "data"),
+        ]
         self._spawn("devstack", argv, env, ROOT)
         try:
             self._wait(f"{self.api_url}/api/ready", API_READY_S, "the API")
@@ -126,16 +152,20 @@ class Stack:
         while time.monotonic() < deadline:
             for name, proc in self.procs:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited with code {proc.returncode} while "
-                                       f"waiting for {what}:\n{self.tail(name)}")
+                    raise RuntimeError(
+                        f"{name} exited with code {proc.returncode} while "
+                        f"waiting for {what}:\n{self.tail(name)}"
+                    )
             try:
                 if httpx.get(url, timeout=2, follow_redirects=True).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
-        raise RuntimeError(f"{what} not ready at {url} after {timeout:.0f} s:\n"
-                           + "\n".join(self.tail(n) for n, _ in self.procs))
+        raise RuntimeError(
+            f"{what} not ready at {url} after {timeout:.0f} s:\n"
+            + "\n".join(self.tail(n) for n, _ in self.procs)
+        )
 
     def tail(self, name: str, lines: int = 40) -> str:
         try:
@@ -168,8 +198,11 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="medsegtext-e2e-") as tmp:
         t0 = time.monotonic()
         stack = Stack(Path(tmp)).start()
-        print(f"ready in {time.monotonic() - t0:.1f} s: portal {stack.portal_url}, "
-              f"API {stack.api_url}; logs in {tmp}", flush=True)
+        print(
+            f"ready in {time.monotonic() - t0:.1f} s: portal {stack.portal_url}, "
+            f"API {stack.api_url}; logs in {tmp}",
+            flush=True,
+        )
         for role, (email, password) in ACCOUNTS.items():
             print(f"  {role:<9} {email:<26} {password}")
         stopped: list[int] = []

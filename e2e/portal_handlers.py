@@ -41,19 +41,34 @@ def main() -> None:
     for state in states:
         for name, handler in sorted(state.event_handlers.items()):
             hints = {} if name == "setvar" else handler._get_type_hints()
-            params = [] if name == "setvar" else [
-                {"name": p, "type": type_name(hints.get(p, Any))}
-                for p in list(handler.get_parameters())[1:]]
-            handlers.append({"state": state.get_full_name(), "name": name, "params": params,
-                             "background": bool(handler.is_background),
-                             # the permission portal.state.auth's guard asks of the
-                             # user ("": signed in; None: unguarded)
-                             "guarded": getattr(handler.fn, "_portal_guarded", None)})
-    json.dump({
-        "root": root.get_full_name(),
-        "handlers": handlers,
-        "defaults": {s.get_full_name(): defaults.get(s.get_full_name(), {}) for s in states},
-    }, sys.stdout, default=str)
+            params = (
+                []
+                if name == "setvar"
+                else [
+                    {"name": p, "type": type_name(hints.get(p, Any))}
+                    for p in list(handler.get_parameters())[1:]
+                ]
+            )
+            handlers.append(
+                {
+                    "state": state.get_full_name(),
+                    "name": name,
+                    "params": params,
+                    "background": bool(handler.is_background),
+                    # the permission portal.state.auth's guard asks of the
+                    # user ("": signed in; None: unguarded)
+                    "guarded": getattr(handler.fn, "_portal_guarded", None),
+                }
+            )
+    json.dump(
+        {
+            "root": root.get_full_name(),
+            "handlers": handlers,
+            "defaults": {s.get_full_name(): defaults.get(s.get_full_name(), {}) for s in states},
+        },
+        sys.stdout,
+        default=str,
+    )
 
 
 if __name__ == "__main__":

@@ -40,17 +40,23 @@ class ReflexSocket:
     of a page load of its own, or the Cookie header given (another tab of the same browser;
     "" for none)."""
 
-    def __init__(self, portal_url: str, token: str | None = None,
-                 cookies: str | None = None) -> None:
+    def __init__(
+        self, portal_url: str, token: str | None = None, cookies: str | None = None
+    ) -> None:
         self.token = token or str(uuid.uuid4())
         ws_url = "ws" + portal_url.removeprefix("http").rstrip("/")
         cookies = browser_cookies(portal_url) if cookies is None else cookies
         self.cookies = cookies
         self._exit = contextlib.ExitStack()
-        self.ws = self._exit.enter_context(connect(
-            f"{ws_url}/_event/?EIO=4&transport=websocket&token={self.token}",
-            origin=Origin(portal_url.rstrip("/")), max_size=None, open_timeout=15,
-            additional_headers={"Cookie": cookies} if cookies else None))
+        self.ws = self._exit.enter_context(
+            connect(
+                f"{ws_url}/_event/?EIO=4&transport=websocket&token={self.token}",
+                origin=Origin(portal_url.rstrip("/")),
+                max_size=None,
+                open_timeout=15,
+                additional_headers={"Cookie": cookies} if cookies else None,
+            )
+        )
         opened = self.ws.recv(timeout=15)
         assert isinstance(opened, str) and opened.startswith("0"), opened
         self.ws.send(f"40{NAMESPACE},")
@@ -78,13 +84,19 @@ class ReflexSocket:
             return
 
     def fire(self, name: str, payload: dict[str, Any] | None = None, path: str = "/") -> None:
-        event = {"name": name, "payload": payload or {},
-                 "router_data": {"pathname": path, "asPath": path}}
+        event = {
+            "name": name,
+            "payload": payload or {},
+            "router_data": {"pathname": path, "asPath": path},
+        }
         self.ws.send(f"42{NAMESPACE}," + json.dumps(["event", event]))
 
-    def collect(self, quiet: float = 1.0, limit: float = 8.0,
-                until: Callable[[list[dict[str, Any]]], bool] | None = None
-                ) -> list[dict[str, Any]]:
+    def collect(
+        self,
+        quiet: float = 1.0,
+        limit: float = 8.0,
+        until: Callable[[list[dict[str, Any]]], bool] | None = None,
+    ) -> list[dict[str, Any]]:
         """The updates that arrive until `until` holds for them, or else until none came for
         `quiet` seconds after the first (at most `limit` seconds in all)."""
         got: list[dict[str, Any]] = []
@@ -100,8 +112,9 @@ class ReflexSocket:
                 break
         return got
 
-    def call(self, name: str, payload: dict[str, Any] | None = None, path: str = "/",
-             **wait: Any) -> list[dict[str, Any]]:
+    def call(
+        self, name: str, payload: dict[str, Any] | None = None, path: str = "/", **wait: Any
+    ) -> list[dict[str, Any]]:
         self.fire(name, payload, path)
         return self.collect(**wait)
 
@@ -112,14 +125,22 @@ class ReflexSocket:
 
 def redirects(updates: list[dict[str, Any]]) -> list[str]:
     """The paths of the redirects among these updates' frontend events."""
-    return [str((e.get("payload") or {}).get("path", "")) for u in updates
-            for e in u.get("events") or [] if e.get("name") == "_redirect"]
+    return [
+        str((e.get("payload") or {}).get("path", ""))
+        for u in updates
+        for e in u.get("events") or []
+        if e.get("name") == "_redirect"
+    ]
 
 
 def scripts(updates: list[dict[str, Any]]) -> list[str]:
     """The JavaScript of the rx.call_script events among these updates."""
-    return [str((e.get("payload") or {}).get("javascript_code", "")) for u in updates
-            for e in u.get("events") or [] if e.get("name") == "_call_script"]
+    return [
+        str((e.get("payload") or {}).get("javascript_code", ""))
+        for u in updates
+        for e in u.get("events") or []
+        if e.get("name") == "_call_script"
+    ]
 
 
 def merged(updates: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -23,17 +23,18 @@ FILM = DATA / "samples" / "dicom" / "nccid-dx-1024.dcm"
 
 
 @pytest.fixture(scope="module")
-def orthanc(own_stack: Stack | None, tmp_path_factory: pytest.TempPathFactory
-            ) -> Iterator[Orthanc]:
+def orthanc(own_stack: Stack | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
     """Orthanc on the ports the stack's API was given as its PACS, with the stack's DICOM node
     as a modality."""
     if own_stack is None:
         pytest.skip("a reused stack (MEDSEGTEXT_E2E_PORTAL_URL): its PACS is not known here")
     if shutil.which("Orthanc") is None:
         pytest.skip("Orthanc is not installed (make test-tools installs Debian's orthanc)")
-    pacs = Orthanc(OrthancPorts(http=own_stack.pacs_http_port,
-                                dicom=own_stack.pacs_dicom_port),
-                   tmp_path_factory.mktemp("orthanc"), own_stack.dicom_port)
+    pacs = Orthanc(
+        OrthancPorts(http=own_stack.pacs_http_port, dicom=own_stack.pacs_dicom_port),
+        tmp_path_factory.mktemp("orthanc"),
+        own_stack.dicom_port,
+    )
     pacs.start()
     try:
         yield pacs
@@ -42,15 +43,16 @@ def orthanc(own_stack: Stack | None, tmp_path_factory: pytest.TempPathFactory
 
 
 def _case_ids(api: Any) -> set[str]:
-    r = api.http.get("/api/cases", headers=api.as_role("reviewer"),
-                     params={"sort": "newest", "limit": 100})
+    r = api.http.get(
+        "/api/cases", headers=api.as_role("reviewer"), params={"sort": "newest", "limit": 100}
+    )
     assert r.status_code == 200, r.text
     return {c["id"] for c in r.json()["items"]}
 
 
 def test_a_reviewer_searches_the_pacs_imports_a_study_and_finds_the_case(
-        page: Page, api: Any, orthanc: Orthanc, artifacts: Path,
-        tmp_path: Path) -> None:
+    page: Page, api: Any, orthanc: Orthanc, artifacts: Path, tmp_path: Path
+) -> None:
     require(FILM, what="the DICOM samples")
     film = identified(FILM)
     film.PatientID, film.AccessionNumber = f"E2E-{uuid.uuid4().hex[:8]}", "E2E-ACC-1"
@@ -68,8 +70,7 @@ def test_a_reviewer_searches_the_pacs_imports_a_study_and_finds_the_case(
     expect(row).to_contain_text("CHEST PA E2E")
     expect(row).to_contain_text("2026-12-01")
     row.get_by_role("button", name="Import").click()
-    expect(row.locator(".import-outcome")).to_contain_text("1 case(s) made",
-                                                           timeout=TIMEOUT_MS)
+    expect(row.locator(".import-outcome")).to_contain_text("1 case(s) made", timeout=TIMEOUT_MS)
     expect(page.locator("#pacs-message")).to_contain_text("in the worklist")
     shot(page, artifacts, "pacs-import")
 

@@ -23,8 +23,7 @@ NAV = {  # which navigation links each role sees
 
 
 @pytest.mark.parametrize("role", ["clinician", "reviewer", "admin"])
-def test_each_role_signs_in_and_sees_its_navigation(page: Page, role: str,
-                                                    artifacts: Path) -> None:
+def test_each_role_signs_in_and_sees_its_navigation(page: Page, role: str, artifacts: Path) -> None:
     email, password = ACCOUNTS[role]
     sign_in(page, email, password)
     nav = page.get_by_role("navigation", name="Main")
@@ -49,8 +48,9 @@ def test_wrong_password_is_refused(page: Page) -> None:
     expect(page.locator("#login-error")).to_contain_text("Incorrect email or password")
 
 
-def test_upload_shows_overlay_and_findings(page: Page, xray: Path, xray2: Path,
-                                           artifacts: Path) -> None:
+def test_upload_shows_overlay_and_findings(
+    page: Page, xray: Path, xray2: Path, artifacts: Path
+) -> None:
     sign_in(page, *ACCOUNTS["clinician"])
     page.get_by_role("link", name="New case").first.click()
     expect(page.get_by_role("heading", name="New case")).to_be_visible()
@@ -69,12 +69,14 @@ def test_upload_shows_overlay_and_findings(page: Page, xray: Path, xray2: Path,
     expect(row).to_have_attribute("data-phase", "done", timeout=ANALYSIS_MS)
     expect(row.get_by_role("progressbar")).to_be_visible()
     expect(page.locator(".file-row").filter(has_text=xray2.name)).to_have_attribute(
-        "data-phase", "done", timeout=ANALYSIS_MS)
+        "data-phase", "done", timeout=ANALYSIS_MS
+    )
     shot(page, artifacts, "upload-done")
 
     row.get_by_role("link", name=re.compile("Open the case")).click()
-    expect(page.locator("#findings-text")).to_contain_text("pulmonary infection",
-                                                           timeout=TIMEOUT_MS)
+    expect(page.locator("#findings-text")).to_contain_text(
+        "pulmonary infection", timeout=TIMEOUT_MS
+    )
     expect(page.locator("#lung-map [role=listitem]")).to_have_count(6)
     expect(page.locator("#lung-map")).to_contain_text("%")
     expect_film(page)
@@ -114,8 +116,7 @@ def test_upload_shows_overlay_and_findings(page: Page, xray: Path, xray2: Path,
     shot(page, artifacts, "worklist-cases")
 
 
-def test_dicom_upload_is_analysed_and_shown(page: Page, dicom_xray: Path,
-                                            artifacts: Path) -> None:
+def test_dicom_upload_is_analysed_and_shown(page: Page, dicom_xray: Path, artifacts: Path) -> None:
     sign_in(page, *ACCOUNTS["clinician"])
     page.goto("/upload")
     page.locator("#case_upload input[type=file]").set_input_files(str(dicom_xray))
@@ -132,14 +133,17 @@ def test_dicom_upload_is_analysed_and_shown(page: Page, dicom_xray: Path,
     shot(page, artifacts, "case-dicom")
 
 
-def test_reviewer_edits_then_accepts_and_sees_history(page: Page, done_case: dict[str, Any],
-                                                      artifacts: Path) -> None:
+def test_reviewer_edits_then_accepts_and_sees_history(
+    page: Page, done_case: dict[str, Any], artifacts: Path
+) -> None:
     sign_in(page, *ACCOUNTS["reviewer"])
     page.goto(f"/cases/{done_case['id']}")
-    expect(page.locator("#findings-text")).to_contain_text("pulmonary infection",
-                                                           timeout=TIMEOUT_MS)
-    edited = "bilateral pulmonary infection, two infected areas, lower left lung and lower " \
-             "right lung."
+    expect(page.locator("#findings-text")).to_contain_text(
+        "pulmonary infection", timeout=TIMEOUT_MS
+    )
+    edited = (
+        "bilateral pulmonary infection, two infected areas, lower left lung and lower right lung."
+    )
     page.get_by_role("radio", name="Edit findings").click()
     page.get_by_label("Corrected findings").fill(edited)
     page.get_by_label("Comment (optional)").fill("Left lower zone is clearer on review.")
@@ -167,16 +171,18 @@ def test_reviewer_edits_then_accepts_and_sees_history(page: Page, done_case: dic
     expect(row).to_contain_text("accepted")
 
 
-def test_clinician_cannot_open_another_clinicians_case(page: Page, api: Any,
-                                                       done_case: dict[str, Any]) -> None:
+def test_clinician_cannot_open_another_clinicians_case(
+    page: Page, api: Any, done_case: dict[str, Any]
+) -> None:
     email = f"clin-{secrets.token_hex(3)}@example.org"
     password = "second-clinician-pass"
     api.create_user(email, password, "clinician", "Second Clinician")
     sign_in(page, email, password)
     expect(page.get_by_text("No cases yet.")).to_be_visible(timeout=TIMEOUT_MS)
     page.goto(f"/cases/{done_case['id']}")
-    expect(page.locator("#case-error")).to_contain_text(f"No case {done_case['id']}",
-                                                        timeout=TIMEOUT_MS)
+    expect(page.locator("#case-error")).to_contain_text(
+        f"No case {done_case['id']}", timeout=TIMEOUT_MS
+    )
     expect(page.locator("#case-image")).to_have_count(0)
     expect(page.locator("#findings-text")).to_have_count(0)
 
@@ -196,8 +202,7 @@ def test_admin_creates_a_user_who_can_sign_in(page: Page, artifacts: Path) -> No
     form.get_by_label("Role").select_option("reviewer")
     form.get_by_label("Initial password").fill(password)
     form.get_by_role("button", name="Create user").click()
-    expect(page.locator("#users-message")).to_contain_text(f"Created {email}",
-                                                           timeout=TIMEOUT_MS)
+    expect(page.locator("#users-message")).to_contain_text(f"Created {email}", timeout=TIMEOUT_MS)
     row = page.locator(f".user-row[data-email='{email}']")
     expect(row).to_have_count(1)
     # a too-short password is refused with the backend's message
@@ -230,12 +235,16 @@ def test_admin_creates_a_user_who_can_sign_in(page: Page, artifacts: Path) -> No
     expect(page.locator("#login-error")).to_be_visible(timeout=TIMEOUT_MS)
 
 
-def test_refused_file_shows_the_backends_message(page: Page, api: Any, tmp_path: Path,
-                                                 artifacts: Path) -> None:
+def test_refused_file_shows_the_backends_message(
+    page: Page, api: Any, tmp_path: Path, artifacts: Path
+) -> None:
     bad = tmp_path / "not-an-xray.png"
     bad.write_bytes(b"this is a text file, not an image\n" * 4)
-    r = httpx.post(f"{api.base}/api/cases", headers=api.as_role("clinician"),
-                   files={"file": (bad.name, bad.read_bytes(), "image/png")})
+    r = httpx.post(
+        f"{api.base}/api/cases",
+        headers=api.as_role("clinician"),
+        files={"file": (bad.name, bad.read_bytes(), "image/png")},
+    )
     assert r.status_code >= 400
     expected = r.json()["detail"]
 
@@ -249,8 +258,9 @@ def test_refused_file_shows_the_backends_message(page: Page, api: Any, tmp_path:
     shot(page, artifacts, "upload-refused")
 
 
-def test_personal_token_is_shown_once_and_can_be_revoked(page: Page, api: Any,
-                                                         artifacts: Path) -> None:
+def test_personal_token_is_shown_once_and_can_be_revoked(
+    page: Page, api: Any, artifacts: Path
+) -> None:
     sign_in(page, *ACCOUNTS["reviewer"])
     page.get_by_role("link", name="Account").click()
     name = f"e2e-{secrets.token_hex(3)}"
@@ -259,13 +269,18 @@ def test_personal_token_is_shown_once_and_can_be_revoked(page: Page, api: Any,
     secret = page.locator("#new-token-secret")
     expect(secret).to_be_visible(timeout=TIMEOUT_MS)
     token = secret.inner_text().strip()
-    assert httpx.get(f"{api.base}/api/me",
-                     headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        httpx.get(f"{api.base}/api/me", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
     shot(page, artifacts, "account-token")
     page.get_by_role("button", name="I have stored it").click()
     expect(secret).to_have_count(0)
     page.get_by_role("button", name=f"Revoke token {name}").click()
-    expect(page.locator(f".token-row[data-name='{name}']")).to_contain_text("revoked",
-                                                                           timeout=TIMEOUT_MS)
-    assert httpx.get(f"{api.base}/api/me",
-                     headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    expect(page.locator(f".token-row[data-name='{name}']")).to_contain_text(
+        "revoked", timeout=TIMEOUT_MS
+    )
+    assert (
+        httpx.get(f"{api.base}/api/me", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )

@@ -36,13 +36,15 @@ def api_sign_in(api: Any, email: str, password: str) -> httpx.Response:
 
 
 def me_status(api: Any, token: str) -> int:
-    return httpx.get(f"{api.base}/api/me", headers={"Authorization": f"Bearer {token}"},
-                     timeout=30).status_code
+    return httpx.get(
+        f"{api.base}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ).status_code
 
 
 def user(api: Any, user_id: int) -> dict[str, Any]:
-    r = api.http.get("/api/admin/users", params={"limit": 100, "q": "e2e-acct-"},
-                     headers=api.as_role("admin"))
+    r = api.http.get(
+        "/api/admin/users", params={"limit": 100, "q": "e2e-acct-"}, headers=api.as_role("admin")
+    )
     return next(u for u in r.json()["items"] if u["id"] == user_id)
 
 
@@ -62,8 +64,9 @@ def change_password(page: Page, current: str, new: str, repeat: str) -> None:
     page.get_by_role("button", name="Change password").click()
 
 
-def test_clinician_changes_password_and_signs_in_with_the_new_one(page: Page, api: Any,
-                                                                  artifacts: Path) -> None:
+def test_clinician_changes_password_and_signs_in_with_the_new_one(
+    page: Page, api: Any, artifacts: Path
+) -> None:
     _, email = new_user(api)
     elsewhere = api_sign_in(api, email, PASSWORD)
     assert elsewhere.status_code == 200, elsewhere.text
@@ -72,7 +75,8 @@ def test_clinician_changes_password_and_signs_in_with_the_new_one(page: Page, ap
     page.get_by_role("link", name="Account").click()
     error, done = page.locator("#password-error"), page.locator("#password-message")
     expect(page.get_by_role("heading", name="Change your password")).to_be_visible(
-        timeout=TIMEOUT_MS)
+        timeout=TIMEOUT_MS
+    )
 
     change_password(page, "not-my-password-1", NEW_PASSWORD, NEW_PASSWORD)
     expect(error).to_contain_text("current password is not correct", timeout=TIMEOUT_MS)
@@ -100,13 +104,15 @@ def test_clinician_changes_password_and_signs_in_with_the_new_one(page: Page, ap
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#login-error")).to_contain_text("Incorrect email or password",
-                                                         timeout=TIMEOUT_MS)
+    expect(page.locator("#login-error")).to_contain_text(
+        "Incorrect email or password", timeout=TIMEOUT_MS
+    )
     sign_in(page, email, NEW_PASSWORD)
 
 
-def test_admin_resets_a_users_password_after_confirming(page: Page, api: Any,
-                                                        artifacts: Path) -> None:
+def test_admin_resets_a_users_password_after_confirming(
+    page: Page, api: Any, artifacts: Path
+) -> None:
     _, email = new_user(api)
     session = api_sign_in(api, email, PASSWORD).json()["token"]
     sign_in(page, *ACCOUNTS["admin"])
@@ -149,8 +155,7 @@ def test_admin_resets_a_users_password_after_confirming(page: Page, api: Any,
     expect(page.get_by_text(generated)).to_have_count(0)
 
 
-def test_role_changes_and_deactivation_ask_first(page: Page, api: Any,
-                                                  artifacts: Path) -> None:
+def test_role_changes_and_deactivation_ask_first(page: Page, api: Any, artifacts: Path) -> None:
     user_id, email = new_user(api)
     sign_in(page, *ACCOUNTS["admin"])
     row = find_user_row(page, email)
@@ -175,8 +180,9 @@ def test_role_changes_and_deactivation_ask_first(page: Page, api: Any,
 
     role.select_option("admin")
     dialog.get_by_role("button", name="Make admin").click()
-    expect(page.locator("#users-message")).to_contain_text(f"{email} is now admin",
-                                                           timeout=TIMEOUT_MS)
+    expect(page.locator("#users-message")).to_contain_text(
+        f"{email} is now admin", timeout=TIMEOUT_MS
+    )
     assert user(api, user_id)["role"] == "admin"
     expect(role).to_have_value("admin")
 
@@ -184,8 +190,9 @@ def test_role_changes_and_deactivation_ask_first(page: Page, api: Any,
     expect(dialog).to_contain_text(f"Remove admin rights from {email}?", timeout=TIMEOUT_MS)
     shot(page, artifacts, "admin-demote-confirm")
     dialog.get_by_role("button", name="Make reviewer").click()
-    expect(page.locator("#users-message")).to_contain_text(f"{email} is now reviewer",
-                                                           timeout=TIMEOUT_MS)
+    expect(page.locator("#users-message")).to_contain_text(
+        f"{email} is now reviewer", timeout=TIMEOUT_MS
+    )
     assert user(api, user_id)["role"] == "reviewer"
 
     row.get_by_role("button", name=f"Deactivate {email}").click()
@@ -195,8 +202,9 @@ def test_role_changes_and_deactivation_ask_first(page: Page, api: Any,
     assert user(api, user_id)["is_active"] is True
     row.get_by_role("button", name=f"Deactivate {email}").click()
     dialog.get_by_role("button", name="Deactivate").click()
-    expect(page.locator("#users-message")).to_contain_text(f"{email} deactivated",
-                                                           timeout=TIMEOUT_MS)
+    expect(page.locator("#users-message")).to_contain_text(
+        f"{email} deactivated", timeout=TIMEOUT_MS
+    )
     assert user(api, user_id)["is_active"] is False
     shot(page, artifacts, "admin-deactivated")
 
@@ -228,9 +236,9 @@ def model_status(api: Any, model_id: int) -> str:
     return str(r.json()["status"])
 
 
-def test_model_activation_and_retirement_ask_first(page: Page, api: Any,
-                                                   two_models: dict[str, Any],
-                                                   artifacts: Path) -> None:
+def test_model_activation_and_retirement_ask_first(
+    page: Page, api: Any, two_models: dict[str, Any], artifacts: Path
+) -> None:
     other, shipped = two_models["other"], two_models["shipped"]
     other_name = f"{other['name']} {other['version']}"
     shipped_name = f"{shipped['name']} {shipped['version']}"
@@ -251,17 +259,20 @@ def test_model_activation_and_retirement_ask_first(page: Page, api: Any,
 
     other_row.get_by_role("button", name=f"Activate {other_name}").click()
     dialog.get_by_role("button", name="Activate").click()
-    expect(page.locator("#models-message")).to_contain_text(f"{other_name} activated",
-                                                            timeout=TIMEOUT_MS)
+    expect(page.locator("#models-message")).to_contain_text(
+        f"{other_name} activated", timeout=TIMEOUT_MS
+    )
     expect(other_row).to_have_attribute("data-status", "active")
     assert model_status(api, other["id"]) == "active"
 
     # back to the shipped model, then retire the other one (asked first too)
     page.locator(f".model-row[data-model='{shipped_name}']").get_by_role(
-        "button", name=f"Activate {shipped_name}").click()
+        "button", name=f"Activate {shipped_name}"
+    ).click()
     dialog.get_by_role("button", name="Activate").click()
-    expect(page.locator("#models-message")).to_contain_text(f"{shipped_name} activated",
-                                                            timeout=TIMEOUT_MS)
+    expect(page.locator("#models-message")).to_contain_text(
+        f"{shipped_name} activated", timeout=TIMEOUT_MS
+    )
     assert model_status(api, shipped["id"]) == "active"
 
     other_row.get_by_role("button", name=f"Retire {other_name}").click()
@@ -275,8 +286,9 @@ def test_model_activation_and_retirement_ask_first(page: Page, api: Any,
     assert model_status(api, other["id"]) == "retired"
 
 
-def test_audit_filters_by_action_from_the_list_and_by_email(page: Page, api: Any,
-                                                            artifacts: Path) -> None:
+def test_audit_filters_by_action_from_the_list_and_by_email(
+    page: Page, api: Any, artifacts: Path
+) -> None:
     _, email = new_user(api)
     for _ in range(2):
         assert api_sign_in(api, email, PASSWORD).status_code == 200
@@ -287,7 +299,8 @@ def test_audit_filters_by_action_from_the_list_and_by_email(page: Page, api: Any
     action = page.get_by_label("Action")
     expect(action.locator("option[value='auth.password_change']")).to_have_count(1)
     expect(action.locator("option[value='model.activate']")).to_contain_text(
-        "Activated a model version")
+        "Activated a model version"
+    )
 
     action.select_option("auth.sign_in")
     page.get_by_label("User email").fill(email)
@@ -307,7 +320,8 @@ def test_audit_filters_by_action_from_the_list_and_by_email(page: Page, api: Any
     page.get_by_label("User email").fill("nobody-here@example.org")
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("#audit-filter-error")).to_contain_text(
-        "No user has the email 'nobody-here@example.org'", timeout=TIMEOUT_MS)
+        "No user has the email 'nobody-here@example.org'", timeout=TIMEOUT_MS
+    )
 
 
 def test_inverted_date_range_shows_a_message(page: Page, artifacts: Path) -> None:
@@ -318,8 +332,7 @@ def test_inverted_date_range_shows_a_message(page: Page, artifacts: Path) -> Non
     page.get_by_label("Until").fill("2026-03-01")
     page.get_by_role("button", name="Filter").click()
     message = page.locator("#audit-filter-error")
-    expect(message).to_contain_text("The date range ends before it starts",
-                                    timeout=TIMEOUT_MS)
+    expect(message).to_contain_text("The date range ends before it starts", timeout=TIMEOUT_MS)
     expect(message).to_contain_text("“Since” (2026-03-02) is after “Until” (2026-03-01)")
     expect(page.locator("#audit-table")).to_have_count(0)  # no "nothing matched" either
     expect(page.get_by_text("No events match.")).to_have_count(0)

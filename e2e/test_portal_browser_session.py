@@ -27,8 +27,10 @@ from reflex_socket import ReflexSocket, merged, redirects
 
 COOKIE = "medsegtext_browser"
 PASSWORD = "e2e-browser-session-1"
-WORKLIST_LOAD = ("reflex___state____state.portal___state___auth____auth_state."
-                 "portal___state___worklist____worklist_state.load")
+WORKLIST_LOAD = (
+    "reflex___state____state.portal___state___auth____auth_state."
+    "portal___state___worklist____worklist_state.load"
+)
 
 
 def new_user(api: Any, role: str = "clinician") -> tuple[str, dict[str, Any]]:
@@ -84,8 +86,9 @@ def browser_cookie(ctx: BrowserContext) -> str:
     return next(c["value"] for c in ctx.cookies() if c["name"] == COOKIE)
 
 
-def test_case_links_open_signed_in_in_new_tabs(page: Page, done_case: dict[str, Any],
-                                               artifacts: Path) -> None:
+def test_case_links_open_signed_in_in_new_tabs(
+    page: Page, done_case: dict[str, Any], artifacts: Path
+) -> None:
     case_id = done_case["id"]
     sign_in(page, *ACCOUNTS["clinician"])
 
@@ -106,9 +109,9 @@ def test_case_links_open_signed_in_in_new_tabs(page: Page, done_case: dict[str, 
     expect(page).to_have_url(re.compile(r"/$"))  # the worklist tab stayed where it was
 
 
-def test_pasted_url_goes_to_sign_in_then_back_to_the_case(other_context: BrowserContext,
-                                                          done_case: dict[str, Any],
-                                                          artifacts: Path) -> None:
+def test_pasted_url_goes_to_sign_in_then_back_to_the_case(
+    other_context: BrowserContext, done_case: dict[str, Any], artifacts: Path
+) -> None:
     case_id = done_case["id"]
     tab = other_context.new_page()
     tab.goto(f"/cases/{case_id}?from=pasted")
@@ -122,8 +125,9 @@ def test_pasted_url_goes_to_sign_in_then_back_to_the_case(other_context: Browser
     shot(tab, artifacts, "pasted-case-url-after-sign-in")
 
 
-def test_sign_out_in_one_tab_signs_out_every_tab(page: Page, done_case: dict[str, Any],
-                                                 artifacts: Path) -> None:
+def test_sign_out_in_one_tab_signs_out_every_tab(
+    page: Page, done_case: dict[str, Any], artifacts: Path
+) -> None:
     sign_in(page, *ACCOUNTS["clinician"])
     tab_b = page.context.new_page()
     tab_b.goto("/account")
@@ -140,16 +144,16 @@ def test_sign_out_in_one_tab_signs_out_every_tab(page: Page, done_case: dict[str
     expect_sign_in_page(tab_c)
 
 
-def test_session_ended_by_the_api_ends_every_tab(page: Page, api: Any,
-                                                 artifacts: Path) -> None:
+def test_session_ended_by_the_api_ends_every_tab(page: Page, api: Any, artifacts: Path) -> None:
     email, user = new_user(api)
     sign_in(page, email, PASSWORD)
     tab_b = page.context.new_page()
     tab_b.goto("/account")
     expect(tab_b.locator("#signed-in-user")).to_be_visible(timeout=TIMEOUT_MS)
 
-    ended = api.http.post(f"/api/admin/users/{user['id']}/tokens/revoke-all", json={},
-                          headers=api.as_role("admin"))
+    ended = api.http.post(
+        f"/api/admin/users/{user['id']}/tokens/revoke-all", json={}, headers=api.as_role("admin")
+    )
     assert ended.status_code == 200 and ended.json()["revoked"] >= 1, ended.text
 
     page.get_by_role("link", name="Account").click()  # tab A meets the API's 401
@@ -164,8 +168,8 @@ def test_session_ended_by_the_api_ends_every_tab(page: Page, api: Any,
 
 
 def test_another_browser_is_not_signed_in_by_this_ones_session(
-        page: Page, other_context: BrowserContext, done_case: dict[str, Any],
-        artifacts: Path) -> None:
+    page: Page, other_context: BrowserContext, done_case: dict[str, Any], artifacts: Path
+) -> None:
     sign_in(page, *ACCOUNTS["clinician"])
     other = other_context.new_page()
     other.goto(f"/cases/{done_case['id']}")
@@ -178,11 +182,19 @@ def test_another_browser_is_not_signed_in_by_this_ones_session(
     expect_case(tab, done_case["id"])
 
 
-@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example",
-                                    "/\\evil.example", "javascript:alert(1)",
-                                    "http://127.0.0.1:1/"])
-def test_next_never_leaves_the_portal(other_context: BrowserContext, base_url: str,
-                                      target: str) -> None:
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http://127.0.0.1:1/",
+    ],
+)
+def test_next_never_leaves_the_portal(
+    other_context: BrowserContext, base_url: str, target: str
+) -> None:
     tab = other_context.new_page()
     tab.goto(f"/login?next={quote(target, safe='')}")
     expect_sign_in_page(tab)
@@ -200,7 +212,8 @@ def test_next_keeps_a_portal_page(other_context: BrowserContext, base_url: str) 
 
 
 def test_a_cookie_planted_before_sign_in_does_not_ride_the_session(
-        page: Page, base_url: str, api: Any, xray: Path, artifacts: Path) -> None:
+    page: Page, base_url: str, api: Any, xray: Path, artifacts: Path
+) -> None:
     """A page on another port of this host can set a cookie for the portal's host name (cookies
     ignore ports). Its holder knows that value; sign-in replaces it, and the old value opens
     nothing. The new value in a websocket of its own is a tab of the signed-in browser, and is
@@ -209,13 +222,26 @@ def test_a_cookie_planted_before_sign_in_does_not_ride_the_session(
     email, _ = new_user(api)
     token = api.http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
     mine = {"Authorization": f"Bearer {token.json()['token']}"}
-    made = api.http.post("/api/cases", headers=mine, data={"patient_ref": marker},
-                         files={"file": (xray.name, xray.read_bytes(), "image/png")})
+    made = api.http.post(
+        "/api/cases",
+        headers=mine,
+        data={"patient_ref": marker},
+        files={"file": (xray.name, xray.read_bytes(), "image/png")},
+    )
     assert made.status_code == 202, made.text
 
     planted = secrets.token_urlsafe(32)
-    page.context.add_cookies([{"name": COOKIE, "value": planted, "url": base_url,
-                               "httpOnly": True, "sameSite": "Strict"}])
+    page.context.add_cookies(
+        [
+            {
+                "name": COOKIE,
+                "value": planted,
+                "url": base_url,
+                "httpOnly": True,
+                "sameSite": "Strict",
+            }
+        ]
+    )
     page.goto("/login")
     assert browser_cookie(page.context) == planted  # the portal kept the planted value
     sign_in(page, email, PASSWORD)
@@ -235,15 +261,15 @@ def test_a_cookie_planted_before_sign_in_does_not_ride_the_session(
 
     same_browser = ReflexSocket(base_url, cookies=f"{COOKIE}={fresh}")
     try:
-        updates = same_browser.call(WORKLIST_LOAD, limit=30,
-                                    until=lambda got: marker in str(got))
+        updates = same_browser.call(WORKLIST_LOAD, limit=30, until=lambda got: marker in str(got))
     finally:
         same_browser.close()
     assert marker in str(merged(updates)), "a new tab of the signed-in browser is signed in"
 
 
 def test_a_tab_open_before_another_signed_in_signs_in_with_its_browser(
-        page: Page, api: Any, done_case: dict[str, Any], artifacts: Path) -> None:
+    page: Page, api: Any, done_case: dict[str, Any], artifacts: Path
+) -> None:
     """Tab B's websocket opened with the cookie the browser had before tab A signed in (sign-in
     replaces it). B signing in still binds its session to this browser (its case image loads);
     A's session, which B's sign-in replaced, is signed out at the API too (one session per
@@ -251,8 +277,11 @@ def test_a_tab_open_before_another_signed_in_signs_in_with_its_browser(
     clinician = api.http.get("/api/me", headers=api.as_role("clinician")).json()
 
     def live_sessions() -> int:
-        r = api.http.get(f"/api/admin/users/{clinician['id']}/tokens", headers=api.as_role(
-            "admin"), params={"kind": "session", "limit": 1})
+        r = api.http.get(
+            f"/api/admin/users/{clinician['id']}/tokens",
+            headers=api.as_role("admin"),
+            params={"kind": "session", "limit": 1},
+        )
         assert r.status_code == 200, r.text
         return int(r.json()["total"])
 
@@ -273,8 +302,7 @@ def test_a_tab_open_before_another_signed_in_signs_in_with_its_browser(
     shot(page, artifacts, "tab-a-after-tab-b-signed-in")
 
 
-def test_a_signed_out_tab_takes_the_browsers_new_session(page: Page,
-                                                          artifacts: Path) -> None:
+def test_a_signed_out_tab_takes_the_browsers_new_session(page: Page, artifacts: Path) -> None:
     """Tab B, signed in with A, is left behind when A signs out and in again (the browser's
     cookie changed under B's websocket). B's next step reloads the sign-in page once with the
     browser's current cookie and goes on signed in."""

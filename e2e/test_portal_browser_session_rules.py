@@ -98,8 +98,14 @@ def rules() -> dict:
     if not PORTAL_PYTHON.exists():
         pytest.skip(f"{PORTAL_PYTHON} is missing: run frontend/run.sh --setup-only")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "frontend")}
-    done = subprocess.run([str(PORTAL_PYTHON), "-c", SCRIPT], cwd=ROOT / "frontend", env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(PORTAL_PYTHON), "-c", SCRIPT],
+        cwd=ROOT / "frontend",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -143,9 +149,19 @@ def test_forget_expiry_and_idle_end_the_session(rules: dict) -> None:
 
 def test_next_keeps_only_portal_pages(rules: dict) -> None:
     safe = rules["safe"]
-    for raw in ("//evil.example", "https://evil.example", "/\\evil.example",
-                "javascript:alert(1)", "/\t/evil.example", " /cases/a", "/login?next=/x",
-                "/media/abc", "/_portal/signed-in", "", "/" + "a" * 3000):
+    for raw in (
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "/\t/evil.example",
+        " /cases/a",
+        "/login?next=/x",
+        "/media/abc",
+        "/_portal/signed-in",
+        "",
+        "/" + "a" * 3000,
+    ):
         assert safe[raw] == "/", raw
     for raw in ("/cases/abc?x=1", "/account", "/%2F%2Fevil.example"):  # paths on this origin
         assert safe[raw] == raw

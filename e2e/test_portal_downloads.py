@@ -27,8 +27,9 @@ def open_done_case(page: Page, case_id: str) -> None:
     expect(page.locator("#download-pdf")).to_be_visible(timeout=TIMEOUT_MS)
 
 
-def test_clinician_clicks_each_report_download(page: Page, api: Any, xray: Path,
-                                               artifacts: Path) -> None:
+def test_clinician_clicks_each_report_download(
+    page: Page, api: Any, xray: Path, artifacts: Path
+) -> None:
     require(DICOM_SAMPLE, what="the NCCID DX sample")
     email, headers = new_clinician(api)
     png_case = upload(api, headers, xray, "image/png")
@@ -45,8 +46,11 @@ def test_clinician_clicks_each_report_download(page: Page, api: Any, xray: Path,
     expect(page.locator("#download-seg")).to_have_count(0)  # SEG and SR are for DICOM cases
 
     open_done_case(page, dicom_case)
-    for selector, name in (("#download-pdf", "dicom-report.pdf"),
-                           ("#download-seg", "seg.dcm"), ("#download-sr", "sr.dcm")):
+    for selector, name in (
+        ("#download-pdf", "dicom-report.pdf"),
+        ("#download-seg", "seg.dcm"),
+        ("#download-sr", "sr.dcm"),
+    ):
         body = click_download(page, selector, artifacts, name)
         if name.endswith(".pdf"):
             assert body.startswith(b"%PDF"), body[:20]
@@ -55,13 +59,15 @@ def test_clinician_clicks_each_report_download(page: Page, api: Any, xray: Path,
     shot(page, artifacts, "case-downloads-clicked")
 
 
-def test_admin_clicks_audit_csv_and_dataset_export(page: Page, api: Any, xray: Path,
-                                                   artifacts: Path) -> None:
+def test_admin_clicks_audit_csv_and_dataset_export(
+    page: Page, api: Any, xray: Path, artifacts: Path
+) -> None:
     _, headers = new_clinician(api)
     case_id = upload(api, headers, xray, "image/png")
     wait_done(api, headers, case_id)
-    r = api.http.post(f"/api/cases/{case_id}/review", headers=api.as_role("reviewer"),
-                      json={"decision": "accept"})
+    r = api.http.post(
+        f"/api/cases/{case_id}/review", headers=api.as_role("reviewer"), json={"decision": "accept"}
+    )
     assert r.status_code in (200, 201), r.text
     sign_in(page, *ACCOUNTS["admin"])
 

@@ -62,12 +62,23 @@ def test_export_files_go_on_expiry_sign_out_and_start(tmp_path: Path) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(ROOT / "frontend")}
-    done = subprocess.run([str(PORTAL_PYTHON), "-c", SCRIPT, str(tmp_path), str(os.getpid()),
-                           str(dead.pid)], cwd=ROOT / "frontend", env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [str(PORTAL_PYTHON), "-c", SCRIPT, str(tmp_path), str(os.getpid()), str(dead.pid)],
+        cwd=ROOT / "frontend",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     print(result)
-    assert result == {"made_in_tmp": True, "expired_removed": True, "sign_out_removed": True,
-                      "dead_removed": True, "legacy_removed": True, "live_kept": True,
-                      "other_kept": True}
+    assert result == {
+        "made_in_tmp": True,
+        "expired_removed": True,
+        "sign_out_removed": True,
+        "dead_removed": True,
+        "legacy_removed": True,
+        "live_kept": True,
+        "other_kept": True,
+    }

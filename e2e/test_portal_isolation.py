@@ -48,9 +48,14 @@ def portal() -> dict[str, Any]:
     """Every portal state's handlers and defaults, from the state classes themselves."""
     if not PORTAL_PYTHON.exists():
         pytest.skip(f"{PORTAL_PYTHON} is missing: run frontend/run.sh --setup-only")
-    out = subprocess.run([str(PORTAL_PYTHON), str(Path(__file__).parent / "portal_handlers.py")],
-                         cwd=ROOT / "frontend", capture_output=True, text=True, timeout=300,
-                         check=True)
+    out = subprocess.run(
+        [str(PORTAL_PYTHON), str(Path(__file__).parent / "portal_handlers.py")],
+        cwd=ROOT / "frontend",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     listed: dict[str, Any] = json.loads(out.stdout)
     assert len(listed["handlers"]) > 40, listed["handlers"]  # the enumeration found the states
     return listed
@@ -62,12 +67,18 @@ def world(api: Any, xray: Path) -> dict[str, Any]:
     marker = f"ISO-{secrets.token_hex(4)}"
     case = api.upload("clinician", xray, patient_ref=marker)
     clinician = api.http.get("/api/me", headers=api.as_role("clinician")).json()
-    kept = api.http.post("/api/auth/tokens", headers=api.as_role("admin"),
-                         json={"name": "isolation-keep"})
+    kept = api.http.post(
+        "/api/auth/tokens", headers=api.as_role("admin"), json={"name": "isolation-keep"}
+    )
     assert kept.status_code in (200, 201), kept.text
     models = api.http.get("/api/admin/models", headers=api.as_role("admin")).json()
-    return {"marker": marker, "case_id": case["id"], "clinician_id": clinician["id"],
-            "token_id": kept.json()["id"], "model_id": models[0]["id"] if models else 1}
+    return {
+        "marker": marker,
+        "case_id": case["id"],
+        "clinician_id": clinician["id"],
+        "token_id": kept.json()["id"],
+        "model_id": models[0]["id"] if models else 1,
+    }
 
 
 @pytest.fixture
@@ -78,33 +89,50 @@ def sockets(base_url: str) -> Iterator[list[ReflexSocket]]:
         s.close()
 
 
-def test_every_handler_but_the_sign_in_pages_is_guarded(portal: dict[str, Any],
-                                                         api: Any) -> None:
+def test_every_handler_but_the_sign_in_pages_is_guarded(portal: dict[str, Any], api: Any) -> None:
     """Structure: portal.state.auth wrapped every handler in its sign-in and permission check,
     and each admits the roles of its page: the roles whose GET /api/me lists the permission
     the handler needs ("": any signed-in user)."""
-    unguarded = [f"{h['state'].rsplit('.', 1)[-1]}.{h['name']}" for h in portal["handlers"]
-                 if h["guarded"] is None and h["name"] not in PUBLIC | {"setvar"}]
+    unguarded = [
+        f"{h['state'].rsplit('.', 1)[-1]}.{h['name']}"
+        for h in portal["handlers"]
+        if h["guarded"] is None and h["name"] not in PUBLIC | {"setvar"}
+    ]
     assert unguarded == []
     public = {h["name"] for h in portal["handlers"] if h["guarded"] is None} - {"setvar"}
     assert public == PUBLIC
-    granted = {role: api.http.get("/api/me", headers=api.as_role(role)).json()["permissions"]
-               for role in ACCOUNTS}
-    admin_states = ("admin_users_state", "dashboard_state", "audit_state", "models_state",
-                    "admin_tokens_state")
+    granted = {
+        role: api.http.get("/api/me", headers=api.as_role(role)).json()["permissions"]
+        for role in ACCOUNTS
+    }
+    admin_states = (
+        "admin_users_state",
+        "dashboard_state",
+        "audit_state",
+        "models_state",
+        "admin_tokens_state",
+    )
     wrong = {}
     for h in portal["handlers"]:
         if h["guarded"] is None:
             continue
         name = f"{h['state'].rsplit('.', 1)[-1]}.{h['name']}"
-        expected = (["admin"] if h["state"].endswith(admin_states)
-                    else ["admin", "clinician"] if h["state"].endswith("upload_state")
-                    else ["admin", "reviewer"] if h["state"].endswith("pacs_state")
-                    else ["admin", "reviewer"] if name.endswith(("case_state.submit_review",
-                                                                 "case_state.override_scope"))
-                    else sorted(ACCOUNTS))
-        admitted = sorted(role for role, permissions in granted.items()
-                          if h["guarded"] == "" or h["guarded"] in permissions)
+        expected = (
+            ["admin"]
+            if h["state"].endswith(admin_states)
+            else ["admin", "clinician"]
+            if h["state"].endswith("upload_state")
+            else ["admin", "reviewer"]
+            if h["state"].endswith("pacs_state")
+            else ["admin", "reviewer"]
+            if name.endswith(("case_state.submit_review", "case_state.override_scope"))
+            else sorted(ACCOUNTS)
+        )
+        admitted = sorted(
+            role
+            for role, permissions in granted.items()
+            if h["guarded"] == "" or h["guarded"] in permissions
+        )
         if admitted != expected:
             wrong[name] = (h["guarded"], admitted)
     assert wrong == {}, "these handlers admit other roles than their page"
@@ -115,9 +143,13 @@ def _sign_in(portal: dict[str, Any], tab: ReflexSocket, role: str) -> str:
     that gives the browser its new cookie), which a browser would open at once."""
     auth = next(h["state"] for h in portal["handlers"] if h["name"] == "login")
     email, password = ACCOUNTS[role]
-    updates = tab.call(f"{auth}.login", {"form": {"email": email, "password": password}},
-                       path="/login", limit=30,
-                       until=lambda got: any(SIGNED_IN.search(js) for js in scripts(got)))
+    updates = tab.call(
+        f"{auth}.login",
+        {"form": {"email": email, "password": password}},
+        path="/login",
+        limit=30,
+        until=lambda got: any(SIGNED_IN.search(js) for js in scripts(got)),
+    )
     found = [m.group(0) for js in scripts(updates) if (m := SIGNED_IN.search(js))]
     assert found, f"{role} did not sign in through the portal: {updates}"
     return found[0]
@@ -129,34 +161,53 @@ def _is_login(path: str) -> bool:
 
 def _new_cookie(base_url: str, step: str, cookies: str) -> str | None:
     """Open the sign-in's last step as the browser would; the new cookie value it sets."""
-    r = httpx.get(f"{base_url}{step}", headers={"Cookie": cookies,
-                                                "Sec-Fetch-Site": "same-origin"},
-                  follow_redirects=False, timeout=30)
+    r = httpx.get(
+        f"{base_url}{step}",
+        headers={"Cookie": cookies, "Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+        timeout=30,
+    )
     assert r.status_code == 303, (r.status_code, r.text)
     return r.cookies.get(COOKIE)
 
 
 def _value(param: dict[str, str], world: dict[str, Any], form: dict[str, str]) -> Any:
-    named = {"user_id": world["clinician_id"], "token_id": world["token_id"],
-             "model_id": world["model_id"], "role": "admin", "action": "retire",
-             "active": False, "key": "patient_right_upper",
-             "progress": {"loaded": 1, "total": 2},
-             "result": None}  # a call_script callback's (UploadState.deliver)
+    named = {
+        "user_id": world["clinician_id"],
+        "token_id": world["token_id"],
+        "model_id": world["model_id"],
+        "role": "admin",
+        "action": "retire",
+        "active": False,
+        "key": "patient_right_upper",
+        "progress": {"loaded": 1, "total": 2},
+        "result": None,
+    }  # a call_script callback's (UploadState.deliver)
     if param["name"] in named:
         return named[param["name"]]
-    by_type = {"dict[str, typing.Any]": form, "str": "all", "bool": False, "float": 50.0,
-               "int": 1, "str | list[str]": "outline", "list[str]": ["chest.png"],
-               "list[int]": [1024]}
+    by_type = {
+        "dict[str, typing.Any]": form,
+        "str": "all",
+        "bool": False,
+        "float": 50.0,
+        "int": 1,
+        "str | list[str]": "outline",
+        "list[str]": ["chest.png"],
+        "list[int]": [1024],
+    }
     if param["type"] in by_type:
         return by_type[param["type"]]
     if param["type"].startswith("list[") and "UploadFile" in param["type"]:
         return []  # files cannot travel on the websocket (they go to /_upload)
-    pytest.fail(f"no test value for a parameter of type {param['type']} ({param['name']}): "
-                "add one to _value")
+    pytest.fail(
+        f"no test value for a parameter of type {param['type']} ({param['name']}): "
+        "add one to _value"
+    )
 
 
-def _calls(portal: dict[str, Any], world: dict[str, Any],
-           form: dict[str, str]) -> Iterator[tuple[str, str, dict[str, Any], str]]:
+def _calls(
+    portal: dict[str, Any], world: dict[str, Any], form: dict[str, str]
+) -> Iterator[tuple[str, str, dict[str, Any], str]]:
     """(state, handler, payload, page path) for every handler; setvar once per var that has
     a setter, and once with a var that has none (it must not grant a role)."""
     handlers = portal["handlers"]
@@ -167,11 +218,24 @@ def _calls(portal: dict[str, Any], world: dict[str, Any],
             yield h["state"], h["name"], payload, path
             continue
         variables = {k.removesuffix(SUFFIX) for k in portal["defaults"][h["state"]]}
-        setters = [g for g in handlers if g["state"] == h["state"] and g["name"].startswith(
-            "set_") and g["name"].removeprefix("set_") in variables and len(g["params"]) == 1]
+        setters = [
+            g
+            for g in handlers
+            if g["state"] == h["state"]
+            and g["name"].startswith("set_")
+            and g["name"].removeprefix("set_") in variables
+            and len(g["params"]) == 1
+        ]
         for g in setters:
-            yield h["state"], "setvar", {"var_name": g["name"].removeprefix("set_"),
-                                         "value": _value(g["params"][0], world, form)}, path
+            yield (
+                h["state"],
+                "setvar",
+                {
+                    "var_name": g["name"].removeprefix("set_"),
+                    "value": _value(g["params"][0], world, form),
+                },
+                path,
+            )
         yield h["state"], "setvar", {"var_name": "role", "value": "admin"}, path
 
 
@@ -184,48 +248,69 @@ def _get(api: Any, role: str, path: str, **params: Any) -> Any:
 def _snapshot(api: Any) -> dict[str, Any]:
     """What the intruder could have changed, as the API shows it."""
     return {
-        "users": sorted((u["id"], u["email"], u["role"], u["is_active"])
-                        for u in _get(api, "admin", "/api/admin/users", limit=100)["items"]),
+        "users": sorted(
+            (u["id"], u["email"], u["role"], u["is_active"])
+            for u in _get(api, "admin", "/api/admin/users", limit=100)["items"]
+        ),
         "cases": _get(api, "admin", "/api/cases", limit=1)["total"],
-        "tokens": {role: sorted((t["id"], t["name"], t["revoked_at"])
-                                for t in _get(api, role, "/api/auth/tokens"))
-                   for role in ("admin", "clinician")},
+        "tokens": {
+            role: sorted(
+                (t["id"], t["name"], t["revoked_at"]) for t in _get(api, role, "/api/auth/tokens")
+            )
+            for role in ("admin", "clinician")
+        },
         "models": sorted((m["id"], m["status"]) for m in _get(api, "admin", "/api/admin/models")),
-        "audit_top": max((e["id"] for e in _get(api, "admin", "/api/admin/audit",
-                                                  limit=1)["items"]), default=0),
+        "audit_top": max(
+            (e["id"] for e in _get(api, "admin", "/api/admin/audit", limit=1)["items"]), default=0
+        ),
     }
 
 
 def _audit_since(api: Any, top: int) -> list[dict[str, Any]]:
-    return [e for e in _get(api, "admin", "/api/admin/audit", limit=100)["items"]
-            if e["id"] > top]
+    return [e for e in _get(api, "admin", "/api/admin/audit", limit=100)["items"] if e["id"] > top]
 
 
 @pytest.mark.parametrize("last", ["clinician", "admin"])
-def test_a_tab_that_never_signed_in_gets_nothing(base_url: str, api: Any, sockets: list,
-                                                 portal: dict[str, Any],
-                                                 world: dict[str, Any], last: str) -> None:
+def test_a_tab_that_never_signed_in_gets_nothing(
+    base_url: str, api: Any, sockets: list, portal: dict[str, Any], world: dict[str, Any], last: str
+) -> None:
     first = "admin" if last == "clinician" else "clinician"
     tabs = {}
     for role in (first, last):  # real tabs, signed in through the portal, `last` the latest
         tabs[role] = ReflexSocket(base_url)
         sockets.append(tabs[role])
         _sign_in(portal, tabs[role], role)
-    worklist = next(h["state"] for h in portal["handlers"] if h["state"].endswith(
-        "worklist_state"))
-    seen = tabs["clinician"].call(f"{worklist}.load", limit=30, until=lambda got: world[
-        "marker"] in json.dumps(got))
+    worklist = next(h["state"] for h in portal["handlers"] if h["state"].endswith("worklist_state"))
+    seen = tabs["clinician"].call(
+        f"{worklist}.load", limit=30, until=lambda got: world["marker"] in json.dumps(got)
+    )
     assert world["marker"] in json.dumps(merged(seen)), "control: the signed-in tab sees its case"
 
     before = _snapshot(api)
     intruder = ReflexSocket(base_url, token=str(uuid.uuid4()))  # a made-up client token
     sockets.append(intruder)
     mallory = f"mallory-{secrets.token_hex(4)}@example.org"
-    form = {"email": mallory, "password": "Mallory-password-2024!", "role": "admin",
-            "full_name": "Mallory", "name": "mallory-token", "q": "", "path": "/tmp/x.onnx",
-            "manifest_path": "", "action": "", "user_id": "", "case_id": "", "since": "",
-            "until": "", "created_from": "", "created_to": "", "limit": "",
-            "patient_ref": "MALLORY", "priority": "stat", "notes": ""}
+    form = {
+        "email": mallory,
+        "password": "Mallory-password-2024!",
+        "role": "admin",
+        "full_name": "Mallory",
+        "name": "mallory-token",
+        "q": "",
+        "path": "/tmp/x.onnx",
+        "manifest_path": "",
+        "action": "",
+        "user_id": "",
+        "case_id": "",
+        "since": "",
+        "until": "",
+        "created_from": "",
+        "created_to": "",
+        "limit": "",
+        "patient_ref": "MALLORY",
+        "priority": "stat",
+        "notes": "",
+    }
     received: list[dict[str, Any]] = []
     not_sent_to_login = []
     for state, handler, payload, path in _calls(portal, world, form):
@@ -247,8 +332,13 @@ def test_a_tab_that_never_signed_in_gets_nothing(base_url: str, api: Any, socket
                 changed[f"{state.rsplit('.', 1)[-1]}.{var.removesuffix(SUFFIX)}"] = value
     assert changed == {}, f"the intruder's state received data: {changed}"
     text = "\n".join(intruder.raw)
-    for secret in (world["marker"], ACCOUNTS["admin"][0], ACCOUNTS["clinician"][0], "MALLORY",
-                   "mallory-token"):
+    for secret in (
+        world["marker"],
+        ACCOUNTS["admin"][0],
+        ACCOUNTS["clinician"][0],
+        "MALLORY",
+        "mallory-token",
+    ):
         assert secret not in text, f"{secret} reached the intruder"
     assert not_sent_to_login == [], "these handlers did not send the tab to sign in"
 
@@ -257,14 +347,17 @@ def test_a_tab_that_never_signed_in_gets_nothing(base_url: str, api: Any, socket
     assert after["cases"] == before["cases"]
     assert after["tokens"] == before["tokens"]
     assert after["models"] == before["models"]
-    made = [e for e in _audit_since(api, before["audit_top"])
-            if not (e["action"] == "auth.sign_in_failed" and e.get("user_id") is None)]
+    made = [
+        e
+        for e in _audit_since(api, before["audit_top"])
+        if not (e["action"] == "auth.sign_in_failed" and e.get("user_id") is None)
+    ]
     assert made == [], f"the intruder acted as someone: {made}"
 
 
-def test_a_browsers_session_reaches_only_its_own_tabs(base_url: str, sockets: list,
-                                                      portal: dict[str, Any],
-                                                      world: dict[str, Any]) -> None:
+def test_a_browsers_session_reaches_only_its_own_tabs(
+    base_url: str, sockets: list, portal: dict[str, Any], world: dict[str, Any]
+) -> None:
     """The signed-in browser's cookie is the only thing that lets a new tab in."""
     first = ReflexSocket(base_url)
     sockets.append(first)
@@ -276,21 +369,28 @@ def test_a_browsers_session_reaches_only_its_own_tabs(base_url: str, sockets: li
     fresh = _new_cookie(base_url, step, before)
     assert fresh and f"{COOKIE}={fresh}" != before, "sign-in gave the browser no new cookie"
     assert _new_cookie(base_url, step, before) is None  # the step works once
-    worklist = next(h["state"] for h in portal["handlers"] if h["state"].endswith(
-        "worklist_state"))
+    worklist = next(h["state"] for h in portal["handlers"] if h["state"].endswith("worklist_state"))
 
     def load(tab: ReflexSocket) -> list[dict[str, Any]]:
-        return tab.call(f"{worklist}.load", limit=20,
-                        until=lambda got: world["marker"] in json.dumps(got)
-                        or any(map(_is_login, redirects(got))))
+        return tab.call(
+            f"{worklist}.load",
+            limit=20,
+            until=lambda got: (
+                world["marker"] in json.dumps(got) or any(map(_is_login, redirects(got)))
+            ),
+        )
 
     same_browser = ReflexSocket(base_url, cookies=f"{COOKIE}={fresh}")
     sockets.append(same_browser)
-    assert world["marker"] in json.dumps(merged(load(same_browser))), \
+    assert world["marker"] in json.dumps(merged(load(same_browser))), (
         "control: a new tab of the signed-in browser is signed in"
+    )
 
-    for name, cookies in (("another browser", stranger.cookies), ("no cookie", ""),
-                          ("the cookie from before sign-in", before)):
+    for name, cookies in (
+        ("another browser", stranger.cookies),
+        ("no cookie", ""),
+        ("the cookie from before sign-in", before),
+    ):
         tab = ReflexSocket(base_url, cookies=cookies)
         sockets.append(tab)
         updates = load(tab)

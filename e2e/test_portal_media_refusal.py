@@ -48,10 +48,19 @@ asyncio.run(main())
 def test_a_refused_token_less_download_is_a_401_not_a_500() -> None:
     if not PORTAL_PYTHON.exists():
         pytest.skip(f"{PORTAL_PYTHON} is missing: run frontend/run.sh --setup-only")
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "frontend"),
-           "MEDSEGTEXT_API_URL": "http://127.0.0.1:9"}  # discard port: never reached
-    done = subprocess.run([str(PORTAL_PYTHON), "-c", SCRIPT], cwd=ROOT / "frontend", env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "frontend"),
+        "MEDSEGTEXT_API_URL": "http://127.0.0.1:9",
+    }  # discard port: never reached
+    done = subprocess.run(
+        [str(PORTAL_PYTHON), "-c", SCRIPT],
+        cwd=ROOT / "frontend",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     print(result)

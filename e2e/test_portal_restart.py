@@ -59,12 +59,14 @@ def stored(api: Any, headers: dict[str, str], case_id: str) -> dict[str, bytes]:
     return files
 
 
-def test_case_from_before_a_restart_opens_by_clicking(page: Page, api: Any,
-                                                      own_stack: Stack | None, dicom_xray: Path,
-                                                      artifacts: Path) -> None:
+def test_case_from_before_a_restart_opens_by_clicking(
+    page: Page, api: Any, own_stack: Stack | None, dicom_xray: Path, artifacts: Path
+) -> None:
     if own_stack is None:
-        pytest.skip("MEDSEGTEXT_E2E_PORTAL_URL and MEDSEGTEXT_E2E_API_URL name a stack this "
-                    "session did not start, so it cannot restart it")
+        pytest.skip(
+            "MEDSEGTEXT_E2E_PORTAL_URL and MEDSEGTEXT_E2E_API_URL name a stack this "
+            "session did not start, so it cannot restart it"
+        )
     email, headers = new_clinician(api)
     ref = f"E2E-RESTART-{uuid.uuid4().hex[:6]}"
     case_id = upload(api, headers, dicom_xray, "application/dicom", patient_ref=ref)
@@ -75,8 +77,11 @@ def test_case_from_before_a_restart_opens_by_clicking(page: Page, api: Any,
     print(f"the stack answered again {seconds:.1f} s after it was started again")
     assert stored(api, headers, case_id) == before
     # nothing the portal is built from changed: it served its earlier build (prod_run.py)
-    builds = [line for line in own_stack.log_path("devstack").read_text().splitlines()
-              if line.startswith("[portal] ") and "production" in line]
+    builds = [
+        line
+        for line in own_stack.log_path("devstack").read_text().splitlines()
+        if line.startswith("[portal] ") and "production" in line
+    ]
     assert "reusing the production build" in builds[-1], builds
 
     sign_in(page, email, CLINICIAN_PASSWORD)
@@ -84,8 +89,11 @@ def test_case_from_before_a_restart_opens_by_clicking(page: Page, api: Any,
     expect(row).to_contain_text(ref, timeout=TIMEOUT_MS)
     expect(row).to_have_attribute("data-status", "done")
     thumb = row.locator("img.case-thumb")
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
-                           arg=thumb.element_handle(), timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0",
+        arg=thumb.element_handle(),
+        timeout=TIMEOUT_MS,
+    )
     shot(page, artifacts, "restart-worklist")
 
     row.get_by_role("link", name=re.compile("Open case")).click()
@@ -113,7 +121,8 @@ def test_case_from_before_a_restart_opens_by_clicking(page: Page, api: Any,
     page.get_by_label("Search").fill(ref)
     page.get_by_role("button", name="Search").click()
     page.locator(f".case-row[data-case='{case_id}']").get_by_role(
-        "link", name=re.compile("Open case")).click()
+        "link", name=re.compile("Open case")
+    ).click()
     expect_film(page)
     page.get_by_role("radio", name="Accept").click()
     page.get_by_role("button", name="Submit review").click()

@@ -1,6 +1,7 @@
 """Issue 12 against the live portal: media links bound to the browser that signed in, one-time
 short-lived tickets, no-store, the deactivated admin's export, the /_upload gate and cap, the
-security headers and CORS. Each test failed before the fix (see the security table in docs/performance-and-security.md).
+security headers and CORS. Each test failed before the fix (see the security table in
+docs/performance-and-security.md).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 MIB = 2**20
 # Reflex's name for UploadState.send_files (the probe's anonymous 200 MiB POST named it)
-SEND_FILES = ("reflex___state____state.portal___state___auth____auth_state."
-              "portal___state___upload____upload_state.send_files")
+SEND_FILES = (
+    "reflex___state____state.portal___state___auth____auth_state."
+    "portal___state___upload____upload_state.send_files"
+)
 TICKET_TTL = int(os.environ.get("MEDSEGTEXT_E2E_TICKET_TTL", E2E_TICKET_TTL))
 
 
@@ -54,7 +57,8 @@ def open_case(page: Page, case_id: str) -> str:
 
 
 def test_media_link_works_only_in_the_browser_that_signed_in(
-        page: Page, other_context: BrowserContext, api: Any, done_case: dict[str, Any]) -> None:
+    page: Page, other_context: BrowserContext, api: Any, done_case: dict[str, Any]
+) -> None:
     sign_in(page, *ACCOUNTS["clinician"])
     src = open_case(page, done_case["id"])
     mine = page.request.get(src)
@@ -82,7 +86,8 @@ def test_media_link_works_only_in_the_browser_that_signed_in(
 
 
 def test_tickets_are_one_time_and_short_lived_and_images_not_stored(
-        page: Page, done_case: dict[str, Any]) -> None:
+    page: Page, done_case: dict[str, Any]
+) -> None:
     sign_in(page, *ACCOUNTS["clinician"])
     src = open_case(page, done_case["id"])
     first = page.request.get(src, max_redirects=0)
@@ -117,18 +122,23 @@ def test_tickets_are_one_time_and_short_lived_and_images_not_stored(
 def ensure_reviewed(api: Any, case: dict[str, Any]) -> None:
     current = api.http.get(f"/api/cases/{case['id']}", headers=api.as_role("reviewer")).json()
     if not current.get("reviews"):
-        r = api.http.post(f"/api/cases/{case['id']}/review", headers=api.as_role("reviewer"),
-                          json={"decision": "accept"})
+        r = api.http.post(
+            f"/api/cases/{case['id']}/review",
+            headers=api.as_role("reviewer"),
+            json={"decision": "accept"},
+        )
         assert r.status_code in (200, 201), r.text
 
 
 def exports_in_tmp() -> set[Path]:
     import tempfile
+
     return set(Path(tempfile.gettempdir()).glob("medsegtext-export-*.zip"))
 
 
 def test_deactivated_admins_export_link_is_refused_and_files_go(
-        page: Page, api: Any, done_case: dict[str, Any]) -> None:
+    page: Page, api: Any, done_case: dict[str, Any]
+) -> None:
     ensure_reviewed(api, done_case)
     email, password = new_user(api, "admin")
     sign_in(page, email, password)
@@ -146,11 +156,13 @@ def test_deactivated_admins_export_link_is_refused_and_files_go(
     if local:
         assert made, "the export's temporary file was not found in the temp folder"
 
-    users = api.http.get("/api/admin/users", headers=api.as_role("admin"),
-                         params={"limit": 100}).json()["items"]
+    users = api.http.get(
+        "/api/admin/users", headers=api.as_role("admin"), params={"limit": 100}
+    ).json()["items"]
     uid = next(u["id"] for u in users if u["email"] == email)
-    r = api.http.patch(f"/api/admin/users/{uid}", headers=api.as_role("admin"),
-                       json={"is_active": False})
+    r = api.http.patch(
+        f"/api/admin/users/{uid}", headers=api.as_role("admin"), json={"is_active": False}
+    )
     assert r.status_code == 200, r.text
     refused = page.request.get(href)
     print(f"export link after its admin was deactivated: {refused.status}")
@@ -169,8 +181,10 @@ def portal_rss(port: int) -> int:
     total = 0
     for proc in psutil.process_iter():
         try:
-            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port
-                   for c in proc.net_connections(kind="tcp")):
+            if any(
+                c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                for c in proc.net_connections(kind="tcp")
+            ):
                 total += proc.memory_info().rss
         except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
             continue
@@ -198,18 +212,25 @@ class PeakRss:
         self.peak = max(self.peak, portal_rss(self.port))
 
 
-def raw_upload(base_url: str, headers: dict[str, str], size: int,
-               chunked: bool = False) -> tuple[int, int, float]:
+def raw_upload(
+    base_url: str, headers: dict[str, str], size: int, chunked: bool = False
+) -> tuple[int, int, float]:
     """POST /_upload with a body of `size` bytes sent as fast as the portal takes it;
     (status, bytes it took, seconds). Stops sending once the portal answers."""
     url = urlsplit(base_url)
-    head = ["POST /_upload HTTP/1.1", f"Host: {url.netloc}",
-            "Content-Type: multipart/form-data; boundary=xx", "Connection: close"]
+    head = [
+        "POST /_upload HTTP/1.1",
+        f"Host: {url.netloc}",
+        "Content-Type: multipart/form-data; boundary=xx",
+        "Connection: close",
+    ]
     head += [f"{k}: {v}" for k, v in headers.items()]
     head.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}")
     # one well-formed file part: its header, zeros, the closing boundary
-    first = (b"--xx\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.png\"\r\n"
-             b"Content-Type: image/png\r\n\r\n").ljust(MIB, b"\0")
+    first = (
+        b'--xx\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n"
+    ).ljust(MIB, b"\0")
     last = b"\r\n--xx--\r\n".rjust(MIB, b"\0")
     zeros = bytes(MIB)
     sent, answer = 0, b""
@@ -222,7 +243,7 @@ def raw_upload(base_url: str, headers: dict[str, str], size: int,
                     break  # the portal answered before the body was all sent
                 left = size - sent
                 block = first if sent == 0 else last if left <= MIB else zeros
-                piece = block[-min(MIB, left):] if block is last else block[:min(MIB, left)]
+                piece = block[-min(MIB, left) :] if block is last else block[: min(MIB, left)]
                 s.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
                 sent += len(piece)
             if chunked and sent >= size:
@@ -248,9 +269,11 @@ def test_anonymous_upload_is_refused_before_the_body_is_read(base_url: str) -> N
     with PeakRss(port) as rss:
         status, sent, elapsed = raw_upload(base_url, headers, 200 * MIB)
     grew = (rss.peak - rss.start) / MIB
-    print(f"anonymous 200 MiB POST /_upload: {status} after {sent / MIB:.0f} MiB sent in "
-          f"{elapsed:.2f} s; portal RSS {rss.start / MIB:.0f} MiB -> peak "
-          f"{rss.peak / MIB:.0f} MiB (+{grew:.0f} MiB)")
+    print(
+        f"anonymous 200 MiB POST /_upload: {status} after {sent / MIB:.0f} MiB sent in "
+        f"{elapsed:.2f} s; portal RSS {rss.start / MIB:.0f} MiB -> peak "
+        f"{rss.peak / MIB:.0f} MiB (+{grew:.0f} MiB)"
+    )
     assert status == 403, status
     assert grew < 40, f"the portal's memory grew by {grew:.0f} MiB"
     assert sent < 100 * MIB
@@ -261,18 +284,26 @@ def test_signed_in_upload_is_capped_even_when_chunked(page: Page, base_url: str)
     page.goto("/upload")
     token = page.evaluate("window.sessionStorage.getItem('token')")
     cookies = "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())
-    headers = {"reflex-client-token": token, "reflex-event-handler": SEND_FILES,
-               "Cookie": cookies, "Sec-Fetch-Site": "same-origin"}
+    headers = {
+        "reflex-client-token": token,
+        "reflex-event-handler": SEND_FILES,
+        "Cookie": cookies,
+        "Sec-Fetch-Site": "same-origin",
+    }
     port = urlsplit(base_url).port or 80
     status, sent, elapsed = raw_upload(base_url, headers, 200 * MIB)
-    print(f"signed-in 200 MiB upload with Content-Length: {status} after "
-          f"{sent / MIB:.0f} MiB in {elapsed:.2f} s")
+    print(
+        f"signed-in 200 MiB upload with Content-Length: {status} after "
+        f"{sent / MIB:.0f} MiB in {elapsed:.2f} s"
+    )
     assert status == 413 and sent < 100 * MIB
     with PeakRss(port) as rss:
         status, sent, elapsed = raw_upload(base_url, headers, 200 * MIB, chunked=True)
     grew = (rss.peak - rss.start) / MIB
-    print(f"signed-in 200 MiB chunked upload: {status} after {sent / MIB:.0f} MiB in "
-          f"{elapsed:.2f} s; portal RSS {rss.start / MIB:.0f} -> {rss.peak / MIB:.0f} MiB")
+    print(
+        f"signed-in 200 MiB chunked upload: {status} after {sent / MIB:.0f} MiB in "
+        f"{elapsed:.2f} s; portal RSS {rss.start / MIB:.0f} -> {rss.peak / MIB:.0f} MiB"
+    )
     assert status == 413, status
     assert grew < 100, f"the portal's memory grew by {grew:.0f} MiB"
     assert sent < 150 * MIB
@@ -282,8 +313,9 @@ def test_signed_in_upload_is_capped_even_when_chunked(page: Page, base_url: str)
     assert status == 403, status
 
 
-def test_security_headers_and_no_csp_violations(page: Page, base_url: str,
-                                                done_case: dict[str, Any]) -> None:
+def test_security_headers_and_no_csp_violations(
+    page: Page, base_url: str, done_case: dict[str, Any]
+) -> None:
     r = httpx.get(f"{base_url}/login/", timeout=30)
     assert r.status_code == 200
     policy = r.headers.get("content-security-policy", "")
@@ -297,8 +329,10 @@ def test_security_headers_and_no_csp_violations(page: Page, base_url: str,
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
 
     violations: list[str] = []
-    page.on("console", lambda m: violations.append(m.text)
-            if "Content Security Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     sign_in(page, *ACCOUNTS["clinician"])  # needs the websocket
     open_case(page, done_case["id"])
     assert violations == [], violations
@@ -307,20 +341,29 @@ def test_security_headers_and_no_csp_violations(page: Page, base_url: str,
 def test_cors_does_not_reflect_a_foreign_origin(base_url: str) -> None:
     evil = "http://evil.example"
     r = httpx.get(f"{base_url}/ping", headers={"Origin": evil, "Cookie": "a=b"}, timeout=30)
-    print(f"/ping with Origin {evil}: Access-Control-Allow-Origin="
-          f"{r.headers.get('access-control-allow-origin')}")
+    print(
+        f"/ping with Origin {evil}: Access-Control-Allow-Origin="
+        f"{r.headers.get('access-control-allow-origin')}"
+    )
     assert r.headers.get("access-control-allow-origin") not in (evil, "*")
-    pre = httpx.options(f"{base_url}/_upload", headers={
-        "Origin": evil, "Access-Control-Request-Method": "POST"}, timeout=30)
+    pre = httpx.options(
+        f"{base_url}/_upload",
+        headers={"Origin": evil, "Access-Control-Request-Method": "POST"},
+        timeout=30,
+    )
     assert pre.headers.get("access-control-allow-origin") not in (evil, "*")
 
     def websocket_status(origin: str) -> int:
         url = urlsplit(base_url)
         with socket.create_connection((url.hostname, url.port), timeout=30) as s:
-            s.sendall((f"GET /_event/?EIO=4&transport=websocket HTTP/1.1\r\n"
-                       f"Host: {url.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                       f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                       f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n").encode())
+            s.sendall(
+                (
+                    f"GET /_event/?EIO=4&transport=websocket HTTP/1.1\r\n"
+                    f"Host: {url.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
+                ).encode()
+            )
             answer = s.recv(4096)
         m = re.match(rb"HTTP/1\.[01] (\d{3})", answer)
         return int(m.group(1)) if m else 0

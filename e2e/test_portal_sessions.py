@@ -28,8 +28,9 @@ def new_user(api: Any, role: str = "clinician") -> str:
 
 
 def me_status(api: Any, token: str) -> int:
-    return httpx.get(f"{api.base}/api/me", headers={"Authorization": f"Bearer {token}"},
-                     timeout=30).status_code
+    return httpx.get(
+        f"{api.base}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ).status_code
 
 
 @pytest.fixture()
@@ -48,8 +49,9 @@ def expect_signed_out_on_next_step(other: Page) -> None:
     expect(other.get_by_text("Your session has ended")).to_be_visible()
 
 
-def test_user_sees_two_sessions_and_ends_the_other(page: Page, other_context: BrowserContext,
-                                                   api: Any, artifacts: Path) -> None:
+def test_user_sees_two_sessions_and_ends_the_other(
+    page: Page, other_context: BrowserContext, api: Any, artifacts: Path
+) -> None:
     email = new_user(api)
     sign_in(page, email, PASSWORD)
     other = other_context.new_page()
@@ -84,14 +86,14 @@ def test_user_sees_two_sessions_and_ends_the_other(page: Page, other_context: Br
     page.reload()
     expect(rows).to_have_count(2, timeout=TIMEOUT_MS)
     page.get_by_role("button", name="End all other sessions").click()
-    expect(page.locator("#sessions-message")).to_contain_text("Ended 1 other session",
-                                                              timeout=TIMEOUT_MS)
+    expect(page.locator("#sessions-message")).to_contain_text(
+        "Ended 1 other session", timeout=TIMEOUT_MS
+    )
     expect(rows).to_have_count(1)
     expect_signed_out_on_next_step(other)
 
 
-def test_personal_token_lifetime_is_chosen_and_shown(page: Page, api: Any,
-                                                     artifacts: Path) -> None:
+def test_personal_token_lifetime_is_chosen_and_shown(page: Page, api: Any, artifacts: Path) -> None:
     email = new_user(api, "reviewer")
     sign_in(page, email, PASSWORD)
     page.get_by_role("link", name="Account").click()
@@ -101,26 +103,32 @@ def test_personal_token_lifetime_is_chosen_and_shown(page: Page, api: Any,
     page.get_by_role("button", name="Create token").click()
     expect(page.locator("#new-token-secret")).to_be_visible(timeout=TIMEOUT_MS)
     token = page.locator("#new-token-secret").inner_text().strip()
-    listed = httpx.get(f"{api.base}/api/auth/tokens", timeout=30,
-                       headers={"Authorization": f"Bearer {token}"}).json()
+    listed = httpx.get(
+        f"{api.base}/api/auth/tokens", timeout=30, headers={"Authorization": f"Bearer {token}"}
+    ).json()
     made = next(t for t in listed if t["name"] == name)
-    created, expires = (datetime.fromisoformat(made[k].replace("Z", "+00:00"))
-                        for k in ("created_at", "expires_at"))
+    created, expires = (
+        datetime.fromisoformat(made[k].replace("Z", "+00:00")) for k in ("created_at", "expires_at")
+    )
     assert abs((expires - created) - timedelta(days=7)) < timedelta(minutes=1), made
     row = page.locator(f".token-row[data-name='{name}']")
     expect(row).to_contain_text(expires.strftime("%Y-%m-%d %H:%M UTC"))
     shot(page, artifacts, "account-token-lifetime")
 
 
-def test_admin_revokes_a_users_token_then_all_after_confirming(page: Page, api: Any,
-                                                                artifacts: Path) -> None:
+def test_admin_revokes_a_users_token_then_all_after_confirming(
+    page: Page, api: Any, artifacts: Path
+) -> None:
     email = new_user(api)
     session = api.http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
     assert session.status_code == 200, session.text
     session_token = session.json()["token"]
     name = f"e2e-leaked-{uuid.uuid4().hex[:6]}"
-    made = api.http.post("/api/auth/tokens", json={"name": name},
-                         headers={"Authorization": f"Bearer {session_token}"})
+    made = api.http.post(
+        "/api/auth/tokens",
+        json={"name": name},
+        headers={"Authorization": f"Bearer {session_token}"},
+    )
     assert made.status_code in (200, 201), made.text
     personal, prefix = made.json()["token"], made.json()["prefix"]
     assert me_status(api, personal) == 200 and me_status(api, session_token) == 200
@@ -135,13 +143,15 @@ def test_admin_revokes_a_users_token_then_all_after_confirming(page: Page, api: 
     expect(dialog).to_contain_text(f"Sessions and tokens of {email}", timeout=TIMEOUT_MS)
     rows = dialog.locator(".admin-token-row")
     expect(rows).to_have_count(2, timeout=TIMEOUT_MS)  # the sign-in session and the token
-    expect(dialog.locator(f".admin-token-row[data-kind='personal'][data-name='{name}']"))\
-        .to_have_count(1)
+    expect(
+        dialog.locator(f".admin-token-row[data-kind='personal'][data-name='{name}']")
+    ).to_have_count(1)
     shot(page, artifacts, "admin-user-tokens")
 
     dialog.get_by_role("button", name=f"Revoke token {name} ({prefix})").click()
-    expect(dialog.locator("#admin-tokens-message")).to_contain_text("Revoked the token",
-                                                                    timeout=TIMEOUT_MS)
+    expect(dialog.locator("#admin-tokens-message")).to_contain_text(
+        "Revoked the token", timeout=TIMEOUT_MS
+    )
     expect(rows).to_have_count(1)  # live ones only, by default
     assert me_status(api, personal) == 401
     assert me_status(api, session_token) == 200  # only that token ended
@@ -152,8 +162,7 @@ def test_admin_revokes_a_users_token_then_all_after_confirming(page: Page, api: 
     expect(ended).to_contain_text("revoked", timeout=TIMEOUT_MS)
 
     # revoke-all asks first; nothing ends until the admin confirms
-    dialog.get_by_role("button", name=f"Revoke all sessions and personal tokens of {email}"
-                       ).click()
+    dialog.get_by_role("button", name=f"Revoke all sessions and personal tokens of {email}").click()
     confirm = dialog.locator("#revoke-all-confirm")
     expect(confirm).to_contain_text(email)
     shot(page, artifacts, "admin-user-tokens-confirm")
@@ -162,10 +171,10 @@ def test_admin_revokes_a_users_token_then_all_after_confirming(page: Page, api: 
     expect(confirm).to_have_count(0)
     assert me_status(api, session_token) == 200
 
-    dialog.get_by_role("button", name=f"Revoke all sessions and personal tokens of {email}"
-                       ).click()
+    dialog.get_by_role("button", name=f"Revoke all sessions and personal tokens of {email}").click()
     dialog.get_by_role("button", name="Yes, revoke all").click()
     expect(dialog.locator("#admin-tokens-message")).to_contain_text(
-        f"All live sessions and personal tokens of {email} revoked (1)", timeout=TIMEOUT_MS)
+        f"All live sessions and personal tokens of {email} revoked (1)", timeout=TIMEOUT_MS
+    )
     assert me_status(api, session_token) == 401
     shot(page, artifacts, "admin-user-tokens-revoked")

@@ -28,8 +28,9 @@ PRESETS = {"Default": (256, 128), "Lung": (160, 96)}  # components/viewer.py
 
 def stored(api: Any, case_id: str, kind: str) -> np.ndarray:
     """A case's film or mask as the API stores it, one grey level per pixel."""
-    r = api.http.get(f"/api/cases/{case_id}/{kind}", headers=api.as_role("reviewer"),
-                      follow_redirects=True)
+    r = api.http.get(
+        f"/api/cases/{case_id}/{kind}", headers=api.as_role("reviewer"), follow_redirects=True
+    )
     assert r.status_code == 200, r.text
     return np.asarray(Image.open(io.BytesIO(r.content)).convert("L")).astype(int)
 
@@ -41,7 +42,7 @@ def pick_points(mask: np.ndarray, film: np.ndarray) -> dict[str, tuple[int, int]
     deep = np.ones_like(mask)
     for dy in range(-3, 4):
         for dx in range(-3, 4):
-            deep &= m[3 + dy:3 + dy + mask.shape[0], 3 + dx:3 + dx + mask.shape[1]]
+            deep &= m[3 + dy : 3 + dy + mask.shape[0], 3 + dx : 3 + dx + mask.shape[1]]
     four = m[2:-4, 3:-3] & m[4:-2, 3:-3] & m[3:-3, 2:-4] & m[3:-3, 4:-2]
     edge = mask & ~four
     edge[[0, -1], :] = edge[:, [0, -1]] = False
@@ -77,18 +78,23 @@ class Canvas:
 
     def settle(self) -> None:
         """Two animation frames: the viewer draws once per frame."""
-        self.page.evaluate("() => new Promise(r => requestAnimationFrame(() => "
-                           "requestAnimationFrame(r)))")
+        self.page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
 
     def view(self) -> dict[str, float]:
         self.settle()
-        d = self.page.evaluate("() => ({...document.getElementById('case-image').dataset, "
-                               "w: document.getElementById('case-image').width, "
-                               "h: document.getElementById('case-image').height, "
-                               "ratio: window.devicePixelRatio})")
-        return {k: float(v) for k, v in d.items() if k in (
-            "scale", "tx", "ty", "ww", "wc", "w", "h", "ratio")} | {
-            "invert": d["invert"] == "true"}
+        d = self.page.evaluate(
+            "() => ({...document.getElementById('case-image').dataset, "
+            "w: document.getElementById('case-image').width, "
+            "h: document.getElementById('case-image').height, "
+            "ratio: window.devicePixelRatio})"
+        )
+        return {
+            k: float(v)
+            for k, v in d.items()
+            if k in ("scale", "tx", "ty", "ww", "wc", "w", "h", "ratio")
+        } | {"invert": d["invert"] == "true"}
 
     def at(self, point: tuple[int, int]) -> tuple[int, int, int]:
         """The RGB drawn for the centre of film pixel (x, y)."""
@@ -97,30 +103,36 @@ class Canvas:
         y = math.floor(v["ty"] + (point[1] + 0.5) * v["scale"])
         rgba = self.page.evaluate(
             "([x, y]) => Array.from(document.getElementById('case-image')"
-            ".getContext('2d').getImageData(x, y, 1, 1).data)", [x, y])
+            ".getContext('2d').getImageData(x, y, 1, 1).data)",
+            [x, y],
+        )
         return tuple(rgba[:3])
 
     def client(self, point: tuple[float, float]) -> tuple[float, float]:
         """Page coordinates of a film point (for the mouse)."""
         v, box = self.view(), self.el.bounding_box()
         assert box is not None
-        return (box["x"] + (v["tx"] + point[0] * v["scale"]) / v["ratio"],
-                box["y"] + (v["ty"] + point[1] * v["scale"]) / v["ratio"])
+        return (
+            box["x"] + (v["tx"] + point[0] * v["scale"]) / v["ratio"],
+            box["y"] + (v["ty"] + point[1] * v["scale"]) / v["ratio"],
+        )
 
     def film_point(self, client: tuple[float, float]) -> tuple[float, float]:
         v, box = self.view(), self.el.bounding_box()
         assert box is not None
-        return (((client[0] - box["x"]) * v["ratio"] - v["tx"]) / v["scale"],
-                ((client[1] - box["y"]) * v["ratio"] - v["ty"]) / v["scale"])
+        return (
+            ((client[0] - box["x"]) * v["ratio"] - v["tx"]) / v["scale"],
+            ((client[1] - box["y"]) * v["ratio"] - v["ty"]) / v["scale"],
+        )
 
 
 def close(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 2) -> bool:
     return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=True))
 
 
-def test_reviewer_reads_a_film_with_mouse_and_keyboard(page: Page, api: Any,
-                                                       done_case: dict[str, Any],
-                                                       artifacts: Path) -> None:
+def test_reviewer_reads_a_film_with_mouse_and_keyboard(
+    page: Page, api: Any, done_case: dict[str, Any], artifacts: Path
+) -> None:
     film, mask = stored(api, done_case["id"], "image"), stored(api, done_case["id"], "mask") > 127
     assert film.shape == mask.shape
     points = pick_points(mask, film)
@@ -179,8 +191,10 @@ def test_reviewer_reads_a_film_with_mouse_and_keyboard(page: Page, api: Any,
     assert one["scale"] == 1 and one["tx"] == int(one["tx"]) and one["ty"] == int(one["ty"])
 
     # at 1:1 with both layers off (keys L and O) the canvas shows the stored film exactly
-    fill_box, outline_box = page.get_by_label("Fill", exact=True), page.get_by_label(
-        "Outline", exact=True)
+    fill_box, outline_box = (
+        page.get_by_label("Fill", exact=True),
+        page.get_by_label("Outline", exact=True),
+    )
     expect(fill_box).to_be_checked()
     expect(outline_box).to_be_checked()
     page.keyboard.press("l")

@@ -27,11 +27,14 @@ def _thumbnail_loaded(page: Page, case_id: str) -> None:
     page.wait_for_function(
         """(id) => { const img = document.querySelector(`.case-row[data-case="${id}"] img`);
                      return img !== null && img.complete && img.naturalWidth > 0; }""",
-        arg=case_id, timeout=TIMEOUT_MS)
+        arg=case_id,
+        timeout=TIMEOUT_MS,
+    )
 
 
-def test_a_new_stat_case_appears_live_with_an_alert(page: Page, api: Any, xray: Path,
-                                                    artifacts: Path) -> None:
+def test_a_new_stat_case_appears_live_with_an_alert(
+    page: Page, api: Any, xray: Path, artifacts: Path
+) -> None:
     """A reviewer has the worklist open; a clinician uploads a STAT film through the API."""
     sign_in(page, *ACCOUNTS["reviewer"])
     expect(page.locator("#live-indicator")).to_contain_text("Live", timeout=TIMEOUT_MS)
@@ -41,21 +44,26 @@ def test_a_new_stat_case_appears_live_with_an_alert(page: Page, api: Any, xray: 
 
     ref = f"E2E-LIVE-{secrets.token_hex(3)}"
     started = time.monotonic()
-    case = api.upload("clinician", xray, patient_ref=ref, priority="stat",
-                      priority_reason="E2E: live worklist")
+    case = api.upload(
+        "clinician", xray, patient_ref=ref, priority="stat", priority_reason="E2E: live worklist"
+    )
     row = page.locator(f'.case-row[data-case="{case["id"]}"]')
     expect(row).to_be_visible(timeout=APPEARS_S * 1000)
     delay = time.monotonic() - started
-    print(f"\n[worklist] a case uploaded through the API appeared in the open worklist after "
-          f"{delay:.2f} s (polling every 2 s)")
+    print(
+        f"\n[worklist] a case uploaded through the API appeared in the open worklist after "
+        f"{delay:.2f} s (polling every 2 s)"
+    )
     (artifacts / "worklist-live-delay.txt").write_text(
-        f"upload through the API -> row in the open worklist: {delay:.2f} s\n")
+        f"upload through the API -> row in the open worklist: {delay:.2f} s\n"
+    )
 
     alert = page.locator("#worklist-alerts")
     expect(alert).to_contain_text(ref)
     expect(alert).to_contain_text("STAT")
     expect(alert.get_by_role("link", name=re.compile(ref))).to_have_attribute(
-        "href", f"/cases/{case['id']}")
+        "href", f"/cases/{case['id']}"
+    )
     shot(page, artifacts, "worklist-live-alert")
 
     # the status changes as the analysis runs, still without a reload
@@ -64,7 +72,8 @@ def test_a_new_stat_case_appears_live_with_an_alert(page: Page, api: Any, xray: 
     done = api.http.get(f"/api/cases/{case['id']}", headers=api.as_role("reviewer")).json()
     probability = done["lesion_probability"]
     expect(row.locator(".lesion-probability")).to_contain_text(
-        "—" if probability is None else f"{probability * 100:.0f} %")
+        "—" if probability is None else f"{probability * 100:.0f} %"
+    )
     if done["lesion_present"] is True:  # the model calls it abnormal: the alert says so
         expect(alert).to_contain_text("abnormal")
     _thumbnail_loaded(page, case["id"])
@@ -79,8 +88,9 @@ def test_a_new_stat_case_appears_live_with_an_alert(page: Page, api: Any, xray: 
     expect(page.locator("#worklist-alerts")).to_have_count(0)
 
 
-def test_filters_and_sort_live_in_the_url(page: Page, done_case: dict[str, Any],
-                                          artifacts: Path) -> None:
+def test_filters_and_sort_live_in_the_url(
+    page: Page, done_case: dict[str, Any], artifacts: Path
+) -> None:
     sign_in(page, *ACCOUNTS["reviewer"])
     rows = page.locator(".case-row")
     expect(rows.first).to_be_visible(timeout=TIMEOUT_MS)
@@ -106,8 +116,9 @@ def test_filters_and_sort_live_in_the_url(page: Page, done_case: dict[str, Any],
 
     shared = page.context.new_page()  # a link someone pasted
     shared.goto("/?review=unreviewed&sort=oldest")
-    expect(shared.get_by_label("Review", exact=True)).to_have_value("unreviewed",
-                                                                    timeout=TIMEOUT_MS)
+    expect(shared.get_by_label("Review", exact=True)).to_have_value(
+        "unreviewed", timeout=TIMEOUT_MS
+    )
     expect(shared.get_by_label("Sort", exact=True)).to_have_value("oldest")
     shared.close()
 
@@ -116,9 +127,9 @@ def test_filters_and_sort_live_in_the_url(page: Page, done_case: dict[str, Any],
     expect(page.get_by_label("Status", exact=True)).to_have_value("all")
 
 
-def test_a_phone_gets_a_card_list_without_sideways_scrolling(browser: Browser, base_url: str,
-                                                              done_case: dict[str, Any],
-                                                              artifacts: Path) -> None:
+def test_a_phone_gets_a_card_list_without_sideways_scrolling(
+    browser: Browser, base_url: str, done_case: dict[str, Any], artifacts: Path
+) -> None:
     context = browser.new_context(base_url=base_url, viewport=PHONE)
     try:
         page = context.new_page()
@@ -135,34 +146,40 @@ def test_a_phone_gets_a_card_list_without_sideways_scrolling(browser: Browser, b
         # its lines are stacked, none drawn over another
         boxes = card.locator("td, th").evaluate_all(
             "cs => cs.map(c => { const b = c.getBoundingClientRect(); "
-            "return [b.left, b.top, b.right, b.bottom]; })")
+            "return [b.left, b.top, b.right, b.bottom]; })"
+        )
         for i, a in enumerate(boxes):
-            for b in boxes[i + 1:]:
-                overlap = min(a[2], b[2]) - max(a[0], b[0]) > 1 and min(a[3], b[3]) - max(
-                    a[1], b[1]) > 1
+            for b in boxes[i + 1 :]:
+                overlap = (
+                    min(a[2], b[2]) - max(a[0], b[0]) > 1 and min(a[3], b[3]) - max(a[1], b[1]) > 1
+                )
                 assert not overlap, (a, b)
         spilled = card.locator("td, th").evaluate_all(
-            "cs => cs.filter(c => c.scrollHeight > c.clientHeight + 1).map(c => c.textContent)")
+            "cs => cs.filter(c => c.scrollHeight > c.clientHeight + 1).map(c => c.textContent)"
+        )
         assert not spilled, f"text runs out of its line: {spilled}"
         _thumbnail_loaded(page, done_case["id"])
         shot(page, artifacts, "worklist-phone")
         width = page.evaluate("document.scrollingElement.scrollWidth")
         assert width <= PHONE["width"], f"the page scrolls sideways: {width} px wide"
         rights = page.locator(".case-row").evaluate_all(
-            "rs => rs.map(r => r.getBoundingClientRect().right)")
+            "rs => rs.map(r => r.getBoundingClientRect().right)"
+        )
         assert max(rights) <= PHONE["width"], rights
         # findings read as lines of text, not one word per line
         findings = card.locator(".cell-findings").bounding_box()
         assert findings is not None and findings["width"] >= 250, findings
         label = card.locator(".cell-findings").evaluate(
-            "c => getComputedStyle(c, '::before').content")
+            "c => getComputedStyle(c, '::before').content"
+        )
         assert "Findings" in label, label  # each card line names its field
     finally:
         context.close()
 
 
-def test_upload_shows_each_file_as_soon_as_it_is_done(page: Page, api: Any,
-                                                      artifacts: Path) -> None:
+def test_upload_shows_each_file_as_soon_as_it_is_done(
+    page: Page, api: Any, artifacts: Path
+) -> None:
     films = sorted(QATA_IMAGES.glob("*.png"))[:BATCH]
     assert len(films) == BATCH, f"needs {BATCH} images under {QATA_IMAGES}"
     email, password = f"e2e-batch-{secrets.token_hex(3)}@example.org", "batch-upload-pass"
@@ -194,14 +211,15 @@ def test_upload_shows_each_file_as_soon_as_it_is_done(page: Page, api: Any,
     phases: list[tuple[int, str, float]] = page.evaluate("window.__phases")
     done_at = {i: min(t for j, p, t in phases if j == i and p == "done") for i in range(BATCH)}
     last = BATCH - 1
-    last_accepted = min(t for i, p, t in phases if i == last and p in ("queued", "running",
-                                                                          "done"))
+    last_accepted = min(t for i, p, t in phases if i == last and p in ("queued", "running", "done"))
     # Printed, not asserted: whether the first result beats the last file's upload is a race
     # between the worker and the sending (it lost under CI's load). What cannot race: the rows
     # turn done one by one as their cases finish, not all at once at the end of the batch.
-    print(f"\n[upload] first file done at {done_at[0] / 1000:.2f} s, last of {BATCH} files "
-          f"accepted at {last_accepted / 1000:.2f} s, done at {done_at[last] / 1000:.2f} s "
-          "(browser clock)")
+    print(
+        f"\n[upload] first file done at {done_at[0] / 1000:.2f} s, last of {BATCH} files "
+        f"accepted at {last_accepted / 1000:.2f} s, done at {done_at[last] / 1000:.2f} s "
+        "(browser clock)"
+    )
     assert done_at[0] < max(done_at.values()), ("every row turned done at once", phases)
     for i in range(BATCH):  # each row went its own way: queued -> ... -> done
         seen = [p for j, p, _ in phases if j == i]
@@ -221,7 +239,8 @@ def _zone_tiles_follow_the_decision(page: Page) -> None:
     """Red only where the model flags the zone, however low or high the others' numbers."""
     tiles = page.locator("#lung-map [role=listitem]").evaluate_all(
         """ts => ts.map(t => [t.dataset.flagged, getComputedStyle(t).backgroundColor,
-                              t.textContent])""")
+                              t.textContent])"""
+    )
     for flagged, colour, text in tiles:
         r, g, b = (int(v) for v in re.findall(r"\d+", colour)[:3])
         assert re.search(r"\d+ %", text), text  # the probability is printed

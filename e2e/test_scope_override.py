@@ -14,21 +14,26 @@ from e2e_stack import ACCOUNTS
 from playwright.sync_api import Page, expect
 
 
-def test_reviewer_analyses_an_out_of_scope_film_anyway(page: Page, api: Any, dicom_xray: Path,
-                                                       artifacts: Path, tmp_path: Path) -> None:
+def test_reviewer_analyses_an_out_of_scope_film_anyway(
+    page: Page, api: Any, dicom_xray: Path, artifacts: Path, tmp_path: Path
+) -> None:
     ref = f"E2E-SCOPE-{secrets.token_hex(3)}"
     ds = pydicom.dcmread(dicom_xray)
     ds.ViewPosition = "LL"
     lateral = tmp_path / "lateral.dcm"
     ds.save_as(lateral, enforce_file_format=True)
-    r = api.http.post("/api/cases", headers=api.as_role("clinician"), data={
-        "patient_ref": ref}, files={"file": ("lateral.dcm", lateral.read_bytes(),
-                                                     "application/dicom")})
+    r = api.http.post(
+        "/api/cases",
+        headers=api.as_role("clinician"),
+        data={"patient_ref": ref},
+        files={"file": ("lateral.dcm", lateral.read_bytes(), "application/dicom")},
+    )
     assert r.status_code == 202, r.text
     case_id = r.json()["id"]
     deadline = time.monotonic() + 120
-    while (case := api.http.get(f"/api/cases/{case_id}", headers=api.as_role("clinician"))
-           .json())["status"] in ("queued", "running") and time.monotonic() < deadline:
+    while (case := api.http.get(f"/api/cases/{case_id}", headers=api.as_role("clinician")).json())[
+        "status"
+    ] in ("queued", "running") and time.monotonic() < deadline:
         time.sleep(0.5)
     assert case["status"] == "out_of_scope", case
 

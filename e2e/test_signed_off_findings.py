@@ -28,10 +28,13 @@ def reviewed(api: Any, xray: Path, xray2: Path) -> dict[str, Any]:
     for name, path in (("rejected", xray), ("edited", xray2), ("unreviewed", xray)):
         created = api.upload("clinician", path, patient_ref=ref)
         cases[name] = api.wait_done("clinician", created["id"])
-    for name, body in (("rejected", {"decision": "reject", "comment": "Artefact, not lesion"}),
-                       ("edited", {"decision": "edit", "findings_text": EDITED})):
-        r = api.http.post(f"/api/cases/{cases[name]['id']}/review",
-                          headers=api.as_role("reviewer"), json=body)
+    for name, body in (
+        ("rejected", {"decision": "reject", "comment": "Artefact, not lesion"}),
+        ("edited", {"decision": "edit", "findings_text": EDITED}),
+    ):
+        r = api.http.post(
+            f"/api/cases/{cases[name]['id']}/review", headers=api.as_role("reviewer"), json=body
+        )
         assert r.status_code == 201, r.text
     me = api.http.get("/api/me", headers=api.as_role("reviewer")).json()
     return {"ref": ref, "cases": cases, "reviewer": me.get("full_name") or me["email"]}
@@ -49,8 +52,9 @@ def row_of(page: Page, case: dict[str, Any]) -> Locator:
     return page.locator(f".case-row[data-case='{case['id']}']")
 
 
-def test_clinician_sees_the_signed_off_result_first(page: Page, reviewed: dict[str, Any],
-                                                    artifacts: Path) -> None:
+def test_clinician_sees_the_signed_off_result_first(
+    page: Page, reviewed: dict[str, Any], artifacts: Path
+) -> None:
     cases, reviewer = reviewed["cases"], reviewed["reviewer"]
     model_rejected = cases["rejected"]["findings_text"]
     model_edited = cases["edited"]["findings_text"]
@@ -71,24 +75,26 @@ def test_clinician_sees_the_signed_off_result_first(page: Page, reviewed: dict[s
     expect(rejected_row.locator(".findings-label")).to_have_text("Rejected — do not use")
     expect(rejected_row.locator(".findings-summary del")).to_have_text(model_rejected)
     unreviewed_row = row_of(page, cases["unreviewed"])
-    expect(unreviewed_row.locator(".findings-label")).to_have_text(
-        "Model output — awaiting review")
+    expect(unreviewed_row.locator(".findings-label")).to_have_text("Model output — awaiting review")
     expect(unreviewed_row.locator(".findings-summary")).to_have_text(
-        cases["unreviewed"]["findings_text"])
+        cases["unreviewed"]["findings_text"]
+    )
     shot(page, artifacts, "worklist-signed-off-findings")
 
     # the rejected case: a "do not use" alert where the findings were; the model's sentence
     # only struck through, under its rejected label
     rejected_row.get_by_role("link", name=re.compile("Open case")).click()
-    expect(page.get_by_role("heading", name=f"Rejected by {reviewer} — do not use")
-           ).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_role("heading", name=f"Rejected by {reviewer} — do not use")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
     expect(page.get_by_role("alert").filter(has_text="do not use")).to_contain_text(
-        "there are no signed-off findings for this film")
+        "there are no signed-off findings for this film"
+    )
     expect(page.locator("#findings-text del")).to_have_text(model_rejected)
-    expect(page.locator("#model-output-label")).to_have_text(
-        "Model output (rejected — do not use)")
+    expect(page.locator("#model-output-label")).to_have_text("Model output (rejected — do not use)")
     expect(page.locator("#zones-rejected")).to_have_text(
-        "The model's zones, rejected by the reviewer: do not use.")
+        "The model's zones, rejected by the reviewer: do not use."
+    )
     expect(page.get_by_role("heading", name=re.compile(r"^Findings"))).to_have_count(0)
     expect(page.locator("#reviewed-findings")).to_have_count(0)
     notice_shown(page)
@@ -111,7 +117,8 @@ def test_clinician_sees_the_signed_off_result_first(page: Page, reviewed: dict[s
     # not reviewed yet: the model's output, saying so
     page.goto(f"/cases/{cases['unreviewed']['id']}")
     expect(page.get_by_role("heading", name="Model output — awaiting review")).to_be_visible(
-        timeout=TIMEOUT_MS)
+        timeout=TIMEOUT_MS
+    )
     expect(page.locator("#findings-text")).to_have_text(cases["unreviewed"]["findings_text"])
     expect(page.locator("#reviewed-findings")).to_have_count(0)
     expect(page.locator("main").get_by_text("Model output — awaiting review")).to_have_count(1)

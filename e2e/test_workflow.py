@@ -28,8 +28,9 @@ FLIPPED = "patient_left_upper"  # the image's right upper zone on a standard fil
 @pytest.fixture(scope="module")
 def flag_case(api: Any, xray2: Path) -> dict[str, Any]:
     """A finished urgent case of its own, for the zone-flag correction."""
-    created = api.upload("clinician", xray2, patient_ref="E2E-FLAGS", age="47", sex="M",
-                         priority="urgent")
+    created = api.upload(
+        "clinician", xray2, patient_ref="E2E-FLAGS", age="47", sex="M", priority="urgent"
+    )
     return api.wait_done("clinician", created["id"])
 
 
@@ -43,14 +44,17 @@ def ensure_reviewed(api: Any, case: dict[str, Any]) -> None:
     """When the reviewer test did not run (-k), review the case through the API."""
     current = api.http.get(f"/api/cases/{case['id']}", headers=api.as_role("reviewer")).json()
     if not current.get("reviews"):
-        r = api.http.post(f"/api/cases/{case['id']}/review", headers=api.as_role("reviewer"),
-                          json={"decision": "edit", "zone_flags": corrected_flags(case)})
+        r = api.http.post(
+            f"/api/cases/{case['id']}/review",
+            headers=api.as_role("reviewer"),
+            json={"decision": "edit", "zone_flags": corrected_flags(case)},
+        )
         assert r.status_code in (200, 201), r.text
 
 
-def test_reviewer_corrects_zone_flags_and_downloads_reports(page: Page, api: Any,
-                                                            flag_case: dict[str, Any],
-                                                            artifacts: Path) -> None:
+def test_reviewer_corrects_zone_flags_and_downloads_reports(
+    page: Page, api: Any, flag_case: dict[str, Any], artifacts: Path
+) -> None:
     sign_in(page, *ACCOUNTS["reviewer"])
     # the worklist is in triage order by default and says why an urgent case ranks high
     expect(page.get_by_label("Sort")).to_have_value("triage")
@@ -67,15 +71,19 @@ def test_reviewer_corrects_zone_flags_and_downloads_reports(page: Page, api: Any
     pdf, fhir = page.locator("#download-pdf"), page.locator("#download-fhir")
     expect(pdf).to_be_visible()
     expect(page.locator("#download-seg")).to_have_count(0)  # PNG upload: no DICOM exports
-    for link, ctype, suffix in ((pdf, "application/pdf", ".pdf"),
-                                (fhir, "application/fhir+json", ".fhir.json")):
+    for link, ctype, suffix in (
+        (pdf, "application/pdf", ".pdf"),
+        (fhir, "application/fhir+json", ".fhir.json"),
+    ):
         href = link.get_attribute("href") or ""
         assert "/media/" in href and "token" not in href
         r = page.request.get(href)
         assert r.status == 200, r.text()
         assert r.headers["content-type"].startswith(ctype)
-        assert re.search(rf'attachment; filename="medsegtext-{flag_case["id"]}{re.escape(suffix)}"',
-                         r.headers["content-disposition"])
+        assert re.search(
+            rf'attachment; filename="medsegtext-{flag_case["id"]}{re.escape(suffix)}"',
+            r.headers["content-disposition"],
+        )
         if suffix == ".pdf":
             assert r.body().startswith(b"%PDF")
         else:
@@ -104,14 +112,17 @@ def test_reviewer_corrects_zone_flags_and_downloads_reports(page: Page, api: Any
     shot(page, artifacts, "case-zone-corrected")
 
 
-def test_admin_audit_csv_models_and_dataset_export(page: Page, api: Any, xray: Path,
-                                                   flag_case: dict[str, Any],
-                                                   artifacts: Path) -> None:
+def test_admin_audit_csv_models_and_dataset_export(
+    page: Page, api: Any, xray: Path, flag_case: dict[str, Any], artifacts: Path
+) -> None:
     ensure_reviewed(api, flag_case)
     # an accepted case the export takes (the flag case's edit moves its lesion zones: out)
     accepted = api.wait_done("clinician", api.upload("clinician", xray)["id"])
-    r = api.http.post(f"/api/cases/{accepted['id']}/review", headers=api.as_role("reviewer"),
-                      json={"decision": "accept"})
+    r = api.http.post(
+        f"/api/cases/{accepted['id']}/review",
+        headers=api.as_role("reviewer"),
+        json={"decision": "accept"},
+    )
     assert r.status_code == 201, r.text
     sign_in(page, *ACCOUNTS["admin"])
 
@@ -140,8 +151,9 @@ def test_admin_audit_csv_models_and_dataset_export(page: Page, api: Any, xray: P
     shot(page, artifacts, "admin-models")
 
     page.get_by_role("link", name="Dashboard").click()
-    expect(page.locator("#model-agreement")).to_contain_text(f"medsegtext-segfind {SHIPPED}",
-                                                             timeout=TIMEOUT_MS)
+    expect(page.locator("#model-agreement")).to_contain_text(
+        f"medsegtext-segfind {SHIPPED}", timeout=TIMEOUT_MS
+    )
     page.get_by_role("button", name="Export reviewed cases as dataset").click()
     expect(page.locator("#export-message")).to_contain_text("Exported", timeout=120_000)
     r = page.request.get(page.locator("#export-link").get_attribute("href") or "")
@@ -151,8 +163,10 @@ def test_admin_audit_csv_models_and_dataset_export(page: Page, api: Any, xray: P
     assert r.body()[:2] == b"PK"
     export = zipfile.ZipFile(io.BytesIO(r.body()))
     readme = export.read("README.txt").decode("utf-8")
-    rows = {row["case_id"]: row for row in csv.DictReader(io.StringIO(
-        export.read("annotations.csv").decode("utf-8")))}
+    rows = {
+        row["case_id"]: row
+        for row in csv.DictReader(io.StringIO(export.read("annotations.csv").decode("utf-8")))
+    }
     assert rows[accepted["id"]]["mask_source"] == "model"
     if any(corrected_flags(flag_case).values()):  # the reviewer's zones are not the model's
         assert flag_case["id"] not in rows
@@ -164,5 +178,4 @@ def test_admin_audit_csv_models_and_dataset_export(page: Page, api: Any, xray: P
     # nothing matches: the API's 409 is shown as a message
     page.get_by_label("Uploaded to").fill("2001-01-01")
     page.get_by_role("button", name="Export reviewed cases as dataset").click()
-    expect(page.locator("#export-error")).to_contain_text("nothing to export",
-                                                          timeout=TIMEOUT_MS)
+    expect(page.locator("#export-error")).to_contain_text("nothing to export", timeout=TIMEOUT_MS)

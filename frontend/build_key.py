@@ -26,8 +26,11 @@ def build_key(environ: Mapping[str, str] = os.environ, root: Path = HERE) -> str
     h = hashlib.sha256()
     for name in SOURCES:
         path = root / name
-        files = sorted(f for f in path.rglob("*") if f.is_file() and not _made(
-            f.relative_to(root))) if path.is_dir() else [path]
+        files = (
+            sorted(f for f in path.rglob("*") if f.is_file() and not _made(f.relative_to(root)))
+            if path.is_dir()
+            else [path]
+        )
         for f in files:
             h.update(f"{f.relative_to(root)}\0".encode() + f.read_bytes() + b"\0")
     for name in sorted(k for k in environ if k.startswith(BAKED)):

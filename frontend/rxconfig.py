@@ -36,6 +36,9 @@ config = rx.Config(
     # Not "*": Reflex's CORS then reflected any Origin with credentials.
     cors_allowed_origins=portal_origins(),
     disable_plugins=[rx.plugins.SitemapPlugin],
-    plugins=[rx.plugins.RadixThemesPlugin(
-        theme=rx.theme(appearance="light", accent_color="teal", radius="medium"))],
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(appearance="light", accent_color="teal", radius="medium")
+        )
+    ],
 )

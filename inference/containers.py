@@ -34,8 +34,15 @@ MAX_METADATA_BYTES = 8 * 2**20  # text, ICC profile, EXIF...: a radiograph needs
 MAX_SEGMENTS = 4096  # chunks or marker segments per image
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
-_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
-          (0, 1, 1, 2))  # (x0, y0, dx, dy) of the seven interlace passes
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)  # (x0, y0, dx, dy) of the seven interlace passes
 _INFLATE_STEP = 2**20
 
 
@@ -88,7 +95,7 @@ def png_chunks(data: bytes) -> Iterator[Segment]:
     its image data or between chunks (the decoder names that); refuses any other cut."""
     pos = len(_PNG_SIGNATURE)
     while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         if pos + 12 + length > len(data):
             if kind == b"IDAT":
                 return  # cut off in the image data: the decoder names it
@@ -111,7 +118,7 @@ def check_png(data: bytes, max_pixels: int) -> None:
     header: tuple[int, int, int, int, int] | None = None
     for count, chunk in enumerate(png_chunks(data), 1):
         kind, length = chunk.kind, chunk.end - chunk.start - 12
-        body = data[chunk.start + 8:chunk.end - 4]
+        body = data[chunk.start + 8 : chunk.end - 4]
         if kind == b"IHDR" and len(body) == 13:
             w, h, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
             header = (w, h, depth, color, interlace)
@@ -158,7 +165,7 @@ def jpeg_segments(data: bytes, pos: int = 0) -> Iterator[Segment]:
     last (fill bytes before a marker are skipped). Refuses a file that ends before its EOI."""
     pos += 2
     while True:
-        while data[pos:pos + 1] == b"\xff" and data[pos + 1:pos + 2] == b"\xff":
+        while data[pos : pos + 1] == b"\xff" and data[pos + 1 : pos + 2] == b"\xff":
             pos += 1  # fill bytes before a marker
         if pos + 2 > len(data) or data[pos] != 0xFF:
             raise InputError("corrupt", "The JPEG is truncated or damaged: a marker is missing.")
@@ -168,7 +175,7 @@ def jpeg_segments(data: bytes, pos: int = 0) -> Iterator[Segment]:
         else:
             if pos + 4 > len(data):
                 raise InputError("corrupt", "The JPEG is truncated: it ends inside a marker.")
-            pos += 2 + struct.unpack(">H", data[pos + 2:pos + 4])[0]
+            pos += 2 + struct.unpack(">H", data[pos + 2 : pos + 4])[0]
             if marker == 0xDA:  # entropy-coded data runs to the next real marker
                 found = _NEXT_MARKER.search(data, pos)
                 if found is None:
@@ -189,7 +196,7 @@ def _jpeg_end(data: bytes, pos: int, budget: list[int]) -> int:
         if marker in _STANDALONE:
             continue
         if marker != 0xDA:
-            budget[1] += struct.unpack(">H", data[segment.start + 2:segment.start + 4])[0]
+            budget[1] += struct.unpack(">H", data[segment.start + 2 : segment.start + 4])[0]
         if budget[0] > MAX_SEGMENTS or budget[1] > MAX_METADATA_BYTES:
             raise InputError(
                 "corrupt",
@@ -220,13 +227,13 @@ def codestream_size(frame: bytes) -> tuple[int, int] | None:
                     return None
                 marker = frame[pos + 1]
                 if marker in _SOF:
-                    height, width = struct.unpack(">HH", frame[pos + 5:pos + 9])
+                    height, width = struct.unpack(">HH", frame[pos + 5 : pos + 9])
                     return width, height
-                pos += 2 + struct.unpack(">H", frame[pos + 2:pos + 4])[0]
+                pos += 2 + struct.unpack(">H", frame[pos + 2 : pos + 4])[0]
             return None
         start = frame.find(b"\xff\x4f\xff\x51", 0, 4096)  # J2K SOC + SIZ (also inside JP2)
         if start >= 0:
-            xsiz, ysiz, x0, y0 = struct.unpack(">IIII", frame[start + 8:start + 24])
+            xsiz, ysiz, x0, y0 = struct.unpack(">IIII", frame[start + 8 : start + 24])
             return xsiz - x0, ysiz - y0
     except struct.error:
         return None

@@ -41,6 +41,7 @@ _KNOWN_OTHERS: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "a gzip archive"),
 )
 
+
 def sniff_format(data: bytes) -> str:
     """Return "png", "jpeg" or "dicom" from the magic bytes; refuse anything else by name."""
     if not data:

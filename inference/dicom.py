@@ -135,7 +135,7 @@ def _check_container(data: bytes, limits: Limits) -> None:
         return
     limit = 2 * limits.max_bytes
     try:
-        size = inflated_size(data[fp.tell():], limit, raw=True)
+        size = inflated_size(data[fp.tell() :], limit, raw=True)
     except zlib.error as exc:
         raise InputError("corrupt", f"The deflated DICOM data set is damaged: {exc}.") from exc
     if size > limit:

@@ -30,8 +30,9 @@ class Prediction(PredictionSummary):
 
     def summary(self) -> PredictionSummary:
         """Everything but the PNG bytes: what the CLI prints and the prediction record stores."""
-        return PredictionSummary(**{f.name: getattr(self, f.name)
-                                    for f in fields(PredictionSummary)})
+        return PredictionSummary(
+            **{f.name: getattr(self, f.name) for f in fields(PredictionSummary)}
+        )
 
 
 def _ms(t0: float) -> float:
@@ -39,8 +40,13 @@ def _ms(t0: float) -> float:
 
 
 class Predictor:
-    def __init__(self, model_path: str | Path | None = None, device: str = "auto",
-                 threads: int | None = None, limits: Limits = DEFAULT_LIMITS):
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        device: str = "auto",
+        threads: int | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+    ):
         self.runner = ModelRunner(model_path, device=device, threads=threads)
         self.manifest = self.runner.manifest
         self.limits = limits
@@ -58,8 +64,9 @@ class Predictor:
             raise result
         return result
 
-    def predict_batch(self, items: list[bytes], check_scope: bool = True
-                      ) -> list[Prediction | InputError]:
+    def predict_batch(
+        self, items: list[bytes], check_scope: bool = True
+    ) -> list[Prediction | InputError]:
         """Decode each item, run the model once over all decodable ones, post-process each.
 
         A bad item yields its InputError in its slot; the others still run.
@@ -86,39 +93,75 @@ class Predictor:
             for k, (i, img, _, timings) in enumerate(decoded):
                 timings["model"] = round(model_ms, 2)
                 reason = scope_gate.header_reason(img.meta) or scope_gate.distance_reason(
-                    None if scope is None else float(np.ravel(scope[k])[0]), m)
+                    None if scope is None else float(np.ravel(scope[k])[0]), m
+                )
                 if reason is not None and check_scope:
                     results[i] = self._refused(img, reason, timings)
                     continue
                 results[i] = self._finish(
-                    img, masks[k, 0], zones[k], timings,
-                    None if presence is None else float(np.ravel(presence[k])[0]))
+                    img,
+                    masks[k, 0],
+                    zones[k],
+                    timings,
+                    None if presence is None else float(np.ravel(presence[k])[0]),
+                )
         return [r for r in results if r is not None]
 
     def _refused(self, img: DecodedImage, reason: str, timings: dict[str, float]) -> Prediction:
         """Out of scope: the reason, and no mask, overlay or finding."""
         timings["total"] = round(sum(timings.values()), 2)
         return Prediction(
-            width=img.width, height=img.height, source_format=img.format, findings_text=None,
-            zone_flags={}, zone_probabilities={}, laterality=None, lesion_burden_percent=None,
-            mask_png=b"", overlay_png=b"", model=self.model_info, timings_ms=timings,
-            in_scope=False, scope_reason=reason)
+            width=img.width,
+            height=img.height,
+            source_format=img.format,
+            findings_text=None,
+            zone_flags={},
+            zone_probabilities={},
+            laterality=None,
+            lesion_burden_percent=None,
+            mask_png=b"",
+            overlay_png=b"",
+            model=self.model_info,
+            timings_ms=timings,
+            in_scope=False,
+            scope_reason=reason,
+        )
 
-    def _finish(self, img: DecodedImage, mask_logits: np.ndarray, zone_logits: np.ndarray,
-                timings: dict[str, float], presence_logit: float | None = None) -> Prediction:
+    def _finish(
+        self,
+        img: DecodedImage,
+        mask_logits: np.ndarray,
+        zone_logits: np.ndarray,
+        timings: dict[str, float],
+        presence_logit: float | None = None,
+    ) -> Prediction:
         t0 = time.perf_counter()
-        out = postprocess(mask_logits, zone_logits, img.height, img.width, self.manifest,
-                          presence_logit=presence_logit,
-                          mirrored=sides.is_mirrored(img.meta.get("patient_orientation")))
+        out = postprocess(
+            mask_logits,
+            zone_logits,
+            img.height,
+            img.width,
+            self.manifest,
+            presence_logit=presence_logit,
+            mirrored=sides.is_mirrored(img.meta.get("patient_orientation")),
+        )
         mask_png = png_bytes((out.mask * 255).astype(np.uint8))
         overlay_png = png_bytes(render_overlay(img.pixels, out.mask))
         timings["postprocess"] = _ms(t0)
         timings["total"] = round(sum(timings.values()), 2)
         return Prediction(
-            width=img.width, height=img.height, source_format=img.format,
-            findings_text=out.findings_text, zone_flags=out.zone_flags,
-            zone_probabilities=out.zone_probabilities, laterality=out.laterality,
-            lesion_burden_percent=out.lesion_burden_percent, mask_png=mask_png,
-            overlay_png=overlay_png, model=self.model_info, timings_ms=timings,
-            lesion_present=out.lesion_present, lesion_probability=out.lesion_probability,
+            width=img.width,
+            height=img.height,
+            source_format=img.format,
+            findings_text=out.findings_text,
+            zone_flags=out.zone_flags,
+            zone_probabilities=out.zone_probabilities,
+            laterality=out.laterality,
+            lesion_burden_percent=out.lesion_burden_percent,
+            mask_png=mask_png,
+            overlay_png=overlay_png,
+            model=self.model_info,
+            timings_ms=timings,
+            lesion_present=out.lesion_present,
+            lesion_probability=out.lesion_probability,
         )

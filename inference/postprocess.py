@@ -33,8 +33,9 @@ def mask_at(mask_logits: np.ndarray, height: int, width: int, threshold: float) 
     """(S, S) logits -> (H, W) bool; the probability map is resized, then thresholded."""
     prob = _sigmoid(mask_logits.astype(np.float32))
     if prob.shape != (height, width):
-        prob = np.asarray(Image.fromarray(prob, mode="F").resize(
-            (width, height), Image.Resampling.BILINEAR))
+        prob = np.asarray(
+            Image.fromarray(prob, mode="F").resize((width, height), Image.Resampling.BILINEAR)
+        )
     return prob >= threshold
 
 
@@ -58,9 +59,15 @@ def presence_probability(logit: float, manifest: Manifest) -> float:
     return float(_sigmoid(np.asarray(logit / t, dtype=np.float32)))
 
 
-def postprocess(mask_logits: np.ndarray, zone_logits: np.ndarray, height: int, width: int,
-                manifest: Manifest, presence_logit: float | None = None,
-                mirrored: bool = False) -> Outcome:
+def postprocess(
+    mask_logits: np.ndarray,
+    zone_logits: np.ndarray,
+    height: int,
+    width: int,
+    manifest: Manifest,
+    presence_logit: float | None = None,
+    mirrored: bool = False,
+) -> Outcome:
     """Zone flags are the zone head's flags restricted to zones the mask outlines; when the mask
     outlines lesion but the head flags none of its zones, the zone holding most of it is named.
     lesion_present: v2, calibrated presence >= the manifest's threshold (else the mask is
@@ -76,8 +83,10 @@ def postprocess(mask_logits: np.ndarray, zone_logits: np.ndarray, height: int, w
         present = bool(mask.any())
     probs = _sigmoid(zone_logits.astype(np.float32))
     pixels = zone_pixels(mask, manifest)
-    flags = {z: bool(p >= manifest.zone_threshold) and pixels[z] > 0
-             for z, p in zip(manifest.zone_order, probs, strict=True)}
+    flags = {
+        z: bool(p >= manifest.zone_threshold) and pixels[z] > 0
+        for z, p in zip(manifest.zone_order, probs, strict=True)
+    }
     if mask.any() and not any(flags.values()):
         flags[max(pixels, key=lambda z: pixels[z])] = True
     patient_flags = sides.to_patient(flags, mirrored)
@@ -87,7 +96,8 @@ def postprocess(mask_logits: np.ndarray, zone_logits: np.ndarray, height: int, w
         lesion_probability=None if probability is None else round(probability, 4),
         zone_probabilities=sides.to_patient(
             {z: round(float(p), 4) for z, p in zip(manifest.zone_order, probs, strict=True)},
-            mirrored),
+            mirrored,
+        ),
         zone_flags=patient_flags,
         laterality=sides.laterality(patient_flags),
         lesion_burden_percent=round(100.0 * float(mask.mean()), 3),

@@ -49,7 +49,8 @@ class PredictionSummary:
         if "findings_text" not in data:
             raise ValueError("prediction has no findings_text")
         return cls(
-            width=_int(data, "width"), height=_int(data, "height"),
+            width=_int(data, "width"),
+            height=_int(data, "height"),
             source_format=_str(data, "source_format") or "",
             findings_text=_str(data, "findings_text"),
             zone_flags=_mapping(data, "zone_flags", _bool_value),
@@ -61,7 +62,8 @@ class PredictionSummary:
             lesion_present=_bool(data, "lesion_present"),
             lesion_probability=_float(data, "lesion_probability"),
             in_scope=_bool(data, "in_scope") is not False,
-            scope_reason=_str(data, "scope_reason"))
+            scope_reason=_str(data, "scope_reason"),
+        )
 
 
 def _copy(value: Any) -> Any:

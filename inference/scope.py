@@ -19,8 +19,10 @@ def header_reason(meta: Mapping[str, str]) -> str | None:
     """Why a DICOM header says the film is out of scope, or None (also for PNG/JPEG)."""
     modality = meta.get("modality", "").strip().upper()
     if modality and modality not in RADIOGRAPH_MODALITIES:
-        return (f"Modality {modality} is not a radiograph (CR, DX or DR); only frontal chest "
-                "radiographs are analysed.")
+        return (
+            f"Modality {modality} is not a radiograph (CR, DX or DR); only frontal chest "
+            "radiographs are analysed."
+        )
     body = meta.get("body_part", "").strip().upper()
     if body and body not in CHEST_BODY_PARTS:
         return f"Body part examined is {body}, not the chest."
@@ -36,6 +38,8 @@ def distance_reason(distance: float | None, manifest: Manifest) -> str | None:
         return None
     threshold = float(manifest.scope["threshold"])
     if distance > threshold:
-        return (f"The image does not look like a frontal chest radiograph (scope score "
-                f"{distance:.2f} > {threshold:.2f}: its features are unlike the training films').")
+        return (
+            f"The image does not look like a frontal chest radiograph (scope score "
+            f"{distance:.2f} > {threshold:.2f}: its features are unlike the training films')."
+        )
     return None

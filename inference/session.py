@@ -26,12 +26,18 @@ def choose_providers(device: str = "auto") -> list[str]:
 
 
 class ModelRunner:
-    def __init__(self, model_path: str | Path | None = None, device: str = "auto",
-                 threads: int | None = None, verify_sha256: bool = True):
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        device: str = "auto",
+        threads: int | None = None,
+        verify_sha256: bool = True,
+    ):
         self.providers = choose_providers(device)
         on_gpu = "CUDAExecutionProvider" in self.providers
-        path = Path(model_path or model_path_from_environment()
-                    or (FP32_MODEL if on_gpu else DEFAULT_MODEL))
+        path = Path(
+            model_path or model_path_from_environment() or (FP32_MODEL if on_gpu else DEFAULT_MODEL)
+        )
         mpath = manifest_path_for(path)
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")
@@ -58,6 +64,7 @@ class ModelRunner:
         outputs a v2 manifest names (presence logit, scope distance) by output name."""
         m = self.manifest
         extra = [o for o in (m.presence_output, m.scope_output) if o]
-        mask, zones, *rest = self.session.run([m.mask_output, m.zone_output, *extra],
-                                              {m.input_name: batch})
+        mask, zones, *rest = self.session.run(
+            [m.mask_output, m.zone_output, *extra], {m.input_name: batch}
+        )
         return mask, zones, dict(zip(extra, rest, strict=True))

@@ -2,8 +2,8 @@
 person reads.
 
 The model (like the QaTa data set it learnt from) orders its six zones by the *image's* side:
-the annotations' "left" is the image's left half (docs/model.md, "Data"). Radiology names the patient's
-side, and on a standard PA/AP film the patient's right lies on the image's left. DICOM
+the annotations' "left" is the image's left half (docs/model.md, "Data"). Radiology names the
+patient's side, and on a standard PA/AP film the patient's right lies on the image's left. DICOM
 PatientOrientation (0020,0020) gives the direction of the rows; a row direction of "R" (towards
 the patient's right) means the film is displayed mirrored, so the sides swap. Without it the
 standard display is assumed.
@@ -22,7 +22,8 @@ T = TypeVar("T")
 
 LEVELS: tuple[str, ...] = ("upper", "middle", "lower")
 PATIENT_ZONES: tuple[str, ...] = tuple(
-    f"patient_{side}_{level}" for side in ("right", "left") for level in LEVELS)
+    f"patient_{side}_{level}" for side in ("right", "left") for level in LEVELS
+)
 NO_LESION_SENTENCE = "No focal opacity detected."
 NOT_OUTLINED_SENTENCE = "Abnormal film; lesion not outlined."
 _COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six")

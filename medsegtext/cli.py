@@ -16,10 +16,19 @@ def _train(args: argparse.Namespace) -> int:
     from training.train import TrainConfig, train
 
     cfg = TrainConfig(
-        data=args.data, out=args.out, csv=args.csv, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
-        time_budget_s=args.time_budget, limit=args.limit, max_steps=args.max_steps,
-        init_from=args.init_from, threads=args.threads,
+        data=args.data,
+        out=args.out,
+        csv=args.csv,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        time_budget_s=args.time_budget,
+        limit=args.limit,
+        max_steps=args.max_steps,
+        init_from=args.init_from,
+        threads=args.threads,
     )
     if args.widths:
         cfg.widths = tuple(int(w) for w in args.widths.split(","))
@@ -69,8 +78,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.negatives:
         from training.population_eval import evaluate_populations
 
-        out["populations"] = evaluate_populations(args.data, args.negatives, args.model,
-                                                   args.split, args.limit)
+        out["populations"] = evaluate_populations(
+            args.data, args.negatives, args.model, args.split, args.limit
+        )
     print(json.dumps(out, indent=2))
     return 0
 
@@ -81,8 +91,14 @@ def _export(args: argparse.Namespace) -> int:
 
     from training.export import export
 
-    m = export(args.checkpoint, args.out, args.data, args.name, args.version,
-               None if args.no_evaluate else "valid")
+    m = export(
+        args.checkpoint,
+        args.out,
+        args.data,
+        args.name,
+        args.version,
+        None if args.no_evaluate else "valid",
+    )
     print(json.dumps(asdict(m), indent=2))
     return 0
 
@@ -91,11 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="medsegtext", description=__doc__)
     p.add_argument("--version", action="version", version=f"%(prog)s {app_version()}")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("users", help="manage accounts: users create --email E --role R; users "
-                   "set-password --email E",
-                   add_help=False)
-    sub.add_parser("deidentify-stored", add_help=False,
-                   help="once after upgrading: de-identify DICOM films stored before [--dry-run]")
+    sub.add_parser(
+        "users",
+        help="manage accounts: users create --email E --role R; users set-password --email E",
+        add_help=False,
+    )
+    sub.add_parser(
+        "deidentify-stored",
+        add_help=False,
+        help="once after upgrading: de-identify DICOM films stored before [--dry-run]",
+    )
 
     pr = sub.add_parser("predict", help="segment chest X-rays and write findings")
     pr.add_argument("paths", nargs="+", metavar="PATH", help="PNG, JPEG or DICOM files")
@@ -110,9 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--csv", default=None)
     ev.add_argument("--model", default=None)
     ev.add_argument("--limit", type=int, default=None)
-    ev.add_argument("--negatives", default=None,
-                    help="cxr-negatives folder: also score issue 13's targets per source and "
-                         "population (normal, pneumonia, tuberculosis; adult, pediatric)")
+    ev.add_argument(
+        "--negatives",
+        default=None,
+        help="cxr-negatives folder: also score issue 13's targets per source and "
+        "population (normal, pneumonia, tuberculosis; adult, pediatric)",
+    )
     ev.set_defaults(func=_evaluate)
 
     ex = sub.add_parser("export", help="checkpoint -> ONNX + manifest (needs torch)")
@@ -125,8 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=_export)
 
     t = sub.add_parser("train", help="train the segmentation and findings model (needs torch)")
-    t.add_argument("--data", default="../shared/data/qata-cov19",
-                   help="QaTa-layout folder (annotations.csv, images/, masks/)")
+    t.add_argument(
+        "--data",
+        default="../shared/data/qata-cov19",
+        help="QaTa-layout folder (annotations.csv, images/, masks/)",
+    )
     t.add_argument("--csv", default=None, help="CSV inside --data (LViT: Train_text.csv)")
     t.add_argument("--out", default="runs/default", help="run folder: checkpoints, metrics")
     t.add_argument("--epochs", type=int, default=40)
@@ -139,8 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-steps", type=int, default=None)
     t.add_argument("--init-from", default=None, help="checkpoint to fine-tune from")
     t.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
-    t.add_argument("--widths", default=None,
-                   help="channels per UNet level (default 16,32,64,128,256)")
+    t.add_argument(
+        "--widths", default=None, help="channels per UNet level (default 16,32,64,128,256)"
+    )
     t.set_defaults(func=_train)
     return p
 

@@ -38,8 +38,9 @@ class SlowBackend:
         await self.inner.close()
 
 
-def slow_worker_settings(settings: Settings | None = None, *, delay_s: float,
-                         **kwargs: Any) -> type:
+def slow_worker_settings(
+    settings: Settings | None = None, *, delay_s: float, **kwargs: Any
+) -> type:
     """worker_settings(settings, **kwargs), with the worker's model ``delay_s`` late."""
     base = worker_settings(settings, **kwargs)
     startup = base.on_startup  # type: ignore[attr-defined]

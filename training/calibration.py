@@ -24,8 +24,10 @@ import numpy as np
 
 SENSITIVITY_FLOORS: dict[str, float] = {"qata": 0.98, "pneumonia+tuberculosis": 0.92}
 TARGETS: dict[str, float] = {
-    "normal-adult read as no lesion": 0.92, "normal-pediatric read as no lesion": 0.90,
-    "pneumonia+tuberculosis flagged": 0.92, "qata flagged": 0.98,
+    "normal-adult read as no lesion": 0.92,
+    "normal-pediatric read as no lesion": 0.90,
+    "pneumonia+tuberculosis flagged": 0.92,
+    "qata flagged": 0.98,
     "auroc normal vs abnormal": 0.97,
 }
 
@@ -69,8 +71,9 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 50) -> tuple[
         p = sigmoid(a * x + b)
         w = p * (1 - p)
         grad = np.array([np.sum((p - y) * x) + ridge * (a - 1), np.sum(p - y) + ridge * b])
-        hess = np.array([[np.sum(w * x * x) + ridge, np.sum(w * x)],
-                         [np.sum(w * x), np.sum(w) + ridge]])
+        hess = np.array(
+            [[np.sum(w * x * x) + ridge, np.sum(w * x)], [np.sum(w * x), np.sum(w) + ridge]]
+        )
         step = np.linalg.solve(hess, grad)
         a, b = a - step[0], b - step[1]
         if np.abs(step).max() < 1e-10:
@@ -80,8 +83,11 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 50) -> tuple[
     return 1.0 / a, b
 
 
-def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 10,
-                ) -> tuple[float, list[dict[str, float]]]:
+def reliability(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    bins: int = 10,
+) -> tuple[float, list[dict[str, float]]]:
     """ECE = sum over bins of (share of films) x |mean probability - share abnormal|."""
     probs, labels = np.asarray(probs, np.float64), np.asarray(labels, np.float64)
     edges = np.linspace(0, 1, bins + 1)
@@ -93,9 +99,15 @@ def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 10,
             continue
         conf, frac = float(probs[sel].mean()), float(labels[sel].mean())
         ece += sel.mean() * abs(conf - frac)
-        rows.append({"low": round(float(edges[k]), 2), "high": round(float(edges[k + 1]), 2),
-                     "films": int(sel.sum()), "mean_probability": round(conf, 4),
-                     "share_abnormal": round(frac, 4)})
+        rows.append(
+            {
+                "low": round(float(edges[k]), 2),
+                "high": round(float(edges[k + 1]), 2),
+                "films": int(sel.sum()),
+                "mean_probability": round(conf, 4),
+                "share_abnormal": round(frac, 4),
+            }
+        )
     return float(ece), rows
 
 
@@ -113,7 +125,7 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float | None:
         j = i
         while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
             j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
         i = j + 1
     return float((ranks[labels].sum() - npos * (npos + 1) / 2) / (npos * nneg))
 
@@ -124,8 +136,9 @@ def floor_members(kinds: Sequence[str], name: str) -> np.ndarray:
     return np.array([k.split("-")[0] in parts for k in kinds], bool)
 
 
-def choose_threshold(probs: np.ndarray, kinds: Sequence[str],
-                     floors: Mapping[str, float] = SENSITIVITY_FLOORS) -> float:
+def choose_threshold(
+    probs: np.ndarray, kinds: Sequence[str], floors: Mapping[str, float] = SENSITIVITY_FLOORS
+) -> float:
     """The highest t with mean(p >= t) >= floor inside every floor's films."""
     probs = np.asarray(probs, np.float64)
     t = 1.0
@@ -138,8 +151,12 @@ def choose_threshold(probs: np.ndarray, kinds: Sequence[str],
     return t
 
 
-def rates(probs: np.ndarray, kinds: Sequence[str], presence: np.ndarray, threshold: float,
-          ) -> dict[str, Any]:
+def rates(
+    probs: np.ndarray,
+    kinds: Sequence[str],
+    presence: np.ndarray,
+    threshold: float,
+) -> dict[str, Any]:
     """Per kind: films and share flagged; plus the issue's targets and both AUROCs."""
     probs, presence = np.asarray(probs, np.float64), np.asarray(presence) > 0.5
     flagged = probs >= threshold
@@ -173,8 +190,12 @@ def rates(probs: np.ndarray, kinds: Sequence[str], presence: np.ndarray, thresho
     }
 
 
-def calibrate(logits: np.ndarray, kinds: Sequence[str], presence: np.ndarray,
-              floors: Mapping[str, float] = SENSITIVITY_FLOORS) -> dict[str, Any]:
+def calibrate(
+    logits: np.ndarray,
+    kinds: Sequence[str],
+    presence: np.ndarray,
+    floors: Mapping[str, float] = SENSITIVITY_FLOORS,
+) -> dict[str, Any]:
     """Everything the manifest's `presence` block needs, from valid's presence logits:
     lesion_probability = sigmoid(presence_logit / temperature + bias).
 
@@ -205,9 +226,10 @@ def calibrate(logits: np.ndarray, kinds: Sequence[str], presence: np.ndarray,
         "temperature": round(temperature, 6),
         "bias": round(bias, 6),
         "threshold": round(threshold, 6),
-        "threshold_rule": "highest threshold with " + ", ".join(
-            f"{k} flagged >= {v}" for k, v in floors.items()),
-        "ece": round(ece, 4), "ece_before_scaling": round(raw_ece, 4),
+        "threshold_rule": "highest threshold with "
+        + ", ".join(f"{k} flagged >= {v}" for k, v in floors.items()),
+        "ece": round(ece, 4),
+        "ece_before_scaling": round(raw_ece, 4),
         "ece_temperature_only": round(t_only_ece, 4),
         "reliability_bins": bins,
         "valid": rates(probs, kinds, presence, threshold),

@@ -39,8 +39,11 @@ def _zones_from(row: dict[str, str], source: Path) -> tuple[bool, ...]:
         raise DatasetError(f"{source}: {e}") from e
 
 
-def read_records(root: str | Path, csv_name: str | None = None, split: str | None = None,
-                 ) -> list[Record]:
+def read_records(
+    root: str | Path,
+    csv_name: str | None = None,
+    split: str | None = None,
+) -> list[Record]:
     """Records from `root/annotations.csv` (QaTa layout) or an LViT prompt CSV.
 
     LViT CSVs have `Image,Description` and no split column: their split is taken from the file
@@ -63,13 +66,15 @@ def read_records(root: str | Path, csv_name: str | None = None, split: str | Non
         if lvit:
             name = row["Image"]
             row = {"image": name, "mask": f"mask_{name}", "description": row["Description"]}
-        records.append(Record(
-            image=img_dir / row["image"],
-            mask=mask_dir / row["mask"],
-            description=row["description"].strip(),
-            zones=_zones_from(row, path),
-            split=row.get("split") or default_split,
-        ))
+        records.append(
+            Record(
+                image=img_dir / row["image"],
+                mask=mask_dir / row["mask"],
+                description=row["description"].strip(),
+                zones=_zones_from(row, path),
+                split=row.get("split") or default_split,
+            )
+        )
     if split is not None:
         records = [r for r in records if r.split == split]
     return records

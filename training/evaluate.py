@@ -23,29 +23,41 @@ from training.metrics import MetricAccumulator
 BATCH = 16
 
 
-def evaluate(data: str | Path, split: str = "valid", model_path: str | Path | None = None,
-             limit: int | None = None, csv: str | None = None) -> dict[str, Any]:
+def evaluate(
+    data: str | Path,
+    split: str = "valid",
+    model_path: str | Path | None = None,
+    limit: int | None = None,
+    csv: str | None = None,
+) -> dict[str, Any]:
     records = read_records(data, csv, split=split)[:limit]
     if not records:
         raise ValueError(f"{data}: no images in split {split!r}")
     predictor = Predictor(model_path)
     acc = MetricAccumulator()
-    for start in tqdm(range(0, len(records), BATCH), desc=f"evaluate {split}", mininterval=5,
-                      leave=False):
-        batch = records[start:start + BATCH]
+    for start in tqdm(
+        range(0, len(records), BATCH), desc=f"evaluate {split}", mininterval=5, leave=False
+    ):
+        batch = records[start : start + BATCH]
         results = predictor.predict_batch([r.image.read_bytes() for r in batch])
         for rec, res in zip(batch, results, strict=True):
             if isinstance(res, InputError):
                 raise ValueError(f"{rec.image}: {res}")
             true = np.asarray(Image.open(rec.mask).convert("L")) > 0
             # a refused film (out of scope) counts as nothing outlined
-            pred = (np.asarray(Image.open(io.BytesIO(res.mask_png))) > 0 if res.in_scope
-                    else np.zeros_like(true))
+            pred = (
+                np.asarray(Image.open(io.BytesIO(res.mask_png))) > 0
+                if res.in_scope
+                else np.zeros_like(true)
+            )
             acc.add_masks(pred, true)
             # The data set names image sides: read the patient-side flags back on its terms
             # (its films are standard display) and render its sentence template.
             image_flags = to_image(res.zone_flags)
             zones = [image_flags.get(z, False) for z in ZONE_ORDER]
             acc.add_findings(zones, rec.zones, render(zones), rec.description)
-    return {"split": split, "model": predictor.model_info,
-            **{k: round(v, 4) for k, v in acc.result().items()}}
+    return {
+        "split": split,
+        "model": predictor.model_info,
+        **{k: round(v, 4) for k, v in acc.result().items()},
+    }

@@ -55,8 +55,10 @@ def load_checkpoint(path: str | Path) -> tuple[SegFindNet, dict[str, Any]]:
     model = SegFindNet(tuple(ckpt.get("widths", DEFAULT_WIDTHS)))
     missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
     if unexpected or missing:
-        raise ValueError(f"{path}: not a SegFindNet v2 checkpoint (missing {missing[:3]}, "
-                         f"unexpected {unexpected[:3]}); v1 weights need training first")
+        raise ValueError(
+            f"{path}: not a SegFindNet v2 checkpoint (missing {missing[:3]}, "
+            f"unexpected {unexpected[:3]}); v1 weights need training first"
+        )
     model.eval()
     return model, ckpt
 
@@ -69,17 +71,26 @@ def to_onnx(model: SegFindNet | ExportNet, path: Path, size: int = 224) -> None:
     # The TorchScript exporter on purpose (dynamo=False): the torch.export one needs onnxscript,
     # which the training extra does not install. Torch warns that it is deprecated; known.
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "You are using the legacy TorchScript-based ONNX",
-                                DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", "You are using the legacy TorchScript-based ONNX", DeprecationWarning
+        )
         torch.onnx.export(
-            net, (torch.zeros(1, 1, size, size),), str(path), dynamo=False, opset_version=17,
-            input_names=["image"], output_names=names,
+            net,
+            (torch.zeros(1, 1, size, size),),
+            str(path),
+            dynamo=False,
+            opset_version=17,
+            input_names=["image"],
+            output_names=names,
             dynamic_axes={"image": {0: "batch"}, **{n: {0: "batch"} for n in names}},
         )
 
 
-def parity(model: SegFindNet | ExportNet, onnx_path: Path, images_u8: np.ndarray,
-           ) -> dict[str, float]:
+def parity(
+    model: SegFindNet | ExportNet,
+    onnx_path: Path,
+    images_u8: np.ndarray,
+) -> dict[str, float]:
     """Max |torch - onnxruntime| over every output on the given images, run as one batch.
     Distances are compared relative to their size (they are sums of ~256 squares)."""
     net = model if isinstance(model, ExportNet) else ExportNet(model)
@@ -101,25 +112,38 @@ def parity(model: SegFindNet | ExportNet, onnx_path: Path, images_u8: np.ndarray
 def intended_use(train_images: int, negatives: bool) -> dict[str, str]:
     """What the model was and was not trained on, in words for the portal's intended-use notice
     (../shared/data/README.md has the facts)."""
-    qata = (f"{train_images:,} frontal chest X-rays of COVID-19 pneumonia (QaTa-COV19), every "
-            "one with its lesions outlined")
+    qata = (
+        f"{train_images:,} frontal chest X-rays of COVID-19 pneumonia (QaTa-COV19), every "
+        "one with its lesions outlined"
+    )
     if not negatives:
-        return {"trained_on": f"{qata}.",
-                "not_trained_on": "Normal films or other lung diseases (non-COVID pneumonia, "
-                                  "tuberculosis), lateral views, CT, MRI or any other modality "
-                                  "or body part. On such images its findings are not to be "
-                                  "relied on."}
-    return {"trained_on": f"{qata}; and frontal normal, pneumonia and tuberculosis films "
-                          "(cxr-negatives: adults, and children aged 1-5), which teach it "
-                          "whether a film is abnormal but carry no lesion outline.",
-            "not_trained_on": "Outlines of lesions other than COVID-19, lateral views, CT, MRI "
-                              "or any other modality or body part. On such images its "
-                              "findings are not to be relied on."}
+        return {
+            "trained_on": f"{qata}.",
+            "not_trained_on": "Normal films or other lung diseases (non-COVID pneumonia, "
+            "tuberculosis), lateral views, CT, MRI or any other modality "
+            "or body part. On such images its findings are not to be "
+            "relied on.",
+        }
+    return {
+        "trained_on": f"{qata}; and frontal normal, pneumonia and tuberculosis films "
+        "(cxr-negatives: adults, and children aged 1-5), which teach it "
+        "whether a film is abnormal but carry no lesion outline.",
+        "not_trained_on": "Outlines of lesions other than COVID-19, lateral views, CT, MRI "
+        "or any other modality or body part. On such images its "
+        "findings are not to be relied on.",
+    }
 
 
-def export(checkpoint: str | Path, out: str | Path, data: str | Path, name: str, version: str,
-           evaluate_split: str | None = "valid", negatives: str | Path | None = None,
-           ood_per_kind: int = 40) -> Manifest:
+def export(
+    checkpoint: str | Path,
+    out: str | Path,
+    data: str | Path,
+    name: str,
+    version: str,
+    evaluate_split: str | None = "valid",
+    negatives: str | Path | None = None,
+    ood_per_kind: int = 40,
+) -> Manifest:
     model, ckpt = load_checkpoint(checkpoint)
     onnx_path = Path(out)
     scope = None
@@ -134,18 +158,27 @@ def export(checkpoint: str | Path, out: str | Path, data: str | Path, name: str,
     check = parity(net, onnx_path, load_arrays(valid[:PARITY_IMAGES]).images)
     print(json.dumps({"parity": check}), flush=True)
     manifest = Manifest(
-        name=name, version=version, onnx_file=onnx_path.name, sha256=sha256_of(onnx_path),
-        mean=MEAN, std=STD, parameters=count_parameters(model),
+        name=name,
+        version=version,
+        onnx_file=onnx_path.name,
+        sha256=sha256_of(onnx_path),
+        mean=MEAN,
+        std=STD,
+        parameters=count_parameters(model),
         flops_per_image=count_flops(model),
         training={
             "data": "QaTa-COV19 (LViT text, SGSeg templates)"
-                    + (" + cxr-negatives (normal, pneumonia, tuberculosis)" if negatives else ""),
+            + (" + cxr-negatives (normal, pneumonia, tuberculosis)" if negatives else ""),
             "train_images": train_n,
-            "valid_images": len(valid), "selected_epoch": ckpt.get("metrics", {}).get("epoch"),
-            "selection": ckpt.get("metrics", {}).get("route") or (
+            "valid_images": len(valid),
+            "selected_epoch": ckpt.get("metrics", {}).get("epoch"),
+            "selection": ckpt.get("metrics", {}).get("route")
+            or (
                 "best mean of QaTa accumulated Dice, AUROC normal vs abnormal and "
-                "adult and pediatric normal specificity on valid"),
-            "training_valid_metrics": ckpt.get("metrics", {}), "parity": check,
+                "adult and pediatric normal specificity on valid"
+            ),
+            "training_valid_metrics": ckpt.get("metrics", {}),
+            "parity": check,
         },
         intended_use=intended_use(train_n, negatives is not None),
     )
@@ -185,11 +218,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--negatives", default="../shared/data/cxr-negatives")
     p.add_argument("--name", default="medsegtext-segfind")
     p.add_argument("--version", default="2.0.0-dev")
-    p.add_argument("--evaluate", action="store_true",
-                   help="also score QaTa valid through the v1 inference core")
+    p.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="also score QaTa valid through the v1 inference core",
+    )
     a = p.parse_args(argv)
-    m = export(a.checkpoint, a.out, a.data, a.name, a.version,
-               "valid" if a.evaluate else None, a.negatives)
+    m = export(
+        a.checkpoint, a.out, a.data, a.name, a.version, "valid" if a.evaluate else None, a.negatives
+    )
     print(manifest_path_for(a.out).read_text() if m else "", flush=True)
 
 

@@ -29,8 +29,26 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from training.augment import augment
 
 IGNORE_VALUE = 255  # training.mixed.IGNORE: an unknown outline stays unknown
-MARKER_TEXTS = ("L", "R", "L", "R", "LT", "RT", "PA", "AP", "AP SUPINE", "PORTABLE", "ERECT",
-                "SEMI-ERECT", "1", "2", "12:04", "A", "B", "P")
+MARKER_TEXTS = (
+    "L",
+    "R",
+    "L",
+    "R",
+    "LT",
+    "RT",
+    "PA",
+    "AP",
+    "AP SUPINE",
+    "PORTABLE",
+    "ERECT",
+    "SEMI-ERECT",
+    "1",
+    "2",
+    "12:04",
+    "A",
+    "B",
+    "P",
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +71,9 @@ class ArtifactConfig:
 DEFAULT = ArtifactConfig()
 
 
-def film_artifacts(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
-                   cfg: ArtifactConfig = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
+def film_artifacts(
+    image: np.ndarray, mask: np.ndarray, rng: np.random.Generator, cfg: ArtifactConfig = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
     """image (H, W) uint8, mask (H, W) uint8 -> both (H, W) uint8, same size."""
     h, w = image.shape
     img = Image.fromarray(image)
@@ -69,8 +88,11 @@ def film_artifacts(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator
     if rng.random() < cfg.p_blur:
         img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.4, 1.6))))
     elif rng.random() < cfg.p_sharpen / (1 - cfg.p_blur):
-        img = img.filter(ImageFilter.UnsharpMask(radius=float(rng.uniform(1, 4)),
-                                                 percent=int(rng.integers(50, 200)), threshold=0))
+        img = img.filter(
+            ImageFilter.UnsharpMask(
+                radius=float(rng.uniform(1, 4)), percent=int(rng.integers(50, 200)), threshold=0
+            )
+        )
     arr = np.asarray(img, dtype=np.float32)
     if rng.random() < cfg.p_window:
         lo, hi = np.percentile(arr, [rng.uniform(0, 8), rng.uniform(92, 100)])
@@ -84,10 +106,15 @@ def film_artifacts(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator
         img, msk = _borders(img, msk, rng)
     if rng.random() < cfg.p_resample:
         s = int(rng.integers(*cfg.resample_range))
-        down = [Image.Resampling.BILINEAR, Image.Resampling.BOX, Image.Resampling.NEAREST,
-                Image.Resampling.LANCZOS][int(rng.integers(4))]
-        up = [Image.Resampling.BILINEAR, Image.Resampling.BICUBIC,
-              Image.Resampling.LANCZOS][int(rng.integers(3))]
+        down = [
+            Image.Resampling.BILINEAR,
+            Image.Resampling.BOX,
+            Image.Resampling.NEAREST,
+            Image.Resampling.LANCZOS,
+        ][int(rng.integers(4))]
+        up = [Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.LANCZOS][
+            int(rng.integers(3))
+        ]
         img = img.resize((s, s), down).resize((w, h), up)
     if rng.random() < cfg.p_jpeg:
         buf = io.BytesIO()
@@ -112,26 +139,43 @@ def _burn_markers(img: Image.Image, rng: np.random.Generator) -> Image.Image:
         tw, th = int(right - left), int(bottom - top)
         top = int(top)
         if rng.random() < 0.7:  # near an edge
-            x = int(rng.choice([rng.integers(0, max(1, w // 6)),
-                                rng.integers(max(0, w - w // 6 - tw), max(1, w - tw))]))
+            x = int(
+                rng.choice(
+                    [
+                        rng.integers(0, max(1, w // 6)),
+                        rng.integers(max(0, w - w // 6 - tw), max(1, w - tw)),
+                    ]
+                )
+            )
             y = int(rng.integers(0, max(1, h - th)))
         else:
             x, y = int(rng.integers(0, max(1, w - tw))), int(rng.integers(0, max(1, h - th)))
         fill = int(rng.integers(200, 256)) if rng.random() < 0.8 else int(rng.integers(0, 40))
         if rng.random() < 0.25:  # a box behind the letters, as on many digital films
-            draw.rectangle((x - 2, y - 2 + top, x + tw + 2, y + th + 2 + top),
-                           fill=255 - fill if rng.random() < 0.5 else None, outline=fill)
+            draw.rectangle(
+                (x - 2, y - 2 + top, x + tw + 2, y + th + 2 + top),
+                fill=255 - fill if rng.random() < 0.5 else None,
+                outline=fill,
+            )
         draw.text((x, y), text, fill=fill, font=font)
     return img
 
 
-def _letterbox(img: Image.Image, msk: Image.Image, rng: np.random.Generator, smallest: float,
-               ) -> tuple[Image.Image, Image.Image]:
+def _letterbox(
+    img: Image.Image,
+    msk: Image.Image,
+    rng: np.random.Generator,
+    smallest: float,
+) -> tuple[Image.Image, Image.Image]:
     """The film shrunk on one or both axes and padded, as when a non-square film is fitted."""
     w, h = img.size
-    sx, sy = (rng.uniform(smallest, 1.0, size=2) if rng.random() < 0.5
-              else (rng.uniform(smallest, 1.0), 1.0) if rng.random() < 0.5
-              else (1.0, rng.uniform(smallest, 1.0)))
+    sx, sy = (
+        rng.uniform(smallest, 1.0, size=2)
+        if rng.random() < 0.5
+        else (rng.uniform(smallest, 1.0), 1.0)
+        if rng.random() < 0.5
+        else (1.0, rng.uniform(smallest, 1.0))
+    )
     nw, nh = max(8, int(w * sx)), max(8, int(h * sy))
     ox, oy = int(rng.integers(0, w - nw + 1)), int(rng.integers(0, h - nh + 1))
     fill = [0, 255, int(np.asarray(img).mean())][int(rng.integers(3))]
@@ -142,8 +186,11 @@ def _letterbox(img: Image.Image, msk: Image.Image, rng: np.random.Generator, sma
     return canvas, mcanvas
 
 
-def _borders(img: Image.Image, msk: Image.Image, rng: np.random.Generator,
-             ) -> tuple[Image.Image, Image.Image]:
+def _borders(
+    img: Image.Image,
+    msk: Image.Image,
+    rng: np.random.Generator,
+) -> tuple[Image.Image, Image.Image]:
     """Collimation or scanner bands of constant grey on random sides. Nothing is visible under
     a band, so the mask is cleared there too."""
     arr, marr = np.asarray(img).copy(), np.asarray(msk).copy()
@@ -153,27 +200,39 @@ def _borders(img: Image.Image, msk: Image.Image, rng: np.random.Generator,
             continue
         width = int(rng.integers(1, max(2, int(0.1 * (h if side < 2 else w)))))
         value = [0, 255, int(rng.integers(0, 256))][int(rng.integers(3))]
-        band = ((slice(0, width), slice(None)), (slice(h - width, h), slice(None)),
-                (slice(None), slice(0, width)), (slice(None), slice(w - width, w)))[side]
+        band = (
+            (slice(0, width), slice(None)),
+            (slice(h - width, h), slice(None)),
+            (slice(None), slice(0, width)),
+            (slice(None), slice(w - width, w)),
+        )[side]
         arr[band] = value
         marr[band] = np.where(marr[band] == IGNORE_VALUE, IGNORE_VALUE, 0)
     return Image.fromarray(arr), Image.fromarray(marr)
 
 
-def artifacts_batch(images: np.ndarray, masks: np.ndarray, rng: np.random.Generator,
-                    cfg: ArtifactConfig = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
+def artifacts_batch(
+    images: np.ndarray, masks: np.ndarray, rng: np.random.Generator, cfg: ArtifactConfig = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
     """(B, H, W) uint8 pairs through film_artifacts, one after another from one generator."""
     out = [film_artifacts(i, m, rng, cfg) for i, m in zip(images, masks, strict=True)]
     return np.stack([o[0] for o in out]), np.stack([o[1] for o in out])
 
 
-def augmented_films(images: np.ndarray, masks: np.ndarray | None, seed: int, offset: int,
-                    ) -> torch.Tensor:
+def augmented_films(
+    images: np.ndarray,
+    masks: np.ndarray | None,
+    seed: int,
+    offset: int,
+) -> torch.Tensor:
     """(B, H, W) uint8 -> (B, 1, H, W) in [0, 1], through film artifacts then the training
     augmentation, seeded by (seed, offset) so a cache of augmented features is reproducible."""
     m = masks if masks is not None else np.zeros_like(images)
     x, m = artifacts_batch(images, m, np.random.default_rng([seed, offset]))
     gen = torch.Generator().manual_seed(seed * 1_000_003 + offset)
-    out, _ = augment(torch.from_numpy(x).unsqueeze(1).float() / 255.0,
-                     torch.from_numpy(m).unsqueeze(1).float(), gen)
+    out, _ = augment(
+        torch.from_numpy(x).unsqueeze(1).float() / 255.0,
+        torch.from_numpy(m).unsqueeze(1).float(),
+        gen,
+    )
     return out

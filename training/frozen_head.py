@@ -33,8 +33,10 @@ from training.validate import MEAN, STD, normalise
 from training.warm_start import load_onnx_weights
 
 BATCH = 64
-ROUTE = ("v1 network frozen (outline and zone flags as shipped); presence head fitted on its "
-         "inputs for every train film, as is and through two augmented passes, class-balanced")
+ROUTE = (
+    "v1 network frozen (outline and zone flags as shipped); presence head fitted on its "
+    "inputs for every train film, as is and through two augmented passes, class-balanced"
+)
 SEED = 2026
 
 
@@ -46,21 +48,23 @@ def frozen_v1(onnx_path: str | Path, calibration: np.ndarray) -> SegFindNet:
 
 
 @torch.no_grad()
-def film_summaries(model: SegFindNet, images: np.ndarray, masks: np.ndarray | None = None,
-                   seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def film_summaries(
+    model: SegFindNet, images: np.ndarray, masks: np.ndarray | None = None, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """What the presence head reads and the scope gate's level features, for (N, H, W) uint8
     films; with a seed, each film first goes through the training augmentation."""
     head_x: list[torch.Tensor] = []
     scope_x: list[torch.Tensor] = []
     hook = model.presence_head[0].register_forward_hook(
-        lambda _m, inp, _o: head_x.append(inp[0].detach().clone()))
+        lambda _m, inp, _o: head_x.append(inp[0].detach().clone())
+    )
     try:
         for i in range(0, len(images), BATCH):
-            x = images[i:i + BATCH]
+            x = images[i : i + BATCH]
             if seed is None:
                 t = normalise(torch.from_numpy(x).unsqueeze(1))
             else:
-                m = masks[i:i + BATCH] if masks is not None else None
+                m = masks[i : i + BATCH] if masks is not None else None
                 t = (augmented_films(x, m, seed, i) - MEAN) / STD
             levels = model.encode(t)
             scope_x.append(level_features(levels))
@@ -70,8 +74,13 @@ def film_summaries(model: SegFindNet, images: np.ndarray, masks: np.ndarray | No
     return torch.cat(head_x).numpy(), torch.cat(scope_x).numpy()
 
 
-def build_cache(out: Path, onnx_path: str, qata: str, negatives: str, passes: int,
-                ) -> dict[str, np.ndarray]:
+def build_cache(
+    out: Path,
+    onnx_path: str,
+    qata: str,
+    negatives: str,
+    passes: int,
+) -> dict[str, np.ndarray]:
     path = out / "head_inputs.npz"
     if path.is_file():
         return dict(np.load(path))
@@ -83,9 +92,11 @@ def build_cache(out: Path, onnx_path: str, qata: str, negatives: str, passes: in
         parts.append(film_summaries(model, train.images, train.masks, seed=SEED + p)[0])
         print(f"pass {p + 1}/{passes} done", flush=True)
     cache = {
-        "train_x": np.concatenate(parts), "train_y": np.tile(train.presence, passes + 1),
+        "train_x": np.concatenate(parts),
+        "train_y": np.tile(train.presence, passes + 1),
         "train_kind": np.tile(_kinds(train), passes + 1),
-        "valid_x": film_summaries(model, valid.images)[0], "valid_y": valid.presence,
+        "valid_x": film_summaries(model, valid.images)[0],
+        "valid_y": valid.presence,
         "valid_kind": _kinds(valid),
     }
     np.savez(path, **cache)  # type: ignore[arg-type]
@@ -109,8 +120,15 @@ def sample_weights(kinds: np.ndarray) -> np.ndarray:
     return w * len(kinds) / w.sum()
 
 
-def fit_head(head: nn.Sequential, x: np.ndarray, y: np.ndarray, w: np.ndarray,
-             epochs: int = 80, lr: float = 2e-3, weight_decay: float = 1e-2) -> None:
+def fit_head(
+    head: nn.Sequential,
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    epochs: int = 80,
+    lr: float = 2e-3,
+    weight_decay: float = 1e-2,
+) -> None:
     """Adam on standardised inputs, then the standardisation is folded into the first layer,
     so the exported graph is the plain head."""
     mu, sd = x.mean(0), x.std(0) + 1e-6
@@ -126,8 +144,12 @@ def fit_head(head: nn.Sequential, x: np.ndarray, y: np.ndarray, w: np.ndarray,
     head.train()
     for _ in range(epochs):
         for idx in torch.randperm(len(xt), generator=gen).split(256):
-            loss = (nn.functional.binary_cross_entropy_with_logits(
-                head(xt[idx]).squeeze(1), yt[idx], reduction="none") * wt[idx]).mean()
+            loss = (
+                nn.functional.binary_cross_entropy_with_logits(
+                    head(xt[idx]).squeeze(1), yt[idx], reduction="none"
+                )
+                * wt[idx]
+            ).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -147,20 +169,40 @@ def head_logits(head: nn.Sequential, x: np.ndarray) -> np.ndarray:
     return head(torch.from_numpy(x.astype(np.float32))).squeeze(1).numpy()
 
 
-def run(out: Path, onnx_path: str, qata: str, negatives: str, passes: int, epochs: int,
-        ) -> dict[str, Any]:
+def run(
+    out: Path,
+    onnx_path: str,
+    qata: str,
+    negatives: str,
+    passes: int,
+    epochs: int,
+) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     cache = build_cache(out, onnx_path, qata, negatives, passes)
     # eval-mode BatchNorm rebuilt from the folded v1 convs is exact whatever films measure it
     model = frozen_v1(onnx_path, load_mixed(qata, None, "train", limit=64).images)
-    fit_head(model.presence_head, cache["train_x"], cache["train_y"],
-             sample_weights(cache["train_kind"]), epochs=epochs)
+    fit_head(
+        model.presence_head,
+        cache["train_x"],
+        cache["train_y"],
+        sample_weights(cache["train_kind"]),
+        epochs=epochs,
+    )
     logits = head_logits(model.presence_head, cache["valid_x"])
     result = calibrate(logits, list(cache["valid_kind"]), cache["valid_y"])
-    torch.save({"model": model.state_dict(), "widths": list(DEFAULT_WIDTHS),
-                "metrics": {"route": ROUTE, "passes": passes,
-                            "epochs": epochs, "valid": result["valid"]["targets"]}},
-               out / "best.pt")
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "widths": list(DEFAULT_WIDTHS),
+            "metrics": {
+                "route": ROUTE,
+                "passes": passes,
+                "epochs": epochs,
+                "valid": result["valid"]["targets"],
+            },
+        },
+        out / "best.pt",
+    )
     return result
 
 
@@ -174,8 +216,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--epochs", type=int, default=80)
     a = p.parse_args(argv)
     r = run(a.out, a.onnx, a.data, a.negatives, a.passes, a.epochs)
-    print(json.dumps({"valid": r["valid"]["targets"], "cross_fitted": r["cross_fitted"]["targets"],
-                      "ece": r["ece"]}, indent=2))
+    print(
+        json.dumps(
+            {
+                "valid": r["valid"]["targets"],
+                "cross_fitted": r["cross_fitted"]["targets"],
+                "ece": r["ece"],
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

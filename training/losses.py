@@ -15,8 +15,9 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 1 - (2 * inter + 1) / (p.sum() + target.sum() + 1)
 
 
-def total_loss(mask_logits: torch.Tensor, zone_logits: torch.Tensor, masks: torch.Tensor,
-               zones: torch.Tensor) -> torch.Tensor:
+def total_loss(
+    mask_logits: torch.Tensor, zone_logits: torch.Tensor, masks: torch.Tensor, zones: torch.Tensor
+) -> torch.Tensor:
     mask_logits, zone_logits = mask_logits.float(), zone_logits.float()
     bce = F.binary_cross_entropy_with_logits(mask_logits, masks)
     dice = soft_dice_loss(mask_logits, masks)
@@ -27,10 +28,16 @@ def total_loss(mask_logits: torch.Tensor, zone_logits: torch.Tensor, masks: torc
 PRESENCE_WEIGHT = 1.0
 
 
-def masked_loss(mask_logits: torch.Tensor, zone_logits: torch.Tensor,
-                presence_logit: torch.Tensor, masks: torch.Tensor, has_mask: torch.Tensor,
-                zones: torch.Tensor, has_zones: torch.Tensor, presence: torch.Tensor,
-                ) -> tuple[torch.Tensor, dict[str, float]]:
+def masked_loss(
+    mask_logits: torch.Tensor,
+    zone_logits: torch.Tensor,
+    presence_logit: torch.Tensor,
+    masks: torch.Tensor,
+    has_mask: torch.Tensor,
+    zones: torch.Tensor,
+    has_zones: torch.Tensor,
+    presence: torch.Tensor,
+) -> tuple[torch.Tensor, dict[str, float]]:
     """Issue 13's loss over a mixed batch.
 
     - presence: BCE on every film;

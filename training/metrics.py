@@ -41,8 +41,13 @@ class MetricAccumulator:
             self.dice_per_image.append(_ratio(2 * tp, 2 * tp + fp + fn))
             self.iou_per_image.append(_ratio(tp, tp + fp + fn))
 
-    def add_findings(self, zones_pred: Sequence[bool], zones_true: Sequence[bool],
-                     sentence_pred: str, sentence_true: str) -> None:
+    def add_findings(
+        self,
+        zones_pred: Sequence[bool],
+        zones_true: Sequence[bool],
+        sentence_pred: str,
+        sentence_true: str,
+    ) -> None:
         self.zone_pred.append(np.asarray(zones_pred, dtype=bool))
         self.zone_true.append(np.asarray(zones_true, dtype=bool))
         self.sentences_pred.append(sentence_pred)
@@ -62,11 +67,17 @@ class MetricAccumulator:
             zp, zt = np.stack(self.zone_pred), np.stack(self.zone_true)
             out.update(
                 zone_macro_f1=zone_macro_f1(zp, zt),
-                laterality_accuracy=float(np.mean([
-                    laterality(p) == laterality(t) for p, t in zip(zp, zt, strict=True)])),
-                exact_sentence_match=float(np.mean([
-                    _norm(p) == _norm(t)
-                    for p, t in zip(self.sentences_pred, self.sentences_true, strict=True)])),
+                laterality_accuracy=float(
+                    np.mean([laterality(p) == laterality(t) for p, t in zip(zp, zt, strict=True)])
+                ),
+                exact_sentence_match=float(
+                    np.mean(
+                        [
+                            _norm(p) == _norm(t)
+                            for p, t in zip(self.sentences_pred, self.sentences_true, strict=True)
+                        ]
+                    )
+                ),
                 bleu4=bleu4(self.sentences_pred, self.sentences_true),
                 rouge_l=rouge_l(self.sentences_pred, self.sentences_true),
             )
@@ -102,7 +113,7 @@ def _tokens(s: str) -> list[str]:
 
 
 def _ngrams(tokens: list[str], n: int) -> Counter[tuple[str, ...]]:
-    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 
 
 def bleu4(candidates: Sequence[str], references: Sequence[str]) -> float:

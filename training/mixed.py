@@ -55,11 +55,19 @@ def read_negatives(root: str | Path, split: str | None = None) -> list[NegativeR
     out = []
     for row in rows:
         if row.get("label") not in LABELS:
-            raise DatasetError(f"{path}: label {row.get('label')!r} for {row.get('image')} is "
-                               f"not one of {', '.join(LABELS)}")
-        out.append(NegativeRecord(image=root / "images" / row["image"], label=row["label"],
-                                  population=row.get("population") or "unknown",
-                                  split=row["split"], group=group_of(row["image"])))
+            raise DatasetError(
+                f"{path}: label {row.get('label')!r} for {row.get('image')} is "
+                f"not one of {', '.join(LABELS)}"
+            )
+        out.append(
+            NegativeRecord(
+                image=root / "images" / row["image"],
+                label=row["label"],
+                population=row.get("population") or "unknown",
+                split=row["split"],
+                group=group_of(row["image"]),
+            )
+        )
     return [r for r in out if split is None or r.split == split]
 
 
@@ -83,11 +91,18 @@ class MixedArrays:
     def subset(self, idx: np.ndarray) -> MixedArrays:
         pick = [int(i) for i in idx]
         return MixedArrays(
-            images=self.images[idx], masks=self.masks[idx], has_mask=self.has_mask[idx],
-            presence=self.presence[idx], zones=self.zones[idx], has_zones=self.has_zones[idx],
-            groups=[self.groups[i] for i in pick], labels=[self.labels[i] for i in pick],
-            populations=[self.populations[i] for i in pick], names=[self.names[i] for i in pick],
-            descriptions=[self.descriptions[i] for i in pick])
+            images=self.images[idx],
+            masks=self.masks[idx],
+            has_mask=self.has_mask[idx],
+            presence=self.presence[idx],
+            zones=self.zones[idx],
+            has_zones=self.has_zones[idx],
+            groups=[self.groups[i] for i in pick],
+            labels=[self.labels[i] for i in pick],
+            populations=[self.populations[i] for i in pick],
+            names=[self.names[i] for i in pick],
+            descriptions=[self.descriptions[i] for i in pick],
+        )
 
     def kind(self, i: int) -> str:
         """The evaluation population: qata, normal-adult, pneumonia-pediatric, ..."""
@@ -106,9 +121,14 @@ def _load_gray(path: Path, size: int) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8)
 
 
-def load_mixed(qata: str | Path, negatives: str | Path | None, split: str,
-               csv_name: str | None = None, limit: int | None = None, size: int = 224,
-               ) -> MixedArrays:
+def load_mixed(
+    qata: str | Path,
+    negatives: str | Path | None,
+    split: str,
+    csv_name: str | None = None,
+    limit: int | None = None,
+    size: int = 224,
+) -> MixedArrays:
     """QaTa rows first, then cxr-negatives rows (if a folder is given). `limit` caps each source
     (taking every kind of negative in turn, so a small limit still holds all kinds)."""
     q_recs = read_records(qata, csv_name, split=split)[:limit]
@@ -156,7 +176,7 @@ def split_holdout(train: MixedArrays, share: float) -> tuple[MixedArrays, MixedA
     (valid labels zones differently: training.zone_ceiling). Negatives all stay in training."""
     qata = np.flatnonzero(np.asarray(train.groups) == QATA_GROUP)
     n_out = round(len(qata) * share)
-    held = qata[len(qata) - n_out:] if n_out else qata[:0]
+    held = qata[len(qata) - n_out :] if n_out else qata[:0]
     if not n_out:
         return train, train.subset(held)
     keep = np.setdiff1d(np.arange(len(train)), held)

@@ -54,25 +54,30 @@ class SegFindNet(nn.Module):
         super().__init__()
         w = widths
         self.stem = nn.Sequential(
-            nn.Conv2d(1, w[0], 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(w[0]),
+            nn.Conv2d(1, w[0], 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(w[0]),
             nn.ReLU(inplace=True),
         )
-        self.enc = nn.ModuleList([_block(w[0], w[0])] + [
-            _block(w[i - 1], w[i]) for i in range(1, len(w))
-        ])
-        self.up = nn.ModuleList([
-            nn.ConvTranspose2d(w[i], w[i - 1], 2, stride=2) for i in range(len(w) - 1, 0, -1)
-        ])
+        self.enc = nn.ModuleList(
+            [_block(w[0], w[0])] + [_block(w[i - 1], w[i]) for i in range(1, len(w))]
+        )
+        self.up = nn.ModuleList(
+            [nn.ConvTranspose2d(w[i], w[i - 1], 2, stride=2) for i in range(len(w) - 1, 0, -1)]
+        )
         self.dec = nn.ModuleList([_block(2 * w[i - 1], w[i - 1]) for i in range(len(w) - 1, 0, -1)])
         self.seg_head = nn.Conv2d(w[0], 1, 1)
         cells = GRID[0] * GRID[1]
         self.zone_head = nn.Sequential(
-            nn.Linear(w[-1] + 2 * cells, 128), nn.ReLU(inplace=True), nn.Dropout(0.2),
+            nn.Linear(w[-1] + 2 * cells, 128),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.2),
             nn.Linear(128, n_zones),
         )
         self.presence_head = nn.Sequential(
             nn.Linear(2 * w[-1] + 2 * cells + PRESENCE_STATS, PRESENCE_HIDDEN),
-            nn.ReLU(inplace=True), nn.Dropout(0.2), nn.Linear(PRESENCE_HIDDEN, 1),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.2),
+            nn.Linear(PRESENCE_HIDDEN, 1),
         )
 
     def forward(self, x: torch.Tensor) -> SegFindOutput:
@@ -97,17 +102,24 @@ class SegFindNet(nn.Module):
         mask_logits = F.interpolate(half, scale_factor=2.0, mode="bilinear", align_corners=False)
         features = bottleneck.mean(dim=(2, 3))
         prob = torch.sigmoid(half)
-        grid = torch.cat([
-            F.adaptive_avg_pool2d(prob, GRID).flatten(1),
-            F.adaptive_max_pool2d(half, GRID).flatten(1),
-        ], dim=1)
+        grid = torch.cat(
+            [
+                F.adaptive_avg_pool2d(prob, GRID).flatten(1),
+                F.adaptive_max_pool2d(half, GRID).flatten(1),
+            ],
+            dim=1,
+        )
         zone_logits = self.zone_head(torch.cat([features, grid], dim=1))
-        lesion_stats = torch.cat([
-            prob.mean(dim=(1, 2, 3)).unsqueeze(1),
-            half.amax(dim=(1, 2, 3)).unsqueeze(1),
-        ], dim=1)
-        presence_logit = self.presence_head(torch.cat([
-            features, bottleneck.amax(dim=(2, 3)), grid, lesion_stats], dim=1)).squeeze(1)
+        lesion_stats = torch.cat(
+            [
+                prob.mean(dim=(1, 2, 3)).unsqueeze(1),
+                half.amax(dim=(1, 2, 3)).unsqueeze(1),
+            ],
+            dim=1,
+        )
+        presence_logit = self.presence_head(
+            torch.cat([features, bottleneck.amax(dim=(2, 3)), grid, lesion_stats], dim=1)
+        ).squeeze(1)
         return SegFindOutput(mask_logits, zone_logits, presence_logit, features)
 
 
@@ -129,8 +141,11 @@ def count_flops(model: nn.Module, size: int = 224) -> int:
         elif isinstance(mod, nn.Linear):
             macs += mod.in_features * mod.out_features
 
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear)]
+    handles = [
+        m.register_forward_hook(hook)
+        for m in model.modules()
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear)
+    ]
     was_training = model.training
     model.eval()
     with torch.no_grad():

@@ -20,8 +20,28 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 KINDS = ("text_page", "photo_like", "ct_slice", "mr_head", "screenshot", "flat")
 SIZE = 224
-WORDS = ("patient", "referral", "chest", "clinic", "history", "dose", "the", "of", "and", "report",
-         "cough", "fever", "date", "signed", "ward", "review", "no", "known", "allergies", "plan")
+WORDS = (
+    "patient",
+    "referral",
+    "chest",
+    "clinic",
+    "history",
+    "dose",
+    "the",
+    "of",
+    "and",
+    "report",
+    "cough",
+    "fever",
+    "date",
+    "signed",
+    "ward",
+    "review",
+    "no",
+    "known",
+    "allergies",
+    "plan",
+)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -33,7 +53,7 @@ def pink_noise(rng: np.random.Generator, size: int = SIZE, power: float = 2.0) -
     f = np.fft.fftfreq(size)
     r = np.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
     r[0, 0] = 1
-    spec = (rng.standard_normal((size, size)) + 1j * rng.standard_normal((size, size)))
+    spec = rng.standard_normal((size, size)) + 1j * rng.standard_normal((size, size))
     img = np.real(np.fft.ifft2(spec / r ** (power / 2)))
     return (img - img.min()) / (np.ptp(img) + 1e-9)
 
@@ -91,7 +111,8 @@ def ct_slice(rng: np.random.Generator) -> Image.Image:
     d.ellipse((c - 20, c - 20, c + 15, c + 15), fill=int(rng.integers(120, 170)))  # heart
     arr = np.asarray(img, np.float32) + rng.normal(0, rng.uniform(2, 10), (SIZE, SIZE))
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).filter(
-        ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.2))))
+        ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.2)))
+    )
 
 
 def mr_head(rng: np.random.Generator) -> Image.Image:
@@ -109,8 +130,9 @@ def mr_head(rng: np.random.Generator) -> Image.Image:
     d2 = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     dd = ImageDraw.Draw(d2)
     for side in (-1, 1):  # ventricles
-        dd.ellipse((c + side * 10 - 6, c - 25, c + side * 10 + 6, c + 15), fill=int(
-            rng.integers(10, 40)))
+        dd.ellipse(
+            (c + side * 10 - 6, c - 25, c + side * 10 + 6, c + 15), fill=int(rng.integers(10, 40))
+        )
     return d2.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 1.5))))
 
 
@@ -123,8 +145,12 @@ def screenshot(rng: np.random.Generator) -> Image.Image:
         x = 20 + i * 22
         d.rectangle((x, 200 - h, x + 14, 200), fill=int(rng.integers(0, 180)))
     for y in range(40, 90, 12):
-        d.text((10, y), " ".join(WORDS[int(i)] for i in rng.integers(0, len(WORDS), 5)),
-               fill=0, font=_font(10))
+        d.text(
+            (10, y),
+            " ".join(WORDS[int(i)] for i in rng.integers(0, len(WORDS), 5)),
+            fill=0,
+            font=_font(10),
+        )
     return img
 
 
@@ -135,8 +161,14 @@ def flat(rng: np.random.Generator) -> Image.Image:
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
-MAKERS = {"text_page": text_page, "photo_like": photo_like, "ct_slice": ct_slice,
-          "mr_head": mr_head, "screenshot": screenshot, "flat": flat}
+MAKERS = {
+    "text_page": text_page,
+    "photo_like": photo_like,
+    "ct_slice": ct_slice,
+    "mr_head": mr_head,
+    "screenshot": screenshot,
+    "flat": flat,
+}
 
 
 def make(per_kind: int, seed: int = 0) -> tuple[np.ndarray, list[str]]:

@@ -24,9 +24,11 @@ def pack(src: str | Path, dst: str | Path, quality: int = 90) -> int:
     def one(row: dict[str, str]) -> dict[str, str]:
         img, mask = Path(row["image"]).stem + ".webp", Path(row["mask"]).stem + ".webp"
         Image.open(src / "images" / row["image"]).convert("L").save(
-            dst / "images" / img, "WEBP", quality=quality)
+            dst / "images" / img, "WEBP", quality=quality
+        )
         Image.open(src / "masks" / row["mask"]).convert("L").point(lambda v: 255 if v else 0).save(
-            dst / "masks" / mask, "WEBP", lossless=True)
+            dst / "masks" / mask, "WEBP", lossless=True
+        )
         return {**row, "image": img, "mask": mask}
 
     with ThreadPoolExecutor(4) as pool:

@@ -38,8 +38,11 @@ class Stratum:
     share: float  # of each batch
 
 
-STRATA = (Stratum("outlined", 6 / 16), Stratum("normal", 7 / 16),
-          Stratum("abnormal_not_outlined", 3 / 16))
+STRATA = (
+    Stratum("outlined", 6 / 16),
+    Stratum("normal", 7 / 16),
+    Stratum("abnormal_not_outlined", 3 / 16),
+)
 
 
 def stratum_of(group: str, presence: float) -> str:
@@ -49,8 +52,14 @@ def stratum_of(group: str, presence: float) -> str:
 
 
 class BalancedSampler:
-    def __init__(self, groups: Sequence[str], presence: Sequence[float], batch_size: int,
-                 seed: int = 0, strata: Sequence[Stratum] = STRATA):
+    def __init__(
+        self,
+        groups: Sequence[str],
+        presence: Sequence[float],
+        batch_size: int,
+        seed: int = 0,
+        strata: Sequence[Stratum] = STRATA,
+    ):
         members: dict[str, dict[str, list[int]]] = {}
         for i, (g, p) in enumerate(zip(groups, presence, strict=True)):
             members.setdefault(stratum_of(g, float(p)), {}).setdefault(g, []).append(i)
@@ -60,8 +69,10 @@ class BalancedSampler:
         self.quota = _quotas([s.share for s in present], batch_size)
         self.strata = [s.name for s in present]
         self.groups = [sorted(members[s]) for s in self.strata]
-        self.index = [[np.asarray(members[s][g]) for g in gs]
-                      for s, gs in zip(self.strata, self.groups, strict=True)]
+        self.index = [
+            [np.asarray(members[s][g]) for g in gs]
+            for s, gs in zip(self.strata, self.groups, strict=True)
+        ]
         self.weights = []
         for idx in self.index:
             w = np.sqrt([len(i) for i in idx])
@@ -77,9 +88,10 @@ class BalancedSampler:
         return rng.permutation(np.asarray(out, dtype=np.int64))
 
     def describe(self) -> dict[str, object]:
-        return {s: {"per_batch": q, "groups": dict(zip(g, np.round(w, 3).tolist(), strict=True))}
-                for s, q, g, w in zip(self.strata, self.quota, self.groups, self.weights,
-                                      strict=True)}
+        return {
+            s: {"per_batch": q, "groups": dict(zip(g, np.round(w, 3).tolist(), strict=True))}
+            for s, q, g, w in zip(self.strata, self.quota, self.groups, self.weights, strict=True)
+        }
 
 
 def _quotas(shares: list[float], batch_size: int) -> list[int]:

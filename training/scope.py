@@ -41,8 +41,10 @@ def level_features(levels: Sequence[torch.Tensor]) -> torch.Tensor:
     return torch.sign(f) * torch.log1p(f.abs())
 
 
-def fit_gaussian(features: np.ndarray, shrinkage: float = SHRINKAGE,
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def fit_gaussian(
+    features: np.ndarray,
+    shrinkage: float = SHRINKAGE,
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean (d,) and whitening W (d, d) with ||(f - mean) @ W||^2 the Mahalanobis distance."""
     f = np.asarray(features, np.float64)
     if f.ndim != 2 or len(f) < 2:
@@ -61,8 +63,11 @@ def distances(features: np.ndarray, mean: np.ndarray, whitening: np.ndarray) -> 
     return (z * z).sum(1)
 
 
-def fit_classifier(inside: np.ndarray, outside: np.ndarray, decay: float = CLASSIFIER_DECAY,
-                   ) -> tuple[np.ndarray, float]:
+def fit_classifier(
+    inside: np.ndarray,
+    outside: np.ndarray,
+    decay: float = CLASSIFIER_DECAY,
+) -> tuple[np.ndarray, float]:
     """Logistic regression (class-balanced, L2) -> weight (d,) and bias on raw features;
     a positive logit means "not a chest film"."""
     mu, sd = inside.mean(0), inside.std(0) + 1e-6
@@ -75,8 +80,10 @@ def fit_classifier(inside: np.ndarray, outside: np.ndarray, decay: float = CLASS
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        loss = (nn.functional.binary_cross_entropy_with_logits(
-            lin(x).squeeze(1), y, reduction="none") * w).mean() + decay * lin.weight.pow(2).sum()
+        loss = (
+            nn.functional.binary_cross_entropy_with_logits(lin(x).squeeze(1), y, reduction="none")
+            * w
+        ).mean() + decay * lin.weight.pow(2).sum()
         loss.backward()
         return loss
 
@@ -89,13 +96,21 @@ def fit_classifier(inside: np.ndarray, outside: np.ndarray, decay: float = CLASS
 class ScopeGate(nn.Module):
     """Both tests inside the exported graph, normalised so that 1.0 is each one's threshold."""
 
-    def __init__(self, mean: np.ndarray, whitening: np.ndarray, gauss_threshold: float,
-                 weight: np.ndarray, bias: float, clf_threshold: float):
+    def __init__(
+        self,
+        mean: np.ndarray,
+        whitening: np.ndarray,
+        gauss_threshold: float,
+        weight: np.ndarray,
+        bias: float,
+        clf_threshold: float,
+    ):
         super().__init__()
         for name, value in (("mean", mean), ("whitening", whitening), ("weight", weight)):
             self.register_buffer(name, torch.from_numpy(np.asarray(value, np.float32)))
-        self.register_buffer("consts", torch.tensor(
-            [gauss_threshold, bias, clf_threshold], dtype=torch.float32))
+        self.register_buffer(
+            "consts", torch.tensor([gauss_threshold, bias, clf_threshold], dtype=torch.float32)
+        )
 
     def tests(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(mahalanobis, classifier logit) per film."""
@@ -115,12 +130,23 @@ def fit_gate(train: np.ndarray, valid: np.ndarray, ood: np.ndarray) -> ScopeGate
     probe = ScopeGate(mean, whitening, 1.0, weight, bias, 0.0)
     with torch.no_grad():
         dist, logit = probe.tests(torch.from_numpy(valid.astype(np.float32)))
-    return ScopeGate(mean, whitening, float(np.quantile(dist.numpy(), TEST_QUANTILE)),
-                     weight, bias, float(np.quantile(logit.numpy(), TEST_QUANTILE)))
+    return ScopeGate(
+        mean,
+        whitening,
+        float(np.quantile(dist.numpy(), TEST_QUANTILE)),
+        weight,
+        bias,
+        float(np.quantile(logit.numpy(), TEST_QUANTILE)),
+    )
 
 
-def measure(in_scope: np.ndarray, out_of_scope: np.ndarray, ood_kinds: Sequence[str],
-            in_kinds: Sequence[str], threshold: float = 1.0) -> dict[str, Any]:
+def measure(
+    in_scope: np.ndarray,
+    out_of_scope: np.ndarray,
+    ood_kinds: Sequence[str],
+    in_kinds: Sequence[str],
+    threshold: float = 1.0,
+) -> dict[str, Any]:
     """Refusal rates on both sides at the gate's threshold."""
     refused_in = in_scope > threshold
     refused_out = out_of_scope > threshold
@@ -128,13 +154,15 @@ def measure(in_scope: np.ndarray, out_of_scope: np.ndarray, ood_kinds: Sequence[
     return {
         "threshold": threshold,
         "threshold_rule": f"each test at quantile {TEST_QUANTILE} of valid chest films; "
-                          "scope_distance > 1 when either is exceeded",
+        "scope_distance > 1 when either is exceeded",
         "chest_films_refused": round(float(refused_in.mean()), 4),
         "chest_films": len(in_scope),
-        "chest_refused_per_kind": {k: round(float(refused_in[kinds_in == k].mean()), 4)
-                                   for k in sorted(set(in_kinds))},
+        "chest_refused_per_kind": {
+            k: round(float(refused_in[kinds_in == k].mean()), 4) for k in sorted(set(in_kinds))
+        },
         "out_of_scope_refused": round(float(refused_out.mean()), 4),
         "out_of_scope_images": len(out_of_scope),
         "out_of_scope_refused_per_kind": {
-            k: round(float(refused_out[kinds_out == k].mean()), 4) for k in sorted(set(ood_kinds))},
+            k: round(float(refused_out[kinds_out == k].mean()), 4) for k in sorted(set(ood_kinds))
+        },
     }

@@ -23,8 +23,11 @@ OOD_TRAIN_PER_KIND = 80
 def fit_scope(model: SegFindNet, qata: str | Path, negatives: str | Path) -> ScopeGate:
     train = load_mixed(qata, negatives, "train")
     valid = load_mixed(qata, negatives, "valid")
-    inside = np.concatenate([
-        film_summaries(model, train.images[::4])[1],
-        film_summaries(model, train.images[2::4], seed=SEED + 100)[1]])
+    inside = np.concatenate(
+        [
+            film_summaries(model, train.images[::4])[1],
+            film_summaries(model, train.images[2::4], seed=SEED + 100)[1],
+        ]
+    )
     ood, _ = make(OOD_TRAIN_PER_KIND, seed=OOD_TRAIN_SEED)
     return fit_gate(inside, film_summaries(model, valid.images)[1], film_summaries(model, ood)[1])

@@ -78,29 +78,44 @@ def _lr_factor(progress: float, warmup: float) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(1.0, (progress - warmup) / (1 - warmup))))
 
 
-def _batch(arr: MixedArrays, idx: np.ndarray, cfg: TrainConfig, step: int,
-           gen: torch.Generator, device: torch.device) -> dict[str, torch.Tensor]:
+def _batch(
+    arr: MixedArrays,
+    idx: np.ndarray,
+    cfg: TrainConfig,
+    step: int,
+    gen: torch.Generator,
+    device: torch.device,
+) -> dict[str, torch.Tensor]:
     images, masks = arr.images[idx], arr.masks[idx]
     if cfg.artifacts:
         images, masks = artifacts_batch(images, masks, np.random.default_rng([cfg.seed, step, 1]))
     gen.manual_seed(cfg.seed * 1_000_003 + step)
-    x, m = augment(torch.from_numpy(images).unsqueeze(1).to(device).float() / 255.0,
-                   torch.from_numpy(masks).unsqueeze(1).to(device).float(), gen)
-    return {"images": x, "masks": m,
-            "has_mask": torch.from_numpy(arr.has_mask[idx]).to(device),
-            "zones": torch.from_numpy(arr.zones[idx]).to(device),
-            "has_zones": torch.from_numpy(arr.has_zones[idx]).to(device),
-            "presence": torch.from_numpy(arr.presence[idx]).to(device)}
+    x, m = augment(
+        torch.from_numpy(images).unsqueeze(1).to(device).float() / 255.0,
+        torch.from_numpy(masks).unsqueeze(1).to(device).float(),
+        gen,
+    )
+    return {
+        "images": x,
+        "masks": m,
+        "has_mask": torch.from_numpy(arr.has_mask[idx]).to(device),
+        "zones": torch.from_numpy(arr.zones[idx]).to(device),
+        "has_zones": torch.from_numpy(arr.has_zones[idx]).to(device),
+        "presence": torch.from_numpy(arr.presence[idx]).to(device),
+    }
 
 
-def _init_weights(model: SegFindNet, cfg: TrainConfig, train_arr: MixedArrays,
-                  device: torch.device) -> None:
+def _init_weights(
+    model: SegFindNet, cfg: TrainConfig, train_arr: MixedArrays, device: torch.device
+) -> None:
     if cfg.init_from:
         ckpt = torch.load(cfg.init_from, map_location=device, weights_only=False)
         missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
         if unexpected or any(not k.startswith("presence_head.") for k in missing):
-            raise ValueError(f"{cfg.init_from}: does not fit SegFindNet{tuple(cfg.widths)} "
-                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+            raise ValueError(
+                f"{cfg.init_from}: does not fit SegFindNet{tuple(cfg.widths)} "
+                f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
+            )
         print(f"initialised from {cfg.init_from} ({len(missing)} new tensors)", flush=True)
     if cfg.warm_start_onnx:
         from training.warm_start import load_onnx_weights
@@ -111,17 +126,25 @@ def _init_weights(model: SegFindNet, cfg: TrainConfig, train_arr: MixedArrays,
         print(f"warm start from {cfg.warm_start_onnx}: {done}", flush=True)
 
 
-def _log_row(state: dict[str, Any], loss_parts: dict[str, float], metrics: dict[str, Any],
-             ) -> dict[str, Any]:
+def _log_row(
+    state: dict[str, Any],
+    loss_parts: dict[str, float],
+    metrics: dict[str, Any],
+) -> dict[str, Any]:
     t = metrics.get("presence", {}).get("targets", {})
-    return {"epoch": state["epoch"], "step": state["step"],
-            "elapsed_s": round(state["elapsed"], 1),
-            "loss": {k: round(v, 4) for k, v in loss_parts.items()},
-            **{k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)},
-            "images": metrics["images"], "presence_threshold": metrics.get(
-                "presence", {}).get("threshold"), **t,
-            "flagged_per_kind": {k: v["flagged"] for k, v in metrics.get(
-                "presence", {}).get("per_kind", {}).items()}}
+    return {
+        "epoch": state["epoch"],
+        "step": state["step"],
+        "elapsed_s": round(state["elapsed"], 1),
+        "loss": {k: round(v, 4) for k, v in loss_parts.items()},
+        **{k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)},
+        "images": metrics["images"],
+        "presence_threshold": metrics.get("presence", {}).get("threshold"),
+        **t,
+        "flagged_per_kind": {
+            k: v["flagged"] for k, v in metrics.get("presence", {}).get("per_kind", {}).items()
+        },
+    }
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
@@ -135,10 +158,14 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     train_arr = load_mixed(cfg.data, cfg.negatives, "train", cfg.csv, cfg.limit)
     valid_arr = load_mixed(cfg.data, cfg.negatives, "valid", cfg.csv, cfg.limit)
     train_arr, holdout_arr = split_holdout(train_arr, cfg.holdout_share)
-    print(f"loaded {len(train_arr)} train / {len(valid_arr)} valid images "
-          f"in {time.perf_counter() - t_load:.1f}s on {device}", flush=True)
-    sampler = BalancedSampler(train_arr.groups, train_arr.presence.tolist(), cfg.batch_size,
-                              cfg.seed)
+    print(
+        f"loaded {len(train_arr)} train / {len(valid_arr)} valid images "
+        f"in {time.perf_counter() - t_load:.1f}s on {device}",
+        flush=True,
+    )
+    sampler = BalancedSampler(
+        train_arr.groups, train_arr.presence.tolist(), cfg.batch_size, cfg.seed
+    )
     print(json.dumps({"sampling": sampler.describe()}), flush=True)
 
     model = SegFindNet(tuple(cfg.widths)).to(device)
@@ -164,8 +191,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     done = False
     parts: dict[str, float] = {}
     while state["epoch"] < cfg.epochs and not done:
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {state['epoch'] + 1}/{cfg.epochs}",
-                   mininterval=5, leave=False)
+        bar = tqdm(
+            range(steps_per_epoch),
+            desc=f"epoch {state['epoch'] + 1}/{cfg.epochs}",
+            mininterval=5,
+            leave=False,
+        )
         t_epoch = time.perf_counter()
         for b in bar:
             progress = state["step"] / total_steps
@@ -176,14 +207,19 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 break
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * _lr_factor(progress, cfg.warmup)
-            batch = _batch(train_arr, sampler.batch(state["step"]), cfg, state["step"], gen,
-                           device)
-            with torch.autocast(device.type, dtype=torch.bfloat16,
-                                enabled=device.type == "cuda"):
+            batch = _batch(train_arr, sampler.batch(state["step"]), cfg, state["step"], gen, device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 o = model((batch["images"] - MEAN) / STD)
-            loss, parts = masked_loss(o.mask_logits, o.zone_logits, o.presence_logit,
-                                      batch["masks"], batch["has_mask"], batch["zones"],
-                                      batch["has_zones"], batch["presence"])
+            loss, parts = masked_loss(
+                o.mask_logits,
+                o.zone_logits,
+                o.presence_logit,
+                batch["masks"],
+                batch["has_mask"],
+                batch["zones"],
+                batch["has_zones"],
+                batch["presence"],
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -191,10 +227,18 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             if b % LOG_EVERY == 0:
                 rate = (b + 1) * cfg.batch_size / (time.perf_counter() - t_epoch)
                 bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{opt.param_groups[0]['lr']:.1e}")
-                print(json.dumps({"step": state["step"], "epoch_step": b + 1,
-                                  "lr": round(opt.param_groups[0]["lr"], 6),
-                                  "img_per_s": round(rate, 1),
-                                  **{k: round(v, 4) for k, v in parts.items()}}), flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "step": state["step"],
+                            "epoch_step": b + 1,
+                            "lr": round(opt.param_groups[0]["lr"], 6),
+                            "img_per_s": round(rate, 1),
+                            **{k: round(v, 4) for k, v in parts.items()},
+                        }
+                    ),
+                    flush=True,
+                )
             if cfg.max_steps and state["step"] >= cfg.max_steps:
                 done = True
                 break
@@ -205,17 +249,28 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         row = _log_row(state, parts, metrics)
         if len(holdout_arr):
             held = evaluate_mixed(model, holdout_arr, device)
-            row["train_holdout"] = {k: round(held[k], 4) for k in (
-                "images", "dice_accumulated", "zone_macro_f1")}
+            row["train_holdout"] = {
+                k: round(held[k], 4) for k in ("images", "dice_accumulated", "zone_macro_f1")
+            }
         with open(out / "metrics.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
         if score > state["best"]:
             state["best"] = score
-            torch.save({"model": model.state_dict(), "widths": list(cfg.widths),
-                        "metrics": row}, out / "best.pt")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "state": state,
-                    "rng_cpu": torch.get_rng_state(), "widths": list(cfg.widths)}, last)
+            torch.save(
+                {"model": model.state_dict(), "widths": list(cfg.widths), "metrics": row},
+                out / "best.pt",
+            )
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "state": state,
+                "rng_cpu": torch.get_rng_state(),
+                "widths": list(cfg.widths),
+            },
+            last,
+        )
     best = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
     return {"best": best["metrics"], "out": str(out), "parameters": count_parameters(model)}
 
@@ -233,9 +288,19 @@ def main(argv: list[str] | None = None) -> None:
         elif name == "widths":
             p.add_argument(flag, default=",".join(map(str, value)))
         else:
-            kind = {"epochs": int, "batch_size": int, "seed": int, "limit": int,
-                    "max_steps": int, "threads": int, "steps_per_epoch": int, "lr": float,
-                    "weight_decay": float, "warmup": float, "time_budget_s": float}.get(name, str)
+            kind = {
+                "epochs": int,
+                "batch_size": int,
+                "seed": int,
+                "limit": int,
+                "max_steps": int,
+                "threads": int,
+                "steps_per_epoch": int,
+                "lr": float,
+                "weight_decay": float,
+                "warmup": float,
+                "time_budget_s": float,
+            }.get(name, str)
             p.add_argument(flag, type=kind, default=value)
     args = vars(p.parse_args(argv))
     args["widths"] = tuple(int(w) for w in str(args["widths"]).split(","))

@@ -22,14 +22,18 @@ def normalise(images_u8: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_all(model: SegFindNet, images: np.ndarray, device: torch.device, batch_size: int = 64,
-                ) -> dict[str, np.ndarray]:
+def predict_all(
+    model: SegFindNet,
+    images: np.ndarray,
+    device: torch.device,
+    batch_size: int = 64,
+) -> dict[str, np.ndarray]:
     """Masks (bool), zone logits, presence logits and features for (N, H, W) uint8 films."""
     was_training = model.training
     model.eval()
     masks, zones, presence, feats = [], [], [], []
     for i in range(0, len(images), batch_size):
-        x = normalise(torch.from_numpy(images[i:i + batch_size]).unsqueeze(1).to(device))
+        x = normalise(torch.from_numpy(images[i : i + batch_size]).unsqueeze(1).to(device))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             out = model(x)
         masks.append((out.mask_logits.float() > 0).squeeze(1).cpu().numpy())
@@ -37,12 +41,19 @@ def predict_all(model: SegFindNet, images: np.ndarray, device: torch.device, bat
         presence.append(out.presence_logit.float().cpu().numpy())
         feats.append(out.features.float().cpu().numpy())
     model.train(was_training)
-    return {"masks": np.concatenate(masks), "zone_logits": np.concatenate(zones),
-            "presence_logits": np.concatenate(presence), "features": np.concatenate(feats)}
+    return {
+        "masks": np.concatenate(masks),
+        "zone_logits": np.concatenate(zones),
+        "presence_logits": np.concatenate(presence),
+        "features": np.concatenate(feats),
+    }
 
 
-def evaluate_mixed(model: SegFindNet, valid: MixedArrays, device: torch.device,
-                   ) -> dict[str, Any]:
+def evaluate_mixed(
+    model: SegFindNet,
+    valid: MixedArrays,
+    device: torch.device,
+) -> dict[str, Any]:
     """Dice / zone F1 on films with an outline and zones; presence rates at the threshold that
     meets the sensitivity floors on this very split (the raw logit: temperature does not change
     which films a threshold flags)."""
@@ -73,7 +84,11 @@ def selection_score(metrics: dict[str, Any]) -> float:
     """Best epoch: mean of QaTa Dice, AUROC normal vs abnormal and the adult and pediatric
     normal specificities at the floor-meeting threshold (whichever of these exist)."""
     t = metrics.get("presence", {}).get("targets", {})
-    parts = [metrics.get("dice_accumulated"), t.get("auroc normal vs abnormal"),
-             t.get("normal-adult read as no lesion"), t.get("normal-pediatric read as no lesion")]
+    parts = [
+        metrics.get("dice_accumulated"),
+        t.get("auroc normal vs abnormal"),
+        t.get("normal-adult read as no lesion"),
+        t.get("normal-pediatric read as no lesion"),
+    ]
     vals = [float(v) for v in parts if v is not None]
     return sum(vals) / len(vals) if vals else 0.0

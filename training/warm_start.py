@@ -34,8 +34,9 @@ def _conv_bn_pairs(model: SegFindNet) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:
     return pairs
 
 
-def load_onnx_weights(model: SegFindNet, onnx_path: str | Path,
-                      calibration_images: torch.Tensor) -> dict[str, int]:
+def load_onnx_weights(
+    model: SegFindNet, onnx_path: str | Path, calibration_images: torch.Tensor
+) -> dict[str, int]:
     """Copy the ONNX file's weights into `model` (in place). calibration_images: (N,1,H,W)
     normalised. Returns counts of what was copied; raises ValueError on a shape mismatch."""
     import onnx
@@ -54,12 +55,17 @@ def load_onnx_weights(model: SegFindNet, onnx_path: str | Path,
     for name, value in inits.items():
         if name in state:
             if tuple(state[name].shape) != value.shape:
-                raise ValueError(f"{onnx_path}: {name} has shape {value.shape}, "
-                                 f"model wants {tuple(state[name].shape)}")
+                raise ValueError(
+                    f"{onnx_path}: {name} has shape {value.shape}, "
+                    f"model wants {tuple(state[name].shape)}"
+                )
             state[name].copy_(torch.from_numpy(np.array(value)))
             copied += 1
-    folded = [n for n in graph.node
-              if n.op_type == "Conv" and n.input[1].removeprefix("net.") not in named]
+    folded = [
+        n
+        for n in graph.node
+        if n.op_type == "Conv" and n.input[1].removeprefix("net.") not in named
+    ]
     pairs = _conv_bn_pairs(model)
     if len(folded) != len(pairs):
         raise ValueError(f"{onnx_path}: {len(folded)} folded convs, model has {len(pairs)}")
@@ -67,8 +73,10 @@ def load_onnx_weights(model: SegFindNet, onnx_path: str | Path,
     for node, (conv, bn) in zip(folded, pairs, strict=True):
         w = torch.from_numpy(np.array(inits[node.input[1].removeprefix("net.")]))
         if tuple(w.shape) != tuple(conv.weight.shape):
-            raise ValueError(f"{onnx_path}: conv {node.input[1]} shape {tuple(w.shape)} "
-                             f"vs {tuple(conv.weight.shape)}")
+            raise ValueError(
+                f"{onnx_path}: conv {node.input[1]} shape {tuple(w.shape)} "
+                f"vs {tuple(conv.weight.shape)}"
+            )
         b = torch.from_numpy(np.array(inits[node.input[2].removeprefix("net.")]))
         with torch.no_grad():
             conv.weight.copy_(w)
@@ -82,15 +90,27 @@ def load_onnx_weights(model: SegFindNet, onnx_path: str | Path,
 
 
 @torch.no_grad()
-def _refit_batchnorm(model: SegFindNet, pairs: list[tuple[nn.Conv2d, nn.BatchNorm2d]],
-                     biases: list[torch.Tensor], images: torch.Tensor) -> None:
+def _refit_batchnorm(
+    model: SegFindNet,
+    pairs: list[tuple[nn.Conv2d, nn.BatchNorm2d]],
+    biases: list[torch.Tensor],
+    images: torch.Tensor,
+) -> None:
     sums: dict[int, list[torch.Tensor]] = {i: [] for i in range(len(pairs))}
 
     def hook(i: int) -> Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Tensor], None]:
         def record(mod: nn.Module, inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
             y = out.double()
-            sums[i].append(torch.stack([y.sum((0, 2, 3)), (y * y).sum((0, 2, 3)),
-                                        torch.full_like(y[0, :, 0, 0], y[:, 0].numel())]))
+            sums[i].append(
+                torch.stack(
+                    [
+                        y.sum((0, 2, 3)),
+                        (y * y).sum((0, 2, 3)),
+                        torch.full_like(y[0, :, 0, 0], y[:, 0].numel()),
+                    ]
+                )
+            )
+
         return record
 
     handles = [conv.register_forward_hook(hook(i)) for i, (conv, _) in enumerate(pairs)]

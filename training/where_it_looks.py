@@ -30,8 +30,11 @@ BAND = 0.12  # outer band width, as a share of the side
 
 
 @torch.no_grad()
-def occlusion_map(model: SegFindNet, image: np.ndarray, batch: int = 64,
-                  ) -> tuple[float, np.ndarray]:
+def occlusion_map(
+    model: SegFindNet,
+    image: np.ndarray,
+    batch: int = 64,
+) -> tuple[float, np.ndarray]:
     """Base presence logit and the (H, W) mean logit drop when each pixel is covered."""
     model.eval()
     h, w = image.shape
@@ -42,19 +45,19 @@ def occlusion_map(model: SegFindNet, image: np.ndarray, batch: int = 64,
     for y in ys:
         for x in xs:
             v = image.astype(np.float32).copy()
-            v[y:y + PATCH, x:x + PATCH] = fill
+            v[y : y + PATCH, x : x + PATCH] = fill
             variants.append(v)
             boxes.append((y, x))
     base = float(model(normalise(torch.from_numpy(image[None, None]))).presence_logit[0])
     logits = []
     stack = np.stack(variants)[:, None]
     for i in range(0, len(stack), batch):
-        logits.append(model(normalise(torch.from_numpy(stack[i:i + batch]))).presence_logit)
+        logits.append(model(normalise(torch.from_numpy(stack[i : i + batch]))).presence_logit)
     drops = base - torch.cat(logits).numpy()
     heat, count = np.zeros((h, w)), np.zeros((h, w))
     for (y, x), d in zip(boxes, drops, strict=True):
-        heat[y:y + PATCH, x:x + PATCH] += d
-        count[y:y + PATCH, x:x + PATCH] += 1
+        heat[y : y + PATCH, x : x + PATCH] += d
+        count[y : y + PATCH, x : x + PATCH] += 1
     return base, heat / np.maximum(count, 1)
 
 
@@ -62,7 +65,7 @@ def border_share(heat: np.ndarray) -> float:
     pos = np.clip(heat, 0, None)
     h, w = heat.shape
     by, bx = int(h * BAND), int(w * BAND)
-    inner = pos[by:h - by, bx:w - bx].sum()
+    inner = pos[by : h - by, bx : w - bx].sum()
     total = pos.sum()
     return float(1 - inner / total) if total > 0 else 0.0
 
@@ -72,8 +75,14 @@ def picture(image: np.ndarray, heat: np.ndarray, title: str) -> Image.Image:
     g = image.astype(np.float32)
     scale = max(float(np.abs(heat).max()), 1e-6)
     pos, neg = np.clip(heat / scale, 0, 1), np.clip(-heat / scale, 0, 1)
-    rgb = np.stack([g * (1 - 0.6 * neg) + 255 * 0.6 * pos, g * (1 - 0.6 * (pos + neg)),
-                    g * (1 - 0.6 * pos) + 255 * 0.6 * neg], -1)
+    rgb = np.stack(
+        [
+            g * (1 - 0.6 * neg) + 255 * 0.6 * pos,
+            g * (1 - 0.6 * (pos + neg)),
+            g * (1 - 0.6 * pos) + 255 * 0.6 * neg,
+        ],
+        -1,
+    )
     left = Image.fromarray(image).convert("RGB")
     right = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
     out = Image.new("RGB", (image.shape[1] * 2, image.shape[0] + 16), "white")
@@ -83,8 +92,12 @@ def picture(image: np.ndarray, heat: np.ndarray, title: str) -> Image.Image:
     return out
 
 
-def check(model: SegFindNet, valid: MixedArrays, out: Path, per_kind: int = 3,
-          ) -> dict[str, Any]:
+def check(
+    model: SegFindNet,
+    valid: MixedArrays,
+    out: Path,
+    per_kind: int = 3,
+) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     by_kind: dict[str, list[int]] = {}
     for i in range(len(valid)):
@@ -97,10 +110,15 @@ def check(model: SegFindNet, valid: MixedArrays, out: Path, per_kind: int = 3,
             share = border_share(heat)
             p = 1 / (1 + np.exp(-base))
             name = f"{kind}-{Path(valid.names[i]).stem}.png"
-            picture(valid.images[i], heat,
-                    f"{kind} p={p:.2f} border={share:.2f}").save(out / name)
-            rows.append({"film": valid.names[i], "presence_logit": round(base, 3),
-                         "border_share": round(share, 3), "picture": name})
+            picture(valid.images[i], heat, f"{kind} p={p:.2f} border={share:.2f}").save(out / name)
+            rows.append(
+                {
+                    "film": valid.names[i],
+                    "presence_logit": round(base, 3),
+                    "border_share": round(share, 3),
+                    "picture": name,
+                }
+            )
         result[kind] = rows
     shares = [r["border_share"] for rows in result.values() for r in rows]
     result["mean_border_share"] = round(float(np.mean(shares)), 3)

@@ -36,8 +36,9 @@ def pooled(masks: np.ndarray) -> np.ndarray:
 def fit(x: np.ndarray, zones: np.ndarray, epochs: int = 60, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     xt, yt = torch.from_numpy(x), torch.from_numpy(zones.astype(np.float32))
-    net = nn.Sequential(nn.Linear(x.shape[1], 256), nn.ReLU(), nn.Dropout(0.3),
-                        nn.Linear(256, zones.shape[1]))
+    net = nn.Sequential(
+        nn.Linear(x.shape[1], 256), nn.ReLU(), nn.Dropout(0.3), nn.Linear(256, zones.shape[1])
+    )
     opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
     for _ in range(epochs):
         for idx in torch.randperm(len(xt)).split(256):
@@ -73,8 +74,12 @@ def middle_only_row(a: Arrays) -> float | None:
     return round(float(((left * rows).sum(1) / left.sum(1)).mean()), 4)
 
 
-def ceiling(data: str, fit_share: float = 0.7, epochs: int = 60, seeds: int = 4,
-            ) -> dict[str, Any]:
+def ceiling(
+    data: str,
+    fit_share: float = 0.7,
+    epochs: int = 60,
+    seeds: int = 4,
+) -> dict[str, Any]:
     """Details for the first seed; the macro-F1 of every seed shows how much is fitting noise."""
     train, valid = (load_arrays(read_records(data, split=s)) for s in ("train", "valid"))
     cut = int(len(train.names) * fit_share)
@@ -86,14 +91,20 @@ def ceiling(data: str, fit_share: float = 0.7, epochs: int = 60, seeds: int = 4,
         on_valid.append(score(net, xv, valid.zones))
     return {
         "fitted_on": f"ground-truth masks of train[:{cut}]",
-        "zone_macro_f1_by_seed": {"train_held_out": [r["zone_macro_f1"] for r in held_out],
-                                  "valid": [r["zone_macro_f1"] for r in on_valid]},
+        "zone_macro_f1_by_seed": {
+            "train_held_out": [r["zone_macro_f1"] for r in held_out],
+            "valid": [r["zone_macro_f1"] for r in on_valid],
+        },
         "train_held_out": held_out[0],
         "valid": on_valid[0],
-        "zone_prevalence": {"train": np.round(train.zones.mean(0, dtype=np.float64), 3).tolist(),
-                            "valid": np.round(valid.zones.mean(0, dtype=np.float64), 3).tolist()},
-        "left_middle_only_lesion_row": {"train": middle_only_row(train),
-                                        "valid": middle_only_row(valid)},
+        "zone_prevalence": {
+            "train": np.round(train.zones.mean(0, dtype=np.float64), 3).tolist(),
+            "valid": np.round(valid.zones.mean(0, dtype=np.float64), 3).tolist(),
+        },
+        "left_middle_only_lesion_row": {
+            "train": middle_only_row(train),
+            "valid": middle_only_row(valid),
+        },
     }
 
 

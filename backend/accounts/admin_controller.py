@@ -19,8 +19,12 @@ from backend.http.guards import ADMINS
 from backend.http.params import PathId
 from backend.platform.db import utcnow
 
-Kind = Annotated[Literal["session", "personal"] | None, QueryParameter(
-    description="Only sign-in sessions or only personal API tokens; both when left out.")]
+Kind = Annotated[
+    Literal["session", "personal"] | None,
+    QueryParameter(
+        description="Only sign-in sessions or only personal API tokens; both when left out."
+    ),
+]
 Limit = Annotated[int, QueryParameter(ge=1, le=100)]
 Offset = Annotated[int, QueryParameter(ge=0, le=2**31 - 1)]
 
@@ -36,9 +40,16 @@ class AdminTokensController(Controller):
     guards = (ADMINS,)
 
     @get()
-    async def list_user_tokens(self, user_id: PathId, db: Db, services: Svc,
-                               kind: Kind = None, include_ended: FromQuery[bool] = False,
-                               limit: Limit = 50, offset: Offset = 0) -> TokenPage:
+    async def list_user_tokens(
+        self,
+        user_id: PathId,
+        db: Db,
+        services: Svc,
+        kind: Kind = None,
+        include_ended: FromQuery[bool] = False,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> TokenPage:
         """List a user's sessions and personal tokens.
 
         Newest first: the live ones, or every one with `include_ended`. Secrets are never
@@ -46,14 +57,15 @@ class AdminTokensController(Controller):
         await _user_exists(db, user_id)
         settings = services.settings
         live = None if include_ended else lifecycle.liveness(settings, utcnow())
-        rows, total = await repo.page_tokens(db, user_id, kind=kind, live=live, limit=limit,
-                                             offset=offset)
-        return TokenPage([TokenOut.of(t, lifecycle.expiry(t, settings)) for t in rows], total,
-                         limit, offset)
+        rows, total = await repo.page_tokens(
+            db, user_id, kind=kind, live=live, limit=limit, offset=offset
+        )
+        return TokenPage(
+            [TokenOut.of(t, lifecycle.expiry(t, settings)) for t in rows], total, limit, offset
+        )
 
     @delete("/{token_id:int}", status_code=HTTP_204_NO_CONTENT)
-    async def revoke_user_token(self, user_id: PathId, token_id: PathId, db: Db,
-                                ctx: Ctx) -> None:
+    async def revoke_user_token(self, user_id: PathId, token_id: PathId, db: Db, ctx: Ctx) -> None:
         """Revoke one of a user's sessions or tokens.
 
         It stops working at once (204, audited with the admin as actor); 404 unless the token
@@ -62,8 +74,9 @@ class AdminTokensController(Controller):
             raise NotFoundException(f"User {user_id} has no token {token_id}.")
 
     @post("/revoke-all", status_code=HTTP_200_OK)
-    async def revoke_all_user_tokens(self, user_id: PathId, db: Db, ctx: Ctx,
-                                     kind: Kind = None) -> Revoked:
+    async def revoke_all_user_tokens(
+        self, user_id: PathId, db: Db, ctx: Ctx, kind: Kind = None
+    ) -> Revoked:
         """Revoke all of a user's sessions and tokens.
 
         Every sign-in session and personal token of the user (or only those of `kind`) stops
@@ -71,5 +84,8 @@ class AdminTokensController(Controller):
         you. `revoked` counts what ended; 404 for an unknown user."""
         await _user_exists(db, user_id)
         keep = ctx.user.token_id if ctx.user is not None else None
-        return Revoked(await lifecycle.revoke_all(db, ctx, user_id, "admin", utcnow(),
-                                                  kind=kind, keep_token_id=keep))
+        return Revoked(
+            await lifecycle.revoke_all(
+                db, ctx, user_id, "admin", utcnow(), kind=kind, keep_token_id=keep
+            )
+        )

@@ -39,8 +39,7 @@ WRONG_CURRENT = "The current password is not correct."
 
 
 def _field(key: str, message: str) -> ValidationException:
-    return ValidationException(message, extra=[{"key": key, "message": message,
-                                                "source": "body"}])
+    return ValidationException(message, extra=[{"key": key, "message": message, "source": "body"}])
 
 
 class AuthController(Controller):
@@ -48,8 +47,14 @@ class AuthController(Controller):
     tags = ("auth",)
 
     @post("/login", status_code=HTTP_200_OK, exclude_from_auth=True, responses=refuses(401, 429))
-    async def login(self, data: JSONBody[LoginIn], db: Db, services: Svc, ctx: Ctx,
-                    request: Request[Any, Any, Any]) -> Response[LoginOut]:
+    async def login(
+        self,
+        data: JSONBody[LoginIn],
+        db: Db,
+        services: Svc,
+        ctx: Ctx,
+        request: Request[Any, Any, Any],
+    ) -> Response[LoginOut]:
         """Sign in with email and password.
 
         Sets the HttpOnly session cookie and returns the same token for API clients
@@ -59,8 +64,9 @@ class AuthController(Controller):
         only."""
         settings = services.settings
         try:
-            issued, user = await service.login(db, ctx, settings, data.email, data.password,
-                                               request.headers.get("user-agent"))
+            issued, user = await service.login(
+                db, ctx, settings, data.email, data.password, request.headers.get("user-agent")
+            )
         except service.LoginFailed:
             await db.commit()  # keep the failure count and the audit event
             raise NotAuthorizedException(BAD_CREDENTIALS) from None
@@ -68,10 +74,17 @@ class AuthController(Controller):
             await db.commit()  # keep the audit event of the refused attempt
             raise TooManyRequests(
                 f"Too many failed sign-in attempts; try again in {e.retry_after} seconds.",
-                retry_after_s=e.retry_after) from None
-        cookie = Cookie(key=SESSION_COOKIE, value=issued.token, httponly=True, samesite="lax",
-                        secure=https_only(settings), path="/",
-                        max_age=settings.session_ttl_hours * 3600)
+                retry_after_s=e.retry_after,
+            ) from None
+        cookie = Cookie(
+            key=SESSION_COOKIE,
+            value=issued.token,
+            httponly=True,
+            samesite="lax",
+            secure=https_only(settings),
+            path="/",
+            max_age=settings.session_ttl_hours * 3600,
+        )
         body = LoginOut(issued.token, "bearer", issued.record.expires_at, UserOut.of(user))
         return Response(body, cookies=[cookie])
 
@@ -87,8 +100,9 @@ class AuthController(Controller):
         return response
 
     @post("/password", status_code=HTTP_200_OK, responses=refuses(429))
-    async def change_password(self, data: JSONBody[PasswordChangeIn], db: Db, user: CurrentUser,
-                              ctx: Ctx, services: Svc) -> Revoked:
+    async def change_password(
+        self, data: JSONBody[PasswordChangeIn], db: Db, user: CurrentUser, ctx: Ctx, services: Svc
+    ) -> Revoked:
         """Change your own password.
 
         The current password is required. The new one must meet the policy (at least 12
@@ -101,7 +115,8 @@ class AuthController(Controller):
         for the change ends too). `revoked` counts what ended."""
         try:
             revoked = await service.change_own_password(
-                db, ctx, services.settings, user, data.current_password, data.new_password)
+                db, ctx, services.settings, user, data.current_password, data.new_password
+            )
         except service.WrongPassword:
             await db.commit()  # keep the failure count and the audit event
             raise _field("current_password", WRONG_CURRENT) from None
@@ -109,7 +124,9 @@ class AuthController(Controller):
             await db.commit()
             raise TooManyRequests(
                 "Too many wrong current passwords; try changing your password again in "
-                f"{e.retry_after} seconds.", retry_after_s=e.retry_after) from None
+                f"{e.retry_after} seconds.",
+                retry_after_s=e.retry_after,
+            ) from None
         except PasswordPolicyError as e:
             raise _field("new_password", str(e)) from None
         except service.AccountError as e:
@@ -122,13 +139,21 @@ class AuthController(Controller):
 
         Ended ones included; secrets are never shown again. `expires_at` is when each ends at
         the latest."""
-        return [TokenOut.of(t, lifecycle.expiry(t, services.settings))
-                for t in await repo.list_tokens(db, user.id, lifecycle.PERSONAL)]
+        return [
+            TokenOut.of(t, lifecycle.expiry(t, services.settings))
+            for t in await repo.list_tokens(db, user.id, lifecycle.PERSONAL)
+        ]
 
     @post("/tokens", responses=refuses(409))
-    async def create_token(self, data: JSONBody[TokenIn], db: Db, user: CurrentUser,
-                           ctx: Ctx, services: Svc,
-                           request: Request[Any, Any, Any]) -> TokenCreated:
+    async def create_token(
+        self,
+        data: JSONBody[TokenIn],
+        db: Db,
+        user: CurrentUser,
+        ctx: Ctx,
+        services: Svc,
+        request: Request[Any, Any, Any],
+    ) -> TokenCreated:
         """Create a personal API token.
 
         The secret is in this response only (201). It lives `expires_in_days`, at most and by
@@ -136,19 +161,26 @@ class AuthController(Controller):
         personal tokens allowed."""
         try:
             issued = await lifecycle.create_personal_token(
-                db, ctx, services.settings, user, data.name, data.expires_in_days, utcnow(),
-                request.headers.get("user-agent"))
+                db,
+                ctx,
+                services.settings,
+                user,
+                data.name,
+                data.expires_in_days,
+                utcnow(),
+                request.headers.get("user-agent"),
+            )
         except lifecycle.TokenRefused as e:
-            raise ValidationException(str(e), extra=[
-                {"key": e.field, "message": str(e), "source": "body"}]) from None
+            raise ValidationException(
+                str(e), extra=[{"key": e.field, "message": str(e), "source": "body"}]
+            ) from None
         except lifecycle.TooManyTokens as e:
             raise Conflict(str(e)) from None
         out = TokenOut.of(issued.record)
         return TokenCreated(**out.__dict__, token=issued.token)
 
     @delete("/tokens/{token_id:int}", status_code=HTTP_204_NO_CONTENT)
-    async def revoke_token(self, token_id: PathId, db: Db, user: CurrentUser,
-                           ctx: Ctx) -> None:
+    async def revoke_token(self, token_id: PathId, db: Db, user: CurrentUser, ctx: Ctx) -> None:
         """Revoke one of your tokens.
 
         A personal token or a sign-in session of yours stops working at once (204). 404 for a
@@ -163,15 +195,22 @@ class AuthController(Controller):
         Newest first: when each began and was last used, the address and browser it began
         from, and which one this request used (`current`)."""
         settings = services.settings
-        return [SessionOut(t.id, t.created_at, t.last_used_at, lifecycle.expiry(t, settings),
-                           t.client_addr, t.user_agent, t.id == user.token_id)
-                for t in await lifecycle.live_sessions(db, settings, user.id, utcnow())
-                if t.id is not None]
+        return [
+            SessionOut(
+                t.id,
+                t.created_at,
+                t.last_used_at,
+                lifecycle.expiry(t, settings),
+                t.client_addr,
+                t.user_agent,
+                t.id == user.token_id,
+            )
+            for t in await lifecycle.live_sessions(db, settings, user.id, utcnow())
+            if t.id is not None
+        ]
 
-    @delete("/sessions/{session_id:int}", status_code=HTTP_204_NO_CONTENT,
-            responses=refuses(409))
-    async def end_session(self, session_id: PathId, db: Db, user: CurrentUser,
-                          ctx: Ctx) -> None:
+    @delete("/sessions/{session_id:int}", status_code=HTTP_204_NO_CONTENT, responses=refuses(409))
+    async def end_session(self, session_id: PathId, db: Db, user: CurrentUser, ctx: Ctx) -> None:
         """End one of your other sessions.
 
         The session stops working at once (204, audited). 409 for the session this request
@@ -189,9 +228,17 @@ class AuthController(Controller):
 
         Every sign-in session of yours but the one this request uses ends at once (each
         audited); personal API tokens are left alone. `revoked` counts what ended."""
-        return Revoked(await lifecycle.revoke_all(
-            db, ctx, user.id, "end_others", utcnow(), kind=lifecycle.SESSION,
-            keep_token_id=user.token_id))
+        return Revoked(
+            await lifecycle.revoke_all(
+                db,
+                ctx,
+                user.id,
+                "end_others",
+                utcnow(),
+                kind=lifecycle.SESSION,
+                keep_token_id=user.token_id,
+            )
+        )
 
 
 class MeController(Controller):

@@ -36,14 +36,18 @@ def check_policy(password: str, email: str | None = None) -> None:
     """At least 12 characters, not blank, and not the account's own email or its name part."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordPolicyError(
-            f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+            f"The password must be at least {MIN_PASSWORD_LENGTH} characters long."
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PasswordPolicyError(
-            f"The password must be at most {MAX_PASSWORD_LENGTH} characters long.")
+            f"The password must be at most {MAX_PASSWORD_LENGTH} characters long."
+        )
     if password.strip() == "":
         raise PasswordPolicyError("The password must not be blank.")
-    if email and password.strip().lower() in {email.strip().lower(),
-                                              email.strip().lower().partition("@")[0]}:
+    if email and password.strip().lower() in {
+        email.strip().lower(),
+        email.strip().lower().partition("@")[0],
+    }:
         raise PasswordPolicyError("The password must not be the account's email address.")
 
 

@@ -23,8 +23,11 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def find_token(session: AsyncSession, token_hash: str) -> tuple[ApiToken, User] | None:
-    stmt = (select(ApiToken, User).join(User, col(User.id) == col(ApiToken.user_id))
-            .where(ApiToken.token_hash == token_hash))
+    stmt = (
+        select(ApiToken, User)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .where(ApiToken.token_hash == token_hash)
+    )
     row = (await session.exec(stmt)).first()
     return (row[0], row[1]) if row else None
 
@@ -45,16 +48,25 @@ class Liveness:
 
 
 def _live(stmt: Any, live: Liveness) -> Any:
-    stmt = stmt.where(col(ApiToken.revoked_at).is_(None),
-                      or_(col(ApiToken.expires_at).is_(None), col(ApiToken.expires_at) > live.now))
+    stmt = stmt.where(
+        col(ApiToken.revoked_at).is_(None),
+        or_(col(ApiToken.expires_at).is_(None), col(ApiToken.expires_at) > live.now),
+    )
     if live.born_after:
-        stmt = stmt.where(or_(*(and_(col(ApiToken.kind) == kind, col(ApiToken.created_at) > oldest)
-                                for kind, oldest in live.born_after.items())))
+        stmt = stmt.where(
+            or_(
+                *(
+                    and_(col(ApiToken.kind) == kind, col(ApiToken.created_at) > oldest)
+                    for kind, oldest in live.born_after.items()
+                )
+            )
+        )
     return stmt
 
 
-async def list_tokens(session: AsyncSession, user_id: int, kind: str | None = None
-                      ) -> list[ApiToken]:
+async def list_tokens(
+    session: AsyncSession, user_id: int, kind: str | None = None
+) -> list[ApiToken]:
     stmt = select(ApiToken).where(ApiToken.user_id == user_id)
     if kind:
         stmt = stmt.where(ApiToken.kind == kind)
@@ -62,8 +74,9 @@ async def list_tokens(session: AsyncSession, user_id: int, kind: str | None = No
     return list((await session.exec(stmt)).all())
 
 
-async def live_tokens(session: AsyncSession, user_id: int, live: Liveness,
-                      kind: str | None = None) -> list[ApiToken]:
+async def live_tokens(
+    session: AsyncSession, user_id: int, live: Liveness, kind: str | None = None
+) -> list[ApiToken]:
     """A user's live tokens, oldest first."""
     stmt = _live(select(ApiToken).where(ApiToken.user_id == user_id), live)
     if kind:
@@ -72,22 +85,35 @@ async def live_tokens(session: AsyncSession, user_id: int, live: Liveness,
     return list((await session.exec(stmt)).all())
 
 
-async def revoke_unrevoked(session: AsyncSession, user_id: int, when: datetime,
-                           kind: str | None = None, keep_token_id: int | None = None) -> int:
+async def revoke_unrevoked(
+    session: AsyncSession,
+    user_id: int,
+    when: datetime,
+    kind: str | None = None,
+    keep_token_id: int | None = None,
+) -> int:
     """Set revoked_at on every token of a user not yet revoked (expired ones too, so nothing
     comes back if a lifetime is raised later), but one."""
-    stmt = (update(ApiToken)
-            .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None),
-                   col(ApiToken.id) != (keep_token_id or -1)))
+    stmt = update(ApiToken).where(
+        col(ApiToken.user_id) == user_id,
+        col(ApiToken.revoked_at).is_(None),
+        col(ApiToken.id) != (keep_token_id or -1),
+    )
     if kind:
         stmt = stmt.where(col(ApiToken.kind) == kind)
     result = await session.exec(stmt.values(revoked_at=when))
     return int(result.rowcount or 0)
 
 
-async def page_tokens(session: AsyncSession, user_id: int, *, kind: str | None,
-                      live: Liveness | None, limit: int, offset: int
-                      ) -> tuple[list[ApiToken], int]:
+async def page_tokens(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    kind: str | None,
+    live: Liveness | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[ApiToken], int]:
     """A user's tokens, newest first: the live ones, or all when `live` is None."""
     stmt = select(ApiToken).where(ApiToken.user_id == user_id)
     if kind:
@@ -95,28 +121,50 @@ async def page_tokens(session: AsyncSession, user_id: int, *, kind: str | None,
     if live is not None:
         stmt = _live(stmt, live)
     total = (await session.exec(select(func.count()).select_from(stmt.subquery()))).one()
-    page = (stmt.order_by(col(ApiToken.created_at).desc(), col(ApiToken.id).desc())
-            .limit(limit).offset(offset))
+    page = (
+        stmt.order_by(col(ApiToken.created_at).desc(), col(ApiToken.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
     return list((await session.exec(page)).all()), int(total)
 
 
-async def signed_in_from(session: AsyncSession, user_id: int, client_addr: str | None,
-                         since: datetime) -> bool:
+async def signed_in_from(
+    session: AsyncSession, user_id: int, client_addr: str | None, since: datetime
+) -> bool:
     """Whether the user opened a session from this client address since then."""
     if not client_addr:
         return False
-    stmt = select(ApiToken.id).where(
-        ApiToken.user_id == user_id, ApiToken.kind == "session",
-        ApiToken.client_addr == client_addr, col(ApiToken.created_at) >= since).limit(1)
+    stmt = (
+        select(ApiToken.id)
+        .where(
+            ApiToken.user_id == user_id,
+            ApiToken.kind == "session",
+            ApiToken.client_addr == client_addr,
+            col(ApiToken.created_at) >= since,
+        )
+        .limit(1)
+    )
     return (await session.exec(stmt)).first() is not None
 
 
-async def list_users(session: AsyncSession, *, q: str | None, role: str | None,
-                     is_active: bool | None, limit: int, offset: int) -> tuple[list[User], int]:
+async def list_users(
+    session: AsyncSession,
+    *,
+    q: str | None,
+    role: str | None,
+    is_active: bool | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[User], int]:
     stmt = select(User)
     if q:
-        stmt = stmt.where(or_(col(User.email).icontains(q, autoescape=True),
-                              col(User.full_name).icontains(q, autoescape=True)))
+        stmt = stmt.where(
+            or_(
+                col(User.email).icontains(q, autoescape=True),
+                col(User.full_name).icontains(q, autoescape=True),
+            )
+        )
     if role:
         stmt = stmt.where(User.role == role)
     if is_active is not None:

@@ -23,12 +23,21 @@ class LoginIn(msgspec.Struct):
 class PasswordChangeIn(msgspec.Struct):
     """Your current password and the new one (policy: backend.accounts.passwords)."""
 
-    current_password: Annotated[str, msgspec.Meta(
-        min_length=1, max_length=1024, description="The password you signed in with.")]
-    new_password: Annotated[str, msgspec.Meta(
-        min_length=1, max_length=1024, description=(
-            "At least 12 characters, not blank, not your email or its name part, and not "
-            "the current password."))]
+    current_password: Annotated[
+        str,
+        msgspec.Meta(min_length=1, max_length=1024, description="The password you signed in with."),
+    ]
+    new_password: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=1024,
+            description=(
+                "At least 12 characters, not blank, not your email or its name part, and not "
+                "the current password."
+            ),
+        ),
+    ]
 
 
 class TokenIn(msgspec.Struct):
@@ -64,8 +73,9 @@ class UserOut:
     @classmethod
     def of(cls, u: User) -> UserOut:
         assert u.id is not None
-        return cls(u.id, u.email, u.full_name, Role(u.role), u.is_active, u.created_at,
-                   u.last_login_at)
+        return cls(
+            u.id, u.email, u.full_name, Role(u.role), u.is_active, u.created_at, u.last_login_at
+        )
 
 
 @dataclass
@@ -77,8 +87,16 @@ class MeOut(UserOut):
     @classmethod
     def of(cls, u: User) -> MeOut:
         user = UserOut.of(u)
-        return cls(user.id, user.email, user.full_name, user.role, user.is_active,
-                   user.created_at, user.last_login_at, permissions_of(user.role))
+        return cls(
+            user.id,
+            user.email,
+            user.full_name,
+            user.role,
+            user.is_active,
+            user.created_at,
+            user.last_login_at,
+            permissions_of(user.role),
+        )
 
 
 @dataclass
@@ -107,8 +125,18 @@ class TokenOut:
         """`expires_at`: when the token ends at the latest, where it differs from the stored
         one (backend.accounts.lifecycle.expiry)."""
         assert t.id is not None
-        return cls(t.id, t.name, t.kind, t.prefix, t.created_at, expires_at or t.expires_at,
-                   t.last_used_at, t.revoked_at, t.client_addr, t.user_agent)
+        return cls(
+            t.id,
+            t.name,
+            t.kind,
+            t.prefix,
+            t.created_at,
+            expires_at or t.expires_at,
+            t.last_used_at,
+            t.revoked_at,
+            t.client_addr,
+            t.user_agent,
+        )
 
 
 @dataclass

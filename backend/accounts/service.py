@@ -59,13 +59,24 @@ def normalize_email(email: str) -> str:
 
 def principal_for(user: User, token: ApiToken) -> Principal:
     assert user.id is not None and token.id is not None
-    return Principal(id=user.id, email=user.email, role=Role(user.role), full_name=user.full_name,
-                     token_id=token.id, token_kind=token.kind)
+    return Principal(
+        id=user.id,
+        email=user.email,
+        role=Role(user.role),
+        full_name=user.full_name,
+        token_id=token.id,
+        token_kind=token.kind,
+    )
 
 
-async def login(session: AsyncSession, ctx: AuditContext, settings: Settings,
-                email: str, password: str, user_agent: str | None = None
-                ) -> tuple[IssuedToken, User]:
+async def login(
+    session: AsyncSession,
+    ctx: AuditContext,
+    settings: Settings,
+    email: str,
+    password: str,
+    user_agent: str | None = None,
+) -> tuple[IssuedToken, User]:
     """Check the credentials and open a session token; failures are counted per account and
     client address (backend.accounts.throttle) and audited. Unknown emails take the same path
     and the same time as wrong passwords."""
@@ -73,28 +84,51 @@ async def login(session: AsyncSession, ctx: AuditContext, settings: Settings,
     now = utcnow()
     user = await repo.get_user_by_email(session, email)
     uid, role = (user.id, user.role) if user is not None else (None, None)
-    known = user is not None and user.id is not None and await repo.signed_in_from(
-        session, user.id, ctx.client_addr, now - timedelta(days=settings.login_known_client_days))
+    known = (
+        user is not None
+        and user.id is not None
+        and await repo.signed_in_from(
+            session,
+            user.id,
+            ctx.client_addr,
+            now - timedelta(days=settings.login_known_client_days),
+        )
+    )
     scopes = throttle.scopes(settings, email, ctx.client_addr, known_client=known)
     if retry := await throttle.retry_after(session, scopes, now):
-        audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", uid,
-                     {"email": email, "reason": "locked"}, user_id=uid, role=role)
+        audit.record(
+            session,
+            ctx,
+            audit.SIGN_IN_FAILED,
+            "user",
+            uid,
+            {"email": email, "reason": "locked"},
+            user_id=uid,
+            role=role,
+        )
         raise LoginLocked(retry)
     # argon2 takes ~0.1 s of CPU on purpose; in a thread (it releases the GIL) the event loop
     # keeps serving every other request meanwhile
     if user is None:
         await run_argon2(burn_verify_time, password)
         reason = "unknown_email"
-    elif not await run_argon2(verify_password, user.password_hash, password) \
-            or not user.is_active:
+    elif not await run_argon2(verify_password, user.password_hash, password) or not user.is_active:
         reason = "inactive" if user.is_active is False else "bad_password"
     else:
         reason = ""
     if reason:
         if await throttle.fail(session, scopes, now, settings):
             reason += "+locked"
-        audit.record(session, ctx, audit.SIGN_IN_FAILED, "user", uid,
-                     {"email": email, "reason": reason}, user_id=uid, role=role)
+        audit.record(
+            session,
+            ctx,
+            audit.SIGN_IN_FAILED,
+            "user",
+            uid,
+            {"email": email, "reason": reason},
+            user_id=uid,
+            role=role,
+        )
         raise LoginFailed()
     assert user is not None
     await throttle.succeed(session, scopes[0])
@@ -102,13 +136,15 @@ async def login(session: AsyncSession, ctx: AuditContext, settings: Settings,
     session.add(user)
     issued = await lifecycle.open_session(session, ctx, settings, user, now, user_agent)
     await session.flush()
-    audit.record(session, ctx, audit.SIGN_IN, "user", user.id, None,
-                 user_id=user.id, role=user.role)
+    audit.record(
+        session, ctx, audit.SIGN_IN, "user", user.id, None, user_id=user.id, role=user.role
+    )
     return issued, user
 
 
-async def resolve_token(session: AsyncSession, token: str,
-                        settings: Settings | None = None) -> Principal | None:
+async def resolve_token(
+    session: AsyncSession, token: str, settings: Settings | None = None
+) -> Principal | None:
     """The principal a bearer/cookie token stands for, or None (unknown, revoked, expired,
     inactive user). With the settings, no token outlives its kind's maximum lifetime, whatever
     its stored expiry. Notes when the token was last used, at most once a minute."""
@@ -136,8 +172,9 @@ async def logout(session: AsyncSession, ctx: AuditContext, principal: Principal)
     audit.record(session, ctx, audit.SIGN_OUT, "token", principal.token_id)
 
 
-async def revoke_token(session: AsyncSession, ctx: AuditContext, principal: Principal,
-                       token_id: int) -> ApiToken | None:
+async def revoke_token(
+    session: AsyncSession, ctx: AuditContext, principal: Principal, token_id: int
+) -> ApiToken | None:
     """Revoke one of the caller's own tokens (personal or session)."""
     return await lifecycle.revoke_one(session, ctx, principal.id, token_id, "user", utcnow())
 
@@ -149,8 +186,15 @@ def _role(role: str) -> Role:
         raise AccountError(f"Unknown role {role!r}; use one of: {', '.join(Role)}.") from None
 
 
-async def create_user(session: AsyncSession, ctx: AuditContext | None, *, email: str,
-                      password: str, role: str, full_name: str = "") -> User:
+async def create_user(
+    session: AsyncSession,
+    ctx: AuditContext | None,
+    *,
+    email: str,
+    password: str,
+    role: str,
+    full_name: str = "",
+) -> User:
     email = normalize_email(email)
     if not _EMAIL.match(email) or len(email) > 254:
         raise AccountError(f"{email!r} is not a valid email address.")
@@ -158,18 +202,29 @@ async def create_user(session: AsyncSession, ctx: AuditContext | None, *, email:
     check_policy(password, email)
     if await repo.get_user_by_email(session, email) is not None:
         raise DuplicateEmail(f"A user with email {email} already exists.")
-    user = User(email=email, full_name=full_name.strip()[:200], role=role,
-                password_hash=await run_argon2(hash_password, password))
+    user = User(
+        email=email,
+        full_name=full_name.strip()[:200],
+        role=role,
+        password_hash=await run_argon2(hash_password, password),
+    )
     session.add(user)
     await session.flush()
-    audit.record(session, ctx, audit.USER_CREATE, "user", user.id,
-                 {"email": email, "role": role})
+    audit.record(session, ctx, audit.USER_CREATE, "user", user.id, {"email": email, "role": role})
     return user
 
 
-async def update_user(session: AsyncSession, ctx: AuditContext, actor: Principal, user: User, *,
-                      role: str | None = None, is_active: bool | None = None,
-                      full_name: str | None = None, password: str | None = None) -> User:
+async def update_user(
+    session: AsyncSession,
+    ctx: AuditContext,
+    actor: Principal,
+    user: User,
+    *,
+    role: str | None = None,
+    is_active: bool | None = None,
+    full_name: str | None = None,
+    password: str | None = None,
+) -> User:
     """Change role, activity, name or password; an admin cannot demote or disable themself.
     A new password, a deactivation or a reactivation revokes every session and personal token of
     the user at once, for good (the actor's own current session excepted), so a leaked token
@@ -193,21 +248,34 @@ async def update_user(session: AsyncSession, ctx: AuditContext, actor: Principal
         check_policy(password, user.email)
         user.password_hash = await run_argon2(hash_password, password)
         changes["password"] = True
-    reason = ("password_change" if "password" in changes
-              else "deactivation" if changes.get("is_active") is False
-              else "reactivation" if changes.get("is_active") is True else None)
+    reason = (
+        "password_change"
+        if "password" in changes
+        else "deactivation"
+        if changes.get("is_active") is False
+        else "reactivation"
+        if changes.get("is_active") is True
+        else None
+    )
     if reason is not None:
         assert user.id is not None
         changes["tokens_revoked"] = await lifecycle.revoke_all(
-            session, ctx, user.id, reason, utcnow(), keep_token_id=actor.token_id)
+            session, ctx, user.id, reason, utcnow(), keep_token_id=actor.token_id
+        )
     if changes:
         session.add(user)
         audit.record(session, ctx, audit.USER_UPDATE, "user", user.id, changes)
     return user
 
 
-async def change_own_password(session: AsyncSession, ctx: AuditContext, settings: Settings,
-                              principal: Principal, current: str, new: str) -> int:
+async def change_own_password(
+    session: AsyncSession,
+    ctx: AuditContext,
+    settings: Settings,
+    principal: Principal,
+    current: str,
+    new: str,
+) -> int:
     """A user changes their own password: the current one is checked first (wrong ones are
     counted per account, locked like sign-ins, and audited), then the policy, and a new
     password must differ from the current. Every other session and every personal token
@@ -222,13 +290,20 @@ async def change_own_password(session: AsyncSession, ctx: AuditContext, settings
         raise AccountError("The user no longer exists.")
     scope = throttle.password_change_scope(settings, user.id)
     if retry := await throttle.retry_after(session, [scope], now):
-        audit.record(session, ctx, audit.PASSWORD_CHANGE_FAILED, "user", user.id,
-                     {"reason": "locked"})
+        audit.record(
+            session, ctx, audit.PASSWORD_CHANGE_FAILED, "user", user.id, {"reason": "locked"}
+        )
         raise LoginLocked(retry)
     if not await run_argon2(verify_password, user.password_hash, current):
         locked = await throttle.fail(session, [scope], now, settings)
-        audit.record(session, ctx, audit.PASSWORD_CHANGE_FAILED, "user", user.id,
-                     {"reason": "bad_password+locked" if locked else "bad_password"})
+        audit.record(
+            session,
+            ctx,
+            audit.PASSWORD_CHANGE_FAILED,
+            "user",
+            user.id,
+            {"reason": "bad_password+locked" if locked else "bad_password"},
+        )
         raise WrongPassword()
     await throttle.succeed(session, scope)
     check_policy(new, user.email)
@@ -237,8 +312,8 @@ async def change_own_password(session: AsyncSession, ctx: AuditContext, settings
     user.password_hash = await run_argon2(hash_password, new)
     session.add(user)
     keep = principal.token_id if principal.token_kind == lifecycle.SESSION else None
-    revoked = await lifecycle.revoke_all(session, ctx, user.id, "password_change", now,
-                                         keep_token_id=keep)
-    audit.record(session, ctx, audit.PASSWORD_CHANGE, "user", user.id,
-                 {"tokens_revoked": revoked})
+    revoked = await lifecycle.revoke_all(
+        session, ctx, user.id, "password_change", now, keep_token_id=keep
+    )
+    audit.record(session, ctx, audit.PASSWORD_CHANGE, "user", user.id, {"tokens_revoked": revoked})
     return revoked

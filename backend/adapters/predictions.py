@@ -48,10 +48,16 @@ class PredictionRecord:
     shadow: bool = False  # a shadow version's result: stored, never shown
 
     def to_item(self) -> dict[str, Any]:
-        item = {"case_id": self.case_id, "model_version": self.model_version,
-                "model_name": self.summary.model_name, **self.summary.to_dict(),
-                "image_key": self.image_key, "mask_key": self.mask_key,
-                "overlay_key": self.overlay_key, "created_at": self.created_at}
+        item = {
+            "case_id": self.case_id,
+            "model_version": self.model_version,
+            "model_name": self.summary.model_name,
+            **self.summary.to_dict(),
+            "image_key": self.image_key,
+            "mask_key": self.mask_key,
+            "overlay_key": self.overlay_key,
+            "created_at": self.created_at,
+        }
         if self.shadow:
             item["shadow"] = True
         return item
@@ -59,13 +65,16 @@ class PredictionRecord:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> PredictionRecord:
         """Raises ValueError when the item is not a prediction record."""
-        return cls(case_id=str(item["case_id"]), model_version=str(item["model_version"]),
-                   summary=PredictionSummary.from_dict(item),
-                   image_key=str(item.get("image_key", "")),
-                   mask_key=str(item.get("mask_key", "")),
-                   overlay_key=str(item.get("overlay_key", "")),
-                   created_at=str(item.get("created_at", "")),
-                   shadow=item.get("shadow") is True)
+        return cls(
+            case_id=str(item["case_id"]),
+            model_version=str(item["model_version"]),
+            summary=PredictionSummary.from_dict(item),
+            image_key=str(item.get("image_key", "")),
+            mask_key=str(item.get("mask_key", "")),
+            overlay_key=str(item.get("overlay_key", "")),
+            created_at=str(item.get("created_at", "")),
+            shadow=item.get("shadow") is True,
+        )
 
 
 class PredictionStore:
@@ -78,9 +87,13 @@ class PredictionStore:
 
     async def start(self) -> None:
         session = aws_session(self._settings)
-        self._resource = await self._stack.enter_async_context(session.resource(
-            "dynamodb", endpoint_url=self._settings.dynamodb_endpoint_url,
-            config=client_config(self._settings)))
+        self._resource = await self._stack.enter_async_context(
+            session.resource(
+                "dynamodb",
+                endpoint_url=self._settings.dynamodb_endpoint_url,
+                config=client_config(self._settings),
+            )
+        )
         self._table = await self._resource.Table(self.table_name)
 
     async def close(self) -> None:
@@ -93,11 +106,16 @@ class PredictionStore:
         except ClientError:
             await client.create_table(
                 TableName=self.table_name,
-                KeySchema=[{"AttributeName": "case_id", "KeyType": "HASH"},
-                           {"AttributeName": "model_version", "KeyType": "RANGE"}],
-                AttributeDefinitions=[{"AttributeName": "case_id", "AttributeType": "S"},
-                                      {"AttributeName": "model_version", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST")
+                KeySchema=[
+                    {"AttributeName": "case_id", "KeyType": "HASH"},
+                    {"AttributeName": "model_version", "KeyType": "RANGE"},
+                ],
+                AttributeDefinitions=[
+                    {"AttributeName": "case_id", "AttributeType": "S"},
+                    {"AttributeName": "model_version", "AttributeType": "S"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
             await client.get_waiter("table_exists").wait(TableName=self.table_name)
 
     async def put(self, record: PredictionRecord) -> None:
@@ -109,7 +127,8 @@ class PredictionStore:
     async def get(self, case_id: str, model_version: str) -> PredictionRecord | None:
         try:
             resp = await self._table.get_item(
-                Key={"case_id": case_id, "model_version": model_version})
+                Key={"case_id": case_id, "model_version": model_version}
+            )
         except (BotoCoreError, ClientError, OSError) as e:
             raise DependencyUnavailable("dynamodb", str(e)) from e
         item = resp.get("Item")

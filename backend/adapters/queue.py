@@ -74,8 +74,9 @@ class JobQueue:
     async def enqueue_inference(self, case_id: str, model_version: str, attempt: int = 0) -> None:
         pool = await self._pool()
         try:
-            await pool.enqueue_job(INFERENCE_JOB, case_id,
-                                   _job_id=inference_job_id(case_id, model_version, attempt))
+            await pool.enqueue_job(
+                INFERENCE_JOB, case_id, _job_id=inference_job_id(case_id, model_version, attempt)
+            )
         except (RedisError, OSError) as e:
             raise DependencyUnavailable("redis", str(e)) from e
 

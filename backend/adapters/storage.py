@@ -23,9 +23,13 @@ class ObjectStore:
 
     async def start(self) -> None:
         session = aws_session(self._settings)
-        self._client = await self._stack.enter_async_context(session.client(
-            "s3", endpoint_url=self._settings.s3_endpoint_url,
-            config=client_config(self._settings)))
+        self._client = await self._stack.enter_async_context(
+            session.client(
+                "s3",
+                endpoint_url=self._settings.s3_endpoint_url,
+                config=client_config(self._settings),
+            )
+        )
         # aiohttp waits for "100 Continue" with no timeout at all, so an S3 endpoint that
         # accepts and hangs would hang every upload; without the header read_timeout applies.
         self._client.meta.events.unregister("before-call.s3", add_expect_header)
@@ -42,12 +46,14 @@ class ObjectStore:
         except ClientError:
             await self._client.create_bucket(
                 Bucket=self.bucket,
-                CreateBucketConfiguration={"LocationConstraint": self._settings.aws_region})
+                CreateBucketConfiguration={"LocationConstraint": self._settings.aws_region},
+            )
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         try:
-            await self._client.put_object(Bucket=self.bucket, Key=key, Body=data,
-                                          ContentType=content_type)
+            await self._client.put_object(
+                Bucket=self.bucket, Key=key, Body=data, ContentType=content_type
+            )
         except (BotoCoreError, ClientError, OSError) as e:
             raise DependencyUnavailable("s3", str(e)) from e
 
@@ -82,8 +88,11 @@ class ObjectStore:
             raise DependencyUnavailable("s3", str(e)) from e
 
     async def presigned_get(self, key: str, expires_s: int = 60) -> str:
-        return str(await self._client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s))
+        return str(
+            await self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
+            )
+        )
 
     async def ping(self) -> None:
         try:

@@ -69,7 +69,7 @@ ACTIONS: dict[str, str] = {
     PASSWORD_CHANGE_FAILED: "Password change refused: wrong current password or locked",
     TOKEN_CREATE: "Created a personal API token",
     TOKEN_REVOKE: "A session or token ended (sign-out elsewhere, admin, password change, "
-                  "deactivation, session limit)",
+    "deactivation, session limit)",
     CASE_UPLOAD: "Uploaded a case",
     CASE_VIEW: "Viewed a case",
     CASE_DOWNLOAD: "Downloaded a case's image, mask or overlay",
@@ -87,17 +87,24 @@ ACTIONS: dict[str, str] = {
     CASE_QUARANTINE: "Quarantined a film with burned-in annotation (maintenance command)",
     CASE_SCOPE_OVERRIDE: "Overrode the scope gate: an out-of-scope film is analysed anyway",
     IDENTITY_READ: "Read a PACS case's original patient identifiers (an admin, or the PACS "
-                   "sender before sending results)",
+    "sender before sending results)",
     PACS_SEND: "Sent a case's results (SEG, SR, overlay) to the PACS, re-identified",
     PACS_QUERY: "Searched the PACS for studies (by patient ID, accession number or date)",
     PACS_IMPORT: "Imported a study from the PACS (the PACS sent it to the DICOM node)",
 }
 
 
-def record(session: AsyncSession, ctx: AuditContext | None, action: str,
-           object_type: str | None = None, object_id: str | int | None = None,
-           detail: dict[str, Any] | None = None, *, user_id: int | None = None,
-           role: str | None = None) -> AuditEvent:
+def record(
+    session: AsyncSession,
+    ctx: AuditContext | None,
+    action: str,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    detail: dict[str, Any] | None = None,
+    *,
+    user_id: int | None = None,
+    role: str | None = None,
+) -> AuditEvent:
     """Add an audit event to the session; user_id/role override the context's (sign-in)."""
     event = AuditEvent(
         user_id=user_id if user_id is not None else (ctx.user_id if ctx else None),
@@ -113,10 +120,16 @@ def record(session: AsyncSession, ctx: AuditContext | None, action: str,
     return event
 
 
-async def record_view(session: AsyncSession, ctx: AuditContext, object_type: str,
-                      object_id: str, window: timedelta = timedelta(minutes=5)) -> None:
+async def record_view(
+    session: AsyncSession,
+    ctx: AuditContext,
+    object_type: str,
+    object_id: str,
+    window: timedelta = timedelta(minutes=5),
+) -> None:
     """Record a view unless the same user viewed the same object within `window`: the UI polls
     a queued case every few seconds, and one event per look is what an auditor wants."""
-    if not await recent_event_exists(session, action=CASE_VIEW, user_id=ctx.user_id,
-                                     object_id=object_id, since=utcnow() - window):
+    if not await recent_event_exists(
+        session, action=CASE_VIEW, user_id=ctx.user_id, object_id=object_id, since=utcnow() - window
+    ):
         record(session, ctx, CASE_VIEW, object_type, object_id)

@@ -46,19 +46,26 @@ async def known_actions(db: AsyncSession) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-async def resolve(db: AsyncSession, f: AuditFilters, limit: int = 50,
-                  offset: int = 0) -> AuditQuery:
+async def resolve(
+    db: AsyncSession, f: AuditFilters, limit: int = 50, offset: int = 0
+) -> AuditQuery:
     """The repository's query for these filters, or an Invalid naming the
     parameter (an unknown action or email, an email and an id of different users, a range
     that ends before it starts)."""
     since, until = utc(f.since, "since"), utc(f.until, "until")
     if since is not None and until is not None and since > until:
-        raise _refuse(f"The range ends before it starts: since ({since.isoformat()}) is after "
-                      f"until ({until.isoformat()}).", "since", "until")
+        raise _refuse(
+            f"The range ends before it starts: since ({since.isoformat()}) is after "
+            f"until ({until.isoformat()}).",
+            "since",
+            "until",
+        )
     action = f.action.strip() if f.action else None
     if action and action not in audit.ACTIONS and action not in await repo.recorded_actions(db):
-        raise _refuse(f"Unknown action {action!r}; GET {ACTIONS_PATH} lists the actions "
-                      "the log records.", "action")
+        raise _refuse(
+            f"Unknown action {action!r}; GET {ACTIONS_PATH} lists the actions the log records.",
+            "action",
+        )
     user_id = f.user_id
     if f.user_email is not None and f.user_email.strip():
         email = normalize_email(f.user_email)
@@ -66,9 +73,21 @@ async def resolve(db: AsyncSession, f: AuditFilters, limit: int = 50,
         if user is None:
             raise _refuse(f"No user has the email {email!r}.", "user_email")
         if user_id is not None and user_id != user.id:
-            raise _refuse(f"user_id {user_id} and user_email {email!r} name different users; "
-                          "give one of them.", "user_id", "user_email")
+            raise _refuse(
+                f"user_id {user_id} and user_email {email!r} name different users; "
+                "give one of them.",
+                "user_id",
+                "user_email",
+            )
         user_id = user.id
-    return AuditQuery(action=action, user_id=user_id, object_type=f.object_type,
-                      object_id=f.object_id, case_id=f.case_id, since=since, until=until,
-                      limit=limit, offset=offset)
+    return AuditQuery(
+        action=action,
+        user_id=user_id,
+        object_type=f.object_type,
+        object_id=f.object_id,
+        case_id=f.case_id,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )

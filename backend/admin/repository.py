@@ -42,8 +42,7 @@ def _where(stmt: Any, query: AuditQuery) -> Any:
     if query.object_id:
         stmt = stmt.where(AuditEvent.object_id == query.object_id)
     if query.case_id:
-        stmt = stmt.where(AuditEvent.object_type == "case",
-                          AuditEvent.object_id == query.case_id)
+        stmt = stmt.where(AuditEvent.object_type == "case", AuditEvent.object_id == query.case_id)
     if query.since:
         stmt = stmt.where(col(AuditEvent.at) >= query.since)
     if query.until:
@@ -53,21 +52,27 @@ def _where(stmt: Any, query: AuditQuery) -> Any:
 
 def _with_email() -> Any:
     return select(AuditEvent, User.email).join(
-        User, col(User.id) == col(AuditEvent.user_id), isouter=True)
+        User, col(User.id) == col(AuditEvent.user_id), isouter=True
+    )
 
 
 async def search_audit(session: AsyncSession, query: AuditQuery) -> tuple[list[AuditRow], int]:
     """One page, newest first, and the number of matching events."""
-    total = (await session.exec(select(func.count()).select_from(
-        _where(select(AuditEvent.id), query).subquery()))).one()
-    stmt = _where(_with_email(), query).order_by(col(AuditEvent.at).desc(),
-                                                 col(AuditEvent.id).desc())
+    total = (
+        await session.exec(
+            select(func.count()).select_from(_where(select(AuditEvent.id), query).subquery())
+        )
+    ).one()
+    stmt = _where(_with_email(), query).order_by(
+        col(AuditEvent.at).desc(), col(AuditEvent.id).desc()
+    )
     rows = (await session.exec(stmt.limit(query.limit).offset(query.offset))).all()
     return [(e, email) for e, email in rows], int(total)
 
 
-async def iter_audit(session: AsyncSession, query: AuditQuery, batch: int = 1000
-                     ) -> AsyncIterator[AuditRow]:
+async def iter_audit(
+    session: AsyncSession, query: AuditQuery, batch: int = 1000
+) -> AsyncIterator[AuditRow]:
     """Every matching event, newest id first, read in batches (keyset, not offset: events
     written meanwhile neither shift nor repeat rows)."""
     before: int | None = None
@@ -89,10 +94,17 @@ async def recorded_actions(session: AsyncSession) -> list[str]:
     return [str(a) for a in rows.all()]
 
 
-async def recent_event_exists(session: AsyncSession, *, action: str, user_id: int | None,
-                              object_id: str, since: datetime) -> bool:
-    stmt = (select(AuditEvent.id).where(AuditEvent.action == action,
-                                        AuditEvent.object_id == object_id,
-                                        AuditEvent.user_id == user_id,
-                                        col(AuditEvent.at) >= since).limit(1))
+async def recent_event_exists(
+    session: AsyncSession, *, action: str, user_id: int | None, object_id: str, since: datetime
+) -> bool:
+    stmt = (
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.action == action,
+            AuditEvent.object_id == object_id,
+            AuditEvent.user_id == user_id,
+            col(AuditEvent.at) >= since,
+        )
+        .limit(1)
+    )
     return (await session.exec(stmt)).first() is not None

@@ -27,8 +27,19 @@ class AuditOut:
     @classmethod
     def of(cls, e: AuditEvent, user_email: str | None = None) -> AuditOut:
         assert e.id is not None
-        return cls(e.id, e.at, e.user_id, e.role, e.action, e.object_type, e.object_id,
-                   e.client_addr, e.request_id, e.detail, user_email)
+        return cls(
+            e.id,
+            e.at,
+            e.user_id,
+            e.role,
+            e.action,
+            e.object_type,
+            e.object_id,
+            e.client_addr,
+            e.request_id,
+            e.detail,
+            user_email,
+        )
 
 
 @dataclass

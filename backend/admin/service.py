@@ -43,11 +43,13 @@ async def stats(db: AsyncSession, services: Services) -> Stats:
         cases_by_status=by_status,
         cases_total=sum(by_status.values()),
         queue_depth=depth,
-        turnaround=Turnaround(len(durations), rounded(percentile(durations, 50)),
-                              rounded(percentile(durations, 95))),
+        turnaround=Turnaround(
+            len(durations), rounded(percentile(durations, 50)), rounded(percentile(durations, 95))
+        ),
         failure_rate=rounded(by_status.get(CaseStatus.FAILED, 0) / finished) if finished else None,
         reviews_by_state=by_review,
-        accepted_unedited_share=(rounded(by_review.get(ReviewState.ACCEPTED, 0) / reviewed)
-                                 if reviewed else None),
+        accepted_unedited_share=(
+            rounded(by_review.get(ReviewState.ACCEPTED, 0) / reviewed) if reviewed else None
+        ),
         model_agreement=await shown_agreement(db),
     )

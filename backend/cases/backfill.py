@@ -66,8 +66,10 @@ log = get_logger("cases.backfill")
 DEIDENTIFY_STORED = "case.deidentify_stored"  # audit actions of this command
 QUARANTINE = "case.quarantine"
 QUARANTINE_FOLDER = "quarantine"
-QUARANTINE_ERROR = ("Image withdrawn: the stored DICOM film has burned-in annotation (patient "
-                    "details in the pixels), so it was moved to quarantine for review.")
+QUARANTINE_ERROR = (
+    "Image withdrawn: the stored DICOM film has burned-in annotation (patient "
+    "details in the pixels), so it was moved to quarantine for review."
+)
 PAGE = 100
 
 
@@ -85,10 +87,17 @@ class Summary:
     failed: list[dict[str, str]] = field(default_factory=list)  # {"case_id", "reason"}
 
     def as_json(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "scanned": self.scanned, "rewritten": self.rewritten,
-                "already_done": self.already_done, "rows_repaired": self.rows_repaired,
-                "burned_in": self.burned_in, "quarantined": self.quarantined,
-                "failed": self.failed, "implementation_version": IMPLEMENTATION_VERSION}
+        return {
+            "dry_run": self.dry_run,
+            "scanned": self.scanned,
+            "rewritten": self.rewritten,
+            "already_done": self.already_done,
+            "rows_repaired": self.rows_repaired,
+            "burned_in": self.burned_in,
+            "quarantined": self.quarantined,
+            "failed": self.failed,
+            "implementation_version": IMPLEMENTATION_VERSION,
+        }
 
 
 class CaseObjects(ObjectStore):
@@ -125,19 +134,25 @@ async def _page(sessions: async_sessionmaker[AsyncSession], after: str) -> list[
     """The next cases by id (keyset paging: rows added meanwhile do not shift it)."""
     stmt = select(Case).where(col(Case.id) > after).order_by(col(Case.id)).limit(PAGE)
     async with sessions() as db:
-        return [_Row(c.id, c.image_key, c.content_sha256, c.width, c.height, c.source_format)
-                for c in (await db.exec(stmt)).all()]
+        return [
+            _Row(c.id, c.image_key, c.content_sha256, c.width, c.height, c.source_format)
+            for c in (await db.exec(stmt)).all()
+        ]
 
 
 async def _quarantine_recorded(db: AsyncSession, case_id: str) -> bool:
-    stmt = select(AuditEvent.id).where(AuditEvent.action == QUARANTINE,
-                                       AuditEvent.object_id == case_id).limit(1)
+    stmt = (
+        select(AuditEvent.id)
+        .where(AuditEvent.action == QUARANTINE, AuditEvent.object_id == case_id)
+        .limit(1)
+    )
     return (await db.exec(stmt)).first() is not None
 
 
 class Backfill:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], store: CaseObjects,
-                 summary: Summary) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], store: CaseObjects, summary: Summary
+    ) -> None:
         self.sessions, self.store, self.summary = sessions, store, summary
 
     def quarantine_prefix(self, case_id: str) -> str:
@@ -154,8 +169,7 @@ class Backfill:
             except ObjectMissing:
                 raise Unfit("the stored file is missing") from None
             return await self._burned_in(row, earlier=True)  # maybe not finished then
-        step = await anyio.to_thread.run_sync(plan, data, row.width, row.height,
-                                              row.source_format)
+        step = await anyio.to_thread.run_sync(plan, data, row.width, row.height, row.source_format)
         if step.action == "burned_in":
             return await self._burned_in(row)
         if step.action == "done":
@@ -168,13 +182,24 @@ class Backfill:
             self.summary.already_done += 1
             return outcome
         if not self.summary.dry_run:
-            await self.store.put(row.image_key, step.data,
-                                 CONTENT_TYPES.get(row.source_format, "application/octet-stream"))
-            await self._record(row, step.sha256, {
-                "format": row.source_format, "previous_sha256": row.content_sha256,
-                "sha256": step.sha256, "bytes": len(step.data),
-                "implementation": (IMPLEMENTATION_VERSION if row.source_format == "dicom"
-                                   else "strip_metadata")})
+            await self.store.put(
+                row.image_key,
+                step.data,
+                CONTENT_TYPES.get(row.source_format, "application/octet-stream"),
+            )
+            await self._record(
+                row,
+                step.sha256,
+                {
+                    "format": row.source_format,
+                    "previous_sha256": row.content_sha256,
+                    "sha256": step.sha256,
+                    "bytes": len(step.data),
+                    "implementation": (
+                        IMPLEMENTATION_VERSION if row.source_format == "dicom" else "strip_metadata"
+                    ),
+                },
+            )
         self.summary.rewritten += 1
         return "would be rewritten" if self.summary.dry_run else "rewritten"
 
@@ -191,11 +216,15 @@ class Backfill:
     async def _burned_in(self, row: _Row, earlier: bool = False) -> str:
         self.summary.burned_in.append(row.id)
         if self.summary.dry_run:
-            return ("burned-in annotation: " + ("quarantined by an earlier run" if earlier
-                                                else "would be quarantined"))
+            return "burned-in annotation: " + (
+                "quarantined by an earlier run" if earlier else "would be quarantined"
+            )
         if not earlier:
-            log.warning("case %s: stored DICOM film has burned-in annotation; moving every "
-                        "object of the case to quarantine", row.id)
+            log.warning(
+                "case %s: stored DICOM film has burned-in annotation; moving every "
+                "object of the case to quarantine",
+                row.id,
+            )
         await self._withdraw(row.id)
         moved = await self._move_to_quarantine(row.id)
         async with transaction(self.sessions) as db:
@@ -206,9 +235,18 @@ class Backfill:
             db.add(case)
             if not moved and await _quarantine_recorded(db, row.id):
                 return "burned-in annotation: already quarantined"
-            audit.record(db, None, QUARANTINE, "case", row.id, {
-                "reason": "burned_in_annotation", "objects_moved": len(moved),
-                "quarantine_prefix": self.quarantine_prefix(row.id)})
+            audit.record(
+                db,
+                None,
+                QUARANTINE,
+                "case",
+                row.id,
+                {
+                    "reason": "burned_in_annotation",
+                    "objects_moved": len(moved),
+                    "quarantine_prefix": self.quarantine_prefix(row.id),
+                },
+            )
         self.summary.quarantined += 1
         return f"burned-in annotation: quarantined ({len(moved)} objects moved)"
 
@@ -251,8 +289,9 @@ def _reason(e: Exception) -> str:
     return f"unexpected {type(e).__name__}"
 
 
-async def run(settings: Settings, dry_run: bool = False,
-              progress: Callable[[str], None] = lambda _: None) -> Summary:
+async def run(
+    settings: Settings, dry_run: bool = False, progress: Callable[[str], None] = lambda _: None
+) -> Summary:
     """Backfill every stored film (see the module doc); returns the summary."""
     engine = make_engine(settings)
     store = CaseObjects(settings)

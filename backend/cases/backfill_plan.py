@@ -77,11 +77,13 @@ def _save(ds: Dataset) -> bytes:
 
 def _marked(ds: Dataset) -> bool:
     meta = getattr(ds, "file_meta", None)
-    return (str(ds.get("PatientIdentityRemoved", "")).upper() == "YES"
-            and str(ds.get("DeidentificationMethod", "")) == METHOD
-            and meta is not None
-            and str(meta.get("ImplementationClassUID", "")) == IMPLEMENTATION_CLASS_UID
-            and str(meta.get("ImplementationVersionName", "")) == IMPLEMENTATION_VERSION)
+    return (
+        str(ds.get("PatientIdentityRemoved", "")).upper() == "YES"
+        and str(ds.get("DeidentificationMethod", "")) == METHOD
+        and meta is not None
+        and str(meta.get("ImplementationClassUID", "")) == IMPLEMENTATION_CLASS_UID
+        and str(meta.get("ImplementationVersionName", "")) == IMPLEMENTATION_VERSION
+    )
 
 
 def burned_in(ds: Dataset) -> bool:
@@ -112,8 +114,9 @@ def _limits(data: bytes) -> Limits:
 
 def _check_size(image: DecodedImage, width: int | None, height: int | None) -> None:
     if (width, height) != (None, None) and (image.width, image.height) != (width, height):
-        raise Unfit(f"the new film is {image.width}x{image.height}, the case row says "
-                    f"{width}x{height}")
+        raise Unfit(
+            f"the new film is {image.width}x{image.height}, the case row says {width}x{height}"
+        )
 
 
 def _plan_dicom(data: bytes, width: int | None, height: int | None) -> Plan:
@@ -151,8 +154,10 @@ def _plan_image(data: bytes, fmt: str, width: int | None, height: int | None) ->
     try:
         new = without_metadata(data, image, limits)
     except InputError:
-        raise Unfit(f"the {label} cannot be stored without its metadata: its picture would "
-                    "change; not written (a person must re-save it as a plain file)") from None
+        raise Unfit(
+            f"the {label} cannot be stored without its metadata: its picture would "
+            "change; not written (a person must re-save it as a plain file)"
+        ) from None
     if new == data:
         return Plan("done", data, hashlib.sha256(data).hexdigest())
     try:
@@ -166,8 +171,7 @@ def _plan_image(data: bytes, fmt: str, width: int | None, height: int | None) ->
     return Plan("rewrite", new, hashlib.sha256(new).hexdigest())
 
 
-def plan(data: bytes, width: int | None, height: int | None,
-         source_format: str = "dicom") -> Plan:
+def plan(data: bytes, width: int | None, height: int | None, source_format: str = "dicom") -> Plan:
     """What to do with one stored film of the case row's ``source_format`` (raises Unfit with
     the reason)."""
     if source_format == "dicom":

@@ -56,12 +56,14 @@ class CaseUploadForm:
     priority_reason: str | None = None
 
 
-async def case_detail(db: AsyncSession, services: Services, case_id: str, user: Principal,
-                      policy: TriagePolicy) -> CaseDetail:
+async def case_detail(
+    db: AsyncSession, services: Services, case_id: str, user: Principal, policy: TriagePolicy
+) -> CaseDetail:
     case = await service.visible_case(db, user, case_id)
     history = await reviews_repo.list_for_case(db, case.id)
-    out = CaseDetail.detail(case, [ReviewOut.of(r, u) for r, u in history],
-                            assess_case(policy, case, utcnow()))
+    out = CaseDetail.detail(
+        case, [ReviewOut.of(r, u) for r, u in history], assess_case(policy, case, utcnow())
+    )
     out.image_missing = await service.image_missing(services, case)
     if history:
         outcome = outcome_of(case, *history[-1])
@@ -74,14 +76,30 @@ class CaseController(Controller):
     path = "/api/cases"
     tags = ("cases",)
 
-    @post("/", status_code=HTTP_202_ACCEPTED, guards=[CLINICAL_UPLOAD],
-          responses={**refuses(413, 415, 422), 429: ResponseSpec(
-              data_container=ErrorBody, generate_examples=False, description=(
-                  "Over a per-user upload limit (`rule`: uploads_per_minute or "
-                  "stat_uploads_per_hour); see Retry-After."))})
-    async def upload(self, data: MultipartBody[CaseUploadForm],
-                     db: Db, services: Svc, ctx: Ctx,
-                     user: CurrentUser) -> CaseCreated:
+    @post(
+        "/",
+        status_code=HTTP_202_ACCEPTED,
+        guards=[CLINICAL_UPLOAD],
+        responses={
+            **refuses(413, 415, 422),
+            429: ResponseSpec(
+                data_container=ErrorBody,
+                generate_examples=False,
+                description=(
+                    "Over a per-user upload limit (`rule`: uploads_per_minute or "
+                    "stat_uploads_per_hour); see Retry-After."
+                ),
+            ),
+        },
+    )
+    async def upload(
+        self,
+        data: MultipartBody[CaseUploadForm],
+        db: Db,
+        services: Svc,
+        ctx: Ctx,
+        user: CurrentUser,
+    ) -> CaseCreated:
         """Upload a chest image.
 
         PNG, JPEG or DICOM, recognised by content, not by name. DICOM is de-identified and
@@ -106,22 +124,41 @@ class CaseController(Controller):
                 await service.discard_upload(services, case)
             raise
         triage = assess_case(TriagePolicy.from_settings(services.settings), case, utcnow())
-        return CaseCreated(**CaseDetail.detail(case, [], triage).__dict__,
-                           enqueued=bool(job.result))
+        return CaseCreated(
+            **CaseDetail.detail(case, [], triage).__dict__, enqueued=bool(job.result)
+        )
 
     @get("/", responses=refuses(403))
     async def list_cases(
-        self, db: Db, user: CurrentUser, services: Svc,
-        status: FromQuery[CaseStatus | None] = None, priority: FromQuery[Priority | None] = None,
+        self,
+        db: Db,
+        user: CurrentUser,
+        services: Svc,
+        status: FromQuery[CaseStatus | None] = None,
+        priority: FromQuery[Priority | None] = None,
         review_state: FromQuery[ReviewState | None] = None,
-        owner: Annotated[int | None, QueryParameter(
-            ge=ID_MIN, le=ID_MAX, description="owner's user id (reviewers and admins)")] = None,
-        q: Annotated[str | None, QueryParameter(max_length=200, description=(
-            "search in patient_ref and findings (upload file names are not kept)"))] = None,
+        owner: Annotated[
+            int | None,
+            QueryParameter(
+                ge=ID_MIN, le=ID_MAX, description="owner's user id (reviewers and admins)"
+            ),
+        ] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=200,
+                description=("search in patient_ref and findings (upload file names are not kept)"),
+            ),
+        ] = None,
         created_from: FromQuery[datetime | None] = None,
         created_to: FromQuery[datetime | None] = None,
-        sort: Annotated[Sort, QueryParameter(description=(
-            "triage (default): most urgent first, see triage_score and triage_reason"))
+        sort: Annotated[
+            Sort,
+            QueryParameter(
+                description=(
+                    "triage (default): most urgent first, see triage_score and triage_reason"
+                )
+            ),
         ] = "triage",
         limit: Limit = 20,
         offset: Offset = 0,
@@ -132,19 +169,28 @@ class CaseController(Controller):
         filtered and paged; by default in worklist order: triage score (priority, lesion
         burden, waiting time), then oldest first. 403 when a clinician filters by another
         owner."""
-        query = CaseQuery(owner_id=owner, status=status, priority=priority,
-                          review_state=review_state, q=(q or "").strip() or None,
-                          created_from=utc(created_from, "created_from"),
-                          created_to=utc(created_to, "created_to"),
-                          sort=sort, limit=limit, offset=offset)
+        query = CaseQuery(
+            owner_id=owner,
+            status=status,
+            priority=priority,
+            review_state=review_state,
+            q=(q or "").strip() or None,
+            created_from=utc(created_from, "created_from"),
+            created_to=utc(created_to, "created_to"),
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
         policy = TriagePolicy.from_settings(services.settings)
         rows, total = await service.search(db, user, query, policy)
-        return CasePage([CaseSummary.of(c, t, outcome) for c, t, outcome in rows], total,
-                        limit, offset)
+        return CasePage(
+            [CaseSummary.of(c, t, outcome) for c, t, outcome in rows], total, limit, offset
+        )
 
     @get("/{case_id:str}", responses=GONE)
-    async def detail(self, case_id: FromPath[str], db: Db, user: CurrentUser,
-                     ctx: Ctx, services: Svc) -> CaseDetail:
+    async def detail(
+        self, case_id: FromPath[str], db: Db, user: CurrentUser, ctx: Ctx, services: Svc
+    ) -> CaseDetail:
         """Get a case.
 
         Its status, the model's results (findings, zone probabilities and flags, lesion
@@ -152,25 +198,38 @@ class CaseController(Controller):
         conclusion. `image_missing`: the uploaded film is no longer in the object store (the
         case cannot be shown or reviewed). A clinician sees only their own cases (404 for
         any other); 410 when the case was withdrawn to quarantine. Each view is audited."""
-        out = await case_detail(db, services, case_id, user,
-                                TriagePolicy.from_settings(services.settings))
+        out = await case_detail(
+            db, services, case_id, user, TriagePolicy.from_settings(services.settings)
+        )
         await audit.record_view(db, ctx, "case", case_id)
         return out
 
-    async def _artifact(self, kind: str, case_id: str, db: AsyncSession, services: Services,
-                        ctx: RequestCtx, user: Principal) -> Response[bytes]:
+    async def _artifact(
+        self,
+        kind: str,
+        case_id: str,
+        db: AsyncSession,
+        services: Services,
+        ctx: RequestCtx,
+        user: Principal,
+    ) -> Response[bytes]:
         try:
             art = await service.read_artifact(db, services, ctx, user, case_id, kind)
         except ObjectMissing:
             raise service.missing_artifact(kind) from None
-        return Response(art.data, media_type=art.content_type, headers={
-            "Content-Disposition": f'inline; filename="{art.filename}"',
-            "Cache-Control": "private, no-store",
-        })
+        return Response(
+            art.data,
+            media_type=art.content_type,
+            headers={
+                "Content-Disposition": f'inline; filename="{art.filename}"',
+                "Cache-Control": "private, no-store",
+            },
+        )
 
     @get("/{case_id:str}/image", media_type="application/octet-stream", responses=GONE)
-    async def image(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
-                    user: CurrentUser) -> Response[bytes]:
+    async def image(
+        self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx, user: CurrentUser
+    ) -> Response[bytes]:
         """Download the uploaded image.
 
         The stored (de-identified) upload in its own format (audited). 410 when the film is
@@ -179,8 +238,9 @@ class CaseController(Controller):
         return await self._artifact("image", case_id, db, services, ctx, user)
 
     @get("/{case_id:str}/preview", media_type="image/png", responses=GONE)
-    async def preview(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
-                      user: CurrentUser) -> Response[bytes]:
+    async def preview(
+        self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx, user: CurrentUser
+    ) -> Response[bytes]:
         """Get the image as a PNG.
 
         The upload rendered as a grayscale PNG a browser can show, DICOM included (windowed
@@ -189,8 +249,9 @@ class CaseController(Controller):
         return await self._artifact("preview", case_id, db, services, ctx, user)
 
     @get("/{case_id:str}/thumbnail", media_type="image/png", responses=GONE)
-    async def thumbnail(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
-                        user: CurrentUser) -> Response[bytes]:
+    async def thumbnail(
+        self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx, user: CurrentUser
+    ) -> Response[bytes]:
         """Get a thumbnail of the image.
 
         The preview scaled to at most 128 px on its longest side, for the worklist (audited).
@@ -198,8 +259,9 @@ class CaseController(Controller):
         return await self._artifact("thumbnail", case_id, db, services, ctx, user)
 
     @get("/{case_id:str}/mask", media_type="image/png", responses=GONE)
-    async def mask(self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx,
-                   user: CurrentUser) -> Response[bytes]:
+    async def mask(
+        self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx, user: CurrentUser
+    ) -> Response[bytes]:
         """Get the lesion mask.
 
         The model's lesion mask as a PNG at the image's size (audited). 404 until the case is
@@ -208,8 +270,9 @@ class CaseController(Controller):
         return await self._artifact("mask", case_id, db, services, ctx, user)
 
     @get("/{case_id:str}/overlay", media_type="image/png", responses=GONE)
-    async def overlay(self, case_id: FromPath[str], db: Db, services: Svc,
-                      ctx: Ctx, user: CurrentUser) -> Response[bytes]:
+    async def overlay(
+        self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx, user: CurrentUser
+    ) -> Response[bytes]:
         """Get the overlay.
 
         The image with the lesion outlined, as a PNG (audited). 404 until the case is done;

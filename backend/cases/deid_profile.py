@@ -33,77 +33,179 @@ RETAIN_PATIENT_CHARACTERISTICS: Final = ("113108", "Retain Patient Characteristi
 DECLARED_OPTIONS: Final = (BASIC_PROFILE, RETAIN_PATIENT_CHARACTERISTICS)
 
 # Retained by 113108: what matters for reading a chest film.
-RETAINED_CHARACTERISTICS: Final = frozenset({
-    "PatientSex", "PatientAge", "PatientSize", "PatientWeight",
-})
+RETAINED_CHARACTERISTICS: Final = frozenset(
+    {
+        "PatientSex",
+        "PatientAge",
+        "PatientSize",
+        "PatientWeight",
+    }
+)
 
 # Z: Type 2 attributes kept (or added) with no value.
-EMPTIED: Final = frozenset({
-    "PatientName", "PatientID", "PatientBirthDate",
-    "StudyDate", "StudyTime", "AccessionNumber", "ReferringPhysicianName", "StudyID",
-    "Manufacturer", "PositionReferenceIndicator", "AcquisitionContextSequence",
-})
+EMPTIED: Final = frozenset(
+    {
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "StudyDate",
+        "StudyTime",
+        "AccessionNumber",
+        "ReferringPhysicianName",
+        "StudyID",
+        "Manufacturer",
+        "PositionReferenceIndicator",
+        "AcquisitionContextSequence",
+    }
+)
 # Type 2 attributes of every accepted IOD, added empty when the source lacks them.
-TYPE2_ALWAYS: Final = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex",
-                       "StudyDate", "StudyTime", "AccessionNumber", "ReferringPhysicianName",
-                       "StudyID", "SeriesNumber", "InstanceNumber", "Manufacturer")
+TYPE2_ALWAYS: Final = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyDate",
+    "StudyTime",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+    "StudyID",
+    "SeriesNumber",
+    "InstanceNumber",
+    "Manufacturer",
+)
 # Type 2 attributes required once another attribute of their module is kept.
-TYPE2_WITH: Final = {"PositionReferenceIndicator": "FrameOfReferenceUID",  # Frame of Reference
-                     "PositionerType": "ViewCodeSequence"}  # DX Positioning
+TYPE2_WITH: Final = {
+    "PositionReferenceIndicator": "FrameOfReferenceUID",  # Frame of Reference
+    "PositionerType": "ViewCodeSequence",
+}  # DX Positioning
 
 # U: instance UIDs, replaced consistently within one upload.
-REPLACED_UIDS: Final = frozenset({
-    "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID",
-    "PaletteColorLookupTableUID",
-})
+REPLACED_UIDS: Final = frozenset(
+    {
+        "SOPInstanceUID",
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "FrameOfReferenceUID",
+        "PaletteColorLookupTableUID",
+    }
+)
 # UIDs that name a standard class, not an instance: kept.
 CLASS_UIDS: Final = frozenset({"SOPClassUID"})
 
 # K: kept as they are.
-KEEP: Final = frozenset({
-    # SOP common, series, image identification (numbers and coded strings only)
-    "SOPClassUID", "SpecificCharacterSet", "InstanceNumber", "SeriesNumber",
-    "AcquisitionNumber", "ImageType", "Modality", "PresentationIntentType", "ConversionType",
-    # what the film shows and how the patient lay
-    "BodyPartExamined", "ViewPosition", "Laterality", "ImageLaterality", "PatientPosition",
-    "PatientOrientation", "AnatomicalOrientationType", "PositionerType",
-    "AnatomicRegionSequence", "ViewCodeSequence", "PatientOrientationCodeSequence",
-    "BurnedInAnnotation",
-    # image pixel module, palettes and colour
-    "SamplesPerPixel", "PhotometricInterpretation", "PlanarConfiguration", "Rows", "Columns",
-    "PixelAspectRatio", "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation",
-    "SmallestImagePixelValue", "LargestImagePixelValue", "PixelPaddingValue",
-    "PixelPaddingRangeLimit", "NumberOfFrames", "PixelData", "ExtendedOffsetTable",
-    "ExtendedOffsetTableLengths",
-    "RedPaletteColorLookupTableDescriptor", "GreenPaletteColorLookupTableDescriptor",
-    "BluePaletteColorLookupTableDescriptor", "RedPaletteColorLookupTableData",
-    "GreenPaletteColorLookupTableData", "BluePaletteColorLookupTableData",
-    "SegmentedRedPaletteColorLookupTableData", "SegmentedGreenPaletteColorLookupTableData",
-    "SegmentedBluePaletteColorLookupTableData", "ICCProfile", "ColorSpace",
-    "LossyImageCompression", "LossyImageCompressionRatio", "LossyImageCompressionMethod",
-    # geometry and pixel spacing
-    "PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing",
-    "PixelSpacingCalibrationType", "EstimatedRadiographicMagnificationFactor",
-    "DistanceSourceToDetector", "DistanceSourceToPatient", "ImageOrientationPatient",
-    "ImagePositionPatient", "SliceThickness", "DetectorType", "FieldOfViewOrigin",
-    "FieldOfViewRotation", "FieldOfViewHorizontalFlip", "FieldOfViewShape",
-    "FieldOfViewDimensions",
-    # grey-scale rendering: modality LUT, VOI LUT / window, presentation LUT, DX intensity
-    "RescaleIntercept", "RescaleSlope", "RescaleType", "ModalityLUTSequence",
-    "WindowCenter", "WindowWidth", "VOILUTFunction", "VOILUTSequence",
-    "PresentationLUTShape", "PresentationLUTSequence", "PixelIntensityRelationship",
-    "PixelIntensityRelationshipSign",
-    # display shutters
-    "ShutterShape", "ShutterLeftVerticalEdge", "ShutterRightVerticalEdge",
-    "ShutterUpperHorizontalEdge", "ShutterLowerHorizontalEdge", "CenterOfCircularShutter",
-    "RadiusOfCircularShutter", "VerticesOfThePolygonalShutter", "ShutterPresentationValue",
-})
+KEEP: Final = frozenset(
+    {
+        # SOP common, series, image identification (numbers and coded strings only)
+        "SOPClassUID",
+        "SpecificCharacterSet",
+        "InstanceNumber",
+        "SeriesNumber",
+        "AcquisitionNumber",
+        "ImageType",
+        "Modality",
+        "PresentationIntentType",
+        "ConversionType",
+        # what the film shows and how the patient lay
+        "BodyPartExamined",
+        "ViewPosition",
+        "Laterality",
+        "ImageLaterality",
+        "PatientPosition",
+        "PatientOrientation",
+        "AnatomicalOrientationType",
+        "PositionerType",
+        "AnatomicRegionSequence",
+        "ViewCodeSequence",
+        "PatientOrientationCodeSequence",
+        "BurnedInAnnotation",
+        # image pixel module, palettes and colour
+        "SamplesPerPixel",
+        "PhotometricInterpretation",
+        "PlanarConfiguration",
+        "Rows",
+        "Columns",
+        "PixelAspectRatio",
+        "BitsAllocated",
+        "BitsStored",
+        "HighBit",
+        "PixelRepresentation",
+        "SmallestImagePixelValue",
+        "LargestImagePixelValue",
+        "PixelPaddingValue",
+        "PixelPaddingRangeLimit",
+        "NumberOfFrames",
+        "PixelData",
+        "ExtendedOffsetTable",
+        "ExtendedOffsetTableLengths",
+        "RedPaletteColorLookupTableDescriptor",
+        "GreenPaletteColorLookupTableDescriptor",
+        "BluePaletteColorLookupTableDescriptor",
+        "RedPaletteColorLookupTableData",
+        "GreenPaletteColorLookupTableData",
+        "BluePaletteColorLookupTableData",
+        "SegmentedRedPaletteColorLookupTableData",
+        "SegmentedGreenPaletteColorLookupTableData",
+        "SegmentedBluePaletteColorLookupTableData",
+        "ICCProfile",
+        "ColorSpace",
+        "LossyImageCompression",
+        "LossyImageCompressionRatio",
+        "LossyImageCompressionMethod",
+        # geometry and pixel spacing
+        "PixelSpacing",
+        "ImagerPixelSpacing",
+        "NominalScannedPixelSpacing",
+        "PixelSpacingCalibrationType",
+        "EstimatedRadiographicMagnificationFactor",
+        "DistanceSourceToDetector",
+        "DistanceSourceToPatient",
+        "ImageOrientationPatient",
+        "ImagePositionPatient",
+        "SliceThickness",
+        "DetectorType",
+        "FieldOfViewOrigin",
+        "FieldOfViewRotation",
+        "FieldOfViewHorizontalFlip",
+        "FieldOfViewShape",
+        "FieldOfViewDimensions",
+        # grey-scale rendering: modality LUT, VOI LUT / window, presentation LUT, DX intensity
+        "RescaleIntercept",
+        "RescaleSlope",
+        "RescaleType",
+        "ModalityLUTSequence",
+        "WindowCenter",
+        "WindowWidth",
+        "VOILUTFunction",
+        "VOILUTSequence",
+        "PresentationLUTShape",
+        "PresentationLUTSequence",
+        "PixelIntensityRelationship",
+        "PixelIntensityRelationshipSign",
+        # display shutters
+        "ShutterShape",
+        "ShutterLeftVerticalEdge",
+        "ShutterRightVerticalEdge",
+        "ShutterUpperHorizontalEdge",
+        "ShutterLowerHorizontalEdge",
+        "CenterOfCircularShutter",
+        "RadiusOfCircularShutter",
+        "VerticesOfThePolygonalShutter",
+        "ShutterPresentationValue",
+    }
+)
 
 # Inside a kept sequence, only these keywords survive (nested sequences are filtered again).
-_CODE_ITEM = frozenset({
-    "CodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "CodeMeaning",
-    "LongCodeValue", "URNCodeValue", "ContextIdentifier",
-})
+_CODE_ITEM = frozenset(
+    {
+        "CodeValue",
+        "CodingSchemeDesignator",
+        "CodingSchemeVersion",
+        "CodeMeaning",
+        "LongCodeValue",
+        "URNCodeValue",
+        "ContextIdentifier",
+    }
+)
 _LUT_ITEM = frozenset({"LUTDescriptor", "LUTData", "ModalityLUTType"})
 ITEM_KEEP: Final[dict[str, frozenset[str]]] = {
     "AnatomicRegionSequence": _CODE_ITEM | {"AnatomicRegionModifierSequence"},

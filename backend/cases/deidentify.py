@@ -82,14 +82,18 @@ def refuse_burned_in(ds: Dataset) -> None:
             "burned_in_annotation",
             "This DICOM file has burned-in annotation (BurnedInAnnotation = YES): text such as "
             "the patient's name or date of birth is part of the image pixels and cannot be "
-            "removed here. Export the film without burned-in annotation and upload it again.")
+            "removed here. Export the film without burned-in annotation and upload it again.",
+        )
 
 
 def _dropped(tag: BaseTag, allowed: frozenset[str]) -> bool:
     """Private, overlay (60xx), curve (50xx), group length or simply not allowed. Decided on
     the tag alone, so a dropped element's value is never even decoded."""
-    return (tag.is_private or tag.group & 0xFF00 in (0x5000, 0x6000)
-            or keyword_for_tag(tag) not in allowed)
+    return (
+        tag.is_private
+        or tag.group & 0xFF00 in (0x5000, 0x6000)
+        or keyword_for_tag(tag) not in allowed
+    )
 
 
 def _uid_values(element: DataElement) -> list[str]:
@@ -110,8 +114,9 @@ def _copy(source: Dataset, allowed: frozenset[str], uids: UidMap) -> Dataset:
             out.add_new(element.tag, element.VR, Sequence() if element.VR == "SQ" else None)
         elif element.VR == "SQ":
             inner = profile.ITEM_KEEP.get(keyword, frozenset())
-            out.add_new(element.tag, "SQ", Sequence([_copy(item, inner, uids)
-                                                     for item in element.value]))
+            out.add_new(
+                element.tag, "SQ", Sequence([_copy(item, inner, uids) for item in element.value])
+            )
         elif keyword in profile.REPLACED_UIDS:
             new = [uids(v) for v in _uid_values(element)]
             out.add_new(element.tag, "UI", (new[0] if len(new) == 1 else new) or None)
@@ -150,7 +155,8 @@ def _declare(ds: Dataset) -> None:
     ds.PatientIdentityRemoved = "YES"
     ds.DeidentificationMethod = METHOD
     ds.DeidentificationMethodCodeSequence = Sequence(
-        [_code(value, meaning) for value, meaning in profile.DECLARED_OPTIONS])
+        [_code(value, meaning) for value, meaning in profile.DECLARED_OPTIONS]
+    )
     ds.LongitudinalTemporalInformationModified = "REMOVED"
 
 

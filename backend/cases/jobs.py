@@ -39,8 +39,10 @@ SWEEP_SECONDS = {0, 30}
 
 def result_keys(services: Services, case_id: str, version: str) -> tuple[str, str]:
     """Where a case's mask and overlay for one model version live (the same on every re-run)."""
-    return (services.store.key(case_id, f"{version}/mask.png"),
-            services.store.key(case_id, f"{version}/overlay.png"))
+    return (
+        services.store.key(case_id, f"{version}/mask.png"),
+        services.store.key(case_id, f"{version}/overlay.png"),
+    )
 
 
 def _ms(t0: float) -> float:
@@ -67,10 +69,20 @@ async def run_inference(ctx: dict[str, Any], case_id: str) -> str:
     except DEPENDENCY_ERRORS as e:
         dependency, detail = describe_error(e)
         if job_try < max_tries:
-            delay = backoff_seconds(job_try, ctx.get("retry_base_s", DEFAULT_BASE_S),
-                                    ctx.get("retry_cap_s", DEFAULT_CAP_S))
-            log.warning("case %s try %d/%d: %s unavailable (%s); retry in %.1f s",
-                        case_id, job_try, max_tries, dependency, detail, delay)
+            delay = backoff_seconds(
+                job_try,
+                ctx.get("retry_base_s", DEFAULT_BASE_S),
+                ctx.get("retry_cap_s", DEFAULT_CAP_S),
+            )
+            log.warning(
+                "case %s try %d/%d: %s unavailable (%s); retry in %.1f s",
+                case_id,
+                job_try,
+                max_tries,
+                dependency,
+                detail,
+                delay,
+            )
             raise Retry(defer=delay) from e
         reason = f"{dependency} unavailable after {job_try} tries: {detail}"
         log.error("case %s: %s", case_id, reason)
@@ -78,8 +90,7 @@ async def run_inference(ctx: dict[str, Any], case_id: str) -> str:
         return f"failed: {reason}"
 
 
-async def _infer(ctx: dict[str, Any], services: Services, models: JobModels,
-                 case_id: str) -> str:
+async def _infer(ctx: dict[str, Any], services: Services, models: JobModels, case_id: str) -> str:
     backend = models.main
     t_job = time.perf_counter()
     async with transaction(services.sessions) as session:
@@ -87,8 +98,10 @@ async def _infer(ctx: dict[str, Any], services: Services, models: JobModels,
         if case is None:
             log.warning("case %s no longer exists; nothing to do", case_id)
             return "missing"
-        if (case.status in (CaseStatus.DONE, CaseStatus.OUT_OF_SCOPE)
-                and case.model_version == backend.model_version):
+        if (
+            case.status in (CaseStatus.DONE, CaseStatus.OUT_OF_SCOPE)
+            and case.model_version == backend.model_version
+        ):
             return "already done"
         now = utcnow()
         case.status, case.started_at, case.updated_at = CaseStatus.RUNNING, now, now
@@ -104,16 +117,24 @@ async def _infer(ctx: dict[str, Any], services: Services, models: JobModels,
 
     version = result.model_version or backend.model_version
     if not result.in_scope:
-        return await _finish_out_of_scope(services, case_id, result, version, image_key,
-                                          {**result.summary.timings_ms,
-                                           "fetch": fetch_ms, "job": _ms(t_job)})
+        return await _finish_out_of_scope(
+            services,
+            case_id,
+            result,
+            version,
+            image_key,
+            {**result.summary.timings_ms, "fetch": fetch_ms, "job": _ms(t_job)},
+        )
     mask_key, overlay_key = result_keys(services, case_id, version)
     t0 = time.perf_counter()
-    await asyncio.gather(services.store.put(mask_key, result.mask_png, "image/png"),
-                         services.store.put(overlay_key, result.overlay_png, "image/png"))
+    await asyncio.gather(
+        services.store.put(mask_key, result.mask_png, "image/png"),
+        services.store.put(overlay_key, result.overlay_png, "image/png"),
+    )
     timings = {**result.summary.timings_ms, "fetch": fetch_ms, "store": _ms(t0)}
     await services.predictions.put(
-        prediction_record(case_id, version, result, mask_key, overlay_key, image_key, timings))
+        prediction_record(case_id, version, result, mask_key, overlay_key, image_key, timings)
+    )
     timings["job"] = _ms(t_job)
 
     async with transaction(services.sessions) as session:
@@ -130,13 +151,20 @@ async def _infer(ctx: dict[str, Any], services: Services, models: JobModels,
     return "done"
 
 
-async def _finish_out_of_scope(services: Services, case_id: str, result: InferenceResult,
-                               version: str, image_key: str, timings: dict[str, float]) -> str:
+async def _finish_out_of_scope(
+    services: Services,
+    case_id: str,
+    result: InferenceResult,
+    version: str,
+    image_key: str,
+    timings: dict[str, float],
+) -> str:
     """The scope gate refused the film: the case ends as out_of_scope with the reason, and no
     mask, overlay or finding (a reviewer may override: POST .../scope-override)."""
     reason = result.summary.scope_reason or "not a frontal chest radiograph"
     await services.predictions.put(
-        prediction_record(case_id, version, result, "", "", image_key, timings))
+        prediction_record(case_id, version, result, "", "", image_key, timings)
+    )
     async with transaction(services.sessions) as session:
         case = await session.get(Case, case_id)
         if case is None:
@@ -149,9 +177,15 @@ async def _finish_out_of_scope(services: Services, case_id: str, result: Inferen
     return f"out_of_scope: {reason}"
 
 
-async def _run_shadow(services: Services, backend: InferenceBackend, version: str,
-                      case_id: str, image_key: str, image: bytes, check_scope: bool = True
-                      ) -> None:
+async def _run_shadow(
+    services: Services,
+    backend: InferenceBackend,
+    version: str,
+    case_id: str,
+    image_key: str,
+    image: bytes,
+    check_scope: bool = True,
+) -> None:
     """Run a shadow version and store its result under its version; never shown, never fails
     the job (the shown result is already saved)."""
     try:
@@ -161,29 +195,51 @@ async def _run_shadow(services: Services, backend: InferenceBackend, version: st
         if result.in_scope:
             await asyncio.gather(
                 services.store.put(mask_key, result.mask_png, "image/png"),
-                services.store.put(overlay_key, result.overlay_png, "image/png"))
+                services.store.put(overlay_key, result.overlay_png, "image/png"),
+            )
         else:
             mask_key = overlay_key = ""
         timings = {**result.summary.timings_ms, "job": _ms(t0)}
-        await services.predictions.put(prediction_record(
-            case_id, version, result, mask_key, overlay_key, image_key, timings, shadow=True))
+        await services.predictions.put(
+            prediction_record(
+                case_id, version, result, mask_key, overlay_key, image_key, timings, shadow=True
+            )
+        )
     except Exception as e:
         log.warning("case %s: shadow model %s failed: %s", case_id, version, e)
 
 
-def prediction_record(case_id: str, version: str, result: InferenceResult, mask_key: str,
-                      overlay_key: str, image_key: str, timings: dict[str, float],
-                      shadow: bool = False) -> PredictionRecord:
+def prediction_record(
+    case_id: str,
+    version: str,
+    result: InferenceResult,
+    mask_key: str,
+    overlay_key: str,
+    image_key: str,
+    timings: dict[str, float],
+    shadow: bool = False,
+) -> PredictionRecord:
     """The DynamoDB item, keyed (case_id, model_version): a re-run overwrites, never adds."""
     return PredictionRecord(
-        case_id=case_id, model_version=version,
-        summary=replace(result.summary, timings_ms=timings), image_key=image_key,
-        mask_key=mask_key, overlay_key=overlay_key, created_at=utcnow().isoformat(),
-        shadow=shadow)
+        case_id=case_id,
+        model_version=version,
+        summary=replace(result.summary, timings_ms=timings),
+        image_key=image_key,
+        mask_key=mask_key,
+        overlay_key=overlay_key,
+        created_at=utcnow().isoformat(),
+        shadow=shadow,
+    )
 
 
-def _apply_result(case: Case, result: InferenceResult, version: str, mask_key: str | None,
-                  overlay_key: str | None, timings: dict[str, float]) -> None:
+def _apply_result(
+    case: Case,
+    result: InferenceResult,
+    version: str,
+    mask_key: str | None,
+    overlay_key: str | None,
+    timings: dict[str, float],
+) -> None:
     s = result.summary
     now = utcnow()
     case.status = CaseStatus.DONE

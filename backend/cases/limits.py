@@ -42,15 +42,23 @@ class Rule:
     def message(self, wait_s: int) -> str:
         what = "STAT uploads" if self.priority == Priority.STAT else "uploads"
         per = "hour" if self.window == timedelta(hours=1) else "minute"
-        return (f"Too many {what}: at most {self.limit} per {per} per user "
-                f"(rule {self.name}); try again in {wait_s} s.")
+        return (
+            f"Too many {what}: at most {self.limit} per {per} per user "
+            f"(rule {self.name}); try again in {wait_s} s."
+        )
 
 
 def rules_for(settings: Settings, priority: Priority) -> list[Rule]:
     rules = [Rule("uploads_per_minute", settings.uploads_per_minute, timedelta(minutes=1), None)]
     if priority == Priority.STAT:
-        rules.append(Rule("stat_uploads_per_hour", settings.stat_uploads_per_hour,
-                          timedelta(hours=1), Priority.STAT))
+        rules.append(
+            Rule(
+                "stat_uploads_per_hour",
+                settings.stat_uploads_per_hour,
+                timedelta(hours=1),
+                Priority.STAT,
+            )
+        )
     return [r for r in rules if r.limit > 0]
 
 
@@ -58,24 +66,31 @@ def _aware(when: datetime) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)  # SQLite: naive UTC
 
 
-async def enforce(db: AsyncSession, settings: Settings, owner_id: int, priority: Priority,
-                  case_id: str | None = None) -> None:
+async def enforce(
+    db: AsyncSession,
+    settings: Settings,
+    owner_id: int,
+    priority: Priority,
+    case_id: str | None = None,
+) -> None:
     """429 with Retry-After if this upload would pass a limit. `case_id`: the upload's own
     row, already written (not counted against itself)."""
     now = utcnow()
     for rule in rules_for(settings, priority):
-        recent = await repo.recent_uploads(db, owner_id, now - rule.window, rule.priority,
-                                           rule.limit, exclude_id=case_id)
+        recent = await repo.recent_uploads(
+            db, owner_id, now - rule.window, rule.priority, rule.limit, exclude_id=case_id
+        )
         if len(recent) >= rule.limit:
             # a place frees when the limit-th newest upload leaves the window
-            wait_s = max(1, math.ceil(
-                (_aware(recent[-1]) + rule.window - now).total_seconds()))
-            raise TooManyRequests(rule.message(wait_s), retry_after_s=wait_s,
-                                  extra={"rule": rule.name})
+            wait_s = max(1, math.ceil((_aware(recent[-1]) + rule.window - now).total_seconds()))
+            raise TooManyRequests(
+                rule.message(wait_s), retry_after_s=wait_s, extra={"rule": rule.name}
+            )
 
 
-async def enforce_after_insert(db: AsyncSession, settings: Settings, owner_id: int,
-                               priority: Priority, case_id: str) -> None:
+async def enforce_after_insert(
+    db: AsyncSession, settings: Settings, owner_id: int, priority: Priority, case_id: str
+) -> None:
     """The exact check: this user's other uploads wait on the lock until this transaction
     ends, and every upload committed before it is counted."""
     if rules_for(settings, priority):
@@ -93,8 +108,10 @@ def priority_reason(value: str | None, priority: Priority) -> str | None:
     text = (value or "").strip()
     if not text:
         if priority == Priority.STAT:
-            raise _bad("priority_reason is required for STAT priority: say why this case "
-                       "cannot wait (e.g. suspected tension pneumothorax).")
+            raise _bad(
+                "priority_reason is required for STAT priority: say why this case "
+                "cannot wait (e.g. suspected tension pneumothorax)."
+            )
         return None
     if len(text) > REASON_MAX:
         raise _bad(f"priority_reason must be at most {REASON_MAX} characters.")

@@ -56,8 +56,7 @@ class Case(SQLModel, table=True):
     model_name: str | None = Field(default=None, max_length=100)
     model_version: str | None = Field(default=None, max_length=50)
     # the registered version meant to produce (at upload) / that produced (worker) the result
-    model_version_id: int | None = Field(default=None, foreign_key="model_versions.id",
-                                         index=True)
+    model_version_id: int | None = Field(default=None, foreign_key="model_versions.id", index=True)
     timings_ms: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     error: str | None = Field(default=None, max_length=500)
     # when `medsegtext deidentify-stored` moved the case's film (burned-in annotation) and every

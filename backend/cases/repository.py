@@ -31,8 +31,7 @@ class CaseQuery:
     offset: int = 0
 
 
-_PRIORITY_RANK = sql_case({Priority.STAT: 0, Priority.URGENT: 1}, value=col(Case.priority),
-                          else_=2)
+_PRIORITY_RANK = sql_case({Priority.STAT: 0, Priority.URGENT: 1}, value=col(Case.priority), else_=2)
 
 
 def add(session: AsyncSession, case: Case) -> Case:
@@ -52,13 +51,17 @@ async def lock_owner_uploads(session: AsyncSession, owner_id: int) -> None:
     await session.exec(select(User.id).where(User.id == owner_id).with_for_update(key_share=True))
 
 
-async def recent_uploads(session: AsyncSession, owner_id: int, since: datetime,
-                         priority: str | None, limit: int, exclude_id: str | None = None
-                         ) -> list[datetime]:
+async def recent_uploads(
+    session: AsyncSession,
+    owner_id: int,
+    since: datetime,
+    priority: str | None,
+    limit: int,
+    exclude_id: str | None = None,
+) -> list[datetime]:
     """created_at of the owner's newest `limit` cases since `since` (of that priority if
     given), newest first; `exclude_id` (the upload being checked) not counted."""
-    stmt = select(Case.created_at).where(Case.owner_id == owner_id,
-                                         col(Case.created_at) >= since)
+    stmt = select(Case.created_at).where(Case.owner_id == owner_id, col(Case.created_at) >= since)
     if priority is not None:
         stmt = stmt.where(Case.priority == priority)
     if exclude_id is not None:
@@ -67,8 +70,9 @@ async def recent_uploads(session: AsyncSession, owner_id: int, since: datetime,
     return list((await session.exec(stmt)).all())
 
 
-async def search(session: AsyncSession, query: CaseQuery,
-                 triage_order: tuple[Any, ...] = ()) -> tuple[list[Case], int]:
+async def search(
+    session: AsyncSession, query: CaseQuery, triage_order: tuple[Any, ...] = ()
+) -> tuple[list[Case], int]:
     """A page of cases; sort=triage orders by `triage_order` (backend.triage.policy)."""
     stmt = select(Case)
     if query.owner_id is not None:
@@ -80,10 +84,12 @@ async def search(session: AsyncSession, query: CaseQuery,
     if query.review_state:
         stmt = stmt.where(Case.review_state == query.review_state)
     if query.q:
-        stmt = stmt.where(or_(
-            col(Case.patient_ref).icontains(query.q, autoescape=True),
-            col(Case.findings_text).icontains(query.q, autoescape=True),
-        ))
+        stmt = stmt.where(
+            or_(
+                col(Case.patient_ref).icontains(query.q, autoescape=True),
+                col(Case.findings_text).icontains(query.q, autoescape=True),
+            )
+        )
     if query.created_from:
         stmt = stmt.where(col(Case.created_at) >= query.created_from)
     if query.created_to:
@@ -112,29 +118,43 @@ async def count_by_review_state(session: AsyncSession) -> dict[str, int]:
     return {state: int(n) for state, n in (await session.exec(stmt)).all()}
 
 
-async def recent_turnarounds(session: AsyncSession, limit: int = 1000
-                             ) -> list[tuple[datetime, datetime]]:
+async def recent_turnarounds(
+    session: AsyncSession, limit: int = 1000
+) -> list[tuple[datetime, datetime]]:
     """(created_at, finished_at) of the most recently finished done cases."""
-    stmt = (select(Case.created_at, Case.finished_at)
-            .where(Case.status == CaseStatus.DONE, col(Case.finished_at).is_not(None))
-            .order_by(col(Case.finished_at).desc()).limit(limit))
+    stmt = (
+        select(Case.created_at, Case.finished_at)
+        .where(Case.status == CaseStatus.DONE, col(Case.finished_at).is_not(None))
+        .order_by(col(Case.finished_at).desc())
+        .limit(limit)
+    )
     return [(c, f) for c, f in (await session.exec(stmt)).all() if f is not None]
 
 
 async def recently_reviewed(session: AsyncSession, limit: int = 5000) -> list[Case]:
     """Done cases with a review, most recently updated first."""
-    stmt = (select(Case).where(Case.status == CaseStatus.DONE,
-                               Case.review_state != ReviewState.UNREVIEWED)
-            .order_by(col(Case.updated_at).desc(), col(Case.id).desc()).limit(limit))
+    stmt = (
+        select(Case)
+        .where(Case.status == CaseStatus.DONE, Case.review_state != ReviewState.UNREVIEWED)
+        .order_by(col(Case.updated_at).desc(), col(Case.id).desc())
+        .limit(limit)
+    )
     return list((await session.exec(stmt)).all())
 
 
-async def reviewed_for_export(session: AsyncSession, states: tuple[str, ...],
-                              created_from: datetime | None, created_to: datetime | None,
-                              limit: int) -> list[Case]:
+async def reviewed_for_export(
+    session: AsyncSession,
+    states: tuple[str, ...],
+    created_from: datetime | None,
+    created_to: datetime | None,
+    limit: int,
+) -> list[Case]:
     """Done cases whose latest review is in `states`, oldest first (a stable export order)."""
-    stmt = select(Case).where(Case.status == CaseStatus.DONE, col(Case.review_state).in_(states),
-                              col(Case.mask_key).is_not(None))
+    stmt = select(Case).where(
+        Case.status == CaseStatus.DONE,
+        col(Case.review_state).in_(states),
+        col(Case.mask_key).is_not(None),
+    )
     if created_from:
         stmt = stmt.where(col(Case.created_at) >= created_from)
     if created_to:

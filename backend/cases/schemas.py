@@ -17,8 +17,9 @@ from backend.reviews.schemas import ReviewOut
 from backend.triage.policy import Triage
 from inference.sides import Laterality
 
-_DERIVED = frozenset({"triage_score", "triage_reason", "reviewer_name", "has_preview",
-                      "reviewed_findings_text"})
+_DERIVED = frozenset(
+    {"triage_score", "triage_reason", "reviewer_name", "has_preview", "reviewed_findings_text"}
+)
 
 
 @dataclass
@@ -58,12 +59,12 @@ class CaseSummary:
 
     @classmethod
     def fields_of(cls, c: Case) -> dict[str, Any]:
-        return {name: getattr(c, name) for name in cls.__dataclass_fields__
-                if name not in _DERIVED}
+        return {name: getattr(c, name) for name in cls.__dataclass_fields__ if name not in _DERIVED}
 
     @classmethod
-    def of(cls, c: Case, triage: Triage | None = None, outcome: ReviewOutcome | None = None
-           ) -> CaseSummary:
+    def of(
+        cls, c: Case, triage: Triage | None = None, outcome: ReviewOutcome | None = None
+    ) -> CaseSummary:
         out = cls(**cls.fields_of(c))
         if outcome is not None:
             out.reviewer_name = outcome.reviewer_name
@@ -95,15 +96,22 @@ class CaseDetail(CaseSummary):
     scope_override_reason: str | None = None  # a reviewer had an out-of-scope film analysed
 
     @classmethod
-    def detail(cls, c: Case, reviews: list[ReviewOut], triage: Triage | None = None
-               ) -> CaseDetail:
-        values = {name: getattr(c, name) for name in cls.__dataclass_fields__
-                  if hasattr(c, name) and name not in _DERIVED}
+    def detail(cls, c: Case, reviews: list[ReviewOut], triage: Triage | None = None) -> CaseDetail:
+        values = {
+            name: getattr(c, name)
+            for name in cls.__dataclass_fields__
+            if hasattr(c, name) and name not in _DERIVED
+        }
         values["zone_probabilities"] = ZoneProbabilities.of(c.zone_probabilities)
         values["zone_flags"] = ZoneFlags.of(c.zone_flags)
-        out = cls(**values, has_mask=bool(c.mask_key), has_overlay=bool(c.overlay_key),
-                  has_preview=bool(c.image_key), reviews=reviews,
-                  reviewer_name=reviews[-1].reviewer_name if reviews else None)
+        out = cls(
+            **values,
+            has_mask=bool(c.mask_key),
+            has_overlay=bool(c.overlay_key),
+            has_preview=bool(c.image_key),
+            reviews=reviews,
+            reviewer_name=reviews[-1].reviewer_name if reviews else None,
+        )
         if triage is not None:
             out.triage_score, out.triage_reason = triage.score, triage.reason
         return out

@@ -28,8 +28,14 @@ class ScopeOverrideIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
-async def override_scope(db: AsyncSession, services: Services, ctx: AuditContext,
-                         user: Principal, case_id: str, data: ScopeOverrideIn) -> Case:
+async def override_scope(
+    db: AsyncSession,
+    services: Services,
+    ctx: AuditContext,
+    user: Principal,
+    case_id: str,
+    data: ScopeOverrideIn,
+) -> Case:
     """409 unless the case is out_of_scope; queued again, its job enqueued after the commit."""
     case = await visible_case(db, user, case_id)
     reason = data.reason.strip()
@@ -42,7 +48,13 @@ async def override_scope(db: AsyncSession, services: Services, ctx: AuditContext
     case.scope_override_reason = reason
     case.status, case.updated_at, case.finished_at = CaseStatus.QUEUED, now, None
     db.add(case)
-    audit.record(db, ctx, audit.CASE_SCOPE_OVERRIDE, "case", case.id,
-                 {"reason": reason, "scope_reason": refused_because})
+    audit.record(
+        db,
+        ctx,
+        audit.CASE_SCOPE_OVERRIDE,
+        "case",
+        case.id,
+        {"reason": reason, "scope_reason": refused_because},
+    )
     enqueue_after_commit(db, services, case, attempt=max(1, case.attempts))
     return case

@@ -53,10 +53,12 @@ EXTENSIONS = {"png": "png", "jpeg": "jpg", "dicom": "dcm"}
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "dicom": "application/dicom"}
 ARTIFACTS = ("image", "mask", "overlay")
 THUMBNAIL_PX = 128  # the longest side of a worklist thumbnail
-QUARANTINED = ("This case was withdrawn on {date}: its stored film has burned-in annotation "
-               "(patient details in the pixels), so the film and everything made from it were "
-               "moved to quarantine for a privacy officer to review. It cannot be viewed, "
-               "reviewed or downloaded.")
+QUARANTINED = (
+    "This case was withdrawn on {date}: its stored film has burned-in annotation "
+    "(patient details in the pixels), so the film and everything made from it were "
+    "moved to quarantine for a privacy officer to review. It cannot be viewed, "
+    "reviewed or downloaded."
+)
 
 
 class Quarantined(Gone):
@@ -86,9 +88,15 @@ def _prepare(data: bytes, max_bytes: int) -> tuple[bytes, str, int, int]:
     return data, fmt, image.width, image.height
 
 
-async def create_case(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
-                      fields: CaseFields, data: bytes, priority_reason: str | None = None
-                      ) -> tuple[Case, AfterCommit[bool]]:
+async def create_case(
+    db: AsyncSession,
+    services: Services,
+    ctx: AuditContext,
+    user: Principal,
+    fields: CaseFields,
+    data: bytes,
+    priority_reason: str | None = None,
+) -> tuple[Case, AfterCommit[bool]]:
     """Store the upload and add its queued case row, whose job is enqueued once the caller
     commits (the second item says whether it was; if the commit fails the caller calls
     discard_upload)."""
@@ -98,8 +106,9 @@ async def create_case(db: AsyncSession, services: Services, ctx: AuditContext, u
     if not data:
         raise InputError("empty", "The file is empty (0 bytes).")
     if len(data) > max_bytes:
-        raise InputError("too_large", f"The file is {_human(len(data))}; "
-                                      f"the limit is {_human(max_bytes)}.")
+        raise InputError(
+            "too_large", f"The file is {_human(len(data))}; the limit is {_human(max_bytes)}."
+        )
     stored, fmt, width, height = await anyio.to_thread.run_sync(_prepare, data, max_bytes)
     case_id = new_case_id()
     key = services.store.key(case_id, f"original.{EXTENSIONS[fmt]}")
@@ -118,21 +127,50 @@ async def create_case(db: AsyncSession, services: Services, ctx: AuditContext, u
         # The version meant to produce the result: the registry's active one (the worker
         # records the one that did); before the registry has one, the configured model's.
         active = await active_version(db)
-        name, version = ((active.name, active.version) if active is not None
-                         else (services.manifest.name, services.manifest.version))
-        case = repo.add(db, Case(
-            id=case_id, owner_id=user.id, status=CaseStatus.QUEUED, priority=fields.priority,
-            priority_reason=priority_reason,
-            patient_ref=fields.patient_ref, age=fields.age, sex=fields.sex,
-            acquired_at=fields.acquired_at, notes=fields.notes,
-            original_filename=stored_filename(fmt), source_format=fmt,
-            content_sha256=hashlib.sha256(stored).hexdigest(), width=width, height=height,
-            image_key=key, model_name=name, model_version=version,
-            model_version_id=active.id if active is not None else None,
-        ))
-        audit.record(db, ctx, audit.CASE_UPLOAD, "case", case_id, {
-            "format": fmt, "bytes": len(stored), "width": width, "height": height,
-            "priority": fields.priority, "priority_reason": priority_reason})
+        name, version = (
+            (active.name, active.version)
+            if active is not None
+            else (services.manifest.name, services.manifest.version)
+        )
+        case = repo.add(
+            db,
+            Case(
+                id=case_id,
+                owner_id=user.id,
+                status=CaseStatus.QUEUED,
+                priority=fields.priority,
+                priority_reason=priority_reason,
+                patient_ref=fields.patient_ref,
+                age=fields.age,
+                sex=fields.sex,
+                acquired_at=fields.acquired_at,
+                notes=fields.notes,
+                original_filename=stored_filename(fmt),
+                source_format=fmt,
+                content_sha256=hashlib.sha256(stored).hexdigest(),
+                width=width,
+                height=height,
+                image_key=key,
+                model_name=name,
+                model_version=version,
+                model_version_id=active.id if active is not None else None,
+            ),
+        )
+        audit.record(
+            db,
+            ctx,
+            audit.CASE_UPLOAD,
+            "case",
+            case_id,
+            {
+                "format": fmt,
+                "bytes": len(stored),
+                "width": width,
+                "height": height,
+                "priority": fields.priority,
+                "priority_reason": priority_reason,
+            },
+        )
         await db.flush()
         await limits.enforce_after_insert(db, settings, user.id, fields.priority, case_id)
     except BaseException:
@@ -156,8 +194,9 @@ async def discard_upload(services: Services, case: Case) -> None:
     await discard_stored(services, case.image_key)
 
 
-def enqueue_after_commit(db: AsyncSession, services: Services, case: Case, attempt: int = 0
-                         ) -> AfterCommit[bool]:
+def enqueue_after_commit(
+    db: AsyncSession, services: Services, case: Case, attempt: int = 0
+) -> AfterCommit[bool]:
     """Hand the case to the queue once the session commits; its result is False if Redis was
     down: the case stays queued and is listed, and the worker's sweep (or a later retry) picks
     it up. attempt > 0 re-runs a finished case (a new job id: arq keeps a finished job's id for
@@ -169,8 +208,7 @@ def enqueue_after_commit(db: AsyncSession, services: Services, case: Case, attem
             await services.queue.enqueue_inference(case_id, version, attempt)
             return True
         except DependencyUnavailable as e:
-            log.warning("case saved but not enqueued", extra={"case_id": case_id,
-                                                              "reason": str(e)})
+            log.warning("case saved but not enqueued", extra={"case_id": case_id, "reason": str(e)})
             return False
 
     return after_commit(db, enqueue)
@@ -189,8 +227,9 @@ async def visible_case(db: AsyncSession, user: Principal, case_id: str) -> Case:
     return case
 
 
-async def search(db: AsyncSession, user: Principal, query: CaseQuery, policy: TriagePolicy
-                 ) -> tuple[list[tuple[Case, Triage, ReviewOutcome | None]], int]:
+async def search(
+    db: AsyncSession, user: Principal, query: CaseQuery, policy: TriagePolicy
+) -> tuple[list[tuple[Case, Triage, ReviewOutcome | None]], int]:
     """A page of the cases this user may see, each with its triage (scored at one instant) and
     its latest review's outcome (who, and the findings a reader should see)."""
     if user.role not in SEES_ALL_CASES:
@@ -200,8 +239,10 @@ async def search(db: AsyncSession, user: Principal, query: CaseQuery, policy: Tr
     now = utcnow()
     rows, total = await repo.search(db, query, order_by_sql(policy, now))
     latest = await reviews_repo.latest_for_cases(db, [c.id for c in rows])
-    return [(c, assess_case(policy, c, now),
-             outcome_of(c, *latest[c.id]) if c.id in latest else None) for c in rows], total
+    return [
+        (c, assess_case(policy, c, now), outcome_of(c, *latest[c.id]) if c.id in latest else None)
+        for c in rows
+    ], total
 
 
 def _preview_png(original: bytes) -> bytes:
@@ -249,8 +290,14 @@ async def _thumbnail(services: Services, case: Case) -> bytes:
     return data
 
 
-async def read_artifact(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
-                        case_id: str, kind: str) -> Artifact:
+async def read_artifact(
+    db: AsyncSession,
+    services: Services,
+    ctx: AuditContext,
+    user: Principal,
+    case_id: str,
+    kind: str,
+) -> Artifact:
     case = await visible_case(db, user, case_id)
     key: str | None
     version = ""
@@ -272,9 +319,11 @@ async def read_artifact(db: AsyncSession, services: Services, ctx: AuditContext,
     return Artifact(data, content_type, filename)
 
 
-IMAGE_MISSING = ("The stored image of this case is missing from the object store, so it "
-                 "cannot be shown or reviewed. Restore the object from a backup, or upload the "
-                 "film again as a new case.")
+IMAGE_MISSING = (
+    "The stored image of this case is missing from the object store, so it "
+    "cannot be shown or reviewed. Restore the object from a backup, or upload the "
+    "film again as a new case."
+)
 
 
 class StoredImageMissing(Gone):
@@ -298,5 +347,7 @@ def missing_artifact(kind: str) -> StoredImageMissing:
     """What to answer when a case's stored object is not there: the film, or a result."""
     if kind in ("image", "preview", "thumbnail"):
         return StoredImageMissing(IMAGE_MISSING)
-    return StoredImageMissing(f"The stored {kind} of this case is missing from the object "
-                              "store; the film is checked separately (image_missing).")
+    return StoredImageMissing(
+        f"The stored {kind} of this case is missing from the object "
+        "store; the film is checked separately (image_missing)."
+    )

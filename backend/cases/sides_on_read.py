@@ -24,8 +24,9 @@ def upgrade_case(case: Case, *_: Any) -> None:
         return
     flags = sides.stored_to_patient(case.zone_flags) or {}
     set_committed_value(case, "zone_flags", flags)
-    set_committed_value(case, "zone_probabilities",
-                        sides.stored_to_patient(case.zone_probabilities))
+    set_committed_value(
+        case, "zone_probabilities", sides.stored_to_patient(case.zone_probabilities)
+    )
     set_committed_value(case, "findings_text", sides.old_text_to_patient(case.findings_text))
     if case.laterality in ("unilateral", "bilateral", "none"):
         set_committed_value(case, "laterality", sides.laterality(flags))
@@ -35,8 +36,7 @@ def upgrade_review(review: Review, *_: Any) -> None:
     if not sides.is_image_side(review.zone_flags):
         return
     set_committed_value(review, "zone_flags", sides.stored_to_patient(review.zone_flags))
-    set_committed_value(review, "findings_text",
-                        sides.old_text_to_patient(review.findings_text))
+    set_committed_value(review, "findings_text", sides.old_text_to_patient(review.findings_text))
 
 
 def install() -> None:

@@ -32,19 +32,28 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Chunks kept, with the payload sizes the PNG spec allows them (None: any). Each is numbers
 # about how to draw the pixels, with no room for text: a chunk of another size is dropped.
 _PNG_KEEP: dict[bytes, tuple[int, ...] | None] = {
-    b"IHDR": None, b"IDAT": None, b"IEND": None,  # critical
-    b"PLTE": None, b"tRNS": None,  # bounded below by the colour type
-    b"gAMA": (4,), b"cHRM": (32,), b"sRGB": (1,), b"pHYs": (9,),
-    b"sBIT": (1, 2, 3, 4), b"bKGD": (1, 2, 6),
+    b"IHDR": None,
+    b"IDAT": None,
+    b"IEND": None,  # critical
+    b"PLTE": None,
+    b"tRNS": None,  # bounded below by the colour type
+    b"gAMA": (4,),
+    b"cHRM": (32,),
+    b"sRGB": (1,),
+    b"pHYs": (9,),
+    b"sBIT": (1, 2, 3, 4),
+    b"bKGD": (1, 2, 6),
 }
 _TRNS_SIZES = {0: 2, 2: 6}  # grey, RGB; palette: at most one byte per PLTE entry
 _PALETTE = 3  # the colour type whose pixels are PLTE entries (elsewhere PLTE is a mere hint)
 
 _EOI, _APP0, _APP14 = 0xD9, 0xE0, 0xEE
 # Markers kept besides APP0 JFIF and APP14 Adobe: frames, tables, scans, restarts.
-_JPEG_KEEP = (frozenset(range(0xC0, 0xD0)) - {0xC8}  # SOFn, DHT, DAC (0xC8 is reserved)
-              | frozenset(range(0xD0, 0xD8))  # RSTn
-              | {0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF})  # SOS, DQT, DNL, DRI, DHP, EXP
+_JPEG_KEEP = (
+    frozenset(range(0xC0, 0xD0)) - {0xC8}  # SOFn, DHT, DAC (0xC8 is reserved)
+    | frozenset(range(0xD0, 0xD8))  # RSTn
+    | {0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF}
+)  # SOS, DQT, DNL, DRI, DHP, EXP
 _JFIF_CORE = 14  # "JFIF\0", version (2), units (1), density (4), thumbnail size (2)
 _ADOBE_CORE = 12  # "Adobe", version (2), flags0 (2), flags1 (2), colour transform (1)
 _ORIENTATIONS = range(2, 9)  # EXIF values that turn or flip the picture
@@ -66,11 +75,16 @@ def strip_png(data: bytes) -> bytes:
             allowed = tuple(range(3, 769, 3)) if color == _PALETTE else ()
             palette = size // 3
         elif kind == b"tRNS":
-            allowed = (tuple(range(1, palette + 1)) if color == _PALETTE
-                       else (_TRNS_SIZES[color],) if color in _TRNS_SIZES else ())
+            allowed = (
+                tuple(range(1, palette + 1))
+                if color == _PALETTE
+                else (_TRNS_SIZES[color],)
+                if color in _TRNS_SIZES
+                else ()
+            )
         if allowed is not None and size not in allowed:
             continue
-        out.append(data[chunk.start:chunk.end])
+        out.append(data[chunk.start : chunk.end])
     return b"".join(out)
 
 
@@ -78,7 +92,7 @@ def _jfif(payload: bytes) -> bytes | None:
     """APP0 JFIF without its thumbnail (a picture of its own), or None for other APP0s."""
     if not payload.startswith(b"JFIF\x00") or len(payload) < _JFIF_CORE:
         return None
-    return payload[:_JFIF_CORE - 2] + b"\x00\x00"
+    return payload[: _JFIF_CORE - 2] + b"\x00\x00"
 
 
 def _adobe(payload: bytes) -> bytes | None:
@@ -94,10 +108,13 @@ def _segment(marker: int, payload: bytes) -> bytes:
 
 def orientation_exif(orientation: int) -> bytes:
     """An APP1 EXIF segment with one tag, Orientation (0x0112, SHORT), and nothing else."""
-    tiff = (b"MM\x00\x2a" + struct.pack(">I", 8)  # big-endian header, IFD0 at offset 8
-            + struct.pack(">H", 1)  # one entry
-            + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0)
-            + struct.pack(">I", 0))  # no next IFD (no thumbnail)
+    tiff = (
+        b"MM\x00\x2a"
+        + struct.pack(">I", 8)  # big-endian header, IFD0 at offset 8
+        + struct.pack(">H", 1)  # one entry
+        + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0)
+        + struct.pack(">I", 0)
+    )  # no next IFD (no thumbnail)
     return _segment(0xE1, b"Exif\x00\x00" + tiff)
 
 
@@ -108,14 +125,15 @@ def strip_jpeg(data: bytes, orientation: int | None = None) -> bytes:
     for segment in jpeg_segments(data, 0):
         marker = segment.kind
         assert isinstance(marker, int)
-        raw = data[segment.start:segment.end]
+        raw = data[segment.start : segment.end]
         if marker in _JPEG_KEEP or marker == _EOI:
             body.append(raw)
         elif marker in (_APP0, _APP14):
             kept = (_jfif if marker == _APP0 else _adobe)(raw[4:])
             if kept is not None:
                 (head if marker == _APP0 and len(body) == 0 else body).append(
-                    _segment(marker, kept))
+                    _segment(marker, kept)
+                )
     if orientation is not None and orientation in _ORIENTATIONS:
         head.append(orientation_exif(orientation))
     return b"".join(head + body)
@@ -139,8 +157,9 @@ def without_metadata(data: bytes, image: DecodedImage, limits: Limits) -> bytes:
         return data  # nothing to remove: the upload is its own proof
     try:
         again = decode(stripped, limits)
-        same = (again.pixels.shape == image.pixels.shape
-                and bool(np.array_equal(again.pixels, image.pixels)))
+        same = again.pixels.shape == image.pixels.shape and bool(
+            np.array_equal(again.pixels, image.pixels)
+        )
     except InputError:
         same = False
     if not same:
@@ -149,5 +168,6 @@ def without_metadata(data: bytes, image: DecodedImage, limits: Limits) -> bytes:
             "unsupported_format",
             f"This {label} cannot be stored without its metadata (text, EXIF, XMP, comments, "
             "which may name the patient) because its picture depends on them; save it again "
-            f"as a plain {label} and upload that.")
+            f"as a plain {label} and upload that.",
+        )
     return stripped

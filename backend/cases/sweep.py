@@ -41,10 +41,22 @@ async def sweep_stuck(ctx: dict[str, Any]) -> dict[str, int]:
     running_before = now - timedelta(seconds=settings.job_timeout_seconds + RUNNING_GRACE_S)
     counts = {"requeued": 0, "failed": 0, "in_redis": 0}
     async with transaction(services.sessions) as session:
-        stmt = select(Case).where(or_(
-            and_(col(Case.status) == CaseStatus.QUEUED, col(Case.created_at) < queued_before),
-            and_(col(Case.status) == CaseStatus.RUNNING, col(Case.started_at) < running_before),
-        )).order_by(col(Case.created_at)).limit(BATCH)
+        stmt = (
+            select(Case)
+            .where(
+                or_(
+                    and_(
+                        col(Case.status) == CaseStatus.QUEUED, col(Case.created_at) < queued_before
+                    ),
+                    and_(
+                        col(Case.status) == CaseStatus.RUNNING,
+                        col(Case.started_at) < running_before,
+                    ),
+                )
+            )
+            .order_by(col(Case.created_at))
+            .limit(BATCH)
+        )
         for case in (await session.exec(stmt)).all():
             # The id the API enqueued under: the version it stamped on the case at upload.
             job_id = inference_job_id(case.id, case.model_version or services.manifest.version)

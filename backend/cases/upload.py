@@ -55,8 +55,9 @@ def _age(value: str | None) -> int | None:
     return age
 
 
-def _choice(value: str | None, field: str, choices: tuple[str, ...],
-            upper: bool = False) -> str | None:
+def _choice(
+    value: str | None, field: str, choices: tuple[str, ...], upper: bool = False
+) -> str | None:
     if value is None or value.strip() == "":
         return None
     v = value.strip().upper() if upper else value.strip().lower()
@@ -71,8 +72,10 @@ def _when(value: str | None) -> datetime | None:
     try:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise _bad("acquired_at", "acquired_at must be an ISO 8601 date-time, e.g. "
-                                  f"2024-03-01T10:30:00Z, not {value!r}.") from None
+        raise _bad(
+            "acquired_at",
+            f"acquired_at must be an ISO 8601 date-time, e.g. 2024-03-01T10:30:00Z, not {value!r}.",
+        ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)  # documented: no offset means UTC
     if when > datetime.now(UTC) + timedelta(days=1):
@@ -106,7 +109,6 @@ def parse_fields(form: UploadText) -> CaseFields:
         age=_age(form.age),
         sex=_choice(form.sex, "sex", SEXES, upper=True),
         acquired_at=_when(form.acquired_at),
-        priority=Priority(_choice(form.priority, "priority", tuple(Priority))
-                          or Priority.ROUTINE),
+        priority=Priority(_choice(form.priority, "priority", tuple(Priority)) or Priority.ROUTINE),
         notes=_text(form.notes, "notes", 2000),
     )

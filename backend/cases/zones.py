@@ -13,8 +13,12 @@ import msgspec
 from inference.sides import PATIENT_ZONES
 
 Flag = Annotated[bool, msgspec.Meta(description="Lesion in this zone.")]
-Probability = Annotated[float, msgspec.Meta(
-    ge=0, le=1, description="The model's zone probability (0-1), before the mask check.")]
+Probability = Annotated[
+    float,
+    msgspec.Meta(
+        ge=0, le=1, description="The model's zone probability (0-1), before the mask check."
+    ),
+]
 Z = TypeVar("Z", bound="_Zones")
 
 

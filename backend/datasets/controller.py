@@ -45,31 +45,51 @@ class DatasetController(Controller):
     tags = ("admin", "datasets")
     guards = (ADMINS,)
 
-    @post("/export", status_code=HTTP_200_OK, media_type="application/zip",
-          responses=refuses(409))
-    async def export(self, db: Db, services: Svc, ctx: Ctx, user: CurrentUser,
-                     data: Annotated[ExportIn | None, Body(
-                         description="optional filters; an empty body exports up to 5000 "
-                                     "cases")] = None) -> Stream:
+    @post("/export", status_code=HTTP_200_OK, media_type="application/zip", responses=refuses(409))
+    async def export(
+        self,
+        db: Db,
+        services: Svc,
+        ctx: Ctx,
+        user: CurrentUser,
+        data: Annotated[
+            ExportIn | None,
+            Body(description="optional filters; an empty body exports up to 5000 cases"),
+        ] = None,
+    ) -> Stream:
         """Export reviewed cases as a training data set.
 
         Accepted and edited cases (rejected ones excluded), by upload time, as a zip in the
         QaTa layout: images/, masks/ (the model's masks, not redrawn by reviewers),
         annotations.csv and README.txt (audited). 409 if no case matches."""
         body = data or ExportIn()
-        export = await export_dataset(db, services, ctx, user, ExportQuery(
-            utc(body.created_from, "created_from", "body"),
-            utc(body.created_to, "created_to", "body"), body.limit))
+        export = await export_dataset(
+            db,
+            services,
+            ctx,
+            user,
+            ExportQuery(
+                utc(body.created_from, "created_from", "body"),
+                utc(body.created_to, "created_to", "body"),
+                body.limit,
+            ),
+        )
         try:
             await db.commit()  # the audit row; a failure here must not leave the zip open
         except BaseException:
             export.file.close()
             raise
-        return Stream(_chunks(export.file), media_type="application/zip", headers={
-            "Content-Disposition": f'attachment; filename="{export.filename}"',
-            "Content-Length": str(export.size),
-            "X-Export-Cases": str(export.cases), "X-Export-Skipped": str(export.skipped),
-            "Cache-Control": "private, no-store"})
+        return Stream(
+            _chunks(export.file),
+            media_type="application/zip",
+            headers={
+                "Content-Disposition": f'attachment; filename="{export.filename}"',
+                "Content-Length": str(export.size),
+                "X-Export-Cases": str(export.cases),
+                "X-Export-Skipped": str(export.skipped),
+                "Cache-Control": "private, no-store",
+            },
+        )
 
 
 CONTROLLERS = [DatasetController]

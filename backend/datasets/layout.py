@@ -38,8 +38,10 @@ SIZE = 224
 VALID_PERCENT = 20
 MODEL_MASK, EMPTY_MASK = "model", "empty"  # mask_source: the model's mask, or all zeros
 ZONES_UNKNOWN = "zones unknown (edited text names no lung zone, no zone flags)"
-ZONES_MOVED = ("the reviewer moved the lesion to other zones; the model's mask was not redrawn "
-               "and would contradict them")
+ZONES_MOVED = (
+    "the reviewer moved the lesion to other zones; the model's mask was not redrawn "
+    "and would contradict them"
+)
 
 
 def split_for(case_id: str) -> str:
@@ -85,8 +87,11 @@ def left_out(case: Case, outcome: ReviewOutcome) -> str | None:
         return f"{outcome.state}: only accepted and edited cases are exported"
     if outcome.zone_flags is None:
         return ZONES_UNKNOWN
-    if outcome.state == ReviewState.EDITED and not outcome.no_lesion and (
-            outcome.zone_flags != zone_dict(case.zone_flags)):
+    if (
+        outcome.state == ReviewState.EDITED
+        and not outcome.no_lesion
+        and (outcome.zone_flags != zone_dict(case.zone_flags))
+    ):
         return ZONES_MOVED
     return None
 
@@ -101,12 +106,18 @@ def annotation_row(case: Case, outcome: ReviewOutcome) -> AnnotationRow:
     zones = tuple(image_flags[z] for z in ZONE_ORDER)
     findings = Findings(zones=zones)  # type: ignore[arg-type]
     return AnnotationRow(
-        split=split_for(case.id), image=f"{case.id}.png", mask=f"mask_{case.id}.png",
+        split=split_for(case.id),
+        image=f"{case.id}.png",
+        mask=f"mask_{case.id}.png",
         description=_description(outcome, findings),
         laterality={"bilateral": 2, "unilateral": 1}.get(findings.laterality, 0),
-        infected_zones=findings.count, zones=" ".join("1" if z else "0" for z in zones),
-        case_id=case.id, review_state=outcome.state, model_version=case.model_version or "",
-        mask_source=EMPTY_MASK if outcome.no_lesion else MODEL_MASK)
+        infected_zones=findings.count,
+        zones=" ".join("1" if z else "0" for z in zones),
+        case_id=case.id,
+        review_state=outcome.state,
+        model_version=case.model_version or "",
+        mask_source=EMPTY_MASK if outcome.no_lesion else MODEL_MASK,
+    )
 
 
 def image_png(stored: bytes) -> tuple[bytes, bool]:
@@ -117,8 +128,7 @@ def image_png(stored: bytes) -> tuple[bytes, bool]:
     whether it was flipped (its mask must be too)."""
     decoded = decode(stored)
     mirrored = is_mirrored(decoded.meta.get("patient_orientation"))
-    img = Image.fromarray(np.round(np.clip(decoded.pixels, 0, 1) * 255).astype(np.uint8),
-                          mode="L")
+    img = Image.fromarray(np.round(np.clip(decoded.pixels, 0, 1) * 255).astype(np.uint8), mode="L")
     if img.size != (SIZE, SIZE):
         img = img.resize((SIZE, SIZE), Image.Resampling.BILINEAR)
     return _png(_standard(img, mirrored)), mirrored
@@ -155,8 +165,7 @@ def annotations_csv(rows: list[AnnotationRow]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def readme(*, created: str, by: str, rows: list[AnnotationRow], skipped: dict[str, str]
-           ) -> str:
+def readme(*, created: str, by: str, rows: list[AnnotationRow], skipped: dict[str, str]) -> str:
     train = sum(r.split == "train" for r in rows)
     left_out = "".join(f"  {case_id}: {why}\n" for case_id, why in sorted(skipped.items()))
     empty = sum(r.mask_source == EMPTY_MASK for r in rows)
@@ -204,8 +213,8 @@ description / zones: what the reviewer confirmed (accepted: the model's flags; e
 reviewer's corrected flags, else the flags parsed from the reviewer's sentence), with the
 description rendered from those zones in the data set's sentence template (image sides); a
 reviewer's edited text is kept as written only when it names no lung zone.
-laterality: 0 none, 1 unilateral, 2 bilateral. Zone order: {', '.join(ZONE_ORDER)}.
-A cell that starts with one of {' '.join(repr(c) for c in FORMULA_START)} is written with a
+laterality: 0 none, 1 unilateral, 2 bilateral. Zone order: {", ".join(ZONE_ORDER)}.
+A cell that starts with one of {" ".join(repr(c) for c in FORMULA_START)} is written with a
 leading ' so that a spreadsheet shows it as text instead of running it as a formula.
 
 Privacy: the images come from de-identified uploads and carry no DICOM header; patient

@@ -39,12 +39,15 @@ async def sweep_spool(spool: Spool, stop: asyncio.Event) -> None:
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Listen until `stop` is set, then let the associations in progress finish."""
     if not settings.dicom_calling_aets:
-        raise CannotStart("MEDSEGTEXT_DICOM_CALLING_AETS is empty: name the calling AE titles "
-                          "(e.g. the PACS's) that may send to the node, comma-separated")
+        raise CannotStart(
+            "MEDSEGTEXT_DICOM_CALLING_AETS is empty: name the calling AE titles "
+            "(e.g. the PACS's) that may send to the node, comma-separated"
+        )
     # The per-user upload rates (backend.cases.limits) are for people; the node's intake is
     # bounded by its association limit and the allowlist, and its priority is configured.
-    services = await Services.start(settings.model_copy(
-        update={"uploads_per_minute": 0, "stat_uploads_per_hour": 0}))
+    services = await Services.start(
+        settings.model_copy(update={"uploads_per_minute": 0, "stat_uploads_per_hour": 0})
+    )
     try:
         async with services.sessions() as db:
             try:
@@ -55,13 +58,21 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         try:
             server = node.start()
         except OSError as e:
-            raise CannotStart(f"cannot listen on {settings.dicom_host}:{settings.dicom_port}: "
-                              f"{e.strerror or e}") from None
-        log.info("DICOM node listening", extra={
-            "ae_title": settings.dicom_ae_title, "host": settings.dicom_host,
-            "port": server.server_address[1], "calling_aets": list(settings.dicom_calling_aets),
-            "service_account": account.email, "max_associations":
-                settings.dicom_max_associations, "spool": str(node.spool.folder)})
+            raise CannotStart(
+                f"cannot listen on {settings.dicom_host}:{settings.dicom_port}: {e.strerror or e}"
+            ) from None
+        log.info(
+            "DICOM node listening",
+            extra={
+                "ae_title": settings.dicom_ae_title,
+                "host": settings.dicom_host,
+                "port": server.server_address[1],
+                "calling_aets": list(settings.dicom_calling_aets),
+                "service_account": account.email,
+                "max_associations": settings.dicom_max_associations,
+                "spool": str(node.spool.folder),
+            },
+        )
         try:
             await sweep_spool(node.spool, stop)
         finally:

@@ -26,12 +26,21 @@ async def service_account(db: AsyncSession, email: str) -> Principal:
     if user is None or user.id is None:
         raise AccountUnusable(
             f"the DICOM node's service account {email} does not exist (create it: medsegtext "
-            f"users create --email {email} --role clinician)")
+            f"users create --email {email} --role clinician)"
+        )
     if not user.is_active:
         raise AccountUnusable(f"the DICOM node's service account {email} is deactivated")
     uploaders = holders(Permission.UPLOAD_CASES)
     if user.role not in uploaders:
-        raise AccountUnusable(f"the DICOM node's service account {email} is a {user.role}; "
-                              f"cases are made by the {role_names(uploaders)} role")
-    return Principal(id=user.id, email=user.email, role=Role(user.role),
-                     full_name=user.full_name, token_id=0, token_kind=TOKEN_KIND)
+        raise AccountUnusable(
+            f"the DICOM node's service account {email} is a {user.role}; "
+            f"cases are made by the {role_names(uploaders)} role"
+        )
+    return Principal(
+        id=user.id,
+        email=user.email,
+        role=Role(user.role),
+        full_name=user.full_name,
+        token_id=0,
+        token_kind=TOKEN_KIND,
+    )

@@ -25,8 +25,7 @@ BUSY = (0x02, 0x03, 0x02)
 
 
 def _over(assoc: Any) -> bool:
-    return (not assoc.is_alive() or assoc.is_released or assoc.is_aborted
-            or assoc.is_rejected)
+    return not assoc.is_alive() or assoc.is_released or assoc.is_aborted or assoc.is_rejected
 
 
 class Admission:
@@ -48,10 +47,15 @@ class Admission:
             if not busy:
                 self._open.add(assoc)
         if busy:
-            log.warning("association rejected", extra={
-                "calling_ae": request.calling_ae_title, "called_ae": request.called_ae_title,
-                "peer": assoc.requestor.address,
-                "reason": f"{self.limit} associations are already open "
-                          "(MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS)"})
+            log.warning(
+                "association rejected",
+                extra={
+                    "calling_ae": request.calling_ae_title,
+                    "called_ae": request.called_ae_title,
+                    "peer": assoc.requestor.address,
+                    "reason": f"{self.limit} associations are already open "
+                    "(MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS)",
+                },
+            )
             assoc.acse.send_reject(*BUSY)
             assoc.kill()  # as pynetdicom does after its own rejections: the RJ goes out first

@@ -38,6 +38,12 @@ async def ensure_service_account(services: Any) -> str:
     email = normalize_email(services.settings.dicom_service_account)
     async with transaction(services.sessions) as db:
         if await repository.get_user_by_email(db, email) is None:
-            await create_user(db, None, email=email, password=secrets.token_urlsafe(24),
-                              role=Role.CLINICIAN, full_name=SERVICE_ACCOUNT_NAME)
+            await create_user(
+                db,
+                None,
+                email=email,
+                password=secrets.token_urlsafe(24),
+                role=Role.CLINICIAN,
+                full_name=SERVICE_ACCOUNT_NAME,
+            )
     return email

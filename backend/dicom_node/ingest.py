@@ -41,16 +41,21 @@ log = get_logger("dicom_node")
 
 # what an outage of S3, DynamoDB, SQL or Redis looks like here (as backend.http.errors maps them
 # to 503): the sender is told to try again later
-OUTAGES = (DependencyUnavailable, OperationalError, InterfaceError, PoolTimeout, TimeoutError,
-           ConnectionError)
+OUTAGES = (
+    DependencyUnavailable,
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    TimeoutError,
+    ConnectionError,
+)
 
 
 def stat_reason(priority: Priority, calling_ae: str) -> str | None:
     """A STAT case needs a reason (backend.cases.limits); the node's is its configuration."""
     if priority != Priority.STAT:
         return None
-    return (f"Sent by {calling_ae}: the DICOM node's priority is STAT "
-            "(MEDSEGTEXT_DICOM_PRIORITY).")
+    return f"Sent by {calling_ae}: the DICOM node's priority is STAT (MEDSEGTEXT_DICOM_PRIORITY)."
 
 
 async def ingest(services: Services, header: Dataset, origin: Origin, data: bytes) -> Outcome:
@@ -67,12 +72,12 @@ async def ingest(services: Services, header: Dataset, origin: Origin, data: byte
             except AccountUnusable as e:
                 raise Refused(NOT_AUTHORIZED, str(e)) from None
             ctx = RequestCtx(user=account, client_addr=origin.peer, request_id=request_id)
-            case, job = await service.create_case(db, services, ctx, account, fields, data,
-                                                  stat_reason(priority, origin.calling_ae))
+            case, job = await service.create_case(
+                db, services, ctx, account, fields, data, stat_reason(priority, origin.calling_ae)
+            )
             # the original identifiers, sealed, committed with the case or not at all: what
             # sends the results back into the same study (backend.pacs_outbox)
-            identity_map.keep(db, settings, case.id, origin.calling_ae,
-                              Identity.of_header(header))
+            identity_map.keep(db, settings, case.id, origin.calling_ae, Identity.of_header(header))
             try:
                 await commit(db)  # then the job's enqueue (backend.platform.unit_of_work)
             except BaseException:
@@ -82,13 +87,23 @@ async def ingest(services: Services, header: Dataset, origin: Origin, data: byte
     except InputError as e:
         raise Refused.of_input_error(e) from None
     except OUTAGES as e:
-        log.warning("instance not stored: a dependency is down",
-                    extra={"request_id": request_id, "reason": str(e)})
-        raise Refused(DEPENDENCY_DOWN, "A store the node needs is unavailable; send again "
-                                       "later.") from None
+        log.warning(
+            "instance not stored: a dependency is down",
+            extra={"request_id": request_id, "reason": str(e)},
+        )
+        raise Refused(
+            DEPENDENCY_DOWN, "A store the node needs is unavailable; send again later."
+        ) from None
     except DomainError as e:
         raise Refused(PROCESSING_FAILURE, e.detail) from None
-    log.info("case created from DICOM", extra={
-        "case_id": case.id, "calling_ae": origin.calling_ae, "peer": origin.peer,
-        "enqueued": bool(job.result), "request_id": request_id})
+    log.info(
+        "case created from DICOM",
+        extra={
+            "case_id": case.id,
+            "calling_ae": origin.calling_ae,
+            "peer": origin.peer,
+            "enqueued": bool(job.result),
+            "request_id": request_id,
+        },
+    )
     return Outcome(SUCCESS, case_id=case.id)

@@ -33,10 +33,14 @@ from inference.scope import header_reason
 
 # The image IODs the de-identification profile is written for (backend.cases.deid_profile);
 # secondary capture because archives convert films to it (the NCCID sample is one, Modality DX).
-FILM_CLASSES = frozenset({
-    ComputedRadiographyImageStorage, DigitalXRayImageStorageForPresentation,
-    DigitalXRayImageStorageForProcessing, SecondaryCaptureImageStorage,
-})
+FILM_CLASSES = frozenset(
+    {
+        ComputedRadiographyImageStorage,
+        DigitalXRayImageStorageForPresentation,
+        DigitalXRayImageStorageForProcessing,
+        SecondaryCaptureImageStorage,
+    }
+)
 _AGE = re.compile(r"^(\d{3})([DWMY])$")
 
 
@@ -65,12 +69,19 @@ def screen(ds: Dataset) -> None:
     sop_class = str(ds.get("SOPClassUID", ""))
     if sop_class not in FILM_CLASSES:
         name = getattr(ds.get("SOPClassUID"), "name", sop_class) or "(missing)"
-        raise Refused(SOP_CLASS_NOT_SUPPORTED,
-                      f"SOP class {name} is not a radiograph class (CR, DX or secondary "
-                      "capture); only frontal chest films are analysed.")
-    meta = {key: str(ds.get(keyword, "") or "") for key, keyword in (
-        ("modality", "Modality"), ("body_part", "BodyPartExamined"),
-        ("view_position", "ViewPosition"))}
+        raise Refused(
+            SOP_CLASS_NOT_SUPPORTED,
+            f"SOP class {name} is not a radiograph class (CR, DX or secondary "
+            "capture); only frontal chest films are analysed.",
+        )
+    meta = {
+        key: str(ds.get(keyword, "") or "")
+        for key, keyword in (
+            ("modality", "Modality"),
+            ("body_part", "BodyPartExamined"),
+            ("view_position", "ViewPosition"),
+        )
+    }
     reason = header_reason(meta)
     if reason:
         raise Refused(NOT_ANALYSED, reason)
@@ -89,13 +100,21 @@ def case_fields(ds: Dataset, priority: Priority, calling_ae: str) -> CaseFields:
     """The case's fields: age and sex, which the stored film keeps too (PS3.15 Retain Patient
     Characteristics), and a note naming the sender; no patient reference, no dates."""
     sex = str(ds.get("PatientSex", "") or "").upper()
-    return CaseFields(patient_ref=None, age=_age(ds.get("PatientAge")),
-                      sex=sex if sex in SEXES else None, acquired_at=None, priority=priority,
-                      notes=f"Received by DICOM C-STORE from {calling_ae}.")
+    return CaseFields(
+        patient_ref=None,
+        age=_age(ds.get("PatientAge")),
+        sex=sex if sex in SEXES else None,
+        acquired_at=None,
+        priority=priority,
+        notes=f"Received by DICOM C-STORE from {calling_ae}.",
+    )
 
 
 def origin_of(ds: Dataset, calling_ae: str, peer: str) -> Origin:
-    return Origin(calling_ae=calling_ae, peer=peer,
-                  study_uid=str(ds.get("StudyInstanceUID", "")),
-                  series_uid=str(ds.get("SeriesInstanceUID", "")),
-                  sop_instance_uid=str(ds.get("SOPInstanceUID", "")))
+    return Origin(
+        calling_ae=calling_ae,
+        peer=peer,
+        study_uid=str(ds.get("StudyInstanceUID", "")),
+        series_uid=str(ds.get("SeriesInstanceUID", "")),
+        sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
+    )

@@ -53,7 +53,7 @@ def reject_reasons(settings: Settings) -> dict[tuple[int, int], str]:
         (1, 3): "calling AE title is not on the allowlist (MEDSEGTEXT_DICOM_CALLING_AETS)",
         (1, 7): f"called AE title is not {settings.dicom_ae_title} (MEDSEGTEXT_DICOM_AE_TITLE)",
         (3, 2): f"{max_connections(settings)} connections are already open, counting ones "
-                "that have not associated (yet)",
+        "that have not associated (yet)",
     }
 
 
@@ -79,8 +79,9 @@ class Node:
         self.settings = services.settings
         self.loop = loop
         self.guard = SizeGuard(self.settings.dicom_max_instance_bytes)
-        self.admission = Admission(self.settings.dicom_max_associations,
-                                   self.settings.dicom_calling_aets)
+        self.admission = Admission(
+            self.settings.dicom_max_associations, self.settings.dicom_calling_aets
+        )
         self.reasons = reject_reasons(self.settings)
         self.spool = Spool(spool_dir(self.settings), self.settings.dicom_spool_max_idle_seconds)
 
@@ -90,11 +91,15 @@ class Node:
         _config.STORE_RECV_CHUNKED_DATASET = True  # spool each data set to a file, not memory
         handlers: list[Any] = [
             (evt.EVT_REQUESTED, self.admission.on_requested),
-            (evt.EVT_C_STORE, self.on_store), (evt.EVT_PDU_RECV, self.guard.on_pdu),
-            (evt.EVT_REJECTED, self.on_rejected), (evt.EVT_ACCEPTED, self.on_accepted)]
+            (evt.EVT_C_STORE, self.on_store),
+            (evt.EVT_PDU_RECV, self.guard.on_pdu),
+            (evt.EVT_REJECTED, self.on_rejected),
+            (evt.EVT_ACCEPTED, self.on_accepted),
+        ]
         s = self.settings
-        server = build_ae(s).start_server((s.dicom_host, s.dicom_port), block=False,
-                                          evt_handlers=handlers)
+        server = build_ae(s).start_server(
+            (s.dicom_host, s.dicom_port), block=False, evt_handlers=handlers
+        )
         assert server is not None  # block=False returns the server
         return server
 
@@ -105,9 +110,15 @@ class Node:
     def on_rejected(self, event: Any) -> None:
         rq, rj = event.assoc.requestor, event.assoc.acceptor.primitive
         reason = self.reasons.get((rj.result_source, rj.diagnostic), "rejected")
-        log.warning("association rejected", extra={
-            "calling_ae": rq.ae_title, "called_ae": rq.primitive.called_ae_title,
-            "peer": rq.address, "reason": reason})
+        log.warning(
+            "association rejected",
+            extra={
+                "calling_ae": rq.ae_title,
+                "called_ae": rq.primitive.called_ae_title,
+                "peer": rq.address,
+                "reason": reason,
+            },
+        )
 
     def on_store(self, event: Any) -> Dataset:
         outcome = self.store(event)
@@ -119,22 +130,33 @@ class Node:
         try:
             over = self.guard.overflow(event.assoc)
             if over is not None:
-                raise Refused(OUT_OF_RESOURCES, f"The instance is {over} bytes; the node's limit "
-                                                f"is {self.guard.limit} bytes.")
+                raise Refused(
+                    OUT_OF_RESOURCES,
+                    f"The instance is {over} bytes; the node's limit is {self.guard.limit} bytes.",
+                )
             with self.spool.holding(Path(event.dataset_path)) as path:
                 header = read_header(path)
                 screen(header)
                 data = path.read_bytes()
             future = asyncio.run_coroutine_threadsafe(
-                ingest(self.services, header, origin_of(header, rq.ae_title, rq.address),
-                       data), self.loop)
+                ingest(self.services, header, origin_of(header, rq.ae_title, rq.address), data),
+                self.loop,
+            )
             return future.result()
         except Refused as r:
-            log.warning("instance refused", extra={
-                "status": f"0x{r.status:04X}", "reason": r.reason, "calling_ae": rq.ae_title,
-                "peer": rq.address, "sop_instance_uid": sop_uid})
+            log.warning(
+                "instance refused",
+                extra={
+                    "status": f"0x{r.status:04X}",
+                    "reason": r.reason,
+                    "calling_ae": rq.ae_title,
+                    "peer": rq.address,
+                    "sop_instance_uid": sop_uid,
+                },
+            )
             return Outcome(r.status, r.reason)
         except Exception:
-            log.exception("instance failed", extra={"calling_ae": rq.ae_title,
-                                                    "sop_instance_uid": sop_uid})
+            log.exception(
+                "instance failed", extra={"calling_ae": rq.ae_title, "sop_instance_uid": sop_uid}
+            )
             return Outcome(PROCESSING_FAILURE, "The node failed to process the instance.")

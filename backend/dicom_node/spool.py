@@ -46,8 +46,9 @@ class Spool:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         removed = self._remove(list(self.folder.glob(PATTERN)))
         if removed:
-            log.info("spool emptied at start", extra={"removed": removed,
-                                                       "folder": str(self.folder)})
+            log.info(
+                "spool emptied at start", extra={"removed": removed, "folder": str(self.folder)}
+            )
         tempfile.tempdir = str(self.folder)
 
     @contextlib.contextmanager
@@ -73,8 +74,10 @@ class Spool:
                     stale.append(path)
         removed = self._remove(stale)
         if removed:
-            log.warning("abandoned spool files removed (associations that ended mid-instance)",
-                        extra={"removed": removed, "folder": str(self.folder)})
+            log.warning(
+                "abandoned spool files removed (associations that ended mid-instance)",
+                extra={"removed": removed, "folder": str(self.folder)},
+            )
         return removed
 
     @staticmethod

@@ -52,7 +52,8 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
                 del state[REQUEST_SESSION]
 
     async def authenticate_request(
-            self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         token = token_from(connection)
         if not token:
             raise NotAuthorizedException("Authentication required: sign in or send a bearer token.")

@@ -56,8 +56,9 @@ def own_origin(scope: Scope, headers: Headers) -> str | None:
 
 def is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/")
-                                           and media.endswith("+json"))
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 def has_body(headers: Headers) -> bool:
@@ -79,16 +80,20 @@ def by_cookie(scope: Scope, headers: Headers) -> bool:
     if scheme.lower() == "bearer" and value.strip():
         return False
     cookie = f"{SESSION_COOKIE}="
-    return any(part.strip().startswith(cookie) and part.strip() != cookie
-               for line in headers.getall("cookie", []) for part in line.split(";"))
+    return any(
+        part.strip().startswith(cookie) and part.strip() != cookie
+        for line in headers.getall("cookie", [])
+        for part in line.split(";")
+    )
 
 
 def check_json_type(scope: Scope, headers: Headers) -> None:
     if body_encoding(scope.get("route_handler")) != RequestEncodingType.JSON:
         return
     if has_body(headers) and not is_json(headers.get("content-type", "")):
-        raise UnsupportedMediaType("This endpoint takes a JSON body: send it with "
-                                   "Content-Type: application/json.")
+        raise UnsupportedMediaType(
+            "This endpoint takes a JSON body: send it with Content-Type: application/json."
+        )
 
 
 def check_origin(scope: Scope, headers: Headers, allowed: frozenset[str]) -> None:
@@ -100,7 +105,8 @@ def check_origin(scope: Scope, headers: Headers, allowed: frozenset[str]) -> Non
     raise PermissionDeniedException(
         "Refused a cookie-authenticated write from another origin: the request must come from "
         "a page of this API's origin (Sec-Fetch-Site or Origin says so). API clients "
-        "authenticate with Authorization: Bearer instead.")
+        "authenticate with Authorization: Bearer instead."
+    )
 
 
 def csrf_middleware(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:

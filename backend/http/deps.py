@@ -29,8 +29,9 @@ def provide_services(state: State) -> Services:
     return state.services
 
 
-async def provide_db_session(state: State, request: Request[Any, Any, Any]
-                             ) -> AsyncIterator[AsyncSession]:
+async def provide_db_session(
+    state: State, request: Request[Any, Any, Any]
+) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed after the handler returns, rolled back if it
     raises (Litestar throws the handler's exception into this generator). It runs in the
     session the authentication middleware opened (and closes) when there is one."""

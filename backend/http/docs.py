@@ -58,14 +58,18 @@ def asset_bytes(name: str) -> bytes:
     return (Path(str(swagger_ui_path)) / source).read_bytes()
 
 
-@get(f"{ASSETS_PATH}/{{asset:str}}", name="docs_asset", include_in_schema=False,
-     sync_to_thread=False)
+@get(
+    f"{ASSETS_PATH}/{{asset:str}}", name="docs_asset", include_in_schema=False, sync_to_thread=False
+)
 def docs_asset(asset: FromPath[str]) -> Response[bytes]:
     """One file of the docs page (a fixed list; anything else is 404)."""
     if asset not in ASSETS:
         raise NotFoundException("No such docs asset.")
-    return Response(asset_bytes(asset), media_type=ASSETS[asset][1],
-                    headers={"Cache-Control": "public, max-age=86400"})
+    return Response(
+        asset_bytes(asset),
+        media_type=ASSETS[asset][1],
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 class SelfHostedSwagger(SwaggerRenderPlugin):

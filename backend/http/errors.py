@@ -59,17 +59,21 @@ DOMAIN_ERROR_STATUS: dict[type[DomainError], int] = {
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return Response(content=body, status_code=status, headers=headers,
-                    media_type="application/json")
+    return Response(
+        content=body, status_code=status, headers=headers, media_type="application/json"
+    )
 
 
 def dependency_unavailable(_: Request, exc: DependencyUnavailable) -> Response:
-    log.warning("dependency unavailable", extra={"dependency": exc.dependency,
-                                                 "reason": str(exc)})
-    return _json(HTTP_503_SERVICE_UNAVAILABLE,
-                 {"detail": f"{exc.dependency} is unavailable; please retry shortly.",
-                  "dependency": exc.dependency},
-                 headers={"Retry-After": "5"})
+    log.warning("dependency unavailable", extra={"dependency": exc.dependency, "reason": str(exc)})
+    return _json(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        {
+            "detail": f"{exc.dependency} is unavailable; please retry shortly.",
+            "dependency": exc.dependency,
+        },
+        headers={"Retry-After": "5"},
+    )
 
 
 def object_missing(_: Request, exc: ObjectMissing) -> Response:
@@ -79,10 +83,11 @@ def object_missing(_: Request, exc: ObjectMissing) -> Response:
 
 def database_unavailable(request: Request, exc: Exception) -> Response:
     log.error("database error", exc_info=exc, extra={"path": request.url.path})
-    return _json(HTTP_503_SERVICE_UNAVAILABLE,
-                 {"detail": "database is unavailable; please retry shortly.",
-                  "dependency": "database"},
-                 headers={"Retry-After": "5"})
+    return _json(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        {"detail": "database is unavailable; please retry shortly.", "dependency": "database"},
+        headers={"Retry-After": "5"},
+    )
 
 
 def input_error(_: Request, exc: InputError) -> Response:
@@ -98,8 +103,14 @@ def _field_message(extra: Any) -> str | None:
     return None
 
 
-def _refusal(status: int, detail: str, extra: Any, headers: dict[str, str] | None = None,
-             *, field_detail: bool = True) -> Response:
+def _refusal(
+    status: int,
+    detail: str,
+    extra: Any,
+    headers: dict[str, str] | None = None,
+    *,
+    field_detail: bool = True,
+) -> Response:
     """The body of a refusal: the detail, the fields a dict adds, or the list of field errors
     (then, with field_detail, the first one's message is the detail when it has one)."""
     if field_detail:
@@ -126,14 +137,14 @@ def http_error(_: Request, exc: HTTPException) -> Response:
 
 def domain_error(_: Request, exc: DomainError) -> Response:
     status = next(DOMAIN_ERROR_STATUS[k] for k in type(exc).__mro__ if k in DOMAIN_ERROR_STATUS)
-    headers = ({"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyRequests)
-               else None)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyRequests) else None
     return _refusal(status, exc.detail, exc.extra, headers)
 
 
 def unexpected_error(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error", exc_info=exc,
-              extra={"path": request.url.path, "method": request.method})
+    log.error(
+        "unhandled error", exc_info=exc, extra={"path": request.url.path, "method": request.method}
+    )
     return _json(HTTP_500_INTERNAL_SERVER_ERROR, {"detail": "Internal server error."})
 
 

@@ -21,8 +21,7 @@ class RoleGuard:
         self.roles = frozenset(roles)
         self.names = role_names(self.roles)
 
-    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any],
-                 _: BaseRouteHandler) -> None:
+    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
         if not isinstance(user, Principal):
             raise NotAuthorizedException("Authentication required.")

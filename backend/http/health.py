@@ -44,8 +44,9 @@ async def _is_admin(request: Request[Any, Any, Any], services: Services) -> bool
     if not token or session is None:
         return False
     try:
-        principal = await asyncio.wait_for(resolve_token(session, token, services.settings),
-                                           CHECK_TIMEOUT_S)
+        principal = await asyncio.wait_for(
+            resolve_token(session, token, services.settings), CHECK_TIMEOUT_S
+        )
     except Exception as e:  # the database is down: no details, the status still answers
         log.warning("readiness caller not resolved", extra={"reason": type(e).__name__})
         return False
@@ -65,8 +66,9 @@ class HealthController(Controller):
         return {"status": "ok", "version": app_version()}
 
     @get("/ready", exclude_from_auth=True)
-    async def ready(self, request: Request[Any, Any, Any],
-                    services: Svc) -> Response[dict[str, Any]]:
+    async def ready(
+        self, request: Request[Any, Any, Any], services: Svc
+    ) -> Response[dict[str, Any]]:
         """Readiness check.
 
         Database SELECT 1, Redis PING and S3 HeadBucket all answer: 200, else 503 (for a
@@ -77,8 +79,7 @@ class HealthController(Controller):
             _check("redis", services.queue.ping()),
             _check("s3", services.store.ping()),
         )
-        checks = {name: ("ok" if err is None else f"unavailable ({err})")
-                  for name, err in results}
+        checks = {name: ("ok" if err is None else f"unavailable ({err})") for name, err in results}
         failed = [name for name, err in results if err is not None]
         body: dict[str, Any] = {"status": "ready" if not failed else "unavailable"}
         if await _is_admin(request, services):

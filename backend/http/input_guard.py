@@ -50,8 +50,9 @@ def check_path_and_query(scope: Scope) -> None:
         check(name, "query", value)
 
 
-async def check_body(scope: Scope, receive: Receive, send: Send, handler: HTTPRouteHandler,
-                     encoding: str) -> None:
+async def check_body(
+    scope: Scope, receive: Receive, send: Send, handler: HTTPRouteHandler, encoding: str
+) -> None:
     request = handler.resolve_request_class()(scope=scope, receive=receive, send=send)
     if handler.resolve_guards():
         await handler.authorize_connection(request)  # the route does it again: they are pure

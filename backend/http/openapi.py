@@ -47,14 +47,14 @@ _WHY = {
     400: "Invalid input; `detail` names the field.",
     401: "Not signed in, or the token is invalid, expired or revoked.",
     403: "The caller's role may not do this, or a write authenticated by the session cookie "
-         "came from another origin.",
+    "came from another origin.",
     404: "No such object, or not one the caller may see.",
     409: "The object is not in a state that allows this.",
     410: "The case is gone: withdrawn to quarantine (burned-in patient details), or a stored "
-         "file it needs is missing from the object store; `detail` says which and what to do.",
+    "file it needs is missing from the object store; `detail` says which and what to do.",
     413: "The request or the uploaded file is too large.",
     415: "The uploaded file is not a PNG, JPEG or DICOM image, or a JSON body was not sent as "
-         "application/json.",
+    "application/json.",
     422: "The uploaded file is damaged or not a usable image.",
     429: "Too many failed sign-ins; see Retry-After.",
     503: "A store (database, Redis or S3) is unavailable; retry after Retry-After.",
@@ -69,8 +69,11 @@ def refuses(*codes: int) -> dict[int, ResponseSpec]:
 
 
 def _spec(code: int) -> ResponseSpec:
-    return ResponseSpec(data_container=ErrorBody, generate_examples=False,
-                        description=_WHY.get(code, HTTPStatus(code).phrase))
+    return ResponseSpec(
+        data_container=ErrorBody,
+        generate_examples=False,
+        description=_WHY.get(code, HTTPStatus(code).phrase),
+    )
 
 
 def _error_codes(handler: HTTPRouteHandler, path_params: bool) -> set[int]:

@@ -20,4 +20,3 @@ OFFSET_MAX = 2**31 - 1  # far past any table here; the rows a list skips, never 
 LIMIT_MAX = 100
 Limit = Annotated[int, QueryParameter(ge=1, le=LIMIT_MAX, description="page size")]
 Offset = Annotated[int, QueryParameter(ge=0, le=OFFSET_MAX, description="rows to skip")]
-

@@ -39,9 +39,11 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-act
 # The interactive docs pages load Swagger UI, served by the API itself (backend.http.docs): they
 # may load scripts, styles, images and the schema from this origin only, and nothing inline.
 # (Images may also be data: URIs, which Swagger UI's stylesheet uses for its icons.)
-DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
-            "form-action 'none'")
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'none'"
+)
 _DOCS_PREFIX = "/api/schema"
 HSTS = "max-age=31536000; includeSubDomains"
 
@@ -94,7 +96,8 @@ def response_headers(https_only: bool) -> BeforeMessageSendHookHandler:
         if scope.get("type") == "http" and message["type"] == "http.response.start":
             if https_only:
                 MutableScopeHeaders.from_message(message).setdefault(
-                    "Strict-Transport-Security", HSTS)
+                    "Strict-Transport-Security", HSTS
+                )
             await add_response_headers(message, scope)
 
     return hook
@@ -116,12 +119,15 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
         headers.setdefault("Cache-Control", "no-store")
     t0 = scope.get("state", {}).get(_T0_KEY)
     user = scope.get("user")
-    log.info("request", extra={
-        "request_id": rid,
-        "method": scope.get("method"),
-        "path": path,
-        "status": message["status"],
-        "duration_ms": round((time.perf_counter() - t0) * 1000, 1) if t0 else None,
-        "user_id": getattr(user, "id", None),
-        "client_request_id": client_request_id(scope),
-    })
+    log.info(
+        "request",
+        extra={
+            "request_id": rid,
+            "method": scope.get("method"),
+            "path": path,
+            "status": message["status"],
+            "duration_ms": round((time.perf_counter() - t0) * 1000, 1) if t0 else None,
+            "user_id": getattr(user, "id", None),
+            "client_request_id": client_request_id(scope),
+        },
+    )

@@ -24,8 +24,10 @@ REFUSED = re.compile(
     "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi marks, embeddings, overrides, isolates
     "\ud800-\udfff]"  # lone surrogates
 )
-RULE = ("control characters (other than tab and line breaks) and bidirectional formatting "
-        "characters are not allowed")
+RULE = (
+    "control characters (other than tab and line breaks) and bidirectional formatting "
+    "characters are not allowed"
+)
 
 
 def first_refused(text: str) -> tuple[int, str] | None:
@@ -49,8 +51,9 @@ def refusal(field: str, source: str, text: str, what: str = "") -> ValidationExc
     name = printable(field)
     about = f"{what} {name}" if what else name
     message = f"{RULE} (U+{ord(char):04X} at position {position} of {about})."
-    return ValidationException(f"Invalid {name}: {message}",
-                               extra=[{"key": name, "message": message, "source": source}])
+    return ValidationException(
+        f"Invalid {name}: {message}", extra=[{"key": name, "message": message, "source": source}]
+    )
 
 
 def check(field: str, source: str, text: str, what: str = "") -> None:

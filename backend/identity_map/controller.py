@@ -30,8 +30,9 @@ class IdentityController(Controller):
     guards = (ADMINS,)
 
     @get("/identity")
-    async def identity(self, case_id: FromPath[str], db: Db, services: Svc,
-                       ctx: Ctx) -> IdentityOut:
+    async def identity(
+        self, case_id: FromPath[str], db: Db, services: Svc, ctx: Ctx
+    ) -> IdentityOut:
         """Read a PACS case's original identifiers.
 
         The patient ID, name, birth date and sex, accession number, study attributes and the
@@ -40,11 +41,14 @@ class IdentityController(Controller):
         (uploads are de-identified and keep no identity) or does not exist."""
         found = await service.read(db, services.settings, ctx, case_id, service.ADMIN)
         if found is None:
-            raise NotFoundException(f"No identity is kept for case {case_id}: it did not come "
-                                    "from a PACS, or does not exist.")
+            raise NotFoundException(
+                f"No identity is kept for case {case_id}: it did not come "
+                "from a PACS, or does not exist."
+            )
         row, identity = found
-        return IdentityOut(**asdict(identity), calling_ae=row.calling_ae,
-                           received_at=row.created_at)
+        return IdentityOut(
+            **asdict(identity), calling_ae=row.calling_ae, received_at=row.created_at
+        )
 
 
 CONTROLLERS = [IdentityController]

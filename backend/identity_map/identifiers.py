@@ -13,19 +13,36 @@ from pydicom.dataset import Dataset
 
 # the keyword of each field, in the header and in the objects sent back
 KEYWORDS = {
-    "study_uid": "StudyInstanceUID", "series_uid": "SeriesInstanceUID",
-    "sop_instance_uid": "SOPInstanceUID", "sop_class_uid": "SOPClassUID",
+    "study_uid": "StudyInstanceUID",
+    "series_uid": "SeriesInstanceUID",
+    "sop_instance_uid": "SOPInstanceUID",
+    "sop_class_uid": "SOPClassUID",
     "frame_of_reference_uid": "FrameOfReferenceUID",
-    "patient_id": "PatientID", "issuer_of_patient_id": "IssuerOfPatientID",
-    "patient_name": "PatientName", "patient_birth_date": "PatientBirthDate",
-    "patient_sex": "PatientSex", "accession_number": "AccessionNumber", "study_id": "StudyID",
-    "study_date": "StudyDate", "study_time": "StudyTime",
+    "patient_id": "PatientID",
+    "issuer_of_patient_id": "IssuerOfPatientID",
+    "patient_name": "PatientName",
+    "patient_birth_date": "PatientBirthDate",
+    "patient_sex": "PatientSex",
+    "accession_number": "AccessionNumber",
+    "study_id": "StudyID",
+    "study_date": "StudyDate",
+    "study_time": "StudyTime",
     "referring_physician_name": "ReferringPhysicianName",
 }
 # Type 2 in the Patient and General Study modules: present, empty when unknown
-TYPE_2 = frozenset({"PatientID", "PatientName", "PatientBirthDate", "PatientSex",
-                    "AccessionNumber", "StudyID", "StudyDate", "StudyTime",
-                    "ReferringPhysicianName"})
+TYPE_2 = frozenset(
+    {
+        "PatientID",
+        "PatientName",
+        "PatientBirthDate",
+        "PatientSex",
+        "AccessionNumber",
+        "StudyID",
+        "StudyDate",
+        "StudyTime",
+        "ReferringPhysicianName",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +67,9 @@ class Identity:
 
     @classmethod
     def of_header(cls, ds: Dataset) -> Identity:
-        return cls(**{name: str(ds.get(keyword, "") or "").strip()
-                      for name, keyword in KEYWORDS.items()})
+        return cls(
+            **{name: str(ds.get(keyword, "") or "").strip() for name, keyword in KEYWORDS.items()}
+        )
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode("utf-8")

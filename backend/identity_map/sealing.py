@@ -48,8 +48,11 @@ def seal(key: bytes, case_id: str, plaintext: bytes) -> bytes:
 
 def unseal(key: bytes, case_id: str, sealed: bytes) -> bytes:
     try:
-        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:],
-                                   case_id.encode("ascii"))
+        return AESGCM(key).decrypt(
+            sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], case_id.encode("ascii")
+        )
     except InvalidTag:
-        raise KeyMismatch(f"the identity of case {case_id} does not open with this key "
-                          f"({key_id(key)}): sealed with another key, or altered") from None
+        raise KeyMismatch(
+            f"the identity of case {case_id} does not open with this key "
+            f"({key_id(key)}): sealed with another key, or altered"
+        ) from None

@@ -28,13 +28,20 @@ class SystemCtx:
     client_addr: str | None = None
 
 
-def keep(db: AsyncSession, settings: Settings, case_id: str, calling_ae: str,
-         identity: Identity) -> None:
+def keep(
+    db: AsyncSession, settings: Settings, case_id: str, calling_ae: str, identity: Identity
+) -> None:
     """Add the case's sealed identity to the caller's unit of work (the node's, with the
     case row: both are committed, or neither)."""
     key = key_of(settings)
-    db.add(CaseIdentity(case_id=case_id, calling_ae=calling_ae, key_id=key_id(key),
-                        sealed=seal(key, case_id, identity.to_json())))
+    db.add(
+        CaseIdentity(
+            case_id=case_id,
+            calling_ae=calling_ae,
+            key_id=key_id(key),
+            sealed=seal(key, case_id, identity.to_json()),
+        )
+    )
 
 
 async def came_from_pacs(db: AsyncSession, case_id: str) -> bool:
@@ -42,13 +49,18 @@ async def came_from_pacs(db: AsyncSession, case_id: str) -> bool:
     return await db.get(CaseIdentity, case_id) is not None
 
 
-async def read(db: AsyncSession, settings: Settings, ctx: AuditContext, case_id: str,
-               purpose: str, **detail: object) -> tuple[CaseIdentity, Identity] | None:
+async def read(
+    db: AsyncSession,
+    settings: Settings,
+    ctx: AuditContext,
+    case_id: str,
+    purpose: str,
+    **detail: object,
+) -> tuple[CaseIdentity, Identity] | None:
     """The case's identity, recorded as read; None for a case with none (an upload)."""
     row = await db.get(CaseIdentity, case_id)
     if row is None:
         return None
     identity = Identity.from_json(unseal(key_of(settings), case_id, row.sealed))
-    audit.record(db, ctx, audit.IDENTITY_READ, "case", case_id,
-                 {"purpose": purpose, **detail})
+    audit.record(db, ctx, audit.IDENTITY_READ, "case", case_id, {"purpose": purpose, **detail})
     return row, identity

@@ -30,10 +30,14 @@ async def make_backend(settings: Settings, pool_threads: int | None = None) -> I
         from backend.inference_backends.local import LocalBackend  # ONNX Runtime, on use
 
         pool, ort_threads = local_threads(pool_threads)
-        return await LocalBackend.load(settings.model_path, device="auto",
-                                       ort_threads=ort_threads, pool_threads=pool,
-                                       max_batch=settings.inference_max_batch,
-                                       wait_ms=settings.inference_batch_wait_ms)
+        return await LocalBackend.load(
+            settings.model_path,
+            device="auto",
+            ort_threads=ort_threads,
+            pool_threads=pool,
+            max_batch=settings.inference_max_batch,
+            wait_ms=settings.inference_batch_wait_ms,
+        )
     if settings.inference_backend == "sagemaker":
         # on use, as LocalBackend: a process loads only the backend it runs
         from backend.inference_backends.sagemaker import SageMakerBackend
@@ -42,5 +46,7 @@ async def make_backend(settings: Settings, pool_threads: int | None = None) -> I
         backend = SageMakerBackend(settings, model_manifest(settings.model_path).version)
         await backend.start()
         return backend
-    raise SettingsError(f"MEDSEGTEXT_INFERENCE_BACKEND must be one of {BACKENDS}, "
-                        f"not {settings.inference_backend!r}")
+    raise SettingsError(
+        f"MEDSEGTEXT_INFERENCE_BACKEND must be one of {BACKENDS}, "
+        f"not {settings.inference_backend!r}"
+    )

@@ -30,8 +30,9 @@ Pending = tuple[bytes, "asyncio.Future[Prediction]", float]  # image, its job's 
 class LocalBackend:
     """One Predictor shared by ``pool_threads`` threads (ORT sessions are thread-safe)."""
 
-    def __init__(self, predictor: Predictor, pool_threads: int = 1, max_batch: int = 1,
-                 wait_ms: float = 0.0):
+    def __init__(
+        self, predictor: Predictor, pool_threads: int = 1, max_batch: int = 1, wait_ms: float = 0.0
+    ):
         self.predictor = predictor
         self.model_version = predictor.manifest.version
         self.max_batch = max(1, max_batch)
@@ -40,17 +41,23 @@ class LocalBackend:
         self._busy = 0
         self._pending: list[Pending] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._pool = ThreadPoolExecutor(max_workers=pool_threads,
-                                        thread_name_prefix="inference")
+        self._pool = ThreadPoolExecutor(max_workers=pool_threads, thread_name_prefix="inference")
 
     @classmethod
-    async def load(cls, model_path: str | None, device: str = "auto",
-                   ort_threads: int | None = None, pool_threads: int = 1, max_batch: int = 1,
-                   wait_ms: float = 0.0) -> LocalBackend:
+    async def load(
+        cls,
+        model_path: str | None,
+        device: str = "auto",
+        ort_threads: int | None = None,
+        pool_threads: int = 1,
+        max_batch: int = 1,
+        wait_ms: float = 0.0,
+    ) -> LocalBackend:
         """Load the model off the event loop (hashing and session creation take ~1 s)."""
         loop = asyncio.get_running_loop()
         predictor = await loop.run_in_executor(
-            None, lambda: Predictor(model_path, device=device, threads=ort_threads))
+            None, lambda: Predictor(model_path, device=device, threads=ort_threads)
+        )
         return cls(predictor, pool_threads, max_batch, wait_ms)
 
     async def predict(self, image_bytes: bytes, check_scope: bool = True) -> InferenceResult:
@@ -58,11 +65,11 @@ class LocalBackend:
         loop = asyncio.get_running_loop()
         if not check_scope:
             prediction = await loop.run_in_executor(
-                self._pool, lambda: self.predictor.predict(image_bytes, check_scope=False))
+                self._pool, lambda: self.predictor.predict(image_bytes, check_scope=False)
+            )
             return to_result(prediction)
         if self.max_batch == 1:
-            prediction = await loop.run_in_executor(self._pool, self.predictor.predict,
-                                                    image_bytes)
+            prediction = await loop.run_in_executor(self._pool, self.predictor.predict, image_bytes)
             return to_result(prediction)
         future: asyncio.Future[Prediction] = loop.create_future()
         self._pending.append((image_bytes, future, loop.time()))
@@ -96,13 +103,17 @@ class LocalBackend:
         batch = [(data, future) for data, future, _ in self._pending[:size]]
         self._pending = self._pending[size:]
         self._busy += 1
-        done = loop.run_in_executor(self._pool, self.predictor.predict_batch,
-                                    [data for data, _ in batch])
+        done = loop.run_in_executor(
+            self._pool, self.predictor.predict_batch, [data for data, _ in batch]
+        )
         done.add_done_callback(lambda f: self._finished(loop, batch, f))
 
-    def _finished(self, loop: asyncio.AbstractEventLoop,
-                  batch: list[tuple[bytes, asyncio.Future[Prediction]]],
-                  done: asyncio.Future[list[Prediction | InputError]]) -> None:
+    def _finished(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[tuple[bytes, asyncio.Future[Prediction]]],
+        done: asyncio.Future[list[Prediction | InputError]],
+    ) -> None:
         """Hand each job its own result (or its own InputError); a failed call fails them all."""
         self._busy -= 1
         if done.cancelled():  # the pool was shut down
@@ -111,7 +122,8 @@ class LocalBackend:
             return
         error = done.exception()
         results: list[Prediction | BaseException] = (
-            [error] * len(batch) if error is not None else list(done.result()))
+            [error] * len(batch) if error is not None else list(done.result())
+        )
         for (_, future), result in zip(batch, results, strict=True):
             if future.done():
                 continue

@@ -31,9 +31,11 @@ DEPENDENCY = "inference service"
 def runtime_config(settings: Settings) -> Config:
     """One attempt, bounded: an endpoint that accepts and never answers raises a read timeout
     after sagemaker_timeout_seconds (a retry of the job), long before arq's job timeout."""
-    return Config(connect_timeout=settings.aws_connect_timeout_seconds,
-                  read_timeout=settings.sagemaker_timeout_seconds,
-                  retries={"max_attempts": 1, "mode": "standard"})
+    return Config(
+        connect_timeout=settings.aws_connect_timeout_seconds,
+        read_timeout=settings.sagemaker_timeout_seconds,
+        retries={"max_attempts": 1, "mode": "standard"},
+    )
 
 
 def _client_error(e: ClientError) -> Exception:
@@ -58,16 +60,24 @@ class SageMakerBackend:
 
     async def start(self) -> None:
         session = aioboto3.Session(region_name=self._settings.aws_region)
-        self._client = await self._stack.enter_async_context(session.client(
-            "sagemaker-runtime", endpoint_url=self._settings.sagemaker_endpoint_url,
-            config=runtime_config(self._settings)))
+        self._client = await self._stack.enter_async_context(
+            session.client(
+                "sagemaker-runtime",
+                endpoint_url=self._settings.sagemaker_endpoint_url,
+                config=runtime_config(self._settings),
+            )
+        )
 
     async def predict(self, image_bytes: bytes, check_scope: bool = True) -> InferenceResult:
         extra = {} if check_scope else {"CustomAttributes": SCOPE_OVERRIDE_ATTRIBUTE}
         try:
             resp = await self._client.invoke_endpoint(
-                EndpointName=self.endpoint, ContentType=sniff_content_type(image_bytes),
-                Accept="application/json", Body=image_bytes, **extra)
+                EndpointName=self.endpoint,
+                ContentType=sniff_content_type(image_bytes),
+                Accept="application/json",
+                Body=image_bytes,
+                **extra,
+            )
             payload = await resp["Body"].read()
         except ClientError as e:
             raise _client_error(e) from e

@@ -69,21 +69,29 @@ def _share(n: int, d: int) -> float | None:
     return round(n / d, 3) if d else None
 
 
-def summarise(mv: ModelVersion | None, version: str, name: str | None,
-              samples: list[Sample]) -> Agreement:
+def summarise(
+    mv: ModelVersion | None, version: str, name: str | None, samples: list[Sample]
+) -> Agreement:
     shown = [s for s in samples if s.shown]
-    pairs = [(s.model_flags, s.reviewer_flags) for s in samples
-             if s.model_flags is not None and s.reviewer_flags is not None]
+    pairs = [
+        (s.model_flags, s.reviewer_flags)
+        for s in samples
+        if s.model_flags is not None and s.reviewer_flags is not None
+    ]
     f1 = zone_f1(pairs)
     return Agreement(
-        model_version_id=mv.id if mv else None, name=mv.name if mv else name, version=version,
-        reviewed_cases=len(samples), shown_cases=len(shown),
+        model_version_id=mv.id if mv else None,
+        name=mv.name if mv else name,
+        version=version,
+        reviewed_cases=len(samples),
+        shown_cases=len(shown),
         shadow_cases=len(samples) - len(shown),
-        accepted_unedited_share=_share(sum(s.state == ReviewState.ACCEPTED for s in shown),
-                                       len(shown)),
-        rejected_share=_share(sum(s.state == ReviewState.REJECTED for s in shown),
-                              len(shown)),
-        zone_cases=len(pairs), zone_f1=None if f1 is None else round(f1, 4),
+        accepted_unedited_share=_share(
+            sum(s.state == ReviewState.ACCEPTED for s in shown), len(shown)
+        ),
+        rejected_share=_share(sum(s.state == ReviewState.REJECTED for s in shown), len(shown)),
+        zone_cases=len(pairs),
+        zone_f1=None if f1 is None else round(f1, 4),
         exact_zone_match_share=_share(sum(p == t for p, t in pairs), len(pairs)),
     )
 
@@ -100,18 +108,23 @@ async def shown_agreement(db: AsyncSession) -> list[Agreement]:
     for case, out in await _reviewed(db):
         key = (case.model_name, case.model_version or "")
         groups.setdefault(key, []).append(
-            Sample(True, out.state, zone_dict(case.zone_flags), out.zone_flags))
+            Sample(True, out.state, zone_dict(case.zone_flags), out.zone_flags)
+        )
     registered = await repo.by_versions(db, [v for _, v in groups])
-    return [summarise(registered.get(v), v, name, samples)
-            for (name, v), samples in sorted(groups.items(), key=lambda kv: kv[0][1])]
+    return [
+        summarise(registered.get(v), v, name, samples)
+        for (name, v), samples in sorted(groups.items(), key=lambda kv: kv[0][1])
+    ]
 
 
-async def version_agreement(db: AsyncSession, services: Services, mv: ModelVersion
-                            ) -> Agreement:
+async def version_agreement(db: AsyncSession, services: Services, mv: ModelVersion) -> Agreement:
     """One version, its shown results and its shadow predictions alike."""
     reviewed = await _reviewed(db)
-    samples = [Sample(True, out.state, zone_dict(c.zone_flags), out.zone_flags)
-               for c, out in reviewed if c.model_version == mv.version]
+    samples = [
+        Sample(True, out.state, zone_dict(c.zone_flags), out.zone_flags)
+        for c, out in reviewed
+        if c.model_version == mv.version
+    ]
     others = [(c, out) for c, out in reviewed if c.model_version != mv.version]
     sem = asyncio.Semaphore(_CONCURRENCY)
 
@@ -122,6 +135,7 @@ async def version_agreement(db: AsyncSession, services: Services, mv: ModelVersi
     records = await asyncio.gather(*(shadow(c) for c, _ in others[:SHADOW_LOOKUPS]))
     for (_, out), record in zip(others, records, strict=False):
         if record is not None:
-            samples.append(Sample(False, out.state, zone_dict(record.summary.zone_flags),
-                                  out.zone_flags))
+            samples.append(
+                Sample(False, out.state, zone_dict(record.summary.zone_flags), out.zone_flags)
+            )
     return summarise(mv, mv.version, mv.name, samples)

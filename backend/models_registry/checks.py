@@ -50,8 +50,10 @@ def parse_manifest(raw: bytes | str, source: str) -> Manifest:
     if tuple(manifest.zone_order) != ZONE_ORDER:
         raise ModelCheckError(f"{source}: zone_order must be {', '.join(ZONE_ORDER)}")
     if not _VERSION.match(str(manifest.version)):
-        raise ModelCheckError(f"{source}: version {manifest.version!r} must be 1-50 letters, "
-                              "digits or . _ + - (it names stored results)")
+        raise ModelCheckError(
+            f"{source}: version {manifest.version!r} must be 1-50 letters, "
+            "digits or . _ + - (it names stored results)"
+        )
     if len(str(manifest.name)) > 100:
         raise ModelCheckError(f"{source}: name is longer than 100 characters")
     return manifest
@@ -59,8 +61,9 @@ def parse_manifest(raw: bytes | str, source: str) -> Manifest:
 
 def _checked(manifest: Manifest, digest: str, onnx_name: str) -> CheckedModel:
     if digest != manifest.sha256:
-        raise ModelCheckError(f"{onnx_name}: sha256 {digest} does not match the manifest's "
-                              f"{manifest.sha256}")
+        raise ModelCheckError(
+            f"{onnx_name}: sha256 {digest} does not match the manifest's {manifest.sha256}"
+        )
     return CheckedModel(asdict(manifest), manifest.name, manifest.version, digest)
 
 

@@ -63,8 +63,9 @@ class ModelsController(Controller):
         return [ModelVersionOut.of(m) for m in await repo.list_all(db)]
 
     @post("/", status_code=HTTP_201_CREATED, responses=refuses(409))
-    async def register_path(self, data: JSONBody[RegisterPathIn], db: Db,
-                            ctx: Ctx) -> ModelVersionOut:
+    async def register_path(
+        self, data: JSONBody[RegisterPathIn], db: Db, ctx: Ctx
+    ) -> ModelVersionOut:
         """Register a model from files on the servers.
 
         The ONNX file and its manifest are read from paths on the servers and the file's
@@ -77,8 +78,9 @@ class ModelsController(Controller):
         return ModelVersionOut.of(mv)
 
     @post("/upload", status_code=HTTP_201_CREATED, responses=refuses(409))
-    async def register_upload(self, data: MultipartBody[ModelUploadForm], db: Db,
-                              services: Svc, ctx: Ctx) -> ModelVersionOut:
+    async def register_upload(
+        self, data: MultipartBody[ModelUploadForm], db: Db, services: Svc, ctx: Ctx
+    ) -> ModelVersionOut:
         """Register an uploaded model.
 
         Multipart fields `onnx` and `manifest`; the sha256 is checked against the manifest and
@@ -90,8 +92,9 @@ class ModelsController(Controller):
             await data.onnx.close()
             await data.manifest.close()
         try:
-            mv = await service.register_upload(db, services, ctx, onnx, manifest,
-                                               data.onnx.filename or "onnx")
+            mv = await service.register_upload(
+                db, services, ctx, onnx, manifest, data.onnx.filename or "onnx"
+            )
         except (ModelCheckError, service.RegistryConflict) as e:
             raise _refuse(e) from None
         return ModelVersionOut.of(mv)
@@ -114,8 +117,9 @@ class ModelsController(Controller):
         try:
             return ModelVersionOut.of(await service.activate(db, ctx, mv))
         except IntegrityError:  # the one-active index: a concurrent activation won
-            raise Conflict("Another model version was activated at the same time; reload "
-                           "and retry.") from None
+            raise Conflict(
+                "Another model version was activated at the same time; reload and retry."
+            ) from None
 
     @post("/{model_id:int}/shadow", status_code=HTTP_200_OK, responses=refuses(409))
     async def shadow(self, model_id: PathId, db: Db, ctx: Ctx) -> ModelVersionOut:

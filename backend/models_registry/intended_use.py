@@ -18,8 +18,10 @@ from backend.models_registry.service import active_version
 
 NOTICE = "Decision support only — not a diagnosis; a clinician must review every result."
 UNKNOWN_TRAINING = "Not stated in this model's manifest."
-UNKNOWN_LIMITS = ("Not stated in this model's manifest: treat any film unlike its training "
-                  "data as outside its intended use.")
+UNKNOWN_LIMITS = (
+    "Not stated in this model's manifest: treat any film unlike its training "
+    "data as outside its intended use."
+)
 
 
 @dataclass
@@ -51,9 +53,12 @@ def intended_use_of(mv: ModelVersion | None) -> IntendedUseOut:
     given = given if isinstance(given, dict) else {}
     trained_on, limits = _text(given.get("trained_on")), _text(given.get("not_trained_on"))
     return IntendedUseOut(
-        NOTICE, trained_on or _default_trained_on(manifest.get("training")),
-        limits or UNKNOWN_LIMITS, f"{mv.name} {mv.version}",
-        "manifest" if trained_on and limits else "default")
+        NOTICE,
+        trained_on or _default_trained_on(manifest.get("training")),
+        limits or UNKNOWN_LIMITS,
+        f"{mv.name} {mv.version}",
+        "manifest" if trained_on and limits else "default",
+    )
 
 
 async def current(session: AsyncSession) -> IntendedUseOut:

@@ -13,8 +13,7 @@ async def get(session: AsyncSession, version_id: int) -> ModelVersion | None:
 
 
 async def by_version(session: AsyncSession, version: str) -> ModelVersion | None:
-    return (await session.exec(select(ModelVersion).where(ModelVersion.version == version))
-            ).first()
+    return (await session.exec(select(ModelVersion).where(ModelVersion.version == version))).first()
 
 
 async def by_versions(session: AsyncSession, versions: list[str]) -> dict[str, ModelVersion]:
@@ -25,14 +24,14 @@ async def by_versions(session: AsyncSession, versions: list[str]) -> dict[str, M
 
 
 async def with_status(session: AsyncSession, status: str) -> list[ModelVersion]:
-    stmt = select(ModelVersion).where(ModelVersion.status == status).order_by(
-        col(ModelVersion.id))
+    stmt = select(ModelVersion).where(ModelVersion.status == status).order_by(col(ModelVersion.id))
     return list((await session.exec(stmt)).all())
 
 
 async def list_all(session: AsyncSession) -> list[ModelVersion]:
-    stmt = select(ModelVersion).order_by(col(ModelVersion.created_at).desc(),
-                                         col(ModelVersion.id).desc())
+    stmt = select(ModelVersion).order_by(
+        col(ModelVersion.created_at).desc(), col(ModelVersion.id).desc()
+    )
     return list((await session.exec(stmt)).all())
 
 

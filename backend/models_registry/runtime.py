@@ -38,14 +38,19 @@ async def _load(services: Services, mv: ModelVersion) -> InferenceBackend:
 
     path = await local_model_path(services, mv)
     pool, ort_threads = local_threads()
-    return await LocalBackend.load(str(path), device="auto", ort_threads=ort_threads,
-                                   pool_threads=pool,
-                                   max_batch=services.settings.inference_max_batch,
-                                   wait_ms=services.settings.inference_batch_wait_ms)
+    return await LocalBackend.load(
+        str(path),
+        device="auto",
+        ort_threads=ort_threads,
+        pool_threads=pool,
+        max_batch=services.settings.inference_max_batch,
+        wait_ms=services.settings.inference_batch_wait_ms,
+    )
 
 
-async def _backend_for(ctx: dict[str, Any], services: Services, mv: ModelVersion
-                       ) -> InferenceBackend:
+async def _backend_for(
+    ctx: dict[str, Any], services: Services, mv: ModelVersion
+) -> InferenceBackend:
     default: InferenceBackend = ctx["backend"]
     if mv.version == default.model_version:
         return default
@@ -75,8 +80,12 @@ async def job_models(ctx: dict[str, Any], services: Services) -> JobModels:
         try:
             models = JobModels(await _backend_for(ctx, services, active), active.id)
         except Exception as e:
-            log.error("active model %s cannot be loaded (%s); using %s", active.version, e,
-                      default.model_version)
+            log.error(
+                "active model %s cannot be loaded (%s); using %s",
+                active.version,
+                e,
+                default.model_version,
+            )
             models = JobModels(default, None)
         for mv in shadows:
             if mv.version == models.main.model_version:

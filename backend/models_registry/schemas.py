@@ -36,5 +36,17 @@ class ModelVersionOut:
     @classmethod
     def of(cls, m: ModelVersion) -> ModelVersionOut:
         assert m.id is not None
-        return cls(m.id, m.name, m.version, m.status, m.sha256, m.onnx_path, m.onnx_key,
-                   m.created_at, m.created_by, m.activated_at, m.activated_by, m.manifest)
+        return cls(
+            m.id,
+            m.name,
+            m.version,
+            m.status,
+            m.sha256,
+            m.onnx_path,
+            m.onnx_key,
+            m.created_at,
+            m.created_by,
+            m.activated_at,
+            m.activated_by,
+            m.manifest,
+        )

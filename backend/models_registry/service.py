@@ -49,35 +49,59 @@ def _audit_detail(mv: ModelVersion, **extra: object) -> dict[str, object]:
 async def _refuse_duplicate(session: AsyncSession, version: str) -> None:
     existing = await repo.by_version(session, version)
     if existing is not None:
-        raise RegistryConflict(f"Version {version} is already registered "
-                               f"(model {existing.id}, {existing.name}).")
+        raise RegistryConflict(
+            f"Version {version} is already registered (model {existing.id}, {existing.name})."
+        )
 
 
-async def _add(session: AsyncSession, ctx: AuditContext | None, checked: CheckedModel, *,
-               onnx_path: str | None = None, onnx_key: str | None = None,
-               source: str) -> ModelVersion:
+async def _add(
+    session: AsyncSession,
+    ctx: AuditContext | None,
+    checked: CheckedModel,
+    *,
+    onnx_path: str | None = None,
+    onnx_key: str | None = None,
+    source: str,
+) -> ModelVersion:
     await _refuse_duplicate(session, checked.version)
-    mv = repo.add(session, ModelVersion(
-        name=checked.name, version=checked.version, onnx_path=onnx_path, onnx_key=onnx_key,
-        manifest=checked.manifest, sha256=checked.sha256,
-        created_by=ctx.user_id if ctx else None))
+    mv = repo.add(
+        session,
+        ModelVersion(
+            name=checked.name,
+            version=checked.version,
+            onnx_path=onnx_path,
+            onnx_key=onnx_key,
+            manifest=checked.manifest,
+            sha256=checked.sha256,
+            created_by=ctx.user_id if ctx else None,
+        ),
+    )
     await session.flush()
-    audit.record(session, ctx, audit.MODEL_REGISTER, "model", mv.id,
-                 _audit_detail(mv, source=source))
+    audit.record(
+        session, ctx, audit.MODEL_REGISTER, "model", mv.id, _audit_detail(mv, source=source)
+    )
     return mv
 
 
-async def register_path(session: AsyncSession, ctx: AuditContext | None, path: str,
-                        manifest_path: str | None = None) -> ModelVersion:
+async def register_path(
+    session: AsyncSession, ctx: AuditContext | None, path: str, manifest_path: str | None = None
+) -> ModelVersion:
     """Register an ONNX file that lives on the servers (the workers must see the same path)."""
     onnx = Path(path)
     checked = await anyio.to_thread.run_sync(
-        check_files, onnx, Path(manifest_path) if manifest_path else None)
+        check_files, onnx, Path(manifest_path) if manifest_path else None
+    )
     return await _add(session, ctx, checked, onnx_path=str(onnx), source="path")
 
 
-async def register_upload(session: AsyncSession, services: Services, ctx: AuditContext,
-                          onnx: bytes, manifest_raw: bytes, onnx_name: str) -> ModelVersion:
+async def register_upload(
+    session: AsyncSession,
+    services: Services,
+    ctx: AuditContext,
+    onnx: bytes,
+    manifest_raw: bytes,
+    onnx_name: str,
+) -> ModelVersion:
     """Register uploaded files: checked, then stored in S3 where every worker can fetch them."""
     checked = await anyio.to_thread.run_sync(check_bytes, onnx, manifest_raw, onnx_name)
     await _refuse_duplicate(session, checked.version)  # before anything is stored
@@ -87,8 +111,9 @@ async def register_upload(session: AsyncSession, services: Services, ctx: AuditC
     return await _add(session, ctx, checked, onnx_key=key, source="upload")
 
 
-async def activate(session: AsyncSession, ctx: AuditContext | None, mv: ModelVersion
-                   ) -> ModelVersion:
+async def activate(
+    session: AsyncSession, ctx: AuditContext | None, mv: ModelVersion
+) -> ModelVersion:
     """Make `mv` the one active version; the previous one becomes registered (ready to roll
     back to). Idempotent."""
     if mv.status == "active":
@@ -103,28 +128,32 @@ async def activate(session: AsyncSession, ctx: AuditContext | None, mv: ModelVer
     mv.activated_by = ctx.user_id if ctx else None
     session.add(mv)
     await session.flush()
-    audit.record(session, ctx, audit.MODEL_ACTIVATE, "model", mv.id, _audit_detail(
-        mv, previous_status=was, replaced=previous.version if previous else None))
+    audit.record(
+        session,
+        ctx,
+        audit.MODEL_ACTIVATE,
+        "model",
+        mv.id,
+        _audit_detail(mv, previous_status=was, replaced=previous.version if previous else None),
+    )
     return mv
 
 
-async def _set_idle_status(session: AsyncSession, ctx: AuditContext, mv: ModelVersion,
-                           status: str, action: str) -> ModelVersion:
+async def _set_idle_status(
+    session: AsyncSession, ctx: AuditContext, mv: ModelVersion, status: str, action: str
+) -> ModelVersion:
     if mv.status == "active":
-        raise RegistryConflict(f"Version {mv.version} is active; activate another version "
-                               "first.")
+        raise RegistryConflict(f"Version {mv.version} is active; activate another version first.")
     if mv.status != status:
         was = mv.status
         mv.status = status
         session.add(mv)
         await session.flush()
-        audit.record(session, ctx, action, "model", mv.id,
-                     _audit_detail(mv, previous_status=was))
+        audit.record(session, ctx, action, "model", mv.id, _audit_detail(mv, previous_status=was))
     return mv
 
 
-async def set_shadow(session: AsyncSession, ctx: AuditContext, mv: ModelVersion
-                     ) -> ModelVersion:
+async def set_shadow(session: AsyncSession, ctx: AuditContext, mv: ModelVersion) -> ModelVersion:
     return await _set_idle_status(session, ctx, mv, "shadow", audit.MODEL_SHADOW)
 
 
@@ -144,8 +173,11 @@ async def ensure_shipped_model(session: AsyncSession, settings: Settings) -> Mod
     mv = await repo.by_version(session, checked.version)
     if mv is None:
         mv = await _add(session, None, checked, onnx_path=str(path.resolve()), source="shipped")
-    elif mv.sha256 == checked.sha256 and (use := checked.manifest.get("intended_use")) and (
-            mv.manifest.get("intended_use") != use):
+    elif (
+        mv.sha256 == checked.sha256
+        and (use := checked.manifest.get("intended_use"))
+        and (mv.manifest.get("intended_use") != use)
+    ):
         # the same model file, registered before its manifest said what it was trained on
         mv.manifest = {**mv.manifest, "intended_use": use}
         session.add(mv)

@@ -37,9 +37,22 @@ class OutboxOut:
     @classmethod
     def of(cls, i: OutboxItem) -> OutboxOut:
         assert i.id is not None
-        return cls(i.id, i.case_id, i.review_id, i.destination, i.kind, i.version,
-                   i.sop_instance_uid, i.replaces_uid, OutboxStatus(i.status), i.attempts,
-                   i.next_attempt_at, i.last_error, i.created_at, i.sent_at)
+        return cls(
+            i.id,
+            i.case_id,
+            i.review_id,
+            i.destination,
+            i.kind,
+            i.version,
+            i.sop_instance_uid,
+            i.replaces_uid,
+            OutboxStatus(i.status),
+            i.attempts,
+            i.next_attempt_at,
+            i.last_error,
+            i.created_at,
+            i.sent_at,
+        )
 
 
 CaseId = Annotated[str | None, QueryParameter(max_length=32, description="One case's rows.")]
@@ -51,9 +64,14 @@ class OutboxController(Controller):
     guards = (ADMINS,)
 
     @get("")
-    async def outbox(self, db: Db, status: FromQuery[OutboxStatus | None] = None,
-                     case_id: CaseId = None, limit: Limit = 50,
-                     offset: Offset = 0) -> list[OutboxOut]:
+    async def outbox(
+        self,
+        db: Db,
+        status: FromQuery[OutboxStatus | None] = None,
+        case_id: CaseId = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> list[OutboxOut]:
         """List the PACS outbox.
 
         The objects queued for the PACS, newest first: kind (seg, sr, sc), version, the

@@ -66,10 +66,12 @@ async def deliver_due(services: Services, case_id: str | None = None) -> dict[st
         return {}
     token, now = uuid.uuid4().hex, utcnow()
     async with transaction(services.sessions) as db:
-        items = await repo.claim_due(db, settings.pacs_ae_title, now, now + _lease(services),
-                                     token, case_id, BATCH)
-    for cid, group in groupby(sorted(items, key=lambda i: (i.case_id, i.id or 0)),
-                              key=lambda i: i.case_id):
+        items = await repo.claim_due(
+            db, settings.pacs_ae_title, now, now + _lease(services), token, case_id, BATCH
+        )
+    for cid, group in groupby(
+        sorted(items, key=lambda i: (i.case_id, i.id or 0)), key=lambda i: i.case_id
+    ):
         counts.update(await _deliver_case(services, cid, list(group), token))
     return dict(counts)
 
@@ -81,8 +83,9 @@ async def _report(db: AsyncSession, case: Case, review_id: int | None) -> Report
     return ReportData(case, outcome_of(case, review, reviewer), utcnow())
 
 
-async def _prepare(services: Services, case_id: str, items: list[OutboxItem], token: str
-                   ) -> tuple[Sources, dict[int, ReportData]]:
+async def _prepare(
+    services: Services, case_id: str, items: list[OutboxItem], token: str
+) -> tuple[Sources, dict[int, ReportData]]:
     """What the case's objects are built from and the result each row states; the
     identity read is audited and committed here, before anything leaves."""
     ctx = SystemCtx(request_id=f"pacs-send-{token[:16]}")
@@ -90,8 +93,9 @@ async def _prepare(services: Services, case_id: str, items: list[OutboxItem], to
         case = await db.get(Case, case_id)
         if case is None or case.quarantined_at is not None:
             raise Permanent("the case was withdrawn" if case else "the case no longer exists")
-        found = await identities.read(db, services.settings, ctx, case_id, SEND,
-                                      outbox_ids=[i.id for i in items])
+        found = await identities.read(
+            db, services.settings, ctx, case_id, SEND, outbox_ids=[i.id for i in items]
+        )
         if found is None:
             raise Permanent("the case has no identity: it did not come from a PACS")
         reports = {i.id or 0: await _report(db, case, i.review_id) for i in items}
@@ -116,8 +120,9 @@ async def _optional(services: Services, key: str | None) -> bytes | None:
         return None  # the object that needs it fails alone (NotExportable)
 
 
-def _build_all(items: list[OutboxItem], reports: dict[int, ReportData], sources: Sources
-               ) -> list[Dataset | str]:
+def _build_all(
+    items: list[OutboxItem], reports: dict[int, ReportData], sources: Sources
+) -> list[Dataset | str]:
     """Each row's object, or why it cannot be built."""
     from backend.pacs_outbox.objects import build  # highdicom, as above: on first send
     from backend.reports.dicom_export import NotExportable
@@ -134,8 +139,9 @@ def _build_all(items: list[OutboxItem], reports: dict[int, ReportData], sources:
     return out
 
 
-async def _deliver_case(services: Services, case_id: str, items: list[OutboxItem],
-                        token: str) -> Counter[str]:
+async def _deliver_case(
+    services: Services, case_id: str, items: list[OutboxItem], token: str
+) -> Counter[str]:
     settings = services.settings
     outcome: dict[int, tuple[str, str]] = {}  # row id -> (status or "retry", detail)
     try:
@@ -146,12 +152,13 @@ async def _deliver_case(services: Services, case_id: str, items: list[OutboxItem
             if isinstance(b, str):
                 outcome[item.id or 0] = (OutboxStatus.FAILED, b)
         if to_send:
-            answers = await anyio.to_thread.run_sync(scu.store, settings,
-                                                     [b for _, b in to_send])
+            answers = await anyio.to_thread.run_sync(scu.store, settings, [b for _, b in to_send])
             for (item, _), answer in zip(to_send, answers, strict=True):
-                outcome[item.id or 0] = ((OutboxStatus.SENT, answer.detail) if answer.stored
-                                         else ("retry", f"the PACS did not store it: "
-                                                        f"{answer.detail}"))
+                outcome[item.id or 0] = (
+                    (OutboxStatus.SENT, answer.detail)
+                    if answer.stored
+                    else ("retry", f"the PACS did not store it: {answer.detail}")
+                )
     except Permanent as e:
         outcome = {i.id or 0: (OutboxStatus.FAILED, str(e)) for i in items}
     except RETRIED as e:
@@ -162,8 +169,9 @@ async def _deliver_case(services: Services, case_id: str, items: list[OutboxItem
     return await _record(services, case_id, token, outcome)
 
 
-async def _record(services: Services, case_id: str, token: str,
-                  outcome: dict[int, tuple[str, str]]) -> Counter[str]:
+async def _record(
+    services: Services, case_id: str, token: str, outcome: dict[int, tuple[str, str]]
+) -> Counter[str]:
     """Write each answer on the rows this sender still holds (a claim that expired meanwhile
     is another sender's now: it sends again, with the same UIDs)."""
     s, counts, now, sent = services.settings, Counter[str](), utcnow(), []
@@ -176,26 +184,47 @@ async def _record(services: Services, case_id: str, token: str,
             item.claim = item.claimed_until = None
             if status == OutboxStatus.SENT:
                 item.status, item.sent_at, item.last_error = OutboxStatus.SENT, now, None
-                sent.append({"kind": item.kind, "version": item.version,
-                             "sop_instance_uid": item.sop_instance_uid})
+                sent.append(
+                    {
+                        "kind": item.kind,
+                        "version": item.version,
+                        "sop_instance_uid": item.sop_instance_uid,
+                    }
+                )
                 counts["sent"] += 1
                 continue
             item.last_error = detail[:ERROR_MAX]
             if status == OutboxStatus.FAILED:
                 item.status = OutboxStatus.FAILED
                 counts["failed"] += 1
-                log.error("result not sendable", extra={
-                    "case_id": case_id, "outbox_id": item.id, "reason": detail})
+                log.error(
+                    "result not sendable",
+                    extra={"case_id": case_id, "outbox_id": item.id, "reason": detail},
+                )
                 continue
-            delay = backoff_seconds(item.attempts, s.pacs_retry_base_seconds,
-                                    s.pacs_retry_cap_seconds)
+            delay = backoff_seconds(
+                item.attempts, s.pacs_retry_base_seconds, s.pacs_retry_cap_seconds
+            )
             item.next_attempt_at = now + timedelta(seconds=delay)
             counts["retry"] += 1
-            log.warning("result not sent; will retry", extra={
-                "case_id": case_id, "outbox_id": item.id, "attempts": item.attempts,
-                "retry_in_s": delay, "reason": detail})
+            log.warning(
+                "result not sent; will retry",
+                extra={
+                    "case_id": case_id,
+                    "outbox_id": item.id,
+                    "attempts": item.attempts,
+                    "retry_in_s": delay,
+                    "reason": detail,
+                },
+            )
         if sent:
-            audit.record(db, SystemCtx(request_id=f"pacs-send-{token[:16]}"), audit.PACS_SEND,
-                         "case", case_id, {"destination": scu.destination(s), "objects": sent})
+            audit.record(
+                db,
+                SystemCtx(request_id=f"pacs-send-{token[:16]}"),
+                audit.PACS_SEND,
+                "case",
+                case_id,
+                {"destination": scu.destination(s), "objects": sent},
+            )
             log.info("results sent to the PACS", extra={"case_id": case_id, "objects": sent})
     return counts

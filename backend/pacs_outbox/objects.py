@@ -68,20 +68,31 @@ def overlay_dataset(ds: Dataset, overlay_png: bytes, at: Placement) -> hd.sc.SCI
     rgb = np.asarray(Image.open(io.BytesIO(overlay_png)).convert("RGB"))
     orientation = ds.get("PatientOrientation")
     sc = hd.sc.SCImage.from_ref_dataset(
-        ref_dataset=ds, pixel_array=rgb, photometric_interpretation="RGB", bits_allocated=8,
-        coordinate_system="PATIENT", series_instance_uid=at.series_uid,
-        series_number=SC_SERIES, sop_instance_uid=at.sop_uid,
-        instance_number=at.instance_number, manufacturer=MANUFACTURER,
-        patient_orientation=tuple(orientation) if orientation and len(orientation) == 2
-        else STANDARD_DISPLAY, transfer_syntax_uid=ExplicitVRLittleEndian)
+        ref_dataset=ds,
+        pixel_array=rgb,
+        photometric_interpretation="RGB",
+        bits_allocated=8,
+        coordinate_system="PATIENT",
+        series_instance_uid=at.series_uid,
+        series_number=SC_SERIES,
+        sop_instance_uid=at.sop_uid,
+        instance_number=at.instance_number,
+        manufacturer=MANUFACTURER,
+        patient_orientation=tuple(orientation)
+        if orientation and len(orientation) == 2
+        else STANDARD_DISPLAY,
+        transfer_syntax_uid=ExplicitVRLittleEndian,
+    )
     sc.SpecificCharacterSet = UTF8
     sc.SeriesDescription = "MedSegText lesion overlay (decision support)"
     sc.BurnedInAnnotation = "NO"
     if "ImageLaterality" not in sc and "Laterality" not in sc:
         sc.Laterality = ""  # Type 2C (the chest is a paired structure): present, unknown
     source = Dataset()
-    source.ReferencedSOPClassUID, source.ReferencedSOPInstanceUID = (ds.SOPClassUID,
-                                                                     ds.SOPInstanceUID)
+    source.ReferencedSOPClassUID, source.ReferencedSOPInstanceUID = (
+        ds.SOPClassUID,
+        ds.SOPInstanceUID,
+    )
     sc.SourceImageSequence = [source]
     return sc
 
@@ -89,8 +100,7 @@ def overlay_dataset(ds: Dataset, overlay_png: bytes, at: Placement) -> hd.sc.SCI
 def build(item: OutboxItem, data: ReportData, sources: Sources) -> Dataset:
     """The object `item` sends (its kind, version and UID) for the result `data` states."""
     ds = reference(sources.film, sources.identity)
-    at = Placement(series_uid(item.case_id, Kind(item.kind)), item.sop_instance_uid,
-                   item.version)
+    at = Placement(series_uid(item.case_id, Kind(item.kind)), item.sop_instance_uid, item.version)
     if item.kind == Kind.SR:
         return sr_dataset(ds, data, at, _predecessor(item, sources.identity))
     if item.kind == Kind.SEG:

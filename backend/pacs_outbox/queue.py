@@ -40,8 +40,14 @@ RESULT = (Kind.SEG, Kind.SR, Kind.SC)
 SEND_JOB = "send_pacs_results"  # backend.pacs_outbox.jobs
 
 
-async def _queue(db: AsyncSession, services: Services, case: Case, kinds: tuple[Kind, ...],
-                 event: str, review_id: int | None) -> list[OutboxItem]:
+async def _queue(
+    db: AsyncSession,
+    services: Services,
+    case: Case,
+    kinds: tuple[Kind, ...],
+    event: str,
+    review_id: int | None,
+) -> list[OutboxItem]:
     """One row per kind; a row already queued for the same event is not queued again (a job
     that runs twice). New rows are kicked after the commit."""
     destination, added = services.settings.pacs_ae_title, []
@@ -50,11 +56,16 @@ async def _queue(db: AsyncSession, services: Services, case: Case, kinds: tuple[
         if await repo.has_uid(db, destination, uid):
             continue
         before = await repo.latest(db, case.id, destination, kind)
-        item = OutboxItem(case_id=case.id, review_id=review_id,
-                          model_version=case.model_version or "", destination=destination,
-                          kind=kind, version=before.version + 1 if before else 1,
-                          sop_instance_uid=uid,
-                          replaces_uid=before.sop_instance_uid if before else None)
+        item = OutboxItem(
+            case_id=case.id,
+            review_id=review_id,
+            model_version=case.model_version or "",
+            destination=destination,
+            kind=kind,
+            version=before.version + 1 if before else 1,
+            sop_instance_uid=uid,
+            replaces_uid=before.sop_instance_uid if before else None,
+        )
         db.add(item)
         added.append(item)
     await db.flush()
@@ -68,8 +79,9 @@ async def _sends(db: AsyncSession, settings: Settings, case: Case) -> bool:
     return bool(settings.pacs_ae_title) and await came_from_pacs(db, case.id)
 
 
-async def queue_review(db: AsyncSession, services: Services, case: Case,
-                       review: Review) -> list[OutboxItem]:
+async def queue_review(
+    db: AsyncSession, services: Services, case: Case, review: Review
+) -> list[OutboxItem]:
     """In the review's transaction (backend.reviews.service)."""
     settings = services.settings
     if not await _sends(db, settings, case):
@@ -83,8 +95,7 @@ async def queue_review(db: AsyncSession, services: Services, case: Case,
     return await _queue(db, services, case, kinds, f"review-{review.id}", review.id)
 
 
-async def queue_preliminary(db: AsyncSession, services: Services,
-                            case: Case) -> list[OutboxItem]:
+async def queue_preliminary(db: AsyncSession, services: Services, case: Case) -> list[OutboxItem]:
     """In the inference job's transaction that stores the model's result."""
     settings = services.settings
     if not settings.pacs_send_preliminary or not await _sends(db, settings, case):
@@ -98,5 +109,4 @@ async def kick(services: Services, case_id: str, event: str) -> None:
     try:
         await services.queue.enqueue(SEND_JOB, case_id, job_id=f"pacs:{case_id}:{event}")
     except DependencyUnavailable as e:
-        log.warning("results queued, not kicked", extra={"case_id": case_id,
-                                                         "reason": str(e)})
+        log.warning("results queued, not kicked", extra={"case_id": case_id, "reason": str(e)})

@@ -45,8 +45,9 @@ def destination(settings: Settings) -> str:
 def store(settings: Settings, datasets: list[Dataset]) -> list[Stored]:
     """Send each data set on one association, in order; a lost association leaves the rest
     not stored. Raises Unreachable when no association is made."""
-    assoc = _ae(settings, datasets).associate(settings.pacs_host, settings.pacs_port,
-                                              ae_title=settings.pacs_ae_title)
+    assoc = _ae(settings, datasets).associate(
+        settings.pacs_host, settings.pacs_port, ae_title=settings.pacs_ae_title
+    )
     if not assoc.is_established:
         why = "rejected the association" if assoc.is_rejected else "did not answer"
         raise Unreachable(f"the PACS {destination(settings)} {why}")
@@ -67,8 +68,13 @@ def store(settings: Settings, datasets: list[Dataset]) -> list[Stored]:
                 results.append(Stored(uid, False, "no response (timeout or abort)"))
             else:
                 comment = str(rsp.get("ErrorComment", "") or "")
-                results.append(Stored(uid, status in STORED,
-                                      f"status 0x{status:04X}{': ' + comment if comment else ''}"))
+                results.append(
+                    Stored(
+                        uid,
+                        status in STORED,
+                        f"status 0x{status:04X}{': ' + comment if comment else ''}",
+                    )
+                )
     finally:
         if assoc.is_established:
             assoc.release()

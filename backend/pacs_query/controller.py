@@ -26,10 +26,18 @@ from backend.pacs_query.scu import Moved, PacsRefused
 
 # DICOM LO / SH values without the characters a C-FIND reads as wildcards or separators
 _PLAIN = r"^[^*?\\\x00-\x1f]*$"
-PatientId = Annotated[str | None, QueryParameter(max_length=64, pattern=_PLAIN, description=(
-    "Patient ID as the PACS holds it (exact match)."))]
-Accession = Annotated[str | None, QueryParameter(max_length=16, pattern=_PLAIN, description=(
-    "Accession number (exact match)."))]
+PatientId = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=64,
+        pattern=_PLAIN,
+        description=("Patient ID as the PACS holds it (exact match)."),
+    ),
+]
+Accession = Annotated[
+    str | None,
+    QueryParameter(max_length=16, pattern=_PLAIN, description=("Accession number (exact match).")),
+]
 DateFrom = Annotated[date | None, QueryParameter(description="Studies on or after this date.")]
 DateTo = Annotated[date | None, QueryParameter(description="Studies on or before this date.")]
 
@@ -52,9 +60,15 @@ class StudiesOut:
 
 
 class ImportIn(msgspec.Struct):
-    study_instance_uid: Annotated[str, msgspec.Meta(
-        min_length=1, max_length=64, pattern=r"^[0-9]+(\.[0-9]+)*$",
-        description="The study's Study Instance UID, from the search.")]
+    study_instance_uid: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[0-9]+(\.[0-9]+)*$",
+            description="The study's Study Instance UID, from the search.",
+        ),
+    ]
 
 
 @dataclass
@@ -71,32 +85,42 @@ def _refused(e: PacsRefused) -> HTTPException:
     return HTTPException(status_code=502, detail=str(e))
 
 
-def _criteria(patient_id: str | None, accession: str | None, date_from: date | None,
-              date_to: date | None) -> service.Criteria:
-    criteria = service.Criteria((patient_id or "").strip() or None,
-                                (accession or "").strip() or None, date_from, date_to)
+def _criteria(
+    patient_id: str | None, accession: str | None, date_from: date | None, date_to: date | None
+) -> service.Criteria:
+    criteria = service.Criteria(
+        (patient_id or "").strip() or None, (accession or "").strip() or None, date_from, date_to
+    )
     if not criteria.used():
         message = "Give a patient ID, an accession number or a date."
-        raise ValidationException(message, extra=[{"key": "patient_id", "message": message,
-                                                   "source": "query"}])
+        raise ValidationException(
+            message, extra=[{"key": "patient_id", "message": message, "source": "query"}]
+        )
     if date_from and date_to and date_from > date_to:
         message = "date_from is after date_to."
-        raise ValidationException(message, extra=[{"key": "date_from", "message": message,
-                                                   "source": "query"}])
+        raise ValidationException(
+            message, extra=[{"key": "date_from", "message": message, "source": "query"}]
+        )
     return criteria
 
 
 def _import_words(moved: Moved) -> str:
-    skipped = (f" {moved.skipped} instance(s) of other modalities were not sent."
-               if moved.skipped else "")
+    skipped = (
+        f" {moved.skipped} instance(s) of other modalities were not sent." if moved.skipped else ""
+    )
     if moved.stored + moved.not_stored == 0:
         return "The PACS holds no radiograph (CR, DX, DR) in this study." + skipped
     if moved.stored == 0:
-        return (f"No case was made: the node refused the {moved.not_stored} radiograph(s) "
-                "(it takes frontal chest films only), or the PACS could not reach it (is "
-                "`python -m backend.dicom_node` running?)." + skipped)
-    refused = (f" {moved.not_stored} not stored (lateral views, or not chest films)."
-               if moved.not_stored else "")
+        return (
+            f"No case was made: the node refused the {moved.not_stored} radiograph(s) "
+            "(it takes frontal chest films only), or the PACS could not reach it (is "
+            "`python -m backend.dicom_node` running?)." + skipped
+        )
+    refused = (
+        f" {moved.not_stored} not stored (lateral views, or not chest films)."
+        if moved.not_stored
+        else ""
+    )
     return f"{moved.stored} case(s) made; they are in the worklist now.{refused}{skipped}"
 
 
@@ -106,9 +130,16 @@ class PacsController(Controller):
     guards = (REVIEWERS,)
 
     @get("/studies", responses=refuses(409, 502))
-    async def studies(self, db: Db, services: Svc, ctx: Ctx, patient_id: PatientId = None,
-                      accession_number: Accession = None, date_from: DateFrom = None,
-                      date_to: DateTo = None) -> StudiesOut:
+    async def studies(
+        self,
+        db: Db,
+        services: Svc,
+        ctx: Ctx,
+        patient_id: PatientId = None,
+        accession_number: Accession = None,
+        date_from: DateFrom = None,
+        date_to: DateTo = None,
+    ) -> StudiesOut:
         """Search the PACS for studies.
 
         A C-FIND (Study Root) at the configured PACS by patient ID, accession number and/or
@@ -125,8 +156,9 @@ class PacsController(Controller):
         return StudiesOut([StudyOut(**vars(s)) for s in found], more)
 
     @post("/imports", status_code=HTTP_200_OK, responses=refuses(409, 502))
-    async def import_study(self, data: JSONBody[ImportIn], db: Db, services: Svc,
-                           ctx: Ctx) -> ImportOut:
+    async def import_study(
+        self, data: JSONBody[ImportIn], db: Db, services: Svc, ctx: Ctx
+    ) -> ImportOut:
         """Import a study from the PACS.
 
         Asks the PACS to send the study's radiographs (CR, DX, DR series) to the DICOM node,
@@ -136,14 +168,19 @@ class PacsController(Controller):
         Audited (pacs.import). 409 when no PACS is configured, 503 when it does not answer,
         502 when it refuses (e.g. it does not know the node)."""
         try:
-            moved = await service.import_study(db, services.settings, ctx,
-                                               data.study_instance_uid)
+            moved = await service.import_study(db, services.settings, ctx, data.study_instance_uid)
         except service.NotConfigured as e:
             raise Conflict(str(e)) from None
         except PacsRefused as e:
             raise _refused(e) from None
-        return ImportOut(data.study_instance_uid, moved.stored, moved.not_stored, moved.skipped,
-                         moved.failures, _import_words(moved))
+        return ImportOut(
+            data.study_instance_uid,
+            moved.stored,
+            moved.not_stored,
+            moved.skipped,
+            moved.failures,
+            _import_words(moved),
+        )
 
 
 CONTROLLERS = [PacsController]

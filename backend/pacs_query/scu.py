@@ -32,8 +32,16 @@ from inference.scope import RADIOGRAPH_MODALITIES
 PENDING = frozenset({0xFF00, 0xFF01})
 MOVED = frozenset({0x0000, 0xB000})  # B000: done, some sub-operations with warnings or failed
 # the study-level attributes asked for (empty: "return it"), besides the query's own keys
-STUDY_KEYS = ("StudyInstanceUID", "PatientID", "AccessionNumber", "StudyDate", "StudyTime",
-              "StudyDescription", "ModalitiesInStudy", "NumberOfStudyRelatedInstances")
+STUDY_KEYS = (
+    "StudyInstanceUID",
+    "PatientID",
+    "AccessionNumber",
+    "StudyDate",
+    "StudyTime",
+    "StudyDescription",
+    "ModalitiesInStudy",
+    "NumberOfStudyRelatedInstances",
+)
 
 
 class PacsRefused(RuntimeError):
@@ -74,8 +82,11 @@ def _associate(settings: Settings, *sop_classes: str) -> Association:
 
 
 def _no_answer(settings: Settings) -> DependencyUnavailable:
-    return DependencyUnavailable("pacs", f"the PACS {destination(settings)} stopped answering "
-                                         f"(timeout {settings.pacs_timeout_seconds} s or abort)")
+    return DependencyUnavailable(
+        "pacs",
+        f"the PACS {destination(settings)} stopped answering "
+        f"(timeout {settings.pacs_timeout_seconds} s or abort)",
+    )
 
 
 def _comment(status: Dataset) -> str:
@@ -83,8 +94,9 @@ def _comment(status: Dataset) -> str:
     return f" ({comment})" if comment else ""
 
 
-def _find(assoc: Association, settings: Settings, query: Dataset, limit: int | None = None
-          ) -> tuple[list[Dataset], bool]:
+def _find(
+    assoc: Association, settings: Settings, query: Dataset, limit: int | None = None
+) -> tuple[list[Dataset], bool]:
     """The matches, at most `limit`, and whether there were more (the association is then
     aborted rather than reading the rest)."""
     found: list[Dataset] = []
@@ -101,8 +113,9 @@ def _find(assoc: Association, settings: Settings, query: Dataset, limit: int | N
         elif code == 0x0000:
             return found, False
         else:
-            raise PacsRefused(f"The PACS refused the search: status 0x{code:04X}"
-                              f"{_comment(status)}.")
+            raise PacsRefused(
+                f"The PACS refused the search: status 0x{code:04X}{_comment(status)}."
+            )
     raise _no_answer(settings)
 
 
@@ -111,14 +124,16 @@ def _release(assoc: Association) -> None:
         assoc.release()
 
 
-def find_studies(settings: Settings, keys: dict[str, str], limit: int
-                 ) -> tuple[list[Dataset], bool]:
+def find_studies(
+    settings: Settings, keys: dict[str, str], limit: int
+) -> tuple[list[Dataset], bool]:
     """The studies matching `keys` (DICOM keyword -> value), at most `limit`, and whether
     there were more."""
     assoc = _associate(settings, FIND)
     try:
-        return _find(assoc, settings, _query("STUDY", **{k: keys.get(k, "")
-                                                          for k in STUDY_KEYS}), limit)
+        return _find(
+            assoc, settings, _query("STUDY", **{k: keys.get(k, "") for k in STUDY_KEYS}), limit
+        )
     finally:
         _release(assoc)
 
@@ -134,9 +149,11 @@ def _move_one(assoc: Association, settings: Settings, query: Dataset) -> int:
         raise _no_answer(settings)
     code = int(last.Status)
     if code == 0xA801:
-        raise PacsRefused(f"The PACS does not know the destination {settings.dicom_ae_title} "
-                          "(status 0xA801): add the node to its modalities (AE title "
-                          f"{settings.dicom_ae_title}, the node's host and port).")
+        raise PacsRefused(
+            f"The PACS does not know the destination {settings.dicom_ae_title} "
+            "(status 0xA801): add the node to its modalities (AE title "
+            f"{settings.dicom_ae_title}, the node's host and port)."
+        )
     if code in MOVED and int(last.get("NumberOfFailedSuboperations", 0) or 0):
         return 0xB000
     return code
@@ -147,21 +164,43 @@ def move_study(settings: Settings, study_uid: str) -> Moved:
     assoc = _associate(settings, FIND, MOVE)
     moved = Moved()
     try:
-        series, _ = _find(assoc, settings, _query(
-            "SERIES", StudyInstanceUID=study_uid, SeriesInstanceUID="", Modality="",
-            NumberOfSeriesRelatedInstances=""))
+        series, _ = _find(
+            assoc,
+            settings,
+            _query(
+                "SERIES",
+                StudyInstanceUID=study_uid,
+                SeriesInstanceUID="",
+                Modality="",
+                NumberOfSeriesRelatedInstances="",
+            ),
+        )
         for s in series:
             count = str(s.get("NumberOfSeriesRelatedInstances", "") or "")
             if str(s.get("Modality", "")) not in RADIOGRAPH_MODALITIES:
                 moved.skipped += int(count) if count.isdigit() else 0
                 continue
-            images, _ = _find(assoc, settings, _query(
-                "IMAGE", StudyInstanceUID=study_uid, SeriesInstanceUID=s.SeriesInstanceUID,
-                SOPInstanceUID=""))
+            images, _ = _find(
+                assoc,
+                settings,
+                _query(
+                    "IMAGE",
+                    StudyInstanceUID=study_uid,
+                    SeriesInstanceUID=s.SeriesInstanceUID,
+                    SOPInstanceUID="",
+                ),
+            )
             for image in images:
-                code = _move_one(assoc, settings, _query(
-                    "IMAGE", StudyInstanceUID=study_uid, SeriesInstanceUID=s.SeriesInstanceUID,
-                    SOPInstanceUID=image.SOPInstanceUID))
+                code = _move_one(
+                    assoc,
+                    settings,
+                    _query(
+                        "IMAGE",
+                        StudyInstanceUID=study_uid,
+                        SeriesInstanceUID=s.SeriesInstanceUID,
+                        SOPInstanceUID=image.SOPInstanceUID,
+                    ),
+                )
                 if code == 0x0000:
                     moved.stored += 1
                 else:

@@ -29,8 +29,10 @@ class NotConfigured(RuntimeError):
     """No PACS is configured (MEDSEGTEXT_PACS_AE_TITLE is empty)."""
 
     def __init__(self) -> None:
-        super().__init__("No PACS is configured: set MEDSEGTEXT_PACS_AE_TITLE, "
-                         "MEDSEGTEXT_PACS_HOST and MEDSEGTEXT_PACS_PORT.")
+        super().__init__(
+            "No PACS is configured: set MEDSEGTEXT_PACS_AE_TITLE, "
+            "MEDSEGTEXT_PACS_HOST and MEDSEGTEXT_PACS_PORT."
+        )
 
 
 @dataclass(frozen=True)
@@ -50,13 +52,17 @@ class Criteria:
         if self.accession_number:
             keys["AccessionNumber"] = self.accession_number
         if self.date_from or self.date_to:
-            keys["StudyDate"] = "-".join(d.strftime("%Y%m%d") if d else ""
-                                         for d in (self.date_from, self.date_to))
+            keys["StudyDate"] = "-".join(
+                d.strftime("%Y%m%d") if d else "" for d in (self.date_from, self.date_to)
+            )
         return keys
 
     def used(self) -> list[str]:
-        return [name for name in ("patient_id", "accession_number", "date_from", "date_to")
-                if getattr(self, name)]
+        return [
+            name
+            for name in ("patient_id", "accession_number", "date_from", "date_to")
+            if getattr(self, name)
+        ]
 
 
 @dataclass(frozen=True)
@@ -80,12 +86,15 @@ class Study:
             when = None
         modalities = ds.get("ModalitiesInStudy", "") or []
         count = str(ds.get("NumberOfStudyRelatedInstances", "") or "")
-        return cls(str(ds.get("StudyInstanceUID", "")), str(ds.get("PatientID", "") or ""),
-                   str(ds.get("AccessionNumber", "") or ""), when,
-                   str(ds.get("StudyDescription", "") or ""),
-                   [str(m) for m in ([modalities] if isinstance(modalities, str)
-                                     else modalities)],
-                   int(count) if count.isdigit() else None)
+        return cls(
+            str(ds.get("StudyInstanceUID", "")),
+            str(ds.get("PatientID", "") or ""),
+            str(ds.get("AccessionNumber", "") or ""),
+            when,
+            str(ds.get("StudyDescription", "") or ""),
+            [str(m) for m in ([modalities] if isinstance(modalities, str) else modalities)],
+            int(count) if count.isdigit() else None,
+        )
 
 
 def _configured(settings: Settings) -> None:
@@ -93,27 +102,44 @@ def _configured(settings: Settings) -> None:
         raise NotConfigured()
 
 
-async def search(db: AsyncSession, settings: Settings, ctx: RequestCtx, criteria: Criteria
-                 ) -> tuple[list[Study], bool]:
+async def search(
+    db: AsyncSession, settings: Settings, ctx: RequestCtx, criteria: Criteria
+) -> tuple[list[Study], bool]:
     """The matching studies, newest first, and whether the PACS had more than MAX_STUDIES."""
     _configured(settings)
-    found, more = await asyncio.to_thread(scu.find_studies, settings, criteria.keys(),
-                                          MAX_STUDIES)
-    studies = sorted((Study.of(ds) for ds in found), reverse=True,
-                     key=lambda s: (s.study_date or date.min, s.study_instance_uid))
-    audit.record(db, ctx, audit.PACS_QUERY, detail={
-        "by": criteria.used(), "found": len(studies), "more": more})
+    found, more = await asyncio.to_thread(scu.find_studies, settings, criteria.keys(), MAX_STUDIES)
+    studies = sorted(
+        (Study.of(ds) for ds in found),
+        reverse=True,
+        key=lambda s: (s.study_date or date.min, s.study_instance_uid),
+    )
+    audit.record(
+        db,
+        ctx,
+        audit.PACS_QUERY,
+        detail={"by": criteria.used(), "found": len(studies), "more": more},
+    )
     return studies, more
 
 
-async def import_study(db: AsyncSession, settings: Settings, ctx: RequestCtx, study_uid: str
-                       ) -> scu.Moved:
+async def import_study(
+    db: AsyncSession, settings: Settings, ctx: RequestCtx, study_uid: str
+) -> scu.Moved:
     """Have the PACS send the study's radiographs to the node, which makes a case of each
     frontal film."""
     _configured(settings)
     moved = await asyncio.to_thread(scu.move_study, settings, study_uid)
-    audit.record(db, ctx, audit.PACS_IMPORT, "pacs_study",
-                 hashlib.sha256(study_uid.encode()).hexdigest()[:32], detail={
-                     "stored": moved.stored, "not_stored": moved.not_stored,
-                     "skipped": moved.skipped, "failures": moved.failures})
+    audit.record(
+        db,
+        ctx,
+        audit.PACS_IMPORT,
+        "pacs_study",
+        hashlib.sha256(study_uid.encode()).hexdigest()[:32],
+        detail={
+            "stored": moved.stored,
+            "not_stored": moved.not_stored,
+            "skipped": moved.skipped,
+            "failures": moved.failures,
+        },
+    )
     return moved

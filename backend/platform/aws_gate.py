@@ -47,8 +47,10 @@ class Credentials:
     secret_access_key: str
 
     def env(self) -> dict[str, str]:
-        return {"AWS_ACCESS_KEY_ID": self.access_key_id,
-                "AWS_SECRET_ACCESS_KEY": self.secret_access_key}
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+        }
 
 
 def load_or_create_credentials(data_dir: Path) -> Credentials:
@@ -56,8 +58,10 @@ def load_or_create_credentials(data_dir: Path) -> Credentials:
     path = data_dir / CREDENTIALS_FILE
     if not path.exists():
         alphabet = string.ascii_uppercase + string.digits
-        fresh = {"access_key_id": "MSTX" + "".join(secrets.choice(alphabet) for _ in range(16)),
-                 "secret_access_key": secrets.token_urlsafe(30)}
+        fresh = {
+            "access_key_id": "MSTX" + "".join(secrets.choice(alphabet) for _ in range(16)),
+            "secret_access_key": secrets.token_urlsafe(30),
+        }
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:  # another start made it a moment ago
@@ -107,7 +111,8 @@ def _canonical_path(raw_path: str, service: str) -> str:
 
 def _header(environ: Environ, name: str) -> str | None:
     key = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}.get(
-        name, "HTTP_" + name.upper().replace("-", "_"))
+        name, "HTTP_" + name.upper().replace("-", "_")
+    )
     value = environ.get(key)
     return None if value is None else " ".join(str(value).split())
 
@@ -130,7 +135,7 @@ def _parse_authorization(value: str) -> dict[str, str]:
     if not value.startswith(ALGORITHM + " "):
         raise Refused("not signed with AWS Signature Version 4")
     parts = {}
-    for item in value[len(ALGORITHM) + 1:].split(","):
+    for item in value[len(ALGORITHM) + 1 :].split(","):
         key, _, val = item.strip().partition("=")
         parts[key] = val
     if not {"Credential", "SignedHeaders", "Signature"} <= parts.keys():
@@ -145,22 +150,24 @@ def _when(amz_date: str | None) -> datetime:
         raise Refused("missing or malformed X-Amz-Date") from None
 
 
-def verify(environ: Environ, creds: Credentials,
-           now: datetime | None = None) -> tuple[str, str]:
+def verify(environ: Environ, creds: Credentials, now: datetime | None = None) -> tuple[str, str]:
     """Raise Refused unless the request is signed (SigV4) with `creds`, recently enough;
     returns the (service, region) it was signed for."""
     now = now or datetime.now(UTC)
     raw_uri = str(environ.get("RAW_URI") or environ.get("PATH_INFO") or "/")
     raw_path, _, raw_query = raw_uri.partition("?")
     raw_query = raw_query or str(environ.get("QUERY_STRING") or "")
-    query = {unquote(k): unquote(v) for k, _, v in
-             (p.partition("=") for p in raw_query.split("&") if p)}
+    query = {
+        unquote(k): unquote(v) for k, _, v in (p.partition("=") for p in raw_query.split("&") if p)
+    }
     presigned = "X-Amz-Signature" in query
     if presigned:
         if query.get("X-Amz-Algorithm") != ALGORITHM:
             raise Refused("not signed with AWS Signature Version 4")
-        credential, signed_headers = query.get("X-Amz-Credential", ""), query.get(
-            "X-Amz-SignedHeaders", "")
+        credential, signed_headers = (
+            query.get("X-Amz-Credential", ""),
+            query.get("X-Amz-SignedHeaders", ""),
+        )
         signature, amz_date = query["X-Amz-Signature"], query.get("X-Amz-Date")
         when = _when(amz_date)
         try:
@@ -203,14 +210,24 @@ def verify(environ: Environ, creds: Credentials,
         payload = hashlib.sha256(body).hexdigest()
         if declared is not None and not hmac.compare_digest(declared, payload):
             raise Refused("the body does not match its signed hash")
-    canonical = "\n".join([
-        str(environ.get("REQUEST_METHOD", "GET")).upper(), _canonical_path(raw_path, service),
-        _canonical_query(raw_query, "X-Amz-Signature" if presigned else None),
-        "".join(header_lines), signed_headers, payload])
-    to_sign = "\n".join([ALGORITHM, amz_date or "", scope,
-                         hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
-    expected = hmac.new(_signing_key(creds.secret_access_key, date, region, service),
-                        to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    canonical = "\n".join(
+        [
+            str(environ.get("REQUEST_METHOD", "GET")).upper(),
+            _canonical_path(raw_path, service),
+            _canonical_query(raw_query, "X-Amz-Signature" if presigned else None),
+            "".join(header_lines),
+            signed_headers,
+            payload,
+        ]
+    )
+    to_sign = "\n".join(
+        [ALGORITHM, amz_date or "", scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest()]
+    )
+    expected = hmac.new(
+        _signing_key(creds.secret_access_key, date, region, service),
+        to_sign.encode("utf-8"),
+        hashlib.sha256,
+    ).hexdigest()
     if not hmac.compare_digest(expected, signature):
         raise Refused("the signature does not match (wrong secret key?)")
     return service, region
@@ -235,15 +252,19 @@ class CredentialGate:
     def _refuse(environ: Environ, start_response: StartResponse, why: str) -> list[bytes]:
         target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
         if target:  # DynamoDB speaks JSON
-            body = json.dumps({"__type": "com.amazon.coral.service#UnrecognizedClientException",
-                               "message": why}).encode()
+            body = json.dumps(
+                {"__type": "com.amazon.coral.service#UnrecognizedClientException", "message": why}
+            ).encode()
             content_type = "application/x-amz-json-1.0"
         else:
-            body = ("<?xml version='1.0' encoding='UTF-8'?><Error><Code>AccessDenied</Code>"
-                    f"<Message>{why}</Message></Error>").encode()
+            body = (
+                "<?xml version='1.0' encoding='UTF-8'?><Error><Code>AccessDenied</Code>"
+                f"<Message>{why}</Message></Error>"
+            ).encode()
             content_type = "application/xml"
-        start_response("403 Forbidden", [("Content-Type", content_type),
-                                         ("Content-Length", str(len(body)))])
+        start_response(
+            "403 Forbidden", [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        )
         return [body]
 
 
@@ -252,8 +273,9 @@ class GatedMotoServer:
     moto's ThreadedMotoServer does). With `data_dir`, S3 objects and DynamoDB items are kept
     under <data_dir>/embedded-aws and played back at start. ``stop()`` shuts it down."""
 
-    def __init__(self, creds: Credentials, port: int, host: str = "127.0.0.1",
-                 data_dir: Path | None = None):
+    def __init__(
+        self, creds: Credentials, port: int, host: str = "127.0.0.1", data_dir: Path | None = None
+    ):
         self.creds, self.host, self.port, self.data_dir = creds, host, port, data_dir
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -275,15 +297,16 @@ class GatedMotoServer:
 
         moto: WsgiApp = DomainDispatcherApplication(create_backend_app)
         if self.data_dir is not None:
-            self._store = PersistentStore(moto, self.data_dir, self.creds.access_key_id,
-                                          f"{self.host}:{self.port}")
+            self._store = PersistentStore(
+                moto, self.data_dir, self.creds.access_key_id, f"{self.host}:{self.port}"
+            )
             self.restored = self._store.restore()
             moto = self._store
         app = CredentialGate(moto, self.creds)
-        self._server = make_server(self.host, self.port, app, threaded=True,
-                                   request_handler=MotoRequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto",
-                                        daemon=True)
+        self._server = make_server(
+            self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
         return self
 

@@ -61,14 +61,28 @@ SCOPE_KEY = "medsegtext.aws_scope"  # (service, region) the gate found in the si
 STORE_DIR = "embedded-aws"
 JOURNAL = "dynamodb.jsonl"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-DYNAMO_READS = ("GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "Describe",
-                "List")
-DYNAMO_ITEM_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem",
-                                "TransactWriteItems", "ExecuteStatement",
-                                "BatchExecuteStatement", "ExecuteTransaction"})
+DYNAMO_READS = ("GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "Describe", "List")
+DYNAMO_ITEM_WRITES = frozenset(
+    {
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        "ExecuteStatement",
+        "BatchExecuteStatement",
+        "ExecuteTransaction",
+    }
+)
 DYNAMO_PREFIX = "DynamoDB_20120810."
-KEPT_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language",
-                "cache-control", "expires")
+KEPT_HEADERS = (
+    "content-type",
+    "content-encoding",
+    "content-disposition",
+    "content-language",
+    "cache-control",
+    "expires",
+)
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 LOCK_STRIPES = 64
 
@@ -113,14 +127,25 @@ class InProcess:
     def __init__(self, app: WsgiApp, key_id: str, host: str):
         self.app, self.key_id, self.host = app, key_id, host
 
-    def call(self, method: str, path: str, service: str, region: str, *, query: str = "",
-             headers: dict[str, str] | None = None,
-             data: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-        auth = (f"AWS4-HMAC-SHA256 Credential={self.key_id}/20240101/{region}/{service}/"
-                "aws4_request, SignedHeaders=host, Signature=0")
+    def call(
+        self,
+        method: str,
+        path: str,
+        service: str,
+        region: str,
+        *,
+        query: str = "",
+        headers: dict[str, str] | None = None,
+        data: bytes = b"",
+    ) -> tuple[int, dict[str, str], bytes]:
+        auth = (
+            f"AWS4-HMAC-SHA256 Credential={self.key_id}/20240101/{region}/{service}/"
+            "aws4_request, SignedHeaders=host, Signature=0"
+        )
         sent: dict[str, str] = {"Host": self.host, "Authorization": auth, **(headers or {})}
-        environ = EnvironBuilder(path=path, method=method, query_string=query, data=data,
-                                 headers=list(sent.items())).get_environ()
+        environ = EnvironBuilder(
+            path=path, method=method, query_string=query, data=data, headers=list(sent.items())
+        ).get_environ()
         environ["RAW_URI"] = path + (f"?{query}" if query else "")
         body_iter, status, response_headers = run_wsgi_app(self.app, environ, buffered=True)
         try:
@@ -129,13 +154,20 @@ class InProcess:
             close = getattr(body_iter, "close", None)
             if close is not None:
                 close()
-        return (int(status.split()[0]), {k.lower(): v for k, v in response_headers.items()},
-                body)
+        return (int(status.split()[0]), {k.lower(): v for k, v in response_headers.items()}, body)
 
     def dynamodb(self, target: str, region: str, body: bytes) -> tuple[int, bytes]:
-        status, _, out = self.call("POST", "/", "dynamodb", region, data=body, headers={
-            "X-Amz-Target": DYNAMO_PREFIX + target,
-            "Content-Type": "application/x-amz-json-1.0"})
+        status, _, out = self.call(
+            "POST",
+            "/",
+            "dynamodb",
+            region,
+            data=body,
+            headers={
+                "X-Amz-Target": DYNAMO_PREFIX + target,
+                "Content-Type": "application/x-amz-json-1.0",
+            },
+        )
         return status, out
 
 
@@ -158,13 +190,15 @@ class S3Files:
         return self._locks[hash((bucket, key)) % LOCK_STRIPES]
 
     def bucket_dir(self, bucket: str) -> Path:
-        name = bucket if BUCKET_NAME.match(bucket) else "h-" + hashlib.sha256(
-            bucket.encode()).hexdigest()
+        name = (
+            bucket
+            if BUCKET_NAME.match(bucket)
+            else "h-" + hashlib.sha256(bucket.encode()).hexdigest()
+        )
         return self.root / name
 
     def object_file(self, bucket: str, key: str) -> Path:
-        return self.bucket_dir(bucket) / "objects" / hashlib.sha256(
-            key.encode("utf-8")).hexdigest()
+        return self.bucket_dir(bucket) / "objects" / hashlib.sha256(key.encode("utf-8")).hexdigest()
 
     def bucket_created(self, bucket: str, region: str) -> None:
         status, _, body = self.moto.call("GET", f"/{bucket}", "s3", region, query="location")
@@ -173,8 +207,9 @@ class S3Files:
             region = found.group(1).decode() if found else "us-east-1"
         folder = self.bucket_dir(bucket)
         (folder / "objects").mkdir(parents=True, exist_ok=True)
-        _write_atomically(folder / "bucket.json",
-                          [json.dumps({"name": bucket, "region": region}).encode()])
+        _write_atomically(
+            folder / "bucket.json", [json.dumps({"name": bucket, "region": region}).encode()]
+        )
         _fsync_dir(self.root)
 
     def bucket_deleted(self, bucket: str, region: str) -> None:
@@ -200,8 +235,14 @@ class S3Files:
             with open(target, "rb") as f:
                 header = json.loads(f.readline())
                 data = f.read()
-            status, _, body = self.moto.call("PUT", f"/{bucket}/{_object_path(key)}", "s3",
-                                             region, headers=header["headers"], data=data)
+            status, _, body = self.moto.call(
+                "PUT",
+                f"/{bucket}/{_object_path(key)}",
+                "s3",
+                region,
+                headers=header["headers"],
+                data=data,
+            )
             if status != 200:
                 raise NotPersisted(f"loading s3://{bucket}/{key}: {status} {body[:200]!r}")
         self._loaded.add((bucket, key))
@@ -221,7 +262,8 @@ class S3Files:
         """Make the file say what moto now holds for (bucket, key); hold lock(bucket, key)."""
         target = self.object_file(bucket, key)
         status, headers, body = self.moto.call(
-            "GET", f"/{bucket}/{_object_path(key)}", "s3", region)
+            "GET", f"/{bucket}/{_object_path(key)}", "s3", region
+        )
         if status == 404:
             if target.exists():
                 target.unlink()
@@ -230,8 +272,12 @@ class S3Files:
         if status != 200:
             raise NotPersisted(f"reading back s3://{bucket}/{key} gave {status}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        header = {"key": key, "headers": {k: v for k, v in headers.items()
-                                          if k in KEPT_HEADERS or k.startswith("x-amz-meta-")}}
+        header = {
+            "key": key,
+            "headers": {
+                k: v for k, v in headers.items() if k in KEPT_HEADERS or k.startswith("x-amz-meta-")
+            },
+        }
         _write_atomically(target, [json.dumps(header).encode(), b"\n", body])
 
     def sync_bucket(self, bucket: str, region: str) -> None:
@@ -247,9 +293,14 @@ class S3Files:
         for meta in sorted(self.root.glob("*/bucket.json")):
             bucket = json.loads(meta.read_text())
             name, region = bucket["name"], bucket["region"]
-            config = b"" if region == "us-east-1" else (
-                "<CreateBucketConfiguration><LocationConstraint>"
-                f"{region}</LocationConstraint></CreateBucketConfiguration>").encode()
+            config = (
+                b""
+                if region == "us-east-1"
+                else (
+                    "<CreateBucketConfiguration><LocationConstraint>"
+                    f"{region}</LocationConstraint></CreateBucketConfiguration>"
+                ).encode()
+            )
             status, _, body = self.moto.call("PUT", f"/{name}", "s3", region, data=config)
             if status != 200 and b"BucketAlreadyOwnedByYou" not in body:
                 raise RuntimeError(f"restoring bucket {name}: {status} {body[:200]!r}")
@@ -277,8 +328,10 @@ class DynamoJournal:
             self._file = None
 
     def append(self, target: str, region: str, body: bytes) -> None:
-        line = json.dumps({"target": target, "region": region,
-                           "body": body.decode("utf-8")}).encode() + b"\n"
+        line = (
+            json.dumps({"target": target, "region": region, "body": body.decode("utf-8")}).encode()
+            + b"\n"
+        )
         self._file.write(line)
         self._file.flush()
         os.fsync(self._file.fileno())
@@ -304,21 +357,50 @@ class DynamoJournal:
         for region in sorted({e["region"] for e in entries}):
             for table in self._tables(region):
                 for item in self._scan(table, region):
-                    items.append({"target": "PutItem", "region": region, "body": json.dumps(
-                        {"TableName": table, "Item": item})})
+                    items.append(
+                        {
+                            "target": "PutItem",
+                            "region": region,
+                            "body": json.dumps({"TableName": table, "Item": item}),
+                        }
+                    )
         out.items = len(items)
         _write_atomically(self.path, [json.dumps(e).encode() + b"\n" for e in schema + items])
 
     def _tables(self, region: str) -> list[str]:
-        return [str(n) for n in self._pages("ListTables", region, {}, "TableNames",
-                                            "LastEvaluatedTableName", "ExclusiveStartTableName")]
+        return [
+            str(n)
+            for n in self._pages(
+                "ListTables",
+                region,
+                {},
+                "TableNames",
+                "LastEvaluatedTableName",
+                "ExclusiveStartTableName",
+            )
+        ]
 
     def _scan(self, table: str, region: str) -> list[dict[str, Any]]:
-        return list(self._pages("Scan", region, {"TableName": table}, "Items",
-                                "LastEvaluatedKey", "ExclusiveStartKey"))
+        return list(
+            self._pages(
+                "Scan",
+                region,
+                {"TableName": table},
+                "Items",
+                "LastEvaluatedKey",
+                "ExclusiveStartKey",
+            )
+        )
 
-    def _pages(self, target: str, region: str, request: dict[str, Any], items_key: str,
-               next_key: str, start_key: str) -> list[Any]:
+    def _pages(
+        self,
+        target: str,
+        region: str,
+        request: dict[str, Any],
+        items_key: str,
+        next_key: str,
+        start_key: str,
+    ) -> list[Any]:
         """Every page of a paginated DynamoDB read, asked of moto directly."""
         out: list[Any] = []
         while True:
@@ -336,7 +418,8 @@ def _s3_target(environ: Environ) -> tuple[str, str | None] | None:
     """(bucket, key or None) of a path-style S3 request; None for the service root."""
     raw = str(environ.get("RAW_URI") or environ.get("PATH_INFO") or "/").partition("?")[0]
     host = str(environ.get("HTTP_HOST") or "").rpartition(":")[0] or str(
-        environ.get("HTTP_HOST") or "")
+        environ.get("HTTP_HOST") or ""
+    )
     parts = raw.lstrip("/").split("/", 1)
     if host.endswith(".localhost"):  # virtual-hosted style: the bucket is in the host name
         return host[: -len(".localhost")], unquote(raw.lstrip("/")) or None
@@ -406,8 +489,9 @@ class PersistentStore:
                 close()
         return seen["status"], seen["headers"], seen.get("written", []) + body
 
-    def _s3(self, environ: Environ, start_response: Any, method: str,
-            region: str) -> Iterable[bytes]:
+    def _s3(
+        self, environ: Environ, start_response: Any, method: str, region: str
+    ) -> Iterable[bytes]:
         target = _s3_target(environ)
         if target is None:
             return self.app(environ, start_response)
@@ -432,8 +516,15 @@ class PersistentStore:
         start_response(status, headers)
         return body
 
-    def _s3_bucket(self, environ: Environ, start_response: Any, method: str, region: str,
-                   bucket: str, query: str) -> Iterable[bytes]:
+    def _s3_bucket(
+        self,
+        environ: Environ,
+        start_response: Any,
+        method: str,
+        region: str,
+        bucket: str,
+        query: str,
+    ) -> Iterable[bytes]:
         names = {q.partition("=")[0] for q in query.split("&") if q}
         if method == "GET" or "delete" in names:
             self.s3.load_bucket(bucket, region)
@@ -468,8 +559,12 @@ def _request_body(environ: Environ) -> bytes:
 
 
 def _not_persisted(start_response: Any, why: str) -> list[bytes]:
-    body = ("<?xml version='1.0' encoding='UTF-8'?><Error><Code>InternalError</Code>"
-            f"<Message>not stored: {why}</Message></Error>").encode()
-    start_response("500 Internal Server Error", [("Content-Type", "application/xml"),
-                                                 ("Content-Length", str(len(body)))])
+    body = (
+        "<?xml version='1.0' encoding='UTF-8'?><Error><Code>InternalError</Code>"
+        f"<Message>not stored: {why}</Message></Error>"
+    ).encode()
+    start_response(
+        "500 Internal Server Error",
+        [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+    )
     return [body]

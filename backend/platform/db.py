@@ -41,10 +41,16 @@ def make_engine(settings: Settings) -> AsyncEngine:
 
         return engine
     engine = create_async_engine(
-        url, pool_pre_ping=True, pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow, pool_timeout=settings.db_pool_timeout_seconds,
-        connect_args={"timeout": settings.db_connect_timeout_seconds,
-                      "command_timeout": settings.db_command_timeout_seconds})
+        url,
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
+            "command_timeout": settings.db_command_timeout_seconds,
+        },
+    )
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def _refused_is_operational(dialect: Any, _rec: Any, cargs: Any, cparams: Any) -> Any:
@@ -54,7 +60,8 @@ def make_engine(settings: Settings) -> AsyncEngine:
             return dialect.loaded_dbapi.connect(*cargs, **cparams)
         except OSError as e:  # TimeoutError and ConnectionRefusedError included
             raise dialect.loaded_dbapi.OperationalError(
-                f"cannot connect to the database: {str(e) or type(e).__name__}") from e
+                f"cannot connect to the database: {str(e) or type(e).__name__}"
+            ) from e
 
     return engine
 

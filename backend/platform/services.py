@@ -43,8 +43,11 @@ class Services:
     @classmethod
     async def start(cls, settings: Settings) -> Services:
         engine = make_engine(settings)
-        store, predictions, queue = (ObjectStore(settings), PredictionStore(settings),
-                                     JobQueue(settings))
+        store, predictions, queue = (
+            ObjectStore(settings),
+            PredictionStore(settings),
+            JobQueue(settings),
+        )
         await store.start()
         await predictions.start()
         await queue.start()

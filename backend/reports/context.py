@@ -24,14 +24,20 @@ from backend.reviews.enums import ReviewState
 from backend.reviews.outcome import ReviewOutcome, outcome_of, zone_dict
 from inference.sides import PATIENT_ZONES
 
-DISCLAIMER = ("Decision support only, not a diagnosis: these findings were produced by a "
-              "machine-learning model and must be confirmed by a qualified clinician.")
+DISCLAIMER = (
+    "Decision support only, not a diagnosis: these findings were produced by a "
+    "machine-learning model and must be confirmed by a qualified clinician."
+)
 SIDE_NOTE = "Sides are the patient's: 'right' is the patient's right."
-REJECTED_NOTE = ("The reviewer rejected the model's output: there are no signed-off findings "
-                 "for this film.")
-MODEL_OUTPUT_LABELS = {ReviewState.ACCEPTED: "Model output", ReviewState.EDITED: "Model output",
-                       ReviewState.REJECTED: "Model output (rejected — do not use)",
-                       ReviewState.UNREVIEWED: "Model output (not reviewed)"}
+REJECTED_NOTE = (
+    "The reviewer rejected the model's output: there are no signed-off findings for this film."
+)
+MODEL_OUTPUT_LABELS = {
+    ReviewState.ACCEPTED: "Model output",
+    ReviewState.EDITED: "Model output",
+    ReviewState.REJECTED: "Model output (rejected — do not use)",
+    ReviewState.UNREVIEWED: "Model output (not reviewed)",
+}
 
 
 def zone_label(zone: str) -> str:
@@ -100,8 +106,9 @@ async def load_report(db: AsyncSession, user: Principal, case_id: str) -> Report
     if case.status == CaseStatus.OUT_OF_SCOPE:
         raise Conflict(f"This film is out of scope, so there is no report: {case.scope_reason}")
     if case.status != CaseStatus.DONE:
-        raise Conflict(f"The report is available once the model has finished; this case is "
-                       f"{case.status}.")
+        raise Conflict(
+            f"The report is available once the model has finished; this case is {case.status}."
+        )
     latest = (await reviews_repo.latest_for_cases(db, [case.id])).get(case.id)
     outcome = outcome_of(case, *latest) if latest else outcome_of(case, None)
     return ReportData(case, outcome, utcnow())

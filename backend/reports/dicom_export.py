@@ -61,20 +61,53 @@ FINDING = Code("121071", "DCM", "Finding")  # only the signed-off findings (acce
 COMMENT = Code("121106", "DCM", "Comment")
 MODEL_OUTPUT = Code("model-output", LOCAL, "Model output (machine-generated findings)")
 # Type 2 attributes the derived objects copy: always empty in an export.
-_EMPTY = ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "StudyTime", "StudyID",
-          "AccessionNumber", "ReferringPhysicianName")
+_EMPTY = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "StudyDate",
+    "StudyTime",
+    "StudyID",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+)
 # What highdicom reads from the source image: references, pixel geometry, retained patient
 # characteristics (backend.cases.deid_profile.RETAINED_CHARACTERISTICS).
-_REFERENCE = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID",
-              "FrameOfReferenceUID", "Modality", "Rows", "Columns", "SamplesPerPixel",
-              "PhotometricInterpretation", "BitsAllocated", "BitsStored", "HighBit",
-              "PixelRepresentation", "NumberOfFrames", "PixelSpacing", "ImagerPixelSpacing",
-              "ImageOrientationPatient", "ImagePositionPatient", "SliceThickness",
-              "PatientOrientation", "ImageLaterality", "PatientSex", "PatientAge",
-              "PatientSize", "PatientWeight")
+_REFERENCE = (
+    "SOPClassUID",
+    "SOPInstanceUID",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "FrameOfReferenceUID",
+    "Modality",
+    "Rows",
+    "Columns",
+    "SamplesPerPixel",
+    "PhotometricInterpretation",
+    "BitsAllocated",
+    "BitsStored",
+    "HighBit",
+    "PixelRepresentation",
+    "NumberOfFrames",
+    "PixelSpacing",
+    "ImagerPixelSpacing",
+    "ImageOrientationPatient",
+    "ImagePositionPatient",
+    "SliceThickness",
+    "PatientOrientation",
+    "ImageLaterality",
+    "PatientSex",
+    "PatientAge",
+    "PatientSize",
+    "PatientWeight",
+)
 _REFERENCED_UIDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
-_DECLARATION = ("PatientIdentityRemoved", "DeidentificationMethod",
-                "DeidentificationMethodCodeSequence", "LongitudinalTemporalInformationModified")
+_DECLARATION = (
+    "PatientIdentityRemoved",
+    "DeidentificationMethod",
+    "DeidentificationMethodCodeSequence",
+    "LongitudinalTemporalInformationModified",
+)
 _PN_SEPARATORS = re.compile(r"[\\=^\x00-\x1f\x7f]+")
 _SPACES = re.compile(r"\s+")
 
@@ -89,8 +122,10 @@ def reference_dataset(data: bytes, declare: bool) -> Dataset:
     stored = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
     missing = [k for k in _REFERENCED_UIDS if not stored.get(k)]
     if missing:  # stored before de-identification made the missing ones (deidentify.py)
-        raise NotExportable(f"The stored image has no {' or '.join(missing)}, which a DICOM "
-                            "SEG or SR must reference. Upload the film again to export it.")
+        raise NotExportable(
+            f"The stored image has no {' or '.join(missing)}, which a DICOM "
+            "SEG or SR must reference. Upload the film again to export it."
+        )
     ds = Dataset()
     for keyword in _REFERENCE + (_DECLARATION if declare else ()):
         if keyword in stored:
@@ -114,33 +149,46 @@ class Placement:
     instance_number: int = 1
 
 
-def seg_dataset(ds: Dataset, mask_png: bytes, data: ReportData,
-                at: Placement) -> hd.seg.Segmentation:
+def seg_dataset(
+    ds: Dataset, mask_png: bytes, data: ReportData, at: Placement
+) -> hd.seg.Segmentation:
     """The SEG of `data`'s mask over the image `ds` describes (a reference data set)."""
     mask = np.asarray(Image.open(io.BytesIO(mask_png)).convert("L")) > 127
     if mask.shape != (int(ds.Rows), int(ds.Columns)):
-        raise NotExportable(f"The mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
-                            f"{ds.Columns}x{ds.Rows}.")
+        raise NotExportable(
+            f"The mask is {mask.shape[1]}x{mask.shape[0]} but the image is {ds.Columns}x{ds.Rows}."
+        )
     c = data.case
     algorithm = hd.AlgorithmIdentificationSequence(
-        name=_lo(c.model_name or "medsegtext"), version=_lo(c.model_version or "unknown"),
-        family=codes.cid7162.ArtificialIntelligence)
+        name=_lo(c.model_name or "medsegtext"),
+        version=_lo(c.model_version or "unknown"),
+        family=codes.cid7162.ArtificialIntelligence,
+    )
     segment = hd.seg.SegmentDescription(
-        segment_number=1, segment_label="Lesion",
+        segment_number=1,
+        segment_label="Lesion",
         segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
         segmented_property_type=codes.SCT.Lesion,
         algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
-        algorithm_identification=algorithm)
+        algorithm_identification=algorithm,
+    )
     seg = hd.seg.Segmentation(
-        source_images=[ds], pixel_array=mask,
+        source_images=[ds],
+        pixel_array=mask,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=[segment],
-        series_instance_uid=at.series_uid, series_number=SEG_SERIES,
-        sop_instance_uid=at.sop_uid, instance_number=at.instance_number,
-        manufacturer=MANUFACTURER, manufacturer_model_name=_lo(c.model_name or "medsegtext"),
-        software_versions=_lo(c.model_version or "unknown"), device_serial_number="n/a",
+        series_instance_uid=at.series_uid,
+        series_number=SEG_SERIES,
+        sop_instance_uid=at.sop_uid,
+        instance_number=at.instance_number,
+        manufacturer=MANUFACTURER,
+        manufacturer_model_name=_lo(c.model_name or "medsegtext"),
+        software_versions=_lo(c.model_version or "unknown"),
+        device_serial_number="n/a",
         series_description="MedSegText lesion segmentation (decision support)",
-        specific_character_set=UTF8, omit_empty_frames=False)
+        specific_character_set=UTF8,
+        omit_empty_frames=False,
+    )
     if "ImageOrientationPatient" not in ds:  # a projection film: orientation by its letters
         seg.PatientOrientation = ds.get("PatientOrientation")
     return seg
@@ -154,13 +202,18 @@ def build_seg(source: bytes, mask_png: bytes, data: ReportData) -> bytes:
 
 
 def _text(code: Code, value: str) -> hd.sr.TextContentItem:
-    return hd.sr.TextContentItem(name=code, value=value[:1024],
-                                 relationship_type=hd.sr.RelationshipTypeValues.CONTAINS)
+    return hd.sr.TextContentItem(
+        name=code, value=value[:1024], relationship_type=hd.sr.RelationshipTypeValues.CONTAINS
+    )
 
 
 def _num(code: Code, value: float, unit: Code) -> hd.sr.NumContentItem:
-    return hd.sr.NumContentItem(name=code, value=float(value), unit=unit,
-                                relationship_type=hd.sr.RelationshipTypeValues.CONTAINS)
+    return hd.sr.NumContentItem(
+        name=code,
+        value=float(value),
+        unit=unit,
+        relationship_type=hd.sr.RelationshipTypeValues.CONTAINS,
+    )
 
 
 def _content(ds: Dataset, data: ReportData) -> hd.sr.ContainerContentItem:
@@ -174,46 +227,65 @@ def _content(ds: Dataset, data: ReportData) -> hd.sr.ContainerContentItem:
         *([_text(MODEL_OUTPUT, c.findings_text)] if c.findings_text else []),
     ]
     if c.lesion_burden_percent is not None:
-        items.append(_num(Code("lesion-burden", LOCAL, "Lesion burden, % of image area"),
-                          c.lesion_burden_percent, Code("%", "UCUM", "percent")))
+        items.append(
+            _num(
+                Code("lesion-burden", LOCAL, "Lesion burden, % of image area"),
+                c.lesion_burden_percent,
+                Code("%", "UCUM", "percent"),
+            )
+        )
     if c.laterality:
         items.append(_text(Code("272741003", "SCT", "Laterality"), c.laterality))
     probs = c.zone_probabilities or {}
     for zone in PATIENT_ZONES:
         if zone in probs:
-            items.append(_num(Code(zone_code(zone), LOCAL,
-                                   f"Lesion probability, {zone_label(zone)} zone"),
-                              float(probs[zone]), Code("1", "UCUM", "no units")))
+            items.append(
+                _num(
+                    Code(zone_code(zone), LOCAL, f"Lesion probability, {zone_label(zone)} zone"),
+                    float(probs[zone]),
+                    Code("1", "UCUM", "no units"),
+                )
+            )
     items += [
         _text(Code("111001", "DCM", "Algorithm Name"), c.model_name or "medsegtext"),
         _text(Code("111003", "DCM", "Algorithm Version"), c.model_version or "unknown"),
         _text(COMMENT, DISCLAIMER),
-        hd.sr.ImageContentItem(name=Code("121112", "DCM", "Source of Measurement"),
-                               referenced_sop_class_uid=ds.SOPClassUID,
-                               referenced_sop_instance_uid=ds.SOPInstanceUID,
-                               relationship_type=hd.sr.RelationshipTypeValues.CONTAINS),
+        hd.sr.ImageContentItem(
+            name=Code("121112", "DCM", "Source of Measurement"),
+            referenced_sop_class_uid=ds.SOPClassUID,
+            referenced_sop_instance_uid=ds.SOPInstanceUID,
+            relationship_type=hd.sr.RelationshipTypeValues.CONTAINS,
+        ),
     ]
     root = hd.sr.ContainerContentItem(name=Code("18748-4", "LN", "Diagnostic imaging report"))
     root.ContentSequence = hd.sr.ContentSequence(items)
     return root
 
 
-def sr_dataset(ds: Dataset, data: ReportData, at: Placement,
-               previous: list[Dataset] | None = None) -> hd.sr.EnhancedSR:
+def sr_dataset(
+    ds: Dataset, data: ReportData, at: Placement, previous: list[Dataset] | None = None
+) -> hd.sr.EnhancedSR:
     """The SR of `data` about the image `ds` describes; `previous` (data sets with the study,
     series, class and instance UIDs of earlier versions) become its Predecessor Documents."""
     o = data.outcome
     verified = o.is_final and o.review is not None
     return hd.sr.EnhancedSR(
-        evidence=[ds], content=_content(ds, data),
-        series_instance_uid=at.series_uid, series_number=SR_SERIES,
-        sop_instance_uid=at.sop_uid, instance_number=at.instance_number,
-        manufacturer=MANUFACTURER, is_complete=True, is_final=verified, is_verified=verified,
+        evidence=[ds],
+        content=_content(ds, data),
+        series_instance_uid=at.series_uid,
+        series_number=SR_SERIES,
+        sop_instance_uid=at.sop_uid,
+        instance_number=at.instance_number,
+        manufacturer=MANUFACTURER,
+        is_complete=True,
+        is_final=verified,
+        is_verified=verified,
         verifying_observer_name=person_name(o.reviewer_name or "reviewer") if verified else None,
         verifying_organization=MANUFACTURER if verified else None,
         previous_versions=previous or None,
         series_description="MedSegText findings (decision support)",
-        specific_character_set=UTF8)
+        specific_character_set=UTF8,
+    )
 
 
 def build_sr(source: bytes, data: ReportData) -> bytes:

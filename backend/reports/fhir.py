@@ -25,24 +25,35 @@ INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpreta
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 NOTICE_EXTENSION = "urn:medsegtext:fhir:decision-support-notice"
 MODEL_OUTPUT_EXTENSION = "urn:medsegtext:fhir:model-output"  # the model's own sentence
-REPORT_STATUS = {ReviewState.UNREVIEWED: "preliminary", ReviewState.ACCEPTED: "final",
-                 ReviewState.EDITED: "final", ReviewState.REJECTED: "entered-in-error"}
-OBSERVATION_STATUS = {"preliminary": "preliminary", "final": "final",
-                      "entered-in-error": "entered-in-error"}
+REPORT_STATUS = {
+    ReviewState.UNREVIEWED: "preliminary",
+    ReviewState.ACCEPTED: "final",
+    ReviewState.EDITED: "final",
+    ReviewState.REJECTED: "entered-in-error",
+}
+OBSERVATION_STATUS = {
+    "preliminary": "preliminary",
+    "final": "final",
+    "entered-in-error": "entered-in-error",
+}
 
 
 def _code(code: str, display: str) -> dict[str, Any]:
-    return {"coding": [{"system": MEDSEGTEXT, "code": code, "display": display}],
-            "text": display}
+    return {"coding": [{"system": MEDSEGTEXT, "code": code, "display": display}], "text": display}
 
 
-def _observation(obs_id: str, status: str, code: dict[str, Any], data: ReportData,
-                 **value: Any) -> dict[str, Any]:
+def _observation(
+    obs_id: str, status: str, code: dict[str, Any], data: ReportData, **value: Any
+) -> dict[str, Any]:
     return {
-        "resourceType": "Observation", "id": obs_id, "status": status,
-        "category": [{"coding": [{"system": OBS_CATEGORY, "code": "imaging",
-                                  "display": "Imaging"}]}],
-        "code": code, "method": {"text": data.model_label},
+        "resourceType": "Observation",
+        "id": obs_id,
+        "status": status,
+        "category": [
+            {"coding": [{"system": OBS_CATEGORY, "code": "imaging", "display": "Imaging"}]}
+        ],
+        "code": code,
+        "method": {"text": data.model_label},
         "effectiveDateTime": (data.case.acquired_at or data.case.created_at).isoformat(),
         **value,
     }
@@ -61,25 +72,52 @@ def observations(data: ReportData, status: str) -> list[dict[str, Any]]:
         if zone not in probs:
             continue
         obs = _observation(
-            f"zone-{zone.replace('_', '-')}", status,
+            f"zone-{zone.replace('_', '-')}",
+            status,
             _code(f"lesion-probability-{zone}", f"Lesion probability, {zone_label(zone)} zone"),
-            data, valueQuantity={"value": round(float(probs[zone]), 4), "unit": "probability",
-                                 "system": UCUM, "code": "1"},
-            interpretation=_flag(final[zone]))
+            data,
+            valueQuantity={
+                "value": round(float(probs[zone]), 4),
+                "unit": "probability",
+                "system": UCUM,
+                "code": "1",
+            },
+            interpretation=_flag(final[zone]),
+        )
         if data.outcome.zone_flags is not None and final[zone] != model[zone]:
-            obs["note"] = [{"text": f"Reviewer corrected the model's flag "
-                                    f"({'lesion' if model[zone] else 'clear'} -> "
-                                    f"{'lesion' if final[zone] else 'clear'})."}]
+            obs["note"] = [
+                {
+                    "text": f"Reviewer corrected the model's flag "
+                    f"({'lesion' if model[zone] else 'clear'} -> "
+                    f"{'lesion' if final[zone] else 'clear'})."
+                }
+            ]
         out.append(obs)
     if c.lesion_burden_percent is not None:
-        out.append(_observation(
-            "lesion-burden", status, _code("lesion-burden", "Lesion burden, % of image area"),
-            data, valueQuantity={"value": round(float(c.lesion_burden_percent), 3), "unit": "%",
-                                 "system": UCUM, "code": "%"}))
+        out.append(
+            _observation(
+                "lesion-burden",
+                status,
+                _code("lesion-burden", "Lesion burden, % of image area"),
+                data,
+                valueQuantity={
+                    "value": round(float(c.lesion_burden_percent), 3),
+                    "unit": "%",
+                    "system": UCUM,
+                    "code": "%",
+                },
+            )
+        )
     if c.laterality:
-        out.append(_observation(
-            "laterality", status, _code("laterality", "Laterality of lesions"), data,
-            valueCodeableConcept=_code(f"laterality-{c.laterality}", c.laterality)))
+        out.append(
+            _observation(
+                "laterality",
+                status,
+                _code("laterality", "Laterality of lesions"),
+                data,
+                valueCodeableConcept=_code(f"laterality-{c.laterality}", c.laterality),
+            )
+        )
     return out
 
 
@@ -101,16 +139,37 @@ def diagnostic_report(data: ReportData) -> dict[str, Any]:
     report: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
         "id": c.id,
-        "extension": [{"url": NOTICE_EXTENSION, "valueString": f"{DISCLAIMER} {SIDE_NOTE}"},
-                      *([{"url": MODEL_OUTPUT_EXTENSION, "valueString": c.findings_text}]
-                        if c.findings_text else [])],
+        "extension": [
+            {"url": NOTICE_EXTENSION, "valueString": f"{DISCLAIMER} {SIDE_NOTE}"},
+            *(
+                [{"url": MODEL_OUTPUT_EXTENSION, "valueString": c.findings_text}]
+                if c.findings_text
+                else []
+            ),
+        ],
         "identifier": [{"system": "urn:medsegtext:case", "value": c.id}],
         "status": status,
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074",
-                                  "code": "RAD", "display": "Radiology"}]}],
-        "code": {"coding": [{"system": "http://loinc.org", "code": "18748-4",
-                             "display": "Diagnostic imaging study"}],
-                 "text": "Chest X-ray lesion segmentation and findings (decision support)"},
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v2-0074",
+                        "code": "RAD",
+                        "display": "Radiology",
+                    }
+                ]
+            }
+        ],
+        "code": {
+            "coding": [
+                {
+                    "system": "http://loinc.org",
+                    "code": "18748-4",
+                    "display": "Diagnostic imaging study",
+                }
+            ],
+            "text": "Chest X-ray lesion segmentation and findings (decision support)",
+        },
         "effectiveDateTime": (c.acquired_at or c.created_at).isoformat(),
         "issued": issued.isoformat(),
         "contained": contained,
@@ -119,8 +178,10 @@ def diagnostic_report(data: ReportData) -> dict[str, Any]:
     if conclusion := _conclusion(data):
         report["conclusion"] = conclusion
     if c.patient_ref:
-        report["subject"] = {"identifier": {"value": c.patient_ref},
-                             "display": f"Patient {c.patient_ref}"}
+        report["subject"] = {
+            "identifier": {"value": c.patient_ref},
+            "display": f"Patient {c.patient_ref}",
+        }
     if o.review is not None:
         report["resultsInterpreter"] = [{"display": o.reviewer_name or "reviewer"}]
     return report

@@ -68,16 +68,23 @@ def _overlay(pdf: FPDF, png: bytes) -> None:
     x = (pdf.w - w * scale) / 2
     pdf.image(io.BytesIO(png), x=x, w=w * scale, h=h * scale)
     pdf.set_font("Helvetica", "I", 7)
-    pdf.cell(0, 4, "Overlay: model lesion outline (red fill, yellow contour).", align="C",
-             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(
+        0,
+        4,
+        "Overlay: model lesion outline (red fill, yellow contour).",
+        align="C",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
 
 
 def _zone_table(pdf: FPDF, data: ReportData) -> None:
     probs = data.case.zone_probabilities or {}
     model, reviewed = data.model_flags, data.outcome.zone_flags
     pdf.set_font("Helvetica", "", 9)
-    with pdf.table(col_widths=(45, 35, 30, 30), text_align=("LEFT", "RIGHT", "CENTER",
-                                                             "CENTER")) as table:
+    with pdf.table(
+        col_widths=(45, 35, 30, 30), text_align=("LEFT", "RIGHT", "CENTER", "CENTER")
+    ) as table:
         header = table.row()
         for title in ("Zone", "Model probability", "Model flag", "Reviewer flag"):
             header.cell(title)
@@ -108,8 +115,7 @@ def _findings(pdf: FPDF, data: ReportData) -> None:
         return  # the model's text is the one above
     pdf.ln(1)
     pdf.set_font("Helvetica", "I", 8)
-    pdf.multi_cell(0, 4, latin1(f"{data.model_output_label}:"), new_x=XPos.LMARGIN,
-                   new_y=YPos.NEXT)
+    pdf.multi_cell(0, 4, latin1(f"{data.model_output_label}:"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("Helvetica", "S" if rejected else "", 8)
     pdf.multi_cell(0, 4, latin1(c.findings_text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
@@ -126,15 +132,31 @@ def render_pdf(data: ReportData, overlay_png: bytes) -> bytes:
     pdf.cell(0, 8, "Chest X-ray findings report", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_fill_color(255, 240, 200)
     pdf.set_font("Helvetica", "B", 9)
-    pdf.multi_cell(0, 5, latin1(DISCLAIMER), border=1, fill=True, padding=2,
-                   new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        0,
+        5,
+        latin1(DISCLAIMER),
+        border=1,
+        fill=True,
+        padding=2,
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
     pdf.set_fill_color(255, 255, 255)
     _heading(pdf, "Case")
     sex_age = " / ".join(v for v in (_fmt(c.age, ""), c.sex or "") if v) or "-"
-    _pairs(pdf, [("Case", c.id), ("Patient reference", _fmt(c.patient_ref)),
-                 ("Age / sex", sex_age), ("Acquired", _fmt(c.acquired_at)),
-                 ("Uploaded", _fmt(c.created_at)), ("Priority", c.priority),
-                 ("Image", f"{c.source_format.upper()} {c.width}x{c.height} px")])
+    _pairs(
+        pdf,
+        [
+            ("Case", c.id),
+            ("Patient reference", _fmt(c.patient_ref)),
+            ("Age / sex", sex_age),
+            ("Acquired", _fmt(c.acquired_at)),
+            ("Uploaded", _fmt(c.created_at)),
+            ("Priority", c.priority),
+            ("Image", f"{c.source_format.upper()} {c.width}x{c.height} px"),
+        ],
+    )
     _heading(pdf, "Image")
     _overlay(pdf, overlay_png)
     _findings(pdf, data)
@@ -142,9 +164,14 @@ def render_pdf(data: ReportData, overlay_png: bytes) -> bytes:
     _zone_table(pdf, data)
     _heading(pdf, "Measurements, model and review")
     burden = c.lesion_burden_percent
-    _pairs(pdf, [("Lesion burden", "-" if burden is None else f"{burden:.1f}% of image area"),
-                 ("Laterality", _fmt(c.laterality)),
-                 ("Model", data.model_label),
-                 ("Review", data.review_line),
-                 ("Generated", _fmt(data.generated_at))])
+    _pairs(
+        pdf,
+        [
+            ("Lesion burden", "-" if burden is None else f"{burden:.1f}% of image area"),
+            ("Laterality", _fmt(c.laterality)),
+            ("Model", data.model_label),
+            ("Review", data.review_line),
+            ("Generated", _fmt(data.generated_at)),
+        ],
+    )
     return bytes(pdf.output())

@@ -28,13 +28,23 @@ class Rendered:
 
 
 def _record(db: AsyncSession, ctx: AuditContext, data: ReportData, fmt: str) -> None:
-    audit.record(db, ctx, audit.REPORT_DOWNLOAD, "case", data.case.id,
-                 {"format": fmt, "review_state": data.outcome.state,
-                  "model_version": data.case.model_version})
+    audit.record(
+        db,
+        ctx,
+        audit.REPORT_DOWNLOAD,
+        "case",
+        data.case.id,
+        {
+            "format": fmt,
+            "review_state": data.outcome.state,
+            "model_version": data.case.model_version,
+        },
+    )
 
 
-async def pdf_report(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
-                     case_id: str) -> Rendered:
+async def pdf_report(
+    db: AsyncSession, services: Services, ctx: AuditContext, user: Principal, case_id: str
+) -> Rendered:
     data = await load_report(db, user, case_id)
     if not data.case.overlay_key:
         raise Conflict("The overlay of this case is not stored; the report cannot be made.")
@@ -54,23 +64,32 @@ def _fhir_bytes(data: ReportData) -> bytes:
     return json.dumps(fhir.validated(fhir.diagnostic_report(data)), indent=2).encode("utf-8")
 
 
-async def fhir_report(db: AsyncSession, ctx: AuditContext, user: Principal,
-                      case_id: str) -> Rendered:
+async def fhir_report(
+    db: AsyncSession, ctx: AuditContext, user: Principal, case_id: str
+) -> Rendered:
     data = await load_report(db, user, case_id)
     body = await anyio.to_thread.run_sync(_fhir_bytes, data)
     _record(db, ctx, data, "fhir")
     return Rendered(body, "application/fhir+json", f"medsegtext-{data.case.id}.fhir.json")
 
 
-async def dicom_report(db: AsyncSession, services: Services, ctx: AuditContext,
-                       user: Principal, case_id: str, kind: str) -> Rendered:
+async def dicom_report(
+    db: AsyncSession,
+    services: Services,
+    ctx: AuditContext,
+    user: Principal,
+    case_id: str,
+    kind: str,
+) -> Rendered:
     """kind 'seg' or 'sr'; only for cases uploaded as DICOM (409 otherwise)."""
     data = await load_report(db, user, case_id)
     c = data.case
     if c.source_format != "dicom":
-        raise Conflict(f"DICOM {kind.upper()} exports exist only for DICOM uploads; this case "
-                       f"was uploaded as {c.source_format.upper() or 'an image'}. Use "
-                       "report.pdf or report.fhir.json.")
+        raise Conflict(
+            f"DICOM {kind.upper()} exports exist only for DICOM uploads; this case "
+            f"was uploaded as {c.source_format.upper() or 'an image'}. Use "
+            "report.pdf or report.fhir.json."
+        )
     source = await services.store.get(c.image_key)
     from backend.reports import dicom_export  # on use (above)
 

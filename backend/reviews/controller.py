@@ -23,8 +23,15 @@ class ReviewController(Controller):
     tags = ("reviews",)
 
     @post("/review", guards=[REVIEWERS], responses=refuses(409, 410))
-    async def review(self, case_id: FromPath[str], data: JSONBody[ReviewIn], db: Db,
-                     user: CurrentUser, ctx: Ctx, services: Svc) -> ReviewOut:
+    async def review(
+        self,
+        case_id: FromPath[str],
+        data: JSONBody[ReviewIn],
+        db: Db,
+        user: CurrentUser,
+        ctx: Ctx,
+        services: Svc,
+    ) -> ReviewOut:
         """Review a case's findings.
 
         Accept, edit (with `findings_text`, or `zone_flags` from which the sentence is
@@ -37,8 +44,15 @@ class ReviewController(Controller):
         return ReviewOut.of(review, await accounts_repo.get_user(db, user.id))
 
     @post("/scope-override", guards=[REVIEWERS], responses=refuses(409, 410))
-    async def scope_override(self, case_id: FromPath[str], data: JSONBody[ScopeOverrideIn],
-                             db: Db, user: CurrentUser, ctx: Ctx, services: Svc) -> CaseDetail:
+    async def scope_override(
+        self,
+        case_id: FromPath[str],
+        data: JSONBody[ScopeOverrideIn],
+        db: Db,
+        user: CurrentUser,
+        ctx: Ctx,
+        services: Svc,
+    ) -> CaseDetail:
         """Analyse an out-of-scope film anyway.
 
         With a reason (201, audited): the case is queued again and the worker skips the scope
@@ -47,8 +61,9 @@ class ReviewController(Controller):
         return CaseDetail.detail(case, [])
 
     @get("/reviews", responses=refuses(410))
-    async def reviews(self, case_id: FromPath[str], db: Db, user: CurrentUser,
-                      ctx: Ctx) -> list[ReviewOut]:
+    async def reviews(
+        self, case_id: FromPath[str], db: Db, user: CurrentUser, ctx: Ctx
+    ) -> list[ReviewOut]:
         """List a case's reviews.
 
         The review history, oldest first: decision, text, comment, corrected zone flags and

@@ -29,9 +29,11 @@ class ReviewState(StrEnum):
     REJECTED = "rejected"
 
 
-_STATE_AFTER = {ReviewDecision.ACCEPT: ReviewState.ACCEPTED,
-                ReviewDecision.EDIT: ReviewState.EDITED,
-                ReviewDecision.REJECT: ReviewState.REJECTED}
+_STATE_AFTER = {
+    ReviewDecision.ACCEPT: ReviewState.ACCEPTED,
+    ReviewDecision.EDIT: ReviewState.EDITED,
+    ReviewDecision.REJECT: ReviewState.REJECTED,
+}
 # a reviewer signed the findings off (as they were, or edited): what reports call final and the
 # dataset export trains on
 SIGNED_OFF = frozenset({ReviewState.ACCEPTED, ReviewState.EDITED})

@@ -37,8 +37,9 @@ def zone_dict(flags: dict[str, Any] | None) -> dict[str, bool] | None:
     return {z: bool(flags[z]) for z in PATIENT_ZONES}
 
 
-def reviewed_flags(model_flags: dict[str, Any] | None, review: Review | None
-                   ) -> dict[str, bool] | None:
+def reviewed_flags(
+    model_flags: dict[str, Any] | None, review: Review | None
+) -> dict[str, bool] | None:
     if review is None:
         return None
     given = zone_dict(review.zone_flags)
@@ -81,13 +82,11 @@ class ReviewOutcome:
         return not (self.findings_text or "").strip().lower().startswith(_ABNORMAL)
 
 
-def outcome_of(case: Case, latest: Review | None, reviewer: User | None = None
-               ) -> ReviewOutcome:
+def outcome_of(case: Case, latest: Review | None, reviewer: User | None = None) -> ReviewOutcome:
     """The outcome of the case's latest review (None: not reviewed yet)."""
     text = case.findings_text
     if latest is not None and latest.decision == ReviewDecision.EDIT and latest.findings_text:
         text = latest.findings_text
     name = (reviewer.full_name or reviewer.email) if reviewer else None
-    state = (ReviewDecision(latest.decision).state if latest is not None
-             else ReviewState.UNREVIEWED)
+    state = ReviewDecision(latest.decision).state if latest is not None else ReviewState.UNREVIEWED
     return ReviewOutcome(state, text, reviewed_flags(case.zone_flags, latest), latest, name)

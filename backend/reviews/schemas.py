@@ -40,5 +40,14 @@ class ReviewOut:
     def of(cls, r: Review, reviewer: User | None = None) -> ReviewOut:
         assert r.id is not None
         name = (reviewer.full_name or reviewer.email) if reviewer else None
-        return cls(r.id, r.case_id, r.reviewer_id, name, ReviewDecision(r.decision),
-                   r.findings_text, r.comment, r.created_at, ZoneFlags.of(r.zone_flags))
+        return cls(
+            r.id,
+            r.case_id,
+            r.reviewer_id,
+            name,
+            ReviewDecision(r.decision),
+            r.findings_text,
+            r.comment,
+            r.created_at,
+            ZoneFlags.of(r.zone_flags),
+        )

@@ -27,8 +27,14 @@ def _refuse(field: str, message: str) -> Invalid:
     return Invalid.field("body", message, field)
 
 
-async def add_review(db: AsyncSession, services: Services, ctx: AuditContext, user: Principal,
-                     case_id: str, data: ReviewIn) -> Review:
+async def add_review(
+    db: AsyncSession,
+    services: Services,
+    ctx: AuditContext,
+    user: Principal,
+    case_id: str,
+    data: ReviewIn,
+) -> Review:
     """Refused (409) unless the case is done and its film is still stored: nobody signs off
     findings on an image they cannot see. For a case from a PACS, what the review decides is
     queued for the PACS in the same transaction (backend.pacs_outbox.queue), and the sender is
@@ -41,26 +47,47 @@ async def add_review(db: AsyncSession, services: Services, ctx: AuditContext, us
     findings = (data.findings_text or "").strip() or None
     flags = data.zone_flags.as_dict() if data.zone_flags is not None else None
     edit = data.decision == ReviewDecision.EDIT
-    if (data.decision == ReviewDecision.ACCEPT and flags is not None
-            and flags != zone_dict(case.zone_flags)):
-        raise _refuse("zone_flags", "accept keeps the model's zone flags; use edit to "
-                                    "correct them.")
+    if (
+        data.decision == ReviewDecision.ACCEPT
+        and flags is not None
+        and flags != zone_dict(case.zone_flags)
+    ):
+        raise _refuse(
+            "zone_flags", "accept keeps the model's zone flags; use edit to correct them."
+        )
     if edit and findings is None:
         if flags is None:
-            raise _refuse("findings_text", "findings_text (or zone_flags) is required when the "
-                                           "decision is edit.")
+            raise _refuse(
+                "findings_text",
+                "findings_text (or zone_flags) is required when the decision is edit.",
+            )
         findings = sentence(flags, lesion_present=False)
-    review = repo.add(db, Review(case_id=case.id, reviewer_id=user.id, decision=data.decision,
-                                 findings_text=findings if edit else None,
-                                 comment=(data.comment or "").strip() or None,
-                                 zone_flags=flags))
+    review = repo.add(
+        db,
+        Review(
+            case_id=case.id,
+            reviewer_id=user.id,
+            decision=data.decision,
+            findings_text=findings if edit else None,
+            comment=(data.comment or "").strip() or None,
+            zone_flags=flags,
+        ),
+    )
     case.review_state = data.decision.state
     case.updated_at = utcnow()
     db.add(case)
     await db.flush()
-    audit.record(db, ctx, audit.REVIEW_CREATE, "case", case.id,
-                 {"review_id": review.id, "decision": data.decision,
-                  "zone_flags_corrected": flags is not None
-                  and flags != zone_dict(case.zone_flags)})
+    audit.record(
+        db,
+        ctx,
+        audit.REVIEW_CREATE,
+        "case",
+        case.id,
+        {
+            "review_id": review.id,
+            "decision": data.decision,
+            "zone_flags_corrected": flags is not None and flags != zone_dict(case.zone_flags),
+        },
+    )
     await queue_review(db, services, case, review)
     return review

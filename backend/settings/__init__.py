@@ -31,36 +31,69 @@ from backend.settings.concerns import (
 )
 
 __all__ = [
-    "DEV_SECRET", "PREFIX", "ROOT", "AccountSettings", "AppSettings",
-    "AwsSettings", "DatabaseSettings", "DicomSettings", "HttpSettings", "InferenceSettings",
-    "PacsSettings", "QueueSettings", "Settings", "SettingsError", "TriageSettings",
-    "UploadSettings", "get_settings", "load_settings",
+    "DEV_SECRET",
+    "PREFIX",
+    "ROOT",
+    "AccountSettings",
+    "AppSettings",
+    "AwsSettings",
+    "DatabaseSettings",
+    "DicomSettings",
+    "HttpSettings",
+    "InferenceSettings",
+    "PacsSettings",
+    "QueueSettings",
+    "Settings",
+    "SettingsError",
+    "TriageSettings",
+    "UploadSettings",
+    "get_settings",
+    "load_settings",
 ]
 
 
-class Settings(AppSettings, HttpSettings, DatabaseSettings, QueueSettings, AwsSettings,
-               InferenceSettings, UploadSettings, AccountSettings, TriageSettings, DicomSettings,
-               PacsSettings):
+class Settings(
+    AppSettings,
+    HttpSettings,
+    DatabaseSettings,
+    QueueSettings,
+    AwsSettings,
+    InferenceSettings,
+    UploadSettings,
+    AccountSettings,
+    TriageSettings,
+    DicomSettings,
+    PacsSettings,
+):
     """Every concern's settings in one object, plus the checks that span two concerns."""
 
     @model_validator(mode="after")
     def _sagemaker_times_out_before_the_job(self) -> Settings:
-        if self.inference_backend == "sagemaker" and \
-                self.sagemaker_timeout_seconds >= self.job_timeout_seconds:
-            raise ValueError("MEDSEGTEXT_SAGEMAKER_TIMEOUT_SECONDS must be below "
-                             "MEDSEGTEXT_JOB_TIMEOUT_SECONDS, so a hung endpoint ends in a retry "
-                             "and not in the job being killed")
+        if (
+            self.inference_backend == "sagemaker"
+            and self.sagemaker_timeout_seconds >= self.job_timeout_seconds
+        ):
+            raise ValueError(
+                "MEDSEGTEXT_SAGEMAKER_TIMEOUT_SECONDS must be below "
+                "MEDSEGTEXT_JOB_TIMEOUT_SECONDS, so a hung endpoint ends in a retry "
+                "and not in the job being killed"
+            )
         return self
 
     @model_validator(mode="after")
     def _identity_key_where_identities_are_kept(self) -> Settings:
         """A production process that may write or read the identity map refuses to start
         without its own key."""
-        if not self.identity_key and self.environment not in ("development", "test") and (
-                self.pacs_ae_title or self.dicom_calling_aets):
-            raise ValueError("MEDSEGTEXT_IDENTITY_KEY must be set outside development when the "
-                             "DICOM node or a PACS destination is configured: it seals the "
-                             "patient identifiers kept to send results back")
+        if (
+            not self.identity_key
+            and self.environment not in ("development", "test")
+            and (self.pacs_ae_title or self.dicom_calling_aets)
+        ):
+            raise ValueError(
+                "MEDSEGTEXT_IDENTITY_KEY must be set outside development when the "
+                "DICOM node or a PACS destination is configured: it seals the "
+                "patient identifiers kept to send results back"
+            )
         return self
 
 

@@ -57,8 +57,9 @@ class Section(BaseSettings):
         for name, info in cls.model_fields.items():
             names.add(cls.env_name(name))
             if isinstance(info.validation_alias, AliasChoices):
-                names.update(a for a in info.validation_alias.choices
-                             if isinstance(a, str) and a.isupper())
+                names.update(
+                    a for a in info.validation_alias.choices if isinstance(a, str) and a.isupper()
+                )
         return names
 
     def environment_variables(self) -> dict[str, str]:
@@ -67,8 +68,9 @@ class Section(BaseSettings):
         for name in type(self).model_fields:
             value = getattr(self, name)
             if value is not None:
-                env[self.env_name(name)] = (",".join(value) if isinstance(value, tuple)
-                                            else str(value))
+                env[self.env_name(name)] = (
+                    ",".join(value) if isinstance(value, tuple) else str(value)
+                )
         return env
 
 

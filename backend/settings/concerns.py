@@ -29,9 +29,12 @@ class AppSettings(Section):
     @model_validator(mode="after")
     def _real_secret_outside_development(self) -> AppSettings:
         if self.environment not in ("development", "test") and (
-                self.secret_key == DEV_SECRET or len(self.secret_key) < 32):
-            raise ValueError("MEDSEGTEXT_SECRET_KEY must be set to a random value of at least 32 "
-                             "characters outside development")
+            self.secret_key == DEV_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "MEDSEGTEXT_SECRET_KEY must be set to a random value of at least 32 "
+                "characters outside development"
+            )
         return self
 
 
@@ -53,16 +56,20 @@ class HttpSettings(Section):
             try:
                 ipaddress.ip_network(proxy, strict=False)
             except ValueError:
-                raise ValueError(f"MEDSEGTEXT_TRUSTED_PROXIES: {proxy!r} is not an IP address "
-                                 "or network (e.g. 127.0.0.1 or 10.0.0.0/16)") from None
+                raise ValueError(
+                    f"MEDSEGTEXT_TRUSTED_PROXIES: {proxy!r} is not an IP address "
+                    "or network (e.g. 127.0.0.1 or 10.0.0.0/16)"
+                ) from None
         return proxies
 
 
 class DatabaseSettings(Section):
     """SQL: SQLite by default, PostgreSQL in production."""
 
-    database_url: str = Field(default=f"sqlite+aiosqlite:///{ROOT / 'var' / 'medsegtext.db'}",
-                              validation_alias=prefixed_or("DATABASE_URL", "database_url"))
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{ROOT / 'var' / 'medsegtext.db'}",
+        validation_alias=prefixed_or("DATABASE_URL", "database_url"),
+    )
     db_connect_timeout_seconds: int = 5  # PostgreSQL only
     db_command_timeout_seconds: int = 30  # PostgreSQL only: a statement that runs longer fails
     db_pool_timeout_seconds: int = 10  # waiting for a pooled connection
@@ -75,8 +82,9 @@ class QueueSettings(Section):
     in a retry, never a hang: a job waits 2, 4, 8, 16, 30 s between its 6 tries (about a
     minute, so a 30 s outage is ridden out)."""
 
-    redis_url: str = Field(default="redis://127.0.0.1:6379/0",
-                           validation_alias=prefixed_or("REDIS_URL", "redis_url"))
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0", validation_alias=prefixed_or("REDIS_URL", "redis_url")
+    )
     redis_connect_timeout_seconds: int = 2
     worker_redis_outage_seconds: int = 60  # the worker rides out a Redis restart this long
     job_max_tries: int = 6
@@ -90,8 +98,9 @@ class AwsSettings(Section):
     """S3 (images, masks, reports) and DynamoDB (prediction records); the API answers 503 once
     the timeouts have passed."""
 
-    aws_region: str = Field(default="eu-west-1",
-                            validation_alias=prefixed_or("AWS_REGION", "aws_region"))
+    aws_region: str = Field(
+        default="eu-west-1", validation_alias=prefixed_or("AWS_REGION", "aws_region")
+    )
     s3_endpoint_url: str | None = None  # None = AWS
     s3_bucket: str = "medsegtext"
     s3_prefix: str = "cases/"
@@ -168,10 +177,17 @@ class TriageSettings(Section):
 
 
 def _check_ae_title(variable: str, title: str) -> None:
-    if not title or len(title) > 16 or "\\" in title or not title.isprintable() or \
-            title != title.strip():
-        raise ValueError(f"{variable}: {title!r} is not a DICOM AE title (1-16 printable "
-                         "characters, no backslash, no leading or trailing space)")
+    if (
+        not title
+        or len(title) > 16
+        or "\\" in title
+        or not title.isprintable()
+        or title != title.strip()
+    ):
+        raise ValueError(
+            f"{variable}: {title!r} is not a DICOM AE title (1-16 printable "
+            "characters, no backslash, no leading or trailing space)"
+        )
 
 
 class DicomSettings(Section):
@@ -212,18 +228,22 @@ class DicomSettings(Section):
     @classmethod
     def _priority(cls, priority: object) -> object:
         if priority not in tuple(Priority):
-            raise ValueError(f"MEDSEGTEXT_DICOM_PRIORITY: {priority!r} is not one of "
-                             f"{', '.join(Priority)}")
+            raise ValueError(
+                f"MEDSEGTEXT_DICOM_PRIORITY: {priority!r} is not one of {', '.join(Priority)}"
+            )
         return priority
 
-    @field_validator("dicom_max_associations", "dicom_max_instance_bytes",
-                     "dicom_spool_max_idle_seconds")
+    @field_validator(
+        "dicom_max_associations", "dicom_max_instance_bytes", "dicom_spool_max_idle_seconds"
+    )
     @classmethod
     def _at_least_one(cls, value: int) -> int:
         if value < 1:
-            raise ValueError("MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS, "
-                             "MEDSEGTEXT_DICOM_MAX_INSTANCE_BYTES and "
-                             "MEDSEGTEXT_DICOM_SPOOL_MAX_IDLE_SECONDS must be at least 1")
+            raise ValueError(
+                "MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS, "
+                "MEDSEGTEXT_DICOM_MAX_INSTANCE_BYTES and "
+                "MEDSEGTEXT_DICOM_SPOOL_MAX_IDLE_SECONDS must be at least 1"
+            )
         return value
 
 
@@ -262,10 +282,15 @@ class PacsSettings(Section):
 
     @model_validator(mode="after")
     def _positive_times(self) -> PacsSettings:
-        if self.pacs_timeout_seconds < 1 or self.pacs_retry_base_seconds <= 0 or \
-                self.pacs_retry_cap_seconds < self.pacs_retry_base_seconds:
-            raise ValueError("MEDSEGTEXT_PACS_TIMEOUT_SECONDS and MEDSEGTEXT_PACS_RETRY_BASE_"
-                             "SECONDS must be positive, and the retry cap at least the base")
+        if (
+            self.pacs_timeout_seconds < 1
+            or self.pacs_retry_base_seconds <= 0
+            or self.pacs_retry_cap_seconds < self.pacs_retry_base_seconds
+        ):
+            raise ValueError(
+                "MEDSEGTEXT_PACS_TIMEOUT_SECONDS and MEDSEGTEXT_PACS_RETRY_BASE_"
+                "SECONDS must be positive, and the retry cap at least the base"
+            )
         return self
 
     @field_validator("identity_key")
@@ -277,6 +302,8 @@ class PacsSettings(Section):
             except binascii.Error:
                 raw = b""
             if len(raw) != 32:
-                raise ValueError("MEDSEGTEXT_IDENTITY_KEY must be 32 random bytes in base64, "
-                                 "e.g. from: openssl rand -base64 32")
+                raise ValueError(
+                    "MEDSEGTEXT_IDENTITY_KEY must be 32 random bytes in base64, "
+                    "e.g. from: openssl rand -base64 32"
+                )
         return key

@@ -31,8 +31,11 @@ from backend.settings import Settings
 
 TIER = {Priority.ROUTINE: 100, Priority.URGENT: 200, Priority.STAT: 300}
 BURDEN_POINTS = {"high": 20, "moderate": 10, "low": 0}
-_REQUESTED: dict[str, str] = {Priority.STAT: "requested STAT",
-                              Priority.URGENT: "requested urgent", Priority.ROUTINE: "routine"}
+_REQUESTED: dict[str, str] = {
+    Priority.STAT: "requested STAT",
+    Priority.URGENT: "requested urgent",
+    Priority.ROUTINE: "routine",
+}
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,12 @@ class TriagePolicy:
 
     @classmethod
     def from_settings(cls, s: Settings) -> TriagePolicy:
-        return cls(s.triage_routine_escalation_hours, s.triage_urgent_escalation_hours,
-                   s.triage_high_burden_percent, s.triage_moderate_burden_percent)
+        return cls(
+            s.triage_routine_escalation_hours,
+            s.triage_urgent_escalation_hours,
+            s.triage_high_burden_percent,
+            s.triage_moderate_burden_percent,
+        )
 
     def burden_band(self, percent: float) -> str:
         if percent >= self.high_burden_percent:
@@ -70,8 +77,16 @@ class Triage:
     reason: str
 
 
-def assess(policy: TriagePolicy, *, priority: str, status: str, review_state: str,
-           lesion_burden_percent: float | None, created_at: datetime, now: datetime) -> Triage:
+def assess(
+    policy: TriagePolicy,
+    *,
+    priority: str,
+    status: str,
+    review_state: str,
+    lesion_burden_percent: float | None,
+    created_at: datetime,
+    now: datetime,
+) -> Triage:
     """The score and the reason a reviewer reads ("requested STAT; lesion burden 23% (high)")."""
     if review_state != ReviewState.UNREVIEWED:
         return Triage(0, f"reviewed ({review_state})")
@@ -99,25 +114,30 @@ def score_sql(policy: TriagePolicy, now: datetime) -> Any:
     """``assess(...).score`` as a SQL expression over the cases table, for ORDER BY."""
     created = col(Case.created_at)
     to_urgent = now - timedelta(hours=policy.routine_escalation_hours)
-    to_stat_routine = now - timedelta(hours=policy.routine_escalation_hours
-                                      + policy.urgent_escalation_hours)
+    to_stat_routine = now - timedelta(
+        hours=policy.routine_escalation_hours + policy.urgent_escalation_hours
+    )
     to_stat_urgent = now - timedelta(hours=policy.urgent_escalation_hours)
     tier = sql_case(
         (col(Case.priority) == Priority.STAT, TIER[Priority.STAT]),
-        (col(Case.priority) == Priority.URGENT,
-         sql_case((created <= to_stat_urgent, TIER[Priority.STAT]),
-                  else_=TIER[Priority.URGENT])),
+        (
+            col(Case.priority) == Priority.URGENT,
+            sql_case((created <= to_stat_urgent, TIER[Priority.STAT]), else_=TIER[Priority.URGENT]),
+        ),
         (created <= to_stat_routine, TIER[Priority.STAT]),
         (created <= to_urgent, TIER[Priority.URGENT]),
-        else_=TIER[Priority.ROUTINE])
+        else_=TIER[Priority.ROUTINE],
+    )
     burden = col(Case.lesion_burden_percent)
     done = col(Case.status) == CaseStatus.DONE
     points = sql_case(
         (and_(done, burden >= policy.high_burden_percent), BURDEN_POINTS["high"]),
         (and_(done, burden >= policy.moderate_burden_percent), BURDEN_POINTS["moderate"]),
-        else_=BURDEN_POINTS["low"])
-    open_case = and_(col(Case.review_state) == ReviewState.UNREVIEWED,
-                     col(Case.status) != CaseStatus.FAILED)
+        else_=BURDEN_POINTS["low"],
+    )
+    open_case = and_(
+        col(Case.review_state) == ReviewState.UNREVIEWED, col(Case.status) != CaseStatus.FAILED
+    )
     return sql_case((open_case, tier + points), else_=literal(0))
 
 
@@ -130,7 +150,12 @@ def order_by_sql(policy: TriagePolicy, now: datetime) -> tuple[Any, ...]:
 
 
 def assess_case(policy: TriagePolicy, case: Case, now: datetime) -> Triage:
-    return assess(policy, priority=case.priority, status=case.status,
-                  review_state=case.review_state,
-                  lesion_burden_percent=case.lesion_burden_percent,
-                  created_at=case.created_at, now=now)
+    return assess(
+        policy,
+        priority=case.priority,
+        status=case.status,
+        review_state=case.review_state,
+        lesion_burden_percent=case.lesion_burden_percent,
+        created_at=case.created_at,
+        now=now,
+    )

@@ -35,8 +35,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     ctx["services"] = await Services.start(settings)
     ctx["backend"] = await make_backend(settings, pool_threads=ctx.get("pool_threads"))
-    log.info("worker ready: backend=%s model=%s", settings.inference_backend,
-             ctx["backend"].model_version)
+    log.info(
+        "worker ready: backend=%s model=%s",
+        settings.inference_backend,
+        ctx["backend"].model_version,
+    )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -49,9 +52,14 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await services.close()
 
 
-def worker_settings(settings: Settings | None = None, *, retry_base_s: float | None = None,
-                    retry_cap_s: float | None = None, pool_threads: int | None = None,
-                    **overrides: Any) -> type:
+def worker_settings(
+    settings: Settings | None = None,
+    *,
+    retry_base_s: float | None = None,
+    retry_cap_s: float | None = None,
+    pool_threads: int | None = None,
+    **overrides: Any,
+) -> type:
     """A fresh WorkerSettings class for ``settings`` (default: the environment's).
 
     ``retry_base_s`` / ``retry_cap_s`` override the settings' job retry backoff (tests make it
@@ -74,8 +82,12 @@ def worker_settings(settings: Settings | None = None, *, retry_base_s: float | N
         "max_jobs": 8,
         "poll_delay": 0.2,
         "health_check_interval": 30,
-        "ctx": {"settings": s, "retry_base_s": retry_base_s, "retry_cap_s": retry_cap_s,
-                "pool_threads": pool_threads},
+        "ctx": {
+            "settings": s,
+            "retry_base_s": retry_base_s,
+            "retry_cap_s": retry_cap_s,
+            "pool_threads": pool_threads,
+        },
     }
     attrs.update(overrides)
     return type("WorkerSettings", (), attrs)

@@ -11,13 +11,18 @@ from deploy.plan import execute, to_jsonl
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m deploy.ecs",
-                                description=sys.modules["deploy.ecs"].__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m deploy.ecs",
+        description=sys.modules["deploy.ecs"].__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("stage", nargs="?", default="create", choices=STAGES)
     p.add_argument("--config", required=True, help="deployment config (.yaml/.yml/.json)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="print every AWS call as a JSON line and call nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print every AWS call as a JSON line and call nothing",
+    )
     args = p.parse_args(argv)
     try:
         cfg = config_mod.load(args.config)

@@ -16,29 +16,48 @@ from inference.model_files import DEFAULT_MODEL
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m deploy.sagemaker",
-                                description=sys.modules["deploy.sagemaker"].__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m deploy.sagemaker",
+        description=sys.modules["deploy.sagemaker"].__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
     pk = sub.add_parser("package", help="build model.tar.gz from a model and its manifest")
     pk.add_argument("--out", required=True, help="folder to write model.tar.gz into")
-    pk.add_argument("--model", default=str(DEFAULT_MODEL),
-                    help="ONNX file with its manifest beside it (default: the shipped CPU model; "
-                         "models/medsegtext-segfind.onnx, FP32, for a GPU endpoint)")
+    pk.add_argument(
+        "--model",
+        default=str(DEFAULT_MODEL),
+        help="ONNX file with its manifest beside it (default: the shipped CPU model; "
+        "models/medsegtext-segfind.onnx, FP32, for a GPU endpoint)",
+    )
     dp = sub.add_parser("deploy", help="upload the archive and create or update the endpoint")
     dp.add_argument("--config", required=True)
     dp.add_argument("--archive", required=True, help="a model.tar.gz made by 'package'")
-    dp.add_argument("--update", action="store_true",
-                    help="switch an existing endpoint to this model (else create it)")
-    dp.add_argument("--dry-run", action="store_true",
-                    help="print every AWS call as a JSON line and call nothing")
+    dp.add_argument(
+        "--update",
+        action="store_true",
+        help="switch an existing endpoint to this model (else create it)",
+    )
+    dp.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print every AWS call as a JSON line and call nothing",
+    )
     args = p.parse_args(argv)
     try:
         if args.command == "package":
             done = package(args.out, args.model)
-            print(json.dumps({"archive": str(done.path), "model": done.name,
-                              "version": done.version, "sha256": done.sha256,
-                              "members": list(done.members)}))
+            print(
+                json.dumps(
+                    {
+                        "archive": str(done.path),
+                        "model": done.name,
+                        "version": done.version,
+                        "sha256": done.sha256,
+                        "members": list(done.members),
+                    }
+                )
+            )
             return 0
         cfg = config_mod.load(args.config)
         pkg = inspect_archive(Path(args.archive))
@@ -51,8 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import boto3
 
-    execute(steps, boto3.session.Session(region_name=cfg.region),
-            log=lambda line: print(line, file=sys.stderr))
+    execute(
+        steps,
+        boto3.session.Session(region_name=cfg.region),
+        log=lambda line: print(line, file=sys.stderr),
+    )
     return 0
 
 

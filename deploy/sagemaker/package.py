@@ -62,8 +62,10 @@ def find_model(model: Path) -> tuple[Path, Path, dict[str, object]]:
         raise PackageError(f"{manifest_path}: describes {onnx_file!r}, not {model.name!r}")
     actual = _sha256(model)
     if actual != manifest["sha256"]:
-        raise PackageError(f"{model}: sha256 {actual} does not match its manifest "
-                           f"({manifest['sha256']}); re-export the model")
+        raise PackageError(
+            f"{model}: sha256 {actual} does not match its manifest "
+            f"({manifest['sha256']}); re-export the model"
+        )
     return model, manifest_path, manifest
 
 
@@ -91,12 +93,19 @@ def package(out_dir: str | Path, model_file: str | Path = DEFAULT_MODEL) -> Pack
         for member in members:
             _add(tar, member)
     partial = target.with_name(target.name + ".partial")
-    with partial.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
-                                                  mtime=0) as gz:
+    with (
+        partial.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+    ):
         gz.write(buf.getvalue())
     partial.replace(target)
-    return Packaged(target, str(manifest["name"]), str(manifest["version"]),
-                    str(manifest["sha256"]), tuple(m.name for m in members))
+    return Packaged(
+        target,
+        str(manifest["name"]),
+        str(manifest["version"]),
+        str(manifest["sha256"]),
+        tuple(m.name for m in members),
+    )
 
 
 def list_archive(path: str | Path) -> list[str]:
@@ -126,5 +135,4 @@ def inspect_archive(path: str | Path) -> Packaged:
         raise PackageError(f"{p}: not a readable model archive: {e}") from None
     if h.hexdigest() != manifest.get("sha256"):
         raise PackageError(f"{p}: {onnx_name} does not match the sha256 in its manifest")
-    return Packaged(p, str(manifest["name"]), str(manifest["version"]), h.hexdigest(),
-                    tuple(names))
+    return Packaged(p, str(manifest["name"]), str(manifest["version"]), h.hexdigest(), tuple(names))

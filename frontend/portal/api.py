@@ -26,7 +26,8 @@ SIGN_IN_PATH = "/api/auth/login"
 NOT_SIGNED_IN = "Please sign in."
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 def api_url() -> str:
@@ -71,11 +72,15 @@ def _anonymous_guard(base: httpx.URL) -> Any:
     async def guard(request: httpx.Request) -> None:
         request.headers.pop("cookie", None)
         if (request.url.scheme, request.url.host, request.url.port) != (
-                base.scheme, base.host, base.port):
+            base.scheme,
+            base.host,
+            base.port,
+        ):
             return
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         if (scheme.lower() != "bearer" or not credentials.strip()) and not _is_sign_in(
-                request, base):
+            request, base
+        ):
             raise ApiError(401, NOT_SIGNED_IN)
 
     return guard
@@ -89,9 +94,14 @@ def client() -> httpx.AsyncClient:
     c = _clients.get(loop)
     if c is None or c.is_closed:
         base = httpx.URL(api_url())
-        c = httpx.AsyncClient(base_url=base, timeout=TIMEOUT, limits=LIMITS,
-                              cookies=NoCookies(), headers={"User-Agent": "medsegtext-portal"},
-                              event_hooks={"request": [_anonymous_guard(base)]})
+        c = httpx.AsyncClient(
+            base_url=base,
+            timeout=TIMEOUT,
+            limits=LIMITS,
+            cookies=NoCookies(),
+            headers={"User-Agent": "medsegtext-portal"},
+            event_hooks={"request": [_anonymous_guard(base)]},
+        )
         _clients[loop] = c
     return c
 
@@ -107,24 +117,32 @@ def detail_of(response: httpx.Response) -> str:
         if isinstance(detail, str) and detail:
             return detail
         if isinstance(detail, list) and detail:
-            return "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d)
-                             for d in detail)
+            return "; ".join(
+                str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail
+            )
     text = response.text.strip()
     if text and len(text) < 300 and not text.startswith("<"):
         return text
     return f"The server refused the request ({response.status_code} {response.reason_phrase})."
 
 
-async def send(method: str, path: str, token: str | None = None, *,
-               timeout: httpx.Timeout | None = None, **kwargs: Any) -> httpx.Response:
+async def send(
+    method: str,
+    path: str,
+    token: str | None = None,
+    *,
+    timeout: httpx.Timeout | None = None,
+    **kwargs: Any,
+) -> httpx.Response:
     """A call as the holder of `token`; without one only the sign-in is sent, anything else
     is refused here with a 401 ApiError (the portal never calls the API as nobody)."""
     headers = dict(kwargs.pop("headers", {}) or {})
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
-        response = await client().request(method, path, headers=headers,
-                                          timeout=timeout or TIMEOUT, **kwargs)
+        response = await client().request(
+            method, path, headers=headers, timeout=timeout or TIMEOUT, **kwargs
+        )
     except httpx.TimeoutException:
         raise ApiError(0, "The MedSegText server did not answer in time; please retry.") from None
     except httpx.HTTPError:
@@ -142,5 +160,6 @@ async def call(method: str, path: str, token: str | None = None, **kwargs: Any) 
     try:
         return response.json()
     except ValueError:
-        raise ApiError(response.status_code, "The server sent an answer the portal cannot "
-                                             "read.") from None
+        raise ApiError(
+            response.status_code, "The server sent an answer the portal cannot read."
+        ) from None

@@ -127,8 +127,9 @@ def prune(now: float | None = None) -> None:
         _retired.pop(next(iter(_retired)))
 
 
-def start(token: str, client_token: str, cookie_header: str | None, user: dict[str, Any],
-          next_path: str) -> str | None:
+def start(
+    token: str, client_token: str, cookie_header: str | None, user: dict[str, Any], next_path: str
+) -> str | None:
     """Register a new sign-in for the tab it came from. Returns the one-time code for
     ROTATE_PATH, or None when the browser sent no portal cookie (the session then belongs to
     this tab alone, and media and uploads stay refused)."""
@@ -161,8 +162,7 @@ def rotate(code: str, cookie_header: str | None) -> tuple[str, str, str | None] 
     browser already holds the new one. The old value alone (planted) is then not enough."""
     rotation = _rotations.get(code)
     browser = _browser(cookie_header)
-    if rotation is None or browser is None or not _same(_successors(rotation.browser)[-1],
-                                                        browser):
+    if rotation is None or browser is None or not _same(_successors(rotation.browser)[-1], browser):
         return None
     del _rotations[code]
     session = _sessions.get(rotation.token)
@@ -239,5 +239,8 @@ def signed_in(cookie_header: str | None, client_token: str | None) -> bool:
     """Whether a request comes from a signed-in tab: its browser cookie and its Reflex client
     token both belong to one live session."""
     session = _sessions.get(_by_browser.get(_browser(cookie_header) or "", ""))
-    return (session is not None and bool(client_token)
-            and any(hmac.compare_digest(t, client_token or "") for t in list(session.tabs)))
+    return (
+        session is not None
+        and bool(client_token)
+        and any(hmac.compare_digest(t, client_token or "") for t in list(session.tabs))
+    )

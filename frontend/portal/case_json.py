@@ -42,14 +42,20 @@ def model_output(case: Mapping[str, Any]) -> ModelOutput:
     width, height = _number(case.get("width")), _number(case.get("height"))
     present = case.get("lesion_present")
     return ModelOutput(
-        findings_text=_str(case.get("findings_text")), laterality=_str(case.get("laterality")),
+        findings_text=_str(case.get("findings_text")),
+        laterality=_str(case.get("laterality")),
         lesion_burden_percent=_number(case.get("lesion_burden_percent")),
         lesion_present=present if isinstance(present, bool) else None,
         lesion_probability=_number(case.get("lesion_probability")),
         scope_reason=_str(case.get("scope_reason")),
-        width=None if width is None else int(width), height=None if height is None else int(height),
-        model_name=_str(case.get("model_name")), model_version=_str(case.get("model_version")),
+        width=None if width is None else int(width),
+        height=None if height is None else int(height),
+        model_name=_str(case.get("model_name")),
+        model_version=_str(case.get("model_version")),
         zone_flags=fmt.zone_flags(case.get("zone_flags")),
-        zone_probabilities={str(k): float(p) for k, v in probabilities.items()
-                            if (p := _number(v)) is not None}
-        if isinstance(probabilities, Mapping) else {})
+        zone_probabilities={
+            str(k): float(p) for k, v in probabilities.items() if (p := _number(v)) is not None
+        }
+        if isinstance(probabilities, Mapping)
+        else {},
+    )

@@ -55,15 +55,17 @@ def policy(host: str | None) -> str:
     hashes = inline_script_hashes()
     scripts = " ".join(hashes) if hashes else "'unsafe-inline'"
     sockets = f" ws://{host} wss://{host}" if host and _HOST.match(host) else ""
-    return "; ".join((
-        "default-src 'self'",
-        f"script-src 'self' 'unsafe-eval' {scripts}",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "font-src 'self' data:",
-        f"connect-src 'self'{sockets}",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ))
+    return "; ".join(
+        (
+            "default-src 'self'",
+            f"script-src 'self' 'unsafe-eval' {scripts}",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            f"connect-src 'self'{sockets}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )

@@ -7,8 +7,14 @@ from typing import Any
 
 # The API's zone keys name the patient's side; the patient's right first, as it lies on the
 # image's left of a standard film.
-ZONE_KEYS = ("patient_right_upper", "patient_right_middle", "patient_right_lower",
-             "patient_left_upper", "patient_left_middle", "patient_left_lower")
+ZONE_KEYS = (
+    "patient_right_upper",
+    "patient_right_middle",
+    "patient_right_lower",
+    "patient_left_upper",
+    "patient_left_middle",
+    "patient_left_lower",
+)
 ACTIVE_STATUSES = ("queued", "running")
 
 
@@ -87,7 +93,7 @@ def zone_flags(value: Any) -> dict[str, bool] | None:
 
 
 def flagged_zones(flags: dict[str, bool] | None) -> str:
-    """"right lower, left middle" (the patient's), 'no zone flagged', or '' for none."""
+    """ "right lower, left middle" (the patient's), 'no zone flagged', or '' for none."""
     if flags is None:
         return ""
     names = [k.removeprefix("patient_").replace("_", " ") for k in ZONE_KEYS if flags.get(k)]

@@ -37,8 +37,10 @@ UPLOAD_PATH = "/_upload"
 def max_upload_bytes() -> int:
     """The largest /_upload body: MEDSEGTEXT_PORTAL_MAX_UPLOAD_BYTES, else the API's file limit
     (MEDSEGTEXT_MAX_UPLOAD_BYTES, 64 MiB by default) plus 1 MiB of multipart overhead."""
-    for name, extra in (("MEDSEGTEXT_PORTAL_MAX_UPLOAD_BYTES", 0),
-                        ("MEDSEGTEXT_MAX_UPLOAD_BYTES", MIB)):
+    for name, extra in (
+        ("MEDSEGTEXT_PORTAL_MAX_UPLOAD_BYTES", 0),
+        ("MEDSEGTEXT_MAX_UPLOAD_BYTES", MIB),
+    ):
         raw = os.environ.get(name, "").strip()
         if raw:
             if not raw.isdigit() or int(raw) < 1:
@@ -67,7 +69,7 @@ def _text(message: str, status: int) -> Response:
 def _cookie(secret: str, scope: Scope) -> str:
     """The Set-Cookie value of the browser cookie (Secure when the public URL is https)."""
     secure = "; Secure" if _PUBLIC_HTTPS or scope.get("scheme") == "https" else ""
-    return (f"{browser_session.COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict{secure}")
+    return f"{browser_session.COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict{secure}"
 
 
 async def finish_sign_in(scope: Scope, headers: Headers) -> Response:
@@ -97,13 +99,15 @@ def upload_refusal(scope: Scope, headers: Headers) -> Response | None:
         return _text("Not found.", 404)
     if headers.get("sec-fetch-site") not in _FETCH_SITES:
         return _text("Uploads come only from the portal's own pages.", 403)
-    if not browser_session.signed_in(headers.get("cookie"),
-                                     headers.get("reflex-client-token")):
+    if not browser_session.signed_in(headers.get("cookie"), headers.get("reflex-client-token")):
         return _text("Sign in to upload: this browser tab has no signed-in session.", 403)
     length = headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_UPLOAD_BYTES):
-        return _text(f"The upload is larger than {MAX_UPLOAD_BYTES // MIB} MiB; send large "
-                     "files one at a time.", 413)
+        return _text(
+            f"The upload is larger than {MAX_UPLOAD_BYTES // MIB} MiB; send large "
+            "files one at a time.",
+            413,
+        )
     return None
 
 
@@ -147,8 +151,11 @@ class PortalGuard:
                 if seen > MAX_UPLOAD_BYTES:
                     if not started and not answered:
                         answered = True
-                        too_big = _text(f"The upload is larger than {MAX_UPLOAD_BYTES // MIB} "
-                                        "MiB; send large files one at a time.", 413)
+                        too_big = _text(
+                            f"The upload is larger than {MAX_UPLOAD_BYTES // MIB} "
+                            "MiB; send large files one at a time.",
+                            413,
+                        )
                         await too_big(scope, receive, send)
                     return {"type": "http.disconnect"}
             return message

@@ -75,11 +75,12 @@ FILE = "file"
 ROUTE_PREFIX = "/media/"
 TICKET_PREFIX = "/media/t/"
 EXPORT_PREFIX = "medsegtext-export-"
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache",
-            "X-Content-Type-Options": "nosniff"}
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache", "X-Content-Type-Options": "nosniff"}
 EXPIRED = "This link has expired; reload the page."
-NOT_YOURS = ("This link belongs to another browser session: open it from the portal page of "
-             "the browser you signed in with.")
+NOT_YOURS = (
+    "This link belongs to another browser session: open it from the portal page of "
+    "the browser you signed in with."
+)
 _FILENAME = re.compile(r'filename="?([^";]+)"?')
 # A browser's own page (same-origin), or a typed address / bookmark (none); never another site
 # or another port of this host (same-site), which could make a signed-in browser fetch a link.
@@ -89,6 +90,7 @@ _FETCH_SITES = (None, "same-origin", "none")
 @dataclass(frozen=True)
 class Ticket:
     """What a link (and the tickets minted from it) names, for whom."""
+
     token: str
     case_id: str
     kind: str
@@ -144,8 +146,17 @@ def issue_audit_csv(token: str, params: dict[str, Any]) -> str:
 
 def issue_file(token: str, path: str, media_type: str, filename: str) -> str:
     """A URL for a temporary file this portal wrote (deleted when the link goes)."""
-    return _add(Ticket(token, "", FILE, time.monotonic() + LINK_TTL, path=path,
-                       media_type=media_type, filename=filename))
+    return _add(
+        Ticket(
+            token,
+            "",
+            FILE,
+            time.monotonic() + LINK_TTL,
+            path=path,
+            media_type=media_type,
+            filename=filename,
+        )
+    )
 
 
 def export_file() -> tuple[int, str]:
@@ -157,8 +168,13 @@ def export_file() -> tuple[int, str]:
 def valid(path: str, token: str, case_id: str, kind: str) -> bool:
     """Whether a URL from issue() still names this artifact for this session (for a while)."""
     t = _links.get(path.removeprefix(ROUTE_PREFIX)) if path.startswith(ROUTE_PREFIX) else None
-    return (t is not None and t.token == token and t.case_id == case_id and t.kind == kind
-            and t.expires - time.monotonic() > LINK_TTL / 3)
+    return (
+        t is not None
+        and t.token == token
+        and t.case_id == case_id
+        and t.kind == kind
+        and t.expires - time.monotonic() > LINK_TTL / 3
+    )
 
 
 def revoke_token(token: str) -> None:
@@ -230,21 +246,30 @@ def _browser_refusal(request: Request, token: str) -> Response | None:
 
 async def _image(ticket: Ticket) -> Response:
     try:
-        upstream = await api.send("GET", f"/api/cases/{ticket.case_id}/{ticket.kind}",
-                                  ticket.token, follow_redirects=True)
+        upstream = await api.send(
+            "GET", f"/api/cases/{ticket.case_id}/{ticket.kind}", ticket.token, follow_redirects=True
+        )
     except api.ApiError as e:
         return _refused(e)
-    return Response(upstream.content,
-                    media_type=upstream.headers.get("content-type", "application/octet-stream"),
-                    headers=NO_STORE)
+    return Response(
+        upstream.content,
+        media_type=upstream.headers.get("content-type", "application/octet-stream"),
+        headers=NO_STORE,
+    )
 
 
-async def _stream(ticket: Ticket, path: str, params: dict[str, str], default_type: str,
-                  fallback_name: str) -> Response:
+async def _stream(
+    ticket: Ticket, path: str, params: dict[str, str], default_type: str, fallback_name: str
+) -> Response:
     """Stream a backend download to the browser as an attachment, never holding it whole."""
     client = api.client()
-    request = client.build_request("GET", path, params=params, headers={
-        "Authorization": f"Bearer {ticket.token}"}, timeout=api.UPLOAD_TIMEOUT)
+    request = client.build_request(
+        "GET",
+        path,
+        params=params,
+        headers={"Authorization": f"Bearer {ticket.token}"},
+        timeout=api.UPLOAD_TIMEOUT,
+    )
     try:
         upstream = await client.send(request, stream=True, follow_redirects=True)
     except api.ApiError as e:  # the client's own refusal (a call without a token)
@@ -256,12 +281,20 @@ async def _stream(ticket: Ticket, path: str, params: dict[str, str], default_typ
         await upstream.aclose()
         return _refused(api.ApiError(upstream.status_code, api.detail_of(upstream)))
     media_type = upstream.headers.get("content-type", default_type)
-    headers = {"Content-Disposition": _attachment(upstream.headers.get("content-disposition"),
-                                                  fallback_name), **NO_STORE}
+    headers = {
+        "Content-Disposition": _attachment(
+            upstream.headers.get("content-disposition"), fallback_name
+        ),
+        **NO_STORE,
+    }
     if "content-length" in upstream.headers:
         headers["Content-Length"] = upstream.headers["content-length"]
-    return StreamingResponse(upstream.aiter_raw(), media_type=media_type, headers=headers,
-                             background=BackgroundTask(upstream.aclose))
+    return StreamingResponse(
+        upstream.aiter_raw(),
+        media_type=media_type,
+        headers=headers,
+        background=BackgroundTask(upstream.aclose),
+    )
 
 
 async def _still_admin(token: str) -> Response | None:
@@ -301,23 +334,35 @@ async def serve(request: Request) -> Response:
         return await _image(ticket)
     if ticket.kind in REPORT_KINDS:
         default_type, suffix = REPORT_KINDS[ticket.kind]
-        return await _stream(ticket, f"/api/cases/{ticket.case_id}/{ticket.kind}", {},
-                             default_type, f"medsegtext-{ticket.case_id}{suffix}")
+        return await _stream(
+            ticket,
+            f"/api/cases/{ticket.case_id}/{ticket.kind}",
+            {},
+            default_type,
+            f"medsegtext-{ticket.case_id}{suffix}",
+        )
     if ticket.kind == AUDIT_CSV:
-        return await _stream(ticket, "/api/admin/audit.csv", dict(ticket.params), "text/csv",
-                             "audit.csv")
+        return await _stream(
+            ticket, "/api/admin/audit.csv", dict(ticket.params), "text/csv", "audit.csv"
+        )
     if ticket.kind == FILE and ticket.path and os.path.exists(ticket.path):
         if (refusal := await _still_admin(ticket.token)) is not None:
             return refusal
-        return FileResponse(ticket.path, media_type=ticket.media_type,
-                            filename=ticket.filename, content_disposition_type="attachment",
-                            headers=NO_STORE)
+        return FileResponse(
+            ticket.path,
+            media_type=ticket.media_type,
+            filename=ticket.filename,
+            content_disposition_type="attachment",
+            headers=NO_STORE,
+        )
     return _text(EXPIRED, 404)
 
 
 def routes() -> Starlette:
     """Mounted in front of the Reflex app (rx.App(api_transformer=...))."""
-    return Starlette(routes=[
-        Route(TICKET_PREFIX + "{ticket:str}", serve, methods=["GET"]),
-        Route(ROUTE_PREFIX + "{link:str}", open_link, methods=["GET"]),
-    ])
+    return Starlette(
+        routes=[
+            Route(TICKET_PREFIX + "{ticket:str}", serve, methods=["GET"]),
+            Route(ROUTE_PREFIX + "{link:str}", open_link, methods=["GET"]),
+        ]
+    )

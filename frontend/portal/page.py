@@ -32,8 +32,7 @@ class Page:
 PAGES: list[Page] = []
 
 
-def page(route: Route, state: type[AuthState], on_load: Any = None
-         ) -> Callable[[PageFn], PageFn]:
+def page(route: Route, state: type[AuthState], on_load: Any = None) -> Callable[[PageFn], PageFn]:
     """Declare the decorated function the page at `route`, which admits the route's
     permission; `state` (whose handlers enforce it) must serve the route, unless the route is
     public (the sign-in page). `on_load` defaults to `state.load`."""
@@ -57,5 +56,4 @@ def add_pages(app: rx.App) -> None:
     if missing := [r.path for r in ROUTES if r not in found]:
         raise LookupError(f"no page for {', '.join(missing)}")
     for p in sorted(PAGES, key=lambda p: ROUTES.index(p.route)):
-        app.add_page(p.component, route=p.route.path, title=p.route.tab_title,
-                     on_load=p.on_load)
+        app.add_page(p.component, route=p.route.path, title=p.route.tab_title, on_load=p.on_load)

@@ -15,9 +15,11 @@ app = rx.App(
     stylesheets=["/styles.css"],
     # media.routes() mounts the Reflex backend under the /media routes; PortalGuard wraps both
     api_transformer=[media.routes(), guard.PortalGuard],
-    head_components=[rx.el.meta(name="robots", content="noindex"),
-                     rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
-                     viewer_script()],
+    head_components=[
+        rx.el.meta(name="robots", content="noindex"),
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+        viewer_script(),
+    ],
 )
 # leftover export files of an earlier run, then expired links and their files
 app.register_lifespan_task(media.housekeeping)

@@ -13,10 +13,15 @@ from portal.case_json import model_output
 from portal.state.models import FindingsView
 
 AWAITING = "Model output — awaiting review"
-MODEL_LABELS = {"accepted": "Model output", "edited": "Model output",
-                "rejected": "Model output (rejected — do not use)", "unreviewed": AWAITING}
-REJECTED_NOTE = ("The reviewer rejected the model's output: there are no signed-off findings "
-                 "for this film.")
+MODEL_LABELS = {
+    "accepted": "Model output",
+    "edited": "Model output",
+    "rejected": "Model output (rejected — do not use)",
+    "unreviewed": AWAITING,
+}
+REJECTED_NOTE = (
+    "The reviewer rejected the model's output: there are no signed-off findings for this film."
+)
 
 
 def _reviewer(c: dict[str, Any]) -> str:
@@ -40,8 +45,13 @@ def findings_view(c: dict[str, Any]) -> FindingsView:
     reviewed = ""
     if state in ("accepted", "edited"):  # the API's text a reader should see: edit, else model's
         reviewed = fmt.text(c.get("reviewed_findings_text")) or model
-    return FindingsView(state=state, heading=heading, reviewed=reviewed, model=model,
-                        model_label=MODEL_LABELS[state])
+    return FindingsView(
+        state=state,
+        heading=heading,
+        reviewed=reviewed,
+        model=model,
+        model_label=MODEL_LABELS[state],
+    )
 
 
 def worklist_cell(c: dict[str, Any]) -> tuple[str, str, bool]:

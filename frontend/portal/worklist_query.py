@@ -18,14 +18,28 @@ from portal.case_json import model_output
 ALL = "all"
 PAGE_SIZE = 20
 # (value, label) of each filter, in the order the page offers them
-STATUS = [(ALL, "All statuses"), ("queued", "Queued"), ("running", "Running"),
-          ("done", "Done"), ("failed", "Failed"), ("out_of_scope", "Not analysed")]
-PRIORITY = [(ALL, "All priorities"), ("stat", "Stat"), ("urgent", "Urgent"),
-            ("routine", "Routine")]
-REVIEW = [(ALL, "All review states"), ("unreviewed", "Unreviewed"), ("accepted", "Accepted"),
-          ("edited", "Edited"), ("rejected", "Rejected")]
-SORT = [("triage", "Triage (most urgent first)"), ("newest", "Newest first"),
-        ("oldest", "Oldest first"), ("priority", "Priority")]
+STATUS = [
+    (ALL, "All statuses"),
+    ("queued", "Queued"),
+    ("running", "Running"),
+    ("done", "Done"),
+    ("failed", "Failed"),
+    ("out_of_scope", "Not analysed"),
+]
+PRIORITY = [(ALL, "All priorities"), ("stat", "Stat"), ("urgent", "Urgent"), ("routine", "Routine")]
+REVIEW = [
+    (ALL, "All review states"),
+    ("unreviewed", "Unreviewed"),
+    ("accepted", "Accepted"),
+    ("edited", "Edited"),
+    ("rejected", "Rejected"),
+]
+SORT = [
+    ("triage", "Triage (most urgent first)"),
+    ("newest", "Newest first"),
+    ("oldest", "Oldest first"),
+    ("priority", "Priority"),
+]
 DEFAULT_SORT = "triage"  # the API's default: triage score, then oldest first
 MAX_QUERY = 200  # the API's limit on q
 ALERT_PRIORITIES = {"stat": "STAT", "urgent": "Urgent"}
@@ -63,8 +77,11 @@ class View:
     def api_params(self) -> dict[str, Any]:
         """GET /api/cases parameters."""
         params: dict[str, Any] = {"limit": PAGE_SIZE, "offset": self.offset, "sort": self.sort}
-        for key, value in (("status", self.status), ("priority", self.priority),
-                           ("review_state", self.review)):
+        for key, value in (
+            ("status", self.status),
+            ("priority", self.priority),
+            ("review_state", self.review),
+        ):
             if value != ALL:
                 params[key] = value
         if self.q:
@@ -102,6 +119,9 @@ def alert_reason(case: Mapping[str, Any]) -> str:
     output = model_output(case)
     if output.lesion_present is True:
         probability = output.lesion_probability
-        reasons.append("abnormal" if probability is None
-                       else f"abnormal, lesion probability {fmt.fraction(probability)}")
+        reasons.append(
+            "abnormal"
+            if probability is None
+            else f"abnormal, lesion probability {fmt.fraction(probability)}"
+        )
     return " · ".join(reasons)

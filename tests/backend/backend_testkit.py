@@ -44,20 +44,26 @@ def png_bytes(width: int = 64, height: int = 64, value: int = 128) -> bytes:
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
-    return (struct.pack(">I", len(payload)) + kind + payload
-            + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+    )
 
 
 def forged_huge_png(width: int = 20000, height: int = 20000) -> bytes:
     """A well-formed PNG header (valid CRCs) declaring a huge image, with one tiny IDAT."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 16)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat)
-            + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    )
 
 
-def upload_files(data: bytes, filename: str = "chest.png",
-                 content_type: str = "application/octet-stream") -> dict[str, Any]:
+def upload_files(
+    data: bytes, filename: str = "chest.png", content_type: str = "application/octet-stream"
+) -> dict[str, Any]:
     return {"file": (filename, data, content_type)}
 
 
@@ -75,12 +81,14 @@ class Stack:
     tokens: dict[str, str] = field(default_factory=dict)
 
     # --- users -----------------------------------------------------------------------------
-    async def create_user(self, role: str, email: str | None = None,
-                          password: str = PASSWORD) -> tuple[int, str]:
+    async def create_user(
+        self, role: str, email: str | None = None, password: str = PASSWORD
+    ) -> tuple[int, str]:
         email = email or f"{role}-{uuid.uuid4().hex[:10]}@example.org"
         async with transaction(self.services.sessions) as db:
-            user = await accounts.create_user(db, None, email=email, password=password,
-                                              role=role, full_name=f"Test {role}")
+            user = await accounts.create_user(
+                db, None, email=email, password=password, role=role, full_name=f"Test {role}"
+            )
             assert user.id is not None
             return user.id, email
 
@@ -96,8 +104,9 @@ class Stack:
 
     # --- storage ---------------------------------------------------------------------------
     def s3(self) -> Any:
-        return boto3.client("s3", endpoint_url=self.settings.s3_endpoint_url,
-                            region_name=self.settings.aws_region)
+        return boto3.client(
+            "s3", endpoint_url=self.settings.s3_endpoint_url, region_name=self.settings.aws_region
+        )
 
     def object_count(self) -> int:
         resp = self.s3().list_objects_v2(Bucket=self.settings.s3_bucket)
@@ -133,16 +142,23 @@ class Stack:
         return redis.Redis.from_url(self.settings.redis_url)
 
 
-def stack_settings(database_url: str, redis_url: str, moto_url: str, **changes: Any
-                   ) -> Settings:
+def stack_settings(database_url: str, redis_url: str, moto_url: str, **changes: Any) -> Settings:
     """A test suite's settings: its database and Redis, moto for S3 and DynamoDB."""
-    return Settings(environment="test", database_url=database_url, redis_url=redis_url,
-                    s3_endpoint_url=moto_url, dynamodb_endpoint_url=moto_url,
-                    s3_bucket="medsegtext-test", dynamodb_table="medsegtext-test",
-                    aws_region="eu-west-1",
-                    # the session's users upload far faster than a person; the limits have
-                    # their own tests (test_upload_limits, on stacks that set them)
-                    uploads_per_minute=0, stat_uploads_per_hour=0, **changes)
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        s3_endpoint_url=moto_url,
+        dynamodb_endpoint_url=moto_url,
+        s3_bucket="medsegtext-test",
+        dynamodb_table="medsegtext-test",
+        aws_region="eu-west-1",
+        # the session's users upload far faster than a person; the limits have
+        # their own tests (test_upload_limits, on stacks that set them)
+        uploads_per_minute=0,
+        stat_uploads_per_hour=0,
+        **changes,
+    )
 
 
 @asynccontextmanager

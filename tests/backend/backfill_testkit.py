@@ -36,8 +36,9 @@ EXTENSIONS = {"dicom": "dcm", "png": "png", "jpeg": "jpg"}
 
 
 @asynccontextmanager
-async def own_stack(settings: Settings, tmp_dir: Path, suite: str, bucket: str
-                    ) -> AsyncIterator[Stack]:
+async def own_stack(
+    settings: Settings, tmp_dir: Path, suite: str, bucket: str
+) -> AsyncIterator[Stack]:
     """A running API on a database and bucket of its own (on the session's moto server)."""
     # in a thread: on PostgreSQL suite_database_url runs its own event loop (asyncio.run)
     url = await anyio.to_thread.run_sync(suite_database_url, tmp_dir, suite)
@@ -59,8 +60,9 @@ def _size(data: bytes, fmt: str) -> tuple[int, int]:
     return image.width, image.height
 
 
-async def store_the_old_way(stack: Stack, owner_id: int, data: bytes, fmt: str = "dicom", *,
-                            with_results: bool = True) -> str:
+async def store_the_old_way(
+    stack: Stack, owner_id: int, data: bytes, fmt: str = "dicom", *, with_results: bool = True
+) -> str:
     """What the code before de-identification and metadata stripping did: the bytes as sent,
     under <case>/original.<ext>, and a row whose checksum is theirs."""
     case_id = new_case_id()
@@ -68,10 +70,19 @@ async def store_the_old_way(stack: Stack, owner_id: int, data: bytes, fmt: str =
     await stack.services.store.put(key, data, CONTENT_TYPES[fmt])
     width, height = _size(data, fmt)
     async with transaction(stack.services.sessions) as db:
-        db.add(Case(id=case_id, owner_id=owner_id, status="queued",
-                    original_filename=f"image.{EXTENSIONS[fmt]}", source_format=fmt,
-                    content_sha256=hashlib.sha256(data).hexdigest(),
-                    width=width, height=height, image_key=key))
+        db.add(
+            Case(
+                id=case_id,
+                owner_id=owner_id,
+                status="queued",
+                original_filename=f"image.{EXTENSIONS[fmt]}",
+                source_format=fmt,
+                content_sha256=hashlib.sha256(data).hexdigest(),
+                width=width,
+                height=height,
+                image_key=key,
+            )
+        )
     if with_results:
         await stack.finish_case(case_id)  # the worker's mask and overlay, made from the pixels
     return case_id
@@ -86,14 +97,25 @@ class Run:
 
 async def run_command(settings: Settings, *args: str) -> Run:
     """`medsegtext deidentify-stored` in its own process, configured the way operators do."""
-    env = {**os.environ, "DATABASE_URL": settings.database_url,
-           "MEDSEGTEXT_S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
-           "MEDSEGTEXT_S3_BUCKET": settings.s3_bucket, "AWS_REGION": settings.aws_region,
-           "MEDSEGTEXT_ENVIRONMENT": "test",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    out = await anyio.to_thread.run_sync(lambda: subprocess.run(
-        [sys.executable, "-m", "medsegtext.cli", "deidentify-stored", *args], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=300))
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "MEDSEGTEXT_S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
+        "MEDSEGTEXT_S3_BUCKET": settings.s3_bucket,
+        "AWS_REGION": settings.aws_region,
+        "MEDSEGTEXT_ENVIRONMENT": "test",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    out = await anyio.to_thread.run_sync(
+        lambda: subprocess.run(
+            [sys.executable, "-m", "medsegtext.cli", "deidentify-stored", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    )
     assert out.stdout.strip(), out.stderr
     return Run(out.returncode, json.loads(out.stdout), out.stderr)
 
@@ -114,7 +136,8 @@ async def audit_actions(stack: Stack, case_id: str) -> list[str]:
     async with stack.services.sessions() as db:
         stmt = select(AuditEvent.action).where(
             AuditEvent.object_id == case_id,
-            col(AuditEvent.action).in_([backfill.DEIDENTIFY_STORED, backfill.QUARANTINE]))
+            col(AuditEvent.action).in_([backfill.DEIDENTIFY_STORED, backfill.QUARANTINE]),
+        )
         return list((await db.exec(stmt.order_by(col(AuditEvent.id)))).all())
 
 

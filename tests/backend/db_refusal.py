@@ -17,8 +17,9 @@ def is_postgres(stack: Stack) -> bool:
 
 
 @asynccontextmanager
-async def refused_inserts(stack: Stack, table: str, when: str, *, at_commit: bool = False
-                          ) -> AsyncIterator[None]:
+async def refused_inserts(
+    stack: Stack, table: str, when: str, *, at_commit: bool = False
+) -> AsyncIterator[None]:
     """While inside, INSERT INTO `table` fails when the SQL condition `when` (on NEW) holds:
     at the insert, or (PostgreSQL only, a deferred constraint trigger) at COMMIT."""
     name = f"test_refuse_{table}"
@@ -26,9 +27,12 @@ async def refused_inserts(stack: Stack, table: str, when: str, *, at_commit: boo
     if at_commit and not postgres:
         raise ValueError("a refusal at commit needs PostgreSQL's deferred constraint triggers")
     if postgres:
-        trigger = (f"CREATE CONSTRAINT TRIGGER {name} AFTER INSERT ON {table} "
-                   "DEFERRABLE INITIALLY DEFERRED" if at_commit
-                   else f"CREATE TRIGGER {name} BEFORE INSERT ON {table}")
+        trigger = (
+            f"CREATE CONSTRAINT TRIGGER {name} AFTER INSERT ON {table} "
+            "DEFERRABLE INITIALLY DEFERRED"
+            if at_commit
+            else f"CREATE TRIGGER {name} BEFORE INSERT ON {table}"
+        )
         create = [
             f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$ BEGIN "
             f"IF {when} THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END; "
@@ -37,8 +41,10 @@ async def refused_inserts(stack: Stack, table: str, when: str, *, at_commit: boo
         ]
         drop = [f"DROP TRIGGER IF EXISTS {name} ON {table}", f"DROP FUNCTION IF EXISTS {name}()"]
     else:
-        create = [f"CREATE TRIGGER {name} BEFORE INSERT ON {table} WHEN {when} "
-                  "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"]
+        create = [
+            f"CREATE TRIGGER {name} BEFORE INSERT ON {table} WHEN {when} "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        ]
         drop = [f"DROP TRIGGER IF EXISTS {name}"]
     async with stack.services.sessions() as db:
         for statement in create:

@@ -19,10 +19,24 @@ from backend.platform.db import transaction, utcnow
 from inference.pipeline import Predictor
 from tests.backend.backend_testkit import Stack, upload_files
 
-QATA_IMAGES = ("covid_1.png", "covid_100.png", "covid_1000.png", "covid_1001.png",
-               "covid_1002.png", "covid_1007.png", "covid_1008.png", "covid_1009.png",
-               "covid_101.png", "covid_1010.png", "covid_1011.png", "covid_1014.png",
-               "covid_1015.png", "covid_1016.png", "covid_1018.png", "covid_1020.png")
+QATA_IMAGES = (
+    "covid_1.png",
+    "covid_100.png",
+    "covid_1000.png",
+    "covid_1001.png",
+    "covid_1002.png",
+    "covid_1007.png",
+    "covid_1008.png",
+    "covid_1009.png",
+    "covid_101.png",
+    "covid_1010.png",
+    "covid_1011.png",
+    "covid_1014.png",
+    "covid_1015.png",
+    "covid_1016.png",
+    "covid_1018.png",
+    "covid_1020.png",
+)
 
 
 @lru_cache(maxsize=1)
@@ -30,10 +44,12 @@ def predictor() -> Predictor:
     return Predictor(device="cpu", threads=1)
 
 
-async def upload(stack: Stack, headers: dict[str, str], data: bytes, filename: str = "x.png",
-                 **form: str) -> str:
-    r = await stack.client.post("/api/cases", headers=headers,
-                                files=upload_files(data, filename), data=form or None)
+async def upload(
+    stack: Stack, headers: dict[str, str], data: bytes, filename: str = "x.png", **form: str
+) -> str:
+    r = await stack.client.post(
+        "/api/cases", headers=headers, files=upload_files(data, filename), data=form or None
+    )
     assert r.status_code == 202, r.text
     return str(r.json()["id"])
 
@@ -50,9 +66,16 @@ async def run_model(stack: Stack, case_id: str) -> Case:
     overlay_key = services.store.key(case_id, f"{version}/overlay.png")
     await services.store.put(mask_key, p.mask_png, "image/png")
     await services.store.put(overlay_key, p.overlay_png, "image/png")
-    await services.predictions.put(PredictionRecord(
-        case_id, version, replace(p.summary(), timings_ms={}), case.image_key, mask_key,
-        overlay_key))
+    await services.predictions.put(
+        PredictionRecord(
+            case_id,
+            version,
+            replace(p.summary(), timings_ms={}),
+            case.image_key,
+            mask_key,
+            overlay_key,
+        )
+    )
     async with transaction(services.sessions) as db:
         row = await db.get(Case, case_id)
         assert row is not None
@@ -70,8 +93,9 @@ async def run_model(stack: Stack, case_id: str) -> Case:
     return done
 
 
-async def review(stack: Stack, headers: dict[str, str], case_id: str, **body: Any
-                 ) -> dict[str, Any]:
+async def review(
+    stack: Stack, headers: dict[str, str], case_id: str, **body: Any
+) -> dict[str, Any]:
     r = await stack.client.post(f"/api/cases/{case_id}/review", headers=headers, json=body)
     assert r.status_code == 201, r.text
     return dict(r.json())

@@ -133,8 +133,12 @@ def phi_laden_dx(base_dicom: bytes, size: int = 512, burned_in: str = "NO") -> P
     ds.ClinicalTrialSubjectID = t("SUBJ4471DOE")
     ds.AcquisitionFieldOfViewLabel = t("FOVLABEL John Doe")
     # --- K (113108): characteristics kept as sent ----------------------------------------
-    retained = {"PatientSex": "F", "PatientAge": "067Y", "PatientSize": "1.62",
-                "PatientWeight": "58"}
+    retained = {
+        "PatientSex": "F",
+        "PatientAge": "067Y",
+        "PatientSize": "1.62",
+        "PatientWeight": "58",
+    }
     for keyword, value in retained.items():
         setattr(ds, keyword, value)
     # --- kept sequences with a planted element inside their items ----------------------

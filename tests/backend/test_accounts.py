@@ -21,8 +21,9 @@ async def _login(stack: Stack, email: str, password: str):  # type: ignore[no-un
 
 async def test_login_sets_cookie_and_returns_token(stack: Stack) -> None:
     _, email = await stack.create_user("clinician")
-    r = await stack.client.post("/api/auth/login",
-                                json={"email": email.upper(), "password": PASSWORD})
+    r = await stack.client.post(
+        "/api/auth/login", json={"email": email.upper(), "password": PASSWORD}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["user"]["email"] == email and body["user"]["role"] == "clinician"
@@ -39,8 +40,7 @@ async def test_login_sets_cookie_and_returns_token(stack: Stack) -> None:
 async def test_secure_cookie_when_configured(other_stack) -> None:
     async with other_stack(cookie_secure=True) as secure:
         _, email = await secure.create_user("reviewer")
-        r = await secure.client.post("/api/auth/login",
-                                     json={"email": email, "password": PASSWORD})
+        r = await secure.client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
         assert "Secure" in r.headers["set-cookie"]
         secure.client.cookies.clear()
 
@@ -84,8 +84,10 @@ async def test_logout_revokes_at_once(stack: Stack) -> None:
     assert (await stack.client.get("/api/me", headers=headers)).status_code == 200
     out = await stack.client.post("/api/auth/logout", headers=headers)
     assert out.status_code == 204
-    assert 'medsegtext_session=""' in out.headers["set-cookie"] or \
-        "Max-Age=0" in out.headers["set-cookie"]
+    assert (
+        'medsegtext_session=""' in out.headers["set-cookie"]
+        or "Max-Age=0" in out.headers["set-cookie"]
+    )
     assert (await stack.client.get("/api/me", headers=headers)).status_code == 401
     stack.client.cookies.set("medsegtext_session", token)
     assert (await stack.client.get("/api/me")).status_code == 401
@@ -112,11 +114,13 @@ async def test_bad_tokens_and_inactive_users(stack: Stack, admin) -> None:
         assert r.status_code == 401 and r.json()["detail"]
     user_id, email = await stack.create_user("clinician")
     token = await stack.login(email)
-    off = await stack.client.patch(f"/api/admin/users/{user_id}", headers=admin[1],
-                                   json={"is_active": False})
+    off = await stack.client.patch(
+        f"/api/admin/users/{user_id}", headers=admin[1], json={"is_active": False}
+    )
     assert off.status_code == 200 and off.json()["is_active"] is False
-    assert (await stack.client.get("/api/me", headers={
-        "Authorization": f"Bearer {token}"})).status_code == 401
+    assert (
+        await stack.client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    ).status_code == 401
     r = await _login(stack, email, PASSWORD)
     assert r.status_code == 401 and r.json() == {"detail": "Incorrect email or password."}
 
@@ -153,9 +157,11 @@ async def test_argon2_runs_at_most_argon2_at_once_in_a_process() -> None:
 
 async def test_me_lists_what_the_role_may_do(stack: Stack) -> None:
     """GET /api/me names the caller's permissions: the portal offers what they list."""
-    expected = {"clinician": ["upload_cases"],
-                "reviewer": ["review_cases", "see_all_cases"],
-                "admin": ["upload_cases", "review_cases", "see_all_cases", "administer"]}
+    expected = {
+        "clinician": ["upload_cases"],
+        "reviewer": ["review_cases", "see_all_cases"],
+        "admin": ["upload_cases", "review_cases", "see_all_cases", "administer"],
+    }
     for role, permissions in expected.items():
         _, headers = await stack.user_headers(role)
         me = await stack.client.get("/api/me", headers=headers)

@@ -16,6 +16,7 @@ def test_the_api_does_not_import_onnxruntime() -> None:
         "bad = [m for m in sys.modules if m.split('.')[0] in ('onnxruntime', 'torch')]\n"
         "print(bad); assert not bad\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

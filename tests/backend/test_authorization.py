@@ -91,9 +91,18 @@ async def world(stack: Stack) -> dict[str, Any]:
     for key in (case.mask_key, case.overlay_key):  # decodable, so the reports can be made
         await stack.services.store.put(key, png_bytes(), "image/png")
     token = await stack.client.post("/api/auth/tokens", headers=owner, json={"name": "matrix"})
-    return {"case": r.json()["id"], "owner_id": owner_id, "owner_token": token.json()["id"],
-            "headers": {"anonymous": {}, "owner": owner, "other_clinician": other,
-                        "reviewer": reviewer, "admin": admin}}
+    return {
+        "case": r.json()["id"],
+        "owner_id": owner_id,
+        "owner_token": token.json()["id"],
+        "headers": {
+            "anonymous": {},
+            "owner": owner,
+            "other_clinician": other,
+            "reviewer": reviewer,
+            "admin": admin,
+        },
+    }
 
 
 def _request_kwargs(body: str | None) -> dict[str, Any]:
@@ -106,8 +115,13 @@ def _request_kwargs(body: str | None) -> dict[str, Any]:
     if body == "user":
         import uuid
 
-        return {"json": {"email": f"new-{uuid.uuid4().hex[:8]}@example.org",
-                         "password": "a-long-enough-password", "role": "clinician"}}
+        return {
+            "json": {
+                "email": f"new-{uuid.uuid4().hex[:8]}@example.org",
+                "password": "a-long-enough-password",
+                "role": "clinician",
+            }
+        }
     if body == "password":
         return {"json": {"current_password": "not-the-password", "new_password": "x" * 12}}
     if body == "patch":
@@ -121,12 +135,14 @@ def _request_kwargs(body: str | None) -> dict[str, Any]:
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: f"{r.method} {r.path}")
 async def test_matrix(stack: Stack, world: dict[str, Any], rule: Rule) -> None:
-    path = rule.path.format(case=world["case"], owner_id=world["owner_id"],
-                            owner_token=world["owner_token"])
+    path = rule.path.format(
+        case=world["case"], owner_id=world["owner_id"], owner_token=world["owner_token"]
+    )
     got = []
     for role in ROLES:
-        r = await stack.client.request(rule.method, path, headers=world["headers"][role],
-                                       **_request_kwargs(rule.body))
+        r = await stack.client.request(
+            rule.method, path, headers=world["headers"][role], **_request_kwargs(rule.body)
+        )
         got.append(r.status_code)
         if r.status_code >= 400:
             assert r.json().get("detail"), f"{role}: {r.text}"
@@ -139,8 +155,9 @@ async def test_clinicians_list_only_their_own(stack: Stack, world: dict[str, Any
     assert world["case"] not in [c["id"] for c in listed["items"]]
     forbidden = await stack.client.get(f"/api/cases?owner={world['owner_id']}", headers=other)
     assert forbidden.status_code == 403
-    seen = await stack.client.get(f"/api/cases?owner={world['owner_id']}",
-                                  headers=world["headers"]["reviewer"])
+    seen = await stack.client.get(
+        f"/api/cases?owner={world['owner_id']}", headers=world["headers"]["reviewer"]
+    )
     items = seen.json()["items"]
     assert world["case"] in [c["id"] for c in items]
     assert {c["owner_id"] for c in items} == {world["owner_id"]}

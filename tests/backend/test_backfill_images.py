@@ -38,15 +38,23 @@ from tests.backend.phi_images import (
 
 BUCKET = "medsegtext-backfill-images-test"
 PNG_KEPT = [b"IHDR", b"sBIT", b"pHYs", b"IDAT", b"IEND"]  # of phi_png's chunks
-SUMMARY_KEYS = ("dry_run", "scanned", "rewritten", "already_done", "rows_repaired",
-                "quarantined", "burned_in", "failed")
+SUMMARY_KEYS = (
+    "dry_run",
+    "scanned",
+    "rewritten",
+    "already_done",
+    "rows_repaired",
+    "quarantined",
+    "burned_in",
+    "failed",
+)
 
 
 @pytest.fixture(scope="module")
-async def own(settings: Settings, tmp_path_factory: pytest.TempPathFactory
-              ) -> AsyncIterator[Stack]:
-    async with own_stack(settings, tmp_path_factory.mktemp("backfill-images-db"),
-                         "backfill_images", BUCKET) as s:
+async def own(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    async with own_stack(
+        settings, tmp_path_factory.mktemp("backfill-images-db"), "backfill_images", BUCKET
+    ) as s:
         yield s
 
 
@@ -60,14 +68,17 @@ def assert_same_picture(stored: bytes, original: bytes) -> None:
 async def test_stored_png_and_jpeg_films_lose_their_metadata_once(own: Stack) -> None:
     owner_id, headers = await own.user_headers("clinician")
     films: dict[str, tuple[PhiImage, str]] = {
-        "png": (phi_png(), "png"), "jpeg": (phi_jpeg("L"), "jpeg"),
-        "jpeg-turned": (phi_jpeg("RGB", orientation=6), "jpeg")}
+        "png": (phi_png(), "png"),
+        "jpeg": (phi_jpeg("L"), "jpeg"),
+        "jpeg-turned": (phi_jpeg("RGB", orientation=6), "jpeg"),
+    }
     cases = {}
     for name, (image, fmt) in films.items():
         assert surviving(image.planted, image.data) == image.planted  # the PHI is there
         cases[name] = await store_the_old_way(own, owner_id, image.data, fmt)
-    r = await own.client.post("/api/cases", headers=headers,
-                              files=upload_files(phi_png().data, "chest.png"))
+    r = await own.client.post(
+        "/api/cases", headers=headers, files=upload_files(phi_png().data, "chest.png")
+    )
     assert r.status_code == 202, r.text
     current = r.json()["id"]  # stripped at upload: already done
     before = {cid: await case_objects(own, cid) for cid in [*cases.values(), current]}
@@ -79,8 +90,15 @@ async def test_stored_png_and_jpeg_films_lose_their_metadata_once(own: Stack) ->
     dry = await run_command(own.settings, "--dry-run")
     assert dry.rc == 0, dry.stderr
     assert {k: dry.summary[k] for k in SUMMARY_KEYS} == {
-        "dry_run": True, "scanned": 4, "rewritten": 3, "already_done": 1, "rows_repaired": 0,
-        "quarantined": 0, "burned_in": [], "failed": []}
+        "dry_run": True,
+        "scanned": 4,
+        "rewritten": 3,
+        "already_done": 1,
+        "rows_repaired": 0,
+        "quarantined": 0,
+        "burned_in": [],
+        "failed": [],
+    }
     for cid, objects in before.items():
         assert await case_objects(own, cid) == objects
     for name, cid in cases.items():
@@ -92,8 +110,15 @@ async def test_stored_png_and_jpeg_films_lose_their_metadata_once(own: Stack) ->
     first = await run_command(own.settings)
     assert first.rc == 0, first.stderr
     assert {k: first.summary[k] for k in SUMMARY_KEYS} == {
-        "dry_run": False, "scanned": 4, "rewritten": 3, "already_done": 1, "rows_repaired": 0,
-        "quarantined": 0, "burned_in": [], "failed": []}
+        "dry_run": False,
+        "scanned": 4,
+        "rewritten": 3,
+        "already_done": 1,
+        "rows_repaired": 0,
+        "quarantined": 0,
+        "burned_in": [],
+        "failed": [],
+    }
     assert "restart the API" not in first.stderr
     stored = {}
     for name, cid in cases.items():
@@ -112,28 +137,36 @@ async def test_stored_png_and_jpeg_films_lose_their_metadata_once(own: Stack) ->
         assert preview.status_code == 200 and surviving(image.planted, preview.content) == []
         # the mask and overlay, made from the unchanged pixels, stay where they were
         after = await case_objects(own, cid)
-        assert {k: v for k, v in after.items() if k != case.image_key} == \
-            {k: v for k, v in before[cid].items() if k != case.image_key}
+        assert {k: v for k, v in after.items() if k != case.image_key} == {
+            k: v for k, v in before[cid].items() if k != case.image_key
+        }
     # the compressed (zTXt, iCCP) and binary (tIME, eXIf) chunks are gone too, not just the text
     assert chunk_kinds(stored["png"]) == PNG_KEPT
     assert stored["jpeg"].count(b"\xff\xd8") == 1  # the appended JPEG is gone
     assert [m for m in jpeg_markers(stored["jpeg"]) if 0xE0 <= m <= 0xEF or m == 0xFE] == [0xE0]
-    assert [m for m in jpeg_markers(stored["jpeg-turned"])
-            if 0xE0 <= m <= 0xEF or m == 0xFE] == [0xE0, 0xE1]  # JFIF, EXIF Orientation alone
+    assert [m for m in jpeg_markers(stored["jpeg-turned"]) if 0xE0 <= m <= 0xEF or m == 0xFE] == [
+        0xE0,
+        0xE1,
+    ]  # JFIF, EXIF Orientation alone
     assert await case_objects(own, current) == before[current]  # already done: untouched
 
     # a second run rewrites nothing and records nothing
     second = await run_command(own.settings)
     assert second.rc == 0, second.stderr
-    assert (second.summary["rewritten"], second.summary["already_done"],
-            second.summary["rows_repaired"], second.summary["failed"]) == (0, 4, 0, [])
+    assert (
+        second.summary["rewritten"],
+        second.summary["already_done"],
+        second.summary["rows_repaired"],
+        second.summary["failed"],
+    ) == (0, 4, 0, [])
     for name, cid in cases.items():
         assert own.get_object((await row(own, cid)).image_key) == stored[name]
         assert await audit_actions(own, cid) == [backfill.DEIDENTIFY_STORED]
 
 
 async def test_a_run_stopped_after_writing_a_stripped_png_is_finished_by_the_next(
-        own: Stack) -> None:
+    own: Stack,
+) -> None:
     """The stripped file was written but the row not updated (the process died between the
     two): the next run sees the file is done and only repairs the row's checksum."""
     owner_id, _ = await own.user_headers("clinician")

@@ -32,24 +32,33 @@ def film(shared_data: Path) -> PhiFilm:
 
 
 @pytest.fixture(scope="module")
-async def own(settings: Settings, tmp_path_factory: pytest.TempPathFactory
-              ) -> AsyncIterator[Stack]:
-    async with own_stack(settings, tmp_path_factory.mktemp("cache-rewrite-db"),
-                         "cache_rewrite", BUCKET) as s:
+async def own(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    async with own_stack(
+        settings, tmp_path_factory.mktemp("cache-rewrite-db"), "cache_rewrite", BUCKET
+    ) as s:
         yield s
 
 
-async def test_api_serves_the_rewritten_film_without_a_restart(own: Stack, film: PhiFilm
-                                                               ) -> None:
+async def test_api_serves_the_rewritten_film_without_a_restart(own: Stack, film: PhiFilm) -> None:
     owner_id, headers = await own.user_headers("clinician")
     # a film stored before de-identification: the bytes as sent, and their checksum in the row
     case_id = new_case_id()
     key = own.services.store.key(case_id, "original.dcm")
     await own.services.store.put(key, film.data, "application/dicom")
     async with transaction(own.services.sessions) as db:
-        db.add(Case(id=case_id, owner_id=owner_id, status="queued", original_filename="image.dcm",
-                    source_format="dicom", content_sha256=hashlib.sha256(film.data).hexdigest(),
-                    width=96, height=96, image_key=key))
+        db.add(
+            Case(
+                id=case_id,
+                owner_id=owner_id,
+                status="queued",
+                original_filename="image.dcm",
+                source_format="dicom",
+                content_sha256=hashlib.sha256(film.data).hexdigest(),
+                width=96,
+                height=96,
+                image_key=key,
+            )
+        )
 
     before = await own.client.get(f"/api/cases/{case_id}/image", headers=headers)
     assert before.status_code == 200 and before.content == film.data  # now in the API's cache

@@ -32,14 +32,16 @@ def _tokens(film: PhiFilm) -> list[str]:
 
 
 async def _upload(stack: Stack, headers: dict[str, str], data: bytes) -> dict:  # type: ignore[type-arg]
-    r = await stack.client.post("/api/cases", headers=headers,
-                                files=upload_files(data, UPLOAD_NAME))
+    r = await stack.client.post(
+        "/api/cases", headers=headers, files=upload_files(data, UPLOAD_NAME)
+    )
     assert r.status_code == 202, r.text
     return dict(r.json())
 
 
-async def test_phi_film_is_stored_without_any_of_it(stack: Stack, clinician, admin,
-                                                    film: PhiFilm) -> None:
+async def test_phi_film_is_stored_without_any_of_it(
+    stack: Stack, clinician, admin, film: PhiFilm
+) -> None:
     tokens = _tokens(film)
     created = await _upload(stack, clinician[1], film.data)
     assert surviving(tokens, json.dumps(created).encode()) == []
@@ -63,9 +65,18 @@ async def test_phi_film_is_stored_without_any_of_it(stack: Stack, clinician, adm
     # X and D: gone, at every level; overlays, curves and private tags too
     tags = [e.tag for e in ds.iterall()]
     assert not [t for t in tags if t.group & 0xFF00 in (0x5000, 0x6000) or t.is_private]
-    for keyword in ("StudyDescription", "SeriesDescription", "ProtocolName", "MedicalAlerts",
-                    "OtherPatientIDsSequence", "ReferencedImageSequence", "ContentDate",
-                    "ClinicalTrialSponsorName", "InstitutionName", "TimezoneOffsetFromUTC"):
+    for keyword in (
+        "StudyDescription",
+        "SeriesDescription",
+        "ProtocolName",
+        "MedicalAlerts",
+        "OtherPatientIDsSequence",
+        "ReferencedImageSequence",
+        "ContentDate",
+        "ClinicalTrialSponsorName",
+        "InstitutionName",
+        "TimezoneOffsetFromUTC",
+    ):
         assert keyword not in ds, keyword
     assert list(ds.AnatomicRegionSequence[0].keys()) == [0x00080100, 0x00080102, 0x00080104]
     # Z: Type 2, empty; K (113108): as sent
@@ -86,8 +97,11 @@ async def test_phi_film_is_stored_without_any_of_it(stack: Stack, clinician, adm
     assert image.content == stored and "DOE" not in image.headers["content-disposition"]
     preview = await stack.client.get(f"/api/cases/{case.id}/preview", headers=clinician[1])
     assert preview.status_code == 200 and surviving(tokens, preview.content) == []
-    for path in (f"/api/cases/{case.id}", "/api/cases?limit=100",
-                 f"/api/admin/audit?case_id={case.id}"):
+    for path in (
+        f"/api/cases/{case.id}",
+        "/api/cases?limit=100",
+        f"/api/admin/audit?case_id={case.id}",
+    ):
         r = await stack.client.get(path, headers=admin[1])
         assert r.status_code == 200 and surviving(tokens, r.content) == [], path
     detail = (await stack.client.get(f"/api/cases/{case.id}", headers=clinician[1])).json()
@@ -123,13 +137,16 @@ def test_references_inside_a_file_follow_the_same_map(film: PhiFilm) -> None:
     assert out.FrameOfReferenceUID == out.StudyInstanceUID != ds.StudyInstanceUID
 
 
-async def test_burned_in_annotation_is_refused(stack: Stack, clinician,
-                                               shared_data: Path) -> None:
-    burned = phi_laden_dx((shared_data / "samples" / "dicom" / "nccid-dx-1024.dcm")
-                          .read_bytes(), size=64, burned_in="YES")
+async def test_burned_in_annotation_is_refused(stack: Stack, clinician, shared_data: Path) -> None:
+    burned = phi_laden_dx(
+        (shared_data / "samples" / "dicom" / "nccid-dx-1024.dcm").read_bytes(),
+        size=64,
+        burned_in="YES",
+    )
     objects, cases = stack.object_count(), await stack.case_count()
-    r = await stack.client.post("/api/cases", headers=clinician[1],
-                                files=upload_files(burned.data, UPLOAD_NAME))
+    r = await stack.client.post(
+        "/api/cases", headers=clinician[1], files=upload_files(burned.data, UPLOAD_NAME)
+    )
     assert r.status_code == 422, r.text
     body = r.json()
     assert body["code"] == "burned_in_annotation"
@@ -162,21 +179,27 @@ def test_migration_neutralises_stored_file_names(tmp_path: Path) -> None:
     upgrade(url, "5e1f0c2a9d41")  # the revision before the security work
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'names.db'}")
     with engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO users (id, email, full_name, role, password_hash, is_active, "
-            "failed_logins, created_at) VALUES (1, 'a@example.org', 'A', 'clinician', 'x', 1, "
-            "0, '2026-01-01')"))
-        for n, (name, fmt) in enumerate([(UPLOAD_NAME, "dicom"), ("DOE_JANE.png", "png"),
-                                         ("doe jane.jpeg", "jpeg")]):
-            conn.execute(sa.text(
-                "INSERT INTO cases (id, owner_id, status, priority, original_filename, "
-                "source_format, content_sha256, image_key, attempts, review_state, "
-                "created_at, updated_at) VALUES (:id, 1, 'done', 'routine', :name, :fmt, '', "
-                "'k', 0, 'unreviewed', '2026-01-01', '2026-01-01')"),
-                {"id": f"c{n}", "name": name, "fmt": fmt})
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (id, email, full_name, role, password_hash, is_active, "
+                "failed_logins, created_at) VALUES (1, 'a@example.org', 'A', 'clinician', 'x', 1, "
+                "0, '2026-01-01')"
+            )
+        )
+        for n, (name, fmt) in enumerate(
+            [(UPLOAD_NAME, "dicom"), ("DOE_JANE.png", "png"), ("doe jane.jpeg", "jpeg")]
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO cases (id, owner_id, status, priority, original_filename, "
+                    "source_format, content_sha256, image_key, attempts, review_state, "
+                    "created_at, updated_at) VALUES (:id, 1, 'done', 'routine', :name, :fmt, '', "
+                    "'k', 0, 'unreviewed', '2026-01-01', '2026-01-01')"
+                ),
+                {"id": f"c{n}", "name": name, "fmt": fmt},
+            )
     upgrade(url)
     with engine.connect() as conn:
         names = dict(conn.execute(sa.text("SELECT id, original_filename FROM cases")).all())
     engine.dispose()
     assert names == {"c0": "image.dcm", "c1": "image.png", "c2": "image.jpg"}
-

@@ -17,9 +17,18 @@ async def test_health_and_ready(stack: Stack, admin) -> None:
 async def test_upload_is_stored_queued_and_enqueued(stack: Stack, clinician, sample_png) -> None:
     owner_id, headers = clinician
     r = await stack.client.post(
-        "/api/cases", headers=headers, files=upload_files(sample_png, "nih.png", "image/jpeg"),
-        data={"patient_ref": "MRN-0042", "age": "58", "sex": "f", "priority": "urgent",
-              "acquired_at": "2024-03-01T10:30:00", "notes": "cough, fever"})
+        "/api/cases",
+        headers=headers,
+        files=upload_files(sample_png, "nih.png", "image/jpeg"),
+        data={
+            "patient_ref": "MRN-0042",
+            "age": "58",
+            "sex": "f",
+            "priority": "urgent",
+            "acquired_at": "2024-03-01T10:30:00",
+            "notes": "cough, fever",
+        },
+    )
     assert r.status_code == 202, r.text
     body = r.json()
     assert body["status"] == "queued" and body["enqueued"] is True
@@ -67,6 +76,12 @@ async def test_openapi_schema(stack: Stack) -> None:
     r = await stack.client.get("/api/schema/openapi.json")
     assert r.status_code == 200
     paths = r.json()["paths"]
-    for path in ("/api/auth/login", "/api/cases", "/api/cases/{case_id}",
-                 "/api/cases/{case_id}/review", "/api/admin/stats", "/api/ready"):
+    for path in (
+        "/api/auth/login",
+        "/api/cases",
+        "/api/cases/{case_id}",
+        "/api/cases/{case_id}/review",
+        "/api/admin/stats",
+        "/api/ready",
+    ):
         assert path in paths

@@ -13,10 +13,16 @@ async def test_filters_search_sort_and_paging(stack: Stack) -> None:
     tag = uuid.uuid4().hex[:6]
     ids = {}
     for priority in ("routine", "stat", "urgent"):
-        r = await stack.client.post("/api/cases", headers=headers,
-                                    files=upload_files(png_bytes(), f"{tag}-{priority}.png"),
-                                    data={"priority": priority, "patient_ref": f"P{tag}{priority}",
-                                          "priority_reason": f"test: {priority} wanted"})
+        r = await stack.client.post(
+            "/api/cases",
+            headers=headers,
+            files=upload_files(png_bytes(), f"{tag}-{priority}.png"),
+            data={
+                "priority": priority,
+                "patient_ref": f"P{tag}{priority}",
+                "priority_reason": f"test: {priority} wanted",
+            },
+        )
         assert r.status_code == 202, r.text
         ids[priority] = r.json()["id"]
 

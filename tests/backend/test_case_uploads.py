@@ -37,18 +37,28 @@ async def _assert_nothing_stored(stack: Stack, before: tuple[int, int]) -> None:
     assert (await stack.case_count(), stack.object_count()) == before
 
 
-async def _post(stack: Stack, headers: dict[str, str], content: bytes,
-                **kwargs: Any) -> tuple[int, dict[str, Any], tuple[int, int]]:
+async def _post(
+    stack: Stack, headers: dict[str, str], content: bytes, **kwargs: Any
+) -> tuple[int, dict[str, Any], tuple[int, int]]:
     before = (await stack.case_count(), stack.object_count())
-    r = await stack.client.post("/api/cases", headers=headers, files=upload_files(content),
-                                **kwargs)
+    r = await stack.client.post(
+        "/api/cases", headers=headers, files=upload_files(content), **kwargs
+    )
     return r.status_code, r.json(), before
 
 
-@pytest.mark.parametrize(("name", "make", "status", "words"), BAD_FILES,
-                         ids=[b[0] for b in BAD_FILES])
-async def test_bad_files(stack: Stack, clinician, sample_png: bytes, name: str,
-                         make: Callable[[bytes], bytes], status: int, words: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "make", "status", "words"), BAD_FILES, ids=[b[0] for b in BAD_FILES]
+)
+async def test_bad_files(
+    stack: Stack,
+    clinician,
+    sample_png: bytes,
+    name: str,
+    make: Callable[[bytes], bytes],
+    status: int,
+    words: str,
+) -> None:
     code, body, before = await _post(stack, clinician[1], make(sample_png))
     assert code == status, body
     assert words.lower() in body["detail"].lower()
@@ -71,16 +81,25 @@ async def test_bad_fields(stack: Stack, clinician, fields: dict[str, str], key: 
 
 
 async def test_blank_optional_fields_are_accepted(stack: Stack, clinician) -> None:
-    code, body, _ = await _post(stack, clinician[1], png_bytes(), data={
-        "age": "", "sex": "", "priority": "", "acquired_at": "", "patient_ref": " "})
+    code, body, _ = await _post(
+        stack,
+        clinician[1],
+        png_bytes(),
+        data={"age": "", "sex": "", "priority": "", "acquired_at": "", "patient_ref": " "},
+    )
     assert code == 202, body
     assert (body["age"], body["sex"], body["priority"], body["patient_ref"]) == (
-        None, None, "routine", None)
+        None,
+        None,
+        "routine",
+        None,
+    )
 
 
 async def test_missing_file_part(stack: Stack, clinician) -> None:
-    r = await stack.client.post("/api/cases", headers=clinician[1],
-                                files={"other": ("a.png", png_bytes(), "image/png")})
+    r = await stack.client.post(
+        "/api/cases", headers=clinician[1], files={"other": ("a.png", png_bytes(), "image/png")}
+    )
     assert r.status_code == 400 and "file" in r.json()["detail"]
 
 
@@ -88,11 +107,13 @@ async def test_oversized_upload(other_stack, clinician) -> None:
     async with other_stack(max_upload_bytes=20_000) as small:
         before = (await small.case_count(), small.object_count())
         # over the file limit, under the body limit: refused by the service with the limits
-        r = await small.client.post("/api/cases", headers=clinician[1],
-                                    files=upload_files(png_bytes() + b"\0" * 30_000))
+        r = await small.client.post(
+            "/api/cases", headers=clinician[1], files=upload_files(png_bytes() + b"\0" * 30_000)
+        )
         assert r.status_code == 413 and "limit" in r.json()["detail"], r.text
         # over the whole body limit: refused while reading the body
-        r = await small.client.post("/api/cases", headers=clinician[1],
-                                    files=upload_files(b"\0" * (2 * 2**20)))
+        r = await small.client.post(
+            "/api/cases", headers=clinician[1], files=upload_files(b"\0" * (2 * 2**20))
+        )
         assert r.status_code == 413 and r.json()["detail"], r.text
         await _assert_nothing_stored(small, before)

@@ -28,8 +28,9 @@ def test_users_create_refusals(settings: Settings) -> None:
 async def test_cli_user_can_sign_in(stack: Stack, settings: Settings) -> None:
     email = f"cli-{uuid.uuid4().hex[:8]}@example.org"
     await asyncio.to_thread(cli.users_create, email, "cli-password-123", "admin", "", settings)
-    r = await stack.client.post("/api/auth/login",
-                                json={"email": email, "password": "cli-password-123"})
+    r = await stack.client.post(
+        "/api/auth/login", json={"email": email, "password": "cli-password-123"}
+    )
     stack.client.cookies.clear()
     assert r.status_code == 200 and r.json()["user"]["role"] == "admin"
 

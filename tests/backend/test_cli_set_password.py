@@ -13,8 +13,9 @@ from backend.settings import Settings
 from tests.backend.backend_testkit import PASSWORD, Stack
 
 
-async def test_set_password_replaces_it_and_ends_every_session(stack: Stack,
-                                                                settings: Settings) -> None:
+async def test_set_password_replaces_it_and_ends_every_session(
+    stack: Stack, settings: Settings
+) -> None:
     _, email = await stack.create_user("admin")
     token = await stack.login(email)
     new = "a-brand-new-passphrase"
@@ -26,15 +27,15 @@ async def test_set_password_replaces_it_and_ends_every_session(stack: Stack,
     assert old.status_code == 401
     stack.client.cookies.clear()
     headers = {"Authorization": f"Bearer {await stack.login(email, new)}"}
-    audit = await stack.client.get("/api/admin/audit?action=user.update&limit=50",
-                                   headers=headers)
+    audit = await stack.client.get("/api/admin/audit?action=user.update&limit=50", headers=headers)
     assert any(e["detail"].get("via") == "cli" for e in audit.json()["items"]), audit.text
 
 
 def test_set_password_refusals(settings: Settings, monkeypatch, capsys) -> None:
     with pytest.raises(cli.CliError, match="no user"):
-        cli.users_set_password(f"nobody-{uuid.uuid4().hex[:6]}@example.org",
-                               "long-enough-password", settings)
+        cli.users_set_password(
+            f"nobody-{uuid.uuid4().hex[:6]}@example.org", "long-enough-password", settings
+        )
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("MEDSEGTEXT_PASSWORD", "short")
     assert cli.main(["users", "set-password", "--email", "nobody@example.org"]) == 1
@@ -42,16 +43,16 @@ def test_set_password_refusals(settings: Settings, monkeypatch, capsys) -> None:
 
 
 async def test_make_up_prints_the_reset_command_when_a_demo_password_changed(
-        stack: Stack, settings: Settings, monkeypatch) -> None:
+    stack: Stack, settings: Settings, monkeypatch
+) -> None:
     monkeypatch.delenv("MEDSEGTEXT_ADMIN_EMAIL", raising=False)
     monkeypatch.delenv("MEDSEGTEXT_ADMIN_PASSWORD", raising=False)
-    first = {email: note for email, _, note in
-             await devstack.ensure_demo_accounts(stack.services)}
+    first = {email: note for email, _, note in await devstack.ensure_demo_accounts(stack.services)}
     assert first["admin@example.org"] == "admin-demo-pass"
-    await asyncio.to_thread(cli.users_set_password, "admin@example.org",
-                            "changed-after-setup-pass", settings)
-    again = {email: note for email, _, note in
-             await devstack.ensure_demo_accounts(stack.services)}
+    await asyncio.to_thread(
+        cli.users_set_password, "admin@example.org", "changed-after-setup-pass", settings
+    )
+    again = {email: note for email, _, note in await devstack.ensure_demo_accounts(stack.services)}
     assert "admin-demo-pass" not in again["admin@example.org"]
     assert "password changed since setup" in again["admin@example.org"]
     assert "users set-password --email admin@example.org" in again["admin@example.org"]

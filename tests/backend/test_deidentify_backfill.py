@@ -55,10 +55,8 @@ def burned(base_dicom: bytes) -> PhiFilm:
 
 
 @pytest.fixture(scope="module")
-async def own(settings: Settings, tmp_path_factory: pytest.TempPathFactory
-              ) -> AsyncIterator[Stack]:
-    async with own_stack(settings, tmp_path_factory.mktemp("backfill-db"), "backfill",
-                         BUCKET) as s:
+async def own(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    async with own_stack(settings, tmp_path_factory.mktemp("backfill-db"), "backfill", BUCKET) as s:
         yield s
 
 
@@ -67,12 +65,14 @@ async def owner(own: Stack) -> tuple[int, dict[str, str]]:
     return await own.user_headers("clinician")
 
 
-async def test_stored_phi_films_are_deidentified_once(own: Stack, owner, film: PhiFilm,
-                                                      burned: PhiFilm) -> None:
+async def test_stored_phi_films_are_deidentified_once(
+    own: Stack, owner, film: PhiFilm, burned: PhiFilm
+) -> None:
     legacy = await store_the_old_way(own, owner[0], film.data)
     burned_id = await store_the_old_way(own, owner[0], burned.data)
-    r = await own.client.post("/api/cases", headers=owner[1],
-                              files=upload_files(film.data, "chest.dcm"))
+    r = await own.client.post(
+        "/api/cases", headers=owner[1], files=upload_files(film.data, "chest.dcm")
+    )
     assert r.status_code == 202, r.text
     current = r.json()["id"]
     before = {cid: await case_objects(own, cid) for cid in (legacy, burned_id, current)}
@@ -82,10 +82,26 @@ async def test_stored_phi_films_are_deidentified_once(own: Stack, owner, film: P
     # --dry-run: says what it would do, changes nothing
     dry = await run_command(own.settings, "--dry-run")
     assert dry.rc == 0, dry.stderr
-    assert {k: dry.summary[k] for k in ("dry_run", "scanned", "rewritten", "already_done",
-                                        "quarantined", "burned_in", "failed")} == {
-        "dry_run": True, "scanned": 3, "rewritten": 1, "already_done": 1, "quarantined": 0,
-        "burned_in": [burned_id], "failed": []}
+    assert {
+        k: dry.summary[k]
+        for k in (
+            "dry_run",
+            "scanned",
+            "rewritten",
+            "already_done",
+            "quarantined",
+            "burned_in",
+            "failed",
+        )
+    } == {
+        "dry_run": True,
+        "scanned": 3,
+        "rewritten": 1,
+        "already_done": 1,
+        "quarantined": 0,
+        "burned_in": [burned_id],
+        "failed": [],
+    }
     for cid, objects in before.items():
         assert await case_objects(own, cid) == objects
     assert (await row(own, legacy)).content_sha256 == hashlib.sha256(film.data).hexdigest()
@@ -95,11 +111,28 @@ async def test_stored_phi_films_are_deidentified_once(own: Stack, owner, film: P
     # the real run
     first = await run_command(own.settings)
     assert first.rc == 0, first.stderr
-    assert {k: first.summary[k] for k in ("dry_run", "scanned", "rewritten", "already_done",
-                                          "rows_repaired", "quarantined", "burned_in",
-                                          "failed")} == {
-        "dry_run": False, "scanned": 3, "rewritten": 1, "already_done": 1, "rows_repaired": 0,
-        "quarantined": 1, "burned_in": [burned_id], "failed": []}
+    assert {
+        k: first.summary[k]
+        for k in (
+            "dry_run",
+            "scanned",
+            "rewritten",
+            "already_done",
+            "rows_repaired",
+            "quarantined",
+            "burned_in",
+            "failed",
+        )
+    } == {
+        "dry_run": False,
+        "scanned": 3,
+        "rewritten": 1,
+        "already_done": 1,
+        "rows_repaired": 0,
+        "quarantined": 1,
+        "burned_in": [burned_id],
+        "failed": [],
+    }
     assert f"{burned_id}" in first.stderr and "noncurrent versions" in first.stderr
     assert "restart the API" not in first.stderr
 
@@ -116,8 +149,9 @@ async def test_stored_phi_films_are_deidentified_once(own: Stack, owner, film: P
     assert served.status_code == 200 and served.content == stored
     # the mask and overlay, made from the unchanged pixels, stay where they were
     after = await case_objects(own, legacy)
-    assert {k: v for k, v in after.items() if k != legacy_key} == \
-        {k: v for k, v in before[legacy].items() if k != legacy_key}
+    assert {k: v for k, v in after.items() if k != legacy_key} == {
+        k: v for k, v in before[legacy].items() if k != legacy_key
+    }
     assert await case_objects(own, current) == before[current]  # already done: untouched
 
     # burned-in: nothing of the case is served any more, nothing is lost, the row says why
@@ -125,8 +159,10 @@ async def test_stored_phi_films_are_deidentified_once(own: Stack, owner, film: P
     for kind in ("image", "preview", "overlay", "mask"):
         got = await own.client.get(f"/api/cases/{burned_id}/{kind}", headers=owner[1])
         assert got.status_code == 410 and "quarantine" in got.json()["detail"], kind
-    quarantined = {k.replace(f"quarantine/{burned_id}/", f"{burned_id}/"): own.get_object(k)
-                   for k in keys_under(own, f"cases/quarantine/{burned_id}/")}
+    quarantined = {
+        k.replace(f"quarantine/{burned_id}/", f"{burned_id}/"): own.get_object(k)
+        for k in keys_under(own, f"cases/quarantine/{burned_id}/")
+    }
     assert quarantined == before[burned_id]
     burned_row = await row(own, burned_id)
     assert burned_row.error == backfill.QUARANTINE_ERROR and burned_row.quarantined_at
@@ -136,15 +172,20 @@ async def test_stored_phi_films_are_deidentified_once(own: Stack, owner, film: P
     # a second run rewrites nothing and records nothing
     second = await run_command(own.settings)
     assert second.rc == 0, second.stderr
-    assert (second.summary["rewritten"], second.summary["already_done"],
-            second.summary["quarantined"], second.summary["burned_in"]) == (0, 2, 0, [burned_id])
+    assert (
+        second.summary["rewritten"],
+        second.summary["already_done"],
+        second.summary["quarantined"],
+        second.summary["burned_in"],
+    ) == (0, 2, 0, [burned_id])
     assert own.get_object(legacy_key) == stored
     assert await audit_actions(own, legacy) == [backfill.DEIDENTIFY_STORED]
     assert await audit_actions(own, burned_id) == [backfill.QUARANTINE]
 
 
-async def test_a_run_stopped_after_the_write_is_finished_by_the_next(own: Stack, owner,
-                                                                     film: PhiFilm) -> None:
+async def test_a_run_stopped_after_the_write_is_finished_by_the_next(
+    own: Stack, owner, film: PhiFilm
+) -> None:
     """The new file was written but the row not updated (the process died between the two):
     the next run sees the file is done and only repairs the row's checksum."""
     case_id = await store_the_old_way(own, owner[0], film.data, with_results=False)
@@ -161,7 +202,8 @@ async def test_a_run_stopped_after_the_write_is_finished_by_the_next(own: Stack,
 
 
 async def test_quarantine_stopped_midway_is_finished_and_recorded_once(
-        own: Stack, owner, burned: PhiFilm) -> None:
+    own: Stack, owner, burned: PhiFilm
+) -> None:
     """A run died after copying the film to quarantine, before deleting it: the next run moves
     the rest, and later runs record nothing more (even if a job overwrote the row's error)."""
     case_id = await store_the_old_way(own, owner[0], burned.data)
@@ -173,8 +215,10 @@ async def test_quarantine_stopped_midway_is_finished_and_recorded_once(
     summary = await backfill.run(own.settings)
     assert summary.quarantined == 1 and case_id in summary.burned_in and summary.failed == []
     assert await case_objects(own, case_id) == {}
-    assert {k.replace(f"quarantine/{case_id}/", f"{case_id}/"): own.get_object(k)
-            for k in keys_under(own, f"cases/quarantine/{case_id}/")} == objects
+    assert {
+        k.replace(f"quarantine/{case_id}/", f"{case_id}/"): own.get_object(k)
+        for k in keys_under(own, f"cases/quarantine/{case_id}/")
+    } == objects
     async with transaction(own.services.sessions) as db:
         case = await db.get(Case, case_id)
         assert case is not None
@@ -202,8 +246,7 @@ def test_markers_alone_do_not_make_a_file_done(film: PhiFilm) -> None:
     assert is_done(step.data) and plan(step.data, 128, 128).action == "done"
 
 
-async def test_unusable_films_are_reported_and_left_alone(own: Stack, owner,
-                                                          film: PhiFilm) -> None:
+async def test_unusable_films_are_reported_and_left_alone(own: Stack, owner, film: PhiFilm) -> None:
     missing = await store_the_old_way(own, owner[0], film.data, with_results=False)
     await own.services.store.delete((await row(own, missing)).image_key)
     garbage = await store_the_old_way(own, owner[0], film.data, with_results=False)
@@ -214,8 +257,10 @@ async def test_unusable_films_are_reported_and_left_alone(own: Stack, owner,
         assert rc == 1
         summary = await backfill.run(own.settings, dry_run=True)
         reasons = {f["case_id"]: f["reason"] for f in summary.failed}
-        assert reasons == {missing: "the stored file is missing",
-                           garbage: "the stored file is not readable DICOM (InvalidDicomError)"}
+        assert reasons == {
+            missing: "the stored file is missing",
+            garbage: "the stored file is not readable DICOM (InvalidDicomError)",
+        }
         assert own.get_object(garbage_key) == b"DICM? no"
     finally:
         async with transaction(own.services.sessions) as db:

@@ -27,8 +27,17 @@ from backend.platform.embedded import free_port
 from backend.settings import ROOT
 
 STOP_S = 40.0
-ENV_DROPPED = ("DATABASE_URL", "REDIS_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-               "AWS_SESSION_TOKEN", "AWS_PROFILE", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+ENV_DROPPED = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "MAKEFLAGS",
+    "MFLAGS",
+    "MAKELEVEL",
+)
 
 
 def _children(pid: int) -> list[int]:
@@ -80,14 +89,21 @@ class MakeUp:
         return f"http://127.0.0.1:{self.api_port}"
 
     def start(self) -> MakeUp:
-        env = {k: v for k, v in os.environ.items()
-               if k not in ENV_DROPPED and not k.startswith("MEDSEGTEXT_")}
-        args = (f"--port {self.api_port} --frontend-port 0 --api-processes 1 "
-                f"--data-dir {self.var}")
-        self.proc = subprocess.Popen(["make", "--no-print-directory", "up", f"UP_ARGS={args}"],
-                                     cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True,
-                                     start_new_session=True)
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ENV_DROPPED and not k.startswith("MEDSEGTEXT_")
+        }
+        args = f"--port {self.api_port} --frontend-port 0 --api-processes 1 --data-dir {self.var}"
+        self.proc = subprocess.Popen(
+            ["make", "--no-print-directory", "up", f"UP_ARGS={args}"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.append(line)
@@ -135,11 +151,14 @@ class MakeUp:
             for p in tree:
                 if _alive(p):
                     os.kill(p, signal.SIGKILL)
-            pytest.fail(f"make up still running {STOP_S:.0f} s after {signal.Signals(sig).name}"
-                        f" to {pid}:\n" + "".join(self.lines[-30:]))
+            pytest.fail(
+                f"make up still running {STOP_S:.0f} s after {signal.Signals(sig).name}"
+                f" to {pid}:\n" + "".join(self.lines[-30:])
+            )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and (
-                any(_alive(p) for p in tree) or any(_port_in_use(p) for p in ports)):
+            any(_alive(p) for p in tree) or any(_port_in_use(p) for p in ports)
+        ):
             time.sleep(0.2)
         assert [p for p in tree if _alive(p)] == []
         assert [p for p in ports if _port_in_use(p)] == []
@@ -171,28 +190,40 @@ def _case_files(api: str, headers: dict[str, str], case_id: str) -> dict[str, by
 def _prediction(stack: MakeUp, case_id: str) -> list[dict[str, Any]]:
     creds = json.loads((stack.var / "embedded-aws.json").read_text())
     url = stack.line(r"\(moto\) (\S+)").group(1)
-    ddb = boto3.client("dynamodb", endpoint_url=url, region_name="eu-west-1",
-                       aws_access_key_id=creds["access_key_id"],
-                       aws_secret_access_key=creds["secret_access_key"],
-                       config=Config(retries={"max_attempts": 1}))
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=url,
+        region_name="eu-west-1",
+        aws_access_key_id=creds["access_key_id"],
+        aws_secret_access_key=creds["secret_access_key"],
+        config=Config(retries={"max_attempts": 1}),
+    )
     table = ddb.list_tables()["TableNames"]
     assert len(table) == 1, table
-    items = ddb.query(TableName=table[0], KeyConditionExpression="case_id = :c",
-                      ExpressionAttributeValues={":c": {"S": case_id}})["Items"]
+    items = ddb.query(
+        TableName=table[0],
+        KeyConditionExpression="case_id = :c",
+        ExpressionAttributeValues={":c": {"S": case_id}},
+    )["Items"]
     return sorted(items, key=lambda i: json.dumps(i, sort_keys=True))
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)  # two starts and stops of the whole stack: 80 s on a loaded machine
-def test_restart_keeps_case_files_and_signals_stop_everything(tmp_path: Path,
-                                                              sample_png: bytes) -> None:
+def test_restart_keeps_case_files_and_signals_stop_everything(
+    tmp_path: Path, sample_png: bytes
+) -> None:
     var = tmp_path / "var"
     clinician, reviewer = DEMO_ACCOUNTS[0], DEMO_ACCOUNTS[1]
     first = MakeUp(var).start()
     try:
         headers = _login(first.api, clinician[0], clinician[2])
-        r = httpx.post(f"{first.api}/api/cases", headers=headers, timeout=30,
-                       files={"file": ("chest.png", sample_png, "image/png")})
+        r = httpx.post(
+            f"{first.api}/api/cases",
+            headers=headers,
+            timeout=30,
+            files={"file": ("chest.png", sample_png, "image/png")},
+        )
         assert r.status_code == 202, r.text
         case_id = r.json()["id"]
         deadline = time.monotonic() + 120
@@ -221,14 +252,18 @@ def test_restart_keeps_case_files_and_signals_stop_everything(tmp_path: Path,
         for name in ("image", "mask", "overlay"):
             assert after[name] == before[name], name
         assert after["report.pdf"].startswith(b"%PDF-")
-        fhir_before, fhir_after = (json.loads(before["report.fhir.json"]),
-                                   json.loads(after["report.fhir.json"]))
+        fhir_before, fhir_after = (
+            json.loads(before["report.fhir.json"]),
+            json.loads(after["report.fhir.json"]),
+        )
         assert fhir_after["resourceType"] == fhir_before["resourceType"]
         assert fhir_after.get("conclusion") == fhir_before.get("conclusion")
         assert _prediction(second, case_id) == record
-        review = httpx.post(f"{second.api}/api/cases/{case_id}/review",
-                            headers=_login(second.api, reviewer[0], reviewer[2]),
-                            json={"decision": "accept"})
+        review = httpx.post(
+            f"{second.api}/api/cases/{case_id}/review",
+            headers=_login(second.api, reviewer[0], reviewer[2]),
+            json={"decision": "accept"},
+        )
         assert review.status_code == 201, review.text
         second.stop_with(second.stack_pid(), signal.SIGINT)  # the process make started
     finally:
@@ -241,16 +276,34 @@ def test_stack_stops_everything_when_its_output_reader_is_gone(tmp_path: Path) -
     SIGTERM still stops every child and the embedded services (a print while stopping raised
     BrokenPipeError, and the API, worker and embedded Redis kept running)."""
     log, api_port = tmp_path / "out.log", free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ENV_DROPPED and not k.startswith("MEDSEGTEXT_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ENV_DROPPED and not k.startswith("MEDSEGTEXT_")
+    }
     with open(log, "wb") as out:
         reader = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=out)
     assert reader.stdin is not None
     proc = subprocess.Popen(
-        [sys.executable, "-m", "backend.devstack", "--port", str(api_port), "--frontend-port",
-         "0", "--api-processes", "1", "--data-dir", str(tmp_path / "var")],
-        cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, stdout=reader.stdin,
-        stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "backend.devstack",
+            "--port",
+            str(api_port),
+            "--frontend-port",
+            "0",
+            "--api-processes",
+            "1",
+            "--data-dir",
+            str(tmp_path / "var"),
+        ],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=reader.stdin,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     reader.stdin.close()
     tree: set[int] = set()
     try:
@@ -268,7 +321,8 @@ def test_stack_stops_everything_when_its_output_reader_is_gone(tmp_path: Path) -
         proc.wait(STOP_S)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and (
-                any(_alive(p) for p in tree) or any(_port_in_use(p) for p in ports)):
+            any(_alive(p) for p in tree) or any(_port_in_use(p) for p in ports)
+        ):
             time.sleep(0.2)
         assert [p for p in tree if _alive(p)] == []
         assert [p for p in ports if _port_in_use(p)] == [], text

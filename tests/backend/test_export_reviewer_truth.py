@@ -46,8 +46,7 @@ LEFT_HALF[:, : SIZE // 2] = 255  # the image's left half: the patient's right on
 async def _done_case(stack: Stack, clinician: dict[str, str], data: bytes, filename: str) -> str:
     """An uploaded film made done as the worker would: the model's mask over the image's left
     half, its flag in the patient's right lower zone."""
-    r = await stack.client.post("/api/cases", headers=clinician,
-                                files=upload_files(data, filename))
+    r = await stack.client.post("/api/cases", headers=clinician, files=upload_files(data, filename))
     assert r.status_code == 202, r.text
     case_id = str(r.json()["id"])
     mask_key = stack.services.store.key(case_id, "test/mask.png")
@@ -67,13 +66,16 @@ def _film() -> bytes:
     return _png(ramp)
 
 
-async def _export(stack: Stack, admin: dict[str, str], start: str
-                  ) -> tuple[dict[str, dict[str, str]], zipfile.ZipFile, str]:
+async def _export(
+    stack: Stack, admin: dict[str, str], start: str
+) -> tuple[dict[str, dict[str, str]], zipfile.ZipFile, str]:
     r = await stack.client.post(EXPORT, headers=admin, json={"created_from": start})
     assert r.status_code == 200, r.text
     zf = zipfile.ZipFile(io.BytesIO(r.content))
-    rows = {row["case_id"]: row for row in csv.DictReader(
-        io.StringIO(zf.read("annotations.csv").decode("utf-8")))}
+    rows = {
+        row["case_id"]: row
+        for row in csv.DictReader(io.StringIO(zf.read("annotations.csv").decode("utf-8")))
+    }
     assert r.headers["x-export-cases"] == str(len(rows))
     return rows, zf, zf.read("README.txt").decode("utf-8")
 
@@ -82,8 +84,7 @@ def _mask(zf: zipfile.ZipFile, case_id: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(zf.read(f"masks/mask_{case_id}.png"))).convert("L"))
 
 
-async def test_export_takes_the_reviewers_truth(stack: Stack, clinician, reviewer,
-                                                admin) -> None:
+async def test_export_takes_the_reviewers_truth(stack: Stack, clinician, reviewer, admin) -> None:
     start = datetime.now(UTC).isoformat()
     ids: dict[str, str] = {}
 
@@ -94,28 +95,42 @@ async def test_export_takes_the_reviewers_truth(stack: Stack, clinician, reviewe
 
     await reviewed("accepted", {"decision": "accept"})
     await reviewed("no_lesion", {"decision": "edit", "zone_flags": CLEAR})
-    await reviewed("reworded", {"decision": "edit", "zone_flags": MODEL_FLAGS,
-                                "findings_text": "Small opacity, lower zone of the right lung."})
+    await reviewed(
+        "reworded",
+        {
+            "decision": "edit",
+            "zone_flags": MODEL_FLAGS,
+            "findings_text": "Small opacity, lower zone of the right lung.",
+        },
+    )
     await reviewed("moved", {"decision": "edit", "zone_flags": MOVED})
-    await reviewed("not_outlined", {"decision": "edit", "zone_flags": CLEAR,
-                                    "findings_text": NOT_OUTLINED_SENTENCE})
+    await reviewed(
+        "not_outlined",
+        {"decision": "edit", "zone_flags": CLEAR, "findings_text": NOT_OUTLINED_SENTENCE},
+    )
     await reviewed("free_text", {"decision": "edit", "findings_text": "Normal chest."})
     await reviewed("rejected", {"decision": "reject"})
     await reviewed("accepted_then_rejected", {"decision": "accept"}, {"decision": "reject"})
-    await reviewed("rejected_then_cleared", {"decision": "reject"},
-                   {"decision": "edit", "zone_flags": CLEAR})
+    await reviewed(
+        "rejected_then_cleared", {"decision": "reject"}, {"decision": "edit", "zone_flags": CLEAR}
+    )
 
     rows, zf, readme = await _export(stack, admin[1], start)
     by_name = {name: rows.get(case_id) for name, case_id in ids.items()}
     assert {n for n, row in by_name.items() if row} == {
-        "accepted", "no_lesion", "reworded", "rejected_then_cleared"}
+        "accepted",
+        "no_lesion",
+        "reworded",
+        "rejected_then_cleared",
+    }
 
     # accepted, and edits that keep the model's zones: the model's mask
     for name in ("accepted", "reworded"):
         row = by_name[name]
         assert row is not None and row["mask_source"] == layout.MODEL_MASK
         assert row["zones"] == " ".join(
-            "1" if to_image(MODEL_FLAGS)[z] else "0" for z in ZONE_ORDER)
+            "1" if to_image(MODEL_FLAGS)[z] else "0" for z in ZONE_ORDER
+        )
         assert _mask(zf, ids[name])[:, :112].all() and not _mask(zf, ids[name])[:, 112:].any()
     # corrected to no lesion (the latest review counts): an empty mask, no zone
     for name in ("no_lesion", "rejected_then_cleared"):
@@ -137,8 +152,9 @@ async def test_export_takes_the_reviewers_truth(stack: Stack, clinician, reviewe
     assert "standard display" in readme and 'row direction is "R"' in readme
 
 
-async def test_a_mirrored_film_is_exported_in_standard_display(stack: Stack, clinician,
-                                                               reviewer, admin) -> None:
+async def test_a_mirrored_film_is_exported_in_standard_display(
+    stack: Stack, clinician, reviewer, admin
+) -> None:
     """PatientOrientation R\\F: the film is displayed mirrored (the patient's right on the
     image's right); image and mask are flipped so that the zones' image sides hold."""
     start = datetime.now(UTC).isoformat()
@@ -155,11 +171,17 @@ async def test_a_mirrored_film_is_exported_in_standard_display(stack: Stack, cli
 
 
 def test_no_lesion_needs_every_zone_clear_and_a_signed_off_review() -> None:
-    case = Case(id="c", owner_id=1, original_filename="x.png", source_format="png",
-                image_key="k", content_sha256="0", findings_text=NO_LESION_SENTENCE,
-                zone_flags=dict(CLEAR))
-    user = User(id=1, email="r@example.org", full_name="R", role="reviewer",
-                password_hash="x")
+    case = Case(
+        id="c",
+        owner_id=1,
+        original_filename="x.png",
+        source_format="png",
+        image_key="k",
+        content_sha256="0",
+        findings_text=NO_LESION_SENTENCE,
+        zone_flags=dict(CLEAR),
+    )
+    user = User(id=1, email="r@example.org", full_name="R", role="reviewer", password_hash="x")
 
     def outcome(decision: str, **review_fields: Any) -> bool:
         r = Review(id=1, case_id="c", reviewer_id=1, decision=decision, **review_fields)

@@ -33,8 +33,9 @@ PAYLOADS = {
 EXPORT = "/api/admin/datasets/export"
 
 
-async def _reviewed_case(stack: Stack, clinician: dict[str, str], reviewer: dict[str, str],
-                         findings_text: str) -> str:
+async def _reviewed_case(
+    stack: Stack, clinician: dict[str, str], reviewer: dict[str, str], findings_text: str
+) -> str:
     """A done case with a real mask, then a reviewer's edit with the given text."""
     case_id = await upload(stack, clinician, png_bytes(64, 64))
     mask_key = stack.services.store.key(case_id, "mask.png")
@@ -46,8 +47,14 @@ async def _reviewed_case(stack: Stack, clinician: dict[str, str], reviewer: dict
         case.zone_flags = {z: z == "patient_left_lower" for z in PATIENT_ZONES}
         case.findings_text = "Unilateral pulmonary infection, one infected area."
         db.add(case)
-    await review(stack, reviewer, case_id, decision="edit", findings_text=findings_text,
-                 zone_flags={z: z == "patient_left_lower" for z in PATIENT_ZONES})
+    await review(
+        stack,
+        reviewer,
+        case_id,
+        decision="edit",
+        findings_text=findings_text,
+        zone_flags={z: z == "patient_left_lower" for z in PATIENT_ZONES},
+    )
     return case_id
 
 
@@ -67,11 +74,14 @@ def test_csv_safe_quotes_every_formula_prefix() -> None:
     assert csv_safe(3) == "3" and csv_safe(datetime(2024, 1, 2, tzinfo=UTC)).startswith("2024")
 
 
-async def test_annotations_csv_neutralises_formulas(stack: Stack, clinician, reviewer, admin,
-                                                    temp_dir: Path) -> None:
+async def test_annotations_csv_neutralises_formulas(
+    stack: Stack, clinician, reviewer, admin, temp_dir: Path
+) -> None:
     start = datetime.now(UTC).isoformat()
-    ids = {prefix: await _reviewed_case(stack, clinician[1], reviewer[1], text)
-           for prefix, text in PAYLOADS.items()}
+    ids = {
+        prefix: await _reviewed_case(stack, clinician[1], reviewer[1], text)
+        for prefix, text in PAYLOADS.items()
+    }
     r = await stack.client.post(EXPORT, headers=admin[1], json={"created_from": start})
     assert r.status_code == 200, r.text
     assert r.headers["x-export-cases"] == str(len(PAYLOADS))
@@ -87,8 +97,9 @@ async def test_annotations_csv_neutralises_formulas(stack: Stack, clinician, rev
     assert list(temp_dir.iterdir()) == []
 
 
-async def test_export_leaves_no_temp_file_when_it_fails(stack: Stack, clinician, reviewer,
-                                                        admin, temp_dir: Path) -> None:
+async def test_export_leaves_no_temp_file_when_it_fails(
+    stack: Stack, clinician, reviewer, admin, temp_dir: Path
+) -> None:
     start = datetime.now(UTC).isoformat()
     await _reviewed_case(stack, clinician[1], reviewer[1], "Lower left lung infection.")
     # the zip is written, then the audit row cannot be saved: the request fails at commit

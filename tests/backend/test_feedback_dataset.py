@@ -22,26 +22,35 @@ from tests.backend.model_kit import QATA_IMAGES, qata, review, run_model, upload
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_zone_flag_corrections_sit_beside_the_model(stack: Stack, clinician, reviewer,
-                                                          shared_data: Path) -> None:
+async def test_zone_flag_corrections_sit_beside_the_model(
+    stack: Stack, clinician, reviewer, shared_data: Path
+) -> None:
     case_id = await upload(stack, clinician[1], qata(shared_data, "covid_1001.png"))
     case = await run_model(stack, case_id)
     model_flags = dict(case.zone_flags)
     corrected = {z: z == "patient_left_lower" for z in PATIENT_ZONES}
     url = f"/api/cases/{case_id}/review"
 
-    bad = await stack.client.post(url, headers=reviewer[1], json={
-        "decision": "edit", "zone_flags": {"patient_right_upper": True}})
+    bad = await stack.client.post(
+        url,
+        headers=reviewer[1],
+        json={"decision": "edit", "zone_flags": {"patient_right_upper": True}},
+    )
     assert bad.status_code == 400 and "zone_flags" in bad.text
-    image_side = await stack.client.post(url, headers=reviewer[1], json={
-        "decision": "edit", "zone_flags": to_image(corrected)})
+    image_side = await stack.client.post(
+        url, headers=reviewer[1], json={"decision": "edit", "zone_flags": to_image(corrected)}
+    )
     assert image_side.status_code == 400  # the image-side keys of old are refused
-    extra = await stack.client.post(url, headers=reviewer[1], json={
-        "decision": "edit", "zone_flags": {**corrected, "heart": True}})
+    extra = await stack.client.post(
+        url,
+        headers=reviewer[1],
+        json={"decision": "edit", "zone_flags": {**corrected, "heart": True}},
+    )
     assert extra.status_code == 400
     if corrected != model_flags:
-        accept = await stack.client.post(url, headers=reviewer[1], json={
-            "decision": "accept", "zone_flags": corrected})
+        accept = await stack.client.post(
+            url, headers=reviewer[1], json={"decision": "accept", "zone_flags": corrected}
+        )
         assert accept.status_code == 400 and "use edit" in accept.json()["detail"]
 
     out = await review(stack, reviewer[1], case_id, decision="edit", zone_flags=corrected)
@@ -56,8 +65,9 @@ async def test_zone_flag_corrections_sit_beside_the_model(stack: Stack, clinicia
     assert detail["reviews"][-1]["zone_flags"] == corrected
 
 
-async def _reviewed_cases(stack: Stack, clinician, reviewer, shared_data: Path
-                          ) -> dict[str, tuple[str, dict[str, bool] | None]]:
+async def _reviewed_cases(
+    stack: Stack, clinician, reviewer, shared_data: Path
+) -> dict[str, tuple[str, dict[str, bool] | None]]:
     """Upload real X-rays until the non-rejected ones fill both splits; review each."""
     plan: dict[str, tuple[str, dict[str, bool] | None]] = {}
     for i, name in enumerate(QATA_IMAGES):
@@ -75,8 +85,14 @@ async def _reviewed_cases(stack: Stack, clinician, reviewer, shared_data: Path
             plan[case_id] = ("edited", flags)
         else:  # the model's zones in the reviewer's words: exported with the model's mask
             flags = dict(case.zone_flags)
-            await review(stack, reviewer[1], case_id, decision="edit", zone_flags=flags,
-                         findings_text="reviewer sentence naming upper left lung.")
+            await review(
+                stack,
+                reviewer[1],
+                case_id,
+                decision="edit",
+                zone_flags=flags,
+                findings_text="reviewer sentence naming upper left lung.",
+            )
             plan[case_id] = ("edited", flags)
         splits = {split_for(c) for c, (state, _) in plan.items() if state != "rejected"}
         if i >= 3 and splits == {"train", "valid"}:
@@ -85,15 +101,18 @@ async def _reviewed_cases(stack: Stack, clinician, reviewer, shared_data: Path
 
 
 @pytest.mark.slow
-async def test_export_reads_back_and_fine_tunes(stack: Stack, clinician, reviewer, admin,
-                                                shared_data: Path, tmp_path: Path) -> None:
+async def test_export_reads_back_and_fine_tunes(
+    stack: Stack, clinician, reviewer, admin, shared_data: Path, tmp_path: Path
+) -> None:
     start = datetime.now(UTC).isoformat()
     plan = await _reviewed_cases(stack, clinician, reviewer, shared_data)
-    assert (await stack.client.post("/api/admin/datasets/export", headers=reviewer[1],
-                                    json={})).status_code == 403
+    assert (
+        await stack.client.post("/api/admin/datasets/export", headers=reviewer[1], json={})
+    ).status_code == 403
 
-    r = await stack.client.post("/api/admin/datasets/export", headers=admin[1],
-                                json={"created_from": start})
+    r = await stack.client.post(
+        "/api/admin/datasets/export", headers=admin[1], json={"created_from": start}
+    )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/zip"
     kept = {c: v for c, v in plan.items() if v[0] != "rejected"}
@@ -125,8 +144,9 @@ async def test_export_reads_back_and_fine_tunes(stack: Stack, clinician, reviewe
         assert flags is not None and (mask.sum() == 0) == (not any(flags.values()))
     assert {rec.split for rec in records} == {"train", "valid"}
 
-    events = (await stack.client.get("/api/admin/audit?action=dataset.export&limit=1",
-                                     headers=admin[1])).json()["items"]
+    events = (
+        await stack.client.get("/api/admin/audit?action=dataset.export&limit=1", headers=admin[1])
+    ).json()["items"]
     assert events[0]["detail"]["cases"] == len(kept) and events[0]["user_id"] == admin[0]
 
     torch = pytest.importorskip("torch", reason="fine-tuning needs the training extra (torch)")
@@ -135,19 +155,40 @@ async def test_export_reads_back_and_fine_tunes(stack: Stack, clinician, reviewe
     checkpoint = tmp_path / "init.pt"
     torch.save({"model": SegFindNet().state_dict()}, checkpoint)
     run = subprocess.run(
-        [sys.executable, "-m", "medsegtext", "train", "--data", str(folder), "--out",
-         str(tmp_path / "run"), "--init-from", str(checkpoint), "--max-steps", "1",
-         "--batch-size", "2", "--epochs", "1", "--threads", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "medsegtext",
+            "train",
+            "--data",
+            str(folder),
+            "--out",
+            str(tmp_path / "run"),
+            "--init-from",
+            str(checkpoint),
+            "--max-steps",
+            "1",
+            "--batch-size",
+            "2",
+            "--epochs",
+            "1",
+            "--threads",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert (tmp_path / "run" / "best.pt").is_file()
 
 
 async def test_export_with_nothing_to_export(stack: Stack, admin) -> None:
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    r = await stack.client.post("/api/admin/datasets/export", headers=admin[1],
-                                json={"created_from": future})
+    r = await stack.client.post(
+        "/api/admin/datasets/export", headers=admin[1], json={"created_from": future}
+    )
     assert r.status_code == 409 and "nothing to export" in r.json()["detail"]
-    bad = await stack.client.post("/api/admin/datasets/export", headers=admin[1],
-                                  json={"limit": 0})
+    bad = await stack.client.post("/api/admin/datasets/export", headers=admin[1], json={"limit": 0})
     assert bad.status_code == 400

@@ -26,8 +26,9 @@ def _production(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
         monkeypatch.setenv(f"MEDSEGTEXT_{name}", value)
 
 
-@pytest.mark.parametrize("configured", [{"PACS_AE_TITLE": "PACS"},
-                                        {"DICOM_CALLING_AETS": "ORTHANC"}])
+@pytest.mark.parametrize(
+    "configured", [{"PACS_AE_TITLE": "PACS"}, {"DICOM_CALLING_AETS": "ORTHANC"}]
+)
 def test_production_needs_its_own_key_once_the_map_is_used(monkeypatch, configured) -> None:
     _production(monkeypatch, **configured)
     with pytest.raises(SettingsError, match="MEDSEGTEXT_IDENTITY_KEY must be set"):
@@ -48,11 +49,14 @@ def test_a_key_that_is_not_32_bytes_of_base64_is_refused(monkeypatch, bad: str) 
         load_settings()
 
 
-@pytest.mark.parametrize(("name", "value", "says"), [
-    ("PACS_AE_TITLE", "A" * 17, "not a DICOM AE title"),
-    ("PACS_PORT", "0", "not a TCP port"),
-    ("PACS_RETRY_CAP_SECONDS", "0.5", "retry cap"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("PACS_AE_TITLE", "A" * 17, "not a DICOM AE title"),
+        ("PACS_PORT", "0", "not a TCP port"),
+        ("PACS_RETRY_CAP_SECONDS", "0.5", "retry cap"),
+    ],
+)
 def test_pacs_destination_settings_are_checked(monkeypatch, name, value, says) -> None:
     _production(monkeypatch, IDENTITY_KEY=KEY, **{name: value})
     with pytest.raises(SettingsError, match=says):
@@ -60,9 +64,15 @@ def test_pacs_destination_settings_are_checked(monkeypatch, name, value, says) -
 
 
 def test_a_sealed_identity_opens_only_with_its_key_and_for_its_case() -> None:
-    identity = Identity(study_uid="1.2.3", series_uid="1.2.3.4", sop_instance_uid="1.2.3.4.5",
-                        sop_class_uid="1.2.840.10008.5.1.4.1.1.1.1", patient_id="MRN-778899",
-                        patient_name="DOE^JANE", accession_number="ACC-4242")
+    identity = Identity(
+        study_uid="1.2.3",
+        series_uid="1.2.3.4",
+        sop_instance_uid="1.2.3.4.5",
+        sop_class_uid="1.2.840.10008.5.1.4.1.1.1.1",
+        patient_id="MRN-778899",
+        patient_name="DOE^JANE",
+        accession_number="ACC-4242",
+    )
     key = key_of(Settings(identity_key=KEY))
     sealed = seal(key, "a" * 32, identity.to_json())
 

@@ -44,8 +44,9 @@ def assert_same_picture(stored: bytes, original: bytes) -> None:
     assert np.array_equal(decode(stored).pixels, decode(original).pixels)
 
 
-async def upload(stack: Stack, headers: dict[str, str], image: PhiImage, name: str
-                 ) -> tuple[dict[str, Any], bytes]:
+async def upload(
+    stack: Stack, headers: dict[str, str], image: PhiImage, name: str
+) -> tuple[dict[str, Any], bytes]:
     r = await stack.client.post("/api/cases", headers=headers, files=upload_files(image.data, name))
     assert r.status_code == 202, r.text
     created = dict(r.json())
@@ -54,8 +55,9 @@ async def upload(stack: Stack, headers: dict[str, str], image: PhiImage, name: s
     return created, stack.get_object(case.image_key)
 
 
-async def assert_served_clean(stack: Stack, headers: dict[str, str], case_id: str,
-                              stored: bytes, planted: list[str]) -> None:
+async def assert_served_clean(
+    stack: Stack, headers: dict[str, str], case_id: str, stored: bytes, planted: list[str]
+) -> None:
     image = await stack.client.get(f"/api/cases/{case_id}/image", headers=headers)
     assert image.status_code == 200 and image.content == stored
     assert surviving(planted, image.content) == []
@@ -79,7 +81,8 @@ async def test_png_text_exif_time_and_icc_chunks_are_not_stored(stack: Stack, cl
 
 @pytest.mark.parametrize(("mode", "orientation"), [("L", None), ("RGB", 6)])
 async def test_jpeg_app_segments_comments_and_appended_images_are_not_stored(
-        stack: Stack, clinician, mode: str, orientation: int | None) -> None:
+    stack: Stack, clinician, mode: str, orientation: int | None
+) -> None:
     jpeg = phi_jpeg(mode, orientation)
     assert surviving(jpeg.planted, jpeg.data) == jpeg.planted
     created, stored = await upload(stack, clinician[1], jpeg, "DOE_JOHN.jpg")
@@ -87,18 +90,22 @@ async def test_jpeg_app_segments_comments_and_appended_images_are_not_stored(
     assert surviving(jpeg.planted, stored) == []
     markers = jpeg_markers(stored)
     assert [m for m in markers if 0xE0 <= m <= 0xEF or m == 0xFE] == (
-        [JFIF] if orientation is None else [JFIF, EXIF])
+        [JFIF] if orientation is None else [JFIF, EXIF]
+    )
     assert markers[-1] == SOS and stored.count(b"\xff\xd8") == 1  # the appended JPEG is gone
     # the scans are the upload's, byte for byte, up to its first image's end
     scans = jpeg.data.index(b"\xff\xda")
-    assert stored[stored.index(b"\xff\xda"):] == jpeg.data[scans:jpeg.data.index(b"\xff\xd9",
-                                                                                scans) + 2]
+    assert (
+        stored[stored.index(b"\xff\xda") :]
+        == jpeg.data[scans : jpeg.data.index(b"\xff\xd9", scans) + 2]
+    )
     assert_same_picture(stored, jpeg.data)
     with Image.open(io.BytesIO(stored)) as im:
         exif = im.getexif()
         assert dict(exif) == ({} if orientation is None else {0x0112: orientation})
         assert "jfif" in im.info and not {"comment", "xmp", "icc_profile", "photoshop"} & set(
-            im.info)
+            im.info
+        )
     size = (64, 80) if orientation is None else (80, 64)  # turned as EXIF says, before and after
     assert (created["width"], created["height"]) == size
     assert created["content_sha256"] == hashlib.sha256(stored).hexdigest()
@@ -110,8 +117,10 @@ def test_xmp_only_orientation_is_kept_as_exif() -> None:
     turn the same way without the XMP."""
     buf = io.BytesIO()
     Image.fromarray(np.arange(48 * 32, dtype=np.uint16).reshape(32, 48).astype(np.uint8)).save(
-        buf, "JPEG", xmp=b'<x:xmpmeta><rdf:Description tiff:Orientation="8" dc:creator="DOE"/>'
-                         b"</x:xmpmeta>")
+        buf,
+        "JPEG",
+        xmp=b'<x:xmpmeta><rdf:Description tiff:Orientation="8" dc:creator="DOE"/></x:xmpmeta>',
+    )
     original = buf.getvalue()
     image = decode(original)
     assert image.meta.get("exif_orientation") == "8" and (image.width, image.height) == (32, 48)
@@ -125,7 +134,8 @@ def test_adobe_segment_of_a_cmyk_jpeg_is_kept() -> None:
     buf = io.BytesIO()
     rng = np.random.default_rng(3)
     Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).convert("CMYK").save(
-        buf, "JPEG", comment=b"PLANTED-COM")
+        buf, "JPEG", comment=b"PLANTED-COM"
+    )
     original = buf.getvalue()
     stored = without_metadata(original, decode(original), DEFAULT_LIMITS)
     assert ADOBE in jpeg_markers(stored) and b"PLANTED" not in stored
@@ -140,7 +150,8 @@ def test_kept_png_chunks_have_their_spec_sizes() -> None:
     buf = io.BytesIO()
     rng = np.random.default_rng(4)
     Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).convert(
-        "P", palette=Image.Palette.ADAPTIVE, colors=16).save(buf, "PNG", transparency=3)
+        "P", palette=Image.Palette.ADAPTIVE, colors=16
+    ).save(buf, "PNG", transparency=3)
     palette = buf.getvalue()
     assert chunk_kinds(strip_png(palette)) == [b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"]
     # ...an RGB image's PLTE is only a suggestion, able to carry 768 bytes of anything
@@ -150,8 +161,9 @@ def test_kept_png_chunks_have_their_spec_sizes() -> None:
     hinted = rgb.getvalue()[:at] + png_chunk(b"PLTE", b"PLANTED-PLTE") + rgb.getvalue()[at:]
     assert chunk_kinds(strip_png(hinted)) == [b"IHDR", b"IDAT", b"IEND"]
     assert_same_picture(without_metadata(hinted, decode(hinted), DEFAULT_LIMITS), hinted)
-    assert strip_png(stripped) == stripped and strip_jpeg(strip_jpeg(phi_jpeg().data)) == \
-        strip_jpeg(phi_jpeg().data)  # stripping twice changes nothing more
+    assert strip_png(stripped) == stripped and strip_jpeg(
+        strip_jpeg(phi_jpeg().data)
+    ) == strip_jpeg(phi_jpeg().data)  # stripping twice changes nothing more
 
 
 def test_a_file_whose_stripped_pixels_differ_is_refused() -> None:
@@ -168,11 +180,17 @@ def _samples() -> list[bytes]:
     return [phi_png().data, phi_jpeg().data, phi_jpeg("RGB", 3).data]
 
 
-@settings(max_examples=60, derandomize=True, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(which=st.integers(0, 2), where=st.floats(0, 1, exclude_max=True), bit=st.integers(0, 7))
 def test_bit_flipped_uploads_strip_to_the_same_pixels_or_are_refused(
-        which: int, where: float, bit: int) -> None:
+    which: int, where: float, bit: int
+) -> None:
     data = bytearray(_samples()[which])
     data[int(len(data) * where)] ^= 1 << bit
     try:

@@ -18,8 +18,9 @@ from inference.manifest import Manifest, manifest_path_for
 from tests.backend.backend_testkit import Stack
 
 
-async def test_every_signed_in_user_reads_the_active_models_notice(stack: Stack, clinician,
-                                                                   reviewer) -> None:
+async def test_every_signed_in_user_reads_the_active_models_notice(
+    stack: Stack, clinician, reviewer
+) -> None:
     async with transaction(stack.services.sessions) as db:
         active = await active_version(db)
     assert active is not None and active.onnx_path
@@ -28,18 +29,29 @@ async def test_every_signed_in_user_reads_the_active_models_notice(stack: Stack,
     for headers in (clinician[1], reviewer[1]):
         r = await stack.client.get("/api/intended-use", headers=headers)
         assert r.status_code == 200, r.text
-        assert r.json() == {"notice": NOTICE, "trained_on": shipped["trained_on"],
-                            "not_trained_on": shipped["not_trained_on"],
-                            "model": f"{active.name} {active.version}", "source": "manifest"}
+        assert r.json() == {
+            "notice": NOTICE,
+            "trained_on": shipped["trained_on"],
+            "not_trained_on": shipped["not_trained_on"],
+            "model": f"{active.name} {active.version}",
+            "source": "manifest",
+        }
     assert (await stack.client.get("/api/intended-use")).status_code == 401
 
 
 def test_a_manifest_without_intended_use_gets_a_default_from_its_training_data() -> None:
-    mv = ModelVersion(name="other", version="2.0", sha256="0" * 64, status="active",
-                      manifest={"training": {"data": "Some chest films", "train_images": 1200}})
+    mv = ModelVersion(
+        name="other",
+        version="2.0",
+        sha256="0" * 64,
+        status="active",
+        manifest={"training": {"data": "Some chest films", "train_images": 1200}},
+    )
     out = intended_use_of(mv)
-    assert (out.trained_on, out.not_trained_on) == ("Some chest films, 1,200 training films.",
-                                                    UNKNOWN_LIMITS)
+    assert (out.trained_on, out.not_trained_on) == (
+        "Some chest films, 1,200 training films.",
+        UNKNOWN_LIMITS,
+    )
     assert (out.source, out.model, out.notice) == ("default", "other 2.0", NOTICE)
     bare = intended_use_of(ModelVersion(name="x", version="1", sha256="0" * 64, manifest={}))
     assert bare.trained_on == UNKNOWN_TRAINING and bare.source == "default"

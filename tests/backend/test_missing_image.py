@@ -14,8 +14,9 @@ async def _done_case(stack: Stack, headers: dict[str, str]) -> str:
     return case_id
 
 
-async def test_a_missing_image_is_named_and_blocks_review(stack: Stack, clinician,
-                                                          reviewer) -> None:
+async def test_a_missing_image_is_named_and_blocks_review(
+    stack: Stack, clinician, reviewer
+) -> None:
     kept, lost = await _done_case(stack, clinician[1]), await _done_case(stack, clinician[1])
     case = await stack.get_case(lost)
     assert case is not None and case.image_key
@@ -31,16 +32,18 @@ async def test_a_missing_image_is_named_and_blocks_review(stack: Stack, clinicia
         assert r.status_code == 410, (kind, r.text)
         assert "stored image of this case is missing" in r.json()["detail"]
 
-    refused = await stack.client.post(f"/api/cases/{lost}/review", headers=reviewer[1],
-                                      json={"decision": "accept"})
+    refused = await stack.client.post(
+        f"/api/cases/{lost}/review", headers=reviewer[1], json={"decision": "accept"}
+    )
     assert refused.status_code == 409, refused.text
     assert "cannot be reviewed" in refused.json()["detail"]
     assert "stored image of this case is missing" in refused.json()["detail"]
     after = (await stack.client.get(f"/api/cases/{lost}", headers=reviewer[1])).json()
     assert after["review_state"] == "unreviewed" and after["reviews"] == []
 
-    accepted = await stack.client.post(f"/api/cases/{kept}/review", headers=reviewer[1],
-                                       json={"decision": "accept"})
+    accepted = await stack.client.post(
+        f"/api/cases/{kept}/review", headers=reviewer[1], json={"decision": "accept"}
+    )
     assert accepted.status_code == 201, accepted.text
 
 
@@ -51,5 +54,6 @@ async def test_a_missing_mask_is_named(stack: Stack, clinician) -> None:
     stack.s3().delete_object(Bucket=stack.settings.s3_bucket, Key=case.mask_key)
     r = await stack.client.get(f"/api/cases/{case_id}/mask", headers=clinician[1])
     assert r.status_code == 410 and "stored mask of this case is missing" in r.json()["detail"]
-    assert (await stack.client.get(f"/api/cases/{case_id}/image",
-                                   headers=clinician[1])).status_code == 200
+    assert (
+        await stack.client.get(f"/api/cases/{case_id}/image", headers=clinician[1])
+    ).status_code == 200

@@ -39,8 +39,12 @@ async def schema(stack: Stack) -> dict[str, Any]:
 
 
 def operations(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [(f"{method.upper()} {path}", op) for path, item in schema["paths"].items()
-            for method, op in item.items() if isinstance(op, dict) and "responses" in op]
+    return [
+        (f"{method.upper()} {path}", op)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "responses" in op
+    ]
 
 
 def ref(prop: dict[str, Any]) -> set[str]:
@@ -74,8 +78,10 @@ def test_descriptions_and_documented_refusals_agree(schema: dict[str, Any]) -> N
         for code in sorted(named - documented):
             wrong.append(f"{name}: the description names {code}, the responses do not")
         for code in sorted((documented & NOTABLE) - named):
-            wrong.append(f"{name}: answers {code} ({op['responses'][code]['description']}) "
-                         "but the description does not say when")
+            wrong.append(
+                f"{name}: answers {code} ({op['responses'][code]['description']}) "
+                "but the description does not say when"
+            )
     assert not wrong, "\n".join(wrong)
 
 
@@ -87,8 +93,10 @@ def test_case_routes_document_their_refusals(schema: dict[str, Any]) -> None:
         for method, op in paths[path].items():
             assert {"404", "410"} <= set(op["responses"]), (method, path)
     for artifact in ("image", "preview", "mask", "overlay"):
-        assert "missing from the object store" in (
-            paths[f"{CASE_ROUTES}/{artifact}"]["get"]["description"]), artifact
+        assert (
+            "missing from the object store"
+            in (paths[f"{CASE_ROUTES}/{artifact}"]["get"]["description"])
+        ), artifact
     review = paths[f"{CASE_ROUTES}/review"]["post"]
     assert {"400", "403", "409", "410"} <= set(review["responses"])
     assert "stored image is missing" in review["description"]
@@ -127,8 +135,11 @@ def test_enums_are_published_once_with_their_values(schema: dict[str, Any]) -> N
     assert ref(components["ReviewOut"]["properties"]["decision"]) == {"ReviewDecision"}
     assert ref(components["UserOut"]["properties"]["role"]) == {"Role"}
     params = {p["name"]: p for p in schema["paths"]["/api/cases"]["get"]["parameters"]}
-    for name, enum in (("status", CaseStatus), ("priority", Priority),
-                       ("review_state", ReviewState)):
+    for name, enum in (
+        ("status", CaseStatus),
+        ("priority", Priority),
+        ("review_state", ReviewState),
+    ):
         assert ref(params[name]["schema"]) == {enum.__name__}, name
     role = {p["name"]: p for p in schema["paths"]["/api/admin/users"]["get"]["parameters"]}
     assert ref(role["role"]["schema"]) == {"Role"}
@@ -151,31 +162,44 @@ def test_zones_are_typed_objects_with_one_field_per_zone(schema: dict[str, Any])
 
 # The prediction contract's JSON type per field, as a case publishes it (inference.result); the
 # model itself is published as model_name and model_version, in_scope as status out_of_scope.
-PREDICTION_TYPES = {"width": "integer", "height": "integer", "source_format": "string",
-                    "findings_text": "string", "lesion_burden_percent": "number",
-                    "lesion_present": "boolean", "lesion_probability": "number",
-                    "scope_reason": "string", "timings_ms": "object",
-                    "zone_flags": "ZoneFlags", "zone_probabilities": "ZoneProbabilities",
-                    "laterality": "Laterality"}
+PREDICTION_TYPES = {
+    "width": "integer",
+    "height": "integer",
+    "source_format": "string",
+    "findings_text": "string",
+    "lesion_burden_percent": "number",
+    "lesion_present": "boolean",
+    "lesion_probability": "number",
+    "scope_reason": "string",
+    "timings_ms": "object",
+    "zone_flags": "ZoneFlags",
+    "zone_probabilities": "ZoneProbabilities",
+    "laterality": "Laterality",
+}
 
 
 def test_a_cases_prediction_fields_are_typed_as_the_prediction_contract(
-        schema: dict[str, Any]) -> None:
+    schema: dict[str, Any],
+) -> None:
     assert {f.name for f in fields(PredictionSummary)} - set(PREDICTION_TYPES) == {
-        "model", "in_scope"}
+        "model",
+        "in_scope",
+    }
     detail = schema["components"]["schemas"]["CaseDetail"]["properties"]
     for name, kind in PREDICTION_TYPES.items():
         prop = detail[name]
-        kinds = ref(prop) | {p["type"] for p in [prop, *prop.get("oneOf", [])]
-                             if p.get("type") not in (None, "null")}
+        kinds = ref(prop) | {
+            p["type"] for p in [prop, *prop.get("oneOf", [])] if p.get("type") not in (None, "null")
+        }
         assert kinds == {kind}, (name, prop)
     timings = detail["timings_ms"]
     timings = next(p for p in [timings, *timings.get("oneOf", [])] if p.get("type") == "object")
     assert timings["additionalProperties"]["type"] == "number"
 
 
-async def _case_with_zones(stack: Stack, headers: dict[str, str], flags: dict[str, Any],
-                           probabilities: dict[str, Any]) -> str:
+async def _case_with_zones(
+    stack: Stack, headers: dict[str, str], flags: dict[str, Any], probabilities: dict[str, Any]
+) -> str:
     r = await stack.client.post("/api/cases", headers=headers, files=upload_files(png_bytes()))
     assert r.status_code == 202, r.text
     case_id = str(r.json()["id"])
@@ -198,8 +222,11 @@ async def test_zones_on_the_wire_keep_their_keys(stack: Stack, clinician, review
     assert (body["status"], body["priority"], body["laterality"]) == ("done", "routine", "right")
 
     corrected = {**flags, "patient_left_upper": True}
-    r = await stack.client.post(f"/api/cases/{case_id}/review", headers=reviewer[1],
-                                json={"decision": "edit", "zone_flags": corrected})
+    r = await stack.client.post(
+        f"/api/cases/{case_id}/review",
+        headers=reviewer[1],
+        json={"decision": "edit", "zone_flags": corrected},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["decision"] == "edit" and r.json()["zone_flags"] == corrected
     body = (await stack.client.get(f"/api/cases/{case_id}", headers=clinician[1])).json()
@@ -211,12 +238,12 @@ async def test_zones_on_the_wire_keep_their_keys(stack: Stack, clinician, review
     assert body["zone_flags"] is None and body["zone_probabilities"] is None
 
 
-async def test_an_unknown_zone_or_decision_is_refused(stack: Stack, clinician,
-                                                      reviewer) -> None:
+async def test_an_unknown_zone_or_decision_is_refused(stack: Stack, clinician, reviewer) -> None:
     flags = dict.fromkeys(PATIENT_ZONES, False)
     case_id = await _case_with_zones(stack, clinician[1], flags, dict.fromkeys(PATIENT_ZONES, 0.0))
-    for body in ({"decision": "approve"},
-                 {"decision": "edit", "zone_flags": {**flags, "left_upper": True}}):
-        r = await stack.client.post(f"/api/cases/{case_id}/review", headers=reviewer[1],
-                                    json=body)
+    for body in (
+        {"decision": "approve"},
+        {"decision": "edit", "zone_flags": {**flags, "left_upper": True}},
+    ):
+        r = await stack.client.post(f"/api/cases/{case_id}/review", headers=reviewer[1], json=body)
         assert r.status_code == 400, (body, r.text)

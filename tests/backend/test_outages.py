@@ -10,8 +10,7 @@ async def test_s3_down_upload_503_and_no_row(other_stack, clinician, admin) -> N
     dead = closed_port_url()
     async with other_stack(s3_endpoint_url=dead) as s:
         before = await s.case_count()
-        r = await s.client.post("/api/cases", headers=clinician[1],
-                                files=upload_files(png_bytes()))
+        r = await s.client.post("/api/cases", headers=clinician[1], files=upload_files(png_bytes()))
         assert r.status_code == 503, r.text
         assert "s3" in r.json()["detail"] and "unavailable" in r.json()["detail"]
         assert r.headers["retry-after"]
@@ -28,8 +27,7 @@ async def test_redis_down(other_stack, clinician, admin) -> None:
         assert checks["redis"] != "ok" and checks["database"] == "ok" and checks["s3"] == "ok"
         assert "redis" in ready.json()["detail"]
 
-        r = await s.client.post("/api/cases", headers=clinician[1],
-                                files=upload_files(png_bytes()))
+        r = await s.client.post("/api/cases", headers=clinician[1], files=upload_files(png_bytes()))
         assert r.status_code == 202, r.text
         assert r.json()["enqueued"] is False and r.json()["status"] == "queued"
         assert (await s.get_case(r.json()["id"])) is not None

@@ -30,15 +30,16 @@ REPORTS = ("report.pdf", "report.fhir.json", "seg.dcm", "sr.dcm")
 
 
 @pytest.fixture(scope="module")
-async def own(settings: Settings, tmp_path_factory: pytest.TempPathFactory
-              ) -> AsyncIterator[Stack]:
-    async with own_stack(settings, tmp_path_factory.mktemp("quarantine-reads-db"),
-                         "quarantine_reads", BUCKET) as s:
+async def own(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    async with own_stack(
+        settings, tmp_path_factory.mktemp("quarantine-reads-db"), "quarantine_reads", BUCKET
+    ) as s:
         yield s
 
 
-async def test_a_running_api_refuses_a_quarantined_case_at_once(own: Stack,
-                                                                shared_data: Path) -> None:
+async def test_a_running_api_refuses_a_quarantined_case_at_once(
+    own: Stack, shared_data: Path
+) -> None:
     base = (shared_data / "samples" / "dicom" / "nccid-dx-1024.dcm").read_bytes()
     burned = phi_laden_dx(base, size=64, burned_in="YES")
     owner_id, owner = await own.user_headers("clinician")
@@ -74,8 +75,9 @@ async def test_a_running_api_refuses_a_quarantined_case_at_once(own: Stack,
         detail = got.json()["detail"]
         assert "quarantine" in detail and "privacy officer" in detail, (path, detail)
         assert got.content not in served.values()
-    review = await own.client.post(f"/api/cases/{case_id}/review", headers=reviewer,
-                                   json={"decision": "accept"})
+    review = await own.client.post(
+        f"/api/cases/{case_id}/review", headers=reviewer, json={"decision": "accept"}
+    )
     assert review.status_code == 410 and "quarantine" in review.json()["detail"]
     # someone who could not see the case still learns nothing about it
     hidden = await own.client.get(f"/api/cases/{case_id}/image", headers=stranger)
@@ -83,4 +85,5 @@ async def test_a_running_api_refuses_a_quarantined_case_at_once(own: Stack,
     # the worklist still lists it, with the reason
     listed = await own.client.get("/api/cases", headers=owner)
     assert [(c["id"], c["error"]) for c in listed.json()["items"]] == [
-        (case_id, backfill.QUARANTINE_ERROR)]
+        (case_id, backfill.QUARANTINE_ERROR)
+    ]

@@ -29,8 +29,9 @@ HOSTILE_NAME = "Hyde\\Jekyll=Edward^Dr"
 async def _reviewer_named(stack: Stack, full_name: str) -> dict[str, str]:
     email = f"pn-{uuid.uuid4().hex[:8]}@example.org"
     async with transaction(stack.services.sessions) as db:
-        await accounts.create_user(db, None, email=email, password=PASSWORD, role="reviewer",
-                                   full_name=full_name)
+        await accounts.create_user(
+            db, None, email=email, password=PASSWORD, role="reviewer", full_name=full_name
+        )
     return {"Authorization": f"Bearer {await stack.login(email)}"}
 
 
@@ -82,8 +83,10 @@ async def test_exports_reference_the_stored_image(exports: dict[str, Any]) -> No
     assert seg.FrameOfReferenceUID != exports["film"].dataset.FrameOfReferenceUID
     evidence = sr.CurrentRequestedProcedureEvidenceSequence[0]
     assert evidence.StudyInstanceUID == stored.StudyInstanceUID
-    assert (evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence[0]
-            .ReferencedSOPInstanceUID == stored.SOPInstanceUID)
+    assert (
+        evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID
+        == stored.SOPInstanceUID
+    )
     # the SEG repeats the stored film's declaration; the SR (reviewer's name and words) does not
     assert seg.PatientIdentityRemoved == "YES"
     assert [c.CodeValue for c in seg.DeidentificationMethodCodeSequence] == ["113100", "113108"]
@@ -100,18 +103,24 @@ async def test_reviewer_name_is_one_pn_value(exports: dict[str, Any]) -> None:
     assert value == "Hyde Jekyll Edward Dr^"
 
 
-@pytest.mark.parametrize(("name", "pn"), [
-    ("Test reviewer", "Test reviewer^"),
-    ("a\\b", "a b^"), ("a=b", "a b^"), ("a^b^^c", "a b c^"), ("\\=^", "reviewer^"),
-    ("x\x00\ty", "x y^"), ("n" * 100, "n" * 63 + "^"),
-])
+@pytest.mark.parametrize(
+    ("name", "pn"),
+    [
+        ("Test reviewer", "Test reviewer^"),
+        ("a\\b", "a b^"),
+        ("a=b", "a b^"),
+        ("a^b^^c", "a b c^"),
+        ("\\=^", "reviewer^"),
+        ("x\x00\ty", "x y^"),
+        ("n" * 100, "n" * 63 + "^"),
+    ],
+)
 def test_person_name_cannot_change_pn_structure(name: str, pn: str) -> None:
     assert person_name(name) == pn
 
 
 @pytest.mark.parametrize("name", ["stored", "seg", "sr", "verified_sr"])
-async def test_exports_pass_dciodvfy(exports: dict[str, Any], name: str,
-                                     tmp_path: Path) -> None:
+async def test_exports_pass_dciodvfy(exports: dict[str, Any], name: str, tmp_path: Path) -> None:
     if shutil.which("dciodvfy") is None:
         pytest.skip("dciodvfy not found: install the Debian package dicom3tools")
     path = tmp_path / f"{name}.dcm"
@@ -120,5 +129,6 @@ async def test_exports_pass_dciodvfy(exports: dict[str, Any], name: str,
     report = out.stdout + out.stderr
     errors = [line for line in report.splitlines() if line.startswith("Error")]
     assert errors == [], report
-    assert any(iod in report for iod in ("DXImageForPresentation", "Segmentation",
-                                         "EnhancedSR")), report
+    assert any(iod in report for iod in ("DXImageForPresentation", "Segmentation", "EnhancedSR")), (
+        report
+    )

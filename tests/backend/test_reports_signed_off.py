@@ -26,37 +26,45 @@ def dicom_sample(shared_data: Path) -> bytes:
     return (shared_data / "samples" / "dicom" / "nccid-dx-1024.dcm").read_bytes()
 
 
-async def _reports(stack: Stack, headers: dict[str, str], case_id: str
-                   ) -> tuple[str, dict[str, Any], pydicom.Dataset]:
+async def _reports(
+    stack: Stack, headers: dict[str, str], case_id: str
+) -> tuple[str, dict[str, Any], pydicom.Dataset]:
     got = {}
     for name in ("report.pdf", "report.fhir.json", "sr.dcm"):
         r = await stack.client.get(f"/api/cases/{case_id}/{name}", headers=headers)
         assert r.status_code == 200, (name, r.text)
         got[name] = r.content
     fhir = DiagnosticReport.model_validate_json(got["report.fhir.json"]).model_dump(mode="json")
-    return (pdf_words(got["report.pdf"]), fhir,
-            pydicom.dcmread(io.BytesIO(got["sr.dcm"])))
+    return (pdf_words(got["report.pdf"]), fhir, pydicom.dcmread(io.BytesIO(got["sr.dcm"])))
 
 
 def _model_output(fhir: dict[str, Any]) -> list[str]:
-    return [e["valueString"] for e in fhir.get("extension", [])
-            if e["url"] == MODEL_OUTPUT_EXTENSION]
+    return [
+        e["valueString"] for e in fhir.get("extension", []) if e["url"] == MODEL_OUTPUT_EXTENSION
+    ]
 
 
 def _sr_texts(sr: pydicom.Dataset) -> list[tuple[str, str]]:
     """(concept code value, text) of the SR's text items, in document order."""
-    return [(i.ConceptNameCodeSequence[0].CodeValue, i.TextValue) for i in sr.ContentSequence
-            if i.ValueType == "TEXT"]
+    return [
+        (i.ConceptNameCodeSequence[0].CodeValue, i.TextValue)
+        for i in sr.ContentSequence
+        if i.ValueType == "TEXT"
+    ]
 
 
 async def _listed(stack: Stack, headers: dict[str, str], case_id: str) -> dict[str, Any]:
-    page = (await stack.client.get("/api/cases", headers=headers,
-                                   params={"sort": "newest", "limit": 100})).json()
+    page = (
+        await stack.client.get(
+            "/api/cases", headers=headers, params={"sort": "newest", "limit": 100}
+        )
+    ).json()
     return next(c for c in page["items"] if c["id"] == case_id)
 
 
 async def test_every_report_puts_the_signed_off_result_first(
-        stack: Stack, clinician, reviewer, dicom_sample: bytes) -> None:
+    stack: Stack, clinician, reviewer, dicom_sample: bytes
+) -> None:
     case_id = await upload(stack, clinician[1], dicom_sample, "chest.dcm")
     model = (await run_model(stack, case_id)).findings_text
     assert model and model != EDITED
@@ -90,8 +98,12 @@ async def test_every_report_puts_the_signed_off_result_first(
     # edited: the reviewer's sentence first, the model's below under its own label
     await review(stack, reviewer[1], case_id, decision="edit", findings_text=EDITED)
     pdf, fhir, sr = await _reports(stack, clinician[1], case_id)
-    assert pdf.index(heading) < pdf.index(EDITED) < pdf.index("Model output:") < pdf.index(
-        model, pdf.index("Model output:"))
+    assert (
+        pdf.index(heading)
+        < pdf.index(EDITED)
+        < pdf.index("Model output:")
+        < pdf.index(model, pdf.index("Model output:"))
+    )
     assert fhir["status"] == "final" and fhir["conclusion"] == EDITED
     assert _model_output(fhir) == [model]
     texts = _sr_texts(sr)
@@ -105,8 +117,12 @@ async def test_every_report_puts_the_signed_off_result_first(
     await review(stack, reviewer[1], case_id, decision="reject", comment="not a lesion")
     pdf, fhir, sr = await _reports(stack, clinician[1], case_id)
     banner = f"Rejected by {REVIEWER} - do not use"
-    assert pdf.index(banner) < pdf.index(REJECTED_NOTE) < pdf.index(
-        "Model output (rejected - do not use):") < pdf.index(model)
+    assert (
+        pdf.index(banner)
+        < pdf.index(REJECTED_NOTE)
+        < pdf.index("Model output (rejected - do not use):")
+        < pdf.index(model)
+    )
     assert "Findings (" not in pdf and EDITED not in pdf
     assert fhir["status"] == "entered-in-error"
     assert fhir["conclusion"] == f"Rejected by {REVIEWER} — do not use. {REJECTED_NOTE}"
@@ -115,7 +131,8 @@ async def test_every_report_puts_the_signed_off_result_first(
     texts = _sr_texts(sr)
     assert "121071" not in [code for code, _ in texts]
     assert texts[0][0] == "121106" and texts[0][1].startswith(
-        f"Rejected by {REVIEWER} — do not use. {REJECTED_NOTE}")
+        f"Rejected by {REVIEWER} — do not use. {REJECTED_NOTE}"
+    )
     assert ("model-output", model) in texts and sr.VerificationFlag == "UNVERIFIED"
     assert sr.PreliminaryFlag == "PRELIMINARY"
     assert (await _listed(stack, clinician[1], case_id))["review_state"] == "rejected"

@@ -46,12 +46,15 @@ def test_development_allows_the_default_secret(monkeypatch):
     assert load_settings().secret_key == DEV_SECRET
 
 
-@pytest.mark.parametrize(("name", "value", "says"), [
-    ("MEDSEGTEXT_UPLOADS_PER_MINUTE", "thirty", "MEDSEGTEXT_UPLOADS_PER_MINUTE: 'thirty'"),
-    ("MEDSEGTEXT_JOB_RETRY_BASE_SECONDS", "2s", "MEDSEGTEXT_JOB_RETRY_BASE_SECONDS: '2s'"),
-    # a typo no longer reads as false
-    ("MEDSEGTEXT_COOKIE_SECURE", "ture", "MEDSEGTEXT_COOKIE_SECURE: 'ture'"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("MEDSEGTEXT_UPLOADS_PER_MINUTE", "thirty", "MEDSEGTEXT_UPLOADS_PER_MINUTE: 'thirty'"),
+        ("MEDSEGTEXT_JOB_RETRY_BASE_SECONDS", "2s", "MEDSEGTEXT_JOB_RETRY_BASE_SECONDS: '2s'"),
+        # a typo no longer reads as false
+        ("MEDSEGTEXT_COOKIE_SECURE", "ture", "MEDSEGTEXT_COOKIE_SECURE: 'ture'"),
+    ],
+)
 def test_a_value_of_the_wrong_type_names_its_variable(monkeypatch, name, value, says):
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=re.escape(says)):
@@ -84,9 +87,12 @@ def test_a_concern_reads_alone_and_every_concern_is_in_settings(monkeypatch):
     fields = [name for concern in concerns for name in concern.model_fields]
     assert len(fields) == len(set(fields)) and set(fields) == set(Settings.model_fields)
     # Settings inherits them all: a check named like another concern's would replace it
-    checks = [name for concern in concerns
-              for kind in ("field_validators", "model_validators")
-              for name in getattr(concern.__pydantic_decorators__, kind)]
+    checks = [
+        name
+        for concern in concerns
+        for kind in ("field_validators", "model_validators")
+        for name in getattr(concern.__pydantic_decorators__, kind)
+    ]
     assert len(checks) == len(set(checks))
 
 
@@ -99,9 +105,15 @@ def test_settings_are_immutable_and_copied_with_changes():
 
 
 def test_another_process_reads_the_same_settings(monkeypatch):
-    given = Settings(environment="test", cors_origins=("https://a.example", "https://b.example"),
-                     s3_endpoint_url="http://127.0.0.1:9000", uploads_per_minute=0,
-                     cookie_secure=True, job_retry_base_seconds=0.5, dicom_priority=Priority.STAT)
+    given = Settings(
+        environment="test",
+        cors_origins=("https://a.example", "https://b.example"),
+        s3_endpoint_url="http://127.0.0.1:9000",
+        uploads_per_minute=0,
+        cookie_secure=True,
+        job_retry_base_seconds=0.5,
+        dicom_priority=Priority.STAT,
+    )
     for name in Settings.env_names():
         monkeypatch.delenv(name, raising=False)
     for name, value in given.environment_variables().items():
@@ -113,7 +125,10 @@ def test_every_variable_read_is_a_field_or_its_conventional_name():
     names = Settings.env_names()
     assert {f"MEDSEGTEXT_{f.upper()}" for f in Settings.model_fields} <= names
     assert names - {f"MEDSEGTEXT_{f.upper()}" for f in Settings.model_fields} == {
-        "DATABASE_URL", "REDIS_URL", "AWS_REGION"}
+        "DATABASE_URL",
+        "REDIS_URL",
+        "AWS_REGION",
+    }
 
 
 def test_model_path_has_one_name_and_the_old_one_still_works_with_a_warning(monkeypatch, caplog):

@@ -22,8 +22,9 @@ def _film(width: int, height: int) -> bytes:
 
 
 async def test_thumbnail_is_the_preview_scaled_down(stack: Stack, clinician, admin) -> None:
-    r = await stack.client.post("/api/cases", headers=clinician[1],
-                                files=upload_files(_film(600, 400)))
+    r = await stack.client.post(
+        "/api/cases", headers=clinician[1], files=upload_files(_film(600, 400))
+    )
     assert r.status_code == 202, r.text
     case_id = r.json()["id"]
 
@@ -43,6 +44,7 @@ async def test_thumbnail_is_the_preview_scaled_down(stack: Stack, clinician, adm
         assert abs(int(small[0, col]) - int(big[0, src])) <= 8, col
 
     events = await stack.client.get(
-        f"/api/admin/audit?case_id={case_id}&action=case.download", headers=admin[1])
+        f"/api/admin/audit?case_id={case_id}&action=case.download", headers=admin[1]
+    )
     artifacts = [e["detail"].get("artifact") for e in events.json()["items"]]
     assert "thumbnail" in artifacts

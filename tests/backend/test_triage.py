@@ -16,15 +16,30 @@ from backend.triage.policy import TriagePolicy, assess, score_sql
 from tests.backend.backend_testkit import Stack
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-POLICY = TriagePolicy(routine_escalation_hours=24, urgent_escalation_hours=4,
-                      high_burden_percent=20, moderate_burden_percent=10)
+POLICY = TriagePolicy(
+    routine_escalation_hours=24,
+    urgent_escalation_hours=4,
+    high_burden_percent=20,
+    moderate_burden_percent=10,
+)
 
 
-def _assess(priority: str = "routine", status: str = "done", review_state: str = "unreviewed",
-            burden: float | None = None, waited_h: float = 0.0):  # type: ignore[no-untyped-def]
-    return assess(POLICY, priority=priority, status=status, review_state=review_state,
-                  lesion_burden_percent=burden, created_at=NOW - timedelta(hours=waited_h),
-                  now=NOW)
+def _assess(
+    priority: str = "routine",
+    status: str = "done",
+    review_state: str = "unreviewed",
+    burden: float | None = None,
+    waited_h: float = 0.0,
+):  # type: ignore[no-untyped-def]
+    return assess(
+        POLICY,
+        priority=priority,
+        status=status,
+        review_state=review_state,
+        lesion_burden_percent=burden,
+        created_at=NOW - timedelta(hours=waited_h),
+        now=NOW,
+    )
 
 
 def test_priority_burden_and_reasons() -> None:
@@ -69,15 +84,25 @@ async def test_sql_scores_equal_the_policy(stack: Stack) -> None:
     scores the same in SQL (sorting, paging) as in Python (the reason shown)."""
     owner, _ = await stack.create_user("clinician")
     now = datetime.now(UTC)
-    combos = itertools.product(("routine", "urgent", "stat"), ("queued", "done", "failed"),
-                               ("unreviewed", "accepted"), (None, 3.0, 10.0, 25.0),
-                               (0.5, 5.0, 25.0, 30.0))
+    combos = itertools.product(
+        ("routine", "urgent", "stat"),
+        ("queued", "done", "failed"),
+        ("unreviewed", "accepted"),
+        (None, 3.0, 10.0, 25.0),
+        (0.5, 5.0, 25.0, 30.0),
+    )
     ids = []
     async with transaction(stack.services.sessions) as db:
         for priority, status, state, burden, waited in combos:
-            case = Case(owner_id=owner, priority=priority, status=status, review_state=state,
-                        lesion_burden_percent=burden, image_key="none",
-                        created_at=now - timedelta(hours=waited))
+            case = Case(
+                owner_id=owner,
+                priority=priority,
+                status=status,
+                review_state=state,
+                lesion_burden_percent=burden,
+                image_key="none",
+                created_at=now - timedelta(hours=waited),
+            )
             db.add(case)
             ids.append(case.id)
     async with stack.services.sessions() as db:
@@ -85,12 +110,22 @@ async def test_sql_scores_equal_the_policy(stack: Stack) -> None:
         rows = (await db.exec(stmt)).all()
     assert len(rows) == len(ids) == 288
     for case, sql_score in rows:
-        expected = assess(POLICY, priority=case.priority, status=case.status,
-                          review_state=case.review_state,
-                          lesion_burden_percent=case.lesion_burden_percent,
-                          created_at=case.created_at, now=now).score
-        assert sql_score == expected, (case.priority, case.status, case.review_state,
-                                       case.lesion_burden_percent, now - case.created_at)
+        expected = assess(
+            POLICY,
+            priority=case.priority,
+            status=case.status,
+            review_state=case.review_state,
+            lesion_burden_percent=case.lesion_burden_percent,
+            created_at=case.created_at,
+            now=now,
+        ).score
+        assert sql_score == expected, (
+            case.priority,
+            case.status,
+            case.review_state,
+            case.lesion_burden_percent,
+            now - case.created_at,
+        )
 
 
 async def test_worklist_order_fields_and_paging(stack: Stack) -> None:
@@ -108,29 +143,45 @@ async def test_worklist_order_fields_and_paging(stack: Stack) -> None:
     ids = {}
     async with transaction(stack.services.sessions) as db:
         for name, (priority, status, state, burden, waited) in spec.items():
-            case = Case(owner_id=owner, priority=priority, status=status, review_state=state,
-                        lesion_burden_percent=burden, image_key=f"none-{uuid.uuid4().hex}",
-                        original_filename=f"{name}.png",
-                        created_at=now - timedelta(hours=waited))
+            case = Case(
+                owner_id=owner,
+                priority=priority,
+                status=status,
+                review_state=state,
+                lesion_burden_percent=burden,
+                image_key=f"none-{uuid.uuid4().hex}",
+                original_filename=f"{name}.png",
+                created_at=now - timedelta(hours=waited),
+            )
             db.add(case)
             ids[case.id] = name
 
     r = await stack.client.get("/api/cases?limit=100", headers=headers)
     assert r.status_code == 200, r.text
     items = r.json()["items"]
-    assert [ids[c["id"]] for c in items] == ["stat-high", "old-routine", "stat", "urgent",
-                                             "routine", "reviewed"]
+    assert [ids[c["id"]] for c in items] == [
+        "stat-high",
+        "old-routine",
+        "stat",
+        "urgent",
+        "routine",
+        "reviewed",
+    ]
     by_name = {ids[c["id"]]: c for c in items}
     assert by_name["stat-high"]["triage_reason"] == "requested STAT; lesion burden 25% (high)"
     assert by_name["old-routine"]["triage_reason"] == (
-        "routine; lesion burden 2% (low); waiting 30 h (escalated to stat)")
+        "routine; lesion burden 2% (low); waiting 30 h (escalated to stat)"
+    )
     assert by_name["reviewed"]["triage_score"] == 0
     assert [c["triage_score"] for c in items] == [320, 300, 300, 200, 100, 0]
 
     pages = []
     for offset in range(0, 6, 4):
-        page = (await stack.client.get(f"/api/cases?sort=triage&limit=4&offset={offset}",
-                                       headers=headers)).json()
+        page = (
+            await stack.client.get(
+                f"/api/cases?sort=triage&limit=4&offset={offset}", headers=headers
+            )
+        ).json()
         assert page["total"] == 6
         pages += [c["id"] for c in page["items"]]
     assert pages == [c["id"] for c in items]  # pages neither repeat nor skip
@@ -144,8 +195,15 @@ async def test_escalation_hours_come_from_settings(stack: Stack, other_stack) ->
         owner, email = await quick.create_user("clinician")
         headers = {"Authorization": f"Bearer {await quick.login(email)}"}
         async with transaction(quick.services.sessions) as db:
-            db.add(Case(owner_id=owner, priority="routine", status="queued", image_key="x",
-                        created_at=datetime.now(UTC) - timedelta(hours=2)))
+            db.add(
+                Case(
+                    owner_id=owner,
+                    priority="routine",
+                    status="queued",
+                    image_key="x",
+                    created_at=datetime.now(UTC) - timedelta(hours=2),
+                )
+            )
         item = (await quick.client.get("/api/cases", headers=headers)).json()["items"][0]
         assert item["triage_score"] == 200
         assert item["triage_reason"].endswith("waiting 2 h (escalated to urgent)")

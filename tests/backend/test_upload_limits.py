@@ -31,9 +31,25 @@ def api_process(settings: Settings) -> Iterator[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **settings.environment_variables()}
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.app:create_app", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "backend.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -52,8 +68,9 @@ def api_process(settings: Settings) -> Iterator[str]:
 
 
 async def _post(stack: Stack, headers: dict[str, str], **form: str) -> Any:
-    return await stack.client.post("/api/cases", headers=headers,
-                                   files=upload_files(png_bytes()), data=form or None)
+    return await stack.client.post(
+        "/api/cases", headers=headers, files=upload_files(png_bytes()), data=form or None
+    )
 
 
 async def test_stat_needs_a_reason(stack: Stack, clinician, admin) -> None:
@@ -74,11 +91,15 @@ async def test_stat_needs_a_reason(stack: Stack, clinician, admin) -> None:
     assert r.json()["priority_reason"] == REASON
     detail = (await stack.client.get(f"/api/cases/{case_id}", headers=clinician[1])).json()
     assert (detail["priority"], detail["priority_reason"]) == ("stat", REASON)
-    listed = (await stack.client.get("/api/cases?priority=stat&limit=100",
-                                     headers=clinician[1])).json()["items"]
+    listed = (
+        await stack.client.get("/api/cases?priority=stat&limit=100", headers=clinician[1])
+    ).json()["items"]
     assert [c["priority_reason"] for c in listed if c["id"] == case_id] == [REASON]
-    events = (await stack.client.get(
-        f"/api/admin/audit?action=case.upload&object_id={case_id}", headers=admin[1])).json()
+    events = (
+        await stack.client.get(
+            f"/api/admin/audit?action=case.upload&object_id={case_id}", headers=admin[1]
+        )
+    ).json()
     assert events["items"][0]["detail"]["priority_reason"] == REASON
     assert events["items"][0]["detail"]["priority"] == "stat"
     # other priorities need none, and keep one when given
@@ -118,17 +139,25 @@ async def test_stat_cap_per_hour(stack: Stack, other_stack) -> None:
 
 async def test_concurrent_stat_uploads_to_two_processes_share_one_cap(stack: Stack) -> None:
     cap, tries = 3, 12
-    limited = stack.settings.model_copy(update={"stat_uploads_per_hour": cap,
-                                                "uploads_per_minute": 0})
+    limited = stack.settings.model_copy(
+        update={"stat_uploads_per_hour": cap, "uploads_per_minute": 0}
+    )
     _, headers = await stack.user_headers("clinician")
     keys = bucket_keys(stack)
     with ExitStack() as processes:
         urls = [processes.enter_context(api_process(limited)) for _ in range(2)]
         clients = [httpx.AsyncClient(base_url=u, headers=headers, timeout=60) for u in urls]
         try:
-            answers = await asyncio.gather(*(
-                clients[i % 2].post("/api/cases", files=upload_files(png_bytes()), data={
-                    "priority": "stat", "priority_reason": REASON}) for i in range(tries)))
+            answers = await asyncio.gather(
+                *(
+                    clients[i % 2].post(
+                        "/api/cases",
+                        files=upload_files(png_bytes()),
+                        data={"priority": "stat", "priority_reason": REASON},
+                    )
+                    for i in range(tries)
+                )
+            )
         finally:
             for c in clients:
                 await c.aclose()

@@ -16,16 +16,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def test_the_api_reports_pyprojects_version(stack: Stack) -> None:
     expected = pyproject_version()
-    assert (await stack.client.get("/api/health")).json() == {"status": "ok",
-                                                               "version": expected}
+    assert (await stack.client.get("/api/health")).json() == {"status": "ok", "version": expected}
     schema = (await stack.client.get("/api/schema/openapi.json")).json()
     assert schema["info"]["version"] == expected
 
 
 def test_the_installed_metadata_and_the_cli_say_the_same() -> None:
     assert app_version() == pyproject_version()
-    out = subprocess.run([sys.executable, "-m", "medsegtext.cli", "--version"], cwd=ROOT,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "medsegtext.cli", "--version"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.split() == ["medsegtext", pyproject_version()]
 
 

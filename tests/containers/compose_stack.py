@@ -32,13 +32,20 @@ def docker_missing() -> str | None:
         if shutil.which(tool) is None:
             return f"no {tool} on PATH (apt-get install docker.io docker-compose)"
     if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        return ("no Docker engine reachable at DOCKER_HOST="
-                f"{os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')} "
-                "(eval \"$(docker/engine.sh)\")")
+        return (
+            "no Docker engine reachable at DOCKER_HOST="
+            f"{os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')} "
+            '(eval "$(docker/engine.sh)")'
+        )
     tag = os.environ.get("MEDSEGTEXT_TAG", "local")
-    missing = [f"medsegtext/{name}:{tag}" for name in IMAGES
-               if subprocess.run(["docker", "image", "inspect", f"medsegtext/{name}:{tag}"],
-                                 capture_output=True).returncode != 0]
+    missing = [
+        f"medsegtext/{name}:{tag}"
+        for name in IMAGES
+        if subprocess.run(
+            ["docker", "image", "inspect", f"medsegtext/{name}:{tag}"], capture_output=True
+        ).returncode
+        != 0
+    ]
     return f"images not built: {', '.join(missing)} (make images)" if missing else None
 
 
@@ -51,23 +58,34 @@ class ComposeStack:
     startup: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.env = {**os.environ,
-                    "MEDSEGTEXT_SECRET_KEY": secrets.token_urlsafe(48),
-                    "MEDSEGTEXT_AWS_SECRET": secrets.token_urlsafe(30),
-                    "MEDSEGTEXT_ADMIN_EMAIL": self.admin_email,
-                    "MEDSEGTEXT_ADMIN_PASSWORD": self.admin_password,
-                    "MEDSEGTEXT_BIND": BIND,
-                    # creating a container copies its image in full on VFS storage: minutes
-                    "COMPOSE_HTTP_TIMEOUT": "600",
-                    "MEDSEGTEXT_PUBLIC_URL": f"http://{BIND}:3000"}
+        self.env = {
+            **os.environ,
+            "MEDSEGTEXT_SECRET_KEY": secrets.token_urlsafe(48),
+            "MEDSEGTEXT_AWS_SECRET": secrets.token_urlsafe(30),
+            "MEDSEGTEXT_ADMIN_EMAIL": self.admin_email,
+            "MEDSEGTEXT_ADMIN_PASSWORD": self.admin_password,
+            "MEDSEGTEXT_BIND": BIND,
+            # creating a container copies its image in full on VFS storage: minutes
+            "COMPOSE_HTTP_TIMEOUT": "600",
+            "MEDSEGTEXT_PUBLIC_URL": f"http://{BIND}:3000",
+        }
 
     api_url = f"http://{BIND}:8000"
 
     def compose(self, *args: str, timeout: float = 600) -> str:
-        cmd = ["docker-compose", "-p", PROJECT, "-f", str(ROOT / "compose.yaml"),
-               "-f", str(ROOT / "compose.local.yaml"), *args]
-        done = subprocess.run(cmd, cwd=ROOT, env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+        cmd = [
+            "docker-compose",
+            "-p",
+            PROJECT,
+            "-f",
+            str(ROOT / "compose.yaml"),
+            "-f",
+            str(ROOT / "compose.local.yaml"),
+            *args,
+        ]
+        done = subprocess.run(
+            cmd, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         assert done.returncode == 0, f"{' '.join(args)}: {done.stderr[-3000:]}"
         return done.stdout
 
@@ -77,9 +95,12 @@ class ComposeStack:
         return ids[0]
 
     def state(self, service: str) -> dict[str, object]:
-        out = subprocess.run(["docker", "inspect", "-f", "{{json .State}}",
-                              self.container(service)],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["docker", "inspect", "-f", "{{json .State}}", self.container(service)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         state: dict[str, object] = json.loads(out)
         return state
 
@@ -106,8 +127,9 @@ class ComposeStack:
                     if health.get("Status") == "healthy":
                         ready[service] = time.monotonic() - start
             late = [s for s in (*SERVICES, *ONE_OFFS) if s not in ready]
-            assert time.monotonic() - start < timeout, \
+            assert time.monotonic() - start < timeout, (
                 f"not ready after {timeout} s: {late}\n" + "\n".join(self.logs(s) for s in late)
+            )
             time.sleep(2)
         return ready
 

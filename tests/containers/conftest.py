@@ -17,9 +17,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ours = [item for item in items if str(item.path).startswith(here)]
     if not ours:
         return
-    reason = (None if os.environ.get("MEDSEGTEXT_CONTAINER_TESTS") == "1" else
-              "the container stack runs under `make compose-test` "
-              "(MEDSEGTEXT_CONTAINER_TESTS=1), not in the default test run")
+    reason = (
+        None
+        if os.environ.get("MEDSEGTEXT_CONTAINER_TESTS") == "1"
+        else "the container stack runs under `make compose-test` "
+        "(MEDSEGTEXT_CONTAINER_TESTS=1), not in the default test run"
+    )
     reason = reason or docker_missing()
     if reason:
         for item in ours:

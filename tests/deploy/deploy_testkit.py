@@ -9,9 +9,16 @@ from deploy.plan import Step
 
 #: What production must set for the API and workers to start and use the right resources.
 REQUIRED_BACKEND_ENV = {
-    "MEDSEGTEXT_ENVIRONMENT", "MEDSEGTEXT_SECRET_KEY", "DATABASE_URL", "REDIS_URL",
-    "AWS_REGION", "MEDSEGTEXT_S3_BUCKET", "MEDSEGTEXT_S3_PREFIX", "MEDSEGTEXT_DYNAMODB_TABLE",
-    "MEDSEGTEXT_INFERENCE_BACKEND", "MEDSEGTEXT_SAGEMAKER_ENDPOINT",
+    "MEDSEGTEXT_ENVIRONMENT",
+    "MEDSEGTEXT_SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "AWS_REGION",
+    "MEDSEGTEXT_S3_BUCKET",
+    "MEDSEGTEXT_S3_PREFIX",
+    "MEDSEGTEXT_DYNAMODB_TABLE",
+    "MEDSEGTEXT_INFERENCE_BACKEND",
+    "MEDSEGTEXT_SAGEMAKER_ENDPOINT",
     # The image's /app is read-only (ECS) or not the app user's (compose): fetched model
     # versions go to a writable place.
     "MEDSEGTEXT_MODEL_CACHE_DIR",
@@ -54,8 +61,10 @@ def step(plan: list[Step], step_id: str) -> Step:
 
 def task_definitions(plan: list[Step]) -> dict[str, dict[str, Any]]:
     """Component (its one container's name) -> registered task definition."""
-    return {s.params["containerDefinitions"][0]["name"]: s.params
-            for s in steps_of(plan, "ecs", "register_task_definition")}
+    return {
+        s.params["containerDefinitions"][0]["name"]: s.params
+        for s in steps_of(plan, "ecs", "register_task_definition")
+    }
 
 
 def portal_config(root: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -71,12 +80,21 @@ def portal_config(root: Path, env: dict[str, str]) -> dict[str, Any]:
 
     python = root / "frontend" / ".venv" / "bin" / "python"
     if not python.exists():
-        pytest.skip("the portal's venv frontend/.venv is missing (frontend/run.sh --setup-only "
-                    "makes it)")
+        pytest.skip(
+            "the portal's venv frontend/.venv is missing (frontend/run.sh --setup-only makes it)"
+        )
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
-    code = ("import json, rxconfig; print(json.dumps({'origins': rxconfig.portal_origins(), "
-            "'trusted_proxy_hops': rxconfig.config.trusted_proxy_hops}))")
-    result = subprocess.run([str(python), "-c", code], cwd=root / "frontend",
-                            env={**base, **env}, capture_output=True, text=True, timeout=120)
+    code = (
+        "import json, rxconfig; print(json.dumps({'origins': rxconfig.portal_origins(), "
+        "'trusted_proxy_hops': rxconfig.config.trusted_proxy_hops}))"
+    )
+    result = subprocess.run(
+        [str(python), "-c", code],
+        cwd=root / "frontend",
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))

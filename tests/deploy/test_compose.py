@@ -28,11 +28,22 @@ from tests.deploy.deploy_testkit import (
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
-BACKEND_SERVICES = ("api", "worker", "worker-gpu", "worker-sagemaker", "migrate", "aws-init",
-                    "dicom-node")
+BACKEND_SERVICES = (
+    "api",
+    "worker",
+    "worker-gpu",
+    "worker-sagemaker",
+    "migrate",
+    "aws-init",
+    "dicom-node",
+)
 #: Set in compose only: the stand-ins for AWS (on ECS the task role signs real AWS calls).
-STAND_IN_ENV = {"MEDSEGTEXT_S3_ENDPOINT_URL", "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL",
-                "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+STAND_IN_ENV = {
+    "MEDSEGTEXT_S3_ENDPOINT_URL",
+    "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,34 +51,61 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE.read_text())
 
 
-def _compose_cli(*args: str, secret: bool = True, aws_secret: bool = True,
-                 extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _compose_cli(
+    *args: str,
+    secret: bool = True,
+    aws_secret: bool = True,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.skip("docker-compose not installed (Debian: apt-get install docker-compose)")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MEDSEGTEXT_", "COMPOSE_", "POSTGRES_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MEDSEGTEXT_", "COMPOSE_", "POSTGRES_"))
+    }
     if secret:
         env["MEDSEGTEXT_SECRET_KEY"] = "test-secret-not-for-production"
     if aws_secret:
         env["MEDSEGTEXT_AWS_SECRET"] = "test-aws-secret-not-for-production"
     env.update(extra_env or {})
-    return subprocess.run([binary, "-f", str(COMPOSE), *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [binary, "-f", str(COMPOSE), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def test_docker_compose_accepts_the_file_with_every_profile() -> None:
-    result = _compose_cli("--profile", "gpu", "--profile", "sagemaker", "--profile", "pacs",
-                          "config")
+    result = _compose_cli(
+        "--profile", "gpu", "--profile", "sagemaker", "--profile", "pacs", "config"
+    )
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
     services = resolved["services"]
-    assert {"postgres", "redis", "aws", "migrate", "aws-init", "api", "worker", "frontend",
-            "worker-gpu", "sagemaker", "worker-sagemaker", "dicom-node"} == set(services)
+    assert {
+        "postgres",
+        "redis",
+        "aws",
+        "migrate",
+        "aws-init",
+        "api",
+        "worker",
+        "frontend",
+        "worker-gpu",
+        "sagemaker",
+        "worker-sagemaker",
+        "dicom-node",
+    } == set(services)
     devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
-    assert services["api"]["environment"]["MEDSEGTEXT_SECRET_KEY"] == \
-        "test-secret-not-for-production"
+    assert (
+        services["api"]["environment"]["MEDSEGTEXT_SECRET_KEY"] == "test-secret-not-for-production"
+    )
     for name in ("api", "worker", "frontend", "migrate"):
         build = services[name]["build"]
         assert (Path(build["context"]) / build["dockerfile"]).is_file(), name
@@ -105,15 +143,17 @@ def test_backend_environment_is_what_settings_read(compose: dict[str, Any]) -> N
         missing = REQUIRED_BACKEND_ENV - set(env)
         assert not missing, f"{name}: missing {missing}"
         assert env["MEDSEGTEXT_ENVIRONMENT"] == "production"
-    assert compose["services"]["worker-gpu"]["environment"]["MEDSEGTEXT_INFERENCE_BACKEND"] == \
-        "local"
+    assert (
+        compose["services"]["worker-gpu"]["environment"]["MEDSEGTEXT_INFERENCE_BACKEND"] == "local"
+    )
     sm = compose["services"]["worker-sagemaker"]["environment"]
     assert sm["MEDSEGTEXT_INFERENCE_BACKEND"] == "sagemaker"
     assert sm["MEDSEGTEXT_SAGEMAKER_ENDPOINT_URL"] == "http://sagemaker:8080"
 
 
-def test_same_variables_as_the_ecs_task_definitions(compose: dict[str, Any],
-                                                    cfg: config_mod.Config) -> None:
+def test_same_variables_as_the_ecs_task_definitions(
+    compose: dict[str, Any], cfg: config_mod.Config
+) -> None:
     """compose = ECS environment + ECS secrets + the AWS stand-ins, nothing else."""
     for component in ("api", "worker", "dicom-node"):
         c = taskdefs.TASK_DEFINITIONS[component](cfg)["containerDefinitions"][0]
@@ -121,17 +161,20 @@ def test_same_variables_as_the_ecs_task_definitions(compose: dict[str, Any],
         local = set(compose["services"][component]["environment"])
         assert local == ecs | STAND_IN_ENV, (component, local ^ (ecs | STAND_IN_ENV))
     c = taskdefs.frontend(cfg)["containerDefinitions"][0]
-    assert set(compose["services"]["frontend"]["environment"]) == \
-        {e["name"] for e in c["environment"]} == set(FRONTEND_ENV) | set(REFLEX_ENV)
+    assert (
+        set(compose["services"]["frontend"]["environment"])
+        == {e["name"] for e in c["environment"]}
+        == set(FRONTEND_ENV) | set(REFLEX_ENV)
+    )
 
 
-def test_only_portal_api_and_the_node_are_published_on_loopback(compose: dict[str, Any]
-                                                                ) -> None:
-    published = {name: svc["ports"] for name, svc in compose["services"].items()
-                 if "ports" in svc}
-    assert published == {"api": ["${MEDSEGTEXT_BIND:-127.0.0.1}:8000:8000"],
-                         "frontend": ["${MEDSEGTEXT_BIND:-127.0.0.1}:3000:3000"],
-                         "dicom-node": ["${MEDSEGTEXT_DICOM_BIND:-127.0.0.1}:11112:11112"]}
+def test_only_portal_api_and_the_node_are_published_on_loopback(compose: dict[str, Any]) -> None:
+    published = {name: svc["ports"] for name, svc in compose["services"].items() if "ports" in svc}
+    assert published == {
+        "api": ["${MEDSEGTEXT_BIND:-127.0.0.1}:8000:8000"],
+        "frontend": ["${MEDSEGTEXT_BIND:-127.0.0.1}:3000:3000"],
+        "dicom-node": ["${MEDSEGTEXT_DICOM_BIND:-127.0.0.1}:11112:11112"],
+    }
 
 
 def test_the_dicom_node_is_opt_in_and_shares_the_identity_key(compose: dict[str, Any]) -> None:
@@ -144,29 +187,44 @@ def test_the_dicom_node_is_opt_in_and_shares_the_identity_key(compose: dict[str,
         env = s[name]["environment"]
         assert env["MEDSEGTEXT_IDENTITY_KEY"] == "${MEDSEGTEXT_IDENTITY_KEY:-}", name
         assert env["MEDSEGTEXT_PACS_AE_TITLE"] == "${MEDSEGTEXT_PACS_AE_TITLE:-}", name
-    result = _compose_cli("--profile", "pacs", "config", extra_env={
-        "MEDSEGTEXT_IDENTITY_KEY": "a2V5LWZvci10ZXN0cy1vbmx5LW5vdC1hLXJlYWwta2V5",
-        "MEDSEGTEXT_DICOM_CALLING_AETS": "PACS01", "MEDSEGTEXT_PACS_AE_TITLE": "PACS01"})
+    result = _compose_cli(
+        "--profile",
+        "pacs",
+        "config",
+        extra_env={
+            "MEDSEGTEXT_IDENTITY_KEY": "a2V5LWZvci10ZXN0cy1vbmx5LW5vdC1hLXJlYWwta2V5",
+            "MEDSEGTEXT_DICOM_CALLING_AETS": "PACS01",
+            "MEDSEGTEXT_PACS_AE_TITLE": "PACS01",
+        },
+    )
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)["services"]
     assert resolved["dicom-node"]["environment"]["MEDSEGTEXT_DICOM_CALLING_AETS"] == "PACS01"
-    assert resolved["worker"]["environment"]["MEDSEGTEXT_IDENTITY_KEY"] == \
-        resolved["dicom-node"]["environment"]["MEDSEGTEXT_IDENTITY_KEY"]
+    assert (
+        resolved["worker"]["environment"]["MEDSEGTEXT_IDENTITY_KEY"]
+        == resolved["dicom-node"]["environment"]["MEDSEGTEXT_IDENTITY_KEY"]
+    )
 
 
 # --- the client address the API records (issue 12: forwarded headers only from trusted proxies) --
 
-def _network(compose: dict[str, Any]) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network,
-                                               ipaddress.IPv4Address]:
+
+def _network(
+    compose: dict[str, Any],
+) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network, ipaddress.IPv4Address]:
     """The compose network's subnet, the range Docker hands out dynamic addresses from, and its
     gateway (stated: left out, Docker would take it from the range)."""
     (pool,) = compose["networks"]["default"]["ipam"]["config"]
-    return (ipaddress.IPv4Network(pool["subnet"]), ipaddress.IPv4Network(pool["ip_range"]),
-            ipaddress.IPv4Address(pool["gateway"]))
+    return (
+        ipaddress.IPv4Network(pool["subnet"]),
+        ipaddress.IPv4Network(pool["ip_range"]),
+        ipaddress.IPv4Address(pool["gateway"]),
+    )
 
 
 def test_api_trusts_forwarded_headers_from_the_portals_fixed_address_only(
-        compose: dict[str, Any]) -> None:
+    compose: dict[str, Any],
+) -> None:
     """The portal forwards the browser's address (X-Forwarded-For); the API believes it only
     from the portal's own address, so the audit log and the per-client sign-in throttle see
     the browser, and a browser calling the published API port directly (from the bridge
@@ -198,11 +256,17 @@ def test_docker_compose_resolves_the_portal_address_the_api_trusts() -> None:
     assert ipaddress.IPv4Address(portal) in ipaddress.IPv4Network(pool["subnet"])
 
 
-@pytest.mark.parametrize(("public_url", "hops"), [
-    (None, None), ("https://portal.example-hospital.org", "1"),
-    ("http://medsegtext-host:3000", None)])
-def test_portal_accepts_its_public_origin(root: Path, public_url: str | None,
-                                          hops: str | None) -> None:
+@pytest.mark.parametrize(
+    ("public_url", "hops"),
+    [
+        (None, None),
+        ("https://portal.example-hospital.org", "1"),
+        ("http://medsegtext-host:3000", None),
+    ],
+)
+def test_portal_accepts_its_public_origin(
+    root: Path, public_url: str | None, hops: str | None
+) -> None:
     """The portal's websocket and CORS accept the page's origin: MEDSEGTEXT_PUBLIC_URL (the
     address browsers open), else http://localhost:3000 and http://127.0.0.1:3000. It believes
     no X-Forwarded-For from the browser (published directly) unless a TLS proxy in front is
@@ -223,6 +287,7 @@ def test_portal_accepts_its_public_origin(root: Path, public_url: str | None,
 
 
 # --- the S3 + DynamoDB stand-in: signed requests with the stack's key only (issue 12) ----------
+
 
 def test_stand_in_checks_credentials_with_the_stacks_own_key(compose: dict[str, Any]) -> None:
     """The ``aws`` service runs moto behind the credential gate (deploy/local_aws.py, tested in

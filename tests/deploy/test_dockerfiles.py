@@ -18,8 +18,14 @@ from deploy import iam
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 #: image -> the port it serves HTTP on (None: serves nothing)
-IMAGES = {"api": 8000, "frontend": 3000, "sagemaker": 8080, "worker": None,
-          "worker-gpu": None, "migrate": None}
+IMAGES = {
+    "api": 8000,
+    "frontend": 3000,
+    "sagemaker": 8080,
+    "worker": None,
+    "worker-gpu": None,
+    "migrate": None,
+}
 
 
 @dataclass
@@ -46,8 +52,7 @@ def parse(path: Path) -> tuple[dict[str, str], list[Stage]]:
         if keyword == "FROM":
             m = re.fullmatch(r"(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", rest, re.I)
             assert m, f"{path.name}: cannot parse FROM {rest}"
-            base = re.sub(r"\$\{(\w+)\}", lambda v: args.get(v.group(1), v.group(0)),
-                          m.group(1))
+            base = re.sub(r"\$\{(\w+)\}", lambda v: args.get(v.group(1), v.group(0)), m.group(1))
             stages.append(Stage(base, m.group(2)))
         elif not stages:
             assert keyword == "ARG", f"{path.name}: {keyword} before the first FROM"
@@ -87,7 +92,7 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
             out, i = out + "[^/]", i + 1
         elif pattern[i] == "[":
             j = pattern.index("]", i)
-            out, i = out + pattern[i:j + 1], j + 1
+            out, i = out + pattern[i : j + 1], j + 1
         else:
             out, i = out + re.escape(pattern[i]), i + 1
     return re.compile(out)
@@ -107,8 +112,11 @@ def ignored(relpath: str, patterns: list[str]) -> bool:
 
 
 def test_one_dockerfile_per_image_the_deployment_uses() -> None:
-    assert {p.name.removesuffix(".Dockerfile") for p in DOCKER.glob("*.Dockerfile")} == \
-        set(IMAGES) == set(iam.ALL_COMPONENTS)
+    assert (
+        {p.name.removesuffix(".Dockerfile") for p in DOCKER.glob("*.Dockerfile")}
+        == set(IMAGES)
+        == set(iam.ALL_COMPONENTS)
+    )
 
 
 @pytest.mark.parametrize("name", IMAGES)
@@ -169,14 +177,32 @@ def test_copy_sources_exist_and_are_not_dockerignored(name: str) -> None:
 
 def test_dockerignore_keeps_local_state_out() -> None:
     patterns = dockerignore_patterns()
-    for path in [".venv/bin/python", "runs/gpu/best.pt", ".devdata/qata/x.webp",
-                 "frontend/.web/package.json", "frontend/.tools/node_modules/.bin/bun",
-                 "frontend/.venv/bin/reflex", "var/medsegtext.db", "node_modules/x/y.js",
-                 "backend/__pycache__/app.cpython-311.pyc", ".git/HEAD", "e2e/test_x.py"]:
+    for path in [
+        ".venv/bin/python",
+        "runs/gpu/best.pt",
+        ".devdata/qata/x.webp",
+        "frontend/.web/package.json",
+        "frontend/.tools/node_modules/.bin/bun",
+        "frontend/.venv/bin/reflex",
+        "var/medsegtext.db",
+        "node_modules/x/y.js",
+        "backend/__pycache__/app.cpython-311.pyc",
+        ".git/HEAD",
+        "e2e/test_x.py",
+    ]:
         assert ignored(path, patterns), path
-    for path in ["backend/app.py", "inference/pipeline.py", "models/medsegtext-segfind.onnx",
-                 "frontend/run.sh", "frontend/portal/api.py", "migrations/env.py",
-                 "alembic.ini", "pyproject.toml", "docker/requirements.py", "deploy/metrics.py"]:
+    for path in [
+        "backend/app.py",
+        "inference/pipeline.py",
+        "models/medsegtext-segfind.onnx",
+        "frontend/run.sh",
+        "frontend/portal/api.py",
+        "migrations/env.py",
+        "alembic.ini",
+        "pyproject.toml",
+        "docker/requirements.py",
+        "deploy/metrics.py",
+    ]:
         assert not ignored(path, patterns), path
 
 
@@ -201,8 +227,7 @@ def test_commands_point_at_real_entrypoints() -> None:
 def test_gpu_image_swaps_in_onnxruntime_gpu() -> None:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("docker_requirements",
-                                                  DOCKER / "requirements.py")
+    spec = importlib.util.spec_from_file_location("docker_requirements", DOCKER / "requirements.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -210,8 +235,9 @@ def test_gpu_image_swaps_in_onnxruntime_gpu() -> None:
     gpu = module.requirements(ROOT / "pyproject.toml", gpu=True)
     names = {module.requirement_name(r) for r in gpu}
     assert "onnxruntime" not in names and "onnxruntime-gpu" in names
-    assert {module.requirement_name(r) for r in cpu} - {"onnxruntime"} == names - \
-        {"onnxruntime-gpu"}
+    assert {module.requirement_name(r) for r in cpu} - {"onnxruntime"} == names - {
+        "onnxruntime-gpu"
+    }
     assert "requirements.py --gpu" in dockerfile("worker-gpu").read_text()
     for name in ("api", "worker", "migrate", "sagemaker"):
         assert "python requirements.py >" in dockerfile(name).read_text(), name

@@ -32,8 +32,9 @@ BACKEND_COMPONENTS = ("api", "worker", "worker-gpu", "dicom-node")
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_every_planned_call_is_valid_against_the_aws_api_models(cfg: config_mod.Config,
-                                                                 stage: str) -> None:
+def test_every_planned_call_is_valid_against_the_aws_api_models(
+    cfg: config_mod.Config, stage: str
+) -> None:
     plan = build_plan(cfg, stage)
     assert plan
     assert validate(plan) == []
@@ -41,26 +42,41 @@ def test_every_planned_call_is_valid_against_the_aws_api_models(cfg: config_mod.
 
 def test_create_plan_covers_the_whole_deployment(create_plan: list[Step]) -> None:
     calls = {(s.service, s.operation) for s in create_plan}
-    for needed in [("secretsmanager", "describe_secret"), ("logs", "create_log_group"),
-                   ("iam", "create_role"), ("iam", "put_role_policy"),
-                   ("ecs", "create_capacity_provider"), ("ecs", "create_cluster"),
-                   ("elbv2", "create_load_balancer"), ("elbv2", "create_target_group"),
-                   ("elbv2", "create_listener"), ("elbv2", "create_rule"),
-                   ("ecs", "register_task_definition"), ("ecs", "run_task"),
-                   ("ecs", "create_service"),
-                   ("application-autoscaling", "register_scalable_target"),
-                   ("application-autoscaling", "put_scaling_policy"),
-                   ("cloudwatch", "put_metric_alarm")]:
+    for needed in [
+        ("secretsmanager", "describe_secret"),
+        ("logs", "create_log_group"),
+        ("iam", "create_role"),
+        ("iam", "put_role_policy"),
+        ("ecs", "create_capacity_provider"),
+        ("ecs", "create_cluster"),
+        ("elbv2", "create_load_balancer"),
+        ("elbv2", "create_target_group"),
+        ("elbv2", "create_listener"),
+        ("elbv2", "create_rule"),
+        ("ecs", "register_task_definition"),
+        ("ecs", "run_task"),
+        ("ecs", "create_service"),
+        ("application-autoscaling", "register_scalable_target"),
+        ("application-autoscaling", "put_scaling_policy"),
+        ("cloudwatch", "put_metric_alarm"),
+    ]:
         assert needed in calls, needed
-    assert set(task_definitions(create_plan)) == {"api", "frontend", "worker", "worker-gpu",
-                                                  "queue-metrics", "migrate", "dicom-node"}
+    assert set(task_definitions(create_plan)) == {
+        "api",
+        "frontend",
+        "worker",
+        "worker-gpu",
+        "queue-metrics",
+        "migrate",
+        "dicom-node",
+    }
     services = {s.params["serviceName"] for s in steps_of(create_plan, "ecs", "create_service")}
-    assert services == {"api", "frontend", "worker", "worker-gpu", "queue-metrics",
-                        "dicom-node"}
+    assert services == {"api", "frontend", "worker", "worker-gpu", "queue-metrics", "dicom-node"}
 
 
-def test_yaml_and_json_configs_give_the_same_plan(tmp_path: Path, cfg: config_mod.Config,
-                                                 example_data: dict[str, Any]) -> None:
+def test_yaml_and_json_configs_give_the_same_plan(
+    tmp_path: Path, cfg: config_mod.Config, example_data: dict[str, Any]
+) -> None:
     as_json = tmp_path / "config.json"
     as_json.write_text(json.dumps(example_data))
     from_json = config_mod.load(as_json)
@@ -70,8 +86,13 @@ def test_yaml_and_json_configs_give_the_same_plan(tmp_path: Path, cfg: config_mo
 def test_migration_runs_after_registration_and_before_any_service(create_plan: list[Step]) -> None:
     ids = [s.id for s in create_plan]
     first_service = min(ids.index(s.id) for s in steps_of(create_plan, "ecs", "create_service"))
-    assert ids.index("td-migrate") < ids.index("migrate-run") < ids.index("migrate-wait") \
-        < ids.index("migrate-result") < first_service
+    assert (
+        ids.index("td-migrate")
+        < ids.index("migrate-run")
+        < ids.index("migrate-wait")
+        < ids.index("migrate-result")
+        < first_service
+    )
     assert step(create_plan, "migrate-result").expect == {"tasks.0.containers.0.exitCode": 0}
     assert step(create_plan, "migrate-run").params["taskDefinition"] == "{{td-migrate.arn}}"
     # A service behind the ALB can only be created once its target group is in a listener rule.
@@ -86,14 +107,19 @@ def test_update_plan_registers_migrates_and_rolls_every_service(cfg: config_mod.
     assert [s.operation for s in plan if s.service == "ec2"] == ["describe_vpcs"]
     updates = steps_of(plan, "ecs", "update_service")
     assert {u.params["service"]: u.params["taskDefinition"] for u in updates} == {
-        "api": "{{td-api.arn}}", "frontend": "{{td-frontend.arn}}",
-        "worker": "{{td-worker.arn}}", "worker-gpu": "{{td-worker-gpu.arn}}",
-        "queue-metrics": "{{td-queue-metrics.arn}}", "dicom-node": "{{td-dicom-node.arn}}"}
+        "api": "{{td-api.arn}}",
+        "frontend": "{{td-frontend.arn}}",
+        "worker": "{{td-worker.arn}}",
+        "worker-gpu": "{{td-worker-gpu.arn}}",
+        "queue-metrics": "{{td-queue-metrics.arn}}",
+        "dicom-node": "{{td-dicom-node.arn}}",
+    }
     ids = [s.id for s in plan]
     assert ids.index("migrate-result") < min(ids.index(u.id) for u in updates)
 
 
 # --- task definitions ---------------------------------------------------------------------------
+
 
 def test_fargate_and_gpu_task_definitions(create_plan: list[Step], cfg: config_mod.Config) -> None:
     tds = task_definitions(create_plan)
@@ -102,8 +128,7 @@ def test_fargate_and_gpu_task_definitions(create_plan: list[Step], cfg: config_m
         assert tds[name]["networkMode"] == "awsvpc"
     gpu = tds["worker-gpu"]
     assert gpu["requiresCompatibilities"] == ["EC2"]
-    assert gpu["containerDefinitions"][0]["resourceRequirements"] == [{"type": "GPU",
-                                                                       "value": "1"}]
+    assert gpu["containerDefinitions"][0]["resourceRequirements"] == [{"type": "GPU", "value": "1"}]
     env = {e["name"]: e["value"] for e in gpu["containerDefinitions"][0]["environment"]}
     assert env["MEDSEGTEXT_INFERENCE_BACKEND"] == "local"  # its GPU is the point
     for name, td in tds.items():
@@ -128,7 +153,8 @@ def test_gpu_worker_is_placed_on_the_gpu_capacity_provider(create_plan: list[Ste
 
 
 def test_secrets_come_from_secrets_manager_never_from_plain_environment(
-        create_plan: list[Step], cfg: config_mod.Config) -> None:
+    create_plan: list[Step], cfg: config_mod.Config
+) -> None:
     secret_names = set(SECRET_ENV.values())
     secret_arns = set(cfg.secrets.values())
     for name, td in task_definitions(create_plan).items():
@@ -146,9 +172,12 @@ def test_secrets_come_from_secrets_manager_never_from_plain_environment(
         names = {s["name"] for s in tds[name]["containerDefinitions"][0]["secrets"]}
         assert names == secret_names, name
     assert {s["name"] for s in tds["migrate"]["containerDefinitions"][0]["secrets"]} == {
-        "DATABASE_URL", "MEDSEGTEXT_SECRET_KEY"}
+        "DATABASE_URL",
+        "MEDSEGTEXT_SECRET_KEY",
+    }
     assert {s["name"] for s in tds["queue-metrics"]["containerDefinitions"][0]["secrets"]} == {
-        "REDIS_URL"}
+        "REDIS_URL"
+    }
     assert "secrets" not in tds["frontend"]["containerDefinitions"][0]
 
 
@@ -180,8 +209,9 @@ def _env(td: dict[str, Any]) -> dict[str, str]:
     return {e["name"]: e["value"] for e in td["containerDefinitions"][0]["environment"]}
 
 
-def test_api_trusts_forwarded_headers_from_inside_the_vpc_only(create_plan: list[Step],
-                                                               cfg: config_mod.Config) -> None:
+def test_api_trusts_forwarded_headers_from_inside_the_vpc_only(
+    create_plan: list[Step], cfg: config_mod.Config
+) -> None:
     """The ALB (public subnets) and the portal's tasks (private subnets) are in the VPC; the
     API believes their X-Forwarded-For, and nobody else's (issue 12). 127.0.0.1 is the API
     task's own network namespace, where the ECS-managed Service Connect proxy runs."""
@@ -195,16 +225,17 @@ def test_api_trusts_forwarded_headers_from_inside_the_vpc_only(create_plan: list
     alb_node, portal_task = str(vpc[10]), str(vpc[200])
     # browser -> ALB -> API: the ALB appends the address it saw, whatever the browser claimed
     assert client_address(alb_node, ["198.51.100.23"], networks) == "198.51.100.23"
-    assert client_address(alb_node, [f"{portal_task}, 198.51.100.23"], networks) == \
-        "198.51.100.23"
+    assert client_address(alb_node, [f"{portal_task}, 198.51.100.23"], networks) == "198.51.100.23"
     # browser -> ALB -> portal -> (Service Connect proxy) -> API
-    assert client_address("127.0.0.1", [f"198.51.100.23, {portal_task}"], networks) == \
-        "198.51.100.23"
+    assert (
+        client_address("127.0.0.1", [f"198.51.100.23, {portal_task}"], networks) == "198.51.100.23"
+    )
     assert client_address("203.0.113.5", ["198.51.100.23"], networks) == "203.0.113.5"
 
 
 def test_portal_accepts_the_public_origin_and_the_browser_address_the_alb_saw(
-        create_plan: list[Step], cfg: config_mod.Config, root: Path) -> None:
+    create_plan: list[Step], cfg: config_mod.Config, root: Path
+) -> None:
     """The portal's websocket refuses pages from origins it does not know; the ALB in front of
     it is one proxy hop, whose last X-Forwarded-For entry is the browser the portal forwards to
     the API (with no hop trusted, it would forward the ALB's own address)."""
@@ -216,7 +247,8 @@ def test_portal_accepts_the_public_origin_and_the_browser_address_the_alb_saw(
 
 @pytest.mark.parametrize("stage", ["create", "update"])
 def test_the_configured_vpc_cidr_is_checked_before_any_task_is_defined(
-        cfg: config_mod.Config, stage: str) -> None:
+    cfg: config_mod.Config, stage: str
+) -> None:
     plan = build_plan(cfg, stage)
     check = step(plan, "vpc-cidr")
     assert (check.service, check.operation) == ("ec2", "describe_vpcs")
@@ -228,38 +260,47 @@ def test_the_configured_vpc_cidr_is_checked_before_any_task_is_defined(
 
 # --- load balancer --------------------------------------------------------------------------------
 
+
 def test_alb_routes_api_paths_to_the_api_and_the_rest_to_the_portal(
-        create_plan: list[Step], root: Path) -> None:
+    create_plan: list[Step], root: Path
+) -> None:
     https = step(create_plan, "listener-https").params
     assert https["Protocol"] == "HTTPS" and https["Port"] == 443
-    assert https["DefaultActions"] == [{"Type": "forward",
-                                        "TargetGroupArn": "{{tg-frontend.arn}}"}]
+    assert https["DefaultActions"] == [{"Type": "forward", "TargetGroupArn": "{{tg-frontend.arn}}"}]
     http = step(create_plan, "listener-http").params
     assert http["DefaultActions"][0]["Type"] == "redirect"
     rule = step(create_plan, "rule-api").params
     assert rule["ListenerArn"] == "{{listener-https.arn}}"
-    assert rule["Conditions"] == [{"Field": "path-pattern",
-                                   "PathPatternConfig": {"Values": ["/api/*"]}}]
+    assert rule["Conditions"] == [
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}}
+    ]
     assert rule["Actions"] == [{"Type": "forward", "TargetGroupArn": "{{tg-api.arn}}"}]
     api_tg = step(create_plan, "tg-api").params
     assert (api_tg["Port"], api_tg["HealthCheckPath"]) == (8000, "/api/ready")
     assert '"/ready"' in (root / "backend/http/health.py").read_text()
     front_tg = step(create_plan, "tg-frontend").params
     assert (front_tg["Port"], front_tg["HealthCheckPath"]) == (3000, "/ping")
-    sticky = {a["Key"]: a["Value"]
-              for a in step(create_plan, "tg-frontend-attributes").params["Attributes"]}
+    sticky = {
+        a["Key"]: a["Value"]
+        for a in step(create_plan, "tg-frontend-attributes").params["Attributes"]
+    }
     assert sticky["stickiness.enabled"] == "true"  # portal sessions live in one process
-    lb = {s.params["serviceName"]: s.params.get("loadBalancers")
-          for s in steps_of(create_plan, "ecs", "create_service")}
-    assert lb["api"] == [{"targetGroupArn": "{{tg-api.arn}}", "containerName": "api",
-                          "containerPort": 8000}]
+    lb = {
+        s.params["serviceName"]: s.params.get("loadBalancers")
+        for s in steps_of(create_plan, "ecs", "create_service")
+    }
+    assert lb["api"] == [
+        {"targetGroupArn": "{{tg-api.arn}}", "containerName": "api", "containerPort": 8000}
+    ]
     assert lb["frontend"][0]["targetGroupArn"] == "{{tg-frontend.arn}}"
     assert lb["worker"] is None and lb["worker-gpu"] is None
 
 
 def test_tasks_stay_in_private_subnets(create_plan: list[Step], cfg: config_mod.Config) -> None:
-    for s in [*steps_of(create_plan, "ecs", "create_service"),
-              *steps_of(create_plan, "ecs", "run_task")]:
+    for s in [
+        *steps_of(create_plan, "ecs", "create_service"),
+        *steps_of(create_plan, "ecs", "run_task"),
+    ]:
         vpc = s.params["networkConfiguration"]["awsvpcConfiguration"]
         assert vpc["assignPublicIp"] == "DISABLED", s.id
         assert vpc["subnets"] == list(cfg.network.private_subnets), s.id
@@ -267,8 +308,9 @@ def test_tasks_stay_in_private_subnets(create_plan: list[Step], cfg: config_mod.
 
 
 def test_names_fit_aws_limits(create_plan: list[Step]) -> None:
-    for s in steps_of(create_plan, "elbv2", "create_target_group") + \
-            steps_of(create_plan, "elbv2", "create_load_balancer"):
+    for s in steps_of(create_plan, "elbv2", "create_target_group") + steps_of(
+        create_plan, "elbv2", "create_load_balancer"
+    ):
         assert len(s.params["Name"]) <= 32, s.params["Name"]
     for s in steps_of(create_plan, "iam", "create_role"):
         assert len(s.params["RoleName"]) <= 64
@@ -278,9 +320,12 @@ def test_names_fit_aws_limits(create_plan: list[Step]) -> None:
 
 # --- IAM ------------------------------------------------------------------------------------------
 
+
 def _policies(plan: list[Step]) -> dict[str, dict[str, Any]]:
-    return {s.params["RoleName"]: json.loads(s.params["PolicyDocument"])
-            for s in steps_of(plan, "iam", "put_role_policy")}
+    return {
+        s.params["RoleName"]: json.loads(s.params["PolicyDocument"])
+        for s in steps_of(plan, "iam", "put_role_policy")
+    }
 
 
 def _grants(doc: dict[str, Any]) -> dict[str, set[str]]:
@@ -294,7 +339,8 @@ def _grants(doc: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def test_no_wildcard_actions_and_star_resources_only_where_aws_requires(
-        create_plan: list[Step], cfg: config_mod.Config) -> None:
+    create_plan: list[Step], cfg: config_mod.Config
+) -> None:
     policies = _policies(create_plan)
     assert policies
     for role, doc in policies.items():
@@ -304,12 +350,14 @@ def test_no_wildcard_actions_and_star_resources_only_where_aws_requires(
             if "*" in iam.listify(st["Resource"]):
                 assert set(iam.listify(st["Action"])) <= iam.AWS_REQUIRES_STAR, (role, st)
             if "cloudwatch:PutMetricData" in iam.listify(st["Action"]):
-                assert st["Condition"] == {"StringEquals": {
-                    "cloudwatch:namespace": cfg.autoscaling.metric_namespace}}
+                assert st["Condition"] == {
+                    "StringEquals": {"cloudwatch:namespace": cfg.autoscaling.metric_namespace}
+                }
 
 
-def test_task_roles_get_only_what_their_code_calls(create_plan: list[Step],
-                                                  cfg: config_mod.Config) -> None:
+def test_task_roles_get_only_what_their_code_calls(
+    create_plan: list[Step], cfg: config_mod.Config
+) -> None:
     policies = _policies(create_plan)
     objects = f"arn:aws:s3:::{cfg.storage.bucket}/{cfg.storage.prefix}*"
     models = f"arn:aws:s3:::{cfg.storage.bucket}/models/*"
@@ -318,23 +366,29 @@ def test_task_roles_get_only_what_their_code_calls(create_plan: list[Step],
 
     worker = _grants(policies["medsegtext-worker-task"])
     assert worker == {
-        "s3:GetObject": {objects, models}, "s3:PutObject": {objects},
-        "dynamodb:PutItem": {table}, "dynamodb:GetItem": {table}, "dynamodb:Query": {table},
+        "s3:GetObject": {objects, models},
+        "s3:PutObject": {objects},
+        "dynamodb:PutItem": {table},
+        "dynamodb:GetItem": {table},
+        "dynamodb:Query": {table},
         "sagemaker:InvokeEndpoint": {endpoint},
     }
     api = _grants(policies["medsegtext-api-task"])
     assert api == {
-        "s3:GetObject": {objects}, "s3:PutObject": {objects, models},
+        "s3:GetObject": {objects},
+        "s3:PutObject": {objects, models},
         "s3:DeleteObject": {objects},
         "s3:ListBucket": {f"arn:aws:s3:::{cfg.storage.bucket}"},
-        "dynamodb:GetItem": {table}, "dynamodb:Query": {table},
+        "dynamodb:GetItem": {table},
+        "dynamodb:Query": {table},
     }
-    assert _grants(policies["medsegtext-queue-metrics-task"]) == {
-        "cloudwatch:PutMetricData": {"*"}}
+    assert _grants(policies["medsegtext-queue-metrics-task"]) == {"cloudwatch:PutMetricData": {"*"}}
     execution = _grants(policies["medsegtext-task-execution"])
     assert execution["secretsmanager:GetSecretValue"] == set(cfg.secrets.values())
-    assert all(r.startswith(f"arn:aws:ecr:{cfg.region}:{cfg.account_id}:repository/medsegtext/")
-               for r in execution["ecr:BatchGetImage"])
+    assert all(
+        r.startswith(f"arn:aws:ecr:{cfg.region}:{cfg.account_id}:repository/medsegtext/")
+        for r in execution["ecr:BatchGetImage"]
+    )
     # The portal and the migration call no AWS API themselves: no task role at all.
     tds = task_definitions(create_plan)
     assert "taskRoleArn" not in tds["frontend"] and "taskRoleArn" not in tds["migrate"]
@@ -349,14 +403,14 @@ def test_registry_prefix_is_the_backends(root: Path) -> None:
     assert iam.REGISTRY_PREFIX == MODEL_PREFIX
 
 
-def test_task_roles_trust_only_ecs_tasks_of_this_account(create_plan: list[Step],
-                                                         cfg: config_mod.Config) -> None:
+def test_task_roles_trust_only_ecs_tasks_of_this_account(
+    create_plan: list[Step], cfg: config_mod.Config
+) -> None:
     for s in steps_of(create_plan, "iam", "create_role"):
         trust = json.loads(s.params["AssumeRolePolicyDocument"])["Statement"]
         assert len(trust) == 1 and trust[0]["Action"] == "sts:AssumeRole"
         if trust[0]["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}:
-            assert trust[0]["Condition"] == {
-                "StringEquals": {"aws:SourceAccount": cfg.account_id}}
+            assert trust[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": cfg.account_id}}
         else:
             assert trust[0]["Principal"] == {"Service": "ec2.amazonaws.com"}
             assert s.params["RoleName"] == "medsegtext-gpu-instance"
@@ -364,29 +418,39 @@ def test_task_roles_trust_only_ecs_tasks_of_this_account(create_plan: list[Step]
 
 # --- autoscaling ----------------------------------------------------------------------------------
 
-def test_worker_scaling_reads_the_metric_the_publisher_writes(create_plan: list[Step],
-                                                             cfg: config_mod.Config) -> None:
+
+def test_worker_scaling_reads_the_metric_the_publisher_writes(
+    create_plan: list[Step], cfg: config_mod.Config
+) -> None:
     published = queue_depth_params(5, cfg.autoscaling.metric_namespace, cfg.name)
     datum = published["MetricData"][0]
     policy = step(create_plan, "scaling-worker-backlog").params
     spec = policy["TargetTrackingScalingPolicyConfiguration"]["CustomizedMetricSpecification"]
     queued = next(m for m in spec["Metrics"] if m["Id"] == "queued")["MetricStat"]["Metric"]
-    assert queued == {"Namespace": published["Namespace"], "MetricName": datum["MetricName"],
-                      "Dimensions": datum["Dimensions"]}
+    assert queued == {
+        "Namespace": published["Namespace"],
+        "MetricName": datum["MetricName"],
+        "Dimensions": datum["Dimensions"],
+    }
     returned = [m for m in spec["Metrics"] if m.get("ReturnData")]
     assert len(returned) == 1 and "queued / workers" in returned[0]["Expression"]
     assert policy["ResourceId"] == "service/medsegtext/worker"
     for name in ("gpu-scale-out", "gpu-scale-in"):
         alarm = step(create_plan, f"alarm-{name}").params
         assert (alarm["Namespace"], alarm["MetricName"], alarm["Dimensions"]) == (
-            published["Namespace"], datum["MetricName"], datum["Dimensions"])
+            published["Namespace"],
+            datum["MetricName"],
+            datum["Dimensions"],
+        )
     # The RunningTaskCount divisor exists only with Container Insights on.
-    assert {"name": "containerInsights", "value": "enabled"} in \
-        step(create_plan, "cluster").params["settings"]
+    assert {"name": "containerInsights", "value": "enabled"} in step(create_plan, "cluster").params[
+        "settings"
+    ]
 
 
-def test_scaling_targets_match_services_and_config(create_plan: list[Step],
-                                                  cfg: config_mod.Config) -> None:
+def test_scaling_targets_match_services_and_config(
+    create_plan: list[Step], cfg: config_mod.Config
+) -> None:
     services = {s.params["serviceName"] for s in steps_of(create_plan, "ecs", "create_service")}
     targets = steps_of(create_plan, "application-autoscaling", "register_scalable_target")
     for t in targets:
@@ -395,7 +459,10 @@ def test_scaling_targets_match_services_and_config(create_plan: list[Step],
         size = cfg.services[name.replace("-", "_")]
         assert (t.params["MinCapacity"], t.params["MaxCapacity"]) == (size.min, size.max)
     assert {t.params["ResourceId"] for t in targets} == {
-        "service/medsegtext/api", "service/medsegtext/worker", "service/medsegtext/worker-gpu"}
+        "service/medsegtext/api",
+        "service/medsegtext/worker",
+        "service/medsegtext/worker-gpu",
+    }
     ids = [s.id for s in create_plan]
     for t in targets:  # a scalable target needs its service
         assert ids.index(f"service-{t.id.removeprefix('scalable-')}") < ids.index(t.id)
@@ -421,8 +488,10 @@ def test_every_reference_resolves_to_an_earlier_output(create_plan: list[Step]) 
 
 # --- the DICOM node (issue 16) -----------------------------------------------------------------
 
+
 def test_the_dicom_node_is_reached_through_an_internal_nlb_admitting_only_the_pacs(
-        create_plan: list[Step], cfg: config_mod.Config) -> None:
+    create_plan: list[Step], cfg: config_mod.Config
+) -> None:
     assert cfg.pacs is not None
     nlb = step(create_plan, "nlb").params
     assert (nlb["Type"], nlb["Scheme"]) == ("network", "internal")
@@ -433,25 +502,28 @@ def test_the_dicom_node_is_reached_through_an_internal_nlb_admitting_only_the_pa
     listener = step(create_plan, "listener-dicom").params
     assert (listener["Protocol"], listener["Port"]) == ("TCP", 11112)
     assert listener["LoadBalancerArn"] == "{{nlb.arn}}"
-    assert listener["DefaultActions"] == [{"Type": "forward",
-                                           "TargetGroupArn": "{{tg-dicom.arn}}"}]
+    assert listener["DefaultActions"] == [{"Type": "forward", "TargetGroupArn": "{{tg-dicom.arn}}"}]
     service = step(create_plan, "service-dicom-node").params
-    assert service["loadBalancers"] == [{"targetGroupArn": "{{tg-dicom.arn}}",
-                                         "containerName": "dicom-node",
-                                         "containerPort": 11112}]
+    assert service["loadBalancers"] == [
+        {
+            "targetGroupArn": "{{tg-dicom.arn}}",
+            "containerName": "dicom-node",
+            "containerPort": 11112,
+        }
+    ]
     ids = [s.id for s in create_plan]
     assert ids.index("listener-dicom") < ids.index("service-dicom-node")
 
 
 def test_the_node_and_the_senders_share_the_pacs_settings_and_the_identity_key(
-        create_plan: list[Step], cfg: config_mod.Config) -> None:
+    create_plan: list[Step], cfg: config_mod.Config
+) -> None:
     assert cfg.pacs is not None
     tds = task_definitions(create_plan)
     node = tds["dicom-node"]["containerDefinitions"][0]
     assert node["command"] == ["python", "-m", "backend.dicom_node"]
     assert node["image"] == cfg.image("api")
-    assert node["portMappings"] == [{"name": "dicom", "containerPort": 11112,
-                                     "protocol": "tcp"}]
+    assert node["portMappings"] == [{"name": "dicom", "containerPort": 11112, "protocol": "tcp"}]
     env = {e["name"]: e["value"] for e in node["environment"]}
     assert env["MEDSEGTEXT_DICOM_HOST"] == "0.0.0.0"
     assert env["MEDSEGTEXT_DICOM_CALLING_AETS"] == ",".join(cfg.pacs.calling_aets)
@@ -459,9 +531,12 @@ def test_the_node_and_the_senders_share_the_pacs_settings_and_the_identity_key(
     for name in ("api", "worker", "worker-gpu", "dicom-node"):
         c = tds[name]["containerDefinitions"][0]
         env = {e["name"]: e["value"] for e in c["environment"]}
-        assert (env["MEDSEGTEXT_PACS_AE_TITLE"], env["MEDSEGTEXT_PACS_HOST"],
-                env["MEDSEGTEXT_PACS_PORT"], env["MEDSEGTEXT_DICOM_AE_TITLE"]) == (
-            cfg.pacs.ae_title, cfg.pacs.host, str(cfg.pacs.port), cfg.pacs.node_ae_title), name
+        assert (
+            env["MEDSEGTEXT_PACS_AE_TITLE"],
+            env["MEDSEGTEXT_PACS_HOST"],
+            env["MEDSEGTEXT_PACS_PORT"],
+            env["MEDSEGTEXT_DICOM_AE_TITLE"],
+        ) == (cfg.pacs.ae_title, cfg.pacs.host, str(cfg.pacs.port), cfg.pacs.node_ae_title), name
         (key,) = [s for s in c["secrets"] if s["name"] == "MEDSEGTEXT_IDENTITY_KEY"]
         assert key["valueFrom"] == cfg.secrets["identity_key"], name
     # the migration and the metrics publisher never see the identity key
@@ -470,18 +545,20 @@ def test_the_node_and_the_senders_share_the_pacs_settings_and_the_identity_key(
         assert "MEDSEGTEXT_IDENTITY_KEY" not in names, name
 
 
-def test_without_a_pacs_there_is_no_node_and_nothing_to_send(example_data: dict[str, Any]
-                                                             ) -> None:
+def test_without_a_pacs_there_is_no_node_and_nothing_to_send(example_data: dict[str, Any]) -> None:
     data = {k: v for k, v in example_data.items() if k != "pacs"}
     cfg = config_mod.parse(data)
     plan = build_plan(cfg)
     assert validate(plan) == []
     assert "dicom-node" not in task_definitions(plan)
-    assert not [s for s in plan if s.id in ("nlb", "tg-dicom", "listener-dicom",
-                                            "service-dicom-node")]
-    updates = {s.params["service"] for s in steps_of(build_plan(cfg, "update"), "ecs",
-                                                     "update_service")}
+    assert not [
+        s for s in plan if s.id in ("nlb", "tg-dicom", "listener-dicom", "service-dicom-node")
+    ]
+    updates = {
+        s.params["service"] for s in steps_of(build_plan(cfg, "update"), "ecs", "update_service")
+    }
     assert "dicom-node" not in updates
-    env = {e["name"] for e in task_definitions(plan)["api"]["containerDefinitions"][0][
-        "environment"]}
+    env = {
+        e["name"] for e in task_definitions(plan)["api"]["containerDefinitions"][0]["environment"]
+    }
     assert "MEDSEGTEXT_PACS_AE_TITLE" not in env

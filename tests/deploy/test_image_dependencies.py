@@ -61,7 +61,8 @@ def installed_closure(requirements: list[str]) -> set[str]:
         for raw in dist.requires or []:
             sub = Requirement(raw)
             if sub.marker is not None and not any(
-                    sub.marker.evaluate({"extra": e}) for e in (*extras, "")):
+                sub.marker.evaluate({"extra": e}) for e in (*extras, "")
+            ):
                 continue
             todo.append((sub, frozenset(sub.extras)))
     return {k.split("[")[0] for k in seen}
@@ -76,5 +77,7 @@ def test_every_imported_package_is_a_declared_dependency() -> None:
         dists = {_canonical(d) for d in providers.get(module, [module])}
         if not dists & declared:
             missing[module] = f"{'/'.join(sorted(dists))} (imported by {', '.join(sorted(files))})"
-    assert not missing, ("imported but not in pyproject.toml [project.dependencies], so absent "
-                         f"from the images: {missing}")
+    assert not missing, (
+        "imported but not in pyproject.toml [project.dependencies], so absent "
+        f"from the images: {missing}"
+    )

@@ -33,17 +33,27 @@ def _env(**overrides: str) -> dict[str, str]:
 
 def _check(port: int, **overrides: str) -> subprocess.CompletedProcess[str]:
     """The compose health check's command, against this port."""
-    return subprocess.run([sys.executable, "-m", "deploy.local_aws", "--check", "--port",
-                           str(port)], cwd=ROOT, env=_env(**overrides), capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "deploy.local_aws", "--check", "--port", str(port)],
+        cwd=ROOT,
+        env=_env(**overrides),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _start() -> tuple[subprocess.Popen[str], int]:
     """The ``aws`` service's command on a free loopback port, once its health check passes."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "deploy.local_aws", "--host", "127.0.0.1",
-                             "--port", str(port)], cwd=ROOT, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deploy.local_aws", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while _check(port).returncode != 0:
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -64,7 +74,8 @@ def stand_in() -> Iterator[tuple[subprocess.Popen[str], int]]:
 
 
 def test_health_check_passes_with_the_stacks_key_only(
-        stand_in: tuple[subprocess.Popen[str], int]) -> None:
+    stand_in: tuple[subprocess.Popen[str], int],
+) -> None:
     _, port = stand_in
     assert _check(port).returncode == 0
     wrong = _check(port, AWS_SECRET_ACCESS_KEY="not-the-secret")
@@ -76,7 +87,8 @@ def test_health_check_passes_with_the_stacks_key_only(
 
 @pytest.mark.parametrize("path", ["/", "/moto-api/", "/moto-api/reset"])
 def test_unsigned_requests_and_the_control_api_are_refused(
-        stand_in: tuple[subprocess.Popen[str], int], path: str) -> None:
+    stand_in: tuple[subprocess.Popen[str], int], path: str
+) -> None:
     _, port = stand_in
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5)
@@ -84,23 +96,37 @@ def test_unsigned_requests_and_the_control_api_are_refused(
 
 
 def test_aws_init_creates_the_bucket_and_table_with_the_key(
-        stand_in: tuple[subprocess.Popen[str], int], monkeypatch: pytest.MonkeyPatch) -> None:
+    stand_in: tuple[subprocess.Popen[str], int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What the ``aws-init`` one-off does against it, through the backend's own adapters."""
     _, port = stand_in
     for name, value in KEY.items():
         monkeypatch.setenv(name, value)
     url = f"http://127.0.0.1:{port}"
-    settings = Settings(s3_endpoint_url=url, dynamodb_endpoint_url=url, s3_bucket="compose-bucket",
-                        dynamodb_table="compose-table")
+    settings = Settings(
+        s3_endpoint_url=url,
+        dynamodb_endpoint_url=url,
+        s3_bucket="compose-bucket",
+        dynamodb_table="compose-table",
+    )
     asyncio.run(local_init.ensure_storage(settings))
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=url, region_name="eu-west-1",
-                      aws_access_key_id=KEY["AWS_ACCESS_KEY_ID"],
-                      aws_secret_access_key=KEY["AWS_SECRET_ACCESS_KEY"])
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="eu-west-1",
+        aws_access_key_id=KEY["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=KEY["AWS_SECRET_ACCESS_KEY"],
+    )
     assert "compose-bucket" in {b["Name"] for b in s3.list_buckets()["Buckets"]}
-    intruder = boto3.client("s3", endpoint_url=url, region_name="eu-west-1",
-                            aws_access_key_id="moto", aws_secret_access_key="moto")
+    intruder = boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="eu-west-1",
+        aws_access_key_id="moto",
+        aws_secret_access_key="moto",
+    )
     with pytest.raises(Exception, match="AccessDenied"):
         intruder.list_objects_v2(Bucket="compose-bucket")
 
@@ -108,9 +134,14 @@ def test_aws_init_creates_the_bucket_and_table_with_the_key(
 def test_refuses_to_start_without_a_key() -> None:
     env = _env()
     del env["AWS_SECRET_ACCESS_KEY"]
-    result = subprocess.run([sys.executable, "-m", "deploy.local_aws", "--port",
-                             str(free_port())], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy.local_aws", "--port", str(free_port())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "AWS_SECRET_ACCESS_KEY" in result.stderr
 

@@ -17,19 +17,31 @@ WHEN = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def _client() -> Any:
-    return boto3.client("cloudwatch", region_name="eu-west-1", aws_access_key_id="x",
-                        aws_secret_access_key="x")
+    return boto3.client(
+        "cloudwatch", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
 
 
 def test_publish_queue_depth_sends_one_valid_datum() -> None:
     client = _client()
-    expected = {"Namespace": "MedSegText", "MetricData": [{
-        "MetricName": "QueueDepth", "Dimensions": [{"Name": "Deployment", "Value": "prod"}],
-        "Timestamp": WHEN, "Value": 42.0, "Unit": "Count", "StorageResolution": 60}]}
+    expected = {
+        "Namespace": "MedSegText",
+        "MetricData": [
+            {
+                "MetricName": "QueueDepth",
+                "Dimensions": [{"Name": "Deployment", "Value": "prod"}],
+                "Timestamp": WHEN,
+                "Value": 42.0,
+                "Unit": "Count",
+                "StorageResolution": 60,
+            }
+        ],
+    }
     with Stubber(client) as stub:
         stub.add_response("put_metric_data", {}, expected)
-        sent = metrics.publish_queue_depth(42, client, "MedSegText", deployment="prod",
-                                           timestamp=WHEN)
+        sent = metrics.publish_queue_depth(
+            42, client, "MedSegText", deployment="prod", timestamp=WHEN
+        )
         stub.assert_no_pending_responses()
     assert sent == expected
 
@@ -80,8 +92,9 @@ def test_run_keeps_publishing_after_a_failed_reading(caplog: pytest.LogCaptureFi
     assert "queue depth not published: ConnectionError: redis down" in caplog.text
 
 
-def test_cli_refuses_to_start_without_redis_url(monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_refuses_to_start_without_redis_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     with pytest.raises(SystemExit) as e:
         metrics.main([])

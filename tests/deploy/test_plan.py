@@ -14,8 +14,12 @@ from deploy.plan import PlanError, Step, dig, execute, resolve, to_jsonl, valida
 def test_validation_catches_wrong_parameters_operations_and_waiters() -> None:
     """The validator is only worth running if it rejects what AWS would reject."""
     steps = [
-        Step("td", "ecs", "register_task_definition", {
-            "family": "x", "containerDefinitions": [{"name": "c", "cpu": "1"}], "bogus": 1}),
+        Step(
+            "td",
+            "ecs",
+            "register_task_definition",
+            {"family": "x", "containerDefinitions": [{"name": "c", "cpu": "1"}], "bogus": 1},
+        ),
         Step("tg", "elbv2", "create_target_group", {"Name": "x", "Port": "80"}),
         Step("nope", "ecs", "create_servcie", {}),
         Step("w", "ecs", "tasks_stoped", {}, wait=True),
@@ -31,29 +35,41 @@ def test_validation_catches_wrong_parameters_operations_and_waiters() -> None:
 
 
 def test_validation_checks_required_parameters_and_waiter_arguments() -> None:
-    problems = "\n".join(validate([
-        Step("a", "iam", "create_role", {"RoleName": "r"}),
-        Step("b", "ecs", "tasks_stopped", {"cluster": "c", "tasks": 3}, wait=True),
-    ]))
+    problems = "\n".join(
+        validate(
+            [
+                Step("a", "iam", "create_role", {"RoleName": "r"}),
+                Step("b", "ecs", "tasks_stopped", {"cluster": "c", "tasks": 3}, wait=True),
+            ]
+        )
+    )
     assert "Missing required parameter" in problems and "AssumeRolePolicyDocument" in problems
     assert "b: ecs.DescribeTasks" in problems
 
 
 def test_references_must_point_to_earlier_outputs() -> None:
-    problems = validate([
-        Step("a", "ecs", "describe_clusters", {"clusters": ["{{b.arn}}"]}),
-        Step("b", "ecs", "describe_clusters", {}, outputs={"arn": "clusters.0.clusterArn"}),
-        Step("c", "ecs", "describe_clusters", {"clusters": ["{{b.name}}"]}),
-        Step("c", "ecs", "describe_clusters", {}),
-    ])
-    assert problems == ["a: refers to 'b', not an earlier step",
-                        "c: 'b' has no output 'name'", "c: duplicate step id"]
+    problems = validate(
+        [
+            Step("a", "ecs", "describe_clusters", {"clusters": ["{{b.arn}}"]}),
+            Step("b", "ecs", "describe_clusters", {}, outputs={"arn": "clusters.0.clusterArn"}),
+            Step("c", "ecs", "describe_clusters", {"clusters": ["{{b.name}}"]}),
+            Step("c", "ecs", "describe_clusters", {}),
+        ]
+    )
+    assert problems == [
+        "a: refers to 'b', not an earlier step",
+        "c: 'b' has no output 'name'",
+        "c: duplicate step id",
+    ]
 
 
 def test_resolve_keeps_whole_values_and_formats_embedded_ones() -> None:
     results = {"lb": {"arn": "arn:aws:x", "ids": ["a", "b"]}}
-    assert resolve({"k": ["{{lb.arn}}", "pre-{{lb.arn}}"], "n": 3, "l": "{{lb.ids}}"},
-                   results) == {"k": ["arn:aws:x", "pre-arn:aws:x"], "n": 3, "l": ["a", "b"]}
+    assert resolve({"k": ["{{lb.arn}}", "pre-{{lb.arn}}"], "n": 3, "l": "{{lb.ids}}"}, results) == {
+        "k": ["arn:aws:x", "pre-arn:aws:x"],
+        "n": 3,
+        "l": ["a", "b"],
+    }
     with pytest.raises(PlanError, match="no output 'dns' from step 'lb'"):
         resolve("{{lb.dns}}", results)
     assert dig({"a": [{"b": 1}]}, "a.0.b") == 1
@@ -83,6 +99,7 @@ class FakeClient:
                 params = {**params, "Body": body.read()}
             self.log.append((self.service, operation, params))
             return self.answers.get(operation, {})
+
         return call
 
 
@@ -99,8 +116,13 @@ def test_execute_threads_outputs_into_later_calls_and_opens_files(tmp_path: Path
     blob = tmp_path / "model.tar.gz"
     blob.write_bytes(b"archive")
     steps = [
-        Step("tg", "elbv2", "create_target_group", {"Name": "t"},
-             outputs={"arn": "TargetGroups.0.TargetGroupArn"}),
+        Step(
+            "tg",
+            "elbv2",
+            "create_target_group",
+            {"Name": "t"},
+            outputs={"arn": "TargetGroups.0.TargetGroupArn"},
+        ),
         Step("rule", "elbv2", "create_rule", {"Actions": [{"TargetGroupArn": "{{tg.arn}}"}]}),
         Step("up", "s3", "put_object", {"Bucket": "b", "Key": "k"}, files={"Body": str(blob)}),
         Step("w", "ecs", "tasks_stopped", {"tasks": ["{{tg.arn}}"]}, wait=True),
@@ -131,12 +153,24 @@ def test_execute_stops_when_an_expectation_fails() -> None:
 
 
 def test_jsonl_has_one_parseable_line_per_step() -> None:
-    steps = [Step("a", "ecs", "describe_clusters", {"clusters": ["c"]}, note="n"),
-             Step("b", "ecs", "tasks_stopped", {"tasks": ["t"]}, wait=True)]
+    steps = [
+        Step("a", "ecs", "describe_clusters", {"clusters": ["c"]}, note="n"),
+        Step("b", "ecs", "tasks_stopped", {"tasks": ["t"]}, wait=True),
+    ]
     lines = [json.loads(line) for line in to_jsonl(steps).splitlines()]
     assert lines == [
-        {"step": "a", "service": "ecs", "operation": "describe_clusters",
-         "params": {"clusters": ["c"]}, "note": "n"},
-        {"step": "b", "service": "ecs", "operation": "tasks_stopped",
-         "params": {"tasks": ["t"]}, "wait": True},
+        {
+            "step": "a",
+            "service": "ecs",
+            "operation": "describe_clusters",
+            "params": {"clusters": ["c"]},
+            "note": "n",
+        },
+        {
+            "step": "b",
+            "service": "ecs",
+            "operation": "tasks_stopped",
+            "params": {"tasks": ["t"]},
+            "wait": True,
+        },
     ]

@@ -16,22 +16,28 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_only_bun_lock_is_tracked_and_package_json_is_ignored() -> None:
     assert git("ls-files", "frontend/reflex.lock").split() == ["frontend/reflex.lock/bun.lock"]
-    assert git("check-ignore", "frontend/reflex.lock/package.json").strip() == \
-        "frontend/reflex.lock/package.json"
+    assert (
+        git("check-ignore", "frontend/reflex.lock/package.json").strip()
+        == "frontend/reflex.lock/package.json"
+    )
 
 
 def test_a_clean_clone_gets_the_package_json_bun_lock_was_resolved_from(tmp_path: Path) -> None:
     lock_dir = tmp_path / "reflex.lock"
     lock_dir.mkdir()
     shutil.copy(LOCK_DIR / "bun.lock", lock_dir / "bun.lock")
-    subprocess.run([sys.executable, str(ROOT / "frontend" / "reflex_lock.py"), str(lock_dir)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "frontend" / "reflex_lock.py"), str(lock_dir)],
+        check=True,
+        capture_output=True,
+    )
     written = json.loads((lock_dir / "package.json").read_text())
     lock = (lock_dir / "bun.lock").read_text()
     assert written["dependencies"]["react"] and written["devDependencies"]["vite"]

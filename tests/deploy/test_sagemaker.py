@@ -30,21 +30,34 @@ from tests.deploy.deploy_testkit import step
 def _fake_model(folder: Path, payload: bytes = b"onnx-bytes", sha: str | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "tiny.onnx").write_bytes(payload)
-    (folder / "tiny.manifest.json").write_text(json.dumps({
-        "name": "tiny", "version": "2.1.0", "onnx_file": "tiny.onnx",
-        "sha256": sha or hashlib.sha256(payload).hexdigest()}))
+    (folder / "tiny.manifest.json").write_text(
+        json.dumps(
+            {
+                "name": "tiny",
+                "version": "2.1.0",
+                "onnx_file": "tiny.onnx",
+                "sha256": sha or hashlib.sha256(payload).hexdigest(),
+            }
+        )
+    )
     return folder / "tiny.onnx"
 
 
 @pytest.mark.parametrize("named", [False, True])
 def test_package_a_shipped_model(tmp_path: Path, root: Path, named: bool) -> None:
     stem = "medsegtext-segfind"  # the default, on CPU and GPU endpoints alike
-    done = (package(tmp_path / "out", root / f"models/{stem}.onnx") if named
-            else package(tmp_path / "out"))
+    done = (
+        package(tmp_path / "out", root / f"models/{stem}.onnx")
+        if named
+        else package(tmp_path / "out")
+    )
     assert done.path == tmp_path / "out" / "model.tar.gz"
     manifest = json.loads((root / f"models/{stem}.manifest.json").read_text())
-    assert (done.name, done.version, done.sha256) == (manifest["name"], manifest["version"],
-                                                      manifest["sha256"])
+    assert (done.name, done.version, done.sha256) == (
+        manifest["name"],
+        manifest["version"],
+        manifest["sha256"],
+    )
     # At the archive's root: SageMaker unpacks it into /opt/ml/model, where the server globs
     # *.onnx (backend/sagemaker_server.py) and the core finds the manifest beside it.
     assert sorted(list_archive(done.path)) == [f"{stem}.manifest.json", f"{stem}.onnx"]
@@ -102,22 +115,26 @@ def pkg(tmp_path: Path) -> Packaged:
 
 
 @pytest.mark.parametrize("update", [False, True])
-def test_deploy_plan_is_valid_against_the_aws_api_models(cfg: config_mod.Config, pkg: Packaged,
-                                                         update: bool) -> None:
+def test_deploy_plan_is_valid_against_the_aws_api_models(
+    cfg: config_mod.Config, pkg: Packaged, update: bool
+) -> None:
     plan = build_plan(cfg, pkg, update=update)
     assert validate(plan) == []
     ops = [(s.service, s.operation) for s in plan]
     assert ("sagemaker", "create_model") in ops and ("sagemaker", "create_endpoint_config") in ops
     assert ("sagemaker", "update_endpoint" if update else "create_endpoint") in ops
     if update:  # scaling off during the update, back on after
-        assert ops.index(("application-autoscaling", "deregister_scalable_target")) \
-            < ops.index(("sagemaker", "update_endpoint")) \
+        assert (
+            ops.index(("application-autoscaling", "deregister_scalable_target"))
+            < ops.index(("sagemaker", "update_endpoint"))
             < ops.index(("application-autoscaling", "register_scalable_target"))
+        )
         assert ("iam", "create_role") not in ops
 
 
-def test_deploy_plan_wires_the_archive_image_and_role(cfg: config_mod.Config,
-                                                      pkg: Packaged) -> None:
+def test_deploy_plan_wires_the_archive_image_and_role(
+    cfg: config_mod.Config, pkg: Packaged
+) -> None:
     plan = build_plan(cfg, pkg)
     upload = step(plan, "model-upload")
     assert upload.files == {"Body": str(pkg.path)}
@@ -125,27 +142,37 @@ def test_deploy_plan_wires_the_archive_image_and_role(cfg: config_mod.Config,
     assert upload.params["Key"].startswith(cfg.sagemaker.model_prefix)
     model = step(plan, "model").params
     assert model["ModelName"] == model_name(cfg, pkg) == "medsegtext-2-1-0-" + pkg.sha256[:8]
-    assert model["PrimaryContainer"]["ModelDataUrl"] == \
-        f"s3://{cfg.storage.bucket}/{upload.params['Key']}"
+    assert (
+        model["PrimaryContainer"]["ModelDataUrl"]
+        == f"s3://{cfg.storage.bucket}/{upload.params['Key']}"
+    )
     assert model["PrimaryContainer"]["Image"] == cfg.image("sagemaker")
     assert model["EnableNetworkIsolation"] is True
     assert model["ExecutionRoleArn"].endswith(":role/medsegtext-sagemaker-execution")
     config = step(plan, "endpoint-config").params["ProductionVariants"][0]
-    assert (config["ModelName"], config["InstanceType"]) == (model["ModelName"],
-                                                             cfg.sagemaker.instance_type)
+    assert (config["ModelName"], config["InstanceType"]) == (
+        model["ModelName"],
+        cfg.sagemaker.instance_type,
+    )
     # The role reads model artifacts only: not the case images under storage.prefix.
     policy = json.loads(step(plan, "policy-sagemaker").params["PolicyDocument"])
     s3 = [st for st in policy["Statement"] if st["Action"] == "s3:GetObject"]
-    assert s3 == [{"Sid": "ModelArtifact", "Effect": "Allow", "Action": "s3:GetObject",
-                   "Resource": f"arn:aws:s3:::{cfg.storage.bucket}/"
-                               f"{cfg.sagemaker.model_prefix}*"}]
+    assert s3 == [
+        {
+            "Sid": "ModelArtifact",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{cfg.storage.bucket}/{cfg.sagemaker.model_prefix}*",
+        }
+    ]
     for st in policy["Statement"]:
         if "*" in iam.listify(st["Resource"]):
             assert set(iam.listify(st["Action"])) <= iam.AWS_REQUIRES_STAR
 
 
-def test_workers_invoke_the_endpoint_this_plan_creates(cfg: config_mod.Config,
-                                                        pkg: Packaged) -> None:
+def test_workers_invoke_the_endpoint_this_plan_creates(
+    cfg: config_mod.Config, pkg: Packaged
+) -> None:
     endpoint = step(build_plan(cfg, pkg), "endpoint").params["EndpointName"]
     assert iam.endpoint_arn(cfg).endswith(f":endpoint/{endpoint}")
 
@@ -153,13 +180,35 @@ def test_workers_invoke_the_endpoint_this_plan_creates(cfg: config_mod.Config,
 def test_cli_deploy_dry_run(tmp_path: Path, pkg: Packaged, root: Path) -> None:
     out = io.StringIO()
     with redirect_stdout(out):
-        assert main(["deploy", "--config", str(root / "deploy/ecs/config.example.yaml"),
-                     "--archive", str(pkg.path), "--dry-run"]) == 0
+        assert (
+            main(
+                [
+                    "deploy",
+                    "--config",
+                    str(root / "deploy/ecs/config.example.yaml"),
+                    "--archive",
+                    str(pkg.path),
+                    "--dry-run",
+                ]
+            )
+            == 0
+        )
     calls = [json.loads(line) for line in out.getvalue().splitlines()]
     assert calls[0]["operation"] == "create_role"
     assert any(c["operation"] == "create_endpoint" for c in calls)
     err = io.StringIO()
     with redirect_stderr(err):
-        assert main(["deploy", "--config", str(root / "deploy/ecs/config.example.yaml"),
-                     "--archive", str(tmp_path / "none.tar.gz"), "--dry-run"]) == 2
+        assert (
+            main(
+                [
+                    "deploy",
+                    "--config",
+                    str(root / "deploy/ecs/config.example.yaml"),
+                    "--archive",
+                    str(tmp_path / "none.tar.gz"),
+                    "--dry-run",
+                ]
+            )
+            == 2
+        )
     assert "none.tar.gz: not a readable model archive" in err.getvalue()

@@ -51,31 +51,45 @@ def orthanc_ports() -> OrthancPorts:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str, moto_url: str,
-             orthanc_ports: OrthancPorts) -> Settings:
+def settings(
+    database_url: str, redis_url: str, moto_url: str, orthanc_ports: OrthancPorts
+) -> Settings:
     """The backend suite's settings, with Orthanc as the PACS results go back to."""
-    return stack_settings(database_url, redis_url, moto_url, pacs_ae_title=ORTHANC_AE,
-                          pacs_host="127.0.0.1", pacs_port=orthanc_ports.dicom,
-                          pacs_timeout_seconds=5, pacs_retry_base_seconds=1.0,
-                          pacs_retry_cap_seconds=4.0)
+    return stack_settings(
+        database_url,
+        redis_url,
+        moto_url,
+        pacs_ae_title=ORTHANC_AE,
+        pacs_host="127.0.0.1",
+        pacs_port=orthanc_ports.dicom,
+        pacs_timeout_seconds=5,
+        pacs_retry_base_seconds=1.0,
+        pacs_retry_cap_seconds=4.0,
+    )
 
 
 @pytest.fixture(scope="session")
 async def service_account(stack: Stack) -> tuple[int, str]:
     """The clinician account the node's cases belong to."""
-    return await stack.create_user("clinician",
-                                   email=f"dicom-node-{uuid.uuid4().hex[:8]}@example.org")
+    return await stack.create_user(
+        "clinician", email=f"dicom-node-{uuid.uuid4().hex[:8]}@example.org"
+    )
 
 
 @pytest.fixture(scope="session")
-def node(stack: Stack, service_account: tuple[int, str],
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
-    with start_node(stack.settings, tmp_path_factory.mktemp("node"), {
-        "MEDSEGTEXT_DICOM_SERVICE_ACCOUNT": service_account[1],
-        "MEDSEGTEXT_DICOM_CALLING_AETS": "TESTSCU,ORTHANC",
-        "MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS": "2",
-        "MEDSEGTEXT_DICOM_MAX_INSTANCE_BYTES": str(2 * 2**20),
-    }) as proc:
+def node(
+    stack: Stack, service_account: tuple[int, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[NodeProcess]:
+    with start_node(
+        stack.settings,
+        tmp_path_factory.mktemp("node"),
+        {
+            "MEDSEGTEXT_DICOM_SERVICE_ACCOUNT": service_account[1],
+            "MEDSEGTEXT_DICOM_CALLING_AETS": "TESTSCU,ORTHANC",
+            "MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS": "2",
+            "MEDSEGTEXT_DICOM_MAX_INSTANCE_BYTES": str(2 * 2**20),
+        },
+    ) as proc:
         yield proc
 
 
@@ -87,8 +101,9 @@ def samples(shared_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def orthanc(node: NodeProcess, orthanc_ports: OrthancPorts,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
+def orthanc(
+    node: NodeProcess, orthanc_ports: OrthancPorts, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Orthanc]:
     """Orthanc with the node configured as a modality, on the session's ports."""
     if shutil.which("Orthanc") is None:
         pytest.skip("Orthanc is not installed (make test-tools installs Debian's orthanc)")

@@ -53,8 +53,9 @@ class NodeProcess:
                 lines.append(json.loads(line))
         return [x for x in lines if isinstance(x, dict)]
 
-    def wait_for_log(self, match: Callable[[dict[str, Any]], bool],
-                     timeout: float = 10) -> dict[str, Any]:
+    def wait_for_log(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 10
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             found = [x for x in self.log() if match(x)]
@@ -67,16 +68,23 @@ class NodeProcess:
 def node_env(settings: Settings, port: int, extra: dict[str, str]) -> dict[str, str]:
     """The environment an operator gives the node: the stack's stores, the DICOM settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDSEGTEXT_")}
-    env.update({
-        "PYTHONPATH": str(ROOT), "MEDSEGTEXT_ENVIRONMENT": "test",
-        "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-        "MEDSEGTEXT_S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
-        "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": settings.dynamodb_endpoint_url or "",
-        "MEDSEGTEXT_S3_BUCKET": settings.s3_bucket,
-        "MEDSEGTEXT_DYNAMODB_TABLE": settings.dynamodb_table, "AWS_REGION": settings.aws_region,
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-        "MEDSEGTEXT_DICOM_PORT": str(port), "MEDSEGTEXT_DICOM_AE_TITLE": NODE_AE,
-    })
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "MEDSEGTEXT_ENVIRONMENT": "test",
+            "DATABASE_URL": settings.database_url,
+            "REDIS_URL": settings.redis_url,
+            "MEDSEGTEXT_S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
+            "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": settings.dynamodb_endpoint_url or "",
+            "MEDSEGTEXT_S3_BUCKET": settings.s3_bucket,
+            "MEDSEGTEXT_DYNAMODB_TABLE": settings.dynamodb_table,
+            "AWS_REGION": settings.aws_region,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "MEDSEGTEXT_DICOM_PORT": str(port),
+            "MEDSEGTEXT_DICOM_AE_TITLE": NODE_AE,
+        }
+    )
     env.update(extra)
     return env
 
@@ -87,9 +95,13 @@ def start_node(settings: Settings, tmp: Path, extra: dict[str, str]) -> Iterator
     port = free_port()
     log_path = tmp / "node.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "backend.dicom_node"], cwd=ROOT,
-                                env=node_env(settings, port, extra), stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "backend.dicom_node"],
+            cwd=ROOT,
+            env=node_env(settings, port, extra),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     node = NodeProcess(proc, port, log_path)
     try:
         deadline = time.monotonic() + 60
@@ -110,9 +122,15 @@ def start_node(settings: Settings, tmp: Path, extra: dict[str, str]) -> Iterator
 async def run_worker_until_idle(stack: Stack, settings: Settings | None = None) -> None:
     """A real arq worker in burst mode (with the stack's settings, or `settings`): runs every
     queued job (the cases' analyses, the sending of results), then returns."""
-    worker = create_worker(worker_settings(settings or stack.settings, cron_jobs=[],
-                                           burst=True, poll_delay=0.05,
-                                           handle_signals=False))
+    worker = create_worker(
+        worker_settings(
+            settings or stack.settings,
+            cron_jobs=[],
+            burst=True,
+            poll_delay=0.05,
+            handle_signals=False,
+        )
+    )
     try:
         await worker.main()
     finally:
@@ -120,8 +138,9 @@ async def run_worker_until_idle(stack: Stack, settings: Settings | None = None) 
 
 
 # --- the SCU ----------------------------------------------------------------------------------
-def associate(node: NodeProcess, datasets: list[Dataset] = (), calling: str = SCU_AE,
-              called: str = NODE_AE) -> Association:
+def associate(
+    node: NodeProcess, datasets: list[Dataset] = (), calling: str = SCU_AE, called: str = NODE_AE
+) -> Association:
     """An association proposing Verification plus each dataset's class and transfer syntax."""
     ae = AE(ae_title=calling)
     ae.add_requested_context(Verification)
@@ -141,8 +160,7 @@ def echo(node: NodeProcess, calling: str = SCU_AE) -> int | None:
         assoc.release()
 
 
-def send(node: NodeProcess, datasets: list[Dataset], calling: str = SCU_AE
-         ) -> list[Dataset]:
+def send(node: NodeProcess, datasets: list[Dataset], calling: str = SCU_AE) -> list[Dataset]:
     """C-STORE each dataset on one association; each response's status elements."""
     assoc = associate(node, datasets, calling=calling)
     assert assoc.is_established, "the node refused the association"

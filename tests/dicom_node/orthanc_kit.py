@@ -62,22 +62,31 @@ class Orthanc:
         binary = shutil.which("Orthanc")
         assert binary is not None
         received = self.folder / "received.txt"
-        (self.folder / "received.lua").write_text(_RECEIVED_LUA.replace("{path}",
-                                                                        str(received)))
-        (self.folder / "orthanc.json").write_text(json.dumps({
-            "Name": "TESTPACS", "StorageDirectory": str(self.folder / "db"),
-            "IndexDirectory": str(self.folder / "db"), "HttpPort": self.ports.http,
-            "DicomPort": self.ports.dicom, "DicomAet": ORTHANC_AE,
-            "RemoteAccessAllowed": False, "AuthenticationEnabled": False,
-            # release each association at once rather than keep it open 5 s (the default),
-            # which would hold one of the node's few association places
-            "DicomAssociationCloseDelay": 0,
-            "DicomModalities": {NODE_MODALITY: ["MEDSEGTEXT", "127.0.0.1", self.node_port]},
-            "OverwriteInstances": True, "LuaScripts": [str(self.folder / "received.lua")],
-        }))
+        (self.folder / "received.lua").write_text(_RECEIVED_LUA.replace("{path}", str(received)))
+        (self.folder / "orthanc.json").write_text(
+            json.dumps(
+                {
+                    "Name": "TESTPACS",
+                    "StorageDirectory": str(self.folder / "db"),
+                    "IndexDirectory": str(self.folder / "db"),
+                    "HttpPort": self.ports.http,
+                    "DicomPort": self.ports.dicom,
+                    "DicomAet": ORTHANC_AE,
+                    "RemoteAccessAllowed": False,
+                    "AuthenticationEnabled": False,
+                    # release each association at once rather than keep it open 5 s (the default),
+                    # which would hold one of the node's few association places
+                    "DicomAssociationCloseDelay": 0,
+                    "DicomModalities": {NODE_MODALITY: ["MEDSEGTEXT", "127.0.0.1", self.node_port]},
+                    "OverwriteInstances": True,
+                    "LuaScripts": [str(self.folder / "received.lua")],
+                }
+            )
+        )
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([binary, str(self.folder / "orthanc.json")],
-                                         stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [binary, str(self.folder / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 30
         while True:
             with contextlib.suppress(httpx.HTTPError):
@@ -115,16 +124,22 @@ class Orthanc:
     def push_to_node(self, resources: list[str]) -> dict[str, Any]:
         """What a routing rule does: C-STORE the resources to the node (permissive: go on past
         an instance the node refuses)."""
-        r = httpx.post(f"{self.url}/modalities/{NODE_MODALITY}/store", timeout=60,
-                       json={"Resources": resources, "Synchronous": True, "Permissive": True})
+        r = httpx.post(
+            f"{self.url}/modalities/{NODE_MODALITY}/store",
+            timeout=60,
+            json={"Resources": resources, "Synchronous": True, "Permissive": True},
+        )
         assert r.status_code == 200, r.text
         return dict(r.json())
 
     def study_instances(self, study_uid: str) -> list[dict[str, Any]]:
         """Every instance Orthanc files under this StudyInstanceUID, with its main tags and
         its Orthanc study id (ParentStudy)."""
-        r = httpx.post(f"{self.url}/tools/find", timeout=30, json={
-            "Level": "Instance", "Query": {"StudyInstanceUID": study_uid}, "Expand": True})
+        r = httpx.post(
+            f"{self.url}/tools/find",
+            timeout=30,
+            json={"Level": "Instance", "Query": {"StudyInstanceUID": study_uid}, "Expand": True},
+        )
         assert r.status_code == 200, r.text
         return list(r.json())
 

@@ -29,8 +29,14 @@ def _cases_made(node: NodeProcess) -> list[dict[str, Any]]:
     return [x for x in node.log() if x.get("msg") == "case created from DICOM"]
 
 
-async def pacs_case(orthanc: Orthanc, node: NodeProcess, stack: Stack, film: Dataset,
-                    tmp: Path, worker_settings: Settings | None = None) -> str:
+async def pacs_case(
+    orthanc: Orthanc,
+    node: NodeProcess,
+    stack: Stack,
+    film: Dataset,
+    tmp: Path,
+    worker_settings: Settings | None = None,
+) -> str:
     """Orthanc holds the film and pushes it to the node (as a routing rule does); the worker
     (with the stack's settings, or `worker_settings`) analyses it. Returns the done case's
     id."""
@@ -50,8 +56,9 @@ async def pacs_case(orthanc: Orthanc, node: NodeProcess, stack: Stack, film: Dat
     return case_id
 
 
-async def review(stack: Stack, headers: dict[str, str], case_id: str,
-                 **body: Any) -> dict[str, Any]:
+async def review(
+    stack: Stack, headers: dict[str, str], case_id: str, **body: Any
+) -> dict[str, Any]:
     r = await stack.client.post(f"/api/cases/{case_id}/review", headers=headers, json=body)
     assert r.status_code == 201, r.text
     return dict(r.json())
@@ -59,16 +66,17 @@ async def review(stack: Stack, headers: dict[str, str], case_id: str,
 
 async def outbox(stack: Stack, case_id: str) -> list[OutboxItem]:
     async with stack.services.sessions() as db:
-        stmt = (select(OutboxItem).where(OutboxItem.case_id == case_id)
-                .order_by(col(OutboxItem.id)))
+        stmt = select(OutboxItem).where(OutboxItem.case_id == case_id).order_by(col(OutboxItem.id))
         return list((await db.exec(stmt)).all())
 
 
 async def audit_events(stack: Stack, action: str, case_id: str) -> list[AuditEvent]:
     async with stack.services.sessions() as db:
-        stmt = (select(AuditEvent).where(AuditEvent.action == action,
-                                         AuditEvent.object_id == case_id)
-                .order_by(col(AuditEvent.id)))
+        stmt = (
+            select(AuditEvent)
+            .where(AuditEvent.action == action, AuditEvent.object_id == case_id)
+            .order_by(col(AuditEvent.id))
+        )
         return list((await db.exec(stmt)).all())
 
 
@@ -79,8 +87,7 @@ def iod_errors(data: bytes, tmp: Path) -> list[str]:
     path = tmp / "object.dcm"
     path.write_bytes(data)
     out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
-    return [line for line in (out.stdout + out.stderr).splitlines()
-            if line.startswith("Error")]
+    return [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("Error")]
 
 
 def held_by_pacs(orthanc: Orthanc, film: Dataset) -> dict[str, list[dict[str, Any]]]:

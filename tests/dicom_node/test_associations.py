@@ -20,8 +20,9 @@ def rejection(assoc: Association) -> tuple[int, int, int]:
 
 
 def rejected_log(node: NodeProcess, calling: str) -> dict:
-    return node.wait_for_log(lambda x: x.get("msg") == "association rejected"
-                             and x.get("calling_ae") == calling)
+    return node.wait_for_log(
+        lambda x: x.get("msg") == "association rejected" and x.get("calling_ae") == calling
+    )
 
 
 def test_an_unlisted_calling_ae_title_is_rejected_with_a_logged_reason(node: NodeProcess) -> None:
@@ -47,14 +48,17 @@ def open_association(node: NodeProcess) -> Association:
         time.sleep(0.1)
 
 
-def test_past_the_association_limit_the_next_is_rejected_until_one_ends(node: NodeProcess
-                                                                        ) -> None:
+def test_past_the_association_limit_the_next_is_rejected_until_one_ends(node: NodeProcess) -> None:
     held = [open_association(node), open_association(node)]  # the node's limit is 2
     try:
         extra = associate(node)
         assert rejection(extra) == (2, 3, 2)  # transient, service provider, local limit
-        logged = node.wait_for_log(lambda x: x.get("msg") == "association rejected"
-                                   and "associations are already open" in x.get("reason", ""))
+        logged = node.wait_for_log(
+            lambda x: (
+                x.get("msg") == "association rejected"
+                and "associations are already open" in x.get("reason", "")
+            )
+        )
         assert logged["calling_ae"] == "TESTSCU"
         for assoc in held:  # the two held ones still work meanwhile
             assert assoc.send_c_echo().Status == 0x0000

@@ -15,9 +15,15 @@ from tests.dicom_node.results_kit import audit_events, pacs_case
 
 
 async def test_only_an_admin_reads_a_pacs_cases_identity_and_every_read_is_audited(
-        orthanc: Orthanc, node: NodeProcess, stack: Stack, samples: Path,
-        clinician: tuple[int, dict[str, str]], reviewer: tuple[int, dict[str, str]],
-        admin: tuple[int, dict[str, str]], tmp_path: Path) -> None:
+    orthanc: Orthanc,
+    node: NodeProcess,
+    stack: Stack,
+    samples: Path,
+    clinician: tuple[int, dict[str, str]],
+    reviewer: tuple[int, dict[str, str]],
+    admin: tuple[int, dict[str, str]],
+    tmp_path: Path,
+) -> None:
     film = identified(samples / "nccid-dx-1024.dcm")
     case_id = await pacs_case(orthanc, node, stack, film, tmp_path)
     path = f"/api/admin/cases/{case_id}/identity"
@@ -32,29 +38,49 @@ async def test_only_an_admin_reads_a_pacs_cases_identity_and_every_read_is_audit
         r = await stack.client.get(path, headers=admin[1])
         assert r.status_code == 200, r.text
     got = r.json()
-    assert {k: got[k] for k in ("patient_id", "patient_name", "accession_number",
-                                "patient_sex", "study_uid", "series_uid", "sop_instance_uid",
-                                "calling_ae")} == {
-        "patient_id": "MRN-778899", "patient_name": "DOE^JANE", "accession_number": "ACC-4242",
-        "patient_sex": "F", "study_uid": film.StudyInstanceUID,
-        "series_uid": film.SeriesInstanceUID, "sop_instance_uid": film.SOPInstanceUID,
-        "calling_ae": ORTHANC_AE}
+    assert {
+        k: got[k]
+        for k in (
+            "patient_id",
+            "patient_name",
+            "accession_number",
+            "patient_sex",
+            "study_uid",
+            "series_uid",
+            "sop_instance_uid",
+            "calling_ae",
+        )
+    } == {
+        "patient_id": "MRN-778899",
+        "patient_name": "DOE^JANE",
+        "accession_number": "ACC-4242",
+        "patient_sex": "F",
+        "study_uid": film.StudyInstanceUID,
+        "series_uid": film.SeriesInstanceUID,
+        "sop_instance_uid": film.SOPInstanceUID,
+        "calling_ae": ORTHANC_AE,
+    }
     reads = await audit_events(stack, "identity.read", case_id)
     assert [(e.user_id, e.role, (e.detail or {}).get("purpose")) for e in reads] == [
-        (admin[0], "admin", "admin")] * 2  # each read, not one per look
+        (admin[0], "admin", "admin")
+    ] * 2  # each read, not one per look
 
 
 async def test_the_identity_is_sealed_and_the_case_stays_de_identified(
-        orthanc: Orthanc, node: NodeProcess, stack: Stack, samples: Path,
-        tmp_path: Path) -> None:
+    orthanc: Orthanc, node: NodeProcess, stack: Stack, samples: Path, tmp_path: Path
+) -> None:
     film = identified(samples / "nccid-dx-1024.dcm")
     case_id = await pacs_case(orthanc, node, stack, film, tmp_path)
 
     async with stack.services.engine.connect() as conn:
-        sealed = (await conn.execute(text(
-            "SELECT sealed FROM case_identities WHERE case_id = :id"), {"id": case_id})).scalar()
-        case_row = (await conn.execute(text("SELECT * FROM cases WHERE id = :id"),
-                                       {"id": case_id})).one()
+        sealed = (
+            await conn.execute(
+                text("SELECT sealed FROM case_identities WHERE case_id = :id"), {"id": case_id}
+            )
+        ).scalar()
+        case_row = (
+            await conn.execute(text("SELECT * FROM cases WHERE id = :id"), {"id": case_id})
+        ).one()
     assert sealed
     secrets = ["MRN-778899", "DOE", "ACC-4242", film.StudyInstanceUID, film.SOPInstanceUID]
     assert [s for s in secrets if s.encode() in bytes(sealed)] == []

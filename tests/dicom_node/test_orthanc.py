@@ -18,8 +18,13 @@ from tests.dicom_node.orthanc_kit import ORTHANC_AE, Orthanc
 
 
 async def test_orthanc_pushes_a_study_and_the_frontal_film_becomes_a_done_case(
-        orthanc: Orthanc, node: NodeProcess, stack: Stack, samples: Path, service_account,
-        tmp_path: Path) -> None:
+    orthanc: Orthanc,
+    node: NodeProcess,
+    stack: Stack,
+    samples: Path,
+    service_account,
+    tmp_path: Path,
+) -> None:
     owner_id, _ = service_account
     frontal = identified(samples / "nccid-dx-1024.dcm")
     study = orthanc.put(frontal, tmp_path)["ParentStudy"]
@@ -34,10 +39,12 @@ async def test_orthanc_pushes_a_study_and_the_frontal_film_becomes_a_done_case(
     # the PACS was told why (Orthanc logs a refused instance of a permissive job)
     assert "failed with DIMSE status 0xC001" in orthanc.log.read_text()
     assert await stack.case_count() == cases + 1
-    made = node.wait_for_log(lambda x: x.get("msg") == "case created from DICOM"
-                             and x.get("calling_ae") == ORTHANC_AE)
-    refused = node.wait_for_log(lambda x: x.get("msg") == "instance refused"
-                                and x.get("calling_ae") == ORTHANC_AE)
+    made = node.wait_for_log(
+        lambda x: x.get("msg") == "case created from DICOM" and x.get("calling_ae") == ORTHANC_AE
+    )
+    refused = node.wait_for_log(
+        lambda x: x.get("msg") == "instance refused" and x.get("calling_ae") == ORTHANC_AE
+    )
     assert refused["status"] == "0xC001" and "lateral" in refused["reason"]
     await run_worker_until_idle(stack)
     case = await stack.get_case(made["case_id"])

@@ -10,12 +10,18 @@ from tests.dicom_node.dicom_testkit import dx_film, send, start_node
 
 
 async def test_s3_down_gives_a_retry_later_status_and_no_case(
-        stack: Stack, service_account, tmp_path: Path) -> None:
+    stack: Stack, service_account, tmp_path: Path
+) -> None:
     s3_down = stack.settings.model_copy(update={"s3_endpoint_url": closed_port_url()})
     cases = await stack.case_count()
-    with start_node(s3_down, tmp_path, {
+    with start_node(
+        s3_down,
+        tmp_path,
+        {
             "MEDSEGTEXT_DICOM_SERVICE_ACCOUNT": service_account[1],
-            "MEDSEGTEXT_DICOM_CALLING_AETS": "TESTSCU"}) as node:
+            "MEDSEGTEXT_DICOM_CALLING_AETS": "TESTSCU",
+        },
+    ) as node:
         film = dx_film(256, 256)
         (status,) = send(node, [film])
         assert status.Status == 0xA701

@@ -33,8 +33,13 @@ async def _wait_until_due(stack: Stack, case_id: str) -> None:
 
 
 async def test_results_wait_while_the_pacs_is_down_and_arrive_once_when_it_is_back(
-        orthanc: Orthanc, node: NodeProcess, stack: Stack, samples: Path,
-        reviewer: tuple[int, dict[str, str]], tmp_path: Path) -> None:
+    orthanc: Orthanc,
+    node: NodeProcess,
+    stack: Stack,
+    samples: Path,
+    reviewer: tuple[int, dict[str, str]],
+    tmp_path: Path,
+) -> None:
     film = identified(samples / "nccid-dx-1024.dcm")
     case_id = await pacs_case(orthanc, node, stack, film, tmp_path)
     orthanc.stop()
@@ -74,15 +79,23 @@ async def test_results_wait_while_the_pacs_is_down_and_arrive_once_when_it_is_ba
 
 
 async def test_two_senders_at_once_send_each_object_once(
-        orthanc: Orthanc, node: NodeProcess, stack: Stack, samples: Path,
-        reviewer: tuple[int, dict[str, str]], tmp_path: Path) -> None:
+    orthanc: Orthanc,
+    node: NodeProcess,
+    stack: Stack,
+    samples: Path,
+    reviewer: tuple[int, dict[str, str]],
+    tmp_path: Path,
+) -> None:
     """The review's job is not run: the sweep and a second sender race for the same rows."""
     film = identified(samples / "nccid-dx-1024.dcm")
     case_id = await pacs_case(orthanc, node, stack, film, tmp_path)
     await review(stack, reviewer[1], case_id, decision="accept")
 
-    results = await asyncio.gather(deliver_due(stack.services), deliver_due(stack.services),
-                                   deliver_due(stack.services, case_id))
+    results = await asyncio.gather(
+        deliver_due(stack.services),
+        deliver_due(stack.services),
+        deliver_due(stack.services, case_id),
+    )
 
     assert sum(r.get("sent", 0) for r in results) == 3, results
     rows = await outbox(stack, case_id)

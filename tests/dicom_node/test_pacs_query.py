@@ -26,14 +26,18 @@ async def _search(stack: Stack, headers: dict[str, str], **params: str) -> Any:
 
 async def _events(stack: Stack, action: str, request_ids: set[str]) -> list[AuditEvent]:
     async with stack.services.sessions() as db:
-        stmt = (select(AuditEvent).where(AuditEvent.action == action)
-                .order_by(col(AuditEvent.id)))
+        stmt = select(AuditEvent).where(AuditEvent.action == action).order_by(col(AuditEvent.id))
         return [e for e in (await db.exec(stmt)).all() if e.request_id in request_ids]
 
 
 async def test_a_reviewer_finds_a_study_and_imports_it_through_the_node(
-        orthanc: Orthanc, node: NodeProcess, stack: Stack, samples: Path,
-        reviewer: tuple[int, dict[str, str]], tmp_path: Path) -> None:
+    orthanc: Orthanc,
+    node: NodeProcess,
+    stack: Stack,
+    samples: Path,
+    reviewer: tuple[int, dict[str, str]],
+    tmp_path: Path,
+) -> None:
     headers = reviewer[1]
     film = identified(samples / "nccid-dx-1024.dcm")
     film.PatientID, film.AccessionNumber = f"MRN-{uuid.uuid4().hex[:8]}", "ACC-Q-1"
@@ -46,26 +50,34 @@ async def test_a_reviewer_finds_a_study_and_imports_it_through_the_node(
     body = by_patient.json()
     assert body["more"] is False
     (study,) = body["studies"]
-    assert study == {"study_instance_uid": film.StudyInstanceUID,
-                     "patient_id": film.PatientID, "accession_number": "ACC-Q-1",
-                     "study_date": "2026-11-20", "study_description": "CHEST PA",
-                     "modalities": [film.Modality], "instances": 2}
+    assert study == {
+        "study_instance_uid": film.StudyInstanceUID,
+        "patient_id": film.PatientID,
+        "accession_number": "ACC-Q-1",
+        "study_date": "2026-11-20",
+        "study_description": "CHEST PA",
+        "modalities": [film.Modality],
+        "instances": 2,
+    }
     by_accession = (await _search(stack, headers, accession_number="ACC-Q-1")).json()
     assert film.StudyInstanceUID in {s["study_instance_uid"] for s in by_accession["studies"]}
-    in_range = (await _search(stack, headers, date_from="2026-11-19",
-                              date_to="2026-11-20")).json()
+    in_range = (await _search(stack, headers, date_from="2026-11-19", date_to="2026-11-20")).json()
     assert film.StudyInstanceUID in {s["study_instance_uid"] for s in in_range["studies"]}
     out_of_range = (await _search(stack, headers, date_from="2026-11-21")).json()
-    assert film.StudyInstanceUID not in {s["study_instance_uid"]
-                                         for s in out_of_range["studies"]}
+    assert film.StudyInstanceUID not in {s["study_instance_uid"] for s in out_of_range["studies"]}
 
     cases = await stack.case_count()
     made_before = sum(1 for x in node.log() if x.get("msg") == "case created from DICOM")
-    r = await stack.client.post("/api/pacs/imports", headers=headers,
-                                json={"study_instance_uid": film.StudyInstanceUID})
+    r = await stack.client.post(
+        "/api/pacs/imports", headers=headers, json={"study_instance_uid": film.StudyInstanceUID}
+    )
     assert r.status_code == 200, r.text
     assert {k: r.json()[k] for k in ("cases", "not_stored", "skipped", "failures")} == {
-        "cases": 1, "not_stored": 1, "skipped": 0, "failures": ["0xC000"]}
+        "cases": 1,
+        "not_stored": 1,
+        "skipped": 0,
+        "failures": ["0xC000"],
+    }
     assert "in the worklist" in r.json()["detail"]
     # the case is made by the node, from Orthanc's C-STORE, as a routed study's would be
     assert await stack.case_count() == cases + 1
@@ -77,19 +89,18 @@ async def test_a_reviewer_finds_a_study_and_imports_it_through_the_node(
     assert [e.detail for e in searched] == [{"by": ["patient_id"], "found": 1, "more": False}]
     (imported,) = await _events(stack, "pacs.import", {r.headers["x-request-id"]})
     assert imported.user_id == reviewer[0] and imported.object_type == "pacs_study"
-    assert imported.object_id == hashlib.sha256(
-        film.StudyInstanceUID.encode()).hexdigest()[:32]
-    assert imported.detail == {"stored": 1, "not_stored": 1, "skipped": 0,
-                               "failures": ["0xC000"]}
+    assert imported.object_id == hashlib.sha256(film.StudyInstanceUID.encode()).hexdigest()[:32]
+    assert imported.detail == {"stored": 1, "not_stored": 1, "skipped": 0, "failures": ["0xC000"]}
     assert film.PatientID not in str(searched[0].detail) + str(imported.detail)
 
 
 async def test_a_study_the_pacs_does_not_hold_imports_nothing(
-        orthanc: Orthanc, node: NodeProcess, stack: Stack,
-        reviewer: tuple[int, dict[str, str]]) -> None:
+    orthanc: Orthanc, node: NodeProcess, stack: Stack, reviewer: tuple[int, dict[str, str]]
+) -> None:
     cases = await stack.case_count()
-    r = await stack.client.post("/api/pacs/imports", headers=reviewer[1],
-                                json={"study_instance_uid": generate_uid()})
+    r = await stack.client.post(
+        "/api/pacs/imports", headers=reviewer[1], json={"study_instance_uid": generate_uid()}
+    )
     assert r.status_code == 200, r.text
     assert (r.json()["cases"], r.json()["not_stored"]) == (0, 0)
     assert "no radiograph" in r.json()["detail"]
@@ -97,35 +108,46 @@ async def test_a_study_the_pacs_does_not_hold_imports_nothing(
 
 
 async def test_search_input_is_checked_and_only_reviewers_and_admins_search(
-        orthanc: Orthanc, stack: Stack, reviewer: tuple[int, dict[str, str]],
-        clinician: tuple[int, dict[str, str]]) -> None:
-    for params in ({}, {"patient_id": "  "}, {"patient_id": "DOE*"},
-                   {"accession_number": "A" * 17},
-                   {"date_from": "2026-11-21", "date_to": "2026-11-20"},
-                   {"date_from": "yesterday"}):
+    orthanc: Orthanc,
+    stack: Stack,
+    reviewer: tuple[int, dict[str, str]],
+    clinician: tuple[int, dict[str, str]],
+) -> None:
+    for params in (
+        {},
+        {"patient_id": "  "},
+        {"patient_id": "DOE*"},
+        {"accession_number": "A" * 17},
+        {"date_from": "2026-11-21", "date_to": "2026-11-20"},
+        {"date_from": "yesterday"},
+    ):
         r = await _search(stack, reviewer[1], **params)
         assert r.status_code == 400, (params, r.text)
         assert r.json()["detail"]
     for uid in ("", "1.2.x", "1." + "2" * 70, "1..2"):
-        r = await stack.client.post("/api/pacs/imports", headers=reviewer[1],
-                                    json={"study_instance_uid": uid})
+        r = await stack.client.post(
+            "/api/pacs/imports", headers=reviewer[1], json={"study_instance_uid": uid}
+        )
         assert r.status_code == 400, (uid, r.text)
     r = await _search(stack, clinician[1], patient_id="MRN-1")
     assert r.status_code == 403
-    r = await stack.client.post("/api/pacs/imports", headers=clinician[1],
-                                json={"study_instance_uid": generate_uid()})
+    r = await stack.client.post(
+        "/api/pacs/imports", headers=clinician[1], json={"study_instance_uid": generate_uid()}
+    )
     assert r.status_code == 403
 
 
 async def test_the_pacs_down_is_a_503_naming_it(
-        orthanc: Orthanc, stack: Stack, reviewer: tuple[int, dict[str, str]]) -> None:
+    orthanc: Orthanc, stack: Stack, reviewer: tuple[int, dict[str, str]]
+) -> None:
     orthanc.stop()
     try:
         r = await _search(stack, reviewer[1], patient_id="MRN-1")
         assert r.status_code == 503, r.text
         assert r.json()["dependency"] == "pacs" and r.headers["retry-after"]
-        r = await stack.client.post("/api/pacs/imports", headers=reviewer[1],
-                                    json={"study_instance_uid": generate_uid()})
+        r = await stack.client.post(
+            "/api/pacs/imports", headers=reviewer[1], json={"study_instance_uid": generate_uid()}
+        )
         assert r.status_code == 503 and r.json()["dependency"] == "pacs", r.text
     finally:
         orthanc.start()

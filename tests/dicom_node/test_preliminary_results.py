@@ -21,8 +21,13 @@ from tests.dicom_node.results_kit import (
 
 
 async def test_the_models_result_goes_first_and_the_sign_off_replaces_it(
-        orthanc: Orthanc, node: NodeProcess, stack: Stack, samples: Path,
-        reviewer: tuple[int, dict[str, str]], tmp_path: Path) -> None:
+    orthanc: Orthanc,
+    node: NodeProcess,
+    stack: Stack,
+    samples: Path,
+    reviewer: tuple[int, dict[str, str]],
+    tmp_path: Path,
+) -> None:
     preliminary = stack.settings.model_copy(update={"pacs_send_preliminary": True})
     film = identified(samples / "nccid-dx-1024.dcm")
     case_id = await pacs_case(orthanc, node, stack, film, tmp_path, preliminary)
@@ -41,7 +46,11 @@ async def test_the_models_result_goes_first_and_the_sign_off_replaces_it(
     assert [len(held[c]) for c in (SEG_CLASS, ENHANCED_SR_CLASS, SC_CLASS)] == [2, 2, 2]
     sr2 = held[ENHANCED_SR_CLASS][1]
     assert sr2["VerificationFlag"] == "VERIFIED"
-    assert sr2["PredecessorDocumentsSequence"][0]["ReferencedSeriesSequence"][0][
-        "ReferencedSOPSequence"][0]["ReferencedSOPInstanceUID"] == sr1["SOPInstanceUID"]
+    assert (
+        sr2["PredecessorDocumentsSequence"][0]["ReferencedSeriesSequence"][0][
+            "ReferencedSOPSequence"
+        ][0]["ReferencedSOPInstanceUID"]
+        == sr1["SOPInstanceUID"]
+    )
     rows = await outbox(stack, case_id)
     assert [(r.version, r.status) for r in rows] == [(1, "sent")] * 3 + [(2, "sent")] * 3

@@ -27,8 +27,11 @@ from tests.dicom_node.dicom_testkit import (
 
 
 def refusal_logged(node: NodeProcess, sop_instance_uid: str) -> dict:
-    return node.wait_for_log(lambda x: x.get("msg") == "instance refused"
-                             and x.get("sop_instance_uid") == sop_instance_uid)
+    return node.wait_for_log(
+        lambda x: (
+            x.get("msg") == "instance refused" and x.get("sop_instance_uid") == sop_instance_uid
+        )
+    )
 
 
 async def stored_nothing(stack: Stack, cases: int, objects: int) -> bool:
@@ -40,7 +43,8 @@ def test_c_echo_answers(node: NodeProcess) -> None:
 
 
 async def test_a_study_gives_one_case_per_frontal_film_owned_by_the_service_account(
-        node: NodeProcess, stack: Stack, samples: Path, service_account, reviewer) -> None:
+    node: NodeProcess, stack: Stack, samples: Path, service_account, reviewer
+) -> None:
     owner_id, _ = service_account
     _, headers = reviewer
     frontal = identified(samples / "nccid-dx-1024.dcm")
@@ -77,7 +81,8 @@ async def test_a_study_gives_one_case_per_frontal_film_owned_by_the_service_acco
 
 
 async def test_what_is_not_a_frontal_chest_film_is_refused_and_nothing_stored(
-        node: NodeProcess, stack: Stack, samples: Path) -> None:
+    node: NodeProcess, stack: Stack, samples: Path
+) -> None:
     other_modality = identified(samples / "nccid-ot-512.dcm")  # Modality OT
     report = text_report()  # not an image at all
     no_pixels = pydicom.dcmread(samples / "pydicom-cr-32.dcm")  # a CR header, no pixel data
@@ -96,7 +101,8 @@ async def test_what_is_not_a_frontal_chest_film_is_refused_and_nothing_stored(
 
 
 async def test_damaged_pixel_data_gets_cannot_understand_and_nothing_stored(
-        node: NodeProcess, stack: Stack) -> None:
+    node: NodeProcess, stack: Stack
+) -> None:
     film = dx_film(512, 512)
     film.PixelData = film.PixelData[: len(film.PixelData) // 3]  # cut short
     cases, objects = await stack.case_count(), stack.object_count()
@@ -109,7 +115,8 @@ async def test_damaged_pixel_data_gets_cannot_understand_and_nothing_stored(
 
 
 async def test_an_instance_over_the_size_limit_is_refused_while_it_arrives(
-        node: NodeProcess, stack: Stack) -> None:
+    node: NodeProcess, stack: Stack
+) -> None:
     film = dx_film(1536, 1536)  # 4.5 MiB of pixels; the node takes at most 2 MiB
     cases, objects = await stack.case_count(), stack.object_count()
 
@@ -133,7 +140,8 @@ async def set_active(stack: Stack, user_id: int, active: bool) -> None:
 
 
 async def test_a_deactivated_service_account_stops_the_intake_without_a_restart(
-        node: NodeProcess, stack: Stack, service_account) -> None:
+    node: NodeProcess, stack: Stack, service_account
+) -> None:
     owner_id, _ = service_account
     cases, objects = await stack.case_count(), stack.object_count()
     await set_active(stack, owner_id, False)

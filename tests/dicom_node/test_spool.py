@@ -42,19 +42,28 @@ def spool(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def spooling_node(stack: Stack, service_account: tuple[int, str], spool: Path,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
-    with start_node(stack.settings, tmp_path_factory.mktemp("node"), {
-        "MEDSEGTEXT_DICOM_SERVICE_ACCOUNT": service_account[1],
-        "MEDSEGTEXT_DICOM_CALLING_AETS": "TESTSCU",
-        "MEDSEGTEXT_DICOM_SPOOL_DIR": str(spool),
-        "MEDSEGTEXT_DICOM_SPOOL_MAX_IDLE_SECONDS": "1",
-    }) as proc:
+def spooling_node(
+    stack: Stack,
+    service_account: tuple[int, str],
+    spool: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[NodeProcess]:
+    with start_node(
+        stack.settings,
+        tmp_path_factory.mktemp("node"),
+        {
+            "MEDSEGTEXT_DICOM_SERVICE_ACCOUNT": service_account[1],
+            "MEDSEGTEXT_DICOM_CALLING_AETS": "TESTSCU",
+            "MEDSEGTEXT_DICOM_SPOOL_DIR": str(spool),
+            "MEDSEGTEXT_DICOM_SPOOL_MAX_IDLE_SECONDS": "1",
+        },
+    ) as proc:
         yield proc
 
 
 def test_leftovers_are_removed_at_start_and_handled_instances_leave_nothing(
-        spooling_node: NodeProcess, spool: Path, samples: Path) -> None:
+    spooling_node: NodeProcess, spool: Path, samples: Path
+) -> None:
     assert _spooled(spool) == []
     assert (spool / "notes.txt").exists()  # only the node's own files are touched
     logged = spooling_node.wait_for_log(lambda x: x.get("msg") == "spool emptied at start")
@@ -70,7 +79,8 @@ def test_leftovers_are_removed_at_start_and_handled_instances_leave_nothing(
 
 
 def test_an_instance_abandoned_midway_is_removed_once_idle(
-        spooling_node: NodeProcess, spool: Path) -> None:
+    spooling_node: NodeProcess, spool: Path
+) -> None:
     film = dx_film(512, 512)
     assoc = associate(spooling_node, [film])
     assert assoc.is_established

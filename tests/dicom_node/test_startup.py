@@ -15,33 +15,48 @@ from tests.dicom_node.dicom_testkit import node_env
 
 
 def start(stack: Stack, **extra: str) -> subprocess.CompletedProcess[str]:
-    env = node_env(stack.settings, free_port(), {
-        "MEDSEGTEXT_DICOM_CALLING_AETS": "PACS", **extra})
-    return subprocess.run([sys.executable, "-m", "backend.dicom_node"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = node_env(stack.settings, free_port(), {"MEDSEGTEXT_DICOM_CALLING_AETS": "PACS", **extra})
+    return subprocess.run(
+        [sys.executable, "-m", "backend.dicom_node"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize(("changes", "says"), [
-    ({"MEDSEGTEXT_DICOM_CALLING_AETS": ""}, "MEDSEGTEXT_DICOM_CALLING_AETS is empty"),
-    ({"MEDSEGTEXT_DICOM_SERVICE_ACCOUNT": "nobody@example.org"},
-     "nobody@example.org does not exist (create it: medsegtext users create"),
-    ({"MEDSEGTEXT_DICOM_AE_TITLE": "MED\\SEG"}, "is not a DICOM AE title"),
-])
-def test_a_misconfigured_node_does_not_start(stack: Stack, changes: dict[str, str],
-                                             says: str) -> None:
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"MEDSEGTEXT_DICOM_CALLING_AETS": ""}, "MEDSEGTEXT_DICOM_CALLING_AETS is empty"),
+        (
+            {"MEDSEGTEXT_DICOM_SERVICE_ACCOUNT": "nobody@example.org"},
+            "nobody@example.org does not exist (create it: medsegtext users create",
+        ),
+        ({"MEDSEGTEXT_DICOM_AE_TITLE": "MED\\SEG"}, "is not a DICOM AE title"),
+    ],
+)
+def test_a_misconfigured_node_does_not_start(
+    stack: Stack, changes: dict[str, str], says: str
+) -> None:
     out = start(stack, **changes)
     assert out.returncode == 2, out.stderr
     assert says in out.stderr
 
 
-@pytest.mark.parametrize(("name", "value", "says"), [
-    ("MEDSEGTEXT_DICOM_CALLING_AETS", "PACS,WAY-TOO-LONG-AE-TITLE", "is not a DICOM AE title"),
-    ("MEDSEGTEXT_DICOM_AE_TITLE", " PADDED", "is not a DICOM AE title"),
-    ("MEDSEGTEXT_DICOM_PRIORITY", "asap", "is not one of routine, urgent, stat"),
-    ("MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS", "0", "must be at least 1"),
-])
-def test_bad_dicom_settings_are_refused_when_read(monkeypatch: pytest.MonkeyPatch, name: str,
-                                                  value: str, says: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("MEDSEGTEXT_DICOM_CALLING_AETS", "PACS,WAY-TOO-LONG-AE-TITLE", "is not a DICOM AE title"),
+        ("MEDSEGTEXT_DICOM_AE_TITLE", " PADDED", "is not a DICOM AE title"),
+        ("MEDSEGTEXT_DICOM_PRIORITY", "asap", "is not one of routine, urgent, stat"),
+        ("MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS", "0", "must be at least 1"),
+    ],
+)
+def test_bad_dicom_settings_are_refused_when_read(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=says):
         load_settings()

@@ -77,19 +77,37 @@ def db_proxy(db_target: str) -> Iterator[TcpProxy | None]:
 
 
 @pytest.fixture(scope="session")
-def settings(db_target: str, db_proxy: TcpProxy | None, redis_server: RedisServer,
-             aws_proxy: TcpProxy, moto_url: str) -> Settings:
+def settings(
+    db_target: str,
+    db_proxy: TcpProxy | None,
+    redis_server: RedisServer,
+    aws_proxy: TcpProxy,
+    moto_url: str,
+) -> Settings:
     aws = aws_proxy.url(moto_url)
     return Settings(
-        environment="test", database_url=db_proxy.url(db_target) if db_proxy else db_target,
-        redis_url=redis_server.url, s3_endpoint_url=aws, dynamodb_endpoint_url=aws,
-        s3_bucket="medsegtext-faults", dynamodb_table="medsegtext-faults",
-        job_max_tries=6, job_timeout_seconds=30, job_retry_base_seconds=0.5,
-        job_retry_cap_seconds=2.0, sweep_queued_grace_seconds=2,
-        aws_connect_timeout_seconds=2, aws_read_timeout_seconds=2, aws_max_attempts=2,
-        db_connect_timeout_seconds=2, db_command_timeout_seconds=3, db_pool_timeout_seconds=3,
-        redis_connect_timeout_seconds=1, worker_redis_outage_seconds=20,
-        sagemaker_timeout_seconds=1)
+        environment="test",
+        database_url=db_proxy.url(db_target) if db_proxy else db_target,
+        redis_url=redis_server.url,
+        s3_endpoint_url=aws,
+        dynamodb_endpoint_url=aws,
+        s3_bucket="medsegtext-faults",
+        dynamodb_table="medsegtext-faults",
+        job_max_tries=6,
+        job_timeout_seconds=30,
+        job_retry_base_seconds=0.5,
+        job_retry_cap_seconds=2.0,
+        sweep_queued_grace_seconds=2,
+        aws_connect_timeout_seconds=2,
+        aws_read_timeout_seconds=2,
+        aws_max_attempts=2,
+        db_connect_timeout_seconds=2,
+        db_command_timeout_seconds=3,
+        db_pool_timeout_seconds=3,
+        redis_connect_timeout_seconds=1,
+        worker_redis_outage_seconds=20,
+        sagemaker_timeout_seconds=1,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -121,8 +139,9 @@ async def clinician(api_url: str, services: Services) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def everything_up(aws_proxy: TcpProxy, db_proxy: TcpProxy | None,
-                  redis_server: RedisServer) -> Iterator[None]:
+def everything_up(
+    aws_proxy: TcpProxy, db_proxy: TcpProxy | None, redis_server: RedisServer
+) -> Iterator[None]:
     """A failed test must not leave the next one with a dependency down."""
     yield
     for proxy in (aws_proxy, db_proxy):
@@ -133,10 +152,12 @@ def everything_up(aws_proxy: TcpProxy, db_proxy: TcpProxy | None,
 
 
 @pytest.fixture
-async def cases(api_url: str, clinician: dict[str, str], services: Services,
-                moto_url: str) -> AsyncIterator[Cases]:
-    async with httpx.AsyncClient(base_url=api_url, headers=clinician,
-                                 timeout=ANSWER_WITHIN_S) as client:
+async def cases(
+    api_url: str, clinician: dict[str, str], services: Services, moto_url: str
+) -> AsyncIterator[Cases]:
+    async with httpx.AsyncClient(
+        base_url=api_url, headers=clinician, timeout=ANSWER_WITHIN_S
+    ) as client:
         yield Cases(client, services, moto_url)
 
 

@@ -41,8 +41,11 @@ class ApiServer:
     def __init__(self, settings: Settings):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, name="faults-api", daemon=True)
 
     def start(self) -> ApiServer:
@@ -70,16 +73,23 @@ def _check_workers() -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_worker(settings: Settings, delay_s: float = 0.0,
-                         **overrides: Any) -> AsyncIterator[Worker]:
+async def running_worker(
+    settings: Settings, delay_s: float = 0.0, **overrides: Any
+) -> AsyncIterator[Worker]:
     """A real arq worker on this event loop, sweeping every second (production: twice a
     minute), until the block ends; the test fails if the worker stops on its own. delay_s:
     its model answers that late (tests.slow_worker), so jobs are in flight for a while."""
-    params: dict[str, Any] = {"handle_signals": False, "poll_delay": 0.05,
-                              "cron_jobs": [cron(sweep_stuck, second=set(range(60)))]}
+    params: dict[str, Any] = {
+        "handle_signals": False,
+        "poll_delay": 0.05,
+        "cron_jobs": [cron(sweep_stuck, second=set(range(60)))],
+    }
     params.update(overrides)
-    worker = create_worker(slow_worker_settings(settings, delay_s=delay_s, **params)
-                           if delay_s else worker_settings(settings, **params))
+    worker = create_worker(
+        slow_worker_settings(settings, delay_s=delay_s, **params)
+        if delay_s
+        else worker_settings(settings, **params)
+    )
     task = asyncio.create_task(worker.main())
     _WORKERS.append(task)
     try:
@@ -141,8 +151,9 @@ class Cases:
             pytest.fail(f"{method} {path} got no answer within {ANSWER_WITHIN_S:.0f} s")
 
     async def upload(self, image: bytes) -> httpx.Response:
-        response = await self.request("POST", "/api/cases",
-                                      files={"file": ("chest.png", image, "image/png")})
+        response = await self.request(
+            "POST", "/api/cases", files={"file": ("chest.png", image, "image/png")}
+        )
         if response.status_code == 202:
             self.ids.append(response.json()["id"])
         return response
@@ -181,7 +192,8 @@ class Cases:
             out.records[case_id] = len(items)
             if case is not None and case.status == "done":
                 assert all(i["model_version"] == case.model_version for i in items), items
-            listing = s3.list_objects_v2(Bucket=settings.s3_bucket,
-                                         Prefix=self.services.store.key(case_id, ""))
+            listing = s3.list_objects_v2(
+                Bucket=settings.s3_bucket, Prefix=self.services.store.key(case_id, "")
+            )
             out.objects[case_id] = int(listing.get("KeyCount", 0))
         return out

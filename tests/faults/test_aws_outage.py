@@ -12,8 +12,9 @@ from tests.faults.faultkit import TcpProxy
 from tests.faults.helpers import Cases, running_worker, wait_until
 
 
-async def test_refused_while_jobs_run(settings: Settings, cases: Cases, image: bytes,
-                                      aws_proxy: TcpProxy) -> None:
+async def test_refused_while_jobs_run(
+    settings: Settings, cases: Cases, image: bytes, aws_proxy: TcpProxy
+) -> None:
     # each job holds its image a second: in flight
     async with running_worker(settings, delay_s=1):
         for _ in range(3):
@@ -43,7 +44,8 @@ async def test_refused_while_jobs_run(settings: Settings, cases: Cases, image: b
 
 
 async def test_hung_endpoint_answers_503_within_the_timeouts(
-        cases: Cases, image: bytes, services: Services, aws_proxy: TcpProxy) -> None:
+    cases: Cases, image: bytes, services: Services, aws_proxy: TcpProxy
+) -> None:
     """An endpoint that accepts and never answers (before the fix an S3 PUT waited for
     "100 Continue" with no timeout: the upload hung for good)."""
     aws_proxy.down("blackhole")

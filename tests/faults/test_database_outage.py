@@ -16,8 +16,10 @@ from backend.settings import Settings
 from tests.faults.faultkit import TcpProxy
 from tests.faults.helpers import Cases, running_worker, wait_until
 
-NO_SERVER = ("SQLite has no database server to take down; set DATABASE_URL to a PostgreSQL "
-             "database to run the database outage tests")
+NO_SERVER = (
+    "SQLite has no database server to take down; set DATABASE_URL to a PostgreSQL "
+    "database to run the database outage tests"
+)
 
 
 @pytest.fixture
@@ -27,8 +29,9 @@ def db(db_proxy: TcpProxy | None) -> TcpProxy:
     return db_proxy
 
 
-async def test_refused_while_jobs_run(settings: Settings, cases: Cases, image: bytes,
-                                      db: TcpProxy) -> None:
+async def test_refused_while_jobs_run(
+    settings: Settings, cases: Cases, image: bytes, db: TcpProxy
+) -> None:
     async with running_worker(settings, delay_s=1):
         for _ in range(3):
             assert (await cases.upload(image)).status_code == 202
@@ -36,9 +39,11 @@ async def test_refused_while_jobs_run(settings: Settings, cases: Cases, image: b
 
         await wait_until("a job to start", cases.any_running, 30)
         db.down("refuse")
-        for response in (await cases.upload(image),
-                         await cases.request("GET", f"/api/cases/{first}"),
-                         await cases.request("GET", "/api/cases")):
+        for response in (
+            await cases.upload(image),
+            await cases.request("GET", f"/api/cases/{first}"),
+            await cases.request("GET", "/api/cases"),
+        ):
             assert response.status_code == 503, response.text
             assert response.json()["dependency"] == "database"
             assert response.headers["retry-after"]

@@ -14,7 +14,8 @@ from tests.faults.helpers import Cases, running_worker, wait_until
 
 
 async def test_cases_before_during_after_restart_all_done_once(
-        settings: Settings, cases: Cases, image: bytes, redis_server: RedisServer) -> None:
+    settings: Settings, cases: Cases, image: bytes, redis_server: RedisServer
+) -> None:
     # One job at a time, a second each: most of the first cases are still queued in Redis.
     async with running_worker(settings, delay_s=1, max_jobs=1):
         before = [(await cases.upload(image)).json() for _ in range(4)]

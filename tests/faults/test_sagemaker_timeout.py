@@ -21,11 +21,17 @@ def stalled_endpoint() -> Iterator[StallServer]:
 
 
 async def test_hung_endpoint_fails_the_case_with_a_timeout_reason(
-        settings: Settings, cases: Cases, image: bytes, stalled_endpoint: StallServer) -> None:
+    settings: Settings, cases: Cases, image: bytes, stalled_endpoint: StallServer
+) -> None:
     tries = 2
-    sagemaker = settings.model_copy(update={
-        "inference_backend": "sagemaker", "sagemaker_endpoint_url": stalled_endpoint.url,
-        "job_max_tries": tries, "job_retry_base_seconds": 0.1})
+    sagemaker = settings.model_copy(
+        update={
+            "inference_backend": "sagemaker",
+            "sagemaker_endpoint_url": stalled_endpoint.url,
+            "job_max_tries": tries,
+            "job_retry_base_seconds": 0.1,
+        }
+    )
     assert sagemaker.sagemaker_timeout_seconds < sagemaker.job_timeout_seconds
     async with running_worker(sagemaker):
         assert (await cases.upload(image)).status_code == 202

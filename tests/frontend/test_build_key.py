@@ -15,8 +15,12 @@ sys.path.insert(0, str(FRONTEND))
 
 from build_key import SOURCES, build_key  # noqa: E402
 
-ENV = {"REFLEX_API_URL": "http://localhost:3000", "MEDSEGTEXT_PORTAL_PORT": "3000",
-       "MEDSEGTEXT_DATABASE_URL": "sqlite:///a.db", "PATH": "/usr/bin"}
+ENV = {
+    "REFLEX_API_URL": "http://localhost:3000",
+    "MEDSEGTEXT_PORTAL_PORT": "3000",
+    "MEDSEGTEXT_DATABASE_URL": "sqlite:///a.db",
+    "PATH": "/usr/bin",
+}
 
 
 @pytest.fixture()

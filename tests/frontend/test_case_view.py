@@ -23,10 +23,16 @@ NONE = dict.fromkeys(ZONE_KEYS, False)
 RIGHT_LOWER = {**NONE, "patient_right_lower": True}
 
 
-def _review(decision: str, flags: dict[str, bool], text: str, shown: str = "Model text.",
-            reviewed: dict[str, bool] = NONE) -> dict | None:
-    return review_body(decision, " ", text, flags, model_flags=NONE, reviewed_flags=reviewed,
-                       shown_text=shown)
+def _review(
+    decision: str,
+    flags: dict[str, bool],
+    text: str,
+    shown: str = "Model text.",
+    reviewed: dict[str, bool] = NONE,
+) -> dict | None:
+    return review_body(
+        decision, " ", text, flags, model_flags=NONE, reviewed_flags=reviewed, shown_text=shown
+    )
 
 
 def test_case_id_from_the_address() -> None:
@@ -36,12 +42,14 @@ def test_case_id_from_the_address() -> None:
 
 
 def test_zones_are_red_only_where_the_model_flags_them() -> None:
-    zones = zones_of({"patient_right_lower": 0.8, "patient_left_upper": 0.9},
-                     {"patient_right_lower": True})
+    zones = zones_of(
+        {"patient_right_lower": 0.8, "patient_left_upper": 0.9}, {"patient_right_lower": True}
+    )
     by_key = {z.key: z for z in zones}
     assert [z.key for z in zones] == list(ZONE_KEYS)
     assert by_key["patient_right_lower"].flagged and by_key["patient_right_lower"].shade == (
-        "rgba(220, 38, 38, 0.66)")
+        "rgba(220, 38, 38, 0.66)"
+    )
     assert by_key["patient_left_upper"].probability == "90 %"
     assert by_key["patient_left_upper"].shade == "var(--gray-2)"  # high, but not flagged
     assert by_key["patient_left_lower"].probability == "—"
@@ -49,21 +57,32 @@ def test_zones_are_red_only_where_the_model_flags_them() -> None:
 
 
 def test_timings_and_reviews() -> None:
-    case = {"timings_ms": {"inference": 12.345, "queue": "n/a", "some_step": 1},
-            "findings_text": "Model text.",
-            "reviews": [{"id": 1, "decision": "edit", "findings_text": "Edited.",
-                         "reviewer_name": "Dr R", "zone_flags": RIGHT_LOWER},
-                        {"id": 2, "decision": "accept", "reviewer_id": 7}, "not a review"]}
+    case = {
+        "timings_ms": {"inference": 12.345, "queue": "n/a", "some_step": 1},
+        "findings_text": "Model text.",
+        "reviews": [
+            {
+                "id": 1,
+                "decision": "edit",
+                "findings_text": "Edited.",
+                "reviewer_name": "Dr R",
+                "zone_flags": RIGHT_LOWER,
+            },
+            {"id": 2, "decision": "accept", "reviewer_id": 7},
+            "not a review",
+        ],
+    }
     assert [(t.name, t.ms) for t in timings_of(case)] == [
-        ("Model", "12.3 ms"), ("Queue wait", "n/a"), ("Some step", "1.0 ms")]
+        ("Model", "12.3 ms"),
+        ("Queue wait", "n/a"),
+        ("Some step", "1.0 ms"),
+    ]
     first, second = reviews_of(case, NONE)
-    assert (first.reviewer, first.zones, first.zones_corrected) == (
-        "Dr R", "right lower", True)
+    assert (first.reviewer, first.zones, first.zones_corrected) == ("Dr R", "right lower", True)
     assert (second.reviewer, second.zones, second.zones_corrected) == ("user 7", "", False)
     assert reviewed_findings_of(case) == "Edited."  # the latest edit's text
     assert reviewed_findings_of({**case, "reviewed_findings_text": None}) == ""  # the API's
-    assert reviewed_findings_of({"findings_text": "Same.",
-                                 "reviewed_findings_text": "Same."}) == ""
+    assert reviewed_findings_of({"findings_text": "Same.", "reviewed_findings_text": "Same."}) == ""
 
 
 def test_review_bodies() -> None:
@@ -72,10 +91,16 @@ def test_review_bodies() -> None:
     assert _review("reject", RIGHT_LOWER, "")["zone_flags"] == RIGHT_LOWER
     assert "zone_flags" not in _review("reject", NONE, "")
     # edit: new text goes as text; flags touched with the text left as shown go alone
-    assert _review("edit", NONE, " New text. ") == {"decision": "edit", "comment": None,
-                                                    "findings_text": "New text."}
+    assert _review("edit", NONE, " New text. ") == {
+        "decision": "edit",
+        "comment": None,
+        "findings_text": "New text.",
+    }
     assert _review("edit", RIGHT_LOWER, "Model text.") == {
-        "decision": "edit", "comment": None, "zone_flags": RIGHT_LOWER}
+        "decision": "edit",
+        "comment": None,
+        "zone_flags": RIGHT_LOWER,
+    }
     # an edit with no text and untouched flags sends nothing
     assert _review("edit", NONE, "  ") is None
     assert _review("edit", RIGHT_LOWER, "  ", reviewed=RIGHT_LOWER) is None

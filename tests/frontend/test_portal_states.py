@@ -25,8 +25,14 @@ PORTAL_PYTHON = FRONTEND / ".venv" / "bin" / "python"
 def probe() -> dict[str, Any]:
     if not PORTAL_PYTHON.exists():
         pytest.skip(f"{PORTAL_PYTHON} is missing: run frontend/run.sh --setup-only")
-    out = subprocess.run([str(PORTAL_PYTHON), str(Path(__file__).parent / "portal_probe.py")],
-                         cwd=FRONTEND, capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run(
+        [str(PORTAL_PYTHON), str(Path(__file__).parent / "portal_probe.py")],
+        cwd=FRONTEND,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     found: dict[str, Any] = json.loads(out.stdout)
     return found
 
@@ -46,7 +52,12 @@ def test_every_route_has_its_page_behind_its_permission(probe: dict[str, Any]) -
 
 def test_the_confirmation_step_holds_the_change_until_confirmed(probe: dict[str, Any]) -> None:
     asked, cancelled, unknown = probe["confirm"]
-    assert asked == {"step": "ask", "open": True, "title": "Activate segfind 2.0.0?",
-                     "label": "Activate", "pending": {"model_id": 1, "action": "activate"}}
+    assert asked == {
+        "step": "ask",
+        "open": True,
+        "title": "Activate segfind 2.0.0?",
+        "label": "Activate",
+        "pending": {"model_id": 1, "action": "activate"},
+    }
     assert (cancelled["open"], cancelled["pending"]) == (False, {})  # Cancel or Escape
     assert (unknown["open"], unknown["pending"]) == (False, {})  # nothing to ask about

@@ -27,13 +27,27 @@ def test_one_page_per_path_and_name() -> None:
 
 def test_the_header_lists_its_links_in_table_order() -> None:
     assert [r.nav for r in ROUTES if r.nav] == [
-        "Worklist", "New case", "PACS", "Dashboard", "Users", "Audit log", "Models", "Account"]
+        "Worklist",
+        "New case",
+        "PACS",
+        "Dashboard",
+        "Users",
+        "Audit log",
+        "Models",
+        "Account",
+    ]
 
 
 def test_who_may_open_what() -> None:
-    opens = {name: [r.name for r in ROUTES if not r.public and r.admits(permissions)]
-             for name, permissions in (("clinician", CLINICIAN), ("reviewer", REVIEWER),
-                                       ("admin", ADMIN), ("nobody", []))}
+    opens = {
+        name: [r.name for r in ROUTES if not r.public and r.admits(permissions)]
+        for name, permissions in (
+            ("clinician", CLINICIAN),
+            ("reviewer", REVIEWER),
+            ("admin", ADMIN),
+            ("nobody", []),
+        )
+    }
     assert opens["clinician"] == ["worklist", "upload", "case", "account"]
     assert opens["reviewer"] == ["worklist", "case", "pacs", "account"]
     assert opens["admin"] == [r.name for r in ROUTES if not r.public]

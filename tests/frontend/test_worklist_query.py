@@ -17,13 +17,21 @@ def _reparse(url: str) -> View:
 
 
 def test_a_view_survives_its_url() -> None:
-    view = View(status="done", priority="stat", review="unreviewed", sort="newest",
-                q="E2E 7", page=3)
+    view = View(
+        status="done", priority="stat", review="unreviewed", sort="newest", q="E2E 7", page=3
+    )
     url = view.url()
     assert url.startswith("/?") and "status=done" in url and "sort=newest" in url
     assert _reparse(url) == view
-    assert view.api_params() == {"limit": 20, "offset": 40, "sort": "newest", "status": "done",
-                                 "priority": "stat", "review_state": "unreviewed", "q": "E2E 7"}
+    assert view.api_params() == {
+        "limit": 20,
+        "offset": 40,
+        "sort": "newest",
+        "status": "done",
+        "priority": "stat",
+        "review_state": "unreviewed",
+        "q": "E2E 7",
+    }
 
 
 def test_defaults_leave_the_address_bare_and_bad_values_fall_back() -> None:
@@ -41,7 +49,11 @@ def test_alert_reasons() -> None:
     assert alert_reason({"priority": "routine", "lesion_present": False}) == ""
     assert alert_reason({"priority": "stat", "lesion_present": None}) == "STAT"
     assert alert_reason({"priority": "urgent"}) == "Urgent"
-    assert alert_reason({"priority": "routine", "lesion_present": True,
-                         "lesion_probability": None}) == "abnormal"
-    assert alert_reason({"priority": "stat", "lesion_present": True,
-                         "lesion_probability": 0.871}) == "STAT · abnormal, lesion probability 87 %"
+    assert (
+        alert_reason({"priority": "routine", "lesion_present": True, "lesion_probability": None})
+        == "abnormal"
+    )
+    assert (
+        alert_reason({"priority": "stat", "lesion_present": True, "lesion_probability": 0.871})
+        == "STAT · abnormal, lesion probability 87 %"
+    )

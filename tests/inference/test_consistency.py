@@ -30,9 +30,10 @@ def valid_films(shared_data: Path) -> list[Path]:
 
 def predictions(predictor: Predictor, films: list[Path]) -> Iterator[tuple[Path, Prediction]]:
     for start in range(0, len(films), BATCH):
-        chunk = films[start:start + BATCH]
-        for path, out in zip(chunk, predictor.predict_batch([p.read_bytes() for p in chunk]),
-                             strict=True):
+        chunk = films[start : start + BATCH]
+        for path, out in zip(
+            chunk, predictor.predict_batch([p.read_bytes() for p in chunk]), strict=True
+        ):
             assert isinstance(out, Prediction), f"{path}: {out}"
             yield path, out
 
@@ -40,8 +41,11 @@ def predictions(predictor: Predictor, films: list[Path]) -> Iterator[tuple[Path,
 def contradictions(out: Prediction, predictor: Predictor) -> list[str]:
     """What in one film's outputs disagrees with the rest."""
     if not out.in_scope:
-        return [] if (out.mask_png == b"" and out.findings_text is None
-                      and not out.zone_flags) else ["refused but has findings"]
+        return (
+            []
+            if (out.mask_png == b"" and out.findings_text is None and not out.zone_flags)
+            else ["refused but has findings"]
+        )
     mask = np.asarray(Image.open(io.BytesIO(out.mask_png))) > 0
     outlined = sides.to_patient(zone_pixels(mask, predictor.manifest))
     flags = out.zone_flags

@@ -18,15 +18,25 @@ def test_round_trip_over_every_annotation(shared_data):
         assert {"unilateral": 1, "bilateral": 2}[parsed.laterality] == int(row["laterality"])
 
 
-@pytest.mark.parametrize(("sentence", "zones"), [
-    ("Bilateral pulmonary infection, two infected areas, all left lung and all right lung.",
-     (1, 1, 1, 1, 1, 1)),
-    ("Unilateral pulmonary infection, one infected area, midlle left lung", (0, 1, 0, 0, 0, 0)),
-    ("Bilateral pulmonary infection, three infected areas, uppper left lung and middle rlower ight"
-     " lung", (1, 0, 0, 0, 1, 1)),
-    ("unilateral pulmonary infection, two infected areas, upper lower right lung.",
-     (0, 0, 0, 1, 0, 1)),
-])
+@pytest.mark.parametrize(
+    ("sentence", "zones"),
+    [
+        (
+            "Bilateral pulmonary infection, two infected areas, all left lung and all right lung.",
+            (1, 1, 1, 1, 1, 1),
+        ),
+        ("Unilateral pulmonary infection, one infected area, midlle left lung", (0, 1, 0, 0, 0, 0)),
+        (
+            "Bilateral pulmonary infection, three infected areas, uppper left lung and middle"
+            " rlower ight lung",
+            (1, 0, 0, 0, 1, 1),
+        ),
+        (
+            "unilateral pulmonary infection, two infected areas, upper lower right lung.",
+            (0, 0, 0, 1, 0, 1),
+        ),
+    ],
+)
 def test_parses_noisy_lvit_sentences(sentence, zones):
     assert parse(sentence).zones == tuple(bool(z) for z in zones)
 
@@ -46,7 +56,9 @@ def test_sentence_without_zones_is_an_error():
 
 def test_render_grammar():
     assert render((0, 0, 1, 0, 0, 0)) == (
-        "unilateral pulmonary infection, one infected area, lower left lung.")
+        "unilateral pulmonary infection, one infected area, lower left lung."
+    )
     assert render((1, 0, 1, 0, 1, 0)) == (
         "bilateral pulmonary infection, three infected areas, upper lower left lung and "
-        "middle right lung.")
+        "middle right lung."
+    )

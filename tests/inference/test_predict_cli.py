@@ -18,8 +18,19 @@ from inference.sides import PATIENT_ZONES, parse_patient
 
 def run_predict(paths: list[Path], out: Path, *extra: str) -> tuple[int, list[dict]]:
     proc = subprocess.run(
-        [sys.executable, "-m", "medsegtext", "predict", *map(str, paths), "--out", str(out),
-         *extra], capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "medsegtext",
+            "predict",
+            *map(str, paths),
+            "--out",
+            str(out),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     return proc.returncode, lines
@@ -35,8 +46,12 @@ def test_predict_real_png_jpeg_dicom(shared_data, tmp_path):
     rc, lines = run_predict(inputs, tmp_path)
     assert rc == 0
     assert [line["input"] for line in lines] == [str(p) for p in inputs]
-    sizes = {"covid_1": (224, 224), "nih-00000001_000": (512, 512),
-             "padchest-16747_3_1": (1036, 885), "nccid-dx-1024": (1024, 1024)}
+    sizes = {
+        "covid_1": (224, 224),
+        "nih-00000001_000": (512, 512),
+        "padchest-16747_3_1": (1036, 885),
+        "nccid-dx-1024": (1024, 1024),
+    }
     for line, path in zip(lines, inputs, strict=True):
         assert "error" not in line
         mask = Image.open(tmp_path / f"{path.stem}.mask.png")

@@ -33,16 +33,32 @@ def test_to_patient_keeps_values_and_orders_by_patient_side():
     assert sides.to_image(out) == values
 
 
-@pytest.mark.parametrize("orientation,mirrored", [
-    (None, False), ("", False), ("L\\F", False), ("A\\F", False), ("R\\F", True),
-    ("RH\\F", True), ("r/f", True), ("P\\F", False)])
+@pytest.mark.parametrize(
+    "orientation,mirrored",
+    [
+        (None, False),
+        ("", False),
+        ("L\\F", False),
+        ("A\\F", False),
+        ("R\\F", True),
+        ("RH\\F", True),
+        ("r/f", True),
+        ("P\\F", False),
+    ],
+)
 def test_patient_orientation_row_direction_r_means_mirrored(orientation, mirrored):
     assert sides.is_mirrored(orientation) is mirrored
 
 
 def test_old_image_side_records_read_as_standard_film():
-    old = {"left_upper": True, "left_middle": False, "left_lower": False,
-           "right_upper": False, "right_middle": False, "right_lower": True}
+    old = {
+        "left_upper": True,
+        "left_middle": False,
+        "left_lower": False,
+        "right_upper": False,
+        "right_middle": False,
+        "right_lower": True,
+    }
     new = sides.stored_to_patient(old)
     assert new is not None and list(new) == list(sides.PATIENT_ZONES)
     assert new["patient_right_upper"] and new["patient_left_lower"]
@@ -95,8 +111,7 @@ def test_lesion_beside_the_l_marker_is_the_patients_left(shared_data, predictor)
     for out in (png, dcm):
         assert flagged_sides(out.zone_flags) == {"left"}, out.zone_flags
         assert out.laterality == "left"
-        assert "left lung" in (out.findings_text or "") and "right" not in (
-            out.findings_text or "")
+        assert "left lung" in (out.findings_text or "") and "right" not in (out.findings_text or "")
 
 
 def test_mirrored_dicom_swaps_the_sides(shared_data, predictor):
@@ -109,5 +124,7 @@ def test_mirrored_dicom_swaps_the_sides(shared_data, predictor):
     assert out.laterality == "right"
     assert "right lung" in (out.findings_text or "")
     standard = predictor.predict(dicom_bytes(make_dicom(pixels)))
-    assert out.zone_probabilities["patient_right_lower"] == \
-        standard.zone_probabilities["patient_left_lower"]
+    assert (
+        out.zone_probabilities["patient_right_lower"]
+        == standard.zone_probabilities["patient_left_lower"]
+    )

@@ -25,8 +25,16 @@ from tests.backend.conftest import (
     stack,
 )
 
-__all__ = ["admin", "clinician", "moto_url", "other_stack", "reviewer", "sample_png",
-           "settings", "stack"]
+__all__ = [
+    "admin",
+    "clinician",
+    "moto_url",
+    "other_stack",
+    "reviewer",
+    "sample_png",
+    "settings",
+    "stack",
+]
 
 
 @pytest.fixture(scope="session")

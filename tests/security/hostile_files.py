@@ -30,15 +30,24 @@ MiB = 2**20
 
 
 def chunk(kind: bytes, payload: bytes) -> bytes:
-    return (struct.pack(">I", len(payload)) + kind + payload
-            + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+    )
 
 
 def png(width: int, height: int, idat: bytes, extra: bytes = b"") -> bytes:
     """An 8-bit grayscale PNG with valid CRCs; ``extra`` chunks go before the image data."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra + chunk(b"IDAT", idat)
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + extra
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
 
 
 def small_png(extra: bytes = b"") -> bytes:
@@ -63,12 +72,13 @@ def jpeg_declaring(width: int, height: int) -> bytes:
     """A tiny JPEG whose frame header (SOF0) declares another size."""
     data = bytearray(small_jpeg())
     sof = data.find(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
 
 
-def dicom(change: Callable[[pydicom.Dataset], None] | None = None, syntax: str | None = None
-          ) -> bytes:
+def dicom(
+    change: Callable[[pydicom.Dataset], None] | None = None, syntax: str | None = None
+) -> bytes:
     ds = pydicom.dcmread(DICOM_SAMPLE)
     if change:
         change(ds)
@@ -81,22 +91,26 @@ def dicom(change: Callable[[pydicom.Dataset], None] | None = None, syntax: str |
 
 def dicom_with_jpeg_frame(width: int, height: int) -> bytes:
     """The 512x512 sample with its pixels as a JPEG frame that declares width x height."""
+
     def change(ds: pydicom.Dataset) -> None:
         buf = io.BytesIO()
         Image.fromarray(ds.pixel_array).save(buf, "JPEG")
         frame = bytearray(buf.getvalue())
         sof = frame.find(b"\xff\xc0")
-        frame[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+        frame[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
         ds.PixelData = encapsulate([bytes(frame)])
         ds["PixelData"].VR = "OB"
         ds["PixelData"].is_undefined_length = True
+
     return dicom(change, JPEGBaseline8Bit)
 
 
 def dicom_deflate_bomb() -> bytes:
     """A deflated data set with 300 MiB of zeros in a private element: ~300 KiB on disk."""
+
     def change(ds: pydicom.Dataset) -> None:
         ds.add_new(0x00091010, "OB", b"\x00" * (300 * MiB))
+
     return dicom(change, DeflatedExplicitVRLittleEndian)
 
 
@@ -114,60 +128,115 @@ def dicom_huge_element_length() -> bytes:
 def dicom_rows_columns(rows: int, columns: int) -> bytes:
     def change(ds: pydicom.Dataset) -> None:
         ds.Rows, ds.Columns = rows, columns
+
     return dicom(change)
 
 
 HOSTILE: list[tuple[str, Callable[[], bytes], str]] = [
     # decompression bombs
-    ("png 65535x65535 declared", lambda: png(65535, 65535, zlib.compress(b"\x00" * 16)),
-     "too_many_pixels"),
-    ("png 8000x8000 declared (64 Mpx)", lambda: png(8000, 8000, zeros_deflated(8 * MiB)),
-     "too_many_pixels"),
-    ("png IDAT zlib bomb, 64x64 over 200 MiB", lambda: png(64, 64, zeros_deflated(200 * MiB)),
-     "corrupt"),
-    ("png IDAT zlib bomb, 4000x4000 over 200 MiB",
-     lambda: png(4000, 4000, zeros_deflated(200 * MiB)), "corrupt"),
-    ("png zTXt bomb 100 MiB",
-     lambda: small_png(chunk(b"zTXt", b"comment\x00\x00" + zeros_deflated(100 * MiB))),
-     "corrupt"),
-    ("png iCCP bomb 100 MiB",
-     lambda: small_png(chunk(b"iCCP", b"icc\x00\x00" + zeros_deflated(100 * MiB))), "corrupt"),
-    ("png iTXt bomb 100 MiB",
-     lambda: small_png(chunk(b"iTXt", b"k\x00\x01\x00\x00\x00" + zeros_deflated(100 * MiB))),
-     "corrupt"),
+    (
+        "png 65535x65535 declared",
+        lambda: png(65535, 65535, zlib.compress(b"\x00" * 16)),
+        "too_many_pixels",
+    ),
+    (
+        "png 8000x8000 declared (64 Mpx)",
+        lambda: png(8000, 8000, zeros_deflated(8 * MiB)),
+        "too_many_pixels",
+    ),
+    (
+        "png IDAT zlib bomb, 64x64 over 200 MiB",
+        lambda: png(64, 64, zeros_deflated(200 * MiB)),
+        "corrupt",
+    ),
+    (
+        "png IDAT zlib bomb, 4000x4000 over 200 MiB",
+        lambda: png(4000, 4000, zeros_deflated(200 * MiB)),
+        "corrupt",
+    ),
+    (
+        "png zTXt bomb 100 MiB",
+        lambda: small_png(chunk(b"zTXt", b"comment\x00\x00" + zeros_deflated(100 * MiB))),
+        "corrupt",
+    ),
+    (
+        "png iCCP bomb 100 MiB",
+        lambda: small_png(chunk(b"iCCP", b"icc\x00\x00" + zeros_deflated(100 * MiB))),
+        "corrupt",
+    ),
+    (
+        "png iTXt bomb 100 MiB",
+        lambda: small_png(chunk(b"iTXt", b"k\x00\x01\x00\x00\x00" + zeros_deflated(100 * MiB))),
+        "corrupt",
+    ),
     ("jpeg SOF 65000x65000 declared", lambda: jpeg_declaring(65000, 65000), "too_many_pixels"),
     ("jpeg SOF 16384x4000 side limit", lambda: jpeg_declaring(16385, 100), "too_many_pixels"),
     ("dicom Rows/Columns 60000", lambda: dicom_rows_columns(60000, 60000), "too_many_pixels"),
-    ("dicom Rows/Columns 6000, short pixel data", lambda: dicom_rows_columns(6000, 6000),
-     "corrupt"),
-    ("dicom JPEG frame 20000x20000 under a 512x512 header",
-     lambda: dicom_with_jpeg_frame(20000, 20000), "corrupt"),
+    (
+        "dicom Rows/Columns 6000, short pixel data",
+        lambda: dicom_rows_columns(6000, 6000),
+        "corrupt",
+    ),
+    (
+        "dicom JPEG frame 20000x20000 under a 512x512 header",
+        lambda: dicom_with_jpeg_frame(20000, 20000),
+        "corrupt",
+    ),
     ("dicom deflated data set bomb 300 MiB", dicom_deflate_bomb, "too_large"),
     # polyglots
     ("png + zip appended", lambda: small_png() + b"PK\x03\x04" + b"\x00" * 200, "corrupt"),
-    ("jpeg + php appended", lambda: JPEG_SAMPLE.read_bytes() + b"<?php system($_GET['c']); ?>",
-     "corrupt"),
-    ("jpeg + html appended",
-     lambda: small_jpeg() + b"<html><script>alert(document.cookie)</script></html>", "corrupt"),
-    ("dicom preamble with html/script",
-     lambda: dicom_with_preamble(b"<html><script>alert(1)</script></html>"), "corrupt"),
-    ("svg named .png", lambda: b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)'
-                               b"</script></svg>", "unsupported_format"),
-    ("html named .png", lambda: b"<!doctype html><html><body onload=alert(1)></body></html>",
-     "unsupported_format"),
+    (
+        "jpeg + php appended",
+        lambda: JPEG_SAMPLE.read_bytes() + b"<?php system($_GET['c']); ?>",
+        "corrupt",
+    ),
+    (
+        "jpeg + html appended",
+        lambda: small_jpeg() + b"<html><script>alert(document.cookie)</script></html>",
+        "corrupt",
+    ),
+    (
+        "dicom preamble with html/script",
+        lambda: dicom_with_preamble(b"<html><script>alert(1)</script></html>"),
+        "corrupt",
+    ),
+    (
+        "svg named .png",
+        lambda: b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        "unsupported_format",
+    ),
+    (
+        "html named .png",
+        lambda: b"<!doctype html><html><body onload=alert(1)></body></html>",
+        "unsupported_format",
+    ),
     ("zip named .png", lambda: b"PK\x03\x04" + b"\x00" * 100, "unsupported_format"),
     ("pdf named .dcm", lambda: b"%PDF-1.7\n" + b"\x00" * 100, "unsupported_format"),
     # huge headers
-    ("png 5000 tEXt chunks",
-     lambda: small_png(b"".join(chunk(b"tEXt", b"k%d\x00v" % i) for i in range(5000))),
-     "corrupt"),
-    ("png 30 MiB tEXt chunk", lambda: small_png(chunk(b"tEXt", b"k\x00" + b"A" * 30 * MiB)),
-     "corrupt"),
-    ("png chunk declaring 2 GiB", lambda: small_png()[:33] + struct.pack(">I", 2**31 - 1)
-     + b"tEXt" + b"A" * 100, "corrupt"),
-    ("jpeg 200 x 64 KiB COM segments", lambda: (lambda j: j[:2] + b"".join(
-        b"\xff\xfe\xff\xff" + b"C" * 65533 for _ in range(200)) + j[2:])(small_jpeg()),
-     "corrupt"),
+    (
+        "png 5000 tEXt chunks",
+        lambda: small_png(b"".join(chunk(b"tEXt", b"k%d\x00v" % i) for i in range(5000))),
+        "corrupt",
+    ),
+    (
+        "png 30 MiB tEXt chunk",
+        lambda: small_png(chunk(b"tEXt", b"k\x00" + b"A" * 30 * MiB)),
+        "corrupt",
+    ),
+    (
+        "png chunk declaring 2 GiB",
+        lambda: small_png()[:33] + struct.pack(">I", 2**31 - 1) + b"tEXt" + b"A" * 100,
+        "corrupt",
+    ),
+    (
+        "jpeg 200 x 64 KiB COM segments",
+        lambda: (
+            lambda j: (
+                j[:2] + b"".join(b"\xff\xfe\xff\xff" + b"C" * 65533 for _ in range(200)) + j[2:]
+            )
+        )(small_jpeg()),
+        "corrupt",
+    ),
     ("dicom element declaring 4 GiB", dicom_huge_element_length, "corrupt"),
 ]
 
@@ -201,8 +270,10 @@ def main(directory: Path) -> None:
             results[name] = {"code": f"unexpected {type(e).__name__}", "message": str(e)}
         del data
     growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    json.dump({"results": results, "peak_rss_growth_kib": growth,
-               "largest_file_kib": largest // 1024}, sys.stdout)
+    json.dump(
+        {"results": results, "peak_rss_growth_kib": growth, "largest_file_kib": largest // 1024},
+        sys.stdout,
+    )
 
 
 if __name__ == "__main__":

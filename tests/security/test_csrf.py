@@ -50,8 +50,9 @@ async def clinician_browser(stack: Stack) -> AsyncIterator[Stack]:
 
 @pytest.fixture
 async def done_case(stack: Stack, clinician: Any) -> str:
-    r = await stack.client.post("/api/cases", headers=clinician[1],
-                                files=upload_files(png_bytes(48, 40)))
+    r = await stack.client.post(
+        "/api/cases", headers=clinician[1], files=upload_files(png_bytes(48, 40))
+    )
     assert r.status_code == 202, r.text
     await stack.finish_case(r.json()["id"])
     return str(r.json()["id"])
@@ -62,25 +63,32 @@ async def _reviews(stack: Stack, admin: Any, case_id: str) -> list[Any]:
     return list(r.json()["reviews"])
 
 
-@pytest.mark.parametrize("page", [SAME_SITE_PAGE, CROSS_SITE_PAGE, OLD_BROWSER_PAGE, {}],
-                         ids=["same-site", "cross-site", "origin-only", "no-origin"])
-async def test_forged_reject_is_refused(reviewer_browser: Stack, admin: Any, done_case: str,
-                                        page: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "page",
+    [SAME_SITE_PAGE, CROSS_SITE_PAGE, OLD_BROWSER_PAGE, {}],
+    ids=["same-site", "cross-site", "origin-only", "no-origin"],
+)
+async def test_forged_reject_is_refused(
+    reviewer_browser: Stack, admin: Any, done_case: str, page: dict[str, str]
+) -> None:
     s = reviewer_browser
     for content_type in ({}, TEXT_PLAIN):  # a JSON fetch (preflighted) or a "simple" request
-        r = await s.client.post(f"/api/cases/{done_case}/review",
-                                headers={**page, **content_type},
-                                content=b'{"decision": "reject", "comment": "forged"}')
+        r = await s.client.post(
+            f"/api/cases/{done_case}/review",
+            headers={**page, **content_type},
+            content=b'{"decision": "reject", "comment": "forged"}',
+        )
         assert r.status_code in (403, 415), r.text
         assert r.json()["detail"]
     assert await _reviews(s, admin, done_case) == []
 
 
 async def test_forged_reject_names_the_reason(reviewer_browser: Stack, done_case: str) -> None:
-    r = await reviewer_browser.client.post(f"/api/cases/{done_case}/review",
-                                           headers={**SAME_SITE_PAGE,
-                                                    "Content-Type": "application/json"},
-                                           json={"decision": "reject"})
+    r = await reviewer_browser.client.post(
+        f"/api/cases/{done_case}/review",
+        headers={**SAME_SITE_PAGE, "Content-Type": "application/json"},
+        json={"decision": "reject"},
+    )
     assert r.status_code == 403, r.text
     assert "origin" in r.json()["detail"].lower()
 
@@ -89,8 +97,12 @@ async def test_forged_stat_upload_is_refused(clinician_browser: Stack) -> None:
     s = clinician_browser
     before, objects = await s.case_count(), s.object_count()
     for page in (SAME_SITE_PAGE, OLD_BROWSER_PAGE, {}):
-        r = await s.client.post("/api/cases", headers=page, files=upload_files(png_bytes()),
-                                data={"priority": "stat", "patient_ref": "forged"})
+        r = await s.client.post(
+            "/api/cases",
+            headers=page,
+            files=upload_files(png_bytes()),
+            data={"priority": "stat", "patient_ref": "forged"},
+        )
         assert r.status_code == 403, r.text
     assert await s.case_count() == before and s.object_count() == objects
 
@@ -102,16 +114,22 @@ async def test_forged_sign_out_is_refused(clinician_browser: Stack) -> None:
     assert (await s.client.get("/api/me")).status_code == 200  # still signed in
 
 
-async def test_own_origin_writes_with_the_cookie(reviewer_browser: Stack, admin: Any,
-                                                 done_case: str) -> None:
+async def test_own_origin_writes_with_the_cookie(
+    reviewer_browser: Stack, admin: Any, done_case: str
+) -> None:
     """The docs page (same origin) and browsers without Fetch Metadata but with Origin."""
     s = reviewer_browser
-    r = await s.client.post(f"/api/cases/{done_case}/review",
-                            headers={"Sec-Fetch-Site": "same-origin"},
-                            json={"decision": "accept"})
+    r = await s.client.post(
+        f"/api/cases/{done_case}/review",
+        headers={"Sec-Fetch-Site": "same-origin"},
+        json={"decision": "accept"},
+    )
     assert r.status_code == 201, r.text
-    r = await s.client.post(f"/api/cases/{done_case}/review", headers={"Origin": OWN_ORIGIN},
-                            json={"decision": "edit", "findings_text": "No lesion."})
+    r = await s.client.post(
+        f"/api/cases/{done_case}/review",
+        headers={"Origin": OWN_ORIGIN},
+        json={"decision": "edit", "findings_text": "No lesion."},
+    )
     assert r.status_code == 201, r.text
     assert len(await _reviews(s, admin, done_case)) == 2
     r = await s.client.post("/api/auth/logout", headers={"Sec-Fetch-Site": "same-origin"})
@@ -122,12 +140,15 @@ async def test_configured_origin_writes_with_the_cookie(other_stack: Any) -> Non
     portal = "https://portal.example.org"
     async with other_stack(cors_origins=(portal,)) as s:
         async for browser in _signed_in_browser(s, "clinician"):
-            ok = await browser.client.post("/api/auth/tokens", json={"name": "from-portal"},
-                                           headers={"Origin": portal,
-                                                    "Sec-Fetch-Site": "cross-site"})
+            ok = await browser.client.post(
+                "/api/auth/tokens",
+                json={"name": "from-portal"},
+                headers={"Origin": portal, "Sec-Fetch-Site": "cross-site"},
+            )
             assert ok.status_code == 201, ok.text
-            refused = await browser.client.post("/api/auth/tokens", json={"name": "x"},
-                                                headers=SAME_SITE_PAGE)
+            refused = await browser.client.post(
+                "/api/auth/tokens", json={"name": "x"}, headers=SAME_SITE_PAGE
+            )
             assert refused.status_code == 403, refused.text
 
 
@@ -136,36 +157,43 @@ async def test_safe_requests_need_no_origin(clinician_browser: Stack) -> None:
     assert r.status_code == 200
 
 
-async def test_bearer_clients_need_no_origin(stack: Stack, reviewer: Any,
-                                             done_case: str) -> None:
+async def test_bearer_clients_need_no_origin(stack: Stack, reviewer: Any, done_case: str) -> None:
     """API clients authenticate with a header a page cannot set cross-origin."""
-    r = await stack.client.post(f"/api/cases/{done_case}/review", headers=reviewer[1],
-                                json={"decision": "accept"})
+    r = await stack.client.post(
+        f"/api/cases/{done_case}/review", headers=reviewer[1], json={"decision": "accept"}
+    )
     assert r.status_code == 201, r.text
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          "multipart/form-data; boundary=x", None])
-async def test_json_endpoints_take_only_json(stack: Stack, clinician: Any,
-                                             content_type: str | None) -> None:
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None],
+)
+async def test_json_endpoints_take_only_json(
+    stack: Stack, clinician: Any, content_type: str | None
+) -> None:
     """For every caller, bearer included: 415 before the body is read."""
     headers = dict(clinician[1])
     if content_type:
         headers["Content-Type"] = content_type
-    r = await stack.client.post("/api/auth/tokens", headers=headers,
-                                content=b'{"name": "sneaky"}')
+    r = await stack.client.post("/api/auth/tokens", headers=headers, content=b'{"name": "sneaky"}')
     assert r.status_code == 415, r.text
     assert "application/json" in r.json()["detail"]
     listed = await stack.client.get("/api/auth/tokens", headers=clinician[1])
     assert all(t["name"] != "sneaky" for t in listed.json())
-    login = await stack.client.post("/api/auth/login", headers={"Content-Type": "text/plain"},
-                                    content=b'{"email": "a@b.c", "password": "x"}')
+    login = await stack.client.post(
+        "/api/auth/login",
+        headers={"Content-Type": "text/plain"},
+        content=b'{"email": "a@b.c", "password": "x"}',
+    )
     assert login.status_code == 415, login.text
 
 
 async def test_json_with_charset_and_suffix_types_is_json(stack: Stack, clinician: Any) -> None:
     for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
-        r = await stack.client.post("/api/auth/tokens",
-                                    headers={**clinician[1], "Content-Type": content_type},
-                                    content=b'{"name": "typed"}')
+        r = await stack.client.post(
+            "/api/auth/tokens",
+            headers={**clinician[1], "Content-Type": content_type},
+            content=b'{"name": "typed"}',
+        )
         assert r.status_code == 201, (content_type, r.text)

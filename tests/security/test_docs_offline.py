@@ -125,8 +125,9 @@ def test_docs_page_runs_offline_in_a_browser(settings: Settings) -> None:
     problems: list[str] = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                        args=["--no-sandbox", "--disable-gpu"])
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+            )
             page = browser.new_page()
 
             def only_this_origin(route: Any) -> None:

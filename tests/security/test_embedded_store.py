@@ -42,10 +42,15 @@ def _mode(path: Path) -> int:
 
 
 def _clients(url: str, key_id: str, secret: str) -> tuple[Any, Any]:
-    kw = {"endpoint_url": url, "region_name": REGION, "aws_access_key_id": key_id,
-          "aws_secret_access_key": secret,
-          "config": Config(signature_version="s3v4", retries={"max_attempts": 1},
-                           s3={"addressing_style": "path"})}
+    kw = {
+        "endpoint_url": url,
+        "region_name": REGION,
+        "aws_access_key_id": key_id,
+        "aws_secret_access_key": secret,
+        "config": Config(
+            signature_version="s3v4", retries={"max_attempts": 1}, s3={"addressing_style": "path"}
+        ),
+    }
     return boto3.client("s3", **kw), boto3.client("dynamodb", **kw)
 
 
@@ -62,9 +67,12 @@ def gated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Crede
     server = GatedMotoServer(creds, free_port()).start()
     s3, ddb = _clients(server.url, creds.access_key_id, creds.secret_access_key)
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    ddb.create_table(TableName="gate", BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}])
+    ddb.create_table(
+        TableName="gate",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+    )
     yield server.url, creds
     server.stop()
 
@@ -73,13 +81,16 @@ def test_the_install_key_works_for_what_the_product_does(gated) -> None:
     url, creds = gated
     s3, ddb = _clients(url, creds.access_key_id, creds.secret_access_key)
     key = "cases/a b+c/ü (1).png"
-    s3.put_object(Bucket=BUCKET, Key=key, Body=b"\x89PNG" + os.urandom(200_000),
-                  ContentType="image/png")
+    s3.put_object(
+        Bucket=BUCKET, Key=key, Body=b"\x89PNG" + os.urandom(200_000), ContentType="image/png"
+    )
     assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()[:4] == b"\x89PNG"
-    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="cases/")["Contents"]
-            ] == [key]
-    presigned = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": key},
-                                          ExpiresIn=60)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="cases/")["Contents"]] == [
+        key
+    ]
+    presigned = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": key}, ExpiresIn=60
+    )
     assert httpx.get(presigned).status_code == 200
     s3.delete_object(Bucket=BUCKET, Key=key)
     ddb.put_item(TableName="gate", Item={"k": {"S": "case-1"}, "v": {"N": "1"}})
@@ -105,8 +116,7 @@ def test_wrong_credentials_are_refused(gated) -> None:
 
 def test_a_signed_request_cannot_be_altered_or_replayed_late(gated) -> None:
     url, creds = gated
-    signer = SigV4Auth(BotoCredentials(creds.access_key_id, creds.secret_access_key), "s3",
-                       REGION)
+    signer = SigV4Auth(BotoCredentials(creds.access_key_id, creds.secret_access_key), "s3", REGION)
     body = b"original"
     request = AWSRequest("PUT", f"{url}/{BUCKET}/signed.txt", data=body)
     request.headers["x-amz-content-sha256"] = SigV4Auth.payload(signer, request)
@@ -115,35 +125,39 @@ def test_a_signed_request_cannot_be_altered_or_replayed_late(gated) -> None:
     assert httpx.put(request.url, content=b"tampered", headers=headers).status_code == 403
     assert httpx.put(request.url, content=body, headers=headers).status_code == 200
     s3, _ = _clients(url, creds.access_key_id, creds.secret_access_key)
-    old = s3.generate_presigned_url("get_object", ExpiresIn=1,
-                                    Params={"Bucket": BUCKET, "Key": "signed.txt"})
+    old = s3.generate_presigned_url(
+        "get_object", ExpiresIn=1, Params={"Bucket": BUCKET, "Key": "signed.txt"}
+    )
     time.sleep(2.1)
     assert httpx.get(old).status_code == 403
 
 
 def test_install_key_is_random_private_and_kept(tmp_path: Path) -> None:
     (tmp_path / "other").mkdir()
-    first, again, other = load_creds(tmp_path), load_creds(tmp_path), load_creds(
-        tmp_path / "other")
+    first, again, other = load_creds(tmp_path), load_creds(tmp_path), load_creds(tmp_path / "other")
     assert first == again and first != other
     assert len(first.secret_access_key) >= 40 and first.access_key_id != "test"
     assert _mode(tmp_path / CREDENTIALS_FILE) == 0o600
-    assert json.loads((tmp_path / CREDENTIALS_FILE).read_text())["secret_access_key"] == \
-        first.secret_access_key
+    assert (
+        json.loads((tmp_path / CREDENTIALS_FILE).read_text())["secret_access_key"]
+        == first.secret_access_key
+    )
 
 
 def test_devstack_embedded_store_refuses_other_credentials(tmp_path: Path) -> None:
     """What `make up` starts: only the key it hands to the API and worker works."""
-    embedded = devstack.start_embedded({"DATABASE_URL": "sqlite+aiosqlite:///unused",
-                                        "REDIS_URL": "redis://unused"}, tmp_path)
+    embedded = devstack.start_embedded(
+        {"DATABASE_URL": "sqlite+aiosqlite:///unused", "REDIS_URL": "redis://unused"}, tmp_path
+    )
     try:
         url = embedded.env["MEDSEGTEXT_S3_ENDPOINT_URL"]
         s3, _ = _clients(url, "test", "test")
         _refused(lambda: s3.list_buckets())
         s3, _ = _clients(url, embedded.env["AWS_ACCESS_KEY_ID"], "guessed-secret")
         _refused(lambda: s3.list_buckets())
-        good, _ = _clients(url, embedded.env["AWS_ACCESS_KEY_ID"],
-                           embedded.env["AWS_SECRET_ACCESS_KEY"])
+        good, _ = _clients(
+            url, embedded.env["AWS_ACCESS_KEY_ID"], embedded.env["AWS_SECRET_ACCESS_KEY"]
+        )
         assert isinstance(good.list_buckets()["Buckets"], list)
         assert load_creds(tmp_path).secret_access_key == embedded.env["AWS_SECRET_ACCESS_KEY"]
     finally:
@@ -178,14 +192,41 @@ def test_make_up_data_files_are_private(tmp_path: Path) -> None:
     var.mkdir(mode=0o755)
     (var / "left-by-an-old-start.log").write_text("x")
     (var / "left-by-an-old-start.log").chmod(0o644)
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                        "AWS_SESSION_TOKEN", "AWS_PROFILE") and not k.startswith("MEDSEGTEXT_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "DATABASE_URL",
+            "REDIS_URL",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+        )
+        and not k.startswith("MEDSEGTEXT_")
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "backend.devstack", "--port", str(free_port()), "--data-dir",
-         str(var), "--frontend-port", "0", "--api-processes", "1"],
-        cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "backend.devstack",
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(var),
+            "--frontend-port",
+            "0",
+            "--api-processes",
+            "1",
+        ],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     assert proc.stdout is not None
     lines: list[str] = []
     try:
@@ -201,10 +242,14 @@ def test_make_up_data_files_are_private(tmp_path: Path) -> None:
         _refused(lambda: s3.list_buckets())
         files = [p for p in var.rglob("*") if not p.is_symlink()]
         names = {p.name for p in files}
-        assert {"medsegtext.db", "medsegtext.db-wal", "medsegtext.db-shm", CREDENTIALS_FILE,
-                "redis"} <= names, names
-        loose = {str(p.relative_to(var)): oct(_mode(p)) for p in [var, *files]
-                 if _mode(p) & 0o077}
+        assert {
+            "medsegtext.db",
+            "medsegtext.db-wal",
+            "medsegtext.db-shm",
+            CREDENTIALS_FILE,
+            "redis",
+        } <= names, names
+        loose = {str(p.relative_to(var)): oct(_mode(p)) for p in [var, *files] if _mode(p) & 0o077}
         assert loose == {}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

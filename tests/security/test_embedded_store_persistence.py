@@ -47,11 +47,15 @@ while True:
 
 def _clients(url: str, data: Path) -> tuple[Any, Any]:
     creds = load_creds(data)
-    kw = {"endpoint_url": url, "region_name": REGION,
-          "aws_access_key_id": creds.access_key_id,
-          "aws_secret_access_key": creds.secret_access_key,
-          "config": Config(signature_version="s3v4", retries={"max_attempts": 1},
-                           s3={"addressing_style": "path"})}
+    kw = {
+        "endpoint_url": url,
+        "region_name": REGION,
+        "aws_access_key_id": creds.access_key_id,
+        "aws_secret_access_key": creds.secret_access_key,
+        "config": Config(
+            signature_version="s3v4", retries={"max_attempts": 1}, s3={"addressing_style": "path"}
+        ),
+    }
     return boto3.client("s3", **kw), boto3.client("dynamodb", **kw)
 
 
@@ -68,9 +72,13 @@ class StoreProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> StoreProcess:
-        self.proc = subprocess.Popen([sys.executable, "-c", SERVE, str(self.data),
-                                      str(self.port)], cwd=ROOT, stdout=subprocess.PIPE,
-                                     text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", SERVE, str(self.data), str(self.port)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         assert self.proc.stdout is not None
         self.banner = self.proc.stdout.readline()
         assert self.banner.startswith("serving"), self.banner
@@ -91,31 +99,45 @@ def data(tmp_path: Path) -> Iterator[Path]:
 
 def _write_everything(s3: Any, ddb: Any) -> dict[str, bytes]:
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    ddb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "case_id", "KeyType": "HASH"},
-                                {"AttributeName": "model_version", "KeyType": "RANGE"}],
-                     AttributeDefinitions=[{"AttributeName": "case_id", "AttributeType": "S"},
-                                           {"AttributeName": "model_version",
-                                            "AttributeType": "S"}])
+    ddb.create_table(
+        TableName=TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "case_id", "KeyType": "HASH"},
+            {"AttributeName": "model_version", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "case_id", "AttributeType": "S"},
+            {"AttributeName": "model_version", "AttributeType": "S"},
+        ],
+    )
     bodies = {key: os.urandom(50_000 + i) for i, key in enumerate(ODD_KEYS)}
     for key, body in bodies.items():
-        s3.put_object(Bucket=BUCKET, Key=key, Body=body, ContentType="image/png",
-                      Metadata={"sha": "x" * 8})
+        s3.put_object(
+            Bucket=BUCKET, Key=key, Body=body, ContentType="image/png", Metadata={"sha": "x" * 8}
+        )
     s3.put_object(Bucket=BUCKET, Key="gone.png", Body=b"soon deleted")
     s3.delete_object(Bucket=BUCKET, Key="gone.png")
-    s3.copy_object(Bucket=BUCKET, Key="copied.png",
-                   CopySource={"Bucket": BUCKET, "Key": ODD_KEYS[0]})
+    s3.copy_object(
+        Bucket=BUCKET, Key="copied.png", CopySource={"Bucket": BUCKET, "Key": ODD_KEYS[0]}
+    )
     bodies["copied.png"] = bodies[ODD_KEYS[0]]
     for n in range(5):
-        ddb.put_item(TableName=TABLE, Item={"case_id": {"S": f"case-{n}"},
-                                            "model_version": {"S": "v1"},
-                                            "lesion_probability": {"N": f"0.{n}5"}})
-    ddb.update_item(TableName=TABLE, Key={"case_id": {"S": "case-0"},
-                                          "model_version": {"S": "v1"}},
-                    UpdateExpression="SET reviewed = :r",
-                    ExpressionAttributeValues={":r": {"BOOL": True}})
-    ddb.delete_item(TableName=TABLE, Key={"case_id": {"S": "case-4"},
-                                          "model_version": {"S": "v1"}})
+        ddb.put_item(
+            TableName=TABLE,
+            Item={
+                "case_id": {"S": f"case-{n}"},
+                "model_version": {"S": "v1"},
+                "lesion_probability": {"N": f"0.{n}5"},
+            },
+        )
+    ddb.update_item(
+        TableName=TABLE,
+        Key={"case_id": {"S": "case-0"}, "model_version": {"S": "v1"}},
+        UpdateExpression="SET reviewed = :r",
+        ExpressionAttributeValues={":r": {"BOOL": True}},
+    )
+    ddb.delete_item(TableName=TABLE, Key={"case_id": {"S": "case-4"}, "model_version": {"S": "v1"}})
     return bodies
 
 
@@ -130,8 +152,9 @@ def _read_back(s3: Any, ddb: Any, bodies: dict[str, bytes]) -> None:
     assert s3.get_bucket_location(Bucket=BUCKET)["LocationConstraint"] == REGION
     items = ddb.scan(TableName=TABLE)["Items"]
     assert sorted(i["case_id"]["S"] for i in items) == [f"case-{n}" for n in range(4)]
-    first = ddb.get_item(TableName=TABLE, Key={"case_id": {"S": "case-0"},
-                                               "model_version": {"S": "v1"}})["Item"]
+    first = ddb.get_item(
+        TableName=TABLE, Key={"case_id": {"S": "case-0"}, "model_version": {"S": "v1"}}
+    )["Item"]
     assert first["reviewed"] == {"BOOL": True} and first["lesion_probability"] == {"N": "0.05"}
 
 
@@ -150,16 +173,18 @@ def test_acknowledged_writes_survive_kill_9(data: Path) -> None:
         _read_back(s3, ddb, bodies)
         # written after the restart, then a clean stop and a third start: still all there
         s3.put_object(Bucket=BUCKET, Key="after.png", Body=b"\x89PNG late", ContentType="image/png")
-        ddb.put_item(TableName=TABLE, Item={"case_id": {"S": "case-9"},
-                                            "model_version": {"S": "v1"}})
+        ddb.put_item(
+            TableName=TABLE, Item={"case_id": {"S": "case-9"}, "model_version": {"S": "v1"}}
+        )
     finally:
         again.kill(signal.SIGTERM)
     third = StoreProcess(data).start()
     try:
         s3, ddb = _clients(third.url, data)
         assert s3.get_object(Bucket=BUCKET, Key="after.png")["Body"].read() == b"\x89PNG late"
-        assert "Item" in ddb.get_item(TableName=TABLE, Key={"case_id": {"S": "case-9"},
-                                                            "model_version": {"S": "v1"}})
+        assert "Item" in ddb.get_item(
+            TableName=TABLE, Key={"case_id": {"S": "case-9"}, "model_version": {"S": "v1"}}
+        )
         # the journal was compacted at start: one line per table and per live item
         journal = (data / STORE_DIR / "dynamodb.jsonl").read_text().splitlines()
         assert len(journal) == 1 + 5, journal
@@ -195,18 +220,25 @@ def test_the_disk_copy_is_private_and_only_signed_requests_reach_it(data: Path) 
         _write_everything(s3, ddb)
         # unsigned and wrongly signed writes are refused before they reach moto or the disk
         assert httpx.put(f"{store.url}/{BUCKET}/planted.png", content=b"x").status_code == 403
-        bad = boto3.client("s3", endpoint_url=store.url, region_name=REGION,
-                           aws_access_key_id=creds.access_key_id,
-                           aws_secret_access_key="guessed",
-                           config=Config(s3={"addressing_style": "path"}))
+        bad = boto3.client(
+            "s3",
+            endpoint_url=store.url,
+            region_name=REGION,
+            aws_access_key_id=creds.access_key_id,
+            aws_secret_access_key="guessed",
+            config=Config(s3={"addressing_style": "path"}),
+        )
         with pytest.raises(ClientError):
             bad.put_object(Bucket=BUCKET, Key="planted.png", Body=b"x")
         with pytest.raises(ClientError):
             s3.head_object(Bucket=BUCKET, Key="planted.png")
     finally:
         store.kill(signal.SIGTERM)
-    loose = {str(p.relative_to(data)): oct(stat.S_IMODE(p.stat().st_mode))
-             for p in [data, *data.rglob("*")] if stat.S_IMODE(p.stat().st_mode) & 0o077}
+    loose = {
+        str(p.relative_to(data)): oct(stat.S_IMODE(p.stat().st_mode))
+        for p in [data, *data.rglob("*")]
+        if stat.S_IMODE(p.stat().st_mode) & 0o077
+    }
     assert loose == {}
     assert len(list((data / STORE_DIR / "s3").glob("*/objects/*"))) == len(ODD_KEYS) + 1
 
@@ -222,8 +254,9 @@ def test_restore_is_measured(data: Path) -> None:
         blob = os.urandom(300_000)
         for n in range(300):
             s3.put_object(Bucket=BUCKET, Key=f"bulk/{n}.png", Body=blob)
-            ddb.put_item(TableName=TABLE, Item={"case_id": {"S": f"bulk-{n}"},
-                                                "model_version": {"S": "v1"}})
+            ddb.put_item(
+                TableName=TABLE, Item={"case_id": {"S": f"bulk-{n}"}, "model_version": {"S": "v1"}}
+            )
     finally:
         store.kill(signal.SIGTERM)
     again = StoreProcess(data).start()

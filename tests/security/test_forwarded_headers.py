@@ -34,8 +34,11 @@ FORGED_ID = "forged-request-id-1"
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes load_settings() read these settings."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("MEDSEGTEXT_") and k not in ("DATABASE_URL", "REDIS_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MEDSEGTEXT_") and k not in ("DATABASE_URL", "REDIS_URL")
+    }
     return {**env, **settings.environment_variables(), "PYTHONPATH": str(ROOT)}
 
 
@@ -48,14 +51,16 @@ class DevstackApi:
         assert child.name == "api"
         env = {**settings_env(settings), **child.env}
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(child.argv, cwd=ROOT, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            child.argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
 
     def wait(self) -> DevstackApi:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.proc.stderr.read().decode()[-2000:] \
-                if self.proc.stderr else "the API exited"
+            assert self.proc.poll() is None, (
+                self.proc.stderr.read().decode()[-2000:] if self.proc.stderr else "the API exited"
+            )
             try:
                 if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
                     return self
@@ -91,15 +96,19 @@ def devstack_api_with_portal(stack: Stack) -> Iterator[DevstackApi]:
 
 async def _failed_sign_in(url: str, email: str, headers: dict[str, str]) -> httpx.Response:
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        r = await client.post("/api/auth/login", json={"email": email, "password": "nope"},
-                              headers=headers)
+        r = await client.post(
+            "/api/auth/login", json={"email": email, "password": "nope"}, headers=headers
+        )
     assert r.status_code == 401, r.text
     return r
 
 
 async def _last_failure(stack: Stack, admin: Any, user_id: int) -> dict[str, Any]:
-    r = await stack.client.get("/api/admin/audit", headers=admin[1],
-                               params={"user_id": user_id, "action": "auth.sign_in_failed"})
+    r = await stack.client.get(
+        "/api/admin/audit",
+        headers=admin[1],
+        params={"user_id": user_id, "action": "auth.sign_in_failed"},
+    )
     assert r.status_code == 200, r.text
     return dict(r.json()["items"][0])
 
@@ -114,10 +123,12 @@ def test_uvicorn_rewrites_no_client_address() -> None:
 
 
 async def test_loopback_caller_cannot_forge_address_or_request_id(
-        stack: Stack, admin: Any, devstack_api: DevstackApi) -> None:
+    stack: Stack, admin: Any, devstack_api: DevstackApi
+) -> None:
     user_id, email = await stack.create_user("clinician")
-    r = await _failed_sign_in(devstack_api.url, email, {"X-Forwarded-For": FORGED_ADDR,
-                                                         "X-Request-ID": FORGED_ID})
+    r = await _failed_sign_in(
+        devstack_api.url, email, {"X-Forwarded-For": FORGED_ADDR, "X-Request-ID": FORGED_ID}
+    )
     row = await _last_failure(stack, admin, user_id)
     assert row["client_addr"] == "127.0.0.1"
     assert row["request_id"] != FORGED_ID
@@ -125,11 +136,14 @@ async def test_loopback_caller_cannot_forge_address_or_request_id(
 
 
 async def test_make_up_with_portal_trusts_the_portal_s_forwarding(
-        stack: Stack, admin: Any, devstack_api_with_portal: DevstackApi) -> None:
+    stack: Stack, admin: Any, devstack_api_with_portal: DevstackApi
+) -> None:
     user_id, email = await stack.create_user("clinician")
-    await _failed_sign_in(devstack_api_with_portal.url, email,
-                          {"X-Forwarded-For": f"198.51.100.9, {FORGED_ADDR}",
-                           "X-Request-ID": FORGED_ID})
+    await _failed_sign_in(
+        devstack_api_with_portal.url,
+        email,
+        {"X-Forwarded-For": f"198.51.100.9, {FORGED_ADDR}", "X-Request-ID": FORGED_ID},
+    )
     row = await _last_failure(stack, admin, user_id)
     assert row["client_addr"] == FORGED_ADDR  # the rightmost address the proxy did not add
     assert row["request_id"] != FORGED_ID
@@ -146,20 +160,27 @@ def _peer(app: Any, host: str) -> Callable[..., Awaitable[None]]:
     return asgi
 
 
-@pytest.mark.parametrize(("peer", "forwarded", "expected"), [
-    ("10.1.2.3", FORGED_ADDR, FORGED_ADDR),  # from the configured proxy network
-    ("10.1.2.3", f"{FORGED_ADDR}, 10.9.9.9", FORGED_ADDR),  # through two trusted proxies
-    ("10.1.2.3", "not-an-address", "10.1.2.3"),  # garbage: the proxy itself is the client
-    ("192.0.2.50", FORGED_ADDR, "192.0.2.50"),  # anyone else: ignored
-    ("127.0.0.1", FORGED_ADDR, "127.0.0.1"),  # loopback is nothing special
-])
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("10.1.2.3", FORGED_ADDR, FORGED_ADDR),  # from the configured proxy network
+        ("10.1.2.3", f"{FORGED_ADDR}, 10.9.9.9", FORGED_ADDR),  # through two trusted proxies
+        ("10.1.2.3", "not-an-address", "10.1.2.3"),  # garbage: the proxy itself is the client
+        ("192.0.2.50", FORGED_ADDR, "192.0.2.50"),  # anyone else: ignored
+        ("127.0.0.1", FORGED_ADDR, "127.0.0.1"),  # loopback is nothing special
+    ],
+)
 async def test_forwarded_for_counts_only_from_trusted_proxies(
-        stack: Stack, admin: Any, peer: str, forwarded: str, expected: str) -> None:
+    stack: Stack, admin: Any, peer: str, forwarded: str, expected: str
+) -> None:
     settings = stack.settings.model_copy(update={"trusted_proxies": ("10.0.0.0/8",)})
     user_id, email = await stack.create_user("clinician")
     async with AsyncTestClient(_peer(create_app(settings), peer)) as client:  # type: ignore[arg-type]
-        r = await client.post("/api/auth/login", json={"email": email, "password": "nope"},
-                              headers={"X-Forwarded-For": forwarded})
+        r = await client.post(
+            "/api/auth/login",
+            json={"email": email, "password": "nope"},
+            headers={"X-Forwarded-For": forwarded},
+        )
         assert r.status_code == 401, r.text
     row = await _last_failure(stack, admin, user_id)
     assert row["client_addr"] == expected
@@ -179,4 +200,3 @@ async def test_client_request_id_is_never_the_id(stack: Stack) -> None:
     r = await stack.client.get("/api/health", headers={"X-Request-ID": FORGED_ID})
     assert r.status_code == 200
     assert r.headers["x-request-id"] != FORGED_ID and len(r.headers["x-request-id"]) == 32
-

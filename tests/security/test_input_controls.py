@@ -67,8 +67,9 @@ def _is_string(schema: dict[str, Any], components: dict[str, Any]) -> bool:
     return False
 
 
-def _properties(schema: dict[str, Any], components: dict[str, Any], prefix: str = ""
-                ) -> Iterator[tuple[str, dict[str, Any]]]:
+def _properties(
+    schema: dict[str, Any], components: dict[str, Any], prefix: str = ""
+) -> Iterator[tuple[str, dict[str, Any]]]:
     for variant in _variants(schema, components):
         for name, prop in (variant.get("properties") or {}).items():
             yield f"{prefix}{name}", prop
@@ -86,8 +87,9 @@ def string_inputs(schema: dict[str, Any]) -> list[StringInput]:
             for media, content in op.get("requestBody", {}).get("content", {}).items():
                 for name, prop in _properties(content["schema"], components):
                     if _is_string(prop, components):
-                        binary = any(v.get("format") == "binary"
-                                     for v in _variants(prop, components))
+                        binary = any(
+                            v.get("format") == "binary" for v in _variants(prop, components)
+                        )
                         found.append(StringInput(method.upper(), path, media, name, binary))
     return found
 
@@ -101,8 +103,9 @@ async def openapi(stack: Stack) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 async def done_case(stack: Stack, clinician: Any) -> str:
-    r = await stack.client.post("/api/cases", headers=clinician[1],
-                                files=upload_files(png_bytes(48, 40)))
+    r = await stack.client.post(
+        "/api/cases", headers=clinician[1], files=upload_files(png_bytes(48, 40))
+    )
     assert r.status_code == 202, r.text
     await stack.finish_case(r.json()["id"])
     return str(r.json()["id"])
@@ -113,8 +116,9 @@ def _nested(name: str, value: str) -> dict[str, Any]:
     return {head: _nested(rest, value) if rest else value}
 
 
-async def _send(stack: Stack, headers: dict[str, str], target: StringInput, value: str,
-                case_id: str) -> Any:
+async def _send(
+    stack: Stack, headers: dict[str, str], target: StringInput, value: str, case_id: str
+) -> Any:
     path = target.path
     if target.where == "path":
         path = path.replace(f"{{{target.name}}}", quote(value, safe=""))
@@ -124,22 +128,36 @@ async def _send(stack: Stack, headers: dict[str, str], target: StringInput, valu
     if target.where == "path":
         return await stack.client.request(target.method, path, headers=headers)
     if target.where == "query":
-        return await stack.client.request(target.method, path, headers=headers,
-                                          params={target.name: value})
+        return await stack.client.request(
+            target.method, path, headers=headers, params={target.name: value}
+        )
     if target.where == "application/json":
-        return await stack.client.request(target.method, path, headers=headers,
-                                          json=_nested(target.name, value))
+        return await stack.client.request(
+            target.method, path, headers=headers, json=_nested(target.name, value)
+        )
     assert target.where == "multipart/form-data", target
     if target.binary:  # raw: httpx would percent-encode a control character in a file name
-        body = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{target.name}"; '
+        body = (
+            (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{target.name}"; '
                 f'filename="chest{value}gnp.png"\r\nContent-Type: image/png\r\n\r\n'
-                ).encode() + png_bytes(32, 32) + f"\r\n--{BOUNDARY}--\r\n".encode()
+            ).encode()
+            + png_bytes(32, 32)
+            + f"\r\n--{BOUNDARY}--\r\n".encode()
+        )
         return await stack.client.request(
-            target.method, path, content=body,
-            headers={**headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
-    return await stack.client.request(target.method, path, headers=headers,
-                                      files=upload_files(png_bytes(32, 32)),
-                                      data={target.name: f"MRN{value}42"})
+            target.method,
+            path,
+            content=body,
+            headers={**headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        )
+    return await stack.client.request(
+        target.method,
+        path,
+        headers=headers,
+        files=upload_files(png_bytes(32, 32)),
+        data={target.name: f"MRN{value}42"},
+    )
 
 
 def _names_the_field(body: dict[str, Any], field: str) -> bool:
@@ -150,19 +168,22 @@ def _names_the_field(body: dict[str, Any], field: str) -> bool:
 async def test_the_schema_has_the_probe_s_inputs(openapi: dict[str, Any]) -> None:
     """The enumeration below sees the inputs the probe used (so it cannot pass by seeing none)."""
     seen = {str(i) for i in string_inputs(openapi)}
-    for expected in ("POST /api/auth/login application/json:email",
-                     "GET /api/cases query:q",
-                     "POST /api/cases multipart/form-data:patient_ref",
-                     "POST /api/cases multipart/form-data:file",
-                     "POST /api/auth/tokens application/json:name",
-                     "GET /api/cases/{case_id} path:case_id"):
+    for expected in (
+        "POST /api/auth/login application/json:email",
+        "GET /api/cases query:q",
+        "POST /api/cases multipart/form-data:patient_ref",
+        "POST /api/cases multipart/form-data:file",
+        "POST /api/auth/tokens application/json:name",
+        "GET /api/cases/{case_id} path:case_id",
+    ):
         assert expected in seen, sorted(seen)
     assert len(seen) > 30
 
 
 @pytest.mark.parametrize("char", sorted(REFUSED))
 async def test_every_string_input_refuses_controls_and_bidi(
-        stack: Stack, admin: Any, openapi: dict[str, Any], done_case: str, char: str) -> None:
+    stack: Stack, admin: Any, openapi: dict[str, Any], done_case: str, char: str
+) -> None:
     value = REFUSED[char]
     cases_before, objects_before = await stack.case_count(), stack.object_count()
     wrong: list[str] = []
@@ -177,44 +198,56 @@ async def test_every_string_input_refuses_controls_and_bidi(
 
 
 async def test_anonymous_sign_in_with_nul_is_400(stack: Stack) -> None:
-    r = await stack.client.post("/api/auth/login",
-                                json={"email": "a\x00@example.org", "password": "x"})
+    r = await stack.client.post(
+        "/api/auth/login", json={"email": "a\x00@example.org", "password": "x"}
+    )
     assert r.status_code == 400, r.text
     assert r.json()["errors"][0]["key"] == "email"
 
 
 async def test_bidi_override_in_patient_ref_cannot_spoof_the_worklist(
-        stack: Stack, clinician: Any) -> None:
+    stack: Stack, clinician: Any
+) -> None:
     spoof = "MRN-\u202e2400"  # shows as "MRN-0042" once the override reverses the digits
-    r = await stack.client.post("/api/cases", headers=clinician[1],
-                                files=upload_files(png_bytes(32, 32)),
-                                data={"patient_ref": spoof})
+    r = await stack.client.post(
+        "/api/cases",
+        headers=clinician[1],
+        files=upload_files(png_bytes(32, 32)),
+        data={"patient_ref": spoof},
+    )
     assert r.status_code == 400, r.text
     assert "patient_ref" in r.json()["detail"] and "U+202E" in r.json()["detail"]
-    listed = await stack.client.get("/api/cases", headers=clinician[1],
-                                    params={"q": "2400"})
+    listed = await stack.client.get("/api/cases", headers=clinician[1], params={"q": "2400"})
     assert all("\u202e" not in (c["patient_ref"] or "") for c in listed.json()["items"])
 
 
 async def test_ordinary_text_still_passes(stack: Stack, clinician: Any, admin: Any) -> None:
     """Tab, line breaks (CRLF from a browser's textarea too) and any script are text."""
     r = await stack.client.post(
-        "/api/cases", headers=clinician[1], files=upload_files(png_bytes(32, 32)),
-        data={"patient_ref": "Müller-ذكي-42", "notes": "line one\r\nline two\n\tindented"})
+        "/api/cases",
+        headers=clinician[1],
+        files=upload_files(png_bytes(32, 32)),
+        data={"patient_ref": "Müller-ذكي-42", "notes": "line one\r\nline two\n\tindented"},
+    )
     assert r.status_code == 202, r.text
     assert r.json()["notes"] == "line one\r\nline two\n\tindented"
     assert r.json()["patient_ref"] == "Müller-ذكي-42"
     found = await stack.client.get("/api/cases", headers=clinician[1], params={"q": "Müller"})
     assert found.status_code == 200 and found.json()["total"] >= 1
-    users = await stack.client.get("/api/admin/users", headers=admin[1],
-                                   params={"q": "דוד"})  # Hebrew needs no bidi control
+    users = await stack.client.get(
+        "/api/admin/users", headers=admin[1], params={"q": "דוד"}
+    )  # Hebrew needs no bidi control
     assert users.status_code == 200, users.text
 
 
-async def test_json_keys_and_nested_values_are_checked(stack: Stack, reviewer: Any,
-                                                       done_case: str) -> None:
-    r = await stack.client.post(f"/api/cases/{done_case}/review", headers=reviewer[1],
-                                json={"decision": "edit", "zone_flags": {"left\x00upper": True}})
+async def test_json_keys_and_nested_values_are_checked(
+    stack: Stack, reviewer: Any, done_case: str
+) -> None:
+    r = await stack.client.post(
+        f"/api/cases/{done_case}/review",
+        headers=reviewer[1],
+        json={"decision": "edit", "zone_flags": {"left\x00upper": True}},
+    )
     assert r.status_code == 400, r.text
     assert "zone_flags" in r.json()["detail"] and "U+0000" in r.json()["detail"]
 

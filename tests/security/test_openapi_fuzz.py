@@ -37,7 +37,9 @@ MAX_EXAMPLES = 10  # per operation, mode and caller
 # Signing out revokes the caller's own token by design (test_sessions.py covers it); fuzzing it
 # would sign the fuzzer out halfway through the run.
 SKIPPED = frozenset({"POST /api/auth/logout"})
-CALLS: Counter[str] = Counter()  # calls per caller, for the security table in docs/performance-and-security.md
+CALLS: Counter[str] = (
+    Counter()
+)  # calls per caller, for the security table in docs/performance-and-security.md
 
 
 async def finish_with_real_images(stack: Stack, case_id: str) -> None:
@@ -55,8 +57,9 @@ async def fuzz_world(stack: Stack) -> dict[str, Any]:
     headers: dict[str, dict[str, str]] = {"anonymous": {}}
     for role in CALLERS[1:]:
         _, headers[role] = await stack.user_headers(role)
-    r = await stack.client.post("/api/cases", headers=headers["clinician"],
-                                files=upload_files(png_bytes(48, 40)))
+    r = await stack.client.post(
+        "/api/cases", headers=headers["clinician"], files=upload_files(png_bytes(48, 40))
+    )
     assert r.status_code == 202, r.text
     await finish_with_real_images(stack, r.json()["id"])
     victim_id, _ = await stack.create_user("clinician")
@@ -82,14 +85,24 @@ def _aim(case: Any, world: dict[str, Any]) -> None:
         params["user_id"] = world["victim_id"]
 
 
-def _fuzz(operation: Any, mode: GenerationMode, headers: dict[str, str],
-          world: dict[str, Any], failures: dict[str, str]) -> int:
+def _fuzz(
+    operation: Any,
+    mode: GenerationMode,
+    headers: dict[str, str],
+    world: dict[str, Any],
+    failures: dict[str, str],
+) -> int:
     """Run one operation in one mode; record the first failure of each check. Returns calls."""
     calls = 0
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case: Any) -> None:
         nonlocal calls
         _aim(case, world)
@@ -99,8 +112,10 @@ def _fuzz(operation: Any, mode: GenerationMode, headers: dict[str, str],
             case.validate_response(response, checks=CHECKS)
         except (AssertionError, FailureGroup) as e:
             key = f"{operation.label} [{mode.value}]"
-            failures.setdefault(key, f"{response.status_code}: {str(e)[:600]}\n"
-                                     f"   reproduce: {case.as_curl_command()}")
+            failures.setdefault(
+                key,
+                f"{response.status_code}: {str(e)[:600]}\n   reproduce: {case.as_curl_command()}",
+            )
 
     try:
         run()
@@ -120,8 +135,9 @@ def test_every_operation(api_schema: Any, fuzz_world: dict[str, Any], caller: st
         if operation.label in SKIPPED:
             continue
         for mode in MODES:
-            CALLS[caller] += _fuzz(operation, mode, fuzz_world["headers"][caller], fuzz_world,
-                                   failures)
+            CALLS[caller] += _fuzz(
+                operation, mode, fuzz_world["headers"][caller], fuzz_world, failures
+            )
     print(f"{caller}: {CALLS[caller]} calls over {len(operations)} operations")
     assert CALLS[caller] > len(operations) * MAX_EXAMPLES
     assert not failures, "\n".join(f"{k}: {v}" for k, v in sorted(failures.items()))
@@ -142,9 +158,11 @@ OUT_OF_RANGE = [
 
 
 @pytest.mark.parametrize(("method", "path"), OUT_OF_RANGE, ids=[p for _, p in OUT_OF_RANGE])
-async def test_out_of_range_ids_and_dates_are_400(stack: Stack, admin: Any, method: str,
-                                                  path: str) -> None:
-    r = await stack.client.request(method, path, headers=admin[1],
-                                   json={} if method == "PATCH" else None)
+async def test_out_of_range_ids_and_dates_are_400(
+    stack: Stack, admin: Any, method: str, path: str
+) -> None:
+    r = await stack.client.request(
+        method, path, headers=admin[1], json={} if method == "PATCH" else None
+    )
     assert r.status_code == 400, r.text
     assert r.json()["detail"]

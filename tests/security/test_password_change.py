@@ -23,26 +23,30 @@ async def _status(stack: Stack, token: str) -> int:
 
 
 async def _change(stack: Stack, token: str, current: str, new: str) -> httpx.Response:
-    return await stack.client.post("/api/auth/password", headers=_bearer(token),
-                                   json={"current_password": current, "new_password": new})
+    return await stack.client.post(
+        "/api/auth/password",
+        headers=_bearer(token),
+        json={"current_password": current, "new_password": new},
+    )
 
 
 async def _personal(stack: Stack, token: str) -> str:
-    r = await stack.client.post("/api/auth/tokens", headers=_bearer(token),
-                                json={"name": "pacs"})
+    r = await stack.client.post("/api/auth/tokens", headers=_bearer(token), json={"name": "pacs"})
     assert r.status_code == 201, r.text
     return str(r.json()["token"])
 
 
 async def _events(stack: Stack, admin: Any, action: str, user_id: int) -> list[dict[str, Any]]:
-    r = await stack.client.get(f"/api/admin/audit?action={action}&user_id={user_id}",
-                               headers=admin[1])
+    r = await stack.client.get(
+        f"/api/admin/audit?action={action}&user_id={user_id}", headers=admin[1]
+    )
     assert r.status_code == 200, r.text
     return list(r.json()["items"])
 
 
 async def test_own_change_ends_other_sessions_and_tokens_and_keeps_this_one(
-        stack: Stack, admin: Any) -> None:
+    stack: Stack, admin: Any
+) -> None:
     user_id, email = await stack.create_user("clinician")
     current, other = await stack.login(email), await stack.login(email)
     personal = await _personal(stack, other)
@@ -51,8 +55,9 @@ async def test_own_change_ends_other_sessions_and_tokens_and_keeps_this_one(
     assert r.json() == {"revoked": 2}
     assert [await _status(stack, t) for t in (current, other, personal)] == [200, 401, 401]
     # the new password signs in, the old one no longer does
-    assert (await stack.client.post("/api/auth/login", json={
-        "email": email, "password": PASSWORD})).status_code == 401
+    assert (
+        await stack.client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    ).status_code == 401
     stack.client.cookies.clear()
     assert await _status(stack, await stack.login(email, NEW)) == 200
     [event] = await _events(stack, admin, "auth.password_change", user_id)
@@ -68,8 +73,9 @@ async def test_wrong_current_password_is_refused_and_audited(stack: Stack, admin
     assert "current_password" in r.json()["detail"]
     assert r.json()["errors"][0]["key"] == "current_password"
     assert await _status(stack, token) == 200  # a typo does not sign you out
-    assert (await stack.client.post("/api/auth/login", json={
-        "email": email, "password": NEW})).status_code == 401  # nothing changed
+    assert (
+        await stack.client.post("/api/auth/login", json={"email": email, "password": NEW})
+    ).status_code == 401  # nothing changed
     stack.client.cookies.clear()
     [event] = await _events(stack, admin, "auth.password_change_failed", user_id)
     assert event["detail"] == {"reason": "bad_password"}
@@ -116,8 +122,9 @@ async def test_personal_token_used_for_the_change_ends_too(stack: Stack) -> None
 
 
 async def test_anonymous_cannot_change_a_password(stack: Stack) -> None:
-    r = await stack.client.post("/api/auth/password",
-                                json={"current_password": PASSWORD, "new_password": NEW})
+    r = await stack.client.post(
+        "/api/auth/password", json={"current_password": PASSWORD, "new_password": NEW}
+    )
     assert r.status_code == 401
 
 
@@ -125,14 +132,16 @@ async def test_admin_reset_ends_the_users_sessions_and_tokens(stack: Stack, admi
     user_id, email = await stack.create_user("clinician")
     first, second = await stack.login(email), await stack.login(email)
     personal = await _personal(stack, first)
-    r = await stack.client.patch(f"/api/admin/users/{user_id}", headers=admin[1],
-                                 json={"password": NEW})
+    r = await stack.client.patch(
+        f"/api/admin/users/{user_id}", headers=admin[1], json={"password": NEW}
+    )
     assert r.status_code == 200, r.text
     assert [await _status(stack, t) for t in (first, second, personal)] == [401, 401, 401]
     assert await _status(stack, admin[1]["Authorization"].split()[1]) == 200
     assert await _status(stack, await stack.login(email, NEW)) == 200
-    weak = await stack.client.patch(f"/api/admin/users/{user_id}", headers=admin[1],
-                                    json={"password": "short"})
+    weak = await stack.client.patch(
+        f"/api/admin/users/{user_id}", headers=admin[1], json={"password": "short"}
+    )
     assert weak.status_code == 400 and "at least 12" in weak.json()["detail"]
 
 
@@ -141,8 +150,9 @@ async def test_admins_change_their_own_password_with_the_current_one(stack: Stac
     so a borrowed admin session cannot take the account over."""
     admin_id, email = await stack.create_user("admin")
     token = await stack.login(email)
-    r = await stack.client.patch(f"/api/admin/users/{admin_id}", headers=_bearer(token),
-                                 json={"password": NEW})
+    r = await stack.client.patch(
+        f"/api/admin/users/{admin_id}", headers=_bearer(token), json={"password": NEW}
+    )
     assert r.status_code == 400, r.text
     assert "/api/auth/password" in r.json()["detail"]
     assert (await _change(stack, token, PASSWORD, NEW)).status_code == 200

@@ -30,8 +30,9 @@ def api_server(stack: Stack) -> Iterator[ApiServer]:
 
 
 @pytest.fixture
-async def portal_api(api_server: ApiServer,
-                     monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ModuleType]:
+async def portal_api(
+    api_server: ApiServer, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[ModuleType]:
     """frontend/portal/api.py, pointed at the running API, with a client of its own."""
     monkeypatch.setenv("MEDSEGTEXT_API_URL", api_server.url)
     monkeypatch.syspath_prepend(str(FRONTEND))
@@ -51,7 +52,8 @@ async def _sign_in(api: ModuleType, stack: Stack, role: str) -> tuple[str, str]:
 
 
 async def test_a_call_after_someone_signed_in_is_not_made_as_them(
-        stack: Stack, portal_api: ModuleType) -> None:
+    stack: Stack, portal_api: ModuleType
+) -> None:
     api = portal_api
     email, token = await _sign_in(api, stack, "admin")
     assert (await api.call("GET", "/api/me", token))["email"] == email  # the token works
@@ -66,25 +68,34 @@ async def test_a_call_after_someone_signed_in_is_not_made_as_them(
     assert [t for t in tokens if t["name"] == "stolen"] == []
 
 
-async def test_the_client_keeps_no_cookie_and_sends_none(stack: Stack,
-                                                        portal_api: ModuleType) -> None:
+async def test_the_client_keeps_no_cookie_and_sends_none(
+    stack: Stack, portal_api: ModuleType
+) -> None:
     api = portal_api
     email, _ = await _sign_in(api, stack, "clinician")
     client = api.client()
     assert len(client.cookies.jar) == 0, "the API's session cookie was stored"
     client.cookies.set("medsegtext_session", "planted")  # even a cookie set by hand
     assert len(client.cookies.jar) == 0
-    response = await api.send("POST", "/api/auth/login", json={"email": email,
-                                                                "password": PASSWORD})
+    response = await api.send(
+        "POST", "/api/auth/login", json={"email": email, "password": PASSWORD}
+    )
     assert "cookie" not in response.request.headers
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/api/me"), ("GET", "/api/cases"), ("POST", "/api/auth/logout"),
-    ("GET", "/api/health"), ("POST", "/api/auth/login/../tokens"),
-])
-async def test_only_sign_in_is_sent_without_a_token(stack: Stack, portal_api: ModuleType,
-                                                    method: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/me"),
+        ("GET", "/api/cases"),
+        ("POST", "/api/auth/logout"),
+        ("GET", "/api/health"),
+        ("POST", "/api/auth/login/../tokens"),
+    ],
+)
+async def test_only_sign_in_is_sent_without_a_token(
+    stack: Stack, portal_api: ModuleType, method: str, path: str
+) -> None:
     """Refused by the portal itself, before any request goes out (even where the API would
     answer an anonymous caller, as /api/health does)."""
     api = portal_api

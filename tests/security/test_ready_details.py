@@ -25,7 +25,8 @@ async def test_ready_details_for_admins(stack: Stack, admin: Any) -> None:
 
 
 async def test_dependency_down_anonymous_and_non_admins_learn_nothing_more(
-        other_stack: Any, clinician: Any, reviewer: Any, admin: Any) -> None:
+    other_stack: Any, clinician: Any, reviewer: Any, admin: Any
+) -> None:
     async with other_stack(redis_url=closed_port_url("redis") + "/0") as s:
         for headers in ({}, clinician[1], reviewer[1], {"Authorization": "Bearer bogus"}):
             r = await s.client.get("/api/ready", headers=headers)

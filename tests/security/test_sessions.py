@@ -59,14 +59,17 @@ async def test_logout_ends_the_cookie_session_at_once(stack: Stack) -> None:
     assert await _status(stack, token) == 401
 
 
-async def test_password_change_ends_every_session_and_token_at_once(stack: Stack,
-                                                                   admin: Any) -> None:
+async def test_password_change_ends_every_session_and_token_at_once(
+    stack: Stack, admin: Any
+) -> None:
     user_id, email = await stack.create_user("clinician")
     first, second = await stack.login(email), await stack.login(email)
-    personal = (await stack.client.post("/api/auth/tokens", headers=_bearer(first),
-                                        json={"name": "pacs"})).json()["token"]
-    r = await stack.client.patch(f"/api/admin/users/{user_id}", headers=admin[1],
-                                 json={"password": "a-brand-new-passphrase"})
+    personal = (
+        await stack.client.post("/api/auth/tokens", headers=_bearer(first), json={"name": "pacs"})
+    ).json()["token"]
+    r = await stack.client.patch(
+        f"/api/admin/users/{user_id}", headers=admin[1], json={"password": "a-brand-new-passphrase"}
+    )
     assert r.status_code == 200, r.text
     assert [await _status(stack, t) for t in (first, second)] == [401, 401]
     assert await _status(stack, personal) == 401  # personal API tokens too
@@ -77,9 +80,11 @@ async def test_password_change_ends_every_session_and_token_at_once(stack: Stack
 async def test_own_password_change_keeps_only_the_current_session(stack: Stack) -> None:
     _, email = await stack.create_user("admin")
     current, other = await stack.login(email), await stack.login(email)
-    r = await stack.client.post("/api/auth/password", headers=_bearer(current),
-                                json={"current_password": PASSWORD,
-                                      "new_password": "another-long-passphrase"})
+    r = await stack.client.post(
+        "/api/auth/password",
+        headers=_bearer(current),
+        json={"current_password": PASSWORD, "new_password": "another-long-passphrase"},
+    )
     assert r.status_code == 200, r.text
     assert (await _status(stack, current), await _status(stack, other)) == (200, 401)
 
@@ -88,29 +93,43 @@ async def test_deactivation_ends_sessions_for_good(stack: Stack, admin: Any) -> 
     user_id, email = await stack.create_user("reviewer")
     token = await stack.login(email)
     for active, expected in ((False, 401), (True, 401)):  # reactivation revives nothing
-        r = await stack.client.patch(f"/api/admin/users/{user_id}", headers=admin[1],
-                                     json={"is_active": active})
+        r = await stack.client.patch(
+            f"/api/admin/users/{user_id}", headers=admin[1], json={"is_active": active}
+        )
         assert r.status_code == 200
         assert await _status(stack, token) == expected
     assert (await _login(stack, email)).status_code == 200
 
 
-@pytest.mark.parametrize(("password", "ok"), [
-    ("x" * 11, False), ("            ", False), ("{email}", False), ("{local}", False),
-    ("x" * 12, True), ("correct horse battery staple", True)])
-async def test_password_policy_on_create_and_change(stack: Stack, admin: Any, password: str,
-                                                    ok: bool) -> None:
+@pytest.mark.parametrize(
+    ("password", "ok"),
+    [
+        ("x" * 11, False),
+        ("            ", False),
+        ("{email}", False),
+        ("{local}", False),
+        ("x" * 12, True),
+        ("correct horse battery staple", True),
+    ],
+)
+async def test_password_policy_on_create_and_change(
+    stack: Stack, admin: Any, password: str, ok: bool
+) -> None:
     local = f"someone.long-{uuid.uuid4().hex[:8]}"
     email = f"{local}@example.org"
     password = password.format(email=email.upper(), local=local)
-    r = await stack.client.post("/api/admin/users", headers=admin[1], json={
-        "email": email, "password": password, "role": "clinician"})
+    r = await stack.client.post(
+        "/api/admin/users",
+        headers=admin[1],
+        json={"email": email, "password": password, "role": "clinician"},
+    )
     assert r.status_code == (201 if ok else 400), r.text
     if not ok:
         assert "password" in r.json()["detail"]
         return
-    bad = await stack.client.patch(f"/api/admin/users/{r.json()['id']}", headers=admin[1],
-                                   json={"password": email})
+    bad = await stack.client.patch(
+        f"/api/admin/users/{r.json()['id']}", headers=admin[1], json={"password": email}
+    )
     assert bad.status_code == 400 and "email" in bad.json()["detail"]
 
 
@@ -135,8 +154,9 @@ async def test_throttle_is_shared_by_every_api_process(stack: Stack, other_stack
     assert all(295 <= int(a[2]) <= 300 for a in answers), answers
 
 
-async def test_unknown_email_and_wrong_password_cost_the_same(stack: Stack, admin: Any,
-                                                             monkeypatch: Any) -> None:
+async def test_unknown_email_and_wrong_password_cost_the_same(
+    stack: Stack, admin: Any, monkeypatch: Any
+) -> None:
     """One argon2 verification whatever is wrong, so timing tells nothing either."""
     calls: list[int] = []
     real = PasswordHasher.verify
@@ -147,8 +167,9 @@ async def test_unknown_email_and_wrong_password_cost_the_same(stack: Stack, admi
 
     monkeypatch.setattr(PasswordHasher, "verify", counting)
     user_id, known = await stack.create_user("clinician")
-    await stack.client.patch(f"/api/admin/users/{user_id}", headers=admin[1],
-                             json={"is_active": False})
+    await stack.client.patch(
+        f"/api/admin/users/{user_id}", headers=admin[1], json={"is_active": False}
+    )
     for email in (_email(), known, known.upper()):
         before = len(calls)
         r = await _login(stack, email, "wrong-password-123")
@@ -160,8 +181,9 @@ async def test_unknown_email_and_wrong_password_cost_the_same(stack: Stack, admi
 
 
 async def test_security_headers_on_every_kind_of_response(stack: Stack, clinician: Any) -> None:
-    case = await stack.client.post("/api/cases", headers=clinician[1],
-                                   files=upload_files(png_bytes()))
+    case = await stack.client.post(
+        "/api/cases", headers=clinician[1], files=upload_files(png_bytes())
+    )
     answers = [
         await stack.client.get("/api/health"),
         await stack.client.get("/api/me"),  # 401

@@ -35,8 +35,9 @@ async def _status(stack: Stack, token: str) -> int:
 
 
 async def _personal(stack: Stack, session_token: str, **body: Any) -> httpx.Response:
-    return await stack.client.post("/api/auth/tokens", headers=_bearer(session_token),
-                                   json={"name": "pacs", **body})
+    return await stack.client.post(
+        "/api/auth/tokens", headers=_bearer(session_token), json={"name": "pacs", **body}
+    )
 
 
 def _when(text: str) -> datetime:
@@ -47,20 +48,30 @@ async def _legacy_token(stack: Stack, user_id: int, age: timedelta) -> str:
     """A personal token as the code before lifetimes made them: no expiry, made `age` ago."""
     secret = new_token()
     async with transaction(stack.services.sessions) as db:
-        db.add(ApiToken(user_id=user_id, kind="personal", name="legacy",
-                        token_hash=hash_token(secret), prefix=token_prefix(secret),
-                        created_at=utcnow() - age, expires_at=None))
+        db.add(
+            ApiToken(
+                user_id=user_id,
+                kind="personal",
+                name="legacy",
+                token_hash=hash_token(secret),
+                prefix=token_prefix(secret),
+                created_at=utcnow() - age,
+                expires_at=None,
+            )
+        )
     return secret
 
 
 async def _revoked_at(stack: Stack, token: str) -> datetime | None:
     async with stack.services.sessions() as db:
-        row = (await db.exec(select(ApiToken).where(
-            ApiToken.token_hash == hash_token(token)))).one()
+        row = (
+            await db.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+        ).one()
         return row.revoked_at
 
 
 # --- lifetimes ----------------------------------------------------------------------------------
+
 
 async def test_personal_tokens_get_a_bounded_lifetime(other_stack: Any) -> None:
     async with other_stack(personal_token_max_days=2) as s:
@@ -102,11 +113,13 @@ async def test_tokens_made_without_an_expiry_end_at_the_maximum(other_stack: Any
 
 # --- revocation ---------------------------------------------------------------------------------
 
+
 async def test_admin_password_reset_revokes_personal_tokens(stack: Stack, admin: Any) -> None:
     user_id, email = await stack.create_user("clinician")
     personal = (await _personal(stack, await stack.login(email))).json()["token"]
-    r = await stack.client.patch(f"/api/admin/users/{user_id}", headers=admin[1],
-                                 json={"password": "a-brand-new-passphrase"})
+    r = await stack.client.patch(
+        f"/api/admin/users/{user_id}", headers=admin[1], json={"password": "a-brand-new-passphrase"}
+    )
     assert r.status_code == 200, r.text
     assert await _status(stack, personal) == 401
     assert await _revoked_at(stack, personal) is not None
@@ -116,9 +129,11 @@ async def test_own_password_change_revokes_own_personal_tokens(stack: Stack) -> 
     _, email = await stack.create_user("admin")
     current = await stack.login(email)
     personal = (await _personal(stack, current)).json()["token"]
-    r = await stack.client.post("/api/auth/password", headers=_bearer(current),
-                                json={"current_password": PASSWORD,
-                                      "new_password": "another-long-passphrase"})
+    r = await stack.client.post(
+        "/api/auth/password",
+        headers=_bearer(current),
+        json={"current_password": PASSWORD, "new_password": "another-long-passphrase"},
+    )
     assert r.status_code == 200, r.text
     assert (await _status(stack, current), await _status(stack, personal)) == (200, 401)
 
@@ -127,14 +142,16 @@ async def test_deactivation_revokes_personal_tokens_for_good(stack: Stack, admin
     user_id, email = await stack.create_user("reviewer")
     personal = (await _personal(stack, await stack.login(email))).json()["token"]
     for active in (False, True):
-        r = await stack.client.patch(f"/api/admin/users/{user_id}", headers=admin[1],
-                                     json={"is_active": active})
+        r = await stack.client.patch(
+            f"/api/admin/users/{user_id}", headers=admin[1], json={"is_active": active}
+        )
         assert r.status_code == 200, r.text
         assert await _status(stack, personal) == 401  # reactivation revives nothing
     assert await _revoked_at(stack, personal) is not None  # revoked, not only hidden
 
 
 # --- caps ---------------------------------------------------------------------------------------
+
 
 async def test_live_personal_tokens_are_capped(other_stack: Any) -> None:
     async with other_stack(personal_tokens_per_user=3) as s:
@@ -144,8 +161,7 @@ async def test_live_personal_tokens_are_capped(other_stack: Any) -> None:
         refused = await _personal(s, session)
         assert refused.status_code == 409, refused.text
         assert "3" in refused.json()["detail"] and "revoke" in refused.json()["detail"]
-        gone = await s.client.delete(f"/api/auth/tokens/{made[0]['id']}",
-                                     headers=_bearer(session))
+        gone = await s.client.delete(f"/api/auth/tokens/{made[0]['id']}", headers=_bearer(session))
         assert gone.status_code == 204
         assert (await _personal(s, session)).status_code == 201
 
@@ -156,16 +172,21 @@ async def test_sessions_past_the_cap_end_oldest_first(other_stack: Any) -> None:
         first, second, third = [await s.login(email) for _ in range(3)]
         assert [await _status(s, t) for t in (first, second, third)] == [401, 200, 200]
         _, admin_email = await s.create_user("admin")
-        events = (await s.client.get(
-            f"/api/admin/audit?action=token.revoke&user_id={user_id}",
-            headers=_bearer(await s.login(admin_email)))).json()["items"]
+        events = (
+            await s.client.get(
+                f"/api/admin/audit?action=token.revoke&user_id={user_id}",
+                headers=_bearer(await s.login(admin_email)),
+            )
+        ).json()["items"]
         assert [e["detail"]["reason"] for e in events] == ["session_limit"]
 
 
 # --- admins: a user's tokens and sessions --------------------------------------------------------
 
-async def test_admin_lists_and_revokes_a_users_tokens(stack: Stack, admin: Any,
-                                                      clinician: Any) -> None:
+
+async def test_admin_lists_and_revokes_a_users_tokens(
+    stack: Stack, admin: Any, clinician: Any
+) -> None:
     user_id, email = await stack.create_user("clinician")
     session = await stack.login(email)
     first = (await _personal(stack, session)).json()
@@ -175,45 +196,59 @@ async def test_admin_lists_and_revokes_a_users_tokens(stack: Stack, admin: Any,
     assert listed.status_code == 200, listed.text
     items = listed.json()["items"]
     assert {(t["kind"], t["name"]) for t in items} == {
-        ("session", "sign-in"), ("personal", "pacs"), ("personal", "ris")}
+        ("session", "sign-in"),
+        ("personal", "pacs"),
+        ("personal", "ris"),
+    }
     assert all("token" not in t and "token_hash" not in t for t in items)
     sessions = (await stack.client.get(f"{base}?kind=session", headers=admin[1])).json()
     assert [t["kind"] for t in sessions["items"]] == ["session"]
     assert sessions["items"][0]["user_agent"] and sessions["items"][0]["client_addr"]
 
     assert (await stack.client.get(base, headers=clinician[1])).status_code == 403
-    assert (await stack.client.delete(f"/api/admin/users/{admin[0]}/tokens/{first['id']}",
-                                      headers=admin[1])).status_code == 404  # not his token
-    assert (await stack.client.get("/api/admin/users/2147483647/tokens",
-                                   headers=admin[1])).status_code == 404
+    assert (
+        await stack.client.delete(
+            f"/api/admin/users/{admin[0]}/tokens/{first['id']}", headers=admin[1]
+        )
+    ).status_code == 404  # not his token
+    assert (
+        await stack.client.get("/api/admin/users/2147483647/tokens", headers=admin[1])
+    ).status_code == 404
 
     gone = await stack.client.delete(f"{base}/{first['id']}", headers=admin[1])
     assert gone.status_code == 204, gone.text
     assert (await _status(stack, first["token"]), await _status(stack, session)) == (401, 200)
     after = (await stack.client.get(f"{base}?include_ended=true", headers=admin[1])).json()
     assert {t["id"]: t["revoked_at"] is not None for t in after["items"]}[first["id"]]
-    assert first["id"] not in [t["id"] for t in (await stack.client.get(
-        base, headers=admin[1])).json()["items"]]  # live ones only by default
+    assert first["id"] not in [
+        t["id"] for t in (await stack.client.get(base, headers=admin[1])).json()["items"]
+    ]  # live ones only by default
 
     everything = await stack.client.post(f"{base}/revoke-all", headers=admin[1])
     assert everything.status_code == 200, everything.text
     assert everything.json() == {"revoked": 2}
     assert [await _status(stack, t) for t in (session, second["token"])] == [401, 401]
-    events = (await stack.client.get(
-        f"/api/admin/audit?action=token.revoke&user_id={admin[0]}&limit=100",
-        headers=admin[1])).json()["items"]
+    events = (
+        await stack.client.get(
+            f"/api/admin/audit?action=token.revoke&user_id={admin[0]}&limit=100", headers=admin[1]
+        )
+    ).json()["items"]
     revoked = {e["object_id"] for e in events if (e["detail"] or {}).get("user_id") == user_id}
     assert revoked >= {str(first["id"]), str(second["id"])}
 
 
 # --- users: their own sessions -------------------------------------------------------------------
 
+
 async def test_user_lists_own_sessions_and_ends_the_others(stack: Stack, clinician: Any) -> None:
     user_id, email = await stack.create_user("reviewer")
     tokens = []
     for agent in ("Firefox on ward 3", "Chrome in radiology", "curl"):
-        r = await stack.client.post("/api/auth/login", headers={"User-Agent": agent},
-                                    json={"email": email, "password": PASSWORD})
+        r = await stack.client.post(
+            "/api/auth/login",
+            headers={"User-Agent": agent},
+            json={"email": email, "password": PASSWORD},
+        )
         stack.client.cookies.clear()
         tokens.append(r.json()["token"])
     me = _bearer(tokens[0])
@@ -221,16 +256,21 @@ async def test_user_lists_own_sessions_and_ends_the_others(stack: Stack, clinici
     assert listed.status_code == 200, listed.text
     rows = listed.json()
     assert len(rows) == 3 and {r["user_agent"] for r in rows} == {
-        "Firefox on ward 3", "Chrome in radiology", "curl"}
+        "Firefox on ward 3",
+        "Chrome in radiology",
+        "curl",
+    }
     assert [r["user_agent"] for r in rows if r["current"]] == ["Firefox on ward 3"]
     assert all(r["client_addr"] and r["created_at"] for r in rows)
     by_agent = {r["user_agent"]: r["id"] for r in rows}
 
-    current = await stack.client.delete(f"/api/auth/sessions/{by_agent['Firefox on ward 3']}",
-                                        headers=me)
+    current = await stack.client.delete(
+        f"/api/auth/sessions/{by_agent['Firefox on ward 3']}", headers=me
+    )
     assert current.status_code == 409 and "logout" in current.json()["detail"]
-    foreign = await stack.client.delete(f"/api/auth/sessions/{by_agent['curl']}",
-                                        headers=clinician[1])
+    foreign = await stack.client.delete(
+        f"/api/auth/sessions/{by_agent['curl']}", headers=clinician[1]
+    )
     assert foreign.status_code == 404
     one = await stack.client.delete(f"/api/auth/sessions/{by_agent['curl']}", headers=me)
     assert one.status_code == 204, one.text
@@ -239,14 +279,20 @@ async def test_user_lists_own_sessions_and_ends_the_others(stack: Stack, clinici
     others = await stack.client.post("/api/auth/sessions/end-others", headers=me)
     assert others.status_code == 200 and others.json() == {"revoked": 1}
     assert [await _status(stack, t) for t in tokens] == [200, 401, 401]
-    assert [r["current"] for r in (await stack.client.get(
-        "/api/auth/sessions", headers=me)).json()] == [True]
-    events = (await stack.client.get(f"/api/admin/audit?action=token.revoke&user_id={user_id}",
-                                     headers=(await stack.user_headers("admin"))[1])).json()
+    assert [
+        r["current"] for r in (await stack.client.get("/api/auth/sessions", headers=me)).json()
+    ] == [True]
+    events = (
+        await stack.client.get(
+            f"/api/admin/audit?action=token.revoke&user_id={user_id}",
+            headers=(await stack.user_headers("admin"))[1],
+        )
+    ).json()
     assert sorted(e["detail"]["reason"] for e in events["items"]) == ["end_others", "user"]
 
 
 # --- throttling per account and client ---------------------------------------------------------
+
 
 @contextmanager
 def _api(stack: Stack, **changes: Any) -> Iterator[ApiServer]:
@@ -260,8 +306,7 @@ def _api(stack: Stack, **changes: Any) -> Iterator[ApiServer]:
 @asynccontextmanager
 async def _client(server: ApiServer, address: str) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.AsyncHTTPTransport(local_address=address)
-    async with httpx.AsyncClient(base_url=server.url, transport=transport,
-                                 timeout=30) as client:
+    async with httpx.AsyncClient(base_url=server.url, transport=transport, timeout=30) as client:
         yield client
 
 
@@ -305,8 +350,7 @@ async def test_one_client_spraying_many_accounts_is_throttled(stack: Stack) -> N
             assert (await _sign_in(b, email, PASSWORD)).status_code == 200
 
 
-async def test_account_wide_backoff_spares_clients_the_owner_signed_in_from(
-        stack: Stack) -> None:
+async def test_account_wide_backoff_spares_clients_the_owner_signed_in_from(stack: Stack) -> None:
     """Many clients guessing one account back it off for new clients only, never for a client
     the owner has signed in from."""
     _, email = await stack.create_user("clinician")

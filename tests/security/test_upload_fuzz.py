@@ -30,8 +30,13 @@ from tests.shared_data import SHARED_DATA, require
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = [PNG_SAMPLE, JPEG_SAMPLE, DICOM_SAMPLE, DICOM_SAMPLE.with_name("nccid-dx-1024.dcm")]
 QATA = SHARED_DATA / "qata-cov19" / "images"
-FUZZ = settings(max_examples=150, derandomize=True, deadline=None, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 RSS_GROWTH_BOUND_KIB = 96 * 1024  # reading the largest (30 MiB) file is most of it
 EXPECTED = {name: code for name, _, code in HOSTILE}
 EXPECTED["dicom element declaring 4 GiB"] = "no_pixel_data"  # the element swallows the pixels
@@ -62,16 +67,16 @@ def samples() -> list[bytes]:
 
 @FUZZ
 @given(which=st.integers(0, 5), cut=st.floats(0, 1, exclude_max=True))
-def test_truncated_samples_never_decode_to_a_different_image(samples: list[bytes], which: int,
-                                                             cut: float) -> None:
+def test_truncated_samples_never_decode_to_a_different_image(
+    samples: list[bytes], which: int, cut: float
+) -> None:
     data = samples[which % len(samples)]
     pixels = _decodes_or_refuses(data[: int(len(data) * cut)])
     if pixels is not None:  # only a cut in the trailer may still decode, to the same image
         assert np.array_equal(pixels, decode(data).pixels)
 
 
-@pytest.mark.parametrize("offset", [0, 1, 2, 7, 8, 16, 33, 127, 128, 131, 132, 200, -12, -2,
-                                    -1])
+@pytest.mark.parametrize("offset", [0, 1, 2, 7, 8, 16, 33, 127, 128, 131, 132, 200, -12, -2, -1])
 def test_truncated_at_format_boundaries(samples: list[bytes], offset: int) -> None:
     for data in samples:
         pixels = _decodes_or_refuses(data[:offset])
@@ -81,16 +86,19 @@ def test_truncated_at_format_boundaries(samples: list[bytes], offset: int) -> No
 
 @FUZZ
 @given(which=st.integers(0, 5), where=st.floats(0, 1, exclude_max=True), bit=st.integers(0, 7))
-def test_bit_flips_decode_cleanly_or_are_refused(samples: list[bytes], which: int, where: float,
-                                                 bit: int) -> None:
+def test_bit_flips_decode_cleanly_or_are_refused(
+    samples: list[bytes], which: int, where: float, bit: int
+) -> None:
     data = bytearray(samples[which % len(samples)])
     data[int(len(data) * where)] ^= 1 << bit
     _decodes_or_refuses(bytes(data))
 
 
 @FUZZ
-@given(junk=st.binary(min_size=0, max_size=4096),
-       head=st.sampled_from([b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"\x00" * 128 + b"DICM"]))
+@given(
+    junk=st.binary(min_size=0, max_size=4096),
+    head=st.sampled_from([b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"\x00" * 128 + b"DICM"]),
+)
 def test_random_bytes_behind_a_magic_number(head: bytes, junk: bytes) -> None:
     _decodes_or_refuses(head + junk)
 
@@ -101,9 +109,14 @@ def test_hostile_files_refused_with_bounded_memory(tmp_path: Path) -> None:
     grow by more than ~3x the largest file (a bomb would cost hundreds of MiB to GiBs)."""
     require(DICOM_SAMPLE, what="the sample DICOM")
     write_all(tmp_path)
-    run = subprocess.run([sys.executable, str(ROOT / "tests/security/hostile_files.py"),
-                          str(tmp_path)], capture_output=True, text=True, cwd=ROOT, check=True,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tests/security/hostile_files.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     report = json.loads(run.stdout)
     got = {name: r["code"] for name, r in report["results"].items()}
     assert got == EXPECTED, json.dumps(report["results"], indent=1)
@@ -111,8 +124,9 @@ def test_hostile_files_refused_with_bounded_memory(tmp_path: Path) -> None:
     assert report["peak_rss_growth_kib"] < RSS_GROWTH_BOUND_KIB, report["peak_rss_growth_kib"]
 
 
-async def _post_refused(stack: Stack, headers: dict[str, str], **request: Any
-                        ) -> tuple[int, dict[str, Any], int]:
+async def _post_refused(
+    stack: Stack, headers: dict[str, str], **request: Any
+) -> tuple[int, dict[str, Any], int]:
     """POST /api/cases; returns status, body and the traced Python peak (bytes). Asserts that
     nothing was stored when the upload was refused."""
     before = (await stack.case_count(), stack.object_count())
@@ -129,12 +143,14 @@ async def _post_refused(stack: Stack, headers: dict[str, str], **request: Any
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "build", "code"), HOSTILE, ids=[h[0] for h in HOSTILE])
-async def test_hostile_uploads_through_the_api(stack: Stack, clinician: Any, name: str,
-                                               build: Any, code: str) -> None:
+async def test_hostile_uploads_through_the_api(
+    stack: Stack, clinician: Any, name: str, build: Any, code: str
+) -> None:
     require(DICOM_SAMPLE, what="the sample DICOM")
     data = build()
-    status, body, peak = await _post_refused(stack, clinician[1],
-                                             files=upload_files(data, "chest.png", "image/png"))
+    status, body, peak = await _post_refused(
+        stack, clinician[1], files=upload_files(data, "chest.png", "image/png")
+    )
     assert status == INPUT_ERROR_STATUS[EXPECTED[name]], body
     assert body["code"] == EXPECTED[name] and len(body["detail"]) > 20, body
     assert peak < 5 * len(data) + 32 * 2**20, f"{peak / 2**20:.0f} MiB traced"
@@ -149,8 +165,9 @@ async def test_mutated_samples_through_the_api(stack: Stack, clinician: Any) -> 
         mutated = bytearray(data[: rng.randrange(len(data))] if i % 2 else data)
         if i % 2 == 0:
             mutated[rng.randrange(len(mutated))] ^= 1 << rng.randrange(8)
-        status, body, _ = await _post_refused(stack, clinician[1],
-                                              files=upload_files(bytes(mutated)))
+        status, body, _ = await _post_refused(
+            stack, clinician[1], files=upload_files(bytes(mutated))
+        )
         assert status == 202 or (400 <= status < 500 and body["detail"]), body
         answers[status] = answers.get(status, 0) + 1
     assert set(answers) - {202} <= {400, 413, 415, 422}, answers
@@ -166,25 +183,39 @@ def _multipart(parts: list[tuple[str, str, bytes]], boundary: str = "xyzzy") -> 
 
 
 def _file_part(filename: str = "chest.png", extra: str = "") -> tuple[str, str, bytes]:
-    return (f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-            f"Content-Type: image/png{extra}", "file", png_bytes(32, 32))
+    return (
+        f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: image/png{extra}",
+        "file",
+        png_bytes(32, 32),
+    )
 
 
 HUGE_MULTIPART: list[tuple[str, bytes]] = [
     ("1 MiB part header", _multipart([_file_part(extra="\r\nX-Junk: " + "A" * 2**20)])),
     ("64 KiB filename", _multipart([_file_part("A" * 65536 + ".png")])),
-    ("5000 form fields", _multipart([(f'Content-Disposition: form-data; name="f{i}"', "", b"x")
-                                     for i in range(5000)] + [_file_part()])),
-    ("10 MiB notes field", _multipart([('Content-Disposition: form-data; name="notes"', "",
-                                       b"n" * 10 * 2**20), _file_part()])),
+    (
+        "5000 form fields",
+        _multipart(
+            [(f'Content-Disposition: form-data; name="f{i}"', "", b"x") for i in range(5000)]
+            + [_file_part()]
+        ),
+    ),
+    (
+        "10 MiB notes field",
+        _multipart(
+            [('Content-Disposition: form-data; name="notes"', "", b"n" * 10 * 2**20), _file_part()]
+        ),
+    ),
     ("no closing boundary", _multipart([_file_part()])[:-12]),
-    ("part without headers end", b"--xyzzy\r\nContent-Disposition: form-data; name=\"file\""),
+    ("part without headers end", b'--xyzzy\r\nContent-Disposition: form-data; name="file"'),
 ]
 
 
 @pytest.mark.parametrize(("name", "body"), HUGE_MULTIPART, ids=[m[0] for m in HUGE_MULTIPART])
-async def test_hostile_multipart_bodies(stack: Stack, clinician: Any, name: str,
-                                        body: bytes) -> None:
+async def test_hostile_multipart_bodies(
+    stack: Stack, clinician: Any, name: str, body: bytes
+) -> None:
     headers = {**clinician[1], "Content-Type": "multipart/form-data; boundary=xyzzy"}
     status, answer, peak = await _post_refused(stack, headers, content=body)
     assert 400 <= status < 500 and answer["detail"], (status, answer)
@@ -194,6 +225,5 @@ async def test_hostile_multipart_bodies(stack: Stack, clinician: Any, name: str,
 async def test_valid_upload_still_accepted(stack: Stack, clinician: Any) -> None:
     """The checks above refuse nothing real: each sample is accepted (202)."""
     for data in _samples():
-        r = await stack.client.post("/api/cases", headers=clinician[1],
-                                    files=upload_files(data))
+        r = await stack.client.post("/api/cases", headers=clinician[1], files=upload_files(data))
         assert r.status_code == 202, r.text

@@ -33,9 +33,19 @@ def test_auroc_hand_computed_with_ties():
 
 
 def test_threshold_is_the_highest_that_meets_every_floor():
-    probs = np.array([0.95, 0.9, 0.8, 0.3,  # qata
-                      0.7, 0.6,  # pneumonia, tuberculosis
-                      0.5, 0.2, 0.1])  # normals
+    probs = np.array(
+        [
+            0.95,
+            0.9,
+            0.8,
+            0.3,  # qata
+            0.7,
+            0.6,  # pneumonia, tuberculosis
+            0.5,
+            0.2,
+            0.1,
+        ]
+    )  # normals
     kinds = ["qata"] * 4 + ["pneumonia-adult", "tuberculosis-adult"] + ["normal-adult"] * 3
     # qata >= 0.75 needs 3 of 4 flagged -> t <= 0.8; pneumonia+TB >= 0.5 needs 1 of 2 -> <= 0.7
     t = choose_threshold(probs, kinds, {"qata": 0.75, "pneumonia+tuberculosis": 0.5})
@@ -48,8 +58,12 @@ def test_threshold_is_the_highest_that_meets_every_floor():
 
 def test_calibrate_reports_what_the_manifest_needs():
     rng = np.random.default_rng(1)
-    kinds = ["qata"] * 300 + ["pneumonia-pediatric"] * 100 + ["normal-adult"] * 200 + [
-        "normal-pediatric"] * 100
+    kinds = (
+        ["qata"] * 300
+        + ["pneumonia-pediatric"] * 100
+        + ["normal-adult"] * 200
+        + ["normal-pediatric"] * 100
+    )
     presence = np.array([1] * 400 + [0] * 300, float)
     logits = np.where(presence > 0, rng.normal(4, 2, 700), rng.normal(-4, 2, 700))
     c = calibrate(logits, kinds, presence)

@@ -35,6 +35,7 @@ def test_missing_csv_and_bad_zones_name_the_file(tmp_path):
         read_records(tmp_path)
     (tmp_path / "annotations.csv").write_text(
         "split,image,mask,description,laterality,infected_zones,zones\n"
-        "train,a.png,mask_a.png,x,1,1,1 0 2\n")
+        "train,a.png,mask_a.png,x,1,1,1 0 2\n"
+    )
     with pytest.raises(DatasetError, match="bad zones"):
         read_records(tmp_path)

@@ -5,8 +5,17 @@ import numpy as np
 from training.film_artifacts import ArtifactConfig, artifacts_batch, film_artifacts
 from training.mixed import IGNORE
 
-NONE = ArtifactConfig(p_crop=0, p_letterbox=0, p_blur=0, p_sharpen=0, p_window=0, p_marker=0,
-                      p_border=0, p_resample=0, p_jpeg=0)
+NONE = ArtifactConfig(
+    p_crop=0,
+    p_letterbox=0,
+    p_blur=0,
+    p_sharpen=0,
+    p_window=0,
+    p_marker=0,
+    p_border=0,
+    p_resample=0,
+    p_jpeg=0,
+)
 
 
 def _film(seed: int = 0):
@@ -36,8 +45,17 @@ def test_nothing_enabled_is_the_identity():
 
 def test_photometric_steps_and_markers_change_pixels_not_the_mask():
     img, mask = _film()
-    cfg = ArtifactConfig(p_crop=0, p_letterbox=0, p_border=0, p_blur=1, p_sharpen=0,
-                         p_window=1, p_marker=1, p_resample=1, p_jpeg=1)
+    cfg = ArtifactConfig(
+        p_crop=0,
+        p_letterbox=0,
+        p_border=0,
+        p_blur=1,
+        p_sharpen=0,
+        p_window=1,
+        p_marker=1,
+        p_resample=1,
+        p_jpeg=1,
+    )
     for seed in range(5):
         out, m = film_artifacts(img, mask, np.random.default_rng(seed), cfg)
         assert (m == mask).all()
@@ -47,8 +65,10 @@ def test_photometric_steps_and_markers_change_pixels_not_the_mask():
 def test_markers_burn_in_bright_or_dark_text():
     flat = np.full((224, 224), 128, np.uint8)
     cfg = ArtifactConfig(**{**NONE.__dict__, "p_marker": 1.0})
-    changed = [(film_artifacts(flat, flat * 0, np.random.default_rng(s), cfg)[0] != 128).sum()
-               for s in range(10)]
+    changed = [
+        (film_artifacts(flat, flat * 0, np.random.default_rng(s), cfg)[0] != 128).sum()
+        for s in range(10)
+    ]
     assert min(changed) > 10
 
 

@@ -12,8 +12,9 @@ from training.frozen_head import fit_head, head_logits, sample_weights  # noqa: 
 
 
 def test_normals_weigh_as_much_as_all_abnormal_films_and_kinds_share_their_side():
-    kinds = np.array(["qata"] * 60 + ["pneumonia-adult"] * 10 + ["normal-adult"] * 20
-                     + ["normal-pediatric"] * 10)
+    kinds = np.array(
+        ["qata"] * 60 + ["pneumonia-adult"] * 10 + ["normal-adult"] * 20 + ["normal-pediatric"] * 10
+    )
     w = sample_weights(kinds)
     normal = np.char.startswith(kinds, "normal")
     assert w[normal].sum() == pytest.approx(w[~normal].sum())

@@ -10,15 +10,19 @@ from training.sampling import BalancedSampler
 
 @pytest.fixture(scope="module")
 def valid_mix(shared_data):
-    return load_mixed(shared_data / "qata-cov19", shared_data / "cxr-negatives", "valid",
-                      limit=16)
+    return load_mixed(shared_data / "qata-cov19", shared_data / "cxr-negatives", "valid", limit=16)
 
 
 def test_every_kind_gets_its_own_targets(valid_mix):
     a = valid_mix
     kinds = {a.kind(i) for i in range(len(a))}
-    assert {"qata", "normal-adult", "normal-pediatric", "pneumonia-pediatric",
-            "tuberculosis-adult"} <= kinds
+    assert {
+        "qata",
+        "normal-adult",
+        "normal-pediatric",
+        "pneumonia-pediatric",
+        "tuberculosis-adult",
+    } <= kinds
     for i in range(len(a)):
         if a.labels[i] == "covid":
             assert a.has_mask[i] and a.has_zones[i] and a.presence[i] == 1
@@ -49,14 +53,20 @@ def test_splits_are_the_data_sets_own(shared_data):
 
 def test_a_bad_label_names_the_file_and_row(tmp_path):
     (tmp_path / "labels.csv").write_text(
-        "split,image,label,population,source,source_path\ntrain,x-0001.png,covid,adult,s,p\n")
+        "split,image,label,population,source,source_path\ntrain,x-0001.png,covid,adult,s,p\n"
+    )
     with pytest.raises(DatasetError, match=r"labels\.csv: label 'covid' for x-0001\.png"):
         read_negatives(tmp_path)
 
 
 def _toy_groups():
-    groups = ["qata"] * 50 + ["adult-normal"] * 40 + ["pediatric-normal"] * 10 + [
-        "pediatric-pneumonia"] * 10 + ["tuberculosis-adult"] * 5
+    groups = (
+        ["qata"] * 50
+        + ["adult-normal"] * 40
+        + ["pediatric-normal"] * 10
+        + ["pediatric-pneumonia"] * 10
+        + ["tuberculosis-adult"] * 5
+    )
     presence = [1.0] * 50 + [0.0] * 50 + [1.0] * 15
     return groups, presence
 
@@ -101,8 +111,7 @@ def test_qata_alone_fills_the_whole_batch():
 def test_the_zone_holdout_is_the_last_qata_train_rows_only(shared_data):
     from training.mixed import split_holdout
 
-    train = load_mixed(shared_data / "qata-cov19", shared_data / "cxr-negatives", "train",
-                       limit=20)
+    train = load_mixed(shared_data / "qata-cov19", shared_data / "cxr-negatives", "train", limit=20)
     keep, held = split_holdout(train, 0.25)
     assert len(held) == 5 and set(held.groups) == {"qata"}
     assert held.names == train.names[15:20]

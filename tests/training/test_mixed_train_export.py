@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip(
-    "torch", reason="torch is missing: it comes with the training extra (.[training])")
+    "torch", reason="torch is missing: it comes with the training extra (.[training])"
+)
 
 from tests.training.tiny_data import tiny_negatives, tiny_qata  # noqa: E402
 from training.export import ExportNet, export, to_onnx  # noqa: E402
@@ -21,8 +22,10 @@ WIDTHS = (8, 16, 16, 32, 32)
 
 @pytest.fixture
 def tiny(shared_data, tmp_path):
-    return (tiny_qata(shared_data / "qata-cov19", tmp_path / "qata"),
-            tiny_negatives(shared_data / "cxr-negatives", tmp_path / "neg"))
+    return (
+        tiny_qata(shared_data / "qata-cov19", tmp_path / "qata"),
+        tiny_negatives(shared_data / "cxr-negatives", tmp_path / "neg"),
+    )
 
 
 def test_warm_start_reproduces_the_exported_model(tmp_path):
@@ -55,26 +58,52 @@ def test_train_on_the_mix_resume_and_export_with_presence_and_scope(tiny, tmp_pa
     v1 = tmp_path / "v1.onnx"
     to_onnx(SegFindNet(WIDTHS).eval(), v1)
     out = tmp_path / "run"
-    cfg = TrainConfig(data=str(qata), negatives=str(neg), out=str(out), epochs=1, batch_size=8,
-                      steps_per_epoch=2, threads=2, widths=WIDTHS, warm_start_onnx=str(v1))
+    cfg = TrainConfig(
+        data=str(qata),
+        negatives=str(neg),
+        out=str(out),
+        epochs=1,
+        batch_size=8,
+        steps_per_epoch=2,
+        threads=2,
+        widths=WIDTHS,
+        warm_start_onnx=str(v1),
+    )
     train(cfg)
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert rows[0]["step"] == 2 and rows[0]["images"] == 4 + 7  # 7 label x population kinds
     assert 0 <= rows[0]["auroc normal vs abnormal"] <= 1
-    assert set(rows[0]["flagged_per_kind"]) >= {"qata", "normal-pediatric",
-                                                 "pneumonia-pediatric", "tuberculosis-adult"}
+    assert set(rows[0]["flagged_per_kind"]) >= {
+        "qata",
+        "normal-pediatric",
+        "pneumonia-pediatric",
+        "tuberculosis-adult",
+    }
     cfg.epochs = 2
     train(cfg)  # resumes: one more epoch, no second warm start
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [2, 4]
 
     onnx_path = tmp_path / "v2.onnx"
-    export(out / "best.pt", onnx_path, qata, "tiny", "2.0.0-test", evaluate_split=None,
-           negatives=neg, ood_per_kind=2)
+    export(
+        out / "best.pt",
+        onnx_path,
+        qata,
+        "tiny",
+        "2.0.0-test",
+        evaluate_split=None,
+        negatives=neg,
+        ood_per_kind=2,
+    )
     manifest = json.loads((tmp_path / "v2.manifest.json").read_text())
     assert manifest["zone_order"][0] == "left_upper"  # v1 fields kept
-    assert manifest["outputs"] == ["mask_logits", "zone_logits", "presence_logit", "features",
-                                   "scope_distance"]
+    assert manifest["outputs"] == [
+        "mask_logits",
+        "zone_logits",
+        "presence_logit",
+        "features",
+        "scope_distance",
+    ]
     parity = manifest["training"]["parity"]
     assert all(parity[f"max_abs_diff_{n}"] < 1e-3 for n in manifest["outputs"])
     p = manifest["presence"]

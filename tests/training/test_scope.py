@@ -43,8 +43,12 @@ def test_either_test_refuses_and_valid_films_stay_within_budget():
     def score(x: np.ndarray) -> np.ndarray:
         return gate(torch.from_numpy(x.astype(np.float32))).numpy()
 
-    r = measure(score(valid), score(np.concatenate([far, near])), ["far"] * 50 + ["near"] * 50,
-                ["chest"] * 1000)
+    r = measure(
+        score(valid),
+        score(np.concatenate([far, near])),
+        ["far"] * 50 + ["near"] * 50,
+        ["chest"] * 1000,
+    )
     assert r["chest_films_refused"] <= 0.003
     assert r["out_of_scope_refused_per_kind"] == {"far": 1.0, "near": 1.0}
     dist, _ = gate.tests(torch.from_numpy(near.astype(np.float32)))

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip(
-    "torch", reason="torch is missing: it comes with the training extra (.[training])")
+    "torch", reason="torch is missing: it comes with the training extra (.[training])"
+)
 
 from inference.manifest import Manifest, manifest_path_for, sha256_of  # noqa: E402
 from training.export import export  # noqa: E402
@@ -21,7 +22,8 @@ def tiny_qata(shared_data, tmp_path):
     with open(src / "annotations.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     pick = [r for r in rows if r["split"] == "train"][:6] + [
-        r for r in rows if r["split"] == "valid"][:4]
+        r for r in rows if r["split"] == "valid"
+    ][:4]
     (tmp_path / "images").mkdir()
     (tmp_path / "masks").mkdir()
     for r in pick:
@@ -36,8 +38,15 @@ def tiny_qata(shared_data, tmp_path):
 
 def test_two_steps_then_resume_then_export_with_parity(tiny_qata, tmp_path):
     out = tmp_path / "run"
-    cfg = TrainConfig(data=str(tiny_qata), out=str(out), epochs=1, batch_size=3,
-                      max_steps=2, threads=2, widths=(8, 16, 16, 32, 32))
+    cfg = TrainConfig(
+        data=str(tiny_qata),
+        out=str(out),
+        epochs=1,
+        batch_size=3,
+        max_steps=2,
+        threads=2,
+        widths=(8, 16, 16, 32, 32),
+    )
     result = train(cfg)
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 1
@@ -55,8 +64,7 @@ def test_two_steps_then_resume_then_export_with_parity(tiny_qata, tmp_path):
     assert rows[1]["step"] == 4
 
     onnx_path = tmp_path / "m.onnx"
-    manifest = export(out / "best.pt", onnx_path, tiny_qata, "tiny", "0.0.1",
-                      evaluate_split=None)
+    manifest = export(out / "best.pt", onnx_path, tiny_qata, "tiny", "0.0.1", evaluate_split=None)
     parity = manifest.training["parity"]
     assert parity["images"] == 4  # all valid images there are (fewer than 16)
     assert parity["max_abs_diff_mask_logits"] < 1e-3
@@ -80,8 +88,13 @@ def test_dynamic_batch_axis(tiny_qata, tmp_path):
     to_onnx(SegFindNet((8, 8, 8, 8, 8)).eval(), path)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert [o.name for o in sess.get_outputs()] == [
-        "mask_logits", "zone_logits", "presence_logit", "features"]
+        "mask_logits",
+        "zone_logits",
+        "presence_logit",
+        "features",
+    ]
     mask, zones, presence, features = sess.run(
-        None, {"image": np.zeros((3, 1, 224, 224), np.float32)})
+        None, {"image": np.zeros((3, 1, 224, 224), np.float32)}
+    )
     assert mask.shape == (3, 1, 224, 224) and zones.shape == (3, 6)
     assert presence.shape == (3,) and features.shape == (3, 8)

@@ -17,7 +17,7 @@ def _band_masks(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     for i, j in zip(*np.nonzero(zones), strict=True):
         top, left = 16 + 64 * (j % 3), 16 + 112 * (j // 3)
         y, x = top + rng.integers(0, 24), left + rng.integers(0, 60)
-        masks[i, y:y + 16, x:x + 16] = 1
+        masks[i, y : y + 16, x : x + 16] = 1
     return masks, zones.astype(np.float32)
 
 
@@ -35,6 +35,7 @@ def test_score_counts_false_positives_and_negatives_per_zone():
     class Fixed:
         def __call__(self, x):
             import torch
+
             return torch.tensor([[1.0, -1, -1, -1, -1, -1]] * len(x))
 
     true = np.array([[0, 1, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0]], np.float32)

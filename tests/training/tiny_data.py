@@ -11,7 +11,8 @@ def tiny_qata(src: Path, dst: Path, train: int = 6, valid: int = 4) -> Path:
     with open(src / "annotations.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     pick = [r for r in rows if r["split"] == "train"][:train] + [
-        r for r in rows if r["split"] == "valid"][:valid]
+        r for r in rows if r["split"] == "valid"
+    ][:valid]
     (dst / "images").mkdir(parents=True)
     (dst / "masks").mkdir()
     for r in pick:

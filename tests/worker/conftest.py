@@ -59,11 +59,17 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def settings(moto_url: str, redis_url: str, database_url: str) -> Settings:
-    return Settings(environment="test", database_url=database_url, redis_url=redis_url,
-                    s3_endpoint_url=moto_url, dynamodb_endpoint_url=moto_url,
-                    s3_bucket="medsegtext-worker-tests",
-                    dynamodb_table="medsegtext-worker-tests", job_max_tries=3,
-                    job_timeout_seconds=60)
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        s3_endpoint_url=moto_url,
+        dynamodb_endpoint_url=moto_url,
+        s3_bucket="medsegtext-worker-tests",
+        dynamodb_table="medsegtext-worker-tests",
+        job_max_tries=3,
+        job_timeout_seconds=60,
+    )
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -85,8 +91,11 @@ async def local_backend(settings: Settings) -> AsyncIterator[LocalBackend]:
 @pytest_asyncio.fixture(scope="session")
 async def owner_id(services: Services) -> int:
     async with transaction(services.sessions) as session:
-        user = User(email=f"worker-tests-{uuid.uuid4().hex[:8]}@example.org",
-                    role="clinician", password_hash="not-a-real-hash")
+        user = User(
+            email=f"worker-tests-{uuid.uuid4().hex[:8]}@example.org",
+            role="clinician",
+            password_hash="not-a-real-hash",
+        )
         session.add(user)
         await session.flush()
         assert user.id is not None
@@ -127,14 +136,20 @@ class Kit:
     async def list_keys(self, case_id: str) -> list[str]:
         """Every S3 object under the case's prefix."""
         store = self.services.store
-        resp = await store._client.list_objects_v2(Bucket=store.bucket,
-                                                   Prefix=store.key(case_id, ""))
+        resp = await store._client.list_objects_v2(
+            Bucket=store.bucket, Prefix=store.key(case_id, "")
+        )
         return sorted(o["Key"] for o in resp.get("Contents", []))
 
     async def run_burst_worker(self, settings: Settings | None = None, **overrides: Any) -> Worker:
         """A real arq Worker in burst mode (no cron): runs every queued job, then returns."""
-        params: dict[str, Any] = {"cron_jobs": [], "burst": True, "poll_delay": 0.05,
-                                  "handle_signals": False, "retry_base_s": 0.05}
+        params: dict[str, Any] = {
+            "cron_jobs": [],
+            "burst": True,
+            "poll_delay": 0.05,
+            "handle_signals": False,
+            "retry_base_s": 0.05,
+        }
         params.update(overrides)
         worker = create_worker(worker_settings(settings or self.settings, **params))
         try:

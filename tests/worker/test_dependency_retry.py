@@ -71,7 +71,8 @@ async def proxy_factory(moto_url: str):
 
 
 async def test_s3_down_for_good_fails_with_reason_after_max_tries(
-        kit, services: Services, xray: bytes, new_case, proxy_factory) -> None:
+    kit, services: Services, xray: bytes, new_case, proxy_factory
+) -> None:
     case_id = await new_case(xray)
     proxy, s3_url = await proxy_factory()
     await services.queue.enqueue_inference(case_id, services.manifest.version)
@@ -88,8 +89,9 @@ async def test_s3_down_for_good_fails_with_reason_after_max_tries(
     assert await kit.list_keys(case_id) == [case.image_key]  # the upload is kept, nothing added
 
 
-async def test_s3_back_after_a_retry_completes_once(kit, services: Services, xray: bytes,
-                                                    new_case, proxy_factory) -> None:
+async def test_s3_back_after_a_retry_completes_once(
+    kit, services: Services, xray: bytes, new_case, proxy_factory
+) -> None:
     case_id = await new_case(xray)
     proxy, s3_url = await proxy_factory()
     await services.queue.enqueue_inference(case_id, services.manifest.version)
@@ -97,8 +99,9 @@ async def test_s3_back_after_a_retry_completes_once(kit, services: Services, xra
     async def s3_back(ctx: dict[str, Any]) -> None:  # arq's on_job_end: after the first try
         proxy.down = False
 
-    worker = await kit.run_burst_worker(kit.settings_with(s3_endpoint_url=s3_url),
-                                        on_job_end=s3_back)
+    worker = await kit.run_burst_worker(
+        kit.settings_with(s3_endpoint_url=s3_url), on_job_end=s3_back
+    )
 
     assert (worker.jobs_retried, worker.jobs_complete, worker.jobs_failed) == (1, 1, 0)
     case = await kit.load_case(case_id)

@@ -42,13 +42,16 @@ async def test_job_runs_case_to_done(kit, services: Services, xray: bytes, new_c
     # The kept result makes a duplicate enqueue of the same job id a no-op.
     pool = services.queue.pool
     assert pool is not None
-    assert await pool.enqueue_job(INFERENCE_JOB, case_id,
-                                  _job_id=inference_job_id(case_id, version)) is None
+    assert (
+        await pool.enqueue_job(INFERENCE_JOB, case_id, _job_id=inference_job_id(case_id, version))
+        is None
+    )
     assert 0 < await pool.ttl(f"arq:result:{inference_job_id(case_id, version)}") <= KEEP_RESULT_S
 
 
-async def test_rerun_overwrites_and_leaves_one_result(kit, services: Services, local_backend,
-                                                      xray: bytes, new_case) -> None:
+async def test_rerun_overwrites_and_leaves_one_result(
+    kit, services: Services, local_backend, xray: bytes, new_case
+) -> None:
     case_id = await new_case(xray)
     ctx = {"services": services, "backend": local_backend, "job_try": 1}
     assert await run_inference(ctx, case_id) == "done"
@@ -76,8 +79,7 @@ async def test_rerun_overwrites_and_leaves_one_result(kit, services: Services, l
     assert len(records) == 1 and records[0].model_version == services.manifest.version
 
 
-async def test_bad_image_fails_with_reason_without_retry(kit, services: Services,
-                                                         new_case) -> None:
+async def test_bad_image_fails_with_reason_without_retry(kit, services: Services, new_case) -> None:
     case_id = await new_case(b"%PDF-1.7 this is not a chest X-ray", name="original.png")
     await services.queue.enqueue_inference(case_id, services.manifest.version)
 
@@ -90,8 +92,9 @@ async def test_bad_image_fails_with_reason_without_retry(kit, services: Services
     assert await services.predictions.for_case(case_id) == []
 
 
-async def test_missing_upload_fails_with_reason_without_retry(kit, services: Services, xray: bytes,
-                                                              new_case) -> None:
+async def test_missing_upload_fails_with_reason_without_retry(
+    kit, services: Services, xray: bytes, new_case
+) -> None:
     case_id = await new_case(xray)
     await services.store.delete((await kit.load_case(case_id)).image_key)
     await services.queue.enqueue_inference(case_id, services.manifest.version)

@@ -38,8 +38,9 @@ def predictor() -> RecordingPredictor:
     return p
 
 
-async def test_concurrent_cases_share_one_model_call(predictor: RecordingPredictor,
-                                                     xray_paths) -> None:
+async def test_concurrent_cases_share_one_model_call(
+    predictor: RecordingPredictor, xray_paths
+) -> None:
     images = [p.read_bytes() for p in xray_paths]
     backend = LocalBackend(predictor, pool_threads=1, max_batch=len(images), wait_ms=10_000)
     predictor.sizes = []
@@ -53,9 +54,11 @@ async def test_concurrent_cases_share_one_model_call(predictor: RecordingPredict
         alone = predictor.predict(data)  # the same answer as one call per case
         assert result.summary.findings_text == alone.findings_text
         assert result.summary.zone_probabilities == pytest.approx(
-            alone.zone_probabilities, abs=1e-3)
+            alone.zone_probabilities, abs=1e-3
+        )
         assert result.summary.lesion_burden_percent == pytest.approx(
-            alone.lesion_burden_percent, abs=0.05)
+            alone.lesion_burden_percent, abs=0.05
+        )
         assert result.mask_png.startswith(b"\x89PNG") and result.overlay_png.startswith(b"\x89PNG")
 
 
@@ -63,15 +66,22 @@ async def test_a_bad_image_fails_only_its_own_job(predictor: RecordingPredictor,
     backend = LocalBackend(predictor, pool_threads=1, max_batch=3, wait_ms=10_000)
     predictor.sizes = []
     try:
-        results = await asyncio.gather(backend.predict(xray), backend.predict(b"not an image"),
-                                       backend.predict(xray), return_exceptions=True)
+        results = await asyncio.gather(
+            backend.predict(xray),
+            backend.predict(b"not an image"),
+            backend.predict(xray),
+            return_exceptions=True,
+        )
     finally:
         await backend.close()
 
     assert predictor.sizes == [3]
     assert isinstance(results[1], InputError)
-    assert [r.summary.findings_text for r in (results[0], results[2])
-            if not isinstance(r, BaseException)] == [results[0].summary.findings_text] * 2
+    assert [
+        r.summary.findings_text
+        for r in (results[0], results[2])
+        if not isinstance(r, BaseException)
+    ] == [results[0].summary.findings_text] * 2
 
 
 async def test_a_lone_case_goes_after_the_wait(predictor: RecordingPredictor, xray) -> None:
@@ -94,9 +104,16 @@ class FakePrediction:
 
     def summary(self) -> PredictionSummary:
         return PredictionSummary(
-            width=1, height=1, source_format="png", findings_text=self.data.decode(),
-            zone_flags={}, zone_probabilities={}, laterality=None, lesion_burden_percent=None,
-            model={"version": "test"})
+            width=1,
+            height=1,
+            source_format="png",
+            findings_text=self.data.decode(),
+            zone_flags={},
+            zone_probabilities={},
+            laterality=None,
+            lesion_burden_percent=None,
+            model={"version": "test"},
+        )
 
 
 class GatedPredictor:
@@ -135,7 +152,12 @@ async def test_requests_gather_while_every_thread_is_busy_and_jobs_get_their_own
 
     assert model.calls == [[b"a"], [b"b", b"d", b"e", b"f"]]
     assert [r.summary.findings_text for r in results if not isinstance(r, BaseException)] == [
-        "a", "b", "d", "e", "f"]
+        "a",
+        "b",
+        "d",
+        "e",
+        "f",
+    ]
     assert isinstance(results[2], asyncio.CancelledError)
 
 
@@ -149,14 +171,16 @@ async def test_waiting_images_are_shared_among_free_threads() -> None:
     assert sum(len(c) for c in model.calls) == 6 and max(len(c) for c in model.calls) <= 4
 
 
-async def test_worker_with_batching_runs_queued_cases_to_done(kit, services: Services,
-                                                              xray_paths, new_case) -> None:
+async def test_worker_with_batching_runs_queued_cases_to_done(
+    kit, services: Services, xray_paths, new_case
+) -> None:
     case_ids = [await new_case(p.read_bytes()) for p in xray_paths]
     for case_id in case_ids:
         await services.queue.enqueue_inference(case_id, services.manifest.version)
 
     worker = await kit.run_burst_worker(
-        kit.settings_with(inference_max_batch=4, inference_batch_wait_ms=20))
+        kit.settings_with(inference_max_batch=4, inference_batch_wait_ms=20)
+    )
 
     assert (worker.jobs_complete, worker.jobs_failed) == (len(case_ids), 0)
     for case_id in case_ids:

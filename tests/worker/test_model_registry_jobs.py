@@ -28,15 +28,18 @@ def _candidate(folder: Path, version: str) -> Path:
     """The shipped weights under another version (the registry only checks the sha256)."""
     onnx = folder / f"candidate-{version}.onnx"
     shutil.copyfile(DEFAULT_MODEL, onnx)
-    manifest = json.loads(DEFAULT_MODEL.with_name(
-        DEFAULT_MODEL.stem + ".manifest.json").read_text())
+    manifest = json.loads(
+        DEFAULT_MODEL.with_name(DEFAULT_MODEL.stem + ".manifest.json").read_text()
+    )
     onnx.with_name(onnx.stem + ".manifest.json").write_text(
-        json.dumps({**manifest, "version": version}))
+        json.dumps({**manifest, "version": version})
+    )
     return onnx
 
 
-async def test_active_and_shadow_versions(kit, services: Services, local_backend, xray: bytes,
-                                          new_case, tmp_path: Path) -> None:
+async def test_active_and_shadow_versions(
+    kit, services: Services, local_backend, xray: bytes, new_case, tmp_path: Path
+) -> None:
     async with transaction(services.sessions) as db:
         shipped = await registry.ensure_shipped_model(db, services.settings)
         candidate = await registry.register_path(db, None, str(_candidate(tmp_path, "9.1.0")))

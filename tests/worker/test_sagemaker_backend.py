@@ -25,8 +25,11 @@ from inference.errors import InputError
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_server(device="cpu"), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_server(device="cpu"), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, name="sagemaker-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -40,8 +43,9 @@ def server_url() -> Iterator[str]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def sagemaker(kit, server_url: str):
-    backend = await make_backend(kit.settings_with(inference_backend="sagemaker",
-                                                   sagemaker_endpoint_url=server_url))
+    backend = await make_backend(
+        kit.settings_with(inference_backend="sagemaker", sagemaker_endpoint_url=server_url)
+    )
     assert isinstance(backend, SageMakerBackend)
     yield backend
     await backend.close()
@@ -49,8 +53,9 @@ async def sagemaker(kit, server_url: str):
 
 def test_container_contract(server_url: str, xray: bytes) -> None:
     assert httpx.get(f"{server_url}/ping").status_code == 200
-    ok = httpx.post(f"{server_url}/invocations", content=xray,
-                    headers={"Content-Type": "image/png"})
+    ok = httpx.post(
+        f"{server_url}/invocations", content=xray, headers={"Content-Type": "image/png"}
+    )
     assert ok.status_code == 200 and ok.headers["content-type"].startswith("application/json")
     body = ok.json()
     assert body["findings_text"] and body["mask_png_b64"] and body["overlay_png_b64"]
@@ -60,8 +65,9 @@ def test_container_contract(server_url: str, xray: bytes) -> None:
     assert truncated.status_code == 400 and truncated.json()["message"]
 
 
-async def test_real_xray_gives_findings(sagemaker: SageMakerBackend, services: Services,
-                                        xray: bytes) -> None:
+async def test_real_xray_gives_findings(
+    sagemaker: SageMakerBackend, services: Services, xray: bytes
+) -> None:
     result = await sagemaker.predict(xray)
     assert "lung" in result.summary.findings_text
     assert result.mask_png.startswith(b"\x89PNG") and result.overlay_png.startswith(b"\x89PNG")
@@ -75,8 +81,11 @@ async def test_bad_file_fails_with_reason(sagemaker: SageMakerBackend, xray: byt
 
 
 async def test_unreachable_endpoint_is_a_dependency_error(kit, xray: bytes) -> None:
-    backend = await make_backend(kit.settings_with(
-        inference_backend="sagemaker", sagemaker_endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    backend = await make_backend(
+        kit.settings_with(
+            inference_backend="sagemaker", sagemaker_endpoint_url=f"http://127.0.0.1:{free_port()}"
+        )
+    )
     try:
         with pytest.raises(DependencyUnavailable, match="inference service unavailable"):
             await backend.predict(xray)
@@ -84,15 +93,17 @@ async def test_unreachable_endpoint_is_a_dependency_error(kit, xray: bytes) -> N
         await backend.close()
 
 
-async def test_job_through_sagemaker(kit, services: Services, server_url: str, xray: bytes,
-                                     new_case) -> None:
+async def test_job_through_sagemaker(
+    kit, services: Services, server_url: str, xray: bytes, new_case
+) -> None:
     good = await new_case(xray)
     bad = await new_case(b"GIF89a not a chest radiograph")
     for case_id in (good, bad):
         await services.queue.enqueue_inference(case_id, services.manifest.version)
 
-    worker = await kit.run_burst_worker(kit.settings_with(
-        inference_backend="sagemaker", sagemaker_endpoint_url=server_url))
+    worker = await kit.run_burst_worker(
+        kit.settings_with(inference_backend="sagemaker", sagemaker_endpoint_url=server_url)
+    )
 
     assert worker.jobs_retried == 0
     done = await kit.load_case(good)
@@ -103,8 +114,9 @@ async def test_job_through_sagemaker(kit, services: Services, server_url: str, x
     assert failed.error and "GIF" in failed.error
 
 
-async def test_scope_gate_and_its_override_cross_the_wire(sagemaker: SageMakerBackend,
-                                                          xray: bytes) -> None:
+async def test_scope_gate_and_its_override_cross_the_wire(
+    sagemaker: SageMakerBackend, xray: bytes
+) -> None:
     """A lateral DICOM is refused with its reason and empty PNGs; the reviewer's override
     (CustomAttributes scope-check=off) gets it analysed."""
     import numpy as np

@@ -27,31 +27,42 @@ JOB_TIMEOUT_S = 5
 
 def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDSEGTEXT_")}
-    env.update({
-        "PYTHONPATH": str(ROOT), "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url, "MEDSEGTEXT_ENVIRONMENT": "test",
-        "MEDSEGTEXT_S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
-        "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": settings.dynamodb_endpoint_url or "",
-        "MEDSEGTEXT_S3_BUCKET": settings.s3_bucket,
-        "MEDSEGTEXT_DYNAMODB_TABLE": settings.dynamodb_table,
-        "MEDSEGTEXT_JOB_TIMEOUT_SECONDS": str(JOB_TIMEOUT_S),
-        "MEDSEGTEXT_JOB_MAX_TRIES": str(settings.job_max_tries),
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-    })
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "DATABASE_URL": settings.database_url,
+            "REDIS_URL": settings.redis_url,
+            "MEDSEGTEXT_ENVIRONMENT": "test",
+            "MEDSEGTEXT_S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
+            "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL": settings.dynamodb_endpoint_url or "",
+            "MEDSEGTEXT_S3_BUCKET": settings.s3_bucket,
+            "MEDSEGTEXT_DYNAMODB_TABLE": settings.dynamodb_table,
+            "MEDSEGTEXT_JOB_TIMEOUT_SECONDS": str(JOB_TIMEOUT_S),
+            "MEDSEGTEXT_JOB_MAX_TRIES": str(settings.job_max_tries),
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+        }
+    )
     env.update(extra)
     return env
 
 
-def start_worker(env: dict[str, str], log: Path,
-                 settings_path: str = "backend.worker.settings.WorkerSettings"
-                 ) -> subprocess.Popen[bytes]:
+def start_worker(
+    env: dict[str, str], log: Path, settings_path: str = "backend.worker.settings.WorkerSettings"
+) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "arq", settings_path],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "arq", settings_path],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
-async def wait_for_status(kit, case_id: str, status: str, timeout_s: float,
-                          proc: subprocess.Popen[bytes], log: Path) -> None:
+async def wait_for_status(
+    kit, case_id: str, status: str, timeout_s: float, proc: subprocess.Popen[bytes], log: Path
+) -> None:
     deadline = time.monotonic() + timeout_s
     while (await kit.load_case(case_id)).status != status:
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -59,15 +70,16 @@ async def wait_for_status(kit, case_id: str, status: str, timeout_s: float,
         await asyncio.sleep(0.1)
 
 
-async def test_killed_worker_job_completes_after_restart(kit, settings: Settings,
-                                                         services: Services, xray: bytes,
-                                                         new_case, tmp_path: Path) -> None:
+async def test_killed_worker_job_completes_after_restart(
+    kit, settings: Settings, services: Services, xray: bytes, new_case, tmp_path: Path
+) -> None:
     case_id = await new_case(xray)
     await services.queue.enqueue_inference(case_id, services.manifest.version)
     log = tmp_path / "worker.log"
 
-    first = start_worker(worker_env(settings, **{DELAY_ENV: "4"}), log,
-                         "tests.slow_worker.WorkerSettings")
+    first = start_worker(
+        worker_env(settings, **{DELAY_ENV: "4"}), log, "tests.slow_worker.WorkerSettings"
+    )
     try:
         await wait_for_status(kit, case_id, "running", 60, first, log)
         first.send_signal(signal.SIGKILL)

@@ -6,19 +6,22 @@ from typing import Any
 
 import reflex as rx
 
-STATUS_COLORS = {"queued": "gray", "running": "blue", "done": "green", "failed": "red",
-                 "out_of_scope": "amber"}
+STATUS_COLORS = {
+    "queued": "gray",
+    "running": "blue",
+    "done": "green",
+    "failed": "red",
+    "out_of_scope": "amber",
+}
 PRIORITY_COLORS = {"routine": "gray", "urgent": "orange", "stat": "red"}
-REVIEW_COLORS = {"unreviewed": "gray", "accepted": "green", "edited": "amber",
-                 "rejected": "red"}
+REVIEW_COLORS = {"unreviewed": "gray", "accepted": "green", "edited": "amber", "rejected": "red"}
 ROLE_COLORS = {"clinician": "cyan", "reviewer": "violet", "admin": "crimson"}
 
 
 def _colored(value: Any, colors: dict[str, str], **props: Any) -> rx.Component:
     return rx.match(
         value,
-        *[(key, rx.badge(key, color_scheme=color, **props))
-          for key, color in colors.items()],
+        *[(key, rx.badge(key, color_scheme=color, **props)) for key, color in colors.items()],
         rx.badge(value, color_scheme="gray", **props),
     )
 
@@ -55,27 +58,40 @@ def info_callout(message: Any, **props: Any) -> rx.Component:
 
 
 def loading(label: str = "Loading…") -> rx.Component:
-    return rx.hstack(rx.spinner(size="2"), rx.text(label, color_scheme="gray"),
-                     role="status", aria_live="polite", align="center", padding_y="1em")
+    return rx.hstack(
+        rx.spinner(size="2"),
+        rx.text(label, color_scheme="gray"),
+        role="status",
+        aria_live="polite",
+        align="center",
+        padding_y="1em",
+    )
 
 
 def empty(title: str, hint: Any = "") -> rx.Component:
     return rx.box(
         rx.text(title, weight="medium"),
         rx.text(hint, color_scheme="gray", size="2"),
-        padding="2em", text_align="center", border="1px dashed var(--gray-6)", width="100%",
-        border_radius="8px", role="status",
+        padding="2em",
+        text_align="center",
+        border="1px dashed var(--gray-6)",
+        width="100%",
+        border_radius="8px",
+        role="status",
     )
 
 
-def labelled(label: str, control: rx.Component, html_for: str, hint: str = "",
-             width: str = "100%") -> rx.Component:
+def labelled(
+    label: str, control: rx.Component, html_for: str, hint: str = "", width: str = "100%"
+) -> rx.Component:
     """A visible <label> bound to a control by id (width "auto" inside a row of filters)."""
     return rx.vstack(
         rx.el.label(label, html_for=html_for, class_name="field-label"),
         control,
         rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
-        spacing="1", align="stretch", width=width,
+        spacing="1",
+        align="stretch",
+        width=width,
     )
 
 
@@ -83,19 +99,35 @@ def native_select(id_: str, options: list[tuple[str, str]], **props: Any) -> rx.
     """A native <select>: works with every keyboard and screen reader as it is."""
     return rx.el.select(
         *[rx.el.option(label, value=value) for value, label in options],
-        id=id_, class_name="native-select", **props,
+        id=id_,
+        class_name="native-select",
+        **props,
     )
 
 
-def pager(range_text: Any, has_prev: Any, has_next: Any, on_prev: Any, on_next: Any,
-          label: str) -> rx.Component:
+def pager(
+    range_text: Any, has_prev: Any, has_next: Any, on_prev: Any, on_next: Any, label: str
+) -> rx.Component:
     return rx.hstack(
         rx.text(range_text, size="2", color_scheme="gray", aria_live="polite"),
         rx.spacer(),
-        rx.button("Previous", on_click=on_prev, disabled=~has_prev, variant="soft",
-                  aria_label=f"Previous page of {label}"),
-        rx.button("Next", on_click=on_next, disabled=~has_next, variant="soft",
-                  aria_label=f"Next page of {label}"),
-        as_="nav", aria_label=f"{label} pages", width="100%", align="center",
+        rx.button(
+            "Previous",
+            on_click=on_prev,
+            disabled=~has_prev,
+            variant="soft",
+            aria_label=f"Previous page of {label}",
+        ),
+        rx.button(
+            "Next",
+            on_click=on_next,
+            disabled=~has_next,
+            variant="soft",
+            aria_label=f"Next page of {label}",
+        ),
+        as_="nav",
+        aria_label=f"{label} pages",
+        width="100%",
+        align="center",
         padding_top="0.75em",
     )

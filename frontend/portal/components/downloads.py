@@ -21,8 +21,17 @@ def download_link(label: Any, url: Var, id_: str, hint: str = "", **props: Any) 
     is text, a var, or a tuple of both."""
     parts = label if isinstance(label, tuple) else (label,)
     return rx.el.a(
-        rx.hstack(rx.icon("download", size=14, aria_hidden="true"), rx.text(*parts, size="2"),
-                  align="center", spacing="1"),
-        href=media_url(url), download="", reload_document=True, id=id_, title=hint,
-        class_name="download-link", **props,
+        rx.hstack(
+            rx.icon("download", size=14, aria_hidden="true"),
+            rx.text(*parts, size="2"),
+            align="center",
+            spacing="1",
+        ),
+        href=media_url(url),
+        download="",
+        reload_document=True,
+        id=id_,
+        title=hint,
+        class_name="download-link",
+        **props,
     )

@@ -15,5 +15,15 @@ from portal.pages import (
     worklist,
 )
 
-__all__ = ["account", "admin_models", "admin_users", "audit", "case", "dashboard", "login",
-           "pacs", "upload", "worklist"]
+__all__ = [
+    "account",
+    "admin_models",
+    "admin_users",
+    "audit",
+    "case",
+    "dashboard",
+    "login",
+    "pacs",
+    "upload",
+    "worklist",
+]

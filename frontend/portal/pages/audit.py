@@ -36,8 +36,11 @@ def action_select() -> rx.Component:
     return rx.el.select(
         rx.el.option("Any action", value=""),
         rx.foreach(AuditState.actions, lambda a: rx.el.option(a.label, value=a.name)),
-        id="audit-action", name="action", class_name="native-select",
-        default_value=AuditState.action_filter, max_width="26em",
+        id="audit-action",
+        name="action",
+        class_name="native-select",
+        default_value=AuditState.action_filter,
+        max_width="26em",
     )
 
 
@@ -45,23 +48,48 @@ def audit_filters() -> rx.Component:
     return rx.form(
         rx.hstack(
             labelled("Action", action_select(), "audit-action", width="auto"),
-            labelled("User email", rx.input(id="audit-user", name="user_email", type="email",
-                                            list="audit-user-emails", width="18em",
-                                            placeholder="someone@hospital.org"),
-                     "audit-user", width="auto"),
-            rx.el.datalist(rx.foreach(AuditState.user_emails,
-                                      lambda e: rx.el.option(value=e)),
-                           id="audit-user-emails"),
-            labelled("Case id", rx.input(id="audit-case", name="case_id", width="20em"),
-                     "audit-case", width="auto"),
-            labelled("Since", rx.input(id="audit-since", name="since", type="date"),
-                     "audit-since", width="auto"),
-            labelled("Until", rx.input(id="audit-until", name="until", type="date"),
-                     "audit-until", width="auto"),
+            labelled(
+                "User email",
+                rx.input(
+                    id="audit-user",
+                    name="user_email",
+                    type="email",
+                    list="audit-user-emails",
+                    width="18em",
+                    placeholder="someone@hospital.org",
+                ),
+                "audit-user",
+                width="auto",
+            ),
+            rx.el.datalist(
+                rx.foreach(AuditState.user_emails, lambda e: rx.el.option(value=e)),
+                id="audit-user-emails",
+            ),
+            labelled(
+                "Case id",
+                rx.input(id="audit-case", name="case_id", width="20em"),
+                "audit-case",
+                width="auto",
+            ),
+            labelled(
+                "Since",
+                rx.input(id="audit-since", name="since", type="date"),
+                "audit-since",
+                width="auto",
+            ),
+            labelled(
+                "Until",
+                rx.input(id="audit-until", name="until", type="date"),
+                "audit-until",
+                width="auto",
+            ),
             rx.button("Filter", type="submit", variant="soft"),
-            align="end", wrap="wrap",
+            align="end",
+            wrap="wrap",
         ),
-        on_submit=AuditState.filter, reset_on_submit=False, role="search",
+        on_submit=AuditState.filter,
+        reset_on_submit=False,
+        role="search",
     )
 
 
@@ -78,25 +106,48 @@ def audit() -> rx.Component:
 def audit_results() -> rx.Component:
     """The events of the filters last applied (hidden while the filters are refused)."""
     return rx.fragment(
-        rx.cond(AuditState.csv_url != "",
-                download_link("Download CSV", AuditState.csv_url, "audit-csv",
-                              "Every event that matches these filters, as CSV")),
+        rx.cond(
+            AuditState.csv_url != "",
+            download_link(
+                "Download CSV",
+                AuditState.csv_url,
+                "audit-csv",
+                "Every event that matches these filters, as CSV",
+            ),
+        ),
         error_callout(AuditState.error, width="100%"),
         rx.cond(
             AuditState.events.length() > 0,
             rx.vstack(
                 rx.table.root(
-                    rx.table.header(rx.table.row(*[
-                        rx.table.column_header_cell(h, scope="col")
-                        for h in ("When", "Who", "Action", "Object", "Client", "Detail")])),
+                    rx.table.header(
+                        rx.table.row(
+                            *[
+                                rx.table.column_header_cell(h, scope="col")
+                                for h in ("When", "Who", "Action", "Object", "Client", "Detail")
+                            ]
+                        )
+                    ),
                     rx.table.body(rx.foreach(AuditState.events, audit_row)),
-                    width="100%", variant="surface", size="1", id="audit-table",
+                    width="100%",
+                    variant="surface",
+                    size="1",
+                    id="audit-table",
                 ),
-                pager(AuditState.range_text, AuditState.has_prev, AuditState.has_next,
-                      AuditState.prev_page, AuditState.next_page, "Audit log"),
+                pager(
+                    AuditState.range_text,
+                    AuditState.has_prev,
+                    AuditState.has_next,
+                    AuditState.prev_page,
+                    AuditState.next_page,
+                    "Audit log",
+                ),
                 width="100%",
             ),
-            rx.cond(AuditState.loading, loading("Loading events…"),
-                    rx.cond(AuditState.error == "", empty("No events match."))),
+            rx.cond(
+                AuditState.loading,
+                loading("Loading events…"),
+                rx.cond(AuditState.error == "", empty("No events match.")),
+            ),
         ),
     )

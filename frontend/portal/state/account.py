@@ -33,8 +33,10 @@ def password_form_problem(current: str, new: str, repeat: str) -> tuple[str, str
     if not new:
         return "Enter a new password.", "new-password"
     if new != repeat:
-        return "The new password and its repetition differ; type the same one twice.", \
-            "repeat-password"
+        return (
+            "The new password and its repetition differ; type the same one twice.",
+            "repeat-password",
+        )
     return "", ""
 
 
@@ -118,21 +120,24 @@ class AccountState(AuthState):
         self.password_busy, self.password_error = True, ""
         yield
         try:
-            done = await self._api("POST", "/api/auth/password", json={
-                "current_password": current, "new_password": new})
+            done = await self._api(
+                "POST",
+                "/api/auth/password",
+                json={"current_password": current, "new_password": new},
+            )
         except api.ApiError as e:
             self.password_busy, self.password_error = False, without_field(e.detail)
             if (r := self._after_error(e)) is not None:
                 yield r
                 return
-            yield rx.set_focus("new-password" if "new_password" in e.detail
-                               else "current-password")
+            yield rx.set_focus("new-password" if "new_password" in e.detail else "current-password")
             return
         count = int((done or {}).get("revoked", 0))
         self.password_busy = False
         self.password_message = (
             "Your password has been changed. This session stays signed in; every other "
-            f"session and personal API token of yours has ended ({count}).")
+            f"session and personal API token of yours has ended ({count})."
+        )
         for box in ("current-password", "new-password", "repeat-password"):
             yield rx.set_value(box, "")
         for r in (await self._refresh_sessions(), await self._refresh()):
@@ -162,8 +167,10 @@ class AccountState(AuthState):
             self.sessions_error = e.detail
             return self._after_error(e)
         count = int((ended or {}).get("revoked", 0))
-        self.sessions_message = (f"Ended {count} other session{'' if count == 1 else 's'}; "
-                                 "only this one is still signed in.")
+        self.sessions_message = (
+            f"Ended {count} other session{'' if count == 1 else 's'}; "
+            "only this one is still signed in."
+        )
         return await self._refresh_sessions()
 
     # -- personal tokens ----------------------------------------------------------------------
@@ -186,8 +193,9 @@ class AccountState(AuthState):
         if days is not None:
             body["expires_in_days"] = days
         try:
-            created = await self._api("POST", "/api/auth/tokens", json=body,
-                                      headers=self._browser_agent())
+            created = await self._api(
+                "POST", "/api/auth/tokens", json=body, headers=self._browser_agent()
+            )
         except api.ApiError as e:
             self.create_error = e.detail
             if (r := self._after_error(e)) is not None:

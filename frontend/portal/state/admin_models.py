@@ -19,20 +19,38 @@ from portal.state.models import ModelRow
 def model_row(m: dict[str, Any]) -> ModelRow:
     sha = str(m.get("sha256") or "")
     return ModelRow(
-        id=int(m.get("id") or 0), name=str(m.get("name", "")), version=str(m.get("version", "")),
-        status=str(m.get("status", "")), sha256=sha, sha_short=sha[:12],
+        id=int(m.get("id") or 0),
+        name=str(m.get("name", "")),
+        version=str(m.get("version", "")),
+        status=str(m.get("status", "")),
+        sha256=sha,
+        sha_short=sha[:12],
         source=fmt.text(m.get("onnx_path") or m.get("onnx_key")),
-        created=fmt.when(m.get("created_at")), activated=fmt.when(m.get("activated_at")) or "—",
-        reviewed_cases="—", shown_cases="—", shadow_cases="—", accepted_unedited="—",
-        rejected="—", zone_cases="—", zone_f1="—", exact_match="—")
+        created=fmt.when(m.get("created_at")),
+        activated=fmt.when(m.get("activated_at")) or "—",
+        reviewed_cases="—",
+        shown_cases="—",
+        shadow_cases="—",
+        accepted_unedited="—",
+        rejected="—",
+        zone_cases="—",
+        zone_f1="—",
+        exact_match="—",
+    )
 
 
 def with_agreement(row: ModelRow, a: dict[str, Any]) -> ModelRow:
     g = agreement_row(a)
-    row.reviewed_cases, row.shown_cases, row.shadow_cases = (g.reviewed_cases, g.shown_cases,
-                                                             g.shadow_cases)
-    row.accepted_unedited, row.rejected, row.zone_cases = (g.accepted_unedited, g.rejected,
-                                                           g.zone_cases)
+    row.reviewed_cases, row.shown_cases, row.shadow_cases = (
+        g.reviewed_cases,
+        g.shown_cases,
+        g.shadow_cases,
+    )
+    row.accepted_unedited, row.rejected, row.zone_cases = (
+        g.accepted_unedited,
+        g.rejected,
+        g.zone_cases,
+    )
     row.zone_f1, row.exact_match = g.zone_f1, g.exact_match
     return row
 
@@ -40,26 +58,37 @@ def with_agreement(row: ModelRow, a: dict[str, Any]) -> ModelRow:
 MODEL_ACTIONS = {"activate": "activated", "shadow": "set to shadow", "retire": "retired"}
 
 
-def model_change_words(row: ModelRow, action: str, active: ModelRow | None
-                       ) -> tuple[str, str, str]:
+def model_change_words(row: ModelRow, action: str, active: ModelRow | None) -> tuple[str, str, str]:
     """Title, text and button of the confirmation for a model action."""
     name = f"{row.name} {row.version}"
     if action == "activate":
-        now = (f" {active.name} {active.version}, active now, becomes registered (ready to "
-               "roll back to)." if active is not None else "")
-        return (f"Activate {name}?",
-                f"{name} analyses every new case from now on, and its findings are what "
-                f"clinicians and reviewers see.{now} Cases already analysed keep their "
-                "results.", "Activate")
+        now = (
+            f" {active.name} {active.version}, active now, becomes registered (ready to "
+            "roll back to)."
+            if active is not None
+            else ""
+        )
+        return (
+            f"Activate {name}?",
+            f"{name} analyses every new case from now on, and its findings are what "
+            f"clinicians and reviewers see.{now} Cases already analysed keep their "
+            "results.",
+            "Activate",
+        )
     if action == "retire":
-        return (f"Retire {name}?",
-                f"{name} stops running, in shadow too, and is kept only for the record: its "
-                "stored results and agreement stay. Activate it again to bring it back.",
-                "Retire")
-    return (f"Run {name} in shadow?",
-            f"{name} runs beside the active version on every new case: its results are stored "
-            "and scored against the reviewers, never shown. It costs a second analysis per "
-            "case.", "Run in shadow")
+        return (
+            f"Retire {name}?",
+            f"{name} stops running, in shadow too, and is kept only for the record: its "
+            "stored results and agreement stay. Activate it again to bring it back.",
+            "Retire",
+        )
+    return (
+        f"Run {name} in shadow?",
+        f"{name} runs beside the active version on every new case: its results are stored "
+        "and scored against the reviewers, never shown. It costs a second analysis per "
+        "case.",
+        "Run in shadow",
+    )
 
 
 class ModelsState(ConfirmMixin, AuthState):
@@ -110,8 +139,11 @@ class ModelsState(ConfirmMixin, AuthState):
         except api.ApiError as e:
             self.action_error = e.detail
             return self._after_error(e)
-        label = f"{m.get('name', '')} {m.get('version', '')}".strip() if isinstance(
-            m, dict) else str(model_id)
+        label = (
+            f"{m.get('name', '')} {m.get('version', '')}".strip()
+            if isinstance(m, dict)
+            else str(model_id)
+        )
         self.message = f"{label} {MODEL_ACTIONS[action]}."
         return await self._refresh()
 
@@ -122,8 +154,7 @@ class ModelsState(ConfirmMixin, AuthState):
         if row is None or action not in MODEL_ACTIONS:
             return
         active = next((m for m in self.models if m.status == "active"), None)
-        self._ask(*model_change_words(row, action, active),
-                  {"model_id": row.id, "action": action})
+        self._ask(*model_change_words(row, action, active), {"model_id": row.id, "action": action})
         self.message = self.action_error = ""
 
     async def _run_pending(self, pending: dict[str, Any]) -> Any:

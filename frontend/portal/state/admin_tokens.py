@@ -21,8 +21,11 @@ from portal.state.token_rows import token_row
 
 PAGE = 50
 KINDS = ("", "session", "personal")  # "": both
-WHAT = {"": "sessions and personal tokens", "session": "sign-in sessions",
-        "personal": "personal API tokens"}
+WHAT = {
+    "": "sessions and personal tokens",
+    "session": "sign-in sessions",
+    "personal": "personal API tokens",
+}
 
 
 class AdminTokensState(AuthState):
@@ -61,8 +64,11 @@ class AdminTokensState(AuthState):
         return f"/api/admin/users/{self.subject_id}/tokens"
 
     async def _refresh(self) -> Any:
-        params: dict[str, Any] = {"limit": PAGE, "offset": self.offset,
-                                  "include_ended": "true" if self.include_ended else "false"}
+        params: dict[str, Any] = {
+            "limit": PAGE,
+            "offset": self.offset,
+            "include_ended": "true" if self.include_ended else "false",
+        }
         if self.kind:
             params["kind"] = self.kind
         self.loading = True
@@ -71,8 +77,7 @@ class AdminTokensState(AuthState):
         except api.ApiError as e:
             self.loading, self.error = False, e.detail
             return self._after_error(e)
-        self.items = [token_row(t) for t in (page or {}).get("items", [])
-                      if isinstance(t, dict)]
+        self.items = [token_row(t) for t in (page or {}).get("items", []) if isinstance(t, dict)]
         self.total = int((page or {}).get("total", len(self.items)))
         self.loading, self.error = False, ""
         return None
@@ -122,8 +127,11 @@ class AdminTokensState(AuthState):
     @rx.event
     async def revoke(self, token_id: int) -> Any:
         row = next((t for t in self.items if t.id == token_id), None)
-        label = (f"{'session' if row.kind == 'session' else 'token'} “{row.name}” ({row.prefix}…)"
-                 if row else f"token {token_id}")
+        label = (
+            f"{'session' if row.kind == 'session' else 'token'} “{row.name}” ({row.prefix}…)"
+            if row
+            else f"token {token_id}"
+        )
         self.message, self.confirming = "", False
         try:
             await self._api("DELETE", f"{self._path()}/{int(token_id)}")
@@ -157,8 +165,10 @@ class AdminTokensState(AuthState):
             return
         count = int((done or {}).get("revoked", 0))
         self.revoke_busy, self.confirming = False, False
-        self.message = (f"All live {self.what} of {self.subject_email} revoked ({count}); "
-                        "they stop working at once.")
+        self.message = (
+            f"All live {self.what} of {self.subject_email} revoked ({count}); "
+            "they stop working at once."
+        )
         if self.subject_id == self.user_id:
             self.message += " Your own current session was kept."
         if (r := await self._refresh()) is not None:

@@ -21,10 +21,15 @@ ROLES = ("clinician", "reviewer", "admin")  # the roles the API knows (it checks
 
 
 def user_row(u: dict[str, Any]) -> UserRow:
-    return UserRow(id=int(u.get("id") or 0), email=str(u.get("email", "")),
-                   full_name=fmt.text(u.get("full_name")), role=str(u.get("role", "")),
-                   is_active=bool(u.get("is_active", True)), created=fmt.when(u.get("created_at")),
-                   last_login=fmt.when(u.get("last_login_at")) or "never")
+    return UserRow(
+        id=int(u.get("id") or 0),
+        email=str(u.get("email", "")),
+        full_name=fmt.text(u.get("full_name")),
+        role=str(u.get("role", "")),
+        is_active=bool(u.get("is_active", True)),
+        created=fmt.when(u.get("created_at")),
+        last_login=fmt.when(u.get("last_login_at")) or "never",
+    )
 
 
 class AdminUsersState(ConfirmMixin, AuthState):
@@ -90,8 +95,11 @@ class AdminUsersState(ConfirmMixin, AuthState):
         self.create_busy, self.create_error, self.message = True, "", ""
         yield
         try:
-            user = await self._api("POST", "/api/admin/users", json={
-                "email": email, "password": password, "role": role, "full_name": full_name})
+            user = await self._api(
+                "POST",
+                "/api/admin/users",
+                json={"email": email, "password": password, "role": role, "full_name": full_name},
+            )
         except api.ApiError as e:
             self.create_busy = False
             self.create_error = e.detail
@@ -117,15 +125,17 @@ class AdminUsersState(ConfirmMixin, AuthState):
     def _user(self, user_id: int) -> UserRow | None:
         return next((u for u in self.users if u.id == user_id), None)
 
-    def _ask_change(self, title: str, text: str, label: str, user_id: int,
-                    body: dict[str, Any], done: str) -> None:
+    def _ask_change(
+        self, title: str, text: str, label: str, user_id: int, body: dict[str, Any], done: str
+    ) -> None:
         """The confirmation step of a PATCH of the user (ConfirmMixin runs it)."""
         self._ask(title, text, label, {"user_id": user_id, "body": body, "done": done})
         self.message = self.action_error = ""
 
     async def _run_pending(self, pending: dict[str, Any]) -> Any:
-        return await self._patch(int(pending["user_id"]), dict(pending["body"]),
-                                 str(pending["done"]))
+        return await self._patch(
+            int(pending["user_id"]), dict(pending["body"]), str(pending["done"])
+        )
 
     @rx.event
     def ask_role(self, user_id: int, role: str) -> None:
@@ -134,8 +144,9 @@ class AdminUsersState(ConfirmMixin, AuthState):
         if user is None or role not in ROLES or role == user.role:
             return
         title, text, label = role_change_words(user.email, user.role, role)
-        self._ask_change(title, text, label, user.id, {"role": role},
-                         f"{user.email} is now {role}.")
+        self._ask_change(
+            title, text, label, user.id, {"role": role}, f"{user.email} is now {role}."
+        )
 
     @rx.event
     def ask_active(self, user_id: int, active: bool) -> None:
@@ -143,17 +154,26 @@ class AdminUsersState(ConfirmMixin, AuthState):
         if user is None or bool(active) == user.is_active:
             return
         if active:
-            self._ask_change(f"Reactivate {user.email}?",
-                             f"{user.email} can sign in again as {user.role}. Sessions and "
-                             "tokens that ended with the deactivation stay ended.",
-                             "Reactivate", user.id, {"is_active": True},
-                             f"{user.email} reactivated.")
+            self._ask_change(
+                f"Reactivate {user.email}?",
+                f"{user.email} can sign in again as {user.role}. Sessions and "
+                "tokens that ended with the deactivation stay ended.",
+                "Reactivate",
+                user.id,
+                {"is_active": True},
+                f"{user.email} reactivated.",
+            )
         else:
-            self._ask_change(f"Deactivate {user.email}?",
-                             f"{user.email} is signed out everywhere at once and cannot sign "
-                             "in; every personal API token of theirs ends for good. Their "
-                             "cases and reviews are kept.", "Deactivate", user.id,
-                             {"is_active": False}, f"{user.email} deactivated.")
+            self._ask_change(
+                f"Deactivate {user.email}?",
+                f"{user.email} is signed out everywhere at once and cannot sign "
+                "in; every personal API token of theirs ends for good. Their "
+                "cases and reviews are kept.",
+                "Deactivate",
+                user.id,
+                {"is_active": False},
+                f"{user.email} deactivated.",
+            )
 
     # -- password reset (a dialog: the new password, then the confirming click) --------------
 
@@ -188,8 +208,9 @@ class AdminUsersState(ConfirmMixin, AuthState):
         self.reset_busy, self.reset_error = True, ""
         yield
         try:
-            await self._api("PATCH", f"/api/admin/users/{self.reset_user_id}",
-                            json={"password": password})
+            await self._api(
+                "PATCH", f"/api/admin/users/{self.reset_user_id}", json={"password": password}
+            )
         except api.ApiError as e:
             self.reset_busy, self.reset_error = False, without_field(e.detail)
             if (r := self._after_error(e)) is not None:
@@ -197,8 +218,10 @@ class AdminUsersState(ConfirmMixin, AuthState):
             return
         self.reset_busy, self.reset_done = False, True
         self.reset_secret = "" if typed else password
-        self.message = (f"Password of {self.reset_email} reset; their sessions and personal "
-                        "API tokens have ended.")
+        self.message = (
+            f"Password of {self.reset_email} reset; their sessions and personal "
+            "API tokens have ended."
+        )
         if (r := await self._refresh()) is not None:
             yield r
 
@@ -206,19 +229,30 @@ class AdminUsersState(ConfirmMixin, AuthState):
 def role_change_words(email: str, old: str, new: str) -> tuple[str, str, str]:
     """Title, text and button of the confirmation for a role change."""
     if new == "admin":
-        return (f"Make {email} an admin?",
-                f"{email} ({old}) becomes an admin: they manage every user (roles, passwords, "
-                "deactivation), the model versions and the audit log, and see every case. "
-                "The change takes effect at once.", "Make admin")
+        return (
+            f"Make {email} an admin?",
+            f"{email} ({old}) becomes an admin: they manage every user (roles, passwords, "
+            "deactivation), the model versions and the audit log, and see every case. "
+            "The change takes effect at once.",
+            "Make admin",
+        )
     if old == "admin":
-        return (f"Remove admin rights from {email}?",
-                f"{email} becomes a {new} and loses access to users, models, the dashboard and "
-                "the audit log at once.", f"Make {new}")
-    what = {"reviewer": "sees and reviews every case",
-            "clinician": "uploads cases and sees only their own"}
-    return (f"Change the role of {email}?",
-            f"{email} changes from {old} to {new}: a {new} {what.get(new, 'has other rights')}. "
-            "The change takes effect at once.", f"Make {new}")
+        return (
+            f"Remove admin rights from {email}?",
+            f"{email} becomes a {new} and loses access to users, models, the dashboard and "
+            "the audit log at once.",
+            f"Make {new}",
+        )
+    what = {
+        "reviewer": "sees and reviews every case",
+        "clinician": "uploads cases and sees only their own",
+    }
+    return (
+        f"Change the role of {email}?",
+        f"{email} changes from {old} to {new}: a {new} {what.get(new, 'has other rights')}. "
+        "The change takes effect at once.",
+        f"Make {new}",
+    )
 
 
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud or typed
@@ -227,5 +261,6 @@ PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read alo
 def generated_password(groups: int = 4, size: int = 5) -> str:
     """A random password to hand over (4 x 5 of 31 symbols: about 99 bits), e.g.
     "k7mqz-4hxwp-ra9tn-e2vbc"."""
-    return "-".join("".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(size))
-                    for _ in range(groups))
+    return "-".join(
+        "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(size)) for _ in range(groups)
+    )

@@ -22,16 +22,20 @@ AUDIT_PAGE = 50
 def audit_row(e: dict[str, Any], emails: dict[int, str]) -> AuditRow:
     user = e.get("user_id")
     role = e.get("role")
-    name = e.get("user_email") or (emails.get(user, f"user {user}") if isinstance(user, int)
-                                   else f"user {user}")
+    name = e.get("user_email") or (
+        emails.get(user, f"user {user}") if isinstance(user, int) else f"user {user}"
+    )
     target = " ".join(str(p) for p in (e.get("object_type"), e.get("object_id")) if p)
     detail = e.get("detail")
     return AuditRow(
-        id=int(e.get("id") or 0), at=fmt.when(e.get("at")),
+        id=int(e.get("id") or 0),
+        at=fmt.when(e.get("at")),
         user=(name + (f" ({role})" if role else "")) if user is not None else "—",
-        action=str(e.get("action", "")), target=target or "—",
+        action=str(e.get("action", "")),
+        target=target or "—",
         client=fmt.text(e.get("client_addr")) or "—",
-        detail=json.dumps(detail, sort_keys=True) if detail else "")
+        detail=json.dumps(detail, sort_keys=True) if detail else "",
+    )
 
 
 @dataclass

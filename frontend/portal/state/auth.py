@@ -209,12 +209,16 @@ class AuthState(rx.State):
 
     @classmethod
     @_override_base_method
-    def _create_event_handler(cls, fn: Any, event_handler_cls: type[EventHandler] = EventHandler
-                              ) -> Any:
+    def _create_event_handler(
+        cls, fn: Any, event_handler_cls: type[EventHandler] = EventHandler
+    ) -> Any:
         """Reflex makes every handler of a state here (its class body, mixins, handlers
         added later), so this is where each one gets the sign-in and role check."""
-        if (callable(fn) and not getattr(fn, PUBLIC_MARK, False)
-                and getattr(fn, GUARDED_MARK, None) is None):
+        if (
+            callable(fn)
+            and not getattr(fn, PUBLIC_MARK, False)
+            and getattr(fn, GUARDED_MARK, None) is None
+        ):
             needed = getattr(fn, PERMISSION_MARK, None)
             if needed is None:
                 needed = cls.route.permission if cls.route is not None else routes.SIGNED_IN
@@ -278,9 +282,12 @@ class AuthState(rx.State):
         target = self._next_page()
         yield
         try:
-            body = await api.call("POST", "/api/auth/login", headers={
-                **self._forwarded(), **self._browser_agent()},  # the session list shows it
-                json={"email": email, "password": password})
+            body = await api.call(
+                "POST",
+                "/api/auth/login",
+                headers={**self._forwarded(), **self._browser_agent()},  # the session list shows it
+                json={"email": email, "password": password},
+            )
         except api.ApiError as e:
             self.login_busy = False
             self.login_error = e.detail
@@ -294,12 +301,21 @@ class AuthState(rx.State):
             self.login_busy = False
             self.login_error = e.detail
             return
-        profile = {"id": me.get("id"), "email": me.get("email", email),
-                   "full_name": me.get("full_name"), "role": me.get("role", ""),
-                   "permissions": list(me.get("permissions") or [])}
+        profile = {
+            "id": me.get("id"),
+            "email": me.get("email", email),
+            "full_name": me.get("full_name"),
+            "role": me.get("role", ""),
+            "permissions": list(me.get("permissions") or []),
+        }
         self._take(token, profile)
-        code = browser_session.start(self._token, self.router.session.client_token,
-                                     self.router.headers.cookie, profile, target)
+        code = browser_session.start(
+            self._token,
+            self.router.session.client_token,
+            self.router.headers.cookie,
+            profile,
+            target,
+        )
         self.login_busy = False
         if code is None:  # no portal cookie: this tab alone is signed in
             yield rx.redirect(target)
@@ -313,7 +329,6 @@ class AuthState(rx.State):
     async def logout(self) -> Any:
         if self._token:
             with contextlib.suppress(api.ApiError):  # signing out here matters most
-                await api.call("POST", "/api/auth/logout", self._token,
-                               headers=self._forwarded())
+                await api.call("POST", "/api/auth/logout", self._token, headers=self._forwarded())
         self._end_session("You have signed out.")
         return rx.redirect("/login")

@@ -102,8 +102,7 @@ class CaseState(AuthState):
         self.review_state = str(c.get("review_state", ""))
         self.patient_ref = fmt.text(c.get("patient_ref"))
         age, sex = c.get("age"), c.get("sex")
-        self.age_sex = " ".join(p for p in (f"{age} y" if age is not None else "",
-                                            sex or "") if p)
+        self.age_sex = " ".join(p for p in (f"{age} y" if age is not None else "", sex or "") if p)
         self.acquired = fmt.when(c.get("acquired_at"))
         self.notes = fmt.text(c.get("notes"))
         self.filename = fmt.text(c.get("original_filename"))
@@ -126,12 +125,14 @@ class CaseState(AuthState):
         self.triage_reason = fmt.text(c.get("triage_reason"))
         score = c.get("triage_score")
         self.triage_score = str(score) if isinstance(score, int | float) else ""
-        self._model_flags = output.zone_flags or dict.fromkeys(
-            fmt.ZONE_KEYS, False)
+        self._model_flags = output.zone_flags or dict.fromkeys(fmt.ZONE_KEYS, False)
         reviewed_flags = fmt.zone_flags(c.get("reviewed_zone_flags"))
         self._reviewed_flags = reviewed_flags or dict(self._model_flags)
-        self.reviewed_zones = (fmt.flagged_zones(reviewed_flags)
-                               if reviewed_flags and reviewed_flags != self._model_flags else "")
+        self.reviewed_zones = (
+            fmt.flagged_zones(reviewed_flags)
+            if reviewed_flags and reviewed_flags != self._model_flags
+            else ""
+        )
         self.timings = timings_of(c)
         self.reviews = reviews_of(c, self._model_flags)
         self.reviewed_findings = reviewed_findings_of(c)
@@ -145,8 +146,9 @@ class CaseState(AuthState):
 
     def _issue_media(self, c: dict[str, Any]) -> None:
         done = self.status == "done"
-        self.mask_src = self._ticket(self.mask_src, "mask") if done and c.get(
-            "has_mask", True) else ""
+        self.mask_src = (
+            self._ticket(self.mask_src, "mask") if done and c.get("has_mask", True) else ""
+        )
         # browsers cannot show DICOM: the API renders the upload as a PNG preview
         kind = "image" if self.source_format in BROWSER_FORMATS else "preview"
         self.base_src = "" if self.image_missing else self._ticket(self.base_src, kind)
@@ -164,7 +166,11 @@ class CaseState(AuthState):
         self.pdf_url = self.fhir_url = self.seg_url = self.sr_url = ""
         self.zones, self.timings, self.reviews = [], [], []
         self.decision, self.review_comment, self.review_error, self.review_done = (
-            "accept", "", "", "")
+            "accept",
+            "",
+            "",
+            "",
+        )
 
     async def _fetch(self) -> Any:
         try:
@@ -237,8 +243,9 @@ class CaseState(AuthState):
             self.override_error = "Say why this is a frontal chest film."
             return
         try:
-            await self._api("POST", f"/api/cases/{self.case_id}/scope-override",
-                            json={"reason": reason})
+            await self._api(
+                "POST", f"/api/cases/{self.case_id}/scope-override", json={"reason": reason}
+            )
         except api.ApiError as e:
             self.override_error = e.detail
             if (r := self._after_error(e)) is not None:
@@ -256,10 +263,15 @@ class CaseState(AuthState):
     async def submit_review(self) -> Any:
         if self.review_busy:
             return
-        body = review_body(self.decision, self.review_comment, self.review_findings,
-                           self.review_flags, model_flags=self._model_flags,
-                           reviewed_flags=self._reviewed_flags,
-                           shown_text=self.reviewed_findings or self.findings)
+        body = review_body(
+            self.decision,
+            self.review_comment,
+            self.review_findings,
+            self.review_flags,
+            model_flags=self._model_flags,
+            reviewed_flags=self._reviewed_flags,
+            shown_text=self.reviewed_findings or self.findings,
+        )
         if body is None:
             self.review_error = NOTHING_EDITED
             yield rx.set_focus("review-findings")
@@ -297,7 +309,12 @@ class CaseState(AuthState):
     @rx.event(background=True)
     async def poll(self) -> None:
         """Follow the case every POLL_SECONDS until its analysis ends."""
-        await polling.poll(self, every=POLL_SECONDS, most=POLL_MAX_SECONDS,
-                           page=routes.CASE.name,
-                           ask=self._polled_case, fetch=polling.get_case,
-                           apply=self._show_polled)
+        await polling.poll(
+            self,
+            every=POLL_SECONDS,
+            most=POLL_MAX_SECONDS,
+            page=routes.CASE.name,
+            ask=self._polled_case,
+            fetch=polling.get_case,
+            apply=self._show_polled,
+        )

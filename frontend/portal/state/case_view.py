@@ -11,11 +11,20 @@ from portal import fmt
 from portal.state.models import ReviewRow, Timing, Zone
 
 DECISION_STATES = {"accept": "accepted", "edit": "edited", "reject": "rejected"}
-TIMING_LABELS = {"decode": "Decode", "preprocess": "Preprocess", "inference": "Model",
-                 "model": "Model", "postprocess": "Post-process", "overlay": "Overlay",
-                 "render": "Render", "total": "Total", "queue": "Queue wait"}
-NOTHING_EDITED = ("Write the corrected findings or correct the zone flags, or choose another "
-                  "decision.")
+TIMING_LABELS = {
+    "decode": "Decode",
+    "preprocess": "Preprocess",
+    "inference": "Model",
+    "model": "Model",
+    "postprocess": "Post-process",
+    "overlay": "Overlay",
+    "render": "Render",
+    "total": "Total",
+    "queue": "Queue wait",
+}
+NOTHING_EDITED = (
+    "Write the corrected findings or correct the zone flags, or choose another decision."
+)
 
 
 def zone_shade(p: float | None, flagged: bool) -> str:
@@ -35,12 +44,17 @@ def zones_of(probabilities: Any, flags: Any) -> list[Zone]:
         p = probs.get(key)
         p = float(p) if isinstance(p, int | float) and not isinstance(p, bool) else None
         is_flagged = bool(flagged.get(key, False))
-        out.append(Zone(
-            key=key, label=fmt.zone_label(key), level=key.rpartition("_")[2].capitalize(),
-            probability="—" if p is None else f"{p * 100:.0f} %",
-            flagged=is_flagged, shade=zone_shade(p, is_flagged),
-            bar="0%" if p is None else f"{p * 100:.0f}%",
-        ))
+        out.append(
+            Zone(
+                key=key,
+                label=fmt.zone_label(key),
+                level=key.rpartition("_")[2].capitalize(),
+                probability="—" if p is None else f"{p * 100:.0f} %",
+                flagged=is_flagged,
+                shade=zone_shade(p, is_flagged),
+                bar="0%" if p is None else f"{p * 100:.0f}%",
+            )
+        )
     return out
 
 
@@ -51,9 +65,13 @@ def case_id_from_path(path: str) -> str:
 
 def timings_of(c: Mapping[str, Any]) -> list[Timing]:
     timings = c.get("timings_ms") if isinstance(c.get("timings_ms"), dict) else {}
-    return [Timing(TIMING_LABELS.get(k, k.replace("_", " ").capitalize()),
-                   f"{v:.1f} ms" if isinstance(v, int | float) else str(v))
-            for k, v in (timings or {}).items()]
+    return [
+        Timing(
+            TIMING_LABELS.get(k, k.replace("_", " ").capitalize()),
+            f"{v:.1f} ms" if isinstance(v, int | float) else str(v),
+        )
+        for k, v in (timings or {}).items()
+    ]
 
 
 def _reviews(c: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -63,28 +81,43 @@ def _reviews(c: Mapping[str, Any]) -> list[dict[str, Any]]:
 def reviews_of(c: Mapping[str, Any], model_flags: dict[str, bool]) -> list[ReviewRow]:
     """The case's reviews, oldest first; `zones_corrected` when a review's flags differ from
     the model's."""
-    return [ReviewRow(
-        id=int(r.get("id") or 0), decision=str(r.get("decision", "")),
-        reviewer=str(r.get("reviewer_name") or f"user {r.get('reviewer_id')}"),
-        findings_text=fmt.text(r.get("findings_text")), comment=fmt.text(r.get("comment")),
-        at=fmt.when(r.get("created_at")),
-        zones=fmt.flagged_zones(fmt.zone_flags(r.get("zone_flags"))),
-        zones_corrected=fmt.zone_flags(r.get("zone_flags")) not in (None, model_flags),
-    ) for r in _reviews(c)]
+    return [
+        ReviewRow(
+            id=int(r.get("id") or 0),
+            decision=str(r.get("decision", "")),
+            reviewer=str(r.get("reviewer_name") or f"user {r.get('reviewer_id')}"),
+            findings_text=fmt.text(r.get("findings_text")),
+            comment=fmt.text(r.get("comment")),
+            at=fmt.when(r.get("created_at")),
+            zones=fmt.flagged_zones(fmt.zone_flags(r.get("zone_flags"))),
+            zones_corrected=fmt.zone_flags(r.get("zone_flags")) not in (None, model_flags),
+        )
+        for r in _reviews(c)
+    ]
 
 
 def reviewed_findings_of(c: Mapping[str, Any]) -> str:
     """The reviewers' findings where they differ from the model's: the API's
     reviewed_findings_text, else the latest edit's."""
     edits = [r for r in _reviews(c) if r.get("decision") == "edit" and r.get("findings_text")]
-    reviewed = c.get("reviewed_findings_text") if "reviewed_findings_text" in c else (
-        edits[-1]["findings_text"] if edits else None)
+    reviewed = (
+        c.get("reviewed_findings_text")
+        if "reviewed_findings_text" in c
+        else (edits[-1]["findings_text"] if edits else None)
+    )
     return str(reviewed) if reviewed and reviewed != c.get("findings_text") else ""
 
 
-def review_body(decision: str, comment: str, text: str, review_flags: Mapping[str, bool], *,
-                model_flags: Mapping[str, bool], reviewed_flags: Mapping[str, bool],
-                shown_text: str) -> dict[str, Any] | None:
+def review_body(
+    decision: str,
+    comment: str,
+    text: str,
+    review_flags: Mapping[str, bool],
+    *,
+    model_flags: Mapping[str, bool],
+    reviewed_flags: Mapping[str, bool],
+    shown_text: str,
+) -> dict[str, Any] | None:
     """The body of POST /api/cases/{id}/review for what the review form holds, or None for an
     edit that changes nothing to send (no text, flags untouched): NOTHING_EDITED says why.
 

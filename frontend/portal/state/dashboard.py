@@ -28,11 +28,16 @@ def f1(value: Any) -> str:
 def agreement_row(a: dict[str, Any]) -> AgreementRow:
     name = " ".join(str(p) for p in (a.get("name"), a.get("version")) if p)
     return AgreementRow(
-        model=name or "unknown", reviewed_cases=str(a.get("reviewed_cases", 0)),
-        shown_cases=str(a.get("shown_cases", 0)), shadow_cases=str(a.get("shadow_cases", 0)),
+        model=name or "unknown",
+        reviewed_cases=str(a.get("reviewed_cases", 0)),
+        shown_cases=str(a.get("shown_cases", 0)),
+        shadow_cases=str(a.get("shadow_cases", 0)),
         accepted_unedited=share(a.get("accepted_unedited_share")),
-        rejected=share(a.get("rejected_share")), zone_cases=str(a.get("zone_cases", 0)),
-        zone_f1=f1(a.get("zone_f1")), exact_match=share(a.get("exact_zone_match_share")))
+        rejected=share(a.get("rejected_share")),
+        zone_cases=str(a.get("zone_cases", 0)),
+        zone_f1=f1(a.get("zone_f1")),
+        exact_match=share(a.get("exact_zone_match_share")),
+    )
 
 
 class DashboardState(AuthState):
@@ -65,19 +70,29 @@ class DashboardState(AuthState):
         queue = s.get("queue_depth")
         self.cards = [
             Stat("Cases", str(s.get("cases_total", 0)), "all time"),
-            Stat("Queue depth", "unavailable" if queue is None else str(queue),
-                 "jobs waiting in Redis"),
-            Stat("Turnaround p50", fmt.seconds(turnaround.get("p50_seconds")),
-                 f"upload to done, last {turnaround.get('cases', 0)} cases"),
+            Stat(
+                "Queue depth",
+                "unavailable" if queue is None else str(queue),
+                "jobs waiting in Redis",
+            ),
+            Stat(
+                "Turnaround p50",
+                fmt.seconds(turnaround.get("p50_seconds")),
+                f"upload to done, last {turnaround.get('cases', 0)} cases",
+            ),
             Stat("Turnaround p95", fmt.seconds(turnaround.get("p95_seconds")), ""),
             Stat("Failure rate", fmt.fraction(s.get("failure_rate")), "failed / finished"),
-            Stat("Accepted unedited", fmt.fraction(s.get("accepted_unedited_share")),
-                 "share of reviewed cases"),
+            Stat(
+                "Accepted unedited",
+                fmt.fraction(s.get("accepted_unedited_share")),
+                "share of reviewed cases",
+            ),
         ]
         self.by_status = [Stat(k, str(v)) for k, v in (s.get("cases_by_status") or {}).items()]
         self.by_review = [Stat(k, str(v)) for k, v in (s.get("reviews_by_state") or {}).items()]
-        self.agreement = [agreement_row(a) for a in s.get("model_agreement") or []
-                          if isinstance(a, dict)]
+        self.agreement = [
+            agreement_row(a) for a in s.get("model_agreement") or [] if isinstance(a, dict)
+        ]
         self.loading, self.error = False, ""
 
     @rx.event
@@ -92,9 +107,11 @@ class DashboardState(AuthState):
                 body["created_from"] = start
             if (end := iso_date(str(form.get("created_to", "")), end=True)) is not None:
                 body["created_to"] = end
-            inverted = inverted_range(str(form.get("created_from", "")),
-                                      str(form.get("created_to", "")),
-                                      ("Uploaded from", "Uploaded to"))
+            inverted = inverted_range(
+                str(form.get("created_from", "")),
+                str(form.get("created_to", "")),
+                ("Uploaded from", "Uploaded to"),
+            )
         except ValueError:
             self.export_error = "Enter dates as YYYY-MM-DD."
             return
@@ -111,9 +128,14 @@ class DashboardState(AuthState):
         self.export_url = self.export_name = ""
         yield
         try:
-            response = await api.send("POST", "/api/admin/datasets/export", self._token,
-                                      json=body or None, timeout=api.UPLOAD_TIMEOUT,
-                                      headers=self._forwarded())
+            response = await api.send(
+                "POST",
+                "/api/admin/datasets/export",
+                self._token,
+                json=body or None,
+                timeout=api.UPLOAD_TIMEOUT,
+                headers=self._forwarded(),
+            )
         except api.ApiError as e:
             self.export_busy = False
             self.export_error = e.detail
@@ -125,11 +147,16 @@ class DashboardState(AuthState):
         with os.fdopen(fd, "wb") as f:
             f.write(response.content)
         disposition = response.headers.get("content-disposition", "")
-        name = (disposition.split("filename=", 1)[1].strip('"; ') if "filename=" in disposition
-                else "medsegtext-dataset.zip")
+        name = (
+            disposition.split("filename=", 1)[1].strip('"; ')
+            if "filename=" in disposition
+            else "medsegtext-dataset.zip"
+        )
         url = media.issue_file(self._token, path, "application/zip", name)
-        cases, skipped = (response.headers.get("x-export-cases", "?"),
-                          response.headers.get("x-export-skipped", "0"))
+        cases, skipped = (
+            response.headers.get("x-export-cases", "?"),
+            response.headers.get("x-export-skipped", "0"),
+        )
         self.export_busy, self.export_url, self.export_name = False, url, name
-        self.export_message = (f"Exported {cases} reviewed cases ({skipped} skipped) as {name}.")
+        self.export_message = f"Exported {cases} reviewed cases ({skipped} skipped) as {name}."
         yield rx.download(url=url, filename=name)

@@ -31,6 +31,7 @@ class CaseRow:
 @dataclass
 class AlertRow:
     """A new case that needs attention (STAT, urgent, or called abnormal by the model)."""
+
     id: str = ""
     short_id: str = ""
     patient: str = ""
@@ -42,6 +43,7 @@ class AlertRow:
 @dataclass
 class FindingsView:
     """The findings section of a case, signed-off result first (portal/signed_off.py)."""
+
     state: str = "unreviewed"  # unreviewed | accepted | edited | rejected
     heading: str = ""  # "Findings (reviewed by X)" | "Rejected by X — do not use" | "Model output…"
     reviewed: str = ""  # the signed-off text: the edit, or the model's as accepted
@@ -104,6 +106,7 @@ class UserRow:
 @dataclass
 class TokenRow:
     """A personal API token or (on the admin's view of a user) a sign-in session."""
+
     id: int = 0
     name: str = ""
     prefix: str = ""
@@ -120,6 +123,7 @@ class TokenRow:
 @dataclass
 class SessionRow:
     """One of the signed-in user's live sign-in sessions (`current`: this portal tab's)."""
+
     id: int = 0
     created: str = ""
     last_used: str = ""

@@ -25,13 +25,15 @@ FIELDS = ("patient_id", "accession_number", "date_from", "date_to")
 
 def study_row(s: dict[str, Any]) -> StudyRow:
     count = s.get("instances")
-    return StudyRow(uid=str(s.get("study_instance_uid", "")),
-                    patient_id=str(s.get("patient_id") or "—"),
-                    accession=str(s.get("accession_number") or "—"),
-                    date=str(s.get("study_date") or "—"),
-                    description=str(s.get("study_description") or "—"),
-                    modalities=", ".join(str(m) for m in s.get("modalities") or []) or "—",
-                    instances="—" if count is None else str(count))
+    return StudyRow(
+        uid=str(s.get("study_instance_uid", "")),
+        patient_id=str(s.get("patient_id") or "—"),
+        accession=str(s.get("accession_number") or "—"),
+        date=str(s.get("study_date") or "—"),
+        description=str(s.get("study_description") or "—"),
+        modalities=", ".join(str(m) for m in s.get("modalities") or []) or "—",
+        instances="—" if count is None else str(count),
+    )
 
 
 class PacsState(AuthState):
@@ -68,8 +70,9 @@ class PacsState(AuthState):
             if (r := self._after_error(e)) is not None:
                 yield r
             return
-        self.studies = [study_row(s) for s in (found or {}).get("studies", [])
-                        if isinstance(s, dict)]
+        self.studies = [
+            study_row(s) for s in (found or {}).get("studies", []) if isinstance(s, dict)
+        ]
         self.more = bool((found or {}).get("more"))
         self.loading, self.searched = False, True
 
@@ -80,8 +83,12 @@ class PacsState(AuthState):
         self.importing, self.error, self.message = uid, "", ""
         yield
         try:
-            done = await self._api("POST", "/api/pacs/imports", timeout=IMPORT_TIMEOUT,
-                                   json={"study_instance_uid": uid})
+            done = await self._api(
+                "POST",
+                "/api/pacs/imports",
+                timeout=IMPORT_TIMEOUT,
+                json={"study_instance_uid": uid},
+            )
         except api.ApiError as e:
             self.importing, self.error = "", e.detail
             if (r := self._after_error(e)) is not None:

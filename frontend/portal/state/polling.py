@@ -21,10 +21,17 @@ Q = TypeVar("Q")
 A = TypeVar("A")
 
 
-async def poll(state: Any, *, every: float, ask: Callable[[], Q | None],
-               fetch: Callable[[str, Q], Awaitable[A]], apply: Callable[[Q, A], bool],
-               page: str | None = None, most: float | None = None,
-               failed: Callable[[api.ApiError], None] | None = None) -> None:
+async def poll(
+    state: Any,
+    *,
+    every: float,
+    ask: Callable[[], Q | None],
+    fetch: Callable[[str, Q], Awaitable[A]],
+    apply: Callable[[Q, A], bool],
+    page: str | None = None,
+    most: float | None = None,
+    failed: Callable[[api.ApiError], None] | None = None,
+) -> None:
     """Every `every` seconds: `ask()` (under the lock; None ends the loop) says what to fetch,
     `fetch(token, question)` fetches it (no lock), `apply(question, answer)` (under the lock)
     shows it and says whether to go on. It ends when the tab leaves `page` or is signed out,

@@ -81,10 +81,17 @@ class UploadState(AuthState):
             return rx.set_focus("upload-drop")
         self._meta = {k: str(form.get(k, "") or "").strip() for k in META_FIELDS}
         self._sizes = [int(s or 0) for s in sizes]
-        self.files = [FileRow(index=i, name=str(n), size=self._sizes[i] if i < len(sizes) else 0,
-                              size_text=size_text(self._sizes[i]) if i < len(sizes) else "",
-                              phase="transferring", message="Uploading…")
-                      for i, n in enumerate(names)]
+        self.files = [
+            FileRow(
+                index=i,
+                name=str(n),
+                size=self._sizes[i] if i < len(sizes) else 0,
+                size_text=size_text(self._sizes[i]) if i < len(sizes) else "",
+                phase="transferring",
+                message="Uploading…",
+            )
+            for i, n in enumerate(names)
+        ]
         self.error = ""
         self.busy = True
         return None
@@ -120,15 +127,23 @@ class UploadState(AuthState):
                 self.error = "Choose or drop at least one image first."
             return
         if len(self.files) != len(files):  # the list was not announced (e.g. a direct call)
-            self.files = [FileRow(index=i, name=f.filename or f"file {i + 1}", phase="sending")
-                          for i, f in enumerate(files)]
+            self.files = [
+                FileRow(index=i, name=f.filename or f"file {i + 1}", phase="sending")
+                for i, f in enumerate(files)
+            ]
         self._outbox = []
         for row, upload in zip(self.files, files, strict=True):
             data = await upload.read()
             row.size, row.size_text = len(data), size_text(len(data))
             row.phase, row.progress, row.message = "sending", TRANSFERRED, "Waiting to be sent…"
-            self._outbox.append((row.index, row.name or upload.filename or "upload", data,
-                                 upload.content_type or "application/octet-stream"))
+            self._outbox.append(
+                (
+                    row.index,
+                    row.name or upload.filename or "upload",
+                    data,
+                    upload.content_type or "application/octet-stream",
+                )
+            )
         self.files = list(self.files)
         yield rx.clear_selected_files(UPLOAD_ID)
         # Started by the browser, not chained from here: an event chained from an upload
@@ -153,9 +168,15 @@ class UploadState(AuthState):
                 self._row(index).message = "Sending to the server…"
                 self.files = list(self.files)
             try:
-                case = await api.call("POST", "/api/cases", token, timeout=api.UPLOAD_TIMEOUT,
-                                      headers=headers, data=meta,
-                                      files={"file": (name, data, content_type)})
+                case = await api.call(
+                    "POST",
+                    "/api/cases",
+                    token,
+                    timeout=api.UPLOAD_TIMEOUT,
+                    headers=headers,
+                    data=meta,
+                    files={"file": (name, data, content_type)},
+                )
             except api.ApiError as e:
                 async with self:
                     row = self._row(index)
@@ -204,14 +225,14 @@ class UploadState(AuthState):
 
     def _pending(self) -> list[str] | None:
         """The cases still being analysed, while any are or files are still being sent."""
-        pending = [f.case_id for f in self.files
-                   if f.case_id and f.phase in fmt.ACTIVE_STATUSES]
+        pending = [f.case_id for f in self.files if f.case_id and f.phase in fmt.ACTIVE_STATUSES]
         return pending if pending or self.busy else None
 
     async def _fetch_cases(self, token: str, case_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The pending cases, asked at once; one that fails is shown as it was this round."""
-        answers = await asyncio.gather(*(polling.get_case(token, i) for i in case_ids),
-                                       return_exceptions=True)
+        answers = await asyncio.gather(
+            *(polling.get_case(token, i) for i in case_ids), return_exceptions=True
+        )
         for answer in answers:
             if isinstance(answer, api.ApiError) and answer.unauthenticated:
                 raise answer
@@ -230,6 +251,11 @@ class UploadState(AuthState):
     async def poll(self) -> None:
         """Follow every accepted file's case until all are analysed (not only this page's
         lifetime: the rows are there again when the user comes back)."""
-        await polling.poll(self, every=POLL_SECONDS, most=POLL_MAX_SECONDS,
-                           ask=self._pending, fetch=self._fetch_cases,
-                           apply=self._show_polled)
+        await polling.poll(
+            self,
+            every=POLL_SECONDS,
+            most=POLL_MAX_SECONDS,
+            ask=self._pending,
+            fetch=self._fetch_cases,
+            apply=self._show_polled,
+        )

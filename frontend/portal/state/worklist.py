@@ -50,7 +50,9 @@ def case_row(c: dict[str, Any]) -> CaseRow:
         patient=str(c.get("patient_ref") or "—"),
         age_sex=age_sex or "—",
         filename=str(c.get("original_filename") or ""),
-        summary=findings, findings_label=label, findings_struck=struck,
+        summary=findings,
+        findings_label=label,
+        findings_struck=struck,
         uploaded=fmt.when(c.get("created_at")),
         uploaded_ago=fmt.ago(c.get("created_at")),
         triage=str(c.get("triage_reason") or ""),
@@ -102,8 +104,14 @@ class WorklistState(AuthState):
         return self._view().filtered
 
     def _view(self) -> View:
-        return View(self.status_filter, self.priority_filter, self.review_filter, self.sort,
-                    self.query, self.offset // PAGE_SIZE + 1)
+        return View(
+            self.status_filter,
+            self.priority_filter,
+            self.review_filter,
+            self.sort,
+            self.query,
+            self.offset // PAGE_SIZE + 1,
+        )
 
     def _show_view(self, view: View) -> None:
         self.status_filter, self.priority_filter = view.status, view.priority
@@ -159,13 +167,18 @@ class WorklistState(AuthState):
         alerts = []
         for c in watch.get("items", []):
             case_id, reason = str(c.get("id", "")), alert_reason(c)
-            if not reason or case_id in self._watch_known or self._dismissed.get(
-                    case_id) == reason:
+            if not reason or case_id in self._watch_known or self._dismissed.get(case_id) == reason:
                 continue
-            alerts.append(AlertRow(id=case_id, short_id=case_id[:8],
-                                   patient=str(c.get("patient_ref") or "no patient ref"),
-                                   reason=reason, stat=c.get("priority") == "stat",
-                                   uploaded_ago=fmt.ago(c.get("created_at"))))
+            alerts.append(
+                AlertRow(
+                    id=case_id,
+                    short_id=case_id[:8],
+                    patient=str(c.get("patient_ref") or "no patient ref"),
+                    reason=reason,
+                    stat=c.get("priority") == "stat",
+                    uploaded_ago=fmt.ago(c.get("created_at")),
+                )
+            )
         self.alerts = alerts
 
     async def _fetch(self) -> Any:
@@ -250,8 +263,11 @@ class WorklistState(AuthState):
             return None
         return self._params(), self._watch_params()
 
-    def _show_polled(self, asked: tuple[dict[str, Any], dict[str, Any]],
-                     answer: tuple[dict[str, Any], dict[str, Any]]) -> bool:
+    def _show_polled(
+        self,
+        asked: tuple[dict[str, Any], dict[str, Any]],
+        answer: tuple[dict[str, Any], dict[str, Any]],
+    ) -> bool:
         if asked[0] == self._params():  # else the view changed meanwhile; its load shows it
             self._apply(answer[0])
         if asked[1] == self._watch_params():
@@ -265,14 +281,20 @@ class WorklistState(AuthState):
     async def poll(self) -> None:
         """Refresh the page and the alerts every POLL_SECONDS while the worklist is on screen:
         new cases and status changes appear without a reload."""
-        await polling.poll(self, every=POLL_SECONDS, page=routes.WORKLIST.name,
-                           ask=self._polled_views,
-                           fetch=_fetch_polled, apply=self._show_polled,
-                           failed=self._poll_failed)
+        await polling.poll(
+            self,
+            every=POLL_SECONDS,
+            page=routes.WORKLIST.name,
+            ask=self._polled_views,
+            fetch=_fetch_polled,
+            apply=self._show_polled,
+            failed=self._poll_failed,
+        )
 
 
-async def _fetch_polled(token: str, params: tuple[dict[str, Any], dict[str, Any]]
-                        ) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _fetch_polled(
+    token: str, params: tuple[dict[str, Any], dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The page on screen and the new cases since the worklist was opened."""
     page = await api.call("GET", "/api/cases", token, params=params[0])
     watch = await api.call("GET", "/api/cases", token, params=params[1])
