@@ -190,12 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     if args.group == "users" and args.command == "create":
-        password = args.password or os.environ.get("MEDSEGTEXT_PASSWORD")
-        if not password:
-            if not sys.stdin.isatty():
-                print("error: give --password or MEDSEGTEXT_PASSWORD", file=sys.stderr)
-                return 2
-            password = getpass.getpass("Password: ")
+        password = _password_arg(args)
+        if password is None:
+            return 2
         try:
             user_id = users_create(args.email, password, args.role, args.full_name)
         except CliError as e:

@@ -87,13 +87,6 @@ class ObjectStore:
         except (BotoCoreError, ClientError, OSError) as e:
             raise DependencyUnavailable("s3", str(e)) from e
 
-    async def presigned_get(self, key: str, expires_s: int = 60) -> str:
-        return str(
-            await self._client.generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
-            )
-        )
-
     async def ping(self) -> None:
         try:
             await self._client.head_bucket(Bucket=self.bucket)

@@ -131,3 +131,24 @@ def pager(
         align="center",
         padding_top="0.75em",
     )
+
+
+def token_state_or_revoke(token: Any, on_revoke: Any, aria_label: Any) -> rx.Component:
+    """A session or token row's last cell: "revoked", "expired", or the button that revokes it
+    (the Account page's own tokens and an admin's view of a user's)."""
+    return rx.cond(
+        token.revoked,
+        rx.badge("revoked", color_scheme="gray"),
+        rx.cond(
+            token.expired,
+            rx.badge("expired", color_scheme="gray"),
+            rx.button(
+                "Revoke",
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                on_click=on_revoke,
+                aria_label=aria_label,
+            ),
+        ),
+    )

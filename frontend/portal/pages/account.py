@@ -13,6 +13,7 @@ from portal.components.common import (
     labelled,
     loading,
     native_select,
+    token_state_or_revoke,
 )
 from portal.components.layout import page as shell
 from portal.page import page
@@ -30,22 +31,7 @@ def token_row(t: TokenRow) -> rx.Component:
         rx.table.cell(t.last_used),
         rx.table.cell(t.expires),
         rx.table.cell(
-            rx.cond(
-                t.revoked,
-                rx.badge("revoked", color_scheme="gray"),
-                rx.cond(
-                    t.expired,
-                    rx.badge("expired", color_scheme="gray"),
-                    rx.button(
-                        "Revoke",
-                        size="1",
-                        variant="soft",
-                        color_scheme="red",
-                        on_click=AccountState.revoke(t.id),
-                        aria_label="Revoke token " + t.name,
-                    ),
-                ),
-            ),
+            token_state_or_revoke(t, AccountState.revoke(t.id), "Revoke token " + t.name)
         ),
         class_name="token-row",
         data_name=t.name,

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.components.common import empty, error_callout, info_callout, loading, pager
+from portal.components.common import (
+    empty,
+    error_callout,
+    info_callout,
+    loading,
+    pager,
+    token_state_or_revoke,
+)
 from portal.state.admin_tokens import AdminTokensState
 from portal.state.models import TokenRow, UserRow
 
@@ -41,22 +48,11 @@ def token_row(t: TokenRow) -> rx.Component:
         rx.table.cell(t.client),
         rx.table.cell(rx.text(t.user_agent, size="1", class_name="user-agent")),
         rx.table.cell(
-            rx.cond(
-                t.revoked,
-                rx.badge("revoked", color_scheme="gray"),
-                rx.cond(
-                    t.expired,
-                    rx.badge("expired", color_scheme="gray"),
-                    rx.button(
-                        "Revoke",
-                        size="1",
-                        variant="soft",
-                        color_scheme="red",
-                        on_click=AdminTokensState.revoke(t.id),
-                        aria_label="Revoke " + what + " " + t.name + " (" + t.prefix + ")",
-                    ),
-                ),
-            ),
+            token_state_or_revoke(
+                t,
+                AdminTokensState.revoke(t.id),
+                "Revoke " + what + " " + t.name + " (" + t.prefix + ")",
+            )
         ),
         class_name="admin-token-row",
         data_name=t.name,
