@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-10)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test-tools up test test-services lint audit bench clean images compose-test
+.PHONY: install test-tools up test test-services lint audit bench clean images docker-tools compose-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,12 +63,19 @@ audit: install
 
 # Every image of docker/ (docker/build_images.sh: a Debian base from debootstrap where no
 # registry is reachable; a Docker engine is started if none answers). IMAGES="api worker": some.
-images:
+images: docker-tools
 	docker/build_images.sh $(IMAGES)
+
+# Debian's Docker engine (dockerd, started by docker/engine.sh when none answers), debootstrap
+# for the local base where no registry is reachable, docker-compose for compose-test.
+docker-tools:
+	@command -v dockerd >/dev/null && command -v debootstrap >/dev/null \
+	  && command -v docker-compose >/dev/null || { \
+	  apt-get update -qq && apt-get install -y -qq docker.io debootstrap docker-compose; }
 
 # The product in its containers (compose.yaml + compose.local.yaml, the images of `make images`):
 # health checks, a film through API and worker, data kept across down/up (tests/containers).
-compose-test: install
+compose-test: install test-tools docker-tools
 	eval "$$(docker/engine.sh)" && MEDSEGTEXT_CONTAINER_TESTS=1 \
 	  $(BIN)/python -m pytest tests/containers -s
 

@@ -45,14 +45,20 @@ def _key(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def pip_audit() -> list[dict[str, Any]]:
+def pip_audit(pinned: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """pip-audit's per-package records, each with its installed version (pip-audit leaves it out
-    of those it skipped); every installed package marked skipped if pip-audit failed."""
-    installed = {_key(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    of those it skipped); every package marked skipped if pip-audit failed. `pinned` (name ->
+    version, e.g. what an image holds: docker/image_report.py) instead of this environment."""
+    installed = pinned or {_key(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    args = ["--skip-editable"]
+    if pinned is not None:
+        req = Path(os.environ.get("TMPDIR", "/tmp")) / f"audit-{os.getpid()}.txt"
+        req.write_text("".join(f"{n}=={v}\n" for n, v in pinned.items()))
+        args = ["-r", str(req), "--no-deps", "--disable-pip"]
     run = subprocess.run(
         [
             str(Path(sys.executable).with_name("pip-audit")),
-            "--skip-editable",
+            *args,
             "--progress-spinner",
             "off",
             "--format",
@@ -61,13 +67,13 @@ def pip_audit() -> list[dict[str, Any]]:
         capture_output=True,
         text=True,
     )
+    if pinned is not None:
+        req.unlink()
     try:
         deps = list(json.loads(run.stdout)["dependencies"])
     except (json.JSONDecodeError, KeyError):
         reason = f"pip-audit failed (exit {run.returncode}): {run.stderr.strip()[-300:]}"
-        deps = [
-            {"name": d.metadata["Name"], "skip_reason": reason} for d in metadata.distributions()
-        ]
+        deps = [{"name": n, "skip_reason": reason} for n in installed]
     return [{"version": installed.get(_key(d["name"]), "?"), **d} for d in deps]
 
 

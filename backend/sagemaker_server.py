@@ -112,10 +112,9 @@ def create_server(
     """The ASGI app; the model loads on startup, so /ping is 200 only with the model in memory."""
 
     async def load(app: Litestar) -> None:
-        app.state.backend = await LocalBackend.load(
-            model_path or default_model_path(), device=device, pool_threads=pool_threads
-        )
-        log.info("model %s loaded", app.state.backend.model_version)
+        path = model_path or default_model_path()
+        app.state.backend = await LocalBackend.load(path, device=device, pool_threads=pool_threads)
+        log.info("model %s loaded from %s", app.state.backend.model_version, path or "the image")
 
     async def unload(app: Litestar) -> None:
         backend = app.state.pop("backend", None)

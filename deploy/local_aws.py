@@ -5,7 +5,11 @@ only requests signed (SigV4) with the stack's key, AWS_ACCESS_KEY_ID and AWS_SEC
 from the environment, reach it, and moto's unauthenticated control API (/moto-api/) is never
 served. compose.yaml gives the same key to the backend services and to this one, and to no
 other (the portal shares the network but not the key). ``--check`` is the health check: one
-signed ListBuckets call, exit 0 when it succeeds.
+signed ListBuckets call, exit 0 when it succeeds. ``--data-dir`` (compose: the ``awsdata``
+volume at /data) keeps every stored object and prediction record on disk, written through
+before each answer and played back at start, as ``make up``'s store does
+(backend.platform.aws_persist): ``docker compose down`` and ``up``, or a killed container,
+lose no film.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import signal
 import sys
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from types import FrameType
 
 from backend.platform.aws_gate import Credentials, GatedMotoServer
@@ -38,7 +43,7 @@ def credentials(env: Mapping[str, str]) -> Credentials:
     return Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
 
 
-def serve(creds: Credentials, host: str, port: int) -> None:
+def serve(creds: Credentials, host: str, port: int, data_dir: Path | None = None) -> None:
     """Serve until SIGTERM or SIGINT (``docker compose stop``), then shut down."""
     stop = threading.Event()
 
@@ -47,9 +52,11 @@ def serve(creds: Credentials, host: str, port: int) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    server = GatedMotoServer(creds, port, host).start()
+    server = GatedMotoServer(creds, port, host, data_dir=data_dir).start()
+    kept = f"; data kept in {data_dir}: {server.restored}" if data_dir else " (data in memory)"
     print(
-        f"S3 + DynamoDB stand-in on {server.url} (requests signed with {creds.access_key_id} only)",
+        f"S3 + DynamoDB stand-in on {server.url} (requests signed with {creds.access_key_id} "
+        f"only){kept}",
         flush=True,
     )
     try:
@@ -83,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=os.environ.get("MEDSEGTEXT_AWS_DATA_DIR") or None,
+        help="keep the data here across restarts (default: MEDSEGTEXT_AWS_DATA_DIR; unset: memory)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="health check: a signed call to the stand-in on this port",
@@ -99,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"unhealthy: {problem}", file=sys.stderr)
             return 1
         return 0
-    serve(creds, args.host, args.port)
+    serve(creds, args.host, args.port, args.data_dir)
     return 0
 
 

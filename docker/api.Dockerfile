@@ -7,12 +7,12 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
-RUN python -m venv /opt/venv
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install --upgrade pip setuptools
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /app
 # Dependencies in their own layer, rebuilt only when pyproject.toml changes.
 COPY pyproject.toml docker/requirements.py /tmp/build/
-RUN cd /tmp/build && python requirements.py > requirements.txt && pip install -r requirements.txt
+RUN cd /tmp/build && python requirements.py api > requirements.txt && pip install -r requirements.txt
 COPY backend ./backend
 COPY inference ./inference
 COPY deploy ./deploy

@@ -16,7 +16,7 @@ tag=${MEDSEGTEXT_TAG:-local}
 out=build/images
 mkdir -p "$out"
 images=("$@")
-[ ${#images[@]} -gt 0 ] || images=(api worker migrate sagemaker frontend worker-gpu postgres redis)
+[ ${#images[@]} -gt 0 ] || images=(postgres redis aws api migrate worker sagemaker frontend worker-gpu)
 
 # An image that is present or can be pulled within a minute (a sandbox without a registry may
 # hang on the pull rather than fail).

@@ -1,18 +1,22 @@
 """The image table of deploy/README.md, measured on the built images (`make images` runs it):
-size against its budget, the user it runs as, compilers on its PATH, and what `docker history`
+size against its budget, the user it runs as, compilers on its PATH, what `docker history`
 shows of secrets (an ENV, ARG or command line naming a key, password, secret or token with a
-value). Prints a Markdown table; exits 1 when an image breaks a rule other than its size budget.
+value), and the Python packages it holds audited for known vulnerabilities (the pip-audit of
+`make audit`, .ci/audit.py, over the image's own package versions, read from its layers).
+Prints a Markdown table; exits 1 when an image breaks a rule other than its size budget.
 
     python3 docker/image_report.py [TAG]
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 #: MB: what each image may weigh (uncompressed, as `docker image ls` counts)
 BUDGET_MB = {
@@ -21,6 +25,7 @@ BUDGET_MB = {
     "migrate": 350,
     "sagemaker": 450,
     "frontend": 600,
+    "aws": 300,
     "worker-gpu": 1500,
     "postgres": 300,
     "redis": 200,
@@ -36,11 +41,17 @@ def docker(*args: str) -> str:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
 
 
-def compilers(image: str) -> list[str]:
-    """The compilers any layer of the image puts in /usr/bin or /usr/local/bin, read from
-    `docker save` (running a container would copy the whole image first on VFS storage)."""
+DIST_INFO = re.compile(r"site-packages/([^/]+)-([^-/]+)\.dist-info/METADATA$")
+
+
+def contents(image: str) -> tuple[list[str], dict[str, str]]:
+    """The compilers any layer of the image puts in /usr/bin or /usr/local/bin, and its Python
+    packages (name -> version, from *.dist-info), read from `docker save` (running a container
+    would copy the whole image first on VFS storage). Every image's virtual environment is
+    written by one COPY, so no later layer deletes a package."""
     wanted = {f"{d}/{c}" for d in ("usr/bin", "usr/local/bin") for c in COMPILERS}
     found: set[str] = set()
+    packages: dict[str, str] = {}
     save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
     with save, tarfile.open(fileobj=save.stdout, mode="r|") as outer:
         for member in outer:
@@ -49,8 +60,32 @@ def compilers(image: str) -> list[str]:
             layer = outer.extractfile(member)
             assert layer is not None
             with tarfile.open(fileobj=layer, mode="r|") as inner:
-                found |= {"/" + n for m in inner if (n := m.name.lstrip("./")) in wanted}
-    return sorted(found)
+                for m in inner:
+                    name = m.name.lstrip("./")
+                    if name in wanted:
+                        found.add("/" + name)
+                    elif dist := DIST_INFO.search(name):
+                        packages[dist[1].lower().replace("_", "-")] = dist[2]
+    return sorted(found), packages
+
+
+def audit(packages: dict[str, str]) -> tuple[str, list[str]]:
+    """(table cell, problems): make audit's two sources over these package versions."""
+    if not packages:
+        return "no Python packages", []
+    spec = importlib.util.spec_from_file_location(
+        "ci_audit", Path(__file__).resolve().parents[1] / ".ci" / "audit.py"
+    )
+    assert spec and spec.loader
+    ci_audit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ci_audit)
+    result = ci_audit.audit(ci_audit.pip_audit(packages), ci_audit.ignored(), ci_audit.project_page)
+    found = [f"{d['name']} {d['version']} {v['id']}" for d, v in result["found"]]
+    unaudited = len(result["unaudited"])
+    cell = f"{len(packages)} packages: {len(found)} known vulnerabilities" + (
+        f", {unaudited} not audited" if unaudited else ""
+    )
+    return cell, found
 
 
 def row(name: str, tag: str) -> tuple[list[str], list[str]]:
@@ -58,7 +93,8 @@ def row(name: str, tag: str) -> tuple[list[str], list[str]]:
     info = json.loads(docker("image", "inspect", image))[0]
     size_mb = info["Size"] / 1e6
     user = info["Config"].get("User") or "root"
-    found = compilers(image)
+    found, packages = contents(image)
+    audited, vulnerable = audit(packages)
     history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image)
     env = "\n".join(info["Config"].get("Env") or [])
     secrets = sorted({m.group(1) for m in SECRET.finditer(history + "\n" + env)})
@@ -69,6 +105,8 @@ def row(name: str, tag: str) -> tuple[list[str], list[str]]:
         problems.append(f"{name}: compilers {found}")
     if secrets:
         problems.append(f"{name}: secrets in layers {secrets}")
+    if vulnerable:
+        problems.append(f"{name}: known vulnerabilities {vulnerable}")
     budget = BUDGET_MB[name]
     return [
         f"`{image}`",
@@ -78,6 +116,7 @@ def row(name: str, tag: str) -> tuple[list[str], list[str]]:
         user,
         ", ".join(found) or "none",
         ", ".join(secrets) or "none",
+        audited,
     ], problems
 
 
@@ -90,7 +129,16 @@ def main(tag: str = "local") -> int:
         ).returncode
         == 0
     ]
-    header = ["image", "MB", "budget MB", "within", "user", "compilers", "secrets in history"]
+    header = [
+        "image",
+        "MB",
+        "budget MB",
+        "within",
+        "user",
+        "compilers",
+        "secrets in history",
+        "pip-audit",
+    ]
     print("| " + " | ".join(header) + " |")
     print("|" + " --- |" * len(header))
     problems: list[str] = []

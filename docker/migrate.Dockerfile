@@ -7,11 +7,11 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
-RUN python -m venv /opt/venv
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install --upgrade pip setuptools
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /app
 COPY pyproject.toml docker/requirements.py /tmp/build/
-RUN cd /tmp/build && python requirements.py > requirements.txt && pip install -r requirements.txt
+RUN cd /tmp/build && python requirements.py migrate > requirements.txt && pip install -r requirements.txt
 COPY alembic.ini ./
 COPY migrations ./migrations
 COPY backend ./backend

@@ -15,17 +15,17 @@ RUN command -v python3.11 >/dev/null && python3.11 -c "import venv, ensurepip" |
  && add-apt-repository -y ppa:deadsnakes/ppa \
  && apt-get install -y --no-install-recommends python3.11 python3.11-venv \
  && apt-get purge -y --auto-remove software-properties-common gpg-agent \
- && rm -rf /var/lib/apt/lists/*; }
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin; }
 
 FROM cuda-python AS build
 ARG ORT_GPU_VERSION=1.22.0
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
-RUN python3.11 -m venv /opt/venv
+RUN python3.11 -m venv /opt/venv && /opt/venv/bin/pip install --upgrade pip setuptools
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /app
 COPY pyproject.toml docker/requirements.py /tmp/build/
 # onnxruntime (CPU) is swapped for onnxruntime-gpu: both provide the same module.
-RUN cd /tmp/build && python requirements.py --gpu > requirements.txt \
+RUN cd /tmp/build && python requirements.py worker-gpu --gpu > requirements.txt \
  && pip install -r requirements.txt "onnxruntime-gpu==${ORT_GPU_VERSION}" \
  && python -c "import onnxruntime as o; assert 'CUDAExecutionProvider' in o.get_available_providers(), o.get_available_providers()"
 COPY backend ./backend

@@ -22,7 +22,9 @@ def _made(path: Path) -> bool:
     return "__pycache__" in path.parts or path.parts[:2] == ("assets", "external")
 
 
-def build_key(environ: Mapping[str, str] = os.environ, root: Path = HERE) -> str:
+def build_inputs(environ: Mapping[str, str] = os.environ, root: Path = HERE) -> dict[str, str]:
+    """A digest of each input of the build: "sources" (files), then each baked variable by name
+    (digests, not values, so the record written next to a build holds no setting in clear)."""
     h = hashlib.sha256()
     for name in SOURCES:
         path = root / name
@@ -33,6 +35,17 @@ def build_key(environ: Mapping[str, str] = os.environ, root: Path = HERE) -> str
         )
         for f in files:
             h.update(f"{f.relative_to(root)}\0".encode() + f.read_bytes() + b"\0")
+    inputs = {"sources": h.hexdigest()}
     for name in sorted(k for k in environ if k.startswith(BAKED)):
-        h.update(f"{name}={environ[name]}\0".encode())
-    return h.hexdigest()
+        inputs[name] = hashlib.sha256(environ[name].encode()).hexdigest()
+    return inputs
+
+
+def build_key(environ: Mapping[str, str] = os.environ, root: Path = HERE) -> str:
+    inputs = build_inputs(environ, root)
+    return hashlib.sha256("".join(f"{k}={v}\0" for k, v in inputs.items()).encode()).hexdigest()
+
+
+def differences(built: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
+    """Inputs that differ between a build's record and this start, by name."""
+    return sorted(k for k in built.keys() | now.keys() if built.get(k) != now.get(k))

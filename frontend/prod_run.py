@@ -10,28 +10,60 @@ replacing the two functions Reflex's prod run calls for them (reflex.reflex._com
 reflex.utils.build.setup_frontend_prod); the first is called under Reflex's lock on .web, so
 two starts cannot both decide on a half-written build. A Reflex upgrade that renames them fails
 here at start, loudly.
+
+``--build-only`` (first argument) makes or checks the build and exits before serving: the
+portal image is built with it, so a container starts on the build in its image. There
+MEDSEGTEXT_PREBUILT_PORTAL=1 forbids building at start (the image has no bun, no node_modules
+and may reach no npm registry): a start whose inputs differ from the image's build exits with
+the names of the variables or sources that differ, instead of hanging on a package install.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from build_key import build_key
+from build_key import build_inputs, build_key, differences
 from reflex import constants
 from reflex import reflex as reflex_cli
 from reflex.utils import build, prerequisites
 
 KEY_FILE = "medsegtext-build.key"
+INPUTS_FILE = "medsegtext-build.json"  # build_inputs() of the build, to name what differs
 
 
 def _log(message: str) -> None:
     print(f"[portal] {message}", file=sys.stderr, flush=True)
 
 
+def refuse_to_build(web: Path, key: str, inputs: dict[str, str]) -> None:
+    """Exit 2 naming what differs, unless the build in `web` was made from these inputs."""
+    key_file, record = web / KEY_FILE, web / INPUTS_FILE
+    if key_file.is_file() and key_file.read_text().strip() == key:
+        return
+    built = json.loads(record.read_text()) if record.is_file() else {}
+    changed = ", ".join(differences(built, inputs)) or "no build in this image"
+    _log(
+        "this portal's production build was made for other settings, and this image does not "
+        f"build at start (MEDSEGTEXT_PREBUILT_PORTAL=1). Differs: {changed}. Rebuild the image "
+        "with these settings (compose: MEDSEGTEXT_PUBLIC_URL / MEDSEGTEXT_PORTAL_PROXY_HOPS as "
+        "build arguments, `docker compose build frontend`)."
+    )
+    sys.exit(2)
+
+
 def main() -> None:
     key = build_key()  # before Reflex sets REFLEX_* variables of its own
+    inputs = build_inputs()
+    build_only = sys.argv[1:2] == ["--build-only"]
+    if build_only:
+        del sys.argv[1]
+    elif os.environ.get("MEDSEGTEXT_PREBUILT_PORTAL") == "1":
+        # before Reflex runs: a missing or stale .web would make it reinstall packages first
+        refuse_to_build(prerequisites.get_web_dir(), key, inputs)
     compile_app, setup_frontend_prod = reflex_cli._compile_app, build.setup_frontend_prod
     reuse = False
 
@@ -55,7 +87,11 @@ def main() -> None:
     def build_or_reuse(root: Path) -> None:
         if not reuse:
             setup_frontend_prod(root)
+            (prerequisites.get_web_dir() / INPUTS_FILE).write_text(json.dumps(inputs) + "\n")
             key_file().write_text(key + "\n")
+        if build_only:
+            _log(f"production build {key[:12]} ready; not serving (--build-only)")
+            sys.exit(0)
 
     reflex_cli._compile_app = compile_or_reuse
     build.setup_frontend_prod = build_or_reuse

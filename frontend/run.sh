@@ -5,6 +5,7 @@
 #   frontend/run.sh                     # http://127.0.0.1:3000, API at http://127.0.0.1:8000
 #   MEDSEGTEXT_API_URL=http://api:8000 MEDSEGTEXT_PORTAL_PORT=3000 frontend/run.sh
 #   frontend/run.sh --setup-only        # install what is missing, then exit
+#   frontend/run.sh --build-only        # ... and make the production build, then exit (images)
 #
 # On a fresh machine it needs python3 (3.11+) and npm (any Node >= 18) with access to PyPI and
 # the npm registry: it makes frontend/.venv (reflex) and installs bun from npm into
@@ -31,8 +32,10 @@ if [ ! -f "$stamp" ]; then
   rm -f "$VENV"/.installed-* && touch "$stamp"
 fi
 
-if [ ! -x "$TOOLS/node_modules/.bin/bun" ] \
-    || [ "$("$TOOLS/node_modules/.bin/bun" --version 2>/dev/null)" != "$BUN_VERSION" ]; then
+# MEDSEGTEXT_PREBUILT_PORTAL=1 (the portal image): the build is in place and nothing is built
+# at start (prod_run.py), so no bun either.
+if [ "${MEDSEGTEXT_PREBUILT_PORTAL:-}" != 1 ] && { [ ! -x "$TOOLS/node_modules/.bin/bun" ] \
+    || [ "$("$TOOLS/node_modules/.bin/bun" --version 2>/dev/null)" != "$BUN_VERSION" ]; }; then
   log "installing bun $BUN_VERSION from the npm registry into $TOOLS"
   npm install --no-save --no-fund --no-audit --no-update-notifier --loglevel=error \
     --prefix "$TOOLS" \
@@ -56,5 +59,7 @@ export REFLEX_DEPLOY_URL="${REFLEX_DEPLOY_URL:-http://localhost:$PORT}"
 unset REFLEX_REDIS_URL  # one worker with in-memory sessions (see rxconfig.py)
 
 cd "$HERE"
-exec "$VENV/bin/python" "$HERE/prod_run.py" run --env prod --frontend-port "$PORT" \
+build_only=()
+[ "${1:-}" = "--build-only" ] && build_only=(--build-only)
+exec "$VENV/bin/python" "$HERE/prod_run.py" "${build_only[@]}" run --env prod --frontend-port "$PORT" \
   --backend-host "$HOST" --loglevel "${MEDSEGTEXT_PORTAL_LOGLEVEL:-info}"

@@ -1,6 +1,8 @@
 """The product's compose stack on a real Docker engine, for the tests under tests/containers:
 compose.yaml plus compose.local.yaml (PostgreSQL and Redis built from the local base), the
-images `make images` built, a project name and loopback address of its own."""
+images `make images` built, under a project name of its own. It publishes on 127.0.0.1:3000 and
+:8000, as a user's stack does: the portal image is built for http://localhost:3000 (its
+default MEDSEGTEXT_PUBLIC_URL), the address the browser tests open."""
 
 from __future__ import annotations
 
@@ -8,22 +10,27 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "e2e"))
+from e2e_stack import ACCOUNTS  # noqa: E402  (the browser tests' accounts, made here too)
+
 PROJECT = "medsegtext-ct"
-#: published ports go to this loopback address, clear of anything on 127.0.0.1:8000/3000
-BIND = "127.0.0.73"
-#: services that stay up, with a health check each. Not the portal: its container runs
-#: `bun install` on every start (Reflex re-initialises .web), which hangs where containers
-#: reach no npm registry, as on the development machines (deploy/README.md).
-SERVICES = ("postgres", "redis", "aws", "api", "worker")
+BIND = "127.0.0.1"
+PORTS = (3000, 8000)
+#: services that stay up, with a health check each
+SERVICES = ("postgres", "redis", "aws", "api", "worker", "frontend")
 #: one-offs that must exit 0
 ONE_OFFS = ("migrate", "aws-init")
-IMAGES = ("api", "worker", "migrate", "postgres", "redis")
+IMAGES = ("api", "worker", "migrate", "frontend", "aws", "postgres", "redis")
 
 
 def docker_missing() -> str | None:
@@ -46,14 +53,22 @@ def docker_missing() -> str | None:
         ).returncode
         != 0
     ]
-    return f"images not built: {', '.join(missing)} (make images)" if missing else None
+    if missing:
+        return f"images not built: {', '.join(missing)} (make images)"
+    for port in PORTS:
+        with socket.socket() as sock:
+            if sock.connect_ex((BIND, port)) == 0:
+                return f"{BIND}:{port} is taken (a `make up` running?): the stack publishes there"
+    return None
 
 
 @dataclass
 class ComposeStack:
-    admin_email: str = "admin@compose-test.example.org"
-    admin_password: str = field(default_factory=lambda: "Ct-" + secrets.token_urlsafe(18))
+    admin_email: str = ACCOUNTS["admin"][0]
+    admin_password: str = ACCOUNTS["admin"][1]
     env: dict[str, str] = field(default_factory=dict)
+    #: more compose files (tests' overrides), after compose.yaml and compose.local.yaml
+    extra_files: list[Path] = field(default_factory=list)
     #: seconds from the first `up` until each service was healthy (one-offs: exited 0)
     startup: dict[str, float] = field(default_factory=dict)
 
@@ -67,10 +82,10 @@ class ComposeStack:
             "MEDSEGTEXT_BIND": BIND,
             # creating a container copies its image in full on VFS storage: minutes
             "COMPOSE_HTTP_TIMEOUT": "600",
-            "MEDSEGTEXT_PUBLIC_URL": f"http://{BIND}:3000",
         }
 
     api_url = f"http://{BIND}:8000"
+    portal_url = "http://localhost:3000"
 
     def compose(self, *args: str, timeout: float = 600) -> str:
         cmd = [
@@ -81,6 +96,7 @@ class ComposeStack:
             str(ROOT / "compose.yaml"),
             "-f",
             str(ROOT / "compose.local.yaml"),
+            *(arg for f in self.extra_files for arg in ("-f", str(f))),
             *args,
         ]
         done = subprocess.run(
@@ -104,14 +120,14 @@ class ComposeStack:
         state: dict[str, object] = json.loads(out)
         return state
 
-    def up(self, timeout: float = 900) -> dict[str, float]:
+    def up(self, timeout: float = 900, services: tuple[str, ...] = SERVICES) -> dict[str, float]:
         """`up -d`, then wait until every service is healthy and the one-offs exited 0;
         seconds from the start of `up` until each was."""
         start = time.monotonic()
-        self.compose("up", "-d", "--no-build", *SERVICES, timeout=timeout)
+        self.compose("up", "-d", "--no-build", *services, timeout=timeout)
         ready: dict[str, float] = {}
-        while len(ready) < len(SERVICES) + len(ONE_OFFS):
-            for service in (*SERVICES, *ONE_OFFS):
+        while len(ready) < len(services) + len(ONE_OFFS):
+            for service in (*services, *ONE_OFFS):
                 if service in ready:
                     continue
                 state = self.state(service)
@@ -126,12 +142,51 @@ class ComposeStack:
                     assert isinstance(health, dict)
                     if health.get("Status") == "healthy":
                         ready[service] = time.monotonic() - start
-            late = [s for s in (*SERVICES, *ONE_OFFS) if s not in ready]
+            late = [s for s in (*services, *ONE_OFFS) if s not in ready]
             assert time.monotonic() - start < timeout, (
                 f"not ready after {timeout} s: {late}\n" + "\n".join(self.logs(s) for s in late)
             )
             time.sleep(2)
         return ready
+
+    def headers(self, role: str) -> dict[str, str]:
+        """A bearer token of one of ACCOUNTS' roles."""
+        email, password = ACCOUNTS[role]
+        r = httpx.post(
+            f"{self.api_url}/api/auth/login",
+            json={"email": email, "password": password},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+    def make_accounts(self) -> None:
+        """The clinician and reviewer of ACCOUNTS, made by the admin aws-init created."""
+        admin = self.headers("admin")
+        for role in ("clinician", "reviewer"):
+            email, password = ACCOUNTS[role]
+            r = httpx.post(
+                f"{self.api_url}/api/admin/users",
+                headers=admin,
+                json={"email": email, "password": password, "role": role, "full_name": role},
+                timeout=30,
+            )
+            assert r.status_code == 201, r.text
+
+    def kill(self, service: str) -> None:
+        """SIGKILL to the service's main process from the host, as a crash or the kernel's OOM
+        killer would: not `docker kill`, after which Docker counts the stop as wanted and
+        does not restart the container."""
+        pid = int(
+            subprocess.run(
+                ["docker", "inspect", "-f", "{{.State.Pid}}", self.container(service)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        assert pid > 0, f"{service} is not running"
+        os.kill(pid, 9)
 
     def logs(self, service: str) -> str:
         return self.compose("logs", "--no-color", "--tail", "60", service)

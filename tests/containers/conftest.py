@@ -35,6 +35,7 @@ def compose_stack() -> Iterator[ComposeStack]:
     stack.down(volumes=True)  # what an earlier, interrupted run left
     try:
         stack.startup = stack.up()
+        stack.make_accounts()
         yield stack
     finally:
         stack.down(volumes=True)

@@ -1,7 +1,9 @@
-"""The images install pyproject.toml's dependencies and nothing else (docker/requirements.py), so
-every third-party package the backend, the inference core or the deploy tooling imports must be
-declared there, directly or as a dependency of a declared package. A package that is only in a
-developer's .venv works in tests and breaks the containers; this test says which."""
+"""The images install pyproject.toml's dependencies and nothing else, each image only the part it
+runs (docker/requirements.py), so every third-party package the backend, the inference core or
+the deploy tooling imports must be declared there, and every import an image's entry points can
+reach (through the project's own modules, imports inside functions included) must be installed
+in that image. A package that is only in a developer's .venv, or left out of an image that
+needs it, works in tests and breaks the containers; these tests say which."""
 
 from __future__ import annotations
 
@@ -12,9 +14,13 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "docker"))
+from requirements import requirements  # noqa: E402  (docker/requirements.py)
+
 #: What the backend, worker and model-server images run (frontend/ has its own requirements).
 SCANNED = ("backend", "inference", "deploy")
 LOCAL = {"backend", "inference", "deploy", "training", "medsegtext", "frontend", "tests"}
@@ -24,22 +30,61 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def imports_of(path: Path) -> set[str]:
+    """Absolute module names a file imports (every import, also inside functions)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def third_party(name: str) -> str | None:
+    top = name.split(".")[0]
+    return None if top in LOCAL or top in sys.stdlib_module_names else top
+
+
 def imported_top_level_modules() -> dict[str, set[str]]:
-    """module -> files importing it (every import, also inside functions)."""
+    """module -> files importing it."""
     found: dict[str, set[str]] = {}
     for package in SCANNED:
         for path in (ROOT / package).rglob("*.py"):
-            tree = ast.parse(path.read_text(), str(path))
-            for node in ast.walk(tree):
-                names: list[str] = []
-                if isinstance(node, ast.Import):
-                    names = [a.name for a in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                    names = [node.module]
-                for name in names:
-                    top = name.split(".")[0]
-                    if top not in LOCAL and top not in sys.stdlib_module_names:
-                        found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+            for name in imports_of(path):
+                if top := third_party(name):
+                    found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def module_file(name: str) -> Path | None:
+    base = ROOT / name.replace(".", "/")
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def reachable_third_party(entries: list[Path]) -> dict[str, str]:
+    """Third-party top-level module -> the project file that imports it, over every project
+    module the entry files reach (a package's __init__ counts as imported with it)."""
+    found: dict[str, str] = {}
+    seen: set[Path] = set()
+    todo = list(entries)
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for name in imports_of(path):
+            if top := third_party(name):
+                found.setdefault(top, str(path.relative_to(ROOT)))
+                continue
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):
+                if (f := module_file(".".join(parts[:i]))) is not None:
+                    todo.append(f)
     return found
 
 
@@ -81,3 +126,36 @@ def test_every_imported_package_is_a_declared_dependency() -> None:
         "imported but not in pyproject.toml [project.dependencies], so absent "
         f"from the images: {missing}"
     )
+
+
+#: image -> the project files its containers start (compose.yaml, the ECS task definitions)
+ENTRY_POINTS = {
+    "api": [
+        "backend/app.py",
+        "backend/dicom_node/__main__.py",
+        "deploy/local_init.py",
+        "deploy/metrics.py",
+    ],
+    "migrate": [
+        "migrations/env.py",
+        *[str(p.relative_to(ROOT)) for p in (ROOT / "migrations/versions").glob("*.py")],
+        "backend/cli.py",
+    ],
+    "worker": ["backend/worker/settings.py"],
+    "sagemaker": ["backend/sagemaker_server.py"],
+    "aws": ["deploy/local_aws.py"],
+}
+
+
+@pytest.mark.parametrize("image", sorted(ENTRY_POINTS))
+def test_each_image_installs_what_its_entry_points_import(image: str) -> None:
+    installed = installed_closure(requirements(ROOT / "pyproject.toml", image))
+    providers = metadata.packages_distributions()
+    entries = [ROOT / e for e in ENTRY_POINTS[image]]
+    assert all(e.is_file() for e in entries), entries
+    missing = {
+        module: importer
+        for module, importer in sorted(reachable_third_party(entries).items())
+        if not {_canonical(d) for d in providers.get(module, [module])} & installed
+    }
+    assert not missing, f"{image} image lacks what these files import: {missing}"

@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,11 +44,14 @@ def _check(port: int, **overrides: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _start() -> tuple[subprocess.Popen[str], int]:
+def _start(*extra: str, port: int | None = None) -> tuple[subprocess.Popen[str], int]:
     """The ``aws`` service's command on a free loopback port, once its health check passes."""
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "deploy.local_aws", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            *("-m", "deploy.local_aws", "--host", "127.0.0.1", "--port", str(port), *extra),
+        ],
         cwd=ROOT,
         env=_env(),
         stdout=subprocess.PIPE,
@@ -152,6 +156,46 @@ def test_stops_on_sigterm() -> None:
     try:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _s3(port: int) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="eu-west-1",
+        aws_access_key_id=KEY["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=KEY["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def test_data_dir_keeps_objects_across_a_kill(tmp_path: Path) -> None:
+    """compose's ``awsdata`` volume: a film stored, the container killed (no clean shutdown),
+    started again on the same folder, the film is still there byte for byte."""
+    film = os.urandom(300_000)
+    proc, port = _start("--data-dir", str(tmp_path))
+    try:
+        _s3(port).create_bucket(
+            Bucket="kept", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        _s3(port).put_object(Bucket="kept", Key="cases/1/image.png", Body=film)
+    finally:
+        proc.kill()
+        proc.wait()
+    proc, port = _start("--data-dir", str(tmp_path))
+    try:
+        body = _s3(port).get_object(Bucket="kept", Key="cases/1/image.png")["Body"].read()
+        assert body == film
+    finally:
+        proc.kill()
+        proc.wait()
+    proc, port = _start()  # without a data folder: memory only, nothing from before
+    try:
+        assert _s3(port).list_buckets()["Buckets"] == []
     finally:
         proc.kill()
         proc.wait()

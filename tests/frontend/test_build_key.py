@@ -61,3 +61,13 @@ def test_what_is_not_built_from_does_not(root: Path) -> None:
     page = root / "portal" / "api.py"
     page.write_text(page.read_text())  # saved unchanged: a new mtime, the same content
     assert build_key(other, root) == before
+
+
+def test_differences_name_what_changed_without_values(root: Path) -> None:
+    from build_key import build_inputs, differences
+
+    built = build_inputs(ENV, root)
+    now = build_inputs({**ENV, "REFLEX_API_URL": "https://portal.example", "VITE_X": "1"}, root)
+    assert differences(built, now) == ["REFLEX_API_URL", "VITE_X"]
+    assert differences(built, build_inputs(ENV, root)) == []
+    assert "http://localhost:3000" not in str(built)  # digests only

@@ -1,0 +1,34 @@
+"""The browser suite (e2e/, Playwright in Debian's Chromium) against the portal and API
+containers, as a person uses the product deployed: e2e/conftest.py runs against an existing
+stack when MEDSEGTEXT_E2E_PORTAL_URL and MEDSEGTEXT_E2E_API_URL name it (the accounts are
+e2e_stack.ACCOUNTS', made by the compose_stack fixture). The tests that need their own stack
+(the restart test, the PACS import with its Orthanc) skip and say so."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.containers.compose_stack import ROOT, ComposeStack
+
+pytestmark = pytest.mark.timeout(3600)
+
+
+def test_the_browser_suite_against_the_containers(compose_stack: ComposeStack) -> None:
+    env = {
+        **os.environ,
+        "MEDSEGTEXT_E2E_PORTAL_URL": compose_stack.portal_url,
+        "MEDSEGTEXT_E2E_API_URL": compose_stack.api_url,
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "e2e", "-q", "-rs", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    print(run.stdout[-6000:])
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
