@@ -6,8 +6,8 @@ groups (config pacs.nlb_security_groups) admit only the PACS's addresses."""
 from __future__ import annotations
 
 from deploy.config import Config
+from deploy.containers import API_PORT, FRONTEND_PORT, NODE_PORT
 from deploy.ecs.infra import tags
-from deploy.ecs.taskdefs import API_PORT, FRONTEND_PORT, NODE_PORT
 from deploy.plan import Step
 
 API_PATHS = ["/api/*"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from deploy import containers
 from deploy.config import Config
 from deploy.ecs import taskdefs
 from deploy.ecs.infra import gpu_capacity_provider, tags
@@ -129,7 +130,7 @@ def create(cfg: Config) -> list[Step]:
                 {
                     "targetGroupArn": "{{tg-api.arn}}",
                     "containerName": "api",
-                    "containerPort": taskdefs.API_PORT,
+                    "containerPort": containers.API_PORT,
                 }
             ],
             healthCheckGracePeriodSeconds=60,
@@ -141,7 +142,7 @@ def create(cfg: Config) -> list[Step]:
                         "portName": "api",
                         "discoveryName": "api",
                         "clientAliases": [
-                            {"port": taskdefs.API_PORT, "dnsName": taskdefs.API_DNS_NAME}
+                            {"port": containers.API_PORT, "dnsName": containers.API_HOST}
                         ],
                     }
                 ],
@@ -154,7 +155,7 @@ def create(cfg: Config) -> list[Step]:
                 {
                     "targetGroupArn": "{{tg-frontend.arn}}",
                     "containerName": "frontend",
-                    "containerPort": taskdefs.FRONTEND_PORT,
+                    "containerPort": containers.FRONTEND_PORT,
                 }
             ],
             healthCheckGracePeriodSeconds=180,
@@ -179,7 +180,7 @@ def create(cfg: Config) -> list[Step]:
                         {
                             "targetGroupArn": "{{tg-dicom.arn}}",
                             "containerName": "dicom-node",
-                            "containerPort": taskdefs.NODE_PORT,
+                            "containerPort": containers.NODE_PORT,
                         }
                     ],
                     healthCheckGracePeriodSeconds=60,

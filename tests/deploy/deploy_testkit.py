@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from deploy.plan import Step
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "compose.yaml"
 
 #: What production must set for the API and workers to start and use the right resources.
 REQUIRED_BACKEND_ENV = {
@@ -47,6 +55,37 @@ FRONTEND_ENV = {
 REFLEX_ENV = {
     "REFLEX_TRUSTED_PROXY_HOPS": "trusted_proxy_hops",
 }
+
+
+def compose_cli(
+    *args: str,
+    secret: bool = True,
+    aws_secret: bool = True,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``docker-compose -f compose.yaml ARGS`` with this shell's MEDSEGTEXT_/COMPOSE_/POSTGRES_
+    variables removed, and the two required secrets set to test values unless told not to."""
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.skip("docker-compose not installed (Debian: apt-get install docker-compose)")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MEDSEGTEXT_", "COMPOSE_", "POSTGRES_"))
+    }
+    if secret:
+        env["MEDSEGTEXT_SECRET_KEY"] = "test-secret-not-for-production"
+    if aws_secret:
+        env["MEDSEGTEXT_AWS_SECRET"] = "test-aws-secret-not-for-production"
+    env.update(extra_env or {})
+    return subprocess.run(
+        [binary, "-f", str(COMPOSE), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def steps_of(plan: list[Step], service: str, operation: str) -> list[Step]:

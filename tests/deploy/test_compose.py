@@ -1,13 +1,10 @@
 """compose.yaml: checked by a real Compose implementation (Debian's docker-compose 1.29 runs
-``config`` without an engine) and, parsed with PyYAML, against what the backend reads and what
-the ECS task definitions set."""
+``config`` without an engine) and, parsed with PyYAML, against what the backend reads. That it
+runs what the ECS task definitions run: test_container_agreement.py."""
 
 from __future__ import annotations
 
 import ipaddress
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,34 +13,24 @@ import yaml
 
 from backend.http.proxies import client_address, parse_networks
 from backend.settings import Settings
-from deploy import config as config_mod
-from deploy.ecs import taskdefs
+from deploy.containers import DATABASE_ENV, DATABASE_SECRETS
 from tests.deploy.deploy_testkit import (
-    FRONTEND_ENV,
+    COMPOSE,
     OTHER_ENV,
-    REFLEX_ENV,
     REQUIRED_BACKEND_ENV,
+    compose_cli,
     portal_config,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = ROOT / "compose.yaml"
+#: The services that call S3 or DynamoDB (migrate only runs alembic: test below).
 BACKEND_SERVICES = (
     "api",
     "worker",
     "worker-gpu",
     "worker-sagemaker",
-    "migrate",
     "aws-init",
     "dicom-node",
 )
-#: Set in compose only: the stand-ins for AWS (on ECS the task role signs real AWS calls).
-STAND_IN_ENV = {
-    "MEDSEGTEXT_S3_ENDPOINT_URL",
-    "MEDSEGTEXT_DYNAMODB_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-}
 
 
 @pytest.fixture(scope="module")
@@ -51,37 +38,8 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE.read_text())
 
 
-def _compose_cli(
-    *args: str,
-    secret: bool = True,
-    aws_secret: bool = True,
-    extra_env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        pytest.skip("docker-compose not installed (Debian: apt-get install docker-compose)")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MEDSEGTEXT_", "COMPOSE_", "POSTGRES_"))
-    }
-    if secret:
-        env["MEDSEGTEXT_SECRET_KEY"] = "test-secret-not-for-production"
-    if aws_secret:
-        env["MEDSEGTEXT_AWS_SECRET"] = "test-aws-secret-not-for-production"
-    env.update(extra_env or {})
-    return subprocess.run(
-        [binary, "-f", str(COMPOSE), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-    )
-
-
 def test_docker_compose_accepts_the_file_with_every_profile() -> None:
-    result = _compose_cli(
+    result = compose_cli(
         "--profile", "gpu", "--profile", "sagemaker", "--profile", "pacs", "config"
     )
     assert result.returncode == 0, result.stderr
@@ -112,7 +70,7 @@ def test_docker_compose_accepts_the_file_with_every_profile() -> None:
 
 
 def test_docker_compose_refuses_to_run_without_a_secret_key() -> None:
-    result = _compose_cli("config", secret=False)
+    result = compose_cli("config", secret=False)
     assert result.returncode != 0
     assert "set MEDSEGTEXT_SECRET_KEY" in result.stderr
 
@@ -151,21 +109,11 @@ def test_backend_environment_is_what_settings_read(compose: dict[str, Any]) -> N
     assert sm["MEDSEGTEXT_SAGEMAKER_ENDPOINT_URL"] == "http://sagemaker:8080"
 
 
-def test_same_variables_as_the_ecs_task_definitions(
-    compose: dict[str, Any], cfg: config_mod.Config
-) -> None:
-    """compose = ECS environment + ECS secrets + the AWS stand-ins, nothing else."""
-    for component in ("api", "worker", "dicom-node"):
-        c = taskdefs.TASK_DEFINITIONS[component](cfg)["containerDefinitions"][0]
-        ecs = {e["name"] for e in c["environment"]} | {s["name"] for s in c["secrets"]}
-        local = set(compose["services"][component]["environment"])
-        assert local == ecs | STAND_IN_ENV, (component, local ^ (ecs | STAND_IN_ENV))
-    c = taskdefs.frontend(cfg)["containerDefinitions"][0]
-    assert (
-        set(compose["services"]["frontend"]["environment"])
-        == {e["name"] for e in c["environment"]}
-        == set(FRONTEND_ENV) | set(REFLEX_ENV)
-    )
+def test_migrate_gets_the_database_and_nothing_else(compose: dict[str, Any]) -> None:
+    """alembic reads the database URL through the production settings; no AWS, no Redis."""
+    env = compose["services"]["migrate"]["environment"]
+    assert set(env) == set(DATABASE_ENV) | set(DATABASE_SECRETS)
+    assert set(env) <= Settings.env_names()
 
 
 def test_only_portal_api_and_the_node_are_published_on_loopback(compose: dict[str, Any]) -> None:
@@ -187,7 +135,7 @@ def test_the_dicom_node_is_opt_in_and_shares_the_identity_key(compose: dict[str,
         env = s[name]["environment"]
         assert env["MEDSEGTEXT_IDENTITY_KEY"] == "${MEDSEGTEXT_IDENTITY_KEY:-}", name
         assert env["MEDSEGTEXT_PACS_AE_TITLE"] == "${MEDSEGTEXT_PACS_AE_TITLE:-}", name
-    result = _compose_cli(
+    result = compose_cli(
         "--profile",
         "pacs",
         "config",
@@ -247,7 +195,7 @@ def test_api_trusts_forwarded_headers_from_the_portals_fixed_address_only(
 
 
 def test_docker_compose_resolves_the_portal_address_the_api_trusts() -> None:
-    result = _compose_cli("config")
+    result = compose_cli("config")
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
     portal = resolved["services"]["frontend"]["networks"]["default"]["ipv4_address"]
@@ -274,7 +222,7 @@ def test_portal_accepts_its_public_origin(
     extra = {"MEDSEGTEXT_PUBLIC_URL": public_url} if public_url else {}
     if hops:
         extra["MEDSEGTEXT_PORTAL_PROXY_HOPS"] = hops
-    result = _compose_cli("config", extra_env=extra)
+    result = compose_cli("config", extra_env=extra)
     assert result.returncode == 0, result.stderr
     env = yaml.safe_load(result.stdout)["services"]["frontend"]["environment"]
     portal = portal_config(root, {k: str(v) for k, v in env.items()})
@@ -307,6 +255,6 @@ def test_stand_in_checks_credentials_with_the_stacks_own_key(compose: dict[str, 
 
 
 def test_docker_compose_refuses_to_run_without_the_stand_in_key() -> None:
-    result = _compose_cli("config", aws_secret=False)
+    result = compose_cli("config", aws_secret=False)
     assert result.returncode != 0
     assert "set MEDSEGTEXT_AWS_SECRET" in result.stderr
