@@ -114,7 +114,8 @@ CONTAINERS: Mapping[str, Container] = MappingProxyType(
                 "REFLEX_TRUSTED_PROXY_HOPS": None,  # 1 behind the ALB; 0 published directly
             },
             ports=(FRONTEND_PORT,),
-            health=HealthCheck(http_probe(FRONTEND_PORT, "/ping"), 15, 5, 3, 120),
+            # the image carries its production build: a start only serves it
+            health=HealthCheck(http_probe(FRONTEND_PORT, "/ping"), 15, 5, 3, 60),
             stop_timeout_s=30,
             read_only=False,  # Reflex compiles into .web on start
         ),
