@@ -23,6 +23,9 @@ timeout), overall req/s and error rate, read p95 across all GETs, the load avera
 end, and PASS/FAIL against the budget: no errors and read p95 < 200 ms.
 ``--profile FILE`` samples the API process with py-spy (``pip install py-spy``) during the
 measured window, writes collapsed stacks to FILE and prints the functions that use most CPU.
+
+This module runs it; the simulated users are in bench/load_users.py, the report in
+bench/load_report.py, the profiler in bench/api_profile.py and the setup in bench/load_setup.py.
 """
 
 from __future__ import annotations
@@ -30,23 +33,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
-import random
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.api_profile import print_profile, start_profiler
+from bench.load_report import report
 from bench.load_setup import PASSWORD, create_accounts, reset_services, seed, sign_in_all
+from bench.load_users import run_users
 from bench.stack import (
     DEMO,
     IMAGES,
@@ -59,279 +56,6 @@ from bench.stack import (
 
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/loadtest"
 REDIS_DEFAULT = "redis://127.0.0.1:6379/9"
-READ_P95_BUDGET_MS = 200.0
-KEEPALIVE_S = 4.0  # below uvicorn's 5 s keep-alive, so no request races a closing connection
-SEARCH_TERMS = ("bilateral", "lower left", "P-01", "covid_1", "right lung")
-WORKLIST_FILTERS: tuple[dict[str, Any], ...] = (
-    {},
-    {"status": "done"},
-    {"status": "done", "review_state": "unreviewed"},
-    {"sort": "newest"},
-    {"priority": "urgent"},
-    {"sort": "oldest", "status": "done"},
-)
-
-
-@dataclass
-class Stats:
-    """Latencies and failures per route template, shared by all users."""
-
-    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    errors: Counter[str] = field(default_factory=Counter)
-    samples: dict[str, str] = field(default_factory=dict)  # one error message per route
-
-    def add(self, route: str, ms: float, error: str | None) -> None:
-        self.latencies[route].append(ms)
-        if error:
-            self.errors[route] += 1
-            self.samples.setdefault(route, error)
-
-
-@dataclass
-class User:
-    """One simulated person: a signed-in client and the cases it last saw. Its client is
-    aiohttp: the load generator shares the stack's 2 cores, and aiohttp spends about a third of
-    httpx's CPU per request, leaving more of them to the API being measured."""
-
-    role: str
-    client: aiohttp.ClientSession
-    stats: Stats
-    rng: random.Random
-    cases: list[dict[str, Any]] = field(default_factory=list)
-
-    async def call(self, route: str, method: str, url: str, **kw: Any) -> bytes | None:
-        """The body of a 2xx/3xx answer, else None; latency and any error recorded."""
-        t0 = time.perf_counter()
-        try:
-            async with self.client.request(method, url, **kw) as r:
-                body = await r.read()
-        except (aiohttp.ClientError, TimeoutError) as e:
-            self.stats.add(route, (time.perf_counter() - t0) * 1000, f"{type(e).__name__}: {e}")
-            return None
-        ms = (time.perf_counter() - t0) * 1000
-        failed = r.status >= 400
-        self.stats.add(route, ms, f"{r.status} {body[:200]!r}" if failed else None)
-        return None if failed else body
-
-    async def worklist(self) -> None:
-        params: dict[str, Any] = dict(self.rng.choice(WORKLIST_FILTERS))
-        if self.rng.random() < 0.2:
-            params["q"] = self.rng.choice(SEARCH_TERMS)
-        if self.rng.random() < 0.3:
-            params["offset"] = self.rng.choice((20, 40))
-        body = await self.call("GET /api/cases", "GET", "/api/cases", params=params)
-        if body is not None and (items := json.loads(body)["items"]):
-            self.cases = items
-
-    async def case_view(self) -> None:
-        if not self.cases:
-            return await self.worklist()
-        cid = self.rng.choice(self.cases)["id"]
-        body = await self.call("GET /api/cases/{id}", "GET", f"/api/cases/{cid}")
-        if body is None or json.loads(body)["status"] != "done":
-            return None
-        base = "preview" if self.rng.random() < 0.3 else "image"
-        await asyncio.gather(
-            *(
-                self.call(f"GET /api/cases/{{id}}/{kind}", "GET", f"/api/cases/{cid}/{kind}")
-                for kind in (base, "mask", "overlay")
-            )
-        )
-        return None
-
-    async def me(self) -> None:
-        await self.call("GET /api/me", "GET", "/api/me")
-
-    async def upload(self, images: list[Path]) -> None:
-        path = self.rng.choice(images)
-        form = aiohttp.FormData()
-        form.add_field("file", path.read_bytes(), filename=path.name, content_type="image/png")
-        form.add_field("patient_ref", f"P-{self.rng.randrange(10000):04d}")
-        priority = self.rng.choice(("routine", "routine", "urgent", "stat"))
-        form.add_field("priority", priority)
-        if priority == "stat":  # STAT needs a reason
-            form.add_field("priority_reason", "load test: simulated emergency")
-        await self.call("POST /api/cases", "POST", "/api/cases", data=form)
-
-    async def review(self) -> None:
-        done = [c for c in self.cases if c["status"] == "done"]
-        if not done:
-            return await self.worklist()
-        cid = self.rng.choice(done)["id"]
-        decision = self.rng.choice(("accept", "accept", "reject"))
-        await self.call(
-            "POST /api/cases/{id}/review",
-            "POST",
-            f"/api/cases/{cid}/review",
-            json={"decision": decision, "comment": "load test"},
-        )
-        return None
-
-    async def run(
-        self, deadline: float, think_s: float, upload_share: float, images: list[Path]
-    ) -> None:
-        await asyncio.sleep(self.rng.uniform(0, think_s))  # users arrive spread out
-        await self.worklist()
-        while time.monotonic() < deadline:
-            await asyncio.sleep(self.rng.uniform(0.5, 1.5) * think_s)
-            if time.monotonic() >= deadline:
-                break
-            x = self.rng.random()
-            if x < upload_share:
-                await (self.upload(images) if self.role == "clinician" else self.review())
-            elif x < 0.05 + upload_share:
-                await self.me()
-            elif x < 0.50:
-                await self.worklist()
-            else:
-                await self.case_view()
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile of unsorted values."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-# ---------------------------------------------------------------- run and report
-
-
-async def run_users(
-    api: str, people: list[tuple[str, str]], tokens: list[str], args: Any, images: list[Path]
-) -> tuple[Stats, float]:
-    stats = Stats()
-    users = [
-        User(
-            role,
-            aiohttp.ClientSession(
-                base_url=api,
-                timeout=aiohttp.ClientTimeout(total=args.timeout),
-                headers={"Authorization": f"Bearer {token}"},
-                connector=aiohttp.TCPConnector(limit=4, keepalive_timeout=KEEPALIVE_S),
-            ),
-            stats,
-            random.Random(1000 + i),
-        )
-        for i, ((role, _), token) in enumerate(zip(people, tokens, strict=True))
-    ]
-    t0 = time.monotonic()
-    try:
-        await asyncio.gather(
-            *(u.run(t0 + args.duration, args.think, args.upload_share, images) for u in users)
-        )
-    finally:
-        for u in users:
-            await u.client.close()
-    return stats, time.monotonic() - t0
-
-
-def report(
-    stats: Stats,
-    elapsed: float,
-    load: dict[str, tuple[float, float, float]],
-    cpu: dict[str, float],
-    args: Any,
-    mode: str,
-) -> dict[str, Any]:
-    routes: list[dict[str, Any]] = []
-    for route in sorted(stats.latencies):
-        lat = stats.latencies[route]
-        routes.append(
-            {
-                "route": route,
-                "count": len(lat),
-                "rps": len(lat) / elapsed,
-                "p50_ms": percentile(lat, 50),
-                "p95_ms": percentile(lat, 95),
-                "p99_ms": percentile(lat, 99),
-                "errors": stats.errors[route],
-            }
-        )
-    total = sum(r["count"] for r in routes)
-    errors = sum(stats.errors.values())
-    reads = [ms for route, lat in stats.latencies.items() if route.startswith("GET") for ms in lat]
-    read_p95 = percentile(reads, 95) if reads else float("nan")
-    passed = errors == 0 and read_p95 < READ_P95_BUDGET_MS
-    print(f"\n### {mode}: {args.users} users, {args.duration:.0f} s, think {args.think} s\n")
-    print("| endpoint | count | req/s | p50 ms | p95 ms | p99 ms | errors |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in routes:
-        print(
-            f"| `{r['route']}` | {r['count']} | {r['rps']:.1f} | {r['p50_ms']:.1f} | "
-            f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} |"
-        )
-    print(f"| **all** | {total} | {total / elapsed:.1f} | | | | {errors} |")
-    print(
-        f"\noverall {total / elapsed:.1f} req/s over {elapsed:.1f} s; error rate "
-        f"{errors / max(total, 1):.2%}; read p95 {read_p95:.1f} ms (budget < "
-        f"{READ_P95_BUDGET_MS:.0f} ms): {'PASS' if passed else 'FAIL'}"
-    )
-    print(
-        "load average (1/5/15 min): start "
-        + " / ".join(f"{x:.2f}" for x in load["start"])
-        + ", end "
-        + " / ".join(f"{x:.2f}" for x in load["end"])
-    )
-    if cpu:
-        print("CPU seconds during the run: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()))
-    for route, sample in stats.samples.items():
-        print(f"first error on {route}: {sample}")
-    return {
-        "mode": mode,
-        "users": args.users,
-        "duration_s": args.duration,
-        "think_s": args.think,
-        "elapsed_s": elapsed,
-        "routes": routes,
-        "requests": total,
-        "rps": total / elapsed,
-        "errors": errors,
-        "error_rate": errors / max(total, 1),
-        "read_p95_ms": read_p95,
-        "pass": passed,
-        "loadavg": load,
-        "cpu_s": cpu,
-        "error_samples": stats.samples,
-    }
-
-
-def start_profiler(pid: int, out: Path, duration: float) -> subprocess.Popen[bytes]:
-    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(exe).exists():
-        raise SystemExit("--profile needs py-spy (pip install py-spy)")
-    return subprocess.Popen(
-        [
-            exe,
-            "record",
-            "--pid",
-            str(pid),
-            "--duration",
-            str(int(duration)),
-            "--rate",
-            "50",
-            "--nonblocking",
-            "--format",
-            "raw",
-            "--output",
-            str(out),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def print_profile(path: Path, top: int = 25) -> None:
-    """Functions by the share of samples they appear in (inclusive), project code first."""
-    inclusive: Counter[str] = Counter()
-    total = 0
-    for line in path.read_text().splitlines():
-        frames, _, count = line.rpartition(" ")
-        total += int(count)
-        for frame in set(frames.split(";")):
-            inclusive[frame] += int(count)
-    print(f"\nprofile of the API process: {total} samples at 50 Hz (CPU only)")
-    for frame, samples in inclusive.most_common(top):
-        print(f"  {100 * samples / total:5.1f}%  {frame}")
 
 
 def main() -> None:
