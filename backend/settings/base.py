@@ -1,12 +1,12 @@
 """What every concern's settings class shares: the MEDSEGTEXT_ prefix, immutability,
-comma-separated lists, and errors that name the variable."""
+comma-separated lists, bounded numbers, and errors that name the variable."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BeforeValidator, ValidationError
+from pydantic import AliasChoices, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PREFIX = "MEDSEGTEXT_"
@@ -25,6 +25,20 @@ def _comma_separated(value: object) -> object:
 
 #: A comma-separated list in the environment ("a, b,"), a tuple in Python.
 CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_separated)]
+
+
+# Bounded numbers: a zero or negative timeout, size or count, or a port no socket can use, is
+# refused when the settings are read, naming its variable, and not found at the first use.
+#: A count, size or time that must be at least 1 (a timeout of 0 would fail every call).
+AtLeastOne = Annotated[int, Field(ge=1)]
+#: A count or time where 0 has a meaning (off, no wait), but a negative value none.
+NotNegative = Annotated[int, Field(ge=0)]
+#: A time in seconds that may have a fraction and must be above 0.
+PositiveSeconds = Annotated[float, Field(gt=0)]
+#: A TCP port.
+Port = Annotated[int, Field(ge=1, le=65535)]
+#: A share in per cent.
+Percent = Annotated[int, Field(ge=0, le=100)]
 
 
 def prefixed_or(conventional: str, field: str) -> Any:
@@ -74,9 +88,17 @@ class Section(BaseSettings):
         return env
 
 
+# pydantic's bound errors, said as the bound: "must be at least 1"
+_BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "above"),
+    "less_than_equal": ("le", "at most"),
+}
+
+
 def _describe(error: ValidationError) -> str:
     """One line per bad value. Our checks' messages already name their variable; pydantic's
-    own (not an integer, not a boolean...) get the variable and the value in front."""
+    own (not an integer, out of range...) get the variable and the value in front."""
     lines = []
     for e in error.errors(include_url=False):
         if e["type"] == "value_error":
@@ -84,5 +106,9 @@ def _describe(error: ValidationError) -> str:
             continue
         field = str(e["loc"][0]) if e["loc"] else ""
         name = field if field.isupper() else Section.env_name(field)
-        lines.append(f"{name}: {e['input']!r}: {e['msg']}")
+        message = e["msg"]
+        if (bound := _BOUNDS.get(e["type"])) is not None:
+            limit = e["ctx"][bound[0]]
+            message = f"must be {bound[1]} {int(limit) if limit == int(limit) else limit}"
+        lines.append(f"{name}: {e['input']!r}: {message}")
     return "; ".join(lines)

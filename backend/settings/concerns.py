@@ -10,7 +10,17 @@ import ipaddress
 from pydantic import Field, field_validator, model_validator
 
 from backend.cases.enums import Priority
-from backend.settings.base import ROOT, CommaList, Section, prefixed_or
+from backend.settings.base import (
+    ROOT,
+    AtLeastOne,
+    CommaList,
+    NotNegative,
+    Percent,
+    Port,
+    PositiveSeconds,
+    Section,
+    prefixed_or,
+)
 from inference.model_files import model_path_from_environment
 
 DEV_SECRET = "dev-insecure-secret-change-me"
@@ -70,11 +80,13 @@ class DatabaseSettings(Section):
         default=f"sqlite+aiosqlite:///{ROOT / 'var' / 'medsegtext.db'}",
         validation_alias=prefixed_or("DATABASE_URL", "database_url"),
     )
-    db_connect_timeout_seconds: int = 5  # PostgreSQL only
-    db_command_timeout_seconds: int = 30  # PostgreSQL only: a statement that runs longer fails
-    db_pool_timeout_seconds: int = 10  # waiting for a pooled connection
-    db_pool_size: int = 5  # PostgreSQL connections per process, plus db_max_overflow at peaks
-    db_max_overflow: int = 5
+    db_connect_timeout_seconds: AtLeastOne = 5  # PostgreSQL only
+    # PostgreSQL only: a statement that runs longer fails
+    db_command_timeout_seconds: AtLeastOne = 30
+    db_pool_timeout_seconds: AtLeastOne = 10  # waiting for a pooled connection
+    # PostgreSQL connections per process, plus db_max_overflow at peaks
+    db_pool_size: AtLeastOne = 5
+    db_max_overflow: NotNegative = 5
 
 
 class QueueSettings(Section):
@@ -85,13 +97,23 @@ class QueueSettings(Section):
     redis_url: str = Field(
         default="redis://127.0.0.1:6379/0", validation_alias=prefixed_or("REDIS_URL", "redis_url")
     )
-    redis_connect_timeout_seconds: int = 2
-    worker_redis_outage_seconds: int = 60  # the worker rides out a Redis restart this long
-    job_max_tries: int = 6
-    job_timeout_seconds: int = 120
-    job_retry_base_seconds: float = 2.0
-    job_retry_cap_seconds: float = 30.0
-    sweep_queued_grace_seconds: int = 15  # a queued case with no job after this is re-enqueued
+    redis_connect_timeout_seconds: AtLeastOne = 2
+    worker_redis_outage_seconds: NotNegative = 60  # the worker rides out a Redis restart this long
+    job_max_tries: AtLeastOne = 6
+    job_timeout_seconds: AtLeastOne = 120
+    job_retry_base_seconds: PositiveSeconds = 2.0
+    job_retry_cap_seconds: PositiveSeconds = 30.0
+    # a queued case with no job after this is re-enqueued
+    sweep_queued_grace_seconds: AtLeastOne = 15
+
+    @model_validator(mode="after")
+    def _job_retry_cap_at_least_base(self) -> QueueSettings:
+        if self.job_retry_cap_seconds < self.job_retry_base_seconds:
+            raise ValueError(
+                "MEDSEGTEXT_JOB_RETRY_CAP_SECONDS must be at least "
+                "MEDSEGTEXT_JOB_RETRY_BASE_SECONDS"
+            )
+        return self
 
 
 class AwsSettings(Section):
@@ -106,9 +128,9 @@ class AwsSettings(Section):
     s3_prefix: str = "cases/"
     dynamodb_endpoint_url: str | None = None
     dynamodb_table: str = "medsegtext-predictions"
-    aws_connect_timeout_seconds: int = 3
-    aws_read_timeout_seconds: int = 10  # per attempt, S3 and DynamoDB
-    aws_max_attempts: int = 2
+    aws_connect_timeout_seconds: AtLeastOne = 3
+    aws_read_timeout_seconds: AtLeastOne = 10  # per attempt, S3 and DynamoDB
+    aws_max_attempts: AtLeastOne = 2
 
 
 class InferenceSettings(Section):
@@ -117,7 +139,8 @@ class InferenceSettings(Section):
     inference_backend: str = "local"  # local | sagemaker
     sagemaker_endpoint: str = "medsegtext"
     sagemaker_endpoint_url: str | None = None  # None = AWS sagemaker-runtime
-    sagemaker_timeout_seconds: int = 60  # invoke_endpoint read timeout; < job_timeout_seconds
+    # invoke_endpoint read timeout; < job_timeout_seconds
+    sagemaker_timeout_seconds: AtLeastOne = 60
     # None = the shipped model; when MEDSEGTEXT_MODEL_PATH is unset, the inference core's rule
     # (MEDSEGTEXT_MODEL, deprecated, with a warning) so the API and the workers agree
     model_path: str | None = Field(default_factory=model_path_from_environment)
@@ -125,8 +148,8 @@ class InferenceSettings(Section):
     # Micro-batching in the local backend (backend.inference_backends.local): concurrent jobs'
     # images go to the model together, up to this many per call, waiting at most this long for
     # company while a thread is free. 1 = one model call per case.
-    inference_max_batch: int = 1
-    inference_batch_wait_ms: int = 5
+    inference_max_batch: AtLeastOne = 1
+    inference_batch_wait_ms: NotNegative = 5
 
 
 class UploadSettings(Section):
@@ -134,9 +157,9 @@ class UploadSettings(Section):
     table so that every API process sees the same numbers; 0 turns a rate off. STAT uploads
     also need a reason."""
 
-    max_upload_bytes: int = 64 * 2**20
-    uploads_per_minute: int = 30
-    stat_uploads_per_hour: int = 10
+    max_upload_bytes: AtLeastOne = 64 * 2**20
+    uploads_per_minute: NotNegative = 30
+    stat_uploads_per_hour: NotNegative = 10
 
 
 class AccountSettings(Section):
@@ -153,16 +176,17 @@ class AccountSettings(Section):
     last two spare an address the account has signed in from within login_known_client_days, so
     nobody can lock an owner out from elsewhere."""
 
-    session_ttl_hours: int = 12
-    personal_token_max_days: int = 90
-    personal_tokens_per_user: int = 20
-    sessions_per_user: int = 30  # a shift on many workstations, bench/idle_budgets.py's 20 at once
-    login_max_failures: int = 5
-    login_lockout_seconds: int = 300
-    login_client_max_failures: int = 100
-    login_account_max_failures: int = 50
-    login_account_lockout_seconds: int = 60
-    login_known_client_days: int = 30
+    session_ttl_hours: AtLeastOne = 12
+    personal_token_max_days: AtLeastOne = 90
+    personal_tokens_per_user: AtLeastOne = 20
+    # a shift on many workstations, bench/idle_budgets.py's 20 at once
+    sessions_per_user: AtLeastOne = 30
+    login_max_failures: AtLeastOne = 5
+    login_lockout_seconds: AtLeastOne = 300
+    login_client_max_failures: AtLeastOne = 100
+    login_account_max_failures: AtLeastOne = 50
+    login_account_lockout_seconds: AtLeastOne = 60
+    login_known_client_days: NotNegative = 30
 
 
 class TriageSettings(Section):
@@ -170,10 +194,19 @@ class TriageSettings(Section):
     this long (routine -> urgent after the first, -> stat after both), so no case waits
     forever."""
 
-    triage_routine_escalation_hours: int = 24
-    triage_urgent_escalation_hours: int = 4
-    triage_high_burden_percent: int = 20  # lesion burden (% of image) that adds urgency
-    triage_moderate_burden_percent: int = 10
+    triage_routine_escalation_hours: AtLeastOne = 24
+    triage_urgent_escalation_hours: AtLeastOne = 4
+    triage_high_burden_percent: Percent = 20  # lesion burden (% of image) that adds urgency
+    triage_moderate_burden_percent: Percent = 10
+
+    @model_validator(mode="after")
+    def _moderate_burden_below_high(self) -> TriageSettings:
+        if self.triage_moderate_burden_percent > self.triage_high_burden_percent:
+            raise ValueError(
+                "MEDSEGTEXT_TRIAGE_MODERATE_BURDEN_PERCENT must not be above "
+                "MEDSEGTEXT_TRIAGE_HIGH_BURDEN_PERCENT"
+            )
+        return self
 
 
 def _check_ae_title(variable: str, title: str) -> None:
@@ -200,16 +233,16 @@ class DicomSettings(Section):
 
     dicom_ae_title: str = "MEDSEGTEXT"
     dicom_host: str = "127.0.0.1"
-    dicom_port: int = 11112
+    dicom_port: Port = 11112
     dicom_calling_aets: CommaList = ()
     dicom_service_account: str = "dicom-node@example.org"
     dicom_priority: Priority = Priority.ROUTINE
-    dicom_max_associations: int = 4
-    dicom_max_instance_bytes: int = 64 * 2**20
+    dicom_max_associations: AtLeastOne = 4
+    dicom_max_instance_bytes: AtLeastOne = 64 * 2**20
     # where arriving data sets are spooled (empty: <system temp>/medsegtext-dicom-<port>), and
     # how long a spooled file nobody handles may sit unchanged before it is removed
     dicom_spool_dir: str = ""
-    dicom_spool_max_idle_seconds: int = 120
+    dicom_spool_max_idle_seconds: AtLeastOne = 120
 
     @field_validator("dicom_ae_title")
     @classmethod
@@ -233,19 +266,6 @@ class DicomSettings(Section):
             )
         return priority
 
-    @field_validator(
-        "dicom_max_associations", "dicom_max_instance_bytes", "dicom_spool_max_idle_seconds"
-    )
-    @classmethod
-    def _at_least_one(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError(
-                "MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS, "
-                "MEDSEGTEXT_DICOM_MAX_INSTANCE_BYTES and "
-                "MEDSEGTEXT_DICOM_SPOOL_MAX_IDLE_SECONDS must be at least 1"
-            )
-        return value
-
 
 class PacsSettings(Section):
     """Results back to the PACS (backend.pacs_outbox): the PACS that receives a PACS case's SEG,
@@ -259,10 +279,10 @@ class PacsSettings(Section):
 
     pacs_ae_title: str = ""
     pacs_host: str = "127.0.0.1"
-    pacs_port: int = 104
-    pacs_timeout_seconds: int = 30  # connect, association and each C-STORE response
-    pacs_retry_base_seconds: float = 5.0
-    pacs_retry_cap_seconds: float = 300.0
+    pacs_port: Port = 104
+    pacs_timeout_seconds: AtLeastOne = 30  # connect, association and each C-STORE response
+    pacs_retry_base_seconds: PositiveSeconds = 5.0
+    pacs_retry_cap_seconds: PositiveSeconds = 300.0
     pacs_send_preliminary: bool = False  # also send the model's result before review
     identity_key: str = ""
 
@@ -273,23 +293,12 @@ class PacsSettings(Section):
             _check_ae_title("MEDSEGTEXT_PACS_AE_TITLE", title)
         return title
 
-    @field_validator("pacs_port")
-    @classmethod
-    def _tcp_port(cls, port: int) -> int:
-        if not 0 < port < 65536:
-            raise ValueError(f"MEDSEGTEXT_PACS_PORT: {port} is not a TCP port")
-        return port
-
     @model_validator(mode="after")
-    def _positive_times(self) -> PacsSettings:
-        if (
-            self.pacs_timeout_seconds < 1
-            or self.pacs_retry_base_seconds <= 0
-            or self.pacs_retry_cap_seconds < self.pacs_retry_base_seconds
-        ):
+    def _pacs_retry_cap_at_least_base(self) -> PacsSettings:
+        if self.pacs_retry_cap_seconds < self.pacs_retry_base_seconds:
             raise ValueError(
-                "MEDSEGTEXT_PACS_TIMEOUT_SECONDS and MEDSEGTEXT_PACS_RETRY_BASE_"
-                "SECONDS must be positive, and the retry cap at least the base"
+                "MEDSEGTEXT_PACS_RETRY_CAP_SECONDS must be at least "
+                "MEDSEGTEXT_PACS_RETRY_BASE_SECONDS (the retry cap at least the base)"
             )
         return self
 

@@ -53,7 +53,7 @@ def test_a_key_that_is_not_32_bytes_of_base64_is_refused(monkeypatch, bad: str) 
     ("name", "value", "says"),
     [
         ("PACS_AE_TITLE", "A" * 17, "not a DICOM AE title"),
-        ("PACS_PORT", "0", "not a TCP port"),
+        ("PACS_PORT", "0", "MEDSEGTEXT_PACS_PORT: .0.: must be at least 1"),
         ("PACS_RETRY_CAP_SECONDS", "0.5", "retry cap"),
     ],
 )

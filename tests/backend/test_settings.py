@@ -142,3 +142,79 @@ def test_model_path_has_one_name_and_the_old_one_still_works_with_a_warning(monk
     with caplog.at_level(logging.WARNING, logger="inference.model_files"):
         assert load_settings().model_path == "/models/new-name.onnx"
     assert "deprecated" not in caplog.text
+
+
+def _numeric_fields() -> list[str]:
+    return sorted(
+        name for name, info in Settings.model_fields.items() if info.annotation in (int, float)
+    )
+
+
+@pytest.mark.parametrize("field", _numeric_fields())
+def test_every_number_refuses_a_negative_value_naming_its_variable(monkeypatch, field):
+    """A timeout, size, count or port below zero is refused when the settings are read."""
+    name = f"MEDSEGTEXT_{field.upper()}"
+    monkeypatch.setenv(name, "-1")
+    with pytest.raises(SettingsError, match=rf"^{name}: '-1': must be (at least [01]|above 0)$"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("MEDSEGTEXT_DB_POOL_SIZE", "0", "must be at least 1"),
+        ("MEDSEGTEXT_DB_CONNECT_TIMEOUT_SECONDS", "0", "must be at least 1"),
+        ("MEDSEGTEXT_JOB_TIMEOUT_SECONDS", "0", "must be at least 1"),
+        ("MEDSEGTEXT_JOB_MAX_TRIES", "0", "must be at least 1"),
+        ("MEDSEGTEXT_JOB_RETRY_BASE_SECONDS", "0", "must be above 0"),
+        ("MEDSEGTEXT_AWS_READ_TIMEOUT_SECONDS", "0", "must be at least 1"),
+        ("MEDSEGTEXT_MAX_UPLOAD_BYTES", "0", "must be at least 1"),
+        ("MEDSEGTEXT_INFERENCE_MAX_BATCH", "0", "must be at least 1"),
+        ("MEDSEGTEXT_SESSION_TTL_HOURS", "0", "must be at least 1"),
+        ("MEDSEGTEXT_DICOM_PORT", "0", "must be at least 1"),
+        ("MEDSEGTEXT_DICOM_PORT", "65536", "must be at most 65535"),
+        ("MEDSEGTEXT_PACS_PORT", "70000", "must be at most 65535"),
+        ("MEDSEGTEXT_TRIAGE_HIGH_BURDEN_PERCENT", "101", "must be at most 100"),
+    ],
+)
+def test_a_number_out_of_its_range_names_its_variable(monkeypatch, name, value, says):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=re.escape(f"{name}: '{value}': {says}")):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        (
+            {"MEDSEGTEXT_JOB_RETRY_BASE_SECONDS": "10", "MEDSEGTEXT_JOB_RETRY_CAP_SECONDS": "5"},
+            "MEDSEGTEXT_JOB_RETRY_CAP_SECONDS must be at least MEDSEGTEXT_JOB_RETRY_BASE_SECONDS",
+        ),
+        (
+            {
+                "MEDSEGTEXT_TRIAGE_HIGH_BURDEN_PERCENT": "10",
+                "MEDSEGTEXT_TRIAGE_MODERATE_BURDEN_PERCENT": "20",
+            },
+            "MEDSEGTEXT_TRIAGE_MODERATE_BURDEN_PERCENT must not be above",
+        ),
+    ],
+)
+def test_two_numbers_out_of_order_are_refused(monkeypatch, values, says):
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=re.escape(says)):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ("MEDSEGTEXT_UPLOADS_PER_MINUTE", "uploads_per_minute"),  # 0: no rate limit
+        ("MEDSEGTEXT_STAT_UPLOADS_PER_HOUR", "stat_uploads_per_hour"),
+        ("MEDSEGTEXT_INFERENCE_BATCH_WAIT_MS", "inference_batch_wait_ms"),  # 0: no wait
+        ("MEDSEGTEXT_DB_MAX_OVERFLOW", "db_max_overflow"),
+    ],
+)
+def test_zero_is_kept_where_it_means_off(monkeypatch, name, field):
+    monkeypatch.setenv(name, "0")
+    assert getattr(load_settings(), field) == 0

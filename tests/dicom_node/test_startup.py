@@ -51,7 +51,7 @@ def test_a_misconfigured_node_does_not_start(
         ("MEDSEGTEXT_DICOM_CALLING_AETS", "PACS,WAY-TOO-LONG-AE-TITLE", "is not a DICOM AE title"),
         ("MEDSEGTEXT_DICOM_AE_TITLE", " PADDED", "is not a DICOM AE title"),
         ("MEDSEGTEXT_DICOM_PRIORITY", "asap", "is not one of routine, urgent, stat"),
-        ("MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS", "0", "must be at least 1"),
+        ("MEDSEGTEXT_DICOM_MAX_ASSOCIATIONS", "0", "ASSOCIATIONS: .0.: must be at least 1"),
     ],
 )
 def test_bad_dicom_settings_are_refused_when_read(
