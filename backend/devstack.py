@@ -54,6 +54,7 @@ DEMO_ACCOUNTS = (  # fixed so the printout stays true on every start; developmen
 )
 READY_TIMEOUT_S = 420.0  # the portal's first start installs Reflex and bun and builds the bundle
 WORKER_HEALTH_KEY = "arq:queue:health-check"  # arq writes it on a worker's first poll
+log = logging.getLogger(__name__)
 
 
 def say(line: str, error: bool = False) -> None:
@@ -147,9 +148,12 @@ async def prepare(settings: Settings) -> list[tuple[str, str, str]]:
 
 async def ensure_demo_accounts(services: Any) -> list[tuple[str, str, str]]:
     """One account per role through the accounts service; an existing one is left as it is,
-    except the admin's password when MEDSEGTEXT_ADMIN_PASSWORD fixes it. Returns what to print
-    for each: the password, or, where the stored one is no longer the demo one, how to set a
-    new one (checked against the stored hash, so the printout never shows a stale password)."""
+    except the admin's password when MEDSEGTEXT_ADMIN_PASSWORD fixes it. An address that is
+    already another role's account (MEDSEGTEXT_ADMIN_EMAIL naming a clinician, say) is not
+    this stack's to reset: it is left untouched and the refusal logged as an error. Returns
+    what to print for each: the password, or, where the stored one is no longer the demo one,
+    how to set a new one (checked against the stored hash, so the printout never shows a stale
+    password)."""
     from backend.accounts import repository
     from backend.accounts.passwords import check_policy, hash_password, verify_password
     from backend.accounts.service import create_user
@@ -172,9 +176,21 @@ async def ensure_demo_accounts(services: Any) -> list[tuple[str, str, str]]:
         )
     )
     printed: list[tuple[str, str, str]] = []
-    for (email, role, password), user, unchanged in zip(accounts, stored, still, strict=True):
+    for (email, role, password), unchanged in zip(accounts, still, strict=True):
         async with transaction(services.sessions) as session:
-            if user is None:
+            # read again: an earlier entry may have just made this address (the same email)
+            user = await repository.get_user_by_email(session, email.strip().lower())
+            if user is not None and user.role != role:
+                log.error(
+                    "%s is a %s's account, not the demo %s: left as it is (password "
+                    "untouched); name another address%s",
+                    email,
+                    user.role,
+                    role,
+                    " in MEDSEGTEXT_ADMIN_EMAIL" if role == Role.ADMIN and admin_email else "",
+                )
+                printed.append((email, role, f"not set up: already a {user.role}'s account"))
+            elif user is None:
                 await create_user(
                     session,
                     None,
