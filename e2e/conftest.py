@@ -7,8 +7,10 @@ e2e_stack.ACCOUNTS). Screenshots go to e2e/artifacts/.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,7 +22,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e2e_stack import ACCOUNTS, API_READY_S, BUN, CHROMIUM, DATA, PORTAL_READY_S, Stack
+from e2e_stack import ACCOUNTS, API_READY_S, BUN, CHROMIUM, DATA, PORTAL_READY_S, ROOT, Stack
 
 from tests.shared_data import require
 
@@ -35,6 +37,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 QATA_IMAGES = DATA / "qata-cov19" / "images"
+PORTAL_PYTHON = ROOT / "frontend" / ".venv" / "bin" / "python"
 RESTART_TESTS = "test_portal_restart.py"
 #: pytest-timeout's limit for a browser test: the first one also waits for the live stack, which
 #: on a fresh machine installs and builds the portal first.
@@ -236,3 +239,21 @@ def done_case(api: Api, xray: Path) -> dict[str, Any]:
         "clinician", xray, patient_ref="E2E-REVIEW", age="61", sex="F", priority="urgent"
     )
     return api.wait_done("clinician", created["id"])
+
+
+@pytest.fixture(scope="session")
+def portal() -> dict[str, Any]:
+    """Every portal state's handlers and defaults, from the state classes themselves."""
+    if not PORTAL_PYTHON.exists():
+        pytest.skip(f"{PORTAL_PYTHON} is missing: run frontend/run.sh --setup-only")
+    out = subprocess.run(
+        [str(PORTAL_PYTHON), str(Path(__file__).parent / "portal_handlers.py")],
+        cwd=ROOT / "frontend",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    listed: dict[str, Any] = json.loads(out.stdout)
+    assert len(listed["handlers"]) > 40, listed["handlers"]  # the enumeration found the states
+    return listed

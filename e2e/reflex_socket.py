@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import re
 import threading
 import time
 import uuid
@@ -26,6 +27,8 @@ from websockets.sync.client import connect
 from websockets.typing import Origin
 
 NAMESPACE = "/_event"
+# sign-in sends the tab through this portal route, which gives the browser a new cookie value
+SIGNED_IN = re.compile(r"/_portal/signed-in\?code=[A-Za-z0-9_-]+")
 
 
 def browser_cookies(portal_url: str) -> str:
@@ -84,10 +87,11 @@ class ReflexSocket:
             return
 
     def fire(self, name: str, payload: dict[str, Any] | None = None, path: str = "/") -> None:
+        """Send the event as the tab at address `path` (its query included) sends it."""
         event = {
             "name": name,
             "payload": payload or {},
-            "router_data": {"pathname": path, "asPath": path},
+            "router_data": {"pathname": path.split("?", 1)[0], "asPath": path},
         }
         self.ws.send(f"42{NAMESPACE}," + json.dumps(["event", event]))
 
@@ -150,3 +154,20 @@ def merged(updates: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for state, delta in (u.get("delta") or {}).items():
             out.setdefault(state, {}).update(delta)
     return out
+
+
+def sign_in_tab(portal: dict[str, Any], tab: ReflexSocket, email: str, password: str) -> str:
+    """Sign the tab in through the portal (`portal`: the handlers e2e/portal_handlers.py
+    lists); the URL of the sign-in's last step (the navigation that gives the browser its new
+    cookie), which a browser would open at once."""
+    auth = next(h["state"] for h in portal["handlers"] if h["name"] == "login")
+    updates = tab.call(
+        f"{auth}.login",
+        {"form": {"email": email, "password": password}},
+        path="/login",
+        limit=30,
+        until=lambda got: any(SIGNED_IN.search(js) for js in scripts(got)),
+    )
+    found = [m.group(0) for js in scripts(updates) if (m := SIGNED_IN.search(js))]
+    assert found, f"{email} did not sign in through the portal: {updates}"
+    return found[0]

@@ -18,9 +18,7 @@ tab with the browser's current cookie is signed in (the control).
 from __future__ import annotations
 
 import json
-import re
 import secrets
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,10 +26,9 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_stack import ACCOUNTS, ROOT
-from reflex_socket import ReflexSocket, merged, redirects, scripts
+from e2e_stack import ACCOUNTS
+from reflex_socket import ReflexSocket, merged, redirects, sign_in_tab
 
-PORTAL_PYTHON = ROOT / "frontend" / ".venv" / "bin" / "python"
 SUFFIX = "_rx_state_"
 # Public handlers of AuthState (the sign-in page); every other handler must refuse a tab that
 # is not signed in by sending it to /login.
@@ -39,26 +36,6 @@ PUBLIC = {"login", "open_login"}
 # What a tab that is not signed in may see change: why it is on the sign-in page.
 MAY_CHANGE = {"notice", "login_error", "login_busy", "current_page"}
 COOKIE = "medsegtext_browser"
-# sign-in sends the tab through this portal route, which gives the browser a new cookie value
-SIGNED_IN = re.compile(r"/_portal/signed-in\?code=[A-Za-z0-9_-]+")
-
-
-@pytest.fixture(scope="module")
-def portal() -> dict[str, Any]:
-    """Every portal state's handlers and defaults, from the state classes themselves."""
-    if not PORTAL_PYTHON.exists():
-        pytest.skip(f"{PORTAL_PYTHON} is missing: run frontend/run.sh --setup-only")
-    out = subprocess.run(
-        [str(PORTAL_PYTHON), str(Path(__file__).parent / "portal_handlers.py")],
-        cwd=ROOT / "frontend",
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    listed: dict[str, Any] = json.loads(out.stdout)
-    assert len(listed["handlers"]) > 40, listed["handlers"]  # the enumeration found the states
-    return listed
 
 
 @pytest.fixture(scope="module")
@@ -136,23 +113,6 @@ def test_every_handler_but_the_sign_in_pages_is_guarded(portal: dict[str, Any], 
         if admitted != expected:
             wrong[name] = (h["guarded"], admitted)
     assert wrong == {}, "these handlers admit other roles than their page"
-
-
-def _sign_in(portal: dict[str, Any], tab: ReflexSocket, role: str) -> str:
-    """Sign the tab in through the portal; the URL of the sign-in's last step (the navigation
-    that gives the browser its new cookie), which a browser would open at once."""
-    auth = next(h["state"] for h in portal["handlers"] if h["name"] == "login")
-    email, password = ACCOUNTS[role]
-    updates = tab.call(
-        f"{auth}.login",
-        {"form": {"email": email, "password": password}},
-        path="/login",
-        limit=30,
-        until=lambda got: any(SIGNED_IN.search(js) for js in scripts(got)),
-    )
-    found = [m.group(0) for js in scripts(updates) if (m := SIGNED_IN.search(js))]
-    assert found, f"{role} did not sign in through the portal: {updates}"
-    return found[0]
 
 
 def _is_login(path: str) -> bool:
@@ -279,7 +239,7 @@ def test_a_tab_that_never_signed_in_gets_nothing(
     for role in (first, last):  # real tabs, signed in through the portal, `last` the latest
         tabs[role] = ReflexSocket(base_url)
         sockets.append(tabs[role])
-        _sign_in(portal, tabs[role], role)
+        sign_in_tab(portal, tabs[role], *ACCOUNTS[role])
     worklist = next(h["state"] for h in portal["handlers"] if h["state"].endswith("worklist_state"))
     seen = tabs["clinician"].call(
         f"{worklist}.load", limit=30, until=lambda got: world["marker"] in json.dumps(got)
@@ -361,7 +321,7 @@ def test_a_browsers_session_reaches_only_its_own_tabs(
     """The signed-in browser's cookie is the only thing that lets a new tab in."""
     first = ReflexSocket(base_url)
     sockets.append(first)
-    step = _sign_in(portal, first, "clinician")
+    step = sign_in_tab(portal, first, *ACCOUNTS["clinician"])
     before = first.cookies
     stranger = ReflexSocket(base_url)  # another browser's page load: its own cookie
     sockets.append(stranger)

@@ -15,6 +15,7 @@ from typing import Any
 from e2e_pages import TIMEOUT_MS, shot, sign_in
 from e2e_stack import ACCOUNTS, DATA
 from playwright.sync_api import Browser, Page, expect
+from reflex_socket import ReflexSocket, redirects, sign_in_tab
 
 ANALYSIS_MS = 120_000
 APPEARS_S = 30  # "appears at all": the delay itself is measured and printed, not asserted
@@ -128,6 +129,69 @@ def test_filters_and_sort_live_in_the_url(
     page.get_by_role("button", name="Clear filters").click()
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_label("Status", exact=True)).to_have_value("all")
+
+
+def test_filters_picked_back_to_back_all_hold(
+    page: Page, done_case: dict[str, Any], artifacts: Path
+) -> None:
+    """Three picks in a row, without waiting for a load between them, and a search typed as
+    soon as the page is there: a load that finishes meanwhile must not undo any of them."""
+    sign_in(page, *ACCOUNTS["reviewer"])
+    rows = page.locator(".case-row")
+    expect(rows.first).to_be_visible(timeout=TIMEOUT_MS)
+    page.get_by_label("Status", exact=True).select_option("done")
+    page.get_by_label("Priority", exact=True).select_option("urgent")  # the done_case is urgent
+    page.get_by_label("Sort", exact=True).select_option("newest")
+    expect(page).to_have_url(re.compile(r"/\?status=done&priority=urgent&sort=newest$"))
+    expect(page.get_by_label("Status", exact=True)).to_have_value("done")
+    expect(page.get_by_label("Priority", exact=True)).to_have_value("urgent")
+    expect(page.locator(f'.case-row[data-case="{done_case["id"]}"]')).to_be_visible()
+    listed = rows.evaluate_all(
+        """rs => rs.map(r => r.dataset.status + ' '
+                         + r.querySelector('[data-label=Priority]').innerText.toLowerCase())"""
+    )
+    assert listed and all(re.match(r"done urgent\b", s) for s in listed), listed
+    shot(page, artifacts, "worklist-picked-back-to-back")
+
+    page.goto("/")
+    search = page.locator("#worklist-search")
+    search.fill("E2E-REVIEW")  # as soon as the box is there, before the page's load is done
+    expect(rows.first).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator("#live-indicator")).to_contain_text("Live", timeout=TIMEOUT_MS)
+    expect(search).to_have_value("E2E-REVIEW")
+    search.press("Enter")
+    expect(page).to_have_url(re.compile(r"/\?q=E2E-REVIEW$"))
+    expect(page.locator(f'.case-row[data-case="{done_case["id"]}"]')).to_be_visible()
+    patients = rows.evaluate_all("rs => rs.map(r => r.querySelector('.cell-patient a').innerText)")
+    assert patients and set(patients) == {"E2E-REVIEW"}, patients
+
+
+def test_the_load_of_an_address_left_behind_does_not_undo_a_pick(
+    portal: dict[str, Any], base_url: str
+) -> None:
+    """The race behind the test above, in a fixed order, on a tab's own websocket: the browser
+    sends each address's load when it gets there, so the load of /?status=done can come after
+    the priority was picked there. That load must not put the priority back to all, or the sort
+    picked next loses it."""
+    worklist = next(h["state"] for h in portal["handlers"] if h["state"].endswith("worklist_state"))
+    tab = ReflexSocket(base_url)
+    try:
+        sign_in_tab(portal, tab, *ACCOUNTS["reviewer"])
+
+        def pick(handler: str, value: str, at: str) -> list[str]:
+            updates = tab.call(f"{worklist}.{handler}", {"value": value}, path=at, until=redirects)
+            return redirects(updates)
+
+        assert pick("set_status_filter", "done", "/") == ["/?status=done"]
+        assert pick("set_priority_filter", "urgent", "/?status=done") == [
+            "/?status=done&priority=urgent"
+        ]
+        tab.fire(f"{worklist}.load", path="/?status=done")  # handled before the next pick
+        assert pick("set_sort", "newest", "/?status=done") == [
+            "/?status=done&priority=urgent&sort=newest"
+        ]
+    finally:
+        tab.close()
 
 
 def test_a_phone_gets_a_card_list_without_sideways_scrolling(

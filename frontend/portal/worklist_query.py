@@ -1,8 +1,9 @@
 """The worklist's view as a URL, and which new cases call for an alert (pure functions).
 
-The address is the view's one source of truth: a filter, sort, search or page change
-navigates to its URL (e.g. ``/?status=done&priority=stat&sort=newest``), and the page's
-on_load reads it back, so a reload, the back button or a shared link shows the same view.
+The address names the view: a filter, sort, search or page change navigates to its URL
+(e.g. ``/?status=done&priority=stat&sort=newest``), and the page's on_load reads an address
+it did not pick itself back into the controls, so a reload, the back button or a shared link
+shows the same view (the controls hold the tab's own latest pick: portal/state/worklist.py).
 """
 
 from __future__ import annotations

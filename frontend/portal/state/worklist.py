@@ -3,6 +3,7 @@ polling, with an alert for new STAT, urgent or abnormal cases."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -31,6 +32,11 @@ from portal.worklist_query import (
 POLL_SECONDS = 2.0
 POLL_IDLE_SECONDS = 30 * 60  # a forgotten tab stops polling; any action on the page resumes it
 WATCH_LIMIT = 50  # new cases looked at for alerts, newest first
+# Shows the address's search in the box, unless the user is typing there (box focused).
+SHOW_SEARCH = (
+    "(q => {{ const box = document.getElementById('worklist-search');"
+    " if (box && box !== document.activeElement) box.value = q; }})({})"
+)
 
 
 def case_row(c: dict[str, Any]) -> CaseRow:
@@ -79,6 +85,9 @@ class WorklistState(AuthState):
     refreshed: str = ""  # when the list was last fetched
     alerts: list[AlertRow] = field(list)
     _acted_at: float = 0.0
+    # The addresses this tab's picks navigated to whose loads have not all come back yet, after
+    # the address the first of them left; the last is the latest pick (see load).
+    _pushed: list[str] = field(list)
     _thumbs: dict[str, str] = field(dict)  # case id -> its thumbnail link
     # The alert watch: cases created after the worklist was first opened in this tab, by the
     # API's clock (the newest case's created_at then), whatever the filters.
@@ -122,6 +131,7 @@ class WorklistState(AuthState):
         """Show the view at once and navigate to its URL; that page load fetches it. Through
         the URL and back, so the view shown is the one a reload of that URL shows."""
         view = parse(dict(parse_qsl(urlsplit(view.url()).query)))
+        self._pushed = [*(self._pushed or [self._view().url()]), view.url()]
         self._show_view(view)
         self._acted_at = time.monotonic()
         return rx.redirect(view.url())
@@ -200,11 +210,21 @@ class WorklistState(AuthState):
 
     @rx.event
     async def load(self) -> Any:
-        """The page's on_load, also after each change of view (the URL says which)."""
+        """The page's on_load, also after each change of view (the URL says which).
+
+        The controls hold the latest pick: a load of an address a pick has since left (one the
+        browser sent before it got to the newer address) is dropped, so it cannot put older
+        filters back into the controls and lose that pick; the newer address's load follows.
+        Any other address (a link, a reload, the back button) is shown as it says."""
         self.current_page = routes.WORKLIST.name
-        self._show_view(parse(self.router.url.query_parameters))
         self._acted_at, self.paused = time.monotonic(), False
-        yield rx.set_value("worklist-search", self.query)
+        view = parse(self.router.url.query_parameters)
+        if self._pushed[-1:] != [view.url()]:
+            if view.url() in self._pushed:
+                return
+            self._show_view(view)
+            yield rx.call_script(SHOW_SEARCH.format(json.dumps(self.query)))
+        self._pushed = []
         async for update in self._fetch():
             yield update
 
