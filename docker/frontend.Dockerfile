@@ -3,7 +3,7 @@
 #   docker build -f docker/frontend.Dockerfile -t medsegtext/frontend .  (from the repository root)
 #   ... --build-arg MEDSEGTEXT_PUBLIC_URL=https://portal.hospital.example   (the URL browsers use)
 # Runs with MEDSEGTEXT_API_URL (the API, e.g. http://api:8000). The build is made for
-# MEDSEGTEXT_PUBLIC_URL and MEDSEGTEXT_PORTAL_PROXY_HOPS; a container started with other values
+# MEDSEGTEXT_PUBLIC_URL and PROXY_HOPS (build arguments); a container started with other values
 # exits naming them (frontend/prod_run.py) rather than rebuild. The portal has its own virtual
 # environment: reflex needs redis>=6.4, the backend's arq needs redis<6.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -27,10 +27,10 @@ RUN frontend/run.sh --setup-only && frontend/.venv/bin/pip install --upgrade pip
 COPY frontend ./frontend
 # The variables the build is made from, the same in the final stage (frontend/build_key.py).
 ARG MEDSEGTEXT_PUBLIC_URL=http://localhost:3000
-ARG MEDSEGTEXT_PORTAL_PROXY_HOPS=0
+ARG PROXY_HOPS=0
 ENV MEDSEGTEXT_PORTAL_HOST=0.0.0.0 MEDSEGTEXT_PORTAL_PORT=3000 \
     REFLEX_API_URL=${MEDSEGTEXT_PUBLIC_URL} REFLEX_DEPLOY_URL=${MEDSEGTEXT_PUBLIC_URL} \
-    REFLEX_TRUSTED_PROXY_HOPS=${MEDSEGTEXT_PORTAL_PROXY_HOPS}
+    REFLEX_TRUSTED_PROXY_HOPS=${PROXY_HOPS}
 # The production build, exactly as a start makes it; the packages it was made with are not
 # needed to serve it.
 RUN frontend/run.sh --build-only \
@@ -38,12 +38,12 @@ RUN frontend/run.sh --build-only \
 
 FROM ${PYTHON_IMAGE}
 ARG MEDSEGTEXT_PUBLIC_URL=http://localhost:3000
-ARG MEDSEGTEXT_PORTAL_PROXY_HOPS=0
+ARG PROXY_HOPS=0
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 REFLEX_TELEMETRY_ENABLED=false \
     REFLEX_DIR=/app/frontend/.reflex-home REFLEX_CHECK_LATEST_VERSION=false \
     MEDSEGTEXT_PORTAL_HOST=0.0.0.0 MEDSEGTEXT_PORTAL_PORT=3000 \
     REFLEX_API_URL=${MEDSEGTEXT_PUBLIC_URL} REFLEX_DEPLOY_URL=${MEDSEGTEXT_PUBLIC_URL} \
-    REFLEX_TRUSTED_PROXY_HOPS=${MEDSEGTEXT_PORTAL_PROXY_HOPS} \
+    REFLEX_TRUSTED_PROXY_HOPS=${PROXY_HOPS} \
     MEDSEGTEXT_PREBUILT_PORTAL=1
 RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin medsegtext
 COPY --from=build --chown=10001:10001 /app /app

@@ -22,6 +22,9 @@ RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 WORKDIR /app
+# /tmp is the one writable path (the root filesystem is read-only in compose and on ECS):
+# declared so that ECS's task volume there takes this folder's mode (1777), not root's 0755.
+VOLUME /tmp
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \

@@ -39,6 +39,9 @@ RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 WORKDIR /app
+# /tmp is the one writable path (the root filesystem is read-only in compose and on ECS):
+# declared so that ECS's task volume there takes this folder's mode (1777), not root's 0755.
+VOLUME /tmp
 USER 10001:10001
 # No HTTP port; see worker.Dockerfile for what arq --check vouches for.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=90s --retries=3 \

@@ -21,6 +21,9 @@ RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 WORKDIR /app
+# /tmp is the one writable path (the root filesystem is read-only in compose and on ECS):
+# declared so that ECS's task volume there takes this folder's mode (1777), not root's 0755.
+VOLUME /tmp
 USER 10001:10001
 # No HTTP port. arq --check passes while a worker of this queue wrote its health key in the last
 # health_check_interval (30 s): Redis reachable and the queue polled. (The key is per queue, so

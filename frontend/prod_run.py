@@ -49,8 +49,8 @@ def refuse_to_build(web: Path, key: str, inputs: dict[str, str]) -> None:
     _log(
         "this portal's production build was made for other settings, and this image does not "
         f"build at start (MEDSEGTEXT_PREBUILT_PORTAL=1). Differs: {changed}. Rebuild the image "
-        "with these settings (compose: MEDSEGTEXT_PUBLIC_URL / MEDSEGTEXT_PORTAL_PROXY_HOPS as "
-        "build arguments, `docker compose build frontend`)."
+        "with these settings (build arguments MEDSEGTEXT_PUBLIC_URL and PROXY_HOPS; compose passes "
+        "MEDSEGTEXT_PUBLIC_URL and MEDSEGTEXT_PORTAL_PROXY_HOPS: `docker compose build frontend`)."
     )
     sys.exit(2)
 

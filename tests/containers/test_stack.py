@@ -6,6 +6,8 @@ and mask) survives `down` and `up` on the volumes."""
 from __future__ import annotations
 
 import io
+import json
+import subprocess
 import time
 
 import httpx
@@ -28,6 +30,15 @@ def test_every_service_goes_healthy(compose_stack: ComposeStack) -> None:
     assert httpx.get(f"{compose_stack.api_url}/api/health", timeout=10).status_code == 200
     portal = httpx.get(compose_stack.portal_url, timeout=10)
     assert portal.status_code == 200 and "<div id=" in portal.text
+    # what compose declares read-only runs so (deploy/containers.py: the API, the worker)
+    for service in ("api", "worker"):
+        host_config = subprocess.run(
+            ["docker", "inspect", "-f", "{{json .HostConfig}}", compose_stack.container(service)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert json.loads(host_config)["ReadonlyRootfs"] is True, service
 
 
 def wait_done(api: httpx.Client, case_id: str, headers: dict[str, str], timeout: float) -> dict:

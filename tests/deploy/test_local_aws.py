@@ -67,14 +67,19 @@ def _start(*extra: str, port: int | None = None) -> tuple[subprocess.Popen[str],
     return proc, port
 
 
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Killed, as a container is; its output pipe read to the end and closed."""
+    proc.kill()
+    proc.communicate()
+
+
 @pytest.fixture(scope="module")
 def stand_in() -> Iterator[tuple[subprocess.Popen[str], int]]:
     proc, port = _start()
     try:
         yield proc, port
     finally:
-        proc.kill()
-        proc.wait()
+        _stop(proc)
 
 
 def test_health_check_passes_with_the_stacks_key_only(
@@ -157,8 +162,7 @@ def test_stops_on_sigterm() -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     finally:
-        proc.kill()
-        proc.wait()
+        _stop(proc)
 
 
 def _s3(port: int) -> Any:
@@ -184,18 +188,15 @@ def test_data_dir_keeps_objects_across_a_kill(tmp_path: Path) -> None:
         )
         _s3(port).put_object(Bucket="kept", Key="cases/1/image.png", Body=film)
     finally:
-        proc.kill()
-        proc.wait()
+        _stop(proc)
     proc, port = _start("--data-dir", str(tmp_path))
     try:
         body = _s3(port).get_object(Bucket="kept", Key="cases/1/image.png")["Body"].read()
         assert body == film
     finally:
-        proc.kill()
-        proc.wait()
+        _stop(proc)
     proc, port = _start()  # without a data folder: memory only, nothing from before
     try:
         assert _s3(port).list_buckets()["Buckets"] == []
     finally:
-        proc.kill()
-        proc.wait()
+        _stop(proc)
