@@ -2,7 +2,9 @@
 
 Run (the stack of `make compose-test`, or any `docker compose up`, with its admin's account):
 ``PYTHONPATH=. .venv/bin/python bench/container_memory.py --project medsegtext-ct
---api http://127.0.0.1:8000 [--duration 60] [--users 50]``.
+--api http://127.0.0.1:8000 [--duration 60] [--users 50] [load_test.py's options]``, e.g.
+``--admin-email e2e-admin@example.org --admin-password e2e-admin-password`` for the stack of
+tests/containers.
 
 It samples `docker stats` (the cgroup's memory use, what the kernel's OOM killer and ECS's
 memory limit count) for every container of the project: 10 samples idle, then every ~2 s
@@ -71,7 +73,7 @@ def main() -> None:
     p.add_argument("--api", default="http://127.0.0.1:8000")
     p.add_argument("--duration", type=float, default=60.0)
     p.add_argument("--users", type=int, default=50)
-    args = p.parse_args()
+    args, load_options = p.parse_known_args()  # the rest goes to load_test.py
 
     idle = [sample(args.project) for _ in range(10)]
     load = subprocess.Popen(
@@ -80,6 +82,7 @@ def main() -> None:
             str(ROOT / "bench" / "load_test.py"),
             *("--api", args.api, "--duration", str(args.duration)),
             *("--users", str(args.users)),
+            *load_options,
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,

@@ -5,6 +5,7 @@ confirmation step). Each ended token is checked against the API itself.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,9 @@ from e2e_stack import ACCOUNTS
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 PASSWORD = "e2e-sessions-pass-1"
+#: where the stack sees this browser come from: this machine, or for a reused stack what it
+#: names (compose: its network's gateway, through which the published ports are reached)
+BROWSER_ADDRESS = os.environ.get("MEDSEGTEXT_E2E_BROWSER_ADDRESS", "127.0.0.1")
 
 
 def new_user(api: Any, role: str = "clinician") -> str:
@@ -65,7 +69,7 @@ def test_user_sees_two_sessions_and_ends_the_other(
     expect(mine).to_contain_text("this session")
     # the browser's own user agent and address, as the API recorded them at sign-in
     expect(mine).to_contain_text("Chrome")
-    expect(mine).to_contain_text("127.0.0.1")
+    expect(mine).to_contain_text(BROWSER_ADDRESS)
     shot(page, artifacts, "account-sessions")
 
     theirs = page.locator(".session-row[data-current='false']")

@@ -146,6 +146,13 @@ def test_filters_picked_back_to_back_all_hold(
     expect(page.get_by_label("Status", exact=True)).to_have_value("done")
     expect(page.get_by_label("Priority", exact=True)).to_have_value("urgent")
     expect(page.locator(f'.case-row[data-case="{done_case["id"]}"]')).to_be_visible()
+    # the filtered list replaces the one shown before the picks (it may arrive a moment later)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.case-row')].every(r => r.dataset.status === 'done'
+            && r.querySelector('[data-label=Priority]').innerText.toLowerCase()
+                .startsWith('urgent'))""",
+        timeout=TIMEOUT_MS,
+    )
     listed = rows.evaluate_all(
         """rs => rs.map(r => r.dataset.status + ' '
                          + r.querySelector('[data-label=Priority]').innerText.toLowerCase())"""
@@ -162,6 +169,11 @@ def test_filters_picked_back_to_back_all_hold(
     search.press("Enter")
     expect(page).to_have_url(re.compile(r"/\?q=E2E-REVIEW$"))
     expect(page.locator(f'.case-row[data-case="{done_case["id"]}"]')).to_be_visible()
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.case-row .cell-patient a')]
+            .every(a => a.innerText === 'E2E-REVIEW')""",
+        timeout=TIMEOUT_MS,
+    )
     patients = rows.evaluate_all("rs => rs.map(r => r.querySelector('.cell-patient a').innerText)")
     assert patients and set(patients) == {"E2E-REVIEW"}, patients
 

@@ -120,6 +120,23 @@ class ComposeStack:
         state: dict[str, object] = json.loads(out)
         return state
 
+    def gateway(self) -> str:
+        """The stack network's gateway: the address the containers see connections to the
+        published ports come from (deploy/README.md, "One host: compose")."""
+        return subprocess.run(
+            [
+                "docker",
+                "network",
+                "inspect",
+                "-f",
+                "{{(index .IPAM.Config 0).Gateway}}",
+                f"{PROJECT}_default",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
     def up(self, timeout: float = 900, services: tuple[str, ...] = SERVICES) -> dict[str, float]:
         """`up -d`, then wait until every service is healthy and the one-offs exited 0;
         seconds from the start of `up` until each was."""

@@ -15,6 +15,7 @@ import pytest
 from tests.containers.compose_stack import ROOT, ComposeStack
 
 pytestmark = pytest.mark.timeout(3600)
+LOG = ROOT / "build" / "containers" / "e2e.log"  # the whole run's output
 
 
 def test_the_browser_suite_against_the_containers(compose_stack: ComposeStack) -> None:
@@ -22,6 +23,9 @@ def test_the_browser_suite_against_the_containers(compose_stack: ComposeStack) -
         **os.environ,
         "MEDSEGTEXT_E2E_PORTAL_URL": compose_stack.portal_url,
         "MEDSEGTEXT_E2E_API_URL": compose_stack.api_url,
+        # the portal image's own ticket lifetime (the e2e stack shortens it to 5 s)
+        "MEDSEGTEXT_E2E_TICKET_TTL": "60",
+        "MEDSEGTEXT_E2E_BROWSER_ADDRESS": compose_stack.gateway(),
     }
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "e2e", "-q", "-rs", "-p", "no:cacheprovider"],
@@ -30,5 +34,7 @@ def test_the_browser_suite_against_the_containers(compose_stack: ComposeStack) -
         capture_output=True,
         text=True,
     )
-    print(run.stdout[-6000:])
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    LOG.write_text(run.stdout + run.stderr)
+    print(run.stdout[-3000:])
+    assert run.returncode == 0, f"see {LOG}: " + run.stdout[-6000:] + run.stderr[-2000:]

@@ -61,7 +61,7 @@ def test_cases_through_the_sagemaker_container(
         assert "loaded from /opt/ml/model/" in served, served
         stack.compose("stop", "worker")
         clinician = stack.headers("clinician")
-        film = shared_data / "qata-cov19" / "images" / "covid_10.png"
+        film = shared_data / "qata-cov19" / "images" / "covid_11.png"
         with httpx.Client(base_url=stack.api_url, timeout=30, headers=clinician) as api:
             r = api.post(
                 "/api/cases",
