@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -110,14 +111,18 @@ class ComposeStack:
         assert ids, f"no container for {service}"
         return ids[0]
 
-    def state(self, service: str) -> dict[str, object]:
+    def inspect(self, service: str, field: str) -> Any:
+        """A field of `docker inspect` of the service's container, e.g. "State"."""
         out = subprocess.run(
-            ["docker", "inspect", "-f", "{{json .State}}", self.container(service)],
+            ["docker", "inspect", "-f", f"{{{{json .{field}}}}}", self.container(service)],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
-        state: dict[str, object] = json.loads(out)
+        return json.loads(out)
+
+    def state(self, service: str) -> dict[str, object]:
+        state: dict[str, object] = self.inspect(service, "State")
         return state
 
     def gateway(self) -> str:

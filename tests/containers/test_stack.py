@@ -6,8 +6,6 @@ and mask) survives `down` and `up` on the volumes."""
 from __future__ import annotations
 
 import io
-import json
-import subprocess
 import time
 
 import httpx
@@ -34,13 +32,7 @@ def test_every_service_goes_healthy(compose_stack: ComposeStack) -> None:
     assert portal.status_code == 200 and "__reactRouterContext" in portal.text, portal.text[:300]
     # what compose declares read-only runs so (deploy/containers.py: the API, the worker)
     for service in ("api", "worker"):
-        host_config = subprocess.run(
-            ["docker", "inspect", "-f", "{{json .HostConfig}}", compose_stack.container(service)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert json.loads(host_config)["ReadonlyRootfs"] is True, service
+        assert compose_stack.inspect(service, "HostConfig")["ReadonlyRootfs"] is True, service
 
 
 def wait_done(api: httpx.Client, case_id: str, headers: dict[str, str], timeout: float) -> dict:
