@@ -90,7 +90,7 @@ def use_embedded(tmp: Path) -> list[Callable[[], None]]:
 
 def use_services() -> list[Callable[[], None]]:
     """PostgreSQL and Redis from the environment (recreated), moto for S3."""
-    from bench.load_test import reset_services
+    from bench.load_setup import reset_services
 
     stop_moto, s3 = start_moto()
     db = os.environ.get("DATABASE_URL") or (

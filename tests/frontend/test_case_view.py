@@ -1,6 +1,6 @@
 """The case page's logic (frontend/portal/state/case_view.py, pure Python): what it reads from
 the API's case and the review body it sends. The browser side is e2e/test_portal.py and
-e2e/test_portal_zone_review.py."""
+e2e/test_workflow.py (a reviewer correcting zone flags)."""
 
 from __future__ import annotations
 
