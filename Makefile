@@ -74,8 +74,8 @@ docker-tools:
 	  apt-get update -qq && apt-get install -y -qq docker.io debootstrap docker-compose; }
 
 # The product in its containers (compose.yaml + compose.local.yaml, the images of `make images`):
-# health checks, a film through, data kept across down/up, a worker killed mid-job, the SageMaker
-# server, the browser suite, the images' rules (tests/containers; about 11 min here).
+# health checks, a film through, data kept across down/up, a worker killed mid-job, the DICOM
+# node, the SageMaker server, the browser suite, the images' rules (tests/containers).
 compose-test: install test-tools docker-tools
 	eval "$$(docker/engine.sh)" && MEDSEGTEXT_CONTAINER_TESTS=1 \
 	  $(BIN)/python -m pytest tests/containers -s

@@ -6,6 +6,7 @@ default MEDSEGTEXT_PUBLIC_URL), the address the browser tests open."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -26,7 +27,7 @@ from e2e_stack import ACCOUNTS  # noqa: E402  (the browser tests' accounts, made
 
 PROJECT = "medsegtext-ct"
 BIND = "127.0.0.1"
-PORTS = (3000, 8000)
+PORTS = (3000, 8000, 11112)  # the portal, the API, the DICOM node
 #: services that stay up, with a health check each
 SERVICES = ("postgres", "redis", "aws", "api", "worker", "frontend")
 #: one-offs that must exit 0
@@ -81,6 +82,10 @@ class ComposeStack:
             "MEDSEGTEXT_ADMIN_EMAIL": self.admin_email,
             "MEDSEGTEXT_ADMIN_PASSWORD": self.admin_password,
             "MEDSEGTEXT_BIND": BIND,
+            # the DICOM node's (profile "pacs", tests/containers/test_dicom_node.py): the key
+            # that seals the identity map, and the one PACS it admits
+            "MEDSEGTEXT_IDENTITY_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "MEDSEGTEXT_DICOM_CALLING_AETS": "TESTSCU",
             # creating a container copies its image in full on VFS storage: minutes
             "COMPOSE_HTTP_TIMEOUT": "600",
         }

@@ -7,8 +7,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.containers.compose_stack import ROOT
 
+pytestmark = pytest.mark.timeout(900)  # `docker save` of every image: minutes on VFS
 TABLE = ROOT / "build" / "containers" / "images.md"
 
 
