@@ -1,8 +1,9 @@
 """The browser suite (e2e/, Playwright in Debian's Chromium) against the portal and API
 containers, as a person uses the product deployed: e2e/conftest.py runs against an existing
 stack when MEDSEGTEXT_E2E_PORTAL_URL and MEDSEGTEXT_E2E_API_URL name it (the accounts are
-e2e_stack.ACCOUNTS', made by the compose_stack fixture). The tests that need their own stack
-(the restart test, the PACS import with its Orthanc) skip and say so."""
+e2e_stack.ACCOUNTS, made by the compose_stack fixture). The tests that need their own stack
+(the restart test, the PACS import with its Orthanc, registering a model file by its path)
+skip and say so."""
 
 from __future__ import annotations
 
