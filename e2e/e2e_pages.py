@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 TIMEOUT_MS = 30_000
 DOWNLOAD_MS = 60_000
+EXPORT_MS = 120_000  # a dataset export reads every reviewed case's files
 
 
 def sign_in(page: Page, email: str, password: str) -> None:
@@ -63,3 +64,22 @@ def click_download(page: Page, selector: str, artifacts: Path, name: str) -> byt
     print(f"{selector}: {download.suggested_filename}, {saved.stat().st_size} bytes")
     assert page.url == here, page.url  # the page stayed (no client-side route to a 404)
     return saved.read_bytes()
+
+
+def export_dataset(page: Page, artifacts: Path) -> None:
+    """On the admin dashboard, click the dataset export as a person does, once the page has
+    loaded its statistics (its events flow); the zip downloads by itself when the export is
+    made. A refusal fails with the page's error, not a bare timeout, and leaves a screenshot."""
+    expect(page.locator("#stat-cards")).to_be_visible(timeout=TIMEOUT_MS)
+    outcome = page.locator("#export-message").or_(page.locator("#export-error"))
+    try:
+        with page.expect_download(timeout=EXPORT_MS) as info:
+            page.get_by_role("button", name="Export reviewed cases as dataset").click()
+            expect(outcome).to_be_visible(timeout=EXPORT_MS)
+            error = page.locator("#export-error")
+            assert error.count() == 0, f"the export was refused: {error.inner_text()}"
+    except Exception:
+        shot(page, artifacts, "export-failed")
+        raise
+    assert info.value.failure() is None, info.value.failure()
+    expect(page.locator("#export-message")).to_contain_text("Exported")

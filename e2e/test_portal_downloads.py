@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e_cases import CLINICIAN_PASSWORD, DICOM_SAMPLE, new_clinician, upload, wait_done
-from e2e_pages import TIMEOUT_MS, click_download, shot, sign_in
+from e2e_pages import TIMEOUT_MS, click_download, export_dataset, shot, sign_in
 from e2e_stack import ACCOUNTS
 from playwright.sync_api import Page, expect
 
@@ -79,9 +79,7 @@ def test_admin_clicks_audit_csv_and_dataset_export(
     assert header[:2] == ["id", "at"] and "action" in header, header
 
     page.goto("/admin")
-    with page.expect_download(timeout=120_000):  # the export downloads once by itself
-        page.get_by_role("button", name="Export reviewed cases as dataset").click()
-    expect(page.locator("#export-message")).to_contain_text("Exported", timeout=TIMEOUT_MS)
+    export_dataset(page, artifacts)  # the export downloads once by itself
     body = click_download(page, "#export-link", artifacts, "dataset.zip")
     assert body[:2] == b"PK", body[:4]
     names = zipfile.ZipFile(io.BytesIO(body)).namelist()

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 import pytest
-from e2e_pages import TIMEOUT_MS, expect_film, sign_in, sign_out
+from e2e_pages import TIMEOUT_MS, expect_film, export_dataset, sign_in, sign_out
 from e2e_stack import ACCOUNTS, E2E_TICKET_TTL
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -137,16 +137,14 @@ def exports_in_tmp() -> set[Path]:
 
 
 def test_deactivated_admins_export_link_is_refused_and_files_go(
-    page: Page, api: Any, done_case: dict[str, Any], own_stack: Any
+    page: Page, api: Any, done_case: dict[str, Any], own_stack: Any, artifacts: Path
 ) -> None:
     ensure_reviewed(api, done_case)
     email, password = new_user(api, "admin")
     sign_in(page, email, password)
     page.goto("/admin")
     before = exports_in_tmp()
-    with page.expect_download(timeout=120_000):
-        page.get_by_role("button", name="Export reviewed cases as dataset").click()
-    expect(page.locator("#export-message")).to_contain_text("Exported", timeout=TIMEOUT_MS)
+    export_dataset(page, artifacts)
     href = page.locator("#export-link").get_attribute("href") or ""
     ok = page.request.get(href)
     assert ok.status == 200 and ok.body()[:2] == b"PK"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_pages import TIMEOUT_MS, shot, sign_in
+from e2e_pages import TIMEOUT_MS, export_dataset, shot, sign_in
 from e2e_stack import ACCOUNTS
 from playwright.sync_api import Page, expect
 
@@ -154,8 +154,7 @@ def test_admin_audit_csv_models_and_dataset_export(
     expect(page.locator("#model-agreement")).to_contain_text(
         f"medsegtext-segfind {SHIPPED}", timeout=TIMEOUT_MS
     )
-    page.get_by_role("button", name="Export reviewed cases as dataset").click()
-    expect(page.locator("#export-message")).to_contain_text("Exported", timeout=120_000)
+    export_dataset(page, artifacts)
     r = page.request.get(page.locator("#export-link").get_attribute("href") or "")
     assert r.status == 200, r.text()
     assert r.headers["content-type"].startswith("application/zip")

@@ -17,6 +17,8 @@ from tests.containers.compose_stack import ROOT, ComposeStack
 
 pytestmark = pytest.mark.timeout(3600)
 LOG = ROOT / "build" / "containers" / "e2e.log"  # the whole run's output
+#: a failed test's Playwright trace (its screenshots, console and network: `playwright show-trace`)
+TRACES = ROOT / "build" / "containers" / "e2e-failures"
 
 
 def test_the_browser_suite_against_the_containers(compose_stack: ComposeStack) -> None:
@@ -29,7 +31,10 @@ def test_the_browser_suite_against_the_containers(compose_stack: ComposeStack) -
         "MEDSEGTEXT_E2E_BROWSER_ADDRESS": compose_stack.gateway(),
     }
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "e2e", "-q", "-rs", "-p", "no:cacheprovider"],
+        [
+            *(sys.executable, "-m", "pytest", "e2e", "-q", "-rs", "-p", "no:cacheprovider"),
+            *("--tracing", "retain-on-failure", "--output", str(TRACES)),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -38,4 +43,11 @@ def test_the_browser_suite_against_the_containers(compose_stack: ComposeStack) -
     LOG.parent.mkdir(parents=True, exist_ok=True)
     LOG.write_text(run.stdout + run.stderr)
     print(run.stdout[-3000:])
-    assert run.returncode == 0, f"see {LOG}: " + run.stdout[-6000:] + run.stderr[-2000:]
+    if run.returncode != 0:  # what the portal and the API logged meanwhile, too
+        pytest.fail(
+            f"see {LOG} and the traces in {TRACES}: "
+            + run.stdout[-6000:]
+            + run.stderr[-2000:]
+            + compose_stack.logs("frontend")
+            + compose_stack.logs("api")
+        )
