@@ -176,9 +176,20 @@ class ComposeStack:
             time.sleep(2)
         return ready
 
+    def wait_healthy(self, service: str, timeout: float = 600) -> float:
+        """Seconds until a service started on its own (a profile's) reported healthy."""
+        start = time.monotonic()
+        while (self.state(service).get("Health") or {}).get("Status") != "healthy":  # type: ignore[union-attr]
+            assert time.monotonic() - start < timeout, self.logs(service)
+            time.sleep(2)
+        return time.monotonic() - start
+
     def headers(self, role: str) -> dict[str, str]:
         """A bearer token of one of ACCOUNTS' roles."""
-        email, password = ACCOUNTS[role]
+        return self.login(*ACCOUNTS[role])
+
+    def login(self, email: str, password: str) -> dict[str, str]:
+        """A bearer token of this account."""
         r = httpx.post(
             f"{self.api_url}/api/auth/login",
             json={"email": email, "password": password},
@@ -220,3 +231,15 @@ class ComposeStack:
 
     def down(self, volumes: bool = False) -> None:
         self.compose("down", *(["-v"] if volumes else []), "--remove-orphans")
+
+
+def wait_done(api: httpx.Client, case_id: str, headers: dict[str, str], timeout: float) -> dict:
+    """The case once its analysis has ended (done or failed)."""
+    start = time.monotonic()
+    while (case := api.get(f"/api/cases/{case_id}", headers=headers).json())["status"] in (
+        "queued",
+        "running",
+    ):
+        assert time.monotonic() - start < timeout, case
+        time.sleep(1)
+    return dict(case)

@@ -13,8 +13,7 @@ import httpx
 import pytest
 from pynetdicom import AE
 
-from tests.containers.compose_stack import BIND, ComposeStack
-from tests.containers.test_stack import wait_done
+from tests.containers.compose_stack import BIND, ComposeStack, wait_done
 from tests.dicom_node.dicom_testkit import NODE_AE, SCU_AE, identified
 
 pytestmark = pytest.mark.timeout(1200)
@@ -47,11 +46,7 @@ def test_a_study_sent_to_the_dicom_node_container_becomes_a_done_case(
     stack.env["COMPOSE_PROFILES"] = "pacs"
     try:
         stack.compose("up", "-d", "--no-build", "dicom-node")
-        start = time.monotonic()
-        while stack.state("dicom-node").get("Health", {}).get("Status") != "healthy":  # type: ignore[union-attr]
-            assert time.monotonic() - start < 600, stack.logs("dicom-node")
-            time.sleep(2)
-        print(f"DICOM node healthy in {time.monotonic() - start:.0f} s")
+        print(f"DICOM node healthy in {stack.wait_healthy('dicom-node'):.0f} s")
 
         film = identified(shared_data / "samples" / "dicom" / "nccid-dx-1024.dcm")
         ae = AE(ae_title=SCU_AE)
@@ -65,13 +60,7 @@ def test_a_study_sent_to_the_dicom_node_container_becomes_a_done_case(
         assert stored.Status == 0x0000, stored
 
         case_id = made_case(stack)
-        login = httpx.post(
-            f"{stack.api_url}/api/auth/login",
-            json={"email": SERVICE_ACCOUNT, "password": PASSWORD},
-            timeout=30,
-        )
-        assert login.status_code == 200, login.text
-        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        headers = stack.login(SERVICE_ACCOUNT, PASSWORD)
         with httpx.Client(base_url=stack.api_url, timeout=30) as api:
             case = wait_done(api, case_id, headers, 300)
         assert case["status"] == "done", case

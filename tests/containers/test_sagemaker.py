@@ -10,14 +10,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.containers.compose_stack import ROOT, ComposeStack
-from tests.containers.test_stack import wait_done
+from tests.containers.compose_stack import ROOT, ComposeStack, wait_done
 
 pytestmark = pytest.mark.timeout(1800)
 
@@ -52,11 +50,7 @@ def test_cases_through_the_sagemaker_container(
     stack.env["COMPOSE_PROFILES"] = "sagemaker"
     try:
         stack.compose("up", "-d", "--no-build", "sagemaker", "worker-sagemaker")
-        start = time.monotonic()
-        while stack.state("sagemaker").get("Health", {}).get("Status") != "healthy":  # type: ignore[union-attr]
-            assert time.monotonic() - start < 600, stack.logs("sagemaker")
-            time.sleep(2)
-        print(f"model server healthy in {time.monotonic() - start:.0f} s")
+        print(f"model server healthy in {stack.wait_healthy('sagemaker'):.0f} s")
         served = stack.logs("sagemaker")
         assert "loaded from /opt/ml/model/" in served, served
         stack.compose("stop", "worker")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.containers.compose_stack import ONE_OFFS, SERVICES, ComposeStack
+from tests.containers.compose_stack import ONE_OFFS, SERVICES, ComposeStack, wait_done
 
 pytestmark = pytest.mark.timeout(1800)
 
@@ -33,17 +33,6 @@ def test_every_service_goes_healthy(compose_stack: ComposeStack) -> None:
     # what compose declares read-only runs so (deploy/containers.py: the API, the worker)
     for service in ("api", "worker"):
         assert compose_stack.inspect(service, "HostConfig")["ReadonlyRootfs"] is True, service
-
-
-def wait_done(api: httpx.Client, case_id: str, headers: dict[str, str], timeout: float) -> dict:
-    start = time.monotonic()
-    while (case := api.get(f"/api/cases/{case_id}", headers=headers).json())["status"] in (
-        "queued",
-        "running",
-    ):
-        assert time.monotonic() - start < timeout, case
-        time.sleep(1)
-    return dict(case)
 
 
 def test_a_film_through_the_containers_and_back_after_down_and_up(
