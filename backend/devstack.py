@@ -19,7 +19,9 @@ embedded services (``make up`` execs into this process, so a signal to it is one
 <data-dir> (``--data-dir``) defaults to var/; it is private to this user: umask 077 for
 everything the stack creates, and group/other permissions taken off what an earlier start
 left there (backend.platform.data_dir).
-The embedded services and the domain code are imported in the functions that use them, so the
+What it sets up is in backend.devstack_accounts, the processes it supervises in
+backend.devstack_processes. The embedded services and the domain code are imported in the
+functions that use them, so the
 supervising process stays small and what the environment names for real is never loaded (no
 cycle is avoided that way).
 """
@@ -28,11 +30,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,40 +40,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from backend.accounts.enums import Role
+from backend.devstack_accounts import prepare
+from backend.devstack_processes import (
+    Child,
+    children,
+    forget_worker_health,
+    port_free,
+    say,
+    stop_children,
+    wait_ready,
+)
 from backend.platform.data_dir import secure_data_dir
-from backend.settings import ROOT, Settings, load_settings
+from backend.settings import ROOT, load_settings
 
 VAR = ROOT / "var"
-DEMO_ACCOUNTS = (  # fixed so the printout stays true on every start; development only
-    ("clinician@example.org", Role.CLINICIAN, "clinician-demo-pass"),
-    ("reviewer@example.org", Role.REVIEWER, "reviewer-demo-pass"),
-    ("admin@example.org", Role.ADMIN, "admin-demo-pass"),
-)
-READY_TIMEOUT_S = 420.0  # the portal's first start installs Reflex and bun and builds the bundle
-WORKER_HEALTH_KEY = "arq:queue:health-check"  # arq writes it on a worker's first poll
-log = logging.getLogger(__name__)
-
-
-def say(line: str, error: bool = False) -> None:
-    """Print while stopping: whoever read our output may be gone (a closed pipe), and the
-    stack must be stopped all the same."""
-    with contextlib.suppress(OSError):
-        print(line, file=sys.stderr if error else sys.stdout, flush=True)
-
-
-@dataclass
-class Child:
-    """One process of the product; the frontend (a later issue) adds its own entry."""
-
-    name: str
-    argv: list[str]
-    url: str | None = None
-    proc: subprocess.Popen[bytes] | None = None
-    env: dict[str, str] = field(default_factory=dict)  # on top of the stack's environment
-    listen: tuple[str, int] | None = None  # a TCP port it is ready once it accepts on
 
 
 @dataclass
@@ -126,254 +106,6 @@ def start_embedded(env: dict[str, str], data_dir: Path) -> Embedded:
             f"restored in {kept.seconds:.2f} s)"
         )
     return out
-
-
-async def prepare(settings: Settings) -> list[tuple[str, str, str]]:
-    """Bucket, table, the shipped model registered as active, and demo accounts; returns
-    (email, role, password note) to print."""
-    from backend.dicom_node.dev import ensure_service_account
-    from backend.models_registry.service import register_shipped_model
-    from backend.platform.services import Services
-
-    services = await Services.start(settings)
-    try:
-        await services.store.ensure_bucket()
-        await services.predictions.ensure_table()
-        await register_shipped_model(services)
-        await ensure_service_account(services)
-        return await ensure_demo_accounts(services)
-    finally:
-        await services.close()
-
-
-async def ensure_demo_accounts(services: Any) -> list[tuple[str, str, str]]:
-    """One account per role through the accounts service; an existing one is left as it is,
-    except the admin's password when MEDSEGTEXT_ADMIN_PASSWORD fixes it. An address that is
-    already another role's account (MEDSEGTEXT_ADMIN_EMAIL naming a clinician, say) is not
-    this stack's to reset: it is left untouched and the refusal logged as an error. Returns
-    what to print for each: the password, or, where the stored one is no longer the demo one,
-    how to set a new one (checked against the stored hash, so the printout never shows a stale
-    password)."""
-    from backend.accounts import repository
-    from backend.accounts.passwords import check_policy, hash_password, verify_password
-    from backend.accounts.service import create_user
-    from backend.platform.db import transaction
-
-    accounts = list(DEMO_ACCOUNTS)
-    admin_email = os.environ.get("MEDSEGTEXT_ADMIN_EMAIL")
-    admin_password = os.environ.get("MEDSEGTEXT_ADMIN_PASSWORD")
-    accounts[2] = (admin_email or accounts[2][0], Role.ADMIN, admin_password or accounts[2][2])
-    async with services.sessions() as session:
-        stored = [
-            await repository.get_user_by_email(session, email.strip().lower())
-            for email, _, _ in accounts
-        ]
-    # the checks side by side (threads): each argon2 verification holds a core for a moment
-    still = await asyncio.gather(
-        *(
-            asyncio.to_thread(verify_password, user.password_hash, password) if user else _false()
-            for user, (_, _, password) in zip(stored, accounts, strict=True)
-        )
-    )
-    printed: list[tuple[str, str, str]] = []
-    for (email, role, password), unchanged in zip(accounts, still, strict=True):
-        async with transaction(services.sessions) as session:
-            # read again: an earlier entry may have just made this address (the same email)
-            user = await repository.get_user_by_email(session, email.strip().lower())
-            if user is not None and user.role != role:
-                log.error(
-                    "%s is a %s's account, not the demo %s: left as it is (password "
-                    "untouched); name another address%s",
-                    email,
-                    user.role,
-                    role,
-                    " in MEDSEGTEXT_ADMIN_EMAIL" if role == Role.ADMIN and admin_email else "",
-                )
-                printed.append((email, role, f"not set up: already a {user.role}'s account"))
-            elif user is None:
-                await create_user(
-                    session,
-                    None,
-                    email=email,
-                    password=password,
-                    role=role,
-                    full_name=f"Demo {role}",
-                )
-                printed.append((email, role, password))
-            elif role == Role.ADMIN and admin_password:
-                check_policy(admin_password)
-                if not unchanged:
-                    user.password_hash = hash_password(admin_password)
-                    session.add(user)
-                printed.append((email, role, password))
-            elif unchanged:
-                printed.append((email, role, password))
-            else:
-                printed.append((email, role, password_changed_note(email)))
-    return printed
-
-
-async def _false() -> bool:
-    return False
-
-
-def password_changed_note(email: str) -> str:
-    return (
-        "password changed since setup; reset with "
-        f"`.venv/bin/medsegtext users set-password --email {email}`"
-    )
-
-
-def port_free(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def children(
-    host: str,
-    port: int,
-    workers: int,
-    frontend_port: int,
-    api_processes: int = 1,
-    dicom_port: int = 0,
-) -> list[Child]:
-    """The product's processes: API first, then workers, the DICOM node, then the portal
-    (port 0 = none).
-
-    uvicorn rewrites no client address (--no-proxy-headers): the API trusts X-Forwarded-For
-    only from MEDSEGTEXT_TRUSTED_PROXIES (backend.http.proxies). With the portal, which calls
-    from this host and forwards the browser's address, that is 127.0.0.1 unless set."""
-    py = sys.executable
-    api = Child(
-        "api",
-        [
-            py,
-            "-m",
-            "uvicorn",
-            "backend.app:create_app",
-            "--factory",
-            "--host",
-            host,
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--no-proxy-headers",
-            "--workers",
-            str(api_processes),
-        ],
-        url=f"http://{host}:{port}",
-    )
-    if frontend_port and "MEDSEGTEXT_TRUSTED_PROXIES" not in os.environ:
-        api.env["MEDSEGTEXT_TRUSTED_PROXIES"] = "127.0.0.1"
-    procs = [api] + [
-        Child(f"worker-{i + 1}", [py, "-m", "arq", "backend.worker.settings.WorkerSettings"])
-        for i in range(workers)
-    ]
-    if dicom_port:
-        from backend.dicom_node.dev import child_env
-
-        procs.append(
-            Child(
-                "dicom-node",
-                [py, "-m", "backend.dicom_node"],
-                env=child_env(host, dicom_port),
-                listen=(host, dicom_port),
-            )
-        )
-    if frontend_port:
-        procs.append(
-            Child(
-                "portal",
-                ["bash", str(ROOT / "frontend" / "run.sh")],
-                url=f"http://{host}:{frontend_port}",
-            )
-        )
-    return procs
-
-
-def wait_ready(
-    api_url: str, redis_url: str, procs: list[Child], stop: list[int], portal_url: str | None = None
-) -> float:
-    """Until /api/ready is 200, every worker has written its arq health key, the DICOM node
-    (when there is one) accepts connections and the portal (when there is one) answers /ping."""
-    import redis
-
-    from backend.dicom_node.dev import listening
-
-    t0 = time.monotonic()
-    r = redis.Redis.from_url(redis_url)
-    api_ok, portal_ok, listens = False, portal_url is None, False
-    try:
-        while time.monotonic() - t0 < READY_TIMEOUT_S and not stop:
-            for c in procs:
-                if c.proc is not None and c.proc.poll() is not None:
-                    raise RuntimeError(f"{c.name} exited with code {c.proc.returncode}")
-            if not api_ok:
-                with contextlib.suppress(httpx.HTTPError):
-                    api_ok = httpx.get(f"{api_url}/api/ready", timeout=2).status_code == 200
-            if not portal_ok:
-                with contextlib.suppress(httpx.HTTPError):
-                    portal_ok = httpx.get(f"{portal_url}/ping", timeout=2).status_code == 200
-            worker_ok = bool(r.exists(WORKER_HEALTH_KEY))
-            # probed until it answers once: each accepted probe holds one of the node's
-            # connection places until its ARTIM timer ends (backend.dicom_node.admission), and
-            # a probe every 0.2 s while the portal builds filled them all
-            listens = listens or all(listening(*c.listen) for c in procs if c.listen)
-            if api_ok and worker_ok and portal_ok and listens:
-                return time.monotonic() - t0
-            time.sleep(0.2)
-    finally:
-        r.close()
-    raise RuntimeError("stopped" if stop else f"not ready after {READY_TIMEOUT_S:.0f} s")
-
-
-def forget_worker_health(redis_url: str) -> None:
-    """A worker that died without cleaning up leaves its health key; ready must mean a new one."""
-    import redis
-
-    with redis.Redis.from_url(redis_url) as r:
-        r.delete(WORKER_HEALTH_KEY)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # a member we cannot signal still exists
-        return True
-    return True
-
-
-def stop_children(procs: list[Child], grace_s: float = 10.0) -> None:
-    """SIGTERM to each child's whole process group (each runs in its own session, so the
-    group holds what it started too: uvicorn's workers, the portal's Reflex servers), then
-    wait until every group is empty; SIGKILL to what is left after `grace_s`."""
-    started = [c for c in procs if c.proc is not None]
-    for c in started:
-        assert c.proc is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(c.proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    for c in started:
-        assert c.proc is not None
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            c.proc.wait(max(0.1, deadline - time.monotonic()))
-        while _group_alive(c.proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if c.proc.poll() is None or _group_alive(c.proc.pid):
-            say(f"  {c.name} did not stop in {grace_s:.0f} s; killing it", error=True)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(c.proc.pid, signal.SIGKILL)
-            c.proc.wait()
-            gone_by = time.monotonic() + 5
-            while _group_alive(c.proc.pid) and time.monotonic() < gone_by:
-                time.sleep(0.05)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,11 +19,11 @@ import boto3
 from boto3.dynamodb.conditions import Key
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.devstack import (
+from backend.devstack_accounts import prepare
+from backend.devstack_processes import (
     Child,
     children,
     forget_worker_health,
-    prepare,
     stop_children,
     wait_ready,
 )

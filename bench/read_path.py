@@ -192,7 +192,7 @@ async def run(args: argparse.Namespace) -> None:
     import logging
 
     from backend.app import create_app
-    from backend.devstack import prepare
+    from backend.devstack_accounts import prepare
     from backend.platform.migrate import upgrade
     from backend.platform.services import Services
     from backend.settings import load_settings

@@ -7,9 +7,9 @@ the first address no trusted proxy could have added is the client (the left of i
 the client claimed). X-Forwarded-Proto from a trusted peer sets the scheme.
 
 The ASGI server must not rewrite the peer itself: uvicorn runs with --no-proxy-headers wherever
-the project starts it (backend/devstack.py, docker/api.Dockerfile), so this is the one place
-that decides. Where to trust what: ``make up`` trusts 127.0.0.1 while it runs the portal on the
-same host (the portal forwards the browser's address); compose, the portal's fixed address
+the project starts it (backend/devstack_processes.py, docker/api.Dockerfile), so this is the one
+place that decides. Where to trust what: ``make up`` trusts 127.0.0.1 while it runs the portal on
+the same host (the portal forwards the browser's address); compose, the portal's fixed address
 (172.30.72.10, not the subnet, which the host's own calls come from); ECS, the VPC CIDR (the
 load balancer and the portal's tasks). deploy/README.md has the table.
 """

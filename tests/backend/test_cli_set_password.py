@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from backend import cli, devstack
+from backend import cli
+from backend.devstack_accounts import ensure_demo_accounts
 from backend.settings import Settings
 from tests.backend.backend_testkit import PASSWORD, Stack
 
@@ -47,12 +48,12 @@ async def test_make_up_prints_the_reset_command_when_a_demo_password_changed(
 ) -> None:
     monkeypatch.delenv("MEDSEGTEXT_ADMIN_EMAIL", raising=False)
     monkeypatch.delenv("MEDSEGTEXT_ADMIN_PASSWORD", raising=False)
-    first = {email: note for email, _, note in await devstack.ensure_demo_accounts(stack.services)}
+    first = {email: note for email, _, note in await ensure_demo_accounts(stack.services)}
     assert first["admin@example.org"] == "admin-demo-pass"
     await asyncio.to_thread(
         cli.users_set_password, "admin@example.org", "changed-after-setup-pass", settings
     )
-    again = {email: note for email, _, note in await devstack.ensure_demo_accounts(stack.services)}
+    again = {email: note for email, _, note in await ensure_demo_accounts(stack.services)}
     assert "admin-demo-pass" not in again["admin@example.org"]
     assert "password changed since setup" in again["admin@example.org"]
     assert "users set-password --email admin@example.org" in again["admin@example.org"]

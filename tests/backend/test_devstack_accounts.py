@@ -1,6 +1,6 @@
-"""The accounts `make up` sets up (backend.devstack.ensure_demo_accounts): the admin named by
-MEDSEGTEXT_ADMIN_EMAIL gets MEDSEGTEXT_ADMIN_PASSWORD, but only an admin account; an address
-that belongs to another role's account is refused and left exactly as it was."""
+"""The accounts `make up` sets up (backend.devstack_accounts.ensure_demo_accounts): the
+admin named by MEDSEGTEXT_ADMIN_EMAIL gets MEDSEGTEXT_ADMIN_PASSWORD, but only an admin account;
+an address that belongs to another role's account is refused and left exactly as it was."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from backend import devstack
+from backend.devstack_accounts import ensure_demo_accounts
 from tests.backend.backend_testkit import PASSWORD, Stack
 
 ADMIN_PASSWORD = "make-up-admin-passphrase"
@@ -26,9 +26,7 @@ async def test_the_admin_it_owns_gets_the_admin_password(
     _, email = await stack.create_user("admin")
     monkeypatch.setenv("MEDSEGTEXT_ADMIN_EMAIL", email)
     monkeypatch.setenv("MEDSEGTEXT_ADMIN_PASSWORD", ADMIN_PASSWORD)
-    printed = {
-        e: (role, note) for e, role, note in await devstack.ensure_demo_accounts(stack.services)
-    }
+    printed = {e: (role, note) for e, role, note in await ensure_demo_accounts(stack.services)}
     assert printed[email] == ("admin", ADMIN_PASSWORD)
     assert await _role_of(stack, await stack.login(email, ADMIN_PASSWORD)) == "admin"
 
@@ -40,10 +38,8 @@ async def test_an_admin_email_of_another_roles_account_is_refused_and_left_alone
     _, email = await stack.create_user(role)
     monkeypatch.setenv("MEDSEGTEXT_ADMIN_EMAIL", email)
     monkeypatch.setenv("MEDSEGTEXT_ADMIN_PASSWORD", ADMIN_PASSWORD)
-    with caplog.at_level(logging.ERROR, logger="backend.devstack"):
-        printed = {
-            e: (r, note) for e, r, note in await devstack.ensure_demo_accounts(stack.services)
-        }
+    with caplog.at_level(logging.ERROR, logger="backend.devstack_accounts"):
+        printed = {e: (r, note) for e, r, note in await ensure_demo_accounts(stack.services)}
     assert printed[email] == ("admin", f"not set up: already a {role}'s account")
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any(email in m and "MEDSEGTEXT_ADMIN_EMAIL" in m for m in errors), errors

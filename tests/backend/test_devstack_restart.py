@@ -22,7 +22,7 @@ import httpx
 import pytest
 from botocore.config import Config
 
-from backend.devstack import DEMO_ACCOUNTS
+from backend.devstack_accounts import DEMO_ACCOUNTS
 from backend.platform.embedded import free_port
 from backend.settings import ROOT
 

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from backend import devstack
+from backend import devstack_processes
 from backend.app import create_app
 from backend.platform.embedded import free_port
 from backend.settings import ROOT, Settings, SettingsError, load_settings
@@ -43,11 +43,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 class DevstackApi:
-    """The API process exactly as ``make up`` starts it (backend.devstack.children)."""
+    """The API process exactly as ``make up`` starts it (backend.devstack_processes.children)."""
 
     def __init__(self, settings: Settings, frontend_port: int) -> None:
         self.port = free_port()
-        child = devstack.children("127.0.0.1", self.port, 0, frontend_port)[0]
+        child = devstack_processes.children("127.0.0.1", self.port, 0, frontend_port)[0]
         assert child.name == "api"
         env = {**settings_env(settings), **child.env}
         self.url = f"http://127.0.0.1:{self.port}"
@@ -115,7 +115,7 @@ async def _last_failure(stack: Stack, admin: Any, user_id: int) -> dict[str, Any
 
 def test_uvicorn_rewrites_no_client_address() -> None:
     """make up and the container: uvicorn leaves the peer address alone (the app decides)."""
-    api = devstack.children("127.0.0.1", 8000, 0, 0)[0]
+    api = devstack_processes.children("127.0.0.1", 8000, 0, 0)[0]
     assert "--no-proxy-headers" in api.argv
     dockerfile = (ROOT / "docker" / "api.Dockerfile").read_text()
     cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
