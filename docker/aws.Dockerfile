@@ -13,7 +13,7 @@ COPY pyproject.toml docker/requirements.py /tmp/build/
 RUN cd /tmp/build && python requirements.py aws > requirements.txt && pip install -r requirements.txt
 # Only what the stand-in runs: the gate and the write-through store of backend/platform.
 COPY backend/__init__.py ./backend/
-COPY backend/platform/__init__.py backend/platform/aws_gate.py backend/platform/aws_persist.py ./backend/platform/
+COPY backend/platform/__init__.py backend/platform/aws_*.py ./backend/platform/
 COPY deploy/__init__.py deploy/local_aws.py ./deploy/
 
 FROM ${PYTHON_IMAGE}

@@ -2,14 +2,16 @@
 runs (docker/requirements.py), so every third-party package the backend, the inference core or
 the deploy tooling imports must be declared there, and every import an image's entry points can
 reach (through the project's own modules, imports inside functions included) must be installed
-in that image. A package that is only in a developer's .venv, or left out of an image that
-needs it, works in tests and breaks the containers; these tests say which."""
+in that image, and every project file they reach copied into it. A package that is only in a
+developer's .venv, or left out of an image that needs it, or a module an image's COPY lines
+miss, works in tests and breaks the containers; these tests say which."""
 
 from __future__ import annotations
 
 import ast
 import importlib.metadata as metadata
 import re
+import shlex
 import sys
 import tomllib
 from pathlib import Path
@@ -20,6 +22,13 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "docker"))
 from requirements import requirements  # noqa: E402  (docker/requirements.py)
+
+from tests.deploy.test_dockerfiles import (  # noqa: E402
+    dockerfile,
+    dockerignore_patterns,
+    ignored,
+    parse,
+)
 
 #: What the backend, worker and model-server images run (frontend/ has its own requirements).
 SCANNED = ("backend", "inference", "deploy")
@@ -66,9 +75,9 @@ def module_file(name: str) -> Path | None:
     return None
 
 
-def reachable_third_party(entries: list[Path]) -> dict[str, str]:
-    """Third-party top-level module -> the project file that imports it, over every project
-    module the entry files reach (a package's __init__ counts as imported with it)."""
+def reach(entries: list[Path]) -> tuple[set[Path], dict[str, str]]:
+    """(every project file the entry files reach, third-party top-level module -> the project
+    file that imports it); a package's __init__ counts as imported with it."""
     found: dict[str, str] = {}
     seen: set[Path] = set()
     todo = list(entries)
@@ -85,7 +94,26 @@ def reachable_third_party(entries: list[Path]) -> dict[str, str]:
             for i in range(1, len(parts) + 1):
                 if (f := module_file(".".join(parts[:i]))) is not None:
                     todo.append(f)
-    return found
+    return seen, found
+
+
+def copied_files(image: str) -> set[Path]:
+    """The project's Python files the image's COPY instructions take from the build context
+    (a folder whole, less what .dockerignore leaves out)."""
+    patterns = dockerignore_patterns()
+    out: set[Path] = set()
+    for stage in parse(dockerfile(image))[1]:
+        for args in stage.all("COPY"):
+            words = shlex.split(args)
+            if any(w.startswith("--from") for w in words):
+                continue
+            for source in (w for w in words[:-1] if not w.startswith("--")):
+                for match in ROOT.glob(source):
+                    files = [match] if match.is_file() else match.rglob("*.py")
+                    out.update(
+                        f for f in files if not ignored(f.relative_to(ROOT).as_posix(), patterns)
+                    )
+    return out
 
 
 def installed_closure(requirements: list[str]) -> set[str]:
@@ -155,7 +183,14 @@ def test_each_image_installs_what_its_entry_points_import(image: str) -> None:
     assert all(e.is_file() for e in entries), entries
     missing = {
         module: importer
-        for module, importer in sorted(reachable_third_party(entries).items())
+        for module, importer in sorted(reach(entries)[1].items())
         if not {_canonical(d) for d in providers.get(module, [module])} & installed
     }
     assert not missing, f"{image} image lacks what these files import: {missing}"
+
+
+@pytest.mark.parametrize("image", sorted(ENTRY_POINTS))
+def test_each_image_copies_the_project_files_its_entry_points_reach(image: str) -> None:
+    reached, _ = reach([ROOT / e for e in ENTRY_POINTS[image]])
+    missing = sorted(str(p.relative_to(ROOT)) for p in reached - copied_files(image))
+    assert not missing, f"{image} image lacks the project files its entry points import: {missing}"
